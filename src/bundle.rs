@@ -1,0 +1,211 @@
+//! The model bundle: one self-describing JSON document holding the feature
+//! schema, one fitted pipeline and model per therapy arm, and the training
+//! summary. It never holds patient rows or wall-clock times.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{FileInfo, TargetRule};
+use crate::error::{Error, Result};
+use crate::eval::CvMetrics;
+use crate::features::{FeatureSchema, Pipeline};
+use crate::models::{AlgorithmParams, FittedModel};
+use crate::output::AtomicFile;
+
+/// The bundle's format name.
+pub const FORMAT: &str = "responder-model";
+/// The newest format version this build reads and the one it writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How the outcome was defined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// The target column.
+    pub column: String,
+    /// The rule turning it into responder yes/no.
+    pub rule: TargetRule,
+    /// The rule in words.
+    pub description: String,
+}
+
+/// One therapy arm's model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Arm {
+    /// The therapy (`None` for a bundle without arms).
+    pub therapy: Option<String>,
+    /// Training patients in this arm.
+    pub n: usize,
+    /// Responders among them.
+    pub responders: usize,
+    /// The pipeline fitted on this arm's patients.
+    pub pipeline: Pipeline,
+    /// The model fitted on this arm's patients.
+    pub model: FittedModel,
+    /// Cross-validation results (absent with `--cv 0`).
+    pub cv: Option<CvMetrics>,
+}
+
+/// What went into training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSummary {
+    /// Input files and their SHA-256.
+    pub files: Vec<FileInfo>,
+    /// Patients after the ID join.
+    pub n_joined: usize,
+    /// Rows left out for a missing target.
+    pub n_missing_target: usize,
+    /// Rows left out for a missing therapy.
+    pub n_missing_therapy: usize,
+    /// Patients used, over all arms.
+    pub n: usize,
+    /// Responders used, over all arms.
+    pub responders: usize,
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// Cross-validation folds (0 = none).
+    pub cv_folds: usize,
+    /// Whether the bundle stores training rows (never, for these algorithms).
+    pub holds_patient_rows: bool,
+}
+
+/// A trained model as written by `train` and read by every other command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bundle {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Format version.
+    pub format_version: u32,
+    /// The responder version that wrote it.
+    pub tool_version: String,
+    /// The patient ID column.
+    pub id_column: String,
+    /// The outcome definition.
+    pub target: TargetInfo,
+    /// The therapy column, for per-arm bundles.
+    pub therapy_column: Option<String>,
+    /// The input columns scoring needs, by name and kind.
+    pub features: Vec<FeatureSchema>,
+    /// The algorithm and its hyper-parameters.
+    pub algorithm: AlgorithmParams,
+    /// One model per therapy arm (one in all for a bundle without arms).
+    pub arms: Vec<Arm>,
+    /// The training summary.
+    pub training: TrainingSummary,
+}
+
+impl Bundle {
+    /// Arm names (`None` for the single arm of a bundle without arms).
+    pub fn arm_names(&self) -> Vec<String> {
+        self.arms
+            .iter()
+            .map(|a| a.therapy.clone().unwrap_or_else(|| "all".into()))
+            .collect()
+    }
+
+    /// Serialises to pretty JSON with a final newline.
+    pub fn to_json(&self) -> Result<String> {
+        let mut s = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::Fit(format!("cannot serialise the bundle: {e}")))?;
+        s.push('\n');
+        Ok(s)
+    }
+
+    /// Writes the bundle into an already-created atomic file and commits it.
+    pub fn write(&self, mut file: AtomicFile) -> Result<()> {
+        let json = self.to_json()?;
+        let path = file.path().to_path_buf();
+        file.write_all(json.as_bytes())
+            .map_err(|source| Error::Io {
+                action: "cannot write",
+                path,
+                source,
+            })?;
+        file.commit()
+    }
+
+    /// Reads and checks a bundle file.
+    pub fn load(path: &Path) -> Result<Bundle> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            action: "cannot read model",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Bundle::from_slice(&name, &bytes)
+    }
+
+    /// Parses and checks bundle bytes; `name` is used in messages.
+    pub fn from_slice(name: &str, bytes: &[u8]) -> Result<Bundle> {
+        let bad = |message: String| Error::Model {
+            file: name.to_string(),
+            message,
+        };
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            bad(format!(
+                "not a valid model bundle: the JSON is broken at line {}, column {} ({}); the file may be truncated or corrupt",
+                e.line(),
+                e.column(),
+                e
+            ))
+        })?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+            return Err(bad(format!(
+                "not a responder model bundle (it has no `\"format\": \"{FORMAT}\"`)"
+            )));
+        }
+        let version = value
+            .get("format_version")
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| bad("the bundle has no valid `format_version`".into()))?;
+        if version > u64::from(FORMAT_VERSION) {
+            let writer = value
+                .get("tool_version")
+                .and_then(|v| v.as_str())
+                .unwrap_or("a newer version");
+            return Err(bad(format!(
+                "the bundle has format version {version}, written by responder {writer}; this responder ({}) reads up to version {FORMAT_VERSION}: upgrade responder",
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+        let bundle: Bundle =
+            serde_json::from_value(value).map_err(|e| bad(format!("corrupt model bundle: {e}")))?;
+        bundle
+            .validate()
+            .map_err(|m| bad(format!("corrupt model bundle: {m}")))?;
+        Ok(bundle)
+    }
+
+    /// Internal consistency of a loaded bundle.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.arms.is_empty() {
+            return Err("it has no arms".into());
+        }
+        for (i, arm) in self.arms.iter().enumerate() {
+            let label = arm.therapy.clone().unwrap_or_else(|| format!("#{}", i + 1));
+            if arm.pipeline.schema() != self.features {
+                return Err(format!(
+                    "arm `{label}`: its pipeline does not match the feature list"
+                ));
+            }
+            arm.pipeline
+                .validate()
+                .map_err(|e| format!("arm `{label}`: {e}"))?;
+            arm.model
+                .validate()
+                .map_err(|e| format!("arm `{label}`: {e}"))?;
+            if arm.model.n_inputs() != arm.pipeline.width() {
+                return Err(format!(
+                    "arm `{label}`: the model takes {} inputs but the pipeline makes {}",
+                    arm.model.n_inputs(),
+                    arm.pipeline.width()
+                ));
+            }
+            if self.arms[..i].iter().any(|a| a.therapy == arm.therapy) {
+                return Err(format!("arm `{label}` appears twice"));
+            }
+        }
+        Ok(())
+    }
+}

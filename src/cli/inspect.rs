@@ -1,0 +1,207 @@
+//! `responder inspect`: a summary of a model bundle.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::bundle::Bundle;
+use crate::cli::Ui;
+use crate::error::Result;
+use crate::features::Kind;
+use crate::models::ALGORITHMS;
+use crate::output::Sink;
+
+/// Output formats of `inspect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InspectFormat {
+    /// A readable summary.
+    Text,
+    /// The summary as JSON.
+    Json,
+}
+
+/// Flags of `inspect`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  responder inspect models/example.json --format json")]
+pub struct Args {
+    /// The model bundle. Example: models/example.json
+    #[arg(value_name = "MODEL.json")]
+    pub model: PathBuf,
+
+    /// Output format. Example: --format json
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: InspectFormat,
+}
+
+/// One arm in the summary.
+#[derive(Debug, Serialize)]
+pub struct ArmSummary {
+    /// Therapy name (`all` without arms).
+    pub therapy: String,
+    /// Training patients.
+    pub n: usize,
+    /// Responders among them.
+    pub responders: usize,
+    /// Mean CV AUC.
+    pub cv_auc_mean: Option<f64>,
+    /// SD of the fold AUCs.
+    pub cv_auc_sd: Option<f64>,
+    /// Folds.
+    pub cv_folds: Option<usize>,
+}
+
+/// The summary printed by `inspect` (stable JSON keys).
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// The bundle file.
+    pub file: String,
+    /// Format name and version.
+    pub format: String,
+    /// Format version.
+    pub format_version: u32,
+    /// Responder version that wrote it.
+    pub tool_version: String,
+    /// Algorithm name.
+    pub algorithm: String,
+    /// Hyper-parameters in words.
+    pub params: String,
+    /// The outcome rule.
+    pub target: String,
+    /// ID column.
+    pub id_column: String,
+    /// Therapy column.
+    pub therapy_column: Option<String>,
+    /// Arms.
+    pub arms: Vec<ArmSummary>,
+    /// Feature counts.
+    pub n_features: usize,
+    /// Numeric features.
+    pub n_numeric: usize,
+    /// Categorical features.
+    pub n_categorical: usize,
+    /// Dosage features.
+    pub n_dosage: usize,
+    /// Feature names.
+    pub features: Vec<String>,
+    /// Input files and hashes.
+    pub files: Vec<crate::data::FileInfo>,
+    /// Seed.
+    pub seed: u64,
+    /// Whether the bundle holds patient rows.
+    pub holds_patient_rows: bool,
+}
+
+/// Builds the summary of a bundle.
+pub fn summarise(file: &str, b: &Bundle) -> Summary {
+    let count = |k: Kind| b.features.iter().filter(|f| f.kind == k).count();
+    let keeps = ALGORITHMS
+        .iter()
+        .any(|a| a.name == b.algorithm.name() && a.keeps_training_rows);
+    Summary {
+        file: file.to_string(),
+        format: b.format.clone(),
+        format_version: b.format_version,
+        tool_version: b.tool_version.clone(),
+        algorithm: b.algorithm.name().to_string(),
+        params: b.algorithm.describe(),
+        target: b.target.description.clone(),
+        id_column: b.id_column.clone(),
+        therapy_column: b.therapy_column.clone(),
+        arms: b
+            .arms
+            .iter()
+            .map(|a| ArmSummary {
+                therapy: a.therapy.clone().unwrap_or_else(|| "all".into()),
+                n: a.n,
+                responders: a.responders,
+                cv_auc_mean: a.cv.as_ref().map(|c| c.auc_mean),
+                cv_auc_sd: a.cv.as_ref().map(|c| c.auc_sd),
+                cv_folds: a.cv.as_ref().map(|c| c.folds),
+            })
+            .collect(),
+        n_features: b.features.len(),
+        n_numeric: count(Kind::Numeric),
+        n_categorical: count(Kind::Categorical),
+        n_dosage: count(Kind::Dosage),
+        features: b.features.iter().map(|f| f.name.clone()).collect(),
+        files: b.training.files.clone(),
+        seed: b.training.seed,
+        holds_patient_rows: b.training.holds_patient_rows || keeps,
+    }
+}
+
+fn text(s: &Summary) -> String {
+    let mut out = String::new();
+    let mut line = |k: &str, v: String| out.push_str(&format!("{k:<18}{v}\n"));
+    line("model", s.file.clone());
+    line(
+        "format",
+        format!(
+            "{} v{} (responder {})",
+            s.format, s.format_version, s.tool_version
+        ),
+    );
+    line("algorithm", format!("{} ({})", s.algorithm, s.params));
+    line("target", format!("responder if {}", s.target));
+    line("id column", s.id_column.clone());
+    line(
+        "therapy column",
+        s.therapy_column
+            .clone()
+            .unwrap_or_else(|| "(none: one model)".into()),
+    );
+    line(
+        "features",
+        format!(
+            "{} ({} numeric, {} categorical, {} dosage)",
+            s.n_features, s.n_numeric, s.n_categorical, s.n_dosage
+        ),
+    );
+    for f in &s.files {
+        line(
+            &format!("{} file", f.role),
+            format!("{} sha256:{}", f.name, f.sha256),
+        );
+    }
+    line("seed", s.seed.to_string());
+    line(
+        "patient rows",
+        if s.holds_patient_rows {
+            "the bundle KEEPS training rows".into()
+        } else {
+            "none stored (aggregate parameters only)".into()
+        },
+    );
+    out.push_str("\narm               n  responders  CV AUC\n");
+    for a in &s.arms {
+        let cv = match (a.cv_auc_mean, a.cv_auc_sd, a.cv_folds) {
+            (Some(m), Some(sd), Some(k)) => format!("{m:.3} ± {sd:.3} ({k} folds)"),
+            _ => "not cross-validated".into(),
+        };
+        out.push_str(&format!(
+            "{:<12}{:>6}  {:>6} ({:>4.1}%)  {cv}\n",
+            a.therapy,
+            a.n,
+            a.responders,
+            100.0 * a.responders as f64 / a.n.max(1) as f64
+        ));
+    }
+    out
+}
+
+/// Runs `inspect`.
+pub fn run(args: Args, _ui: &Ui) -> Result<()> {
+    let bundle = Bundle::load(&args.model)?;
+    let summary = summarise(&args.model.display().to_string(), &bundle);
+    let out = match args.format {
+        InspectFormat::Text => text(&summary),
+        InspectFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&summary).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    };
+    let mut sink = Sink::open(None)?;
+    sink.write_text(&out)?;
+    sink.finish()
+}

@@ -1,0 +1,64 @@
+//! The command line: one file per subcommand, each with `Args` and `run`.
+
+pub mod common;
+pub mod inspect;
+pub mod score;
+pub mod simulate;
+pub mod train;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Result;
+pub use common::Ui;
+
+/// Train and score therapy-response models for precision psychiatry research.
+///
+/// Typical use: `responder train` on a trial's clinical (and genotype) files,
+/// then `responder score` on new patients to rank who is likely to respond,
+/// and to which therapy.
+#[derive(Debug, Parser)]
+#[command(name = "responder", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// Print nothing to stderr but errors and warnings (no progress bars).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a synthetic cohort with known true response probabilities.
+    Simulate(simulate::Args),
+    /// Fit a model (one per therapy arm) and write a model bundle.
+    Train(train::Args),
+    /// Score new patients with a model bundle and rank them.
+    Score(score::Args),
+    /// Summarise a model bundle.
+    Inspect(inspect::Args),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let ui = Ui::new(cli.quiet);
+    match cli.command {
+        Command::Simulate(a) => simulate::run(a, &ui),
+        Command::Train(a) => train::run(a, &ui),
+        Command::Score(a) => score::run(a, &ui),
+        Command::Inspect(a) => inspect::run(a, &ui),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

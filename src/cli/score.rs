@@ -1,0 +1,211 @@
+//! `responder score`: apply a bundle to new patients and rank them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use crate::bundle::Bundle;
+use crate::cli::common::{Format, InputArgs};
+use crate::cli::Ui;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::features::Frame;
+use crate::output::Sink;
+use crate::rank::{rank, RankedRow};
+use crate::report::{render_csv, render_table, Cell};
+
+/// Decimals printed for probabilities.
+const DECIMALS: usize = 6;
+
+/// Flags of `score`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  responder score --model models/example.json --data examples/cohort/clinical.csv \\
+      --genotypes examples/cohort/genotypes.csv --top 10
+  responder score --model m.json --data new.csv --therapy ketamine --format json --out ranked.json")]
+pub struct Args {
+    /// The model bundle written by `train`. Example: --model model.json
+    #[arg(long, value_name = "MODEL.json")]
+    pub model: PathBuf,
+
+    /// Patient files.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The patient ID column (default: the one the model was trained with).
+    /// Example: --id subject
+    #[arg(long, value_name = "COL")]
+    pub id: Option<String>,
+
+    /// Rank by the probability under this therapy arm (default: each
+    /// patient's best arm). Example: --therapy TMS
+    #[arg(long, value_name = "NAME")]
+    pub therapy: Option<String>,
+
+    /// Keep only the first K ranked patients. Example: --top 20
+    #[arg(long, value_name = "K")]
+    pub top: Option<usize>,
+
+    /// Output format (default: table on a terminal, else csv; json for an
+    /// --out ending in .json). Example: --format json
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Write results to this file (atomically) instead of stdout. Example: --out ranked.csv
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `score`.
+pub fn run(args: Args, ui: &Ui) -> Result<()> {
+    let bundle = Bundle::load(&args.model)?;
+    let arm_names = bundle.arm_names();
+    let by = match &args.therapy {
+        None => None,
+        Some(name) => {
+            Some(
+                arm_names
+                    .iter()
+                    .position(|a| a == name)
+                    .ok_or_else(|| Error::Model {
+                        file: args.model.display().to_string(),
+                        message: format!(
+                            "--therapy `{name}` is not an arm of this model; its arms are: {}",
+                            arm_names
+                                .iter()
+                                .map(|a| format!("`{a}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    })?,
+            )
+        }
+    };
+    if args.top == Some(0) {
+        return Err(Error::usage("--top must be at least 1"));
+    }
+    let id = args.id.clone().unwrap_or_else(|| bundle.id_column.clone());
+    let opts = args.input.read_options(&id)?;
+    let mut sink = Sink::open(args.out.as_deref())?;
+
+    let ds = Dataset::load(&args.input.data, args.input.genotypes.as_deref(), &opts)?;
+    if let Some(msg) = ds.join_message() {
+        ui.info(msg);
+    }
+    let frame = Frame::from_schema(&ds, &bundle.features)?;
+    let rows: Vec<usize> = (0..ds.n_rows()).collect();
+    let mut probs = Vec::with_capacity(bundle.arms.len());
+    let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
+    for arm in &bundle.arms {
+        let (x, notes) = arm.pipeline.transform(&frame, &rows)?;
+        for (feature, n) in notes.unseen_levels {
+            let e = unseen.entry(feature).or_insert(0);
+            *e = (*e).max(n);
+        }
+        probs.push(arm.model.predict_proba(x.view())?.to_vec());
+    }
+    for (feature, n) in &unseen {
+        ui.warn(format!(
+            "{}: {n} patients have a `{feature}` level the model never saw in training; scored as all-zeros for it",
+            ds.data.file
+        ));
+    }
+    let ids: Vec<String> = (0..ds.n_rows()).map(|i| ds.id(i).to_string()).collect();
+    let mut ranked = rank(&ids, &probs, by);
+    if let Some(k) = args.top {
+        ranked.truncate(k);
+    }
+
+    let format = args.format.unwrap_or_else(|| {
+        let json_out = args.out.as_ref().is_some_and(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        });
+        if json_out {
+            Format::Json
+        } else if sink.is_terminal() {
+            Format::Table
+        } else {
+            Format::Csv
+        }
+    });
+    let multi = bundle.arms.len() > 1;
+    let text = render(&ranked, ds.id_name(), &arm_names, multi, format);
+    sink.write_text(&text)?;
+    sink.finish()?;
+    ui.info(format!(
+        "scored {} patients with {} ({} arm{})",
+        ids.len(),
+        args.model.display(),
+        arm_names.len(),
+        if multi { "s" } else { "" }
+    ));
+    Ok(())
+}
+
+/// The output columns.
+pub fn header(id: &str, arms: &[String], multi: bool) -> Vec<String> {
+    let mut h = vec!["rank".to_string(), id.to_string()];
+    if multi {
+        h.extend(arms.iter().map(|a| format!("p_{a}")));
+        h.push("best_therapy".into());
+        h.push("advantage".into());
+    } else {
+        h.push("probability".into());
+    }
+    h
+}
+
+fn round(v: f64) -> f64 {
+    let s = 10f64.powi(DECIMALS as i32);
+    (v * s).round() / s
+}
+
+fn render(rows: &[RankedRow], id: &str, arms: &[String], multi: bool, format: Format) -> String {
+    let header = header(id, arms, multi);
+    match format {
+        Format::Json => {
+            let items: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    let mut m = Map::new();
+                    m.insert("rank".into(), r.rank.into());
+                    m.insert(id.into(), r.id.clone().into());
+                    if multi {
+                        for (a, p) in arms.iter().zip(&r.probs) {
+                            m.insert(format!("p_{a}"), round(*p).into());
+                        }
+                        m.insert("best_therapy".into(), arms[r.best].clone().into());
+                        m.insert("advantage".into(), round(r.advantage).into());
+                    } else {
+                        m.insert("probability".into(), round(r.probs[0]).into());
+                    }
+                    Value::Object(m)
+                })
+                .collect();
+            let mut s = serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".into());
+            s.push('\n');
+            s
+        }
+        Format::Csv | Format::Table => {
+            let cells: Vec<Vec<Cell>> = rows
+                .iter()
+                .map(|r| {
+                    let mut c = vec![Cell::Int(r.rank), Cell::Text(r.id.clone())];
+                    c.extend(r.probs.iter().map(|&p| Cell::Num(p, DECIMALS)));
+                    if multi {
+                        c.push(Cell::Text(arms[r.best].clone()));
+                        c.push(Cell::Num(r.advantage, DECIMALS));
+                    }
+                    c
+                })
+                .collect();
+            if format == Format::Csv {
+                render_csv(&header, &cells)
+            } else {
+                render_table(&header, &cells)
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Opening input files: paths or stdin, gzip detection, delimiter choice and
+//! the SHA-256 of the bytes as read.
+
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Location, Result};
+
+/// How fields are separated in a text table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delimiter {
+    /// A single byte such as `,` or `\t`.
+    Byte(u8),
+    /// Runs of spaces or tabs (PLINK `.raw`).
+    Whitespace,
+}
+
+impl Delimiter {
+    /// Parses a `--delimiter` value: `comma`, `tab`, `whitespace`, `semicolon`
+    /// or any single character.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "comma" | "," => Ok(Delimiter::Byte(b',')),
+            "tab" | "\\t" | "\t" => Ok(Delimiter::Byte(b'\t')),
+            "semicolon" | ";" => Ok(Delimiter::Byte(b';')),
+            "whitespace" | "space" | " " => Ok(Delimiter::Whitespace),
+            other if other.len() == 1 && other.is_ascii() => Ok(Delimiter::Byte(other.as_bytes()[0])),
+            other => Err(Error::usage(format!(
+                "invalid delimiter `{other}`: use comma, tab, semicolon, whitespace or a single character"
+            ))),
+        }
+    }
+}
+
+/// A whole input file in memory, decompressed, with its name and hash.
+pub struct Loaded {
+    /// Name used in messages (`<stdin>` for `-`).
+    pub name: String,
+    /// Bare file name stored in bundles (no directories).
+    pub base_name: String,
+    /// Decompressed contents.
+    pub bytes: Vec<u8>,
+    /// SHA-256 (hex) of the bytes as read (before decompression).
+    pub sha256: String,
+    /// Whether the file was gzip-compressed.
+    pub gzipped: bool,
+}
+
+impl Loaded {
+    /// Reads `path` (or stdin for `-`), transparently decompressing gzip.
+    pub fn read(path: &str) -> Result<Loaded> {
+        let (name, raw) = if path == "-" {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|source| Error::Io {
+                    action: "cannot read",
+                    path: "<stdin>".into(),
+                    source,
+                })?;
+            ("<stdin>".to_string(), buf)
+        } else {
+            let p = Path::new(path);
+            if p.is_dir() {
+                return Err(Error::data(
+                    Location::file(path),
+                    "is a directory, not a file",
+                ));
+            }
+            let buf = std::fs::read(p).map_err(|source| Error::Io {
+                action: "cannot read",
+                path: p.to_path_buf(),
+                source,
+            })?;
+            (path.to_string(), buf)
+        };
+        let sha256 = hex(&Sha256::digest(&raw));
+        let gzipped = raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;
+        let bytes = if gzipped {
+            let mut out = Vec::with_capacity(raw.len() * 4);
+            flate2::read::MultiGzDecoder::new(&raw[..])
+                .read_to_end(&mut out)
+                .map_err(|e| {
+                    Error::data(
+                        Location::file(&name),
+                        format!("cannot decompress gzip data: {e} (is the file truncated?)"),
+                    )
+                })?;
+            out
+        } else {
+            raw
+        };
+        let base_name = Path::new(&name)
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| name.clone());
+        Ok(Loaded {
+            name,
+            base_name,
+            bytes,
+            sha256,
+            gzipped,
+        })
+    }
+
+    /// Picks the delimiter: the override if given, else from the extension
+    /// (`.csv`, `.tsv`, `.raw`, with `.gz` ignored), else by sniffing the header.
+    pub fn delimiter(&self, overridden: Option<Delimiter>) -> Delimiter {
+        if let Some(d) = overridden {
+            return d;
+        }
+        let lower = self.name.to_ascii_lowercase();
+        let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
+        if stem.ends_with(".csv") {
+            return Delimiter::Byte(b',');
+        }
+        if stem.ends_with(".tsv") || stem.ends_with(".tab") {
+            return Delimiter::Byte(b'\t');
+        }
+        if stem.ends_with(".raw") {
+            return Delimiter::Whitespace;
+        }
+        let first = self.bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let count = |c: u8| first.iter().filter(|&&b| b == c).count();
+        let (commas, tabs, semis) = (count(b','), count(b'\t'), count(b';'));
+        if tabs > commas && tabs >= semis {
+            Delimiter::Byte(b'\t')
+        } else if semis > commas {
+            Delimiter::Byte(b';')
+        } else if commas == 0 && tabs == 0 && first.contains(&b' ') {
+            Delimiter::Whitespace
+        } else {
+            Delimiter::Byte(b',')
+        }
+    }
+}
+
+/// Lower-case hexadecimal of a byte string.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loaded(name: &str, bytes: &[u8]) -> Loaded {
+        Loaded {
+            name: name.into(),
+            base_name: name.into(),
+            bytes: bytes.to_vec(),
+            sha256: String::new(),
+            gzipped: false,
+        }
+    }
+
+    #[test]
+    fn delimiter_from_extension_and_sniffing() {
+        assert_eq!(
+            loaded("a.tsv.gz", b"").delimiter(None),
+            Delimiter::Byte(b'\t')
+        );
+        assert_eq!(loaded("a.raw", b"").delimiter(None), Delimiter::Whitespace);
+        assert_eq!(
+            loaded("a.CSV", b"a\tb").delimiter(None),
+            Delimiter::Byte(b',')
+        );
+        assert_eq!(
+            loaded("<stdin>", b"a\tb\tc\n").delimiter(None),
+            Delimiter::Byte(b'\t')
+        );
+        assert_eq!(
+            loaded("<stdin>", b"a,b\n").delimiter(None),
+            Delimiter::Byte(b',')
+        );
+        assert_eq!(
+            loaded("a.csv", b"").delimiter(Some(Delimiter::Byte(b';'))),
+            Delimiter::Byte(b';')
+        );
+    }
+
+    #[test]
+    fn delimiter_parse() {
+        assert_eq!(Delimiter::parse("tab").unwrap(), Delimiter::Byte(b'\t'));
+        assert_eq!(Delimiter::parse("|").unwrap(), Delimiter::Byte(b'|'));
+        assert!(Delimiter::parse("ab").is_err());
+    }
+}

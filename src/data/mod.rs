@@ -1,0 +1,214 @@
+//! Reading input files into one joined view of patients: the clinical table
+//! and, optionally, a genotype dosage table joined on the patient ID.
+
+pub mod genotype;
+pub mod input;
+pub mod table;
+pub mod target;
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use genotype::DosageTable;
+pub use input::{Delimiter, Loaded};
+pub use table::{is_missing, parse_number, RawTable};
+pub use target::{Target, TargetRule};
+
+use crate::error::{Error, Location, Result};
+
+/// Options shared by every command that reads patient files.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Name of the patient ID column.
+    pub id: String,
+    /// Delimiter override for the data file.
+    pub delimiter: Option<Delimiter>,
+    /// Delimiter override for the genotype file.
+    pub genotype_delimiter: Option<Delimiter>,
+}
+
+/// A file that went into a model: its name and the SHA-256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    /// What the file was (`data` or `genotypes`).
+    pub role: String,
+    /// Bare file name.
+    pub name: String,
+    /// SHA-256 of the file's bytes as read.
+    pub sha256: String,
+}
+
+/// How many patients the ID join matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinSummary {
+    /// IDs in both files.
+    pub matched: usize,
+    /// IDs only in the data file.
+    pub only_data: usize,
+    /// IDs only in the genotype file.
+    pub only_genotypes: usize,
+}
+
+/// Patients from the data file, joined with their genotypes when given.
+/// Row `i` of the dataset is row `data_rows[i]` of the clinical table.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// The clinical (data) table.
+    pub data: RawTable,
+    /// The genotype table, if any.
+    pub genotypes: Option<DosageTable>,
+    /// Index of the ID column in `data`.
+    pub id_col: usize,
+    /// Joined rows: the clinical row of each patient.
+    pub data_rows: Vec<usize>,
+    /// Joined rows: the genotype row of each patient (when genotypes given).
+    pub genotype_rows: Vec<usize>,
+    /// Files read, with hashes.
+    pub files: Vec<FileInfo>,
+    /// The join's counts, when genotypes were given.
+    pub join: Option<JoinSummary>,
+}
+
+impl Dataset {
+    /// Reads the data file and optional genotype file and joins them on the ID.
+    pub fn load(data_path: &str, genotypes: Option<&str>, opts: &ReadOptions) -> Result<Dataset> {
+        let loaded = Loaded::read(data_path)?;
+        let data = RawTable::parse(&loaded, loaded.delimiter(opts.delimiter))?;
+        let id_col = data.require(&opts.id)?;
+        let data_index = table::id_index(&data, id_col)?;
+        let mut files = vec![FileInfo {
+            role: "data".into(),
+            name: loaded.base_name.clone(),
+            sha256: loaded.sha256.clone(),
+        }];
+        drop(loaded);
+        let Some(geno_path) = genotypes else {
+            let n = data.n_rows();
+            return Ok(Dataset {
+                data,
+                genotypes: None,
+                id_col,
+                data_rows: (0..n).collect(),
+                genotype_rows: Vec::new(),
+                files,
+                join: None,
+            });
+        };
+        let gl = Loaded::read(geno_path)?;
+        let geno = DosageTable::parse(&gl, gl.delimiter(opts.genotype_delimiter), &opts.id)?;
+        files.push(FileInfo {
+            role: "genotypes".into(),
+            name: gl.base_name.clone(),
+            sha256: gl.sha256.clone(),
+        });
+        drop(gl);
+        let mut geno_index: HashMap<&str, usize> = HashMap::with_capacity(geno.ids.len());
+        for (r, id) in geno.ids.iter().enumerate() {
+            if let Some(first) = geno_index.insert(id.as_str(), r) {
+                return Err(Error::data(
+                    Location::file(&geno.file).column(&geno.id_column),
+                    format!(
+                        "duplicate patient ID `{id}` on lines {} and {}",
+                        geno.lines[first], geno.lines[r]
+                    ),
+                ));
+            }
+        }
+        let mut data_rows = Vec::new();
+        let mut genotype_rows = Vec::new();
+        for (r, id) in data.columns[id_col].iter().enumerate() {
+            if let Some(&g) = geno_index.get(id.as_str()) {
+                data_rows.push(r);
+                genotype_rows.push(g);
+            }
+        }
+        let matched = data_rows.len();
+        let join = JoinSummary {
+            matched,
+            only_data: data_index.len() - matched,
+            only_genotypes: geno.ids.len() - matched,
+        };
+        if matched == 0 {
+            return Err(Error::data(
+                Location::file(&geno.file).column(&geno.id_column),
+                format!(
+                    "no patient ID in common with {} (column `{}`): {} IDs there, {} here; check --id and the ID format",
+                    data.file,
+                    data.header[id_col],
+                    data_index.len(),
+                    geno.ids.len()
+                ),
+            ));
+        }
+        // A SNP column may not share a name with a clinical column.
+        if let Some(dup) = geno
+            .snps
+            .iter()
+            .find(|s| data.find(s).is_some() && s.as_str() != data.header[id_col])
+        {
+            return Err(Error::data(
+                Location::file(&geno.file).line(1).column(dup),
+                format!(
+                    "the column also exists in {}; rename one of them",
+                    data.file
+                ),
+            ));
+        }
+        Ok(Dataset {
+            data,
+            genotypes: Some(geno),
+            id_col,
+            data_rows,
+            genotype_rows,
+            files,
+            join: Some(join),
+        })
+    }
+
+    /// Number of joined patients.
+    pub fn n_rows(&self) -> usize {
+        self.data_rows.len()
+    }
+
+    /// Patient ID of joined row `i`.
+    pub fn id(&self, i: usize) -> &str {
+        &self.data.columns[self.id_col][self.data_rows[i]]
+    }
+
+    /// The ID column's name.
+    pub fn id_name(&self) -> &str {
+        &self.data.header[self.id_col]
+    }
+
+    /// Every column name available (data columns, then SNPs).
+    pub fn column_names(&self) -> Vec<String> {
+        let mut names = self.data.header.clone();
+        if let Some(g) = &self.genotypes {
+            names.extend(g.snps.iter().cloned());
+        }
+        names
+    }
+
+    /// Text cells of a data-file column for the joined rows.
+    pub fn data_cells(&self, col: usize) -> impl Iterator<Item = (usize, &str)> + '_ {
+        self.data_rows
+            .iter()
+            .map(move |&r| (r, self.data.columns[col][r].as_str()))
+    }
+
+    /// One-line description of the join for stderr.
+    pub fn join_message(&self) -> Option<String> {
+        let j = self.join?;
+        let g = self.genotypes.as_ref()?;
+        Some(format!(
+            "joined on `{}`: {} patients in both files, {} only in {}, {} only in {}",
+            self.id_name(),
+            j.matched,
+            j.only_data,
+            self.data.file,
+            j.only_genotypes,
+            g.file
+        ))
+    }
+}

@@ -1,0 +1,161 @@
+//! The library's error type. Every message names the file, and where it can
+//! the line and the column, so a researcher can find the problem.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Result alias used throughout the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where in an input file a problem was found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    /// File name as the user gave it (`<stdin>` for standard input).
+    pub file: String,
+    /// 1-based line number, when known.
+    pub line: Option<u64>,
+    /// Column name, when known.
+    pub column: Option<String>,
+}
+
+impl Location {
+    /// A location naming only the file.
+    pub fn file(file: impl Into<String>) -> Self {
+        Location {
+            file: file.into(),
+            line: None,
+            column: None,
+        }
+    }
+
+    /// Adds a line number.
+    pub fn line(mut self, line: u64) -> Self {
+        self.line = Some(line);
+        self
+    }
+
+    /// Adds a column name.
+    pub fn column(mut self, column: impl Into<String>) -> Self {
+        self.column = Some(column.into());
+        self
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ", line {line}")?;
+        }
+        if let Some(column) = &self.column {
+            write!(f, ", column `{column}`")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can go wrong in responder.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be opened, read or written.
+    #[error("{action} `{path}`")]
+    Io {
+        /// What we were doing ("cannot read", "cannot write").
+        action: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Bad content in an input file.
+    #[error("{location}: {message}")]
+    Data {
+        /// Where the problem is.
+        location: Location,
+        /// What is wrong.
+        message: String,
+    },
+    /// Columns the command needs are absent from a file.
+    #[error("{file}: missing column{} {}; the file has: {}", if missing.len() == 1 { "" } else { "s" }, quote_list(missing), quote_list(available))]
+    MissingColumns {
+        /// The file.
+        file: String,
+        /// Every required column that is absent.
+        missing: Vec<String>,
+        /// The columns the file does have.
+        available: Vec<String>,
+    },
+    /// A model bundle that cannot be used.
+    #[error("{file}: {message}")]
+    Model {
+        /// The bundle file.
+        file: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Flags that do not make sense together, or a bad flag value.
+    #[error("{0}")]
+    Usage(String),
+    /// A model could not be fitted.
+    #[error("{0}")]
+    Fit(String),
+}
+
+impl Error {
+    /// Shorthand for a data error.
+    pub fn data(location: Location, message: impl Into<String>) -> Self {
+        Error::Data {
+            location,
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for a usage error.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage(message.into())
+    }
+
+    /// True when the error is a closed pipe on output (e.g. `| head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Io { source, .. } => source.kind() == std::io::ErrorKind::BrokenPipe,
+            _ => false,
+        }
+    }
+}
+
+/// Formats names as `` `a`, `b`, `c` ``, shortening very long lists.
+pub fn quote_list(names: &[String]) -> String {
+    const SHOW: usize = 40;
+    let mut out: Vec<String> = names.iter().take(SHOW).map(|n| format!("`{n}`")).collect();
+    if names.len() > SHOW {
+        out.push(format!("… and {} more", names.len() - SHOW));
+    }
+    out.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_formats_all_parts() {
+        let loc = Location::file("a.csv").line(3).column("age");
+        assert_eq!(loc.to_string(), "a.csv, line 3, column `age`");
+        assert_eq!(Location::file("a.csv").to_string(), "a.csv");
+    }
+
+    #[test]
+    fn missing_columns_lists_both_sides() {
+        let e = Error::MissingColumns {
+            file: "x.csv".into(),
+            missing: vec!["a".into(), "b".into()],
+            available: vec!["c".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "x.csv: missing columns `a`, `b`; the file has: `c`"
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! The cross-validation loop: for each fold, refit the pipeline and the
+//! model on the training part and predict the held-out part.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::eval::folds::{split, stratified_folds};
+use crate::eval::metrics::{auc, mean_sd};
+use crate::features::{Frame, Pipeline};
+use crate::models::AlgorithmParams;
+
+/// Cross-validation results for one arm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CvMetrics {
+    /// Number of folds.
+    pub folds: usize,
+    /// AUC of each fold.
+    pub fold_auc: Vec<f64>,
+    /// Mean fold AUC.
+    pub auc_mean: f64,
+    /// Sample standard deviation of the fold AUCs.
+    pub auc_sd: f64,
+    /// AUC of all out-of-fold predictions pooled.
+    pub auc_pooled: f64,
+}
+
+/// Fits pipeline + model on `rows` of `frame`, predicts `test` rows.
+pub fn fit_predict(
+    frame: &Frame,
+    train: &[usize],
+    y_train: &[bool],
+    test: &[usize],
+    algorithm: &AlgorithmParams,
+    seed: u64,
+) -> Result<Vec<f64>> {
+    let pipeline = Pipeline::fit(frame, train);
+    let (x_train, _) = pipeline.transform(frame, train)?;
+    let model = algorithm.fit(x_train.view(), y_train, seed)?;
+    let (x_test, _) = pipeline.transform(frame, test)?;
+    Ok(model.predict_proba(x_test.view())?.to_vec())
+}
+
+/// Stratified K-fold cross-validation over `rows` of `frame` with labels
+/// `y` (one per row). `on_fold` is called after each fold. Returns the
+/// metrics and the out-of-fold probability of every row.
+pub fn cross_validate(
+    frame: &Frame,
+    rows: &[usize],
+    y: &[bool],
+    k: usize,
+    algorithm: &AlgorithmParams,
+    seed: u64,
+    mut on_fold: impl FnMut(),
+) -> Result<(CvMetrics, Vec<f64>)> {
+    let folds = stratified_folds(y, k, seed);
+    let mut oof = vec![f64::NAN; rows.len()];
+    let mut fold_auc = Vec::with_capacity(k);
+    for f in 0..k {
+        let (tr, te) = split(&folds, f);
+        let train_rows: Vec<usize> = tr.iter().map(|&i| rows[i]).collect();
+        let test_rows: Vec<usize> = te.iter().map(|&i| rows[i]).collect();
+        let y_train: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
+        let y_test: Vec<bool> = te.iter().map(|&i| y[i]).collect();
+        let p = fit_predict(
+            frame,
+            &train_rows,
+            &y_train,
+            &test_rows,
+            algorithm,
+            seed.wrapping_add(f as u64 + 1),
+        )?;
+        for (&i, &pi) in te.iter().zip(&p) {
+            oof[i] = pi;
+        }
+        fold_auc.push(auc(&p, &y_test).unwrap_or(f64::NAN));
+        on_fold();
+    }
+    let (auc_mean, auc_sd) = mean_sd(&fold_auc);
+    let auc_pooled = auc(&oof, y).unwrap_or(f64::NAN);
+    Ok((
+        CvMetrics {
+            folds: k,
+            fold_auc,
+            auc_mean,
+            auc_sd,
+            auc_pooled,
+        },
+        oof,
+    ))
+}

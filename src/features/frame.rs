@@ -1,0 +1,313 @@
+//! Typed feature columns for the joined patients: numbers, dosages, or
+//! categories. Built by inference at training and by the stored schema at
+//! scoring, where the file's columns are matched by name.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{is_missing, parse_number, Dataset};
+use crate::error::{Error, Location, Result};
+
+/// Code of a missing categorical cell.
+pub const MISSING_CODE: u32 = u32::MAX;
+
+/// What a feature column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A clinical number; missing values take the training median.
+    Numeric,
+    /// A category; missing values become the level `missing`.
+    Categorical,
+    /// A genotype dosage (0–2); missing values take the training mean.
+    Dosage,
+}
+
+impl Kind {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Numeric => "numeric",
+            Kind::Categorical => "categorical",
+            Kind::Dosage => "dosage",
+        }
+    }
+}
+
+/// A column's values for every joined patient.
+#[derive(Debug, Clone)]
+pub enum Values {
+    /// Numbers; NaN = missing.
+    Numeric(Vec<f64>),
+    /// Category codes into `levels`; [`MISSING_CODE`] = missing.
+    Categorical {
+        /// One code per patient.
+        codes: Vec<u32>,
+        /// Level names as they appear in this file.
+        levels: Vec<String>,
+    },
+}
+
+/// A named, typed column.
+#[derive(Debug, Clone)]
+pub struct FrameColumn {
+    /// Column name.
+    pub name: String,
+    /// Kind of feature.
+    pub kind: Kind,
+    /// The values.
+    pub values: Values,
+}
+
+/// A feature's name and kind, as stored in a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureSchema {
+    /// Column name in the input files.
+    pub name: String,
+    /// Kind of feature.
+    pub kind: Kind,
+}
+
+/// The typed feature columns of a dataset, one entry per patient.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// Number of patients.
+    pub n: usize,
+    /// Columns in schema order.
+    pub columns: Vec<FrameColumn>,
+}
+
+impl Frame {
+    /// The schema of this frame.
+    pub fn schema(&self) -> Vec<FeatureSchema> {
+        self.columns
+            .iter()
+            .map(|c| FeatureSchema {
+                name: c.name.clone(),
+                kind: c.kind,
+            })
+            .collect()
+    }
+
+    /// Builds a frame for training, inferring each column's kind: genotype
+    /// columns are dosages; a data column whose values are all numbers is
+    /// numeric; a column of words is categorical, as is any column named in
+    /// `categorical`. A mostly numeric column with a few words is an error
+    /// naming the first bad cell. Columns with no values at all are dropped
+    /// (and reported in the returned warnings).
+    pub fn infer(
+        ds: &Dataset,
+        names: &[String],
+        categorical: &[String],
+    ) -> Result<(Frame, Vec<String>)> {
+        let mut columns = Vec::with_capacity(names.len());
+        let mut warnings = Vec::new();
+        for name in names {
+            if let Some(col) = ds.data.find(name) {
+                let forced = categorical.iter().any(|c| c == name);
+                match infer_data_column(ds, col, forced)? {
+                    Some(c) => columns.push(c),
+                    None => warnings.push(format!(
+                        "{}: column `{}` has no values; it is left out",
+                        ds.data.file, name
+                    )),
+                }
+            } else if let Some(c) = dosage_column(ds, name) {
+                columns.push(c);
+            } else {
+                return Err(missing(ds, vec![name.clone()]));
+            }
+        }
+        Ok((
+            Frame {
+                n: ds.n_rows(),
+                columns,
+            },
+            warnings,
+        ))
+    }
+
+    /// Builds a frame for scoring from a stored schema, matching columns by
+    /// name. Every absent column is named in one error.
+    pub fn from_schema(ds: &Dataset, schema: &[FeatureSchema]) -> Result<Frame> {
+        let absent: Vec<String> = schema
+            .iter()
+            .filter(|f| {
+                ds.data.find(&f.name).is_none()
+                    && ds
+                        .genotypes
+                        .as_ref()
+                        .is_none_or(|g| !g.snps.iter().any(|s| s == &f.name))
+            })
+            .map(|f| f.name.clone())
+            .collect();
+        if !absent.is_empty() {
+            return Err(missing(ds, absent));
+        }
+        let mut columns = Vec::with_capacity(schema.len());
+        for f in schema {
+            let col = match f.kind {
+                Kind::Dosage => match dosage_column(ds, &f.name) {
+                    Some(c) => c,
+                    None => dosage_from_data(ds, &f.name)?,
+                },
+                Kind::Numeric => numeric_from_data(ds, &f.name)?,
+                Kind::Categorical => {
+                    let col = ds.data.require(&f.name)?;
+                    categorical_column(ds, col)
+                }
+            };
+            columns.push(col);
+        }
+        Ok(Frame {
+            n: ds.n_rows(),
+            columns,
+        })
+    }
+}
+
+fn missing(ds: &Dataset, absent: Vec<String>) -> Error {
+    let file = match &ds.genotypes {
+        Some(g) => format!("{} + {}", ds.data.file, g.file),
+        None => ds.data.file.clone(),
+    };
+    Error::MissingColumns {
+        file,
+        missing: absent,
+        available: ds.column_names(),
+    }
+}
+
+fn dosage_column(ds: &Dataset, name: &str) -> Option<FrameColumn> {
+    let g = ds.genotypes.as_ref()?;
+    let s = g.snps.iter().position(|x| x == name)?;
+    let values = ds.genotype_rows.iter().map(|&r| g.values[s][r]).collect();
+    Some(FrameColumn {
+        name: name.to_string(),
+        kind: Kind::Dosage,
+        values: Values::Numeric(values),
+    })
+}
+
+fn dosage_from_data(ds: &Dataset, name: &str) -> Result<FrameColumn> {
+    let col = ds.data.require(name)?;
+    let mut values = Vec::with_capacity(ds.n_rows());
+    for (r, cell) in ds.data_cells(col) {
+        let v = crate::data::genotype::parse_dosage(cell)
+            .map_err(|why| Error::data(ds.data.loc(r, col), why))?;
+        values.push(v);
+    }
+    Ok(FrameColumn {
+        name: name.to_string(),
+        kind: Kind::Dosage,
+        values: Values::Numeric(values),
+    })
+}
+
+fn numeric_from_data(ds: &Dataset, name: &str) -> Result<FrameColumn> {
+    let col = match ds.data.find(name) {
+        Some(c) => c,
+        // A numeric feature may come from the genotype file at scoring.
+        None => {
+            if let Some(mut c) = dosage_column(ds, name) {
+                c.kind = Kind::Numeric;
+                return Ok(c);
+            }
+            return Err(missing(ds, vec![name.to_string()]));
+        }
+    };
+    let mut values = Vec::with_capacity(ds.n_rows());
+    for (r, cell) in ds.data_cells(col) {
+        if is_missing(cell) {
+            values.push(f64::NAN);
+        } else {
+            values.push(parse_number(cell).ok_or_else(|| {
+                Error::data(
+                    ds.data.loc(r, col),
+                    format!("`{cell}` is not a number, and the model uses this column as a number"),
+                )
+            })?);
+        }
+    }
+    Ok(FrameColumn {
+        name: name.to_string(),
+        kind: Kind::Numeric,
+        values: Values::Numeric(values),
+    })
+}
+
+fn categorical_column(ds: &Dataset, col: usize) -> FrameColumn {
+    let mut levels: Vec<String> = Vec::new();
+    let mut index: HashMap<&str, u32> = HashMap::new();
+    let mut codes = Vec::with_capacity(ds.n_rows());
+    for (_, cell) in ds.data_cells(col) {
+        if is_missing(cell) {
+            codes.push(MISSING_CODE);
+            continue;
+        }
+        let next = index.len() as u32;
+        let code = *index.entry(cell).or_insert_with(|| {
+            levels.push(cell.to_string());
+            next
+        });
+        codes.push(code);
+    }
+    FrameColumn {
+        name: ds.data.header[col].clone(),
+        kind: Kind::Categorical,
+        values: Values::Categorical { codes, levels },
+    }
+}
+
+/// Share of numeric cells above which a column is taken as numeric and its
+/// remaining words reported as errors.
+const NUMERIC_SHARE: f64 = 0.8;
+
+fn infer_data_column(ds: &Dataset, col: usize, forced: bool) -> Result<Option<FrameColumn>> {
+    let name = &ds.data.header[col];
+    let mut present = 0usize;
+    let mut numeric = 0usize;
+    let mut first_word: Option<(usize, &str)> = None;
+    let mut distinct = BTreeSet::new();
+    for (r, cell) in ds.data_cells(col) {
+        if is_missing(cell) {
+            continue;
+        }
+        present += 1;
+        if parse_number(cell).is_some() {
+            numeric += 1;
+        } else if first_word.is_none() {
+            first_word = Some((r, cell));
+        }
+        if distinct.len() < 3 {
+            distinct.insert(cell);
+        }
+    }
+    if present == 0 {
+        return Ok(None);
+    }
+    if forced || numeric == 0 {
+        return Ok(Some(categorical_column(ds, col)));
+    }
+    if numeric == present {
+        return numeric_from_data(ds, name).map(Some);
+    }
+    let share = numeric as f64 / present as f64;
+    if share >= NUMERIC_SHARE {
+        let (r, cell) = first_word.expect("a non-numeric cell exists");
+        return Err(Error::data(
+            ds.data.loc(r, col),
+            format!(
+                "`{cell}` is not a number, but {numeric} of {present} values in this column are \
+                 (fix the cell, use a missing token such as NA, or pass --categorical {name})"
+            ),
+        ));
+    }
+    Ok(Some(categorical_column(ds, col)))
+}
+
+/// Location of a joined row's cell in the data file, for messages.
+pub fn data_location(ds: &Dataset, joined_row: usize, col: usize) -> Location {
+    ds.data.loc(ds.data_rows[joined_row], col)
+}

@@ -1,0 +1,8 @@
+//! Feature handling: typed columns and the fitted preprocessing pipeline.
+
+pub mod frame;
+pub mod pipeline;
+pub mod select;
+
+pub use frame::{FeatureSchema, Frame, Kind};
+pub use pipeline::{FittedFeature, Pipeline, TransformNotes};

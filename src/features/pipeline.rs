@@ -1,0 +1,443 @@
+//! The fitted feature pipeline: imputation, one-hot encoding and
+//! standardisation, fitted on training rows only and stored in the bundle.
+
+use std::collections::{BTreeSet, HashMap};
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::features::frame::{FeatureSchema, Frame, FrameColumn, Kind, Values, MISSING_CODE};
+
+/// The level that stands for a missing categorical value.
+pub const MISSING_LEVEL: &str = "missing";
+
+/// One fitted input column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum FittedFeature {
+    /// A number: missing → training median; then `(x - mean) / sd`.
+    Numeric {
+        /// Column name.
+        name: String,
+        /// Imputation value (training median).
+        impute: f64,
+        /// Mean after imputation.
+        mean: f64,
+        /// Population standard deviation after imputation (1 if constant).
+        sd: f64,
+    },
+    /// A dosage: missing → training mean; then `(x - mean) / sd`.
+    Dosage {
+        /// Column name.
+        name: String,
+        /// Imputation value (training mean).
+        impute: f64,
+        /// Mean after imputation.
+        mean: f64,
+        /// Population standard deviation after imputation (1 if constant).
+        sd: f64,
+    },
+    /// A category: one 0/1 column per training level (missing → `missing`),
+    /// each standardised; a level unseen in training is all zeros.
+    Categorical {
+        /// Column name.
+        name: String,
+        /// Training levels, sorted.
+        levels: Vec<String>,
+        /// Mean of each indicator.
+        mean: Vec<f64>,
+        /// Standard deviation of each indicator (1 if constant).
+        sd: Vec<f64>,
+    },
+}
+
+impl FittedFeature {
+    /// The input column's name.
+    pub fn name(&self) -> &str {
+        match self {
+            FittedFeature::Numeric { name, .. }
+            | FittedFeature::Dosage { name, .. }
+            | FittedFeature::Categorical { name, .. } => name,
+        }
+    }
+
+    /// The kind of input column.
+    pub fn kind(&self) -> Kind {
+        match self {
+            FittedFeature::Numeric { .. } => Kind::Numeric,
+            FittedFeature::Dosage { .. } => Kind::Dosage,
+            FittedFeature::Categorical { .. } => Kind::Categorical,
+        }
+    }
+
+    /// Number of model inputs this feature produces.
+    pub fn width(&self) -> usize {
+        match self {
+            FittedFeature::Categorical { levels, .. } => levels.len(),
+            _ => 1,
+        }
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        let ok = |v: f64| v.is_finite();
+        let fine = match self {
+            FittedFeature::Numeric {
+                impute, mean, sd, ..
+            }
+            | FittedFeature::Dosage {
+                impute, mean, sd, ..
+            } => ok(*impute) && ok(*mean) && ok(*sd) && *sd > 0.0,
+            FittedFeature::Categorical {
+                levels, mean, sd, ..
+            } => {
+                mean.len() == levels.len()
+                    && sd.len() == levels.len()
+                    && mean.iter().all(|&m| ok(m))
+                    && sd.iter().all(|&s| ok(s) && s > 0.0)
+            }
+        };
+        if fine {
+            Ok(())
+        } else {
+            Err(format!(
+                "feature `{}` has invalid scaling values",
+                self.name()
+            ))
+        }
+    }
+}
+
+/// Counts of unusual values met while transforming.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransformNotes {
+    /// `(feature, count)` of category levels never seen in training.
+    pub unseen_levels: Vec<(String, usize)>,
+}
+
+/// The fitted pipeline for one model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pipeline {
+    /// Fitted features, in schema order.
+    pub features: Vec<FittedFeature>,
+}
+
+fn mean_sd(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let (mut n, mut sum) = (0usize, 0.0);
+    for v in values.clone() {
+        n += 1;
+        sum += v;
+    }
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let mean = sum / n as f64;
+    let var = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
+    let sd = var.sqrt();
+    (
+        mean,
+        if sd > 1e-12 && sd.is_finite() {
+            sd
+        } else {
+            1.0
+        },
+    )
+}
+
+/// Median of finite values (0 when there are none).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+impl Pipeline {
+    /// Fits the pipeline on `rows` of `frame`.
+    pub fn fit(frame: &Frame, rows: &[usize]) -> Pipeline {
+        let features = frame.columns.iter().map(|c| fit_column(c, rows)).collect();
+        Pipeline { features }
+    }
+
+    /// The input columns the pipeline needs.
+    pub fn schema(&self) -> Vec<FeatureSchema> {
+        self.features
+            .iter()
+            .map(|f| FeatureSchema {
+                name: f.name().to_string(),
+                kind: f.kind(),
+            })
+            .collect()
+    }
+
+    /// Number of model inputs.
+    pub fn width(&self) -> usize {
+        self.features.iter().map(FittedFeature::width).sum()
+    }
+
+    /// Names of the model inputs (`name` or `name=level`).
+    pub fn output_names(&self) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.width());
+        for f in &self.features {
+            match f {
+                FittedFeature::Categorical { name, levels, .. } => {
+                    out.extend(levels.iter().map(|l| format!("{name}={l}")))
+                }
+                other => out.push(other.name().to_string()),
+            }
+        }
+        out
+    }
+
+    /// Checks stored values (used when loading a bundle).
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        self.features.iter().try_for_each(FittedFeature::check)
+    }
+
+    /// Transforms `rows` of `frame` into a row-major model matrix. Columns
+    /// are matched by name.
+    pub fn transform(
+        &self,
+        frame: &Frame,
+        rows: &[usize],
+    ) -> Result<(Array2<f64>, TransformNotes)> {
+        let width = self.width();
+        let mut x = Array2::<f64>::zeros((rows.len(), width));
+        let mut notes = TransformNotes::default();
+        let mut offset = 0;
+        for f in &self.features {
+            let col = frame
+                .columns
+                .iter()
+                .find(|c| c.name == f.name())
+                .ok_or_else(|| {
+                    Error::Fit(format!("internal: column `{}` not prepared", f.name()))
+                })?;
+            match (f, &col.values) {
+                (
+                    FittedFeature::Numeric {
+                        impute, mean, sd, ..
+                    }
+                    | FittedFeature::Dosage {
+                        impute, mean, sd, ..
+                    },
+                    Values::Numeric(v),
+                ) => {
+                    for (i, &r) in rows.iter().enumerate() {
+                        let raw = if v[r].is_nan() { *impute } else { v[r] };
+                        x[[i, offset]] = (raw - mean) / sd;
+                    }
+                }
+                (
+                    FittedFeature::Categorical {
+                        name,
+                        levels,
+                        mean,
+                        sd,
+                    },
+                    Values::Categorical {
+                        codes,
+                        levels: file_levels,
+                    },
+                ) => {
+                    let lookup: HashMap<&str, usize> = levels
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| (l.as_str(), i))
+                        .collect();
+                    let map: Vec<Option<usize>> = file_levels
+                        .iter()
+                        .map(|l| lookup.get(l.as_str()).copied())
+                        .collect();
+                    let missing = lookup.get(MISSING_LEVEL).copied();
+                    let mut unseen = 0;
+                    for (i, &r) in rows.iter().enumerate() {
+                        let hit = if codes[r] == MISSING_CODE {
+                            missing
+                        } else {
+                            map[codes[r] as usize]
+                        };
+                        if hit.is_none() {
+                            unseen += 1;
+                        }
+                        for (l, (m, s)) in mean.iter().zip(sd).enumerate() {
+                            let v = if hit == Some(l) { 1.0 } else { 0.0 };
+                            x[[i, offset + l]] = (v - m) / s;
+                        }
+                    }
+                    if unseen > 0 {
+                        notes.unseen_levels.push((name.clone(), unseen));
+                    }
+                }
+                _ => {
+                    return Err(Error::Fit(format!(
+                        "column `{}` is {} in the model but was read as another kind",
+                        f.name(),
+                        f.kind().as_str()
+                    )))
+                }
+            }
+            offset += f.width();
+        }
+        Ok((x, notes))
+    }
+}
+
+fn fit_column(c: &FrameColumn, rows: &[usize]) -> FittedFeature {
+    match &c.values {
+        Values::Numeric(v) => {
+            let present: Vec<f64> = rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).collect();
+            let impute = match c.kind {
+                Kind::Dosage if !present.is_empty() => {
+                    present.iter().sum::<f64>() / present.len() as f64
+                }
+                Kind::Dosage => 0.0,
+                _ => median(present),
+            };
+            let (mean, sd) = mean_sd(
+                rows.iter()
+                    .map(|&r| if v[r].is_nan() { impute } else { v[r] }),
+            );
+            let name = c.name.clone();
+            if c.kind == Kind::Dosage {
+                FittedFeature::Dosage {
+                    name,
+                    impute,
+                    mean,
+                    sd,
+                }
+            } else {
+                FittedFeature::Numeric {
+                    name,
+                    impute,
+                    mean,
+                    sd,
+                }
+            }
+        }
+        Values::Categorical { codes, levels } => {
+            let mut seen = BTreeSet::new();
+            for &r in rows {
+                let code = codes[r];
+                seen.insert(if code == MISSING_CODE {
+                    MISSING_LEVEL
+                } else {
+                    levels[code as usize].as_str()
+                });
+            }
+            let fitted: Vec<String> = seen.into_iter().map(str::to_string).collect();
+            let mut means = Vec::with_capacity(fitted.len());
+            let mut sds = Vec::with_capacity(fitted.len());
+            for level in &fitted {
+                let indicator = rows.iter().map(|&r| {
+                    let code = codes[r];
+                    let l = if code == MISSING_CODE {
+                        MISSING_LEVEL
+                    } else {
+                        levels[code as usize].as_str()
+                    };
+                    if l == level {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                });
+                let (m, s) = mean_sd(indicator);
+                means.push(m);
+                sds.push(s);
+            }
+            FittedFeature::Categorical {
+                name: c.name.clone(),
+                levels: fitted,
+                mean: means,
+                sd: sds,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> Frame {
+        Frame {
+            n: 4,
+            columns: vec![
+                FrameColumn {
+                    name: "age".into(),
+                    kind: Kind::Numeric,
+                    values: Values::Numeric(vec![20.0, f64::NAN, 40.0, 100.0]),
+                },
+                FrameColumn {
+                    name: "sex".into(),
+                    kind: Kind::Categorical,
+                    values: Values::Categorical {
+                        codes: vec![0, 1, MISSING_CODE, 0],
+                        levels: vec!["F".into(), "M".into()],
+                    },
+                },
+                FrameColumn {
+                    name: "rs1".into(),
+                    kind: Kind::Dosage,
+                    values: Values::Numeric(vec![0.0, 2.0, f64::NAN, 1.0]),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn fits_on_training_rows_only() {
+        let f = frame();
+        let p = Pipeline::fit(&f, &[0, 1, 2]);
+        match &p.features[0] {
+            FittedFeature::Numeric { impute, mean, .. } => {
+                assert_eq!(*impute, 30.0); // median of 20, 40; row 3 unseen
+                assert_eq!(*mean, 30.0);
+            }
+            _ => panic!(),
+        }
+        match &p.features[1] {
+            FittedFeature::Categorical { levels, .. } => {
+                assert_eq!(levels, &["F", "M", "missing"]);
+            }
+            _ => panic!(),
+        }
+        match &p.features[2] {
+            FittedFeature::Dosage { impute, .. } => assert_eq!(*impute, 1.0),
+            _ => panic!(),
+        }
+        assert_eq!(p.width(), 5);
+        assert_eq!(
+            p.output_names(),
+            vec!["age", "sex=F", "sex=M", "sex=missing", "rs1"]
+        );
+    }
+
+    #[test]
+    fn transform_standardises_and_counts_unseen_levels() {
+        let f = frame();
+        let p = Pipeline::fit(&f, &[0, 1, 3]);
+        let (x, notes) = p.transform(&f, &[0, 1, 2, 3]).unwrap();
+        assert_eq!(x.dim(), (4, 4)); // sex has F, M only
+        assert!(x.iter().all(|v| v.is_finite()));
+        // Row 2's sex is missing, which training never saw: all zeros before scaling.
+        assert_eq!(notes.unseen_levels, vec![("sex".to_string(), 1)]);
+        let col_mean: f64 = [0usize, 1, 3].iter().map(|&i| x[[i, 0]]).sum::<f64>() / 3.0;
+        assert!(col_mean.abs() < 1e-12);
+    }
+
+    #[test]
+    fn constant_column_gets_unit_sd() {
+        let (m, s) = mean_sd([3.0, 3.0].into_iter());
+        assert_eq!((m, s), (3.0, 1.0));
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![]), 0.0);
+    }
+}

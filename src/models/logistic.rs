@@ -1,0 +1,188 @@
+//! L2-penalised logistic regression (linfa-logistic), stored as plain
+//! coefficients oriented so that the model gives P(responder).
+
+use linfa::prelude::*;
+use linfa_logistic::LogisticRegression;
+use ndarray::{Array1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
+
+const PARAMS: &[ParamInfo] = &[
+    ParamInfo {
+        key: "c",
+        default: "1.0",
+        help: "inverse L2 strength, as scikit-learn's C (larger = weaker penalty)",
+    },
+    ParamInfo {
+        key: "max_iter",
+        default: "100",
+        help: "maximum L-BFGS iterations",
+    },
+    ParamInfo {
+        key: "tol",
+        default: "0.0001",
+        help: "gradient tolerance for convergence",
+    },
+];
+
+/// Registry entry.
+pub const INFO: AlgorithmInfo = AlgorithmInfo {
+    name: "logistic",
+    description: "L2-penalised logistic regression (linfa-logistic, L-BFGS)",
+    params: PARAMS,
+    native_probabilities: true,
+    keeps_training_rows: false,
+};
+
+/// Hyper-parameters of logistic regression.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogisticParams {
+    /// Inverse regularisation strength (scikit-learn's `C`).
+    pub c: f64,
+    /// Maximum iterations.
+    pub max_iter: usize,
+    /// Gradient tolerance.
+    pub tol: f64,
+}
+
+impl Default for LogisticParams {
+    fn default() -> Self {
+        LogisticParams {
+            c: 1.0,
+            max_iter: 100,
+            tol: 1e-4,
+        }
+    }
+}
+
+impl LogisticParams {
+    /// Validates `--param` values.
+    pub fn from_raw(raw: &RawParams) -> Result<LogisticParams> {
+        raw.check_keys("logistic", PARAMS)?;
+        let d = LogisticParams::default();
+        Ok(LogisticParams {
+            c: raw.f64("logistic", PARAMS, "c", d.c, |x| x > 0.0, "a number > 0")?,
+            max_iter: raw.usize(
+                "logistic",
+                PARAMS,
+                "max_iter",
+                d.max_iter,
+                |x| x >= 1,
+                "an integer >= 1",
+            )?,
+            tol: raw.f64(
+                "logistic",
+                PARAMS,
+                "tol",
+                d.tol,
+                |x| x > 0.0,
+                "a number > 0",
+            )?,
+        })
+    }
+}
+
+/// A fitted logistic regression: P = 1 / (1 + exp(-(intercept + x·coefficients))).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogisticModel {
+    /// Intercept on the logit scale.
+    pub intercept: f64,
+    /// One coefficient per model input (standardised scale).
+    pub coefficients: Vec<f64>,
+}
+
+/// The logistic function, computed without overflow.
+pub fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl Classifier for LogisticModel {
+    type Params = LogisticParams;
+
+    fn fit(x: ArrayView2<f64>, y: &[bool], params: &LogisticParams, _seed: u64) -> Result<Self> {
+        let targets: Array1<usize> = y.iter().map(|&b| usize::from(b)).collect();
+        let dataset = DatasetBase::new(x, targets);
+        let fitted = LogisticRegression::default()
+            .alpha(1.0 / params.c)
+            .max_iterations(params.max_iter as u64)
+            .gradient_tolerance(params.tol)
+            .fit(&dataset)
+            .map_err(|e| Error::Fit(format!("logistic regression failed: {e}")))?;
+        // linfa models P(labels().pos); make it P(responder).
+        let sign = if fitted.labels().pos.class == 1 {
+            1.0
+        } else {
+            -1.0
+        };
+        let model = LogisticModel {
+            intercept: sign * fitted.intercept(),
+            coefficients: fitted.params().iter().map(|w| sign * w).collect(),
+        };
+        model
+            .validate()
+            .map_err(|e| Error::Fit(format!("logistic regression diverged: {e}")))?;
+        Ok(model)
+    }
+
+    fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
+        let w = Array1::from(self.coefficients.clone());
+        Ok(x.dot(&w).mapv(|z| sigmoid(z + self.intercept)))
+    }
+}
+
+impl LogisticModel {
+    /// Checks that every stored number is finite.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.intercept.is_finite() && self.coefficients.iter().all(|c| c.is_finite()) {
+            Ok(())
+        } else {
+            Err("a coefficient is not a finite number".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn probabilities_are_for_the_responder_class_whatever_the_majority() {
+        // Responders are the minority here and have large x.
+        let x = array![[-2.0], [-1.5], [-1.0], [-0.5], [0.0], [0.5], [1.5], [2.0]];
+        let y = [false, false, false, false, false, true, false, true];
+        let m = LogisticModel::fit(x.view(), &y, &LogisticParams::default(), 0).unwrap();
+        let p = m.predict_proba(x.view()).unwrap();
+        assert!(p[7] > p[0], "{p:?}");
+        // Now responders are the majority.
+        let y2: Vec<bool> = y.iter().map(|b| !b).collect();
+        let m2 = LogisticModel::fit(x.view(), &y2, &LogisticParams::default(), 0).unwrap();
+        let p2 = m2.predict_proba(x.view()).unwrap();
+        assert!(p2[0] > p2[7], "{p2:?}");
+        assert!(m.coefficients[0] > 0.0 && m2.coefficients[0] < 0.0);
+    }
+
+    #[test]
+    fn sigmoid_is_stable() {
+        assert_eq!(sigmoid(-1000.0), 0.0);
+        assert_eq!(sigmoid(1000.0), 1.0);
+        assert!((sigmoid(0.0) - 0.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn bad_params_list_valid_keys() {
+        let raw = RawParams::parse(&["alpha=2".into()]).unwrap();
+        let e = LogisticParams::from_raw(&raw).unwrap_err().to_string();
+        assert!(e.contains("unknown parameter `alpha`"), "{e}");
+        assert!(e.contains("c (default 1.0)"), "{e}");
+        let raw = RawParams::parse(&["c=-1".into()]).unwrap();
+        assert!(LogisticParams::from_raw(&raw).is_err());
+    }
+}

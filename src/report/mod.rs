@@ -1,0 +1,5 @@
+//! Writers for results: aligned text tables, CSV and JSON.
+
+pub mod table;
+
+pub use table::{render_csv, render_table, Cell};

@@ -1,0 +1,266 @@
+//! A synthetic cohort with known truth: clinical features, SNP dosages, and
+//! each patient's true response probability under every therapy. Response
+//! depends on clinical features, a few causal SNPs and therapy × feature
+//! interactions, so that the best therapy differs between patients.
+
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// The simulated therapies, in output order.
+pub const THERAPIES: [&str; 3] = ["TMS", "ketamine", "SSRI"];
+
+/// The clinical columns between `patient_id` and `therapy`.
+pub const CLINICAL_FEATURES: [&str; 8] = [
+    "age",
+    "sex",
+    "madrs_baseline",
+    "episode_months",
+    "prior_failures",
+    "anxiety",
+    "crp",
+    "bmi",
+];
+
+/// Share of clinical feature cells left empty.
+pub const CLINICAL_MISSING: f64 = 0.05;
+/// Share of genotype cells left empty.
+pub const GENOTYPE_MISSING: f64 = 0.01;
+
+/// A causal SNP: its index and per-allele effect on each therapy's logit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CausalSnp {
+    /// Index among the SNP columns.
+    pub index: usize,
+    /// Effect per allele on the logit under TMS, ketamine, SSRI.
+    pub effect: [f64; 3],
+}
+
+/// The simulated cohort, as CSV text.
+#[derive(Debug, Clone)]
+pub struct Cohort {
+    /// `clinical.csv`.
+    pub clinical: String,
+    /// `genotypes.csv`.
+    pub genotypes: String,
+    /// `truth.csv`.
+    pub truth: String,
+    /// The causal SNPs (for documentation and tests).
+    pub causal: Vec<CausalSnp>,
+}
+
+fn normal(rng: &mut impl Rng) -> f64 {
+    // Box–Muller; u1 in (0, 1].
+    let u1: f64 = 1.0 - rng.gen::<f64>();
+    let u2: f64 = rng.gen::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+fn logistic(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Per-allele effects of the causal SNPs on (TMS, ketamine, SSRI).
+const CAUSAL_EFFECTS: [[f64; 3]; 8] = [
+    [0.30, 0.30, 0.30],    // general response
+    [-0.25, -0.25, -0.25], // general non-response
+    [0.20, 0.20, 0.20],    // general response
+    [0.0, 0.0, -0.60],     // SSRI metaboliser (CYP2C19-like)
+    [0.0, 0.0, 0.45],      // SSRI target (SLC6A4-like)
+    [0.0, 0.55, 0.0],      // ketamine (glutamatergic)
+    [0.0, -0.40, 0.0],     // ketamine non-response
+    [0.50, 0.0, 0.0],      // TMS (BDNF-like)
+];
+
+/// Simulates `patients` patients with `snps` SNPs from `seed`.
+pub fn simulate(patients: usize, snps: usize, seed: u64) -> Cohort {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    // SNP names and allele frequencies.
+    let mut names = Vec::with_capacity(snps);
+    let mut maf = Vec::with_capacity(snps);
+    let mut pos: u64 = 1_000_000 + rng.gen_range(0..100_000);
+    for _ in 0..snps {
+        pos += rng.gen_range(1_000..60_000);
+        names.push(format!("rs{pos}"));
+        maf.push(rng.gen_range(0.05..0.5));
+    }
+    // Causal SNPs: distinct random indices.
+    let mut causal = Vec::new();
+    let mut taken = vec![false; snps];
+    for effect in CAUSAL_EFFECTS.iter().take(snps) {
+        let mut j = rng.gen_range(0..snps);
+        while taken[j] {
+            j = (j + 1) % snps;
+        }
+        taken[j] = true;
+        causal.push(CausalSnp {
+            index: j,
+            effect: *effect,
+        });
+    }
+
+    let width = 64 + 3 * snps;
+    let mut clinical = String::with_capacity(patients * 64);
+    let mut genotypes = String::with_capacity(patients * width);
+    let mut truth = String::with_capacity(patients * 40);
+    clinical.push_str("patient_id,");
+    clinical.push_str(&CLINICAL_FEATURES.join(","));
+    clinical.push_str(",therapy,responder\n");
+    genotypes.push_str("patient_id");
+    for n in &names {
+        genotypes.push(',');
+        genotypes.push_str(n);
+    }
+    genotypes.push('\n');
+    truth.push_str("patient_id");
+    for t in THERAPIES {
+        truth.push_str(",p_");
+        truth.push_str(t);
+    }
+    truth.push('\n');
+
+    let mut dosage = vec![0u8; snps];
+    for i in 0..patients {
+        let id = format!("P{:05}", i + 1);
+        let age = (45.0 + 13.0 * normal(&mut rng)).clamp(18.0, 80.0).round();
+        let female = rng.gen_bool(0.6);
+        let madrs = (31.0 + 6.0 * normal(&mut rng)).clamp(20.0, 54.0).round();
+        let episode = (10f64.ln() + 0.9 * normal(&mut rng))
+            .exp()
+            .clamp(1.0, 240.0)
+            .round();
+        let u: f64 = rng.gen();
+        let prior = [0.30, 0.60, 0.80, 0.92, 1.0]
+            .iter()
+            .position(|&c| u < c)
+            .unwrap_or(4) as f64;
+        let anxiety = rng.gen_bool(0.45);
+        let crp = ((2.5f64.ln() + 0.8 * normal(&mut rng))
+            .exp()
+            .clamp(0.1, 50.0)
+            * 10.0)
+            .round()
+            / 10.0;
+        let bmi = ((27.0 + 5.0 * normal(&mut rng)).clamp(16.0, 50.0) * 10.0).round() / 10.0;
+        let therapy = rng.gen_range(0..THERAPIES.len());
+        for (j, d) in dosage.iter_mut().enumerate() {
+            *d = u8::from(rng.gen_bool(maf[j])) + u8::from(rng.gen_bool(maf[j]));
+        }
+
+        // Standardised clinical terms.
+        let z_age = (age - 45.0) / 13.0;
+        let z_madrs = (madrs - 31.0) / 6.0;
+        let z_ep = (episode.ln() - 10f64.ln()) / 0.9;
+        let z_crp = (crp.ln() - 2.5f64.ln()) / 0.8;
+        let z_bmi = (bmi - 27.0) / 5.0;
+        let anx = f64::from(u8::from(anxiety));
+        let fem = f64::from(u8::from(female));
+        let common = -0.30 * z_madrs - 0.20 * z_ep + 0.10 * fem;
+        let mut logit = [
+            -0.10 + common - 0.35 * z_age - 0.45 * z_ep - 0.25 * (prior - 1.3),
+            -0.35 + common + 0.40 * (prior - 1.3) + 0.50 * z_crp + 0.30 * anx,
+            0.05 + common - 0.45 * (prior - 1.3) - 0.45 * anx - 0.30 * z_bmi,
+        ];
+        for c in &causal {
+            let centred = f64::from(dosage[c.index]) - 2.0 * maf[c.index];
+            for (t, l) in logit.iter_mut().enumerate() {
+                *l += c.effect[t] * centred;
+            }
+        }
+        let p = logit.map(logistic);
+        let responder = rng.gen_bool(p[therapy]);
+
+        // Clinical row, with cells missing at random.
+        let cells = [
+            format!("{age}"),
+            (if female { "F" } else { "M" }).to_string(),
+            format!("{madrs}"),
+            format!("{episode}"),
+            format!("{prior}"),
+            (if anxiety { "yes" } else { "no" }).to_string(),
+            format!("{crp:.1}"),
+            format!("{bmi:.1}"),
+        ];
+        clinical.push_str(&id);
+        for cell in cells {
+            clinical.push(',');
+            if !rng.gen_bool(CLINICAL_MISSING) {
+                clinical.push_str(&cell);
+            }
+        }
+        clinical.push(',');
+        clinical.push_str(THERAPIES[therapy]);
+        clinical.push_str(if responder { ",1\n" } else { ",0\n" });
+
+        genotypes.push_str(&id);
+        for &d in &dosage {
+            genotypes.push(',');
+            if !rng.gen_bool(GENOTYPE_MISSING) {
+                genotypes.push(char::from(b'0' + d));
+            }
+        }
+        genotypes.push('\n');
+
+        truth.push_str(&id);
+        for v in p {
+            truth.push_str(&format!(",{v:.6}"));
+        }
+        truth.push('\n');
+    }
+    Cohort {
+        clinical,
+        genotypes,
+        truth,
+        causal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_cohort() {
+        let a = simulate(50, 10, 3);
+        let b = simulate(50, 10, 3);
+        assert_eq!(a.clinical, b.clinical);
+        assert_eq!(a.genotypes, b.genotypes);
+        assert_eq!(a.truth, b.truth);
+        assert_ne!(a.clinical, simulate(50, 10, 4).clinical);
+    }
+
+    #[test]
+    fn shapes_and_missingness() {
+        let c = simulate(400, 20, 1);
+        assert_eq!(c.clinical.lines().count(), 401);
+        assert_eq!(c.truth.lines().count(), 401);
+        let g: Vec<&str> = c.genotypes.lines().collect();
+        assert_eq!(g.len(), 401);
+        assert_eq!(g[0].split(',').count(), 21);
+        let empty = c
+            .clinical
+            .lines()
+            .skip(1)
+            .flat_map(|l| l.split(',').skip(1).take(8))
+            .filter(|s| s.is_empty())
+            .count();
+        let share = empty as f64 / (400.0 * 8.0);
+        assert!((0.03..0.07).contains(&share), "{share}");
+        assert_eq!(c.causal.len(), 8);
+    }
+
+    #[test]
+    fn best_therapy_differs_between_patients() {
+        let c = simulate(300, 30, 2);
+        let mut best = [0usize; 3];
+        for line in c.truth.lines().skip(1) {
+            let p: Vec<f64> = line
+                .split(',')
+                .skip(1)
+                .map(|s| s.parse().unwrap())
+                .collect();
+            let b = (0..3).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
+            best[b] += 1;
+        }
+        assert!(best.iter().all(|&n| n > 30), "{best:?}");
+    }
+}

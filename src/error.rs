@@ -77,7 +77,7 @@ pub enum Error {
         message: String,
     },
     /// Columns the command needs are absent from a file.
-    #[error("{file}: missing column{} {}; the file has: {}", if missing.len() == 1 { "" } else { "s" }, quote_list(missing), quote_list(available))]
+    #[error("{file}: missing column{} {}; the file has: {}{}", if missing.len() == 1 { "" } else { "s" }, quote_all(missing), quote_list(available), hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
     MissingColumns {
         /// The file.
         file: String,
@@ -85,6 +85,8 @@ pub enum Error {
         missing: Vec<String>,
         /// The columns the file does have.
         available: Vec<String>,
+        /// A suggestion, if any.
+        hint: Option<String>,
     },
     /// A model bundle that cannot be used.
     #[error("{file}: {message}")]
@@ -125,6 +127,11 @@ impl Error {
     }
 }
 
+/// Formats every name as `` `a`, `b`, `c` ``.
+pub fn quote_all(names: &[String]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
 /// Formats names as `` `a`, `b`, `c` ``, shortening very long lists.
 pub fn quote_list(names: &[String]) -> String {
     const SHOW: usize = 40;
@@ -152,6 +159,7 @@ mod tests {
             file: "x.csv".into(),
             missing: vec!["a".into(), "b".into()],
             available: vec!["c".into()],
+            hint: None,
         };
         assert_eq!(
             e.to_string(),

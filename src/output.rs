@@ -34,15 +34,30 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        if !dir.is_dir() {
+            return Err(io_err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("the folder `{}` does not exist", dir.display()),
+            )));
+        }
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(io_err)?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // Ordinary file permissions (the umask applies), not tempfile's 0600.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        // tempfile's own message names the temporary path; keep the OS error.
+        let temp = builder.tempfile_in(&dir).map_err(|e| {
+            let kind = e.kind();
+            io_err(io::Error::new(kind, kind.to_string()))
+        })?;
         Ok(AtomicFile {
             path,
             temp: BufWriter::new(temp),

@@ -62,6 +62,7 @@ impl DosageTable {
                             file: file.clone(),
                             missing: vec![id.to_string()],
                             available: header.clone(),
+                            hint: None,
                         }
                     })?;
                     snp_pos = (0..header.len()).filter(|&c| c != id_pos).collect();

@@ -54,6 +54,7 @@ impl RawTable {
             file: self.file.clone(),
             missing: vec![name.to_string()],
             available: self.header.clone(),
+            hint: None,
         })
     }
 
@@ -154,6 +155,9 @@ pub fn for_each_record(
                 .flexible(true)
                 .from_reader(bytes);
             let mut record = csv::ByteRecord::new();
+            // The csv crate's line numbers drift with CRLF endings, so lines
+            // are counted from the record's byte offset.
+            let (mut counted_to, mut line_at) = (0usize, 1u64);
             loop {
                 let more = reader.read_byte_record(&mut record).map_err(|e| {
                     let line = e.position().map(|p| p.line()).unwrap_or(0);
@@ -165,7 +169,14 @@ pub fn for_each_record(
                 if !more {
                     break;
                 }
-                let line = record.position().map(|p| p.line()).unwrap_or(0);
+                let mut start = record.position().map_or(0, |p| p.byte() as usize);
+                while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+                    start += 1;
+                }
+                let start = start.min(bytes.len()).max(counted_to);
+                line_at += bytes[counted_to..start].iter().filter(|&&b| b == b'\n').count() as u64;
+                counted_to = start;
+                let line = line_at;
                 if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
@@ -259,6 +270,10 @@ mod tests {
         assert_eq!(t.header, vec!["id", "x"]);
         assert_eq!(t.columns[1], vec!["1", "NA"]);
         assert_eq!(t.lines, vec![2, 3]);
+        let l = load("b.csv", "id,x\n\"A\nB\",1\n\nC,2\n");
+        let t = RawTable::parse(&l, Delimiter::Byte(b',')).unwrap();
+        assert_eq!(t.lines, vec![2, 5]);
+        assert_eq!(t.columns[0], vec!["A\nB", "C"]);
     }
 
     #[test]

@@ -143,7 +143,19 @@ impl Frame {
             .map(|f| f.name.clone())
             .collect();
         if !absent.is_empty() {
-            return Err(missing(ds, absent));
+            let dosages = schema
+                .iter()
+                .filter(|f| f.kind == Kind::Dosage && absent.contains(&f.name))
+                .count();
+            let mut err = missing(ds, absent);
+            if dosages > 0 && ds.genotypes.is_none() {
+                if let Error::MissingColumns { hint, .. } = &mut err {
+                    *hint = Some(format!(
+                        "{dosages} of them are genotype dosages: pass the genotype file with --genotypes"
+                    ));
+                }
+            }
+            return Err(err);
         }
         let mut columns = Vec::with_capacity(schema.len());
         for f in schema {
@@ -176,6 +188,7 @@ fn missing(ds: &Dataset, absent: Vec<String>) -> Error {
         file,
         missing: absent,
         available: ds.column_names(),
+        hint: None,
     }
 }
 

@@ -28,6 +28,7 @@ pub fn select_features(
             file,
             missing: unknown,
             available: all,
+            hint: None,
         });
     }
     for f in features {

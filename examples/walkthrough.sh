@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# A walkthrough of responder on the bundled example cohort.
+# Run from the repository root:  bash examples/walkthrough.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --quiet
+R=target/debug/responder
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+echo "== 1. a synthetic cohort with known truth (600 patients, 50 SNPs)"
+$R simulate --patients 600 --snps 50 --seed 42 --out "$WORK/cohort"
+cmp "$WORK/cohort/clinical.csv" examples/cohort/clinical.csv && echo "   identical to examples/cohort (same seed)"
+
+echo "== 2. train one logistic model per therapy arm, with 5-fold CV"
+$R train --data examples/cohort/clinical.csv --genotypes examples/cohort/genotypes.csv \
+  --target responder --therapy-col therapy --param c=0.1 --seed 42 --out "$WORK/model.json"
+cmp "$WORK/model.json" models/example.json && echo "   byte-identical to models/example.json"
+
+echo "== 3. what is in the bundle"
+$R inspect "$WORK/model.json"
+
+echo "== 4. rank patients: the ten most likely responders, and their best therapy"
+$R score --model "$WORK/model.json" --data examples/cohort/clinical.csv \
+  --genotypes examples/cohort/genotypes.csv --top 10 --format table
+
+echo "== 5. who is most likely to respond to ketamine (JSON for scripts)"
+$R score --model "$WORK/model.json" --data examples/cohort/clinical.csv \
+  --genotypes examples/cohort/genotypes.csv --therapy ketamine --top 3 --format json
+
+echo "== 6. a real trial: Beat the Blues (computerised CBT vs usual care)"
+$R train --data examples/trials/btheb_depression.csv --target responder \
+  --therapy-col treatment --exclude bdi.2m --cv 5 --seed 1 --out "$WORK/btheb.json"
+$R inspect "$WORK/btheb.json"

@@ -1,0 +1,336 @@
+//! Integration tests of `responder score`, including its bad inputs.
+
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+
+/// Trains a two-arm model on the small cohort in `dir`.
+fn two_arm_model(dir: &Path) -> PathBuf {
+    let data = write(dir, "train.csv", &small_clinical(80));
+    let geno = write(dir, "geno.csv", &small_genotypes(80));
+    let out = dir.join("model.json");
+    responder()
+        .args(["train", "--data", &data, "--genotypes", &geno, "--target", "responder"])
+        .args(["--therapy-col", "therapy", "--cv", "0", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    out
+}
+
+fn stdout(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn example_score() -> assert_cmd::Command {
+    let mut c = responder();
+    c.args([
+        "score",
+        "--model",
+        &repo("models/example.json"),
+        "--data",
+        &repo("examples/cohort/clinical.csv"),
+        "--genotypes",
+        &repo("examples/cohort/genotypes.csv"),
+    ]);
+    c
+}
+
+#[test]
+fn multi_arm_output_is_ranked_by_best_arm() {
+    let text = stdout(example_score().args(["--format", "csv"]));
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "rank,patient_id,p_SSRI,p_TMS,p_ketamine,best_therapy,advantage"
+    );
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    assert_eq!(rows.len(), 600);
+    let mut prev = f64::INFINITY;
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r[0], (i + 1).to_string());
+        let p: Vec<f64> = r[2..5].iter().map(|s| s.parse().unwrap()).collect();
+        let best = p.iter().cloned().fold(f64::MIN, f64::max);
+        let arms = ["SSRI", "TMS", "ketamine"];
+        let best_arm = arms[p.iter().position(|&v| v == best).unwrap()];
+        assert_eq!(r[5], best_arm);
+        let mut sorted = p.clone();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        let adv: f64 = r[6].parse().unwrap();
+        assert!((adv - (sorted[0] - sorted[1])).abs() < 2e-6);
+        assert!(best <= prev);
+        prev = best;
+    }
+}
+
+#[test]
+fn therapy_flag_ranks_by_that_arm_and_top_keeps_k() {
+    let text = stdout(example_score().args(["--therapy", "TMS", "--top", "7", "--format", "csv"]));
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').skip(3).take(1).map(|s| s.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 7);
+    assert!(rows.windows(2).all(|w| w[0][0] >= w[1][0]));
+}
+
+#[test]
+fn json_has_the_same_rows() {
+    let csv = stdout(example_score().args(["--format", "csv", "--top", "3"]));
+    let json = stdout(example_score().args(["--format", "json", "--top", "3"]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 3);
+    let first: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(arr[0]["rank"], 1);
+    assert_eq!(arr[0]["patient_id"], first[1]);
+    assert_eq!(arr[0]["best_therapy"], first[5]);
+    let p: f64 = first[2].parse().unwrap();
+    assert!((arr[0]["p_SSRI"].as_f64().unwrap() - p).abs() < 1e-12);
+    let keys: Vec<&String> = arr[0].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["rank", "patient_id", "p_SSRI", "p_TMS", "p_ketamine", "best_therapy", "advantage"]
+    );
+}
+
+#[test]
+fn table_format_is_aligned() {
+    let text = stdout(example_score().args(["--format", "table", "--top", "2"]));
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("rank  patient_id"));
+    assert!(lines[1].starts_with("----"));
+    assert_eq!(lines.len(), 4);
+}
+
+#[test]
+fn single_arm_output_and_column_order_is_irrelevant() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "train.csv", &small_clinical(60));
+    let model = dir.path().join("m.json");
+    responder()
+        .args(["train", "--data", &data, "--target", "responder", "--exclude", "therapy"])
+        .args(["--cv", "0", "--out"])
+        .arg(&model)
+        .assert()
+        .success();
+    let a = stdout(responder().args(["score", "--model"]).arg(&model).args(["--data", &data, "--format", "csv"]));
+    assert!(a.starts_with("rank,patient_id,probability\n"));
+    // Reorder columns and add an extra one: same scores.
+    let mut reordered = String::from("extra,score,therapy,sex,patient_id,age\n");
+    for line in small_clinical(60).lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        reordered.push_str(&format!("x,{},{},{},{},{}\n", f[3], f[4], f[2], f[0], f[1]));
+    }
+    let other = write(dir.path(), "reordered.csv", &reordered);
+    let b = stdout(responder().args(["score", "--model"]).arg(&model).args(["--data", &other, "--format", "csv"]));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn stdin_and_out_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    let out = dir.path().join("ranked.csv");
+    let data = small_clinical(80);
+    responder()
+        .args(["score", "--model"])
+        .arg(&model)
+        .args(["--data", "-", "--genotypes", &dir.path().join("geno.csv").display().to_string(), "--out"])
+        .arg(&out)
+        .write_stdin(data)
+        .assert()
+        .success()
+        .stdout("");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("rank,patient_id,p_A,p_B,best_therapy,advantage\n"));
+    assert_eq!(text.lines().count(), 81);
+}
+
+#[test]
+fn unseen_category_level_is_scored_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    let data = small_clinical(10).replace(",F,", ",X,");
+    let new = write(dir.path(), "new.csv", &data);
+    let geno = dir.path().join("geno.csv").display().to_string();
+    let out = responder()
+        .args(["score", "--model"])
+        .arg(&model)
+        .args(["--data", &new, "--genotypes", &geno, "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: ") && stderr.contains("4 patients have a `sex` level the model never saw"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_values_are_imputed_at_scoring() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    let new = write(
+        dir.path(),
+        "new.csv",
+        "patient_id,age,sex,score\nQ1,,NA,\nQ2,40,F,30\n",
+    );
+    let geno = write(dir.path(), "g.csv", "patient_id,rs1,rs2\nQ1,NA,.\nQ2,1,2\n");
+    let text = stdout(
+        responder()
+            .args(["score", "--model"])
+            .arg(&model)
+            .args(["--data", &new, "--genotypes", &geno, "--format", "csv"]),
+    );
+    assert_eq!(text.lines().count(), 3);
+}
+
+// ---- bad input ----
+
+#[test]
+fn missing_feature_columns_are_all_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    let new = write(dir.path(), "new.csv", "patient_id,sex\nQ1,F\n");
+    fails(
+        responder().args(["score", "--model"]).arg(&model).args(["--data", &new]),
+        &["new.csv: missing columns `age`, `score`, `rs1`, `rs2`; the file has: `patient_id`, `sex`"],
+    );
+}
+
+#[test]
+fn non_numeric_cell_in_a_numeric_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    let new = write(dir.path(), "new.csv", "patient_id,age,sex,score\nQ1,40,F,3\nQ2,40,F,high\n");
+    let geno = write(dir.path(), "g.csv", "patient_id,rs1,rs2\nQ1,0,1\nQ2,1,2\n");
+    fails(
+        responder()
+            .args(["score", "--model"])
+            .arg(&model)
+            .args(["--data", &new, "--genotypes", &geno]),
+        &["new.csv, line 3, column `score`: `high` is not a number"],
+    );
+}
+
+#[test]
+fn therapy_not_in_model_lists_arms() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    fails(
+        responder()
+            .args(["score", "--model"])
+            .arg(&model)
+            .args(["--data", "x.csv", "--therapy", "ECT"]),
+        &["--therapy `ECT` is not an arm of this model; its arms are: `A`, `B`"],
+    );
+}
+
+#[test]
+fn corrupt_truncated_and_foreign_model_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    let text = std::fs::read_to_string(&model).unwrap();
+    let data = dir.path().join("train.csv").display().to_string();
+    let truncated = write(dir.path(), "truncated.json", &text[..text.len() / 2]);
+    fails(
+        responder().args(["score", "--model", &truncated, "--data", &data]),
+        &["truncated.json: not a valid model bundle", "truncated"],
+    );
+    let garbage = write(dir.path(), "garbage.json", "\u{0}\u{1}binary");
+    fails(
+        responder().args(["score", "--model", &garbage, "--data", &data]),
+        &["garbage.json: not a valid model bundle"],
+    );
+    let foreign = write(dir.path(), "foreign.json", "{\"format\": \"sklearn\", \"coef\": [1]}");
+    fails(
+        responder().args(["score", "--model", &foreign, "--data", &data]),
+        &["foreign.json: not a responder model bundle"],
+    );
+    // Valid JSON, right format, wrong contents.
+    let broken = text.replacen("\"coefficients\": [", "\"coefficients\": [1.0, ", 1);
+    let broken = write(dir.path(), "broken.json", &broken);
+    fails(
+        responder().args(["score", "--model", &broken, "--data", &data]),
+        &["broken.json: corrupt model bundle", "inputs"],
+    );
+    let nan = text.replacen("\"intercept\": ", "\"intercept\": \"x\", \"old\": ", 1);
+    let nan = write(dir.path(), "nan.json", &nan);
+    fails(
+        responder().args(["score", "--model", &nan, "--data", &data]),
+        &["nan.json: corrupt model bundle"],
+    );
+}
+
+#[test]
+fn newer_format_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    let text = std::fs::read_to_string(&model)
+        .unwrap()
+        .replacen("\"format_version\": 1", "\"format_version\": 7", 1);
+    let newer = write(dir.path(), "newer.json", &text);
+    fails(
+        responder().args(["score", "--model", &newer, "--data", "x.csv"]),
+        &["newer.json: the bundle has format version 7", "reads up to version 1: upgrade responder"],
+    );
+}
+
+#[test]
+fn unwritable_out_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    let data = dir.path().join("train.csv").display().to_string();
+    let geno = dir.path().join("geno.csv").display().to_string();
+    fails(
+        responder()
+            .args(["score", "--model"])
+            .arg(&model)
+            .args(["--data", &data, "--genotypes", &geno, "--out"])
+            .arg(dir.path().join("missing-dir/out.csv")),
+        &["cannot write", "missing-dir/out.csv"],
+    );
+    // A failure after the output was opened leaves no file either.
+    let out = dir.path().join("ranked.csv");
+    fails(
+        responder()
+            .args(["score", "--model"])
+            .arg(&model)
+            .args(["--data", &data, "--out"])
+            .arg(&out),
+        &["missing columns `rs1`, `rs2`"],
+    );
+    assert!(!out.exists());
+    assert_eq!(files_in(dir.path()), ["geno.csv", "model.json", "train.csv"]);
+}
+
+#[test]
+fn closed_stdout_ends_quietly() {
+    // `| head -1`: the reader goes away; no error, no panic.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' score --model '{}' --data '{}' --genotypes '{}' --format csv | head -1",
+            assert_cmd::cargo::cargo_bin("responder").display(),
+            repo("models/example.json"),
+            repo("examples/cohort/clinical.csv"),
+            repo("examples/cohort/genotypes.csv"),
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("error") && !stderr.contains("panicked"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}

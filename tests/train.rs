@@ -1,0 +1,456 @@
+//! Integration tests of `responder train`, including every bad input the
+//! foundation issue names.
+
+mod common;
+use common::*;
+
+use std::path::Path;
+
+fn train_cmd(data: &str, out: &Path) -> assert_cmd::Command {
+    let mut c = responder();
+    c.args(["train", "--data", data, "--target", "responder", "--out"])
+        .arg(out);
+    c
+}
+
+fn bundle(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn example_bundle_is_reproduced_byte_for_byte() {
+    // The documented command that made models/example.json.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("example.json");
+    responder()
+        .args([
+            "train",
+            "--data",
+            &repo("examples/cohort/clinical.csv"),
+            "--genotypes",
+            &repo("examples/cohort/genotypes.csv"),
+            "--target",
+            "responder",
+            "--therapy-col",
+            "therapy",
+            "--param",
+            "c=0.1",
+            "--seed",
+            "42",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let fresh = std::fs::read(&out).unwrap();
+    let committed = std::fs::read(root().join("models/example.json")).unwrap();
+    assert!(fresh == committed, "retraining changed models/example.json");
+}
+
+#[test]
+fn per_arm_bundle_holds_one_model_per_therapy_and_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(80));
+    let geno = write(dir.path(), "g.csv", &small_genotypes(80));
+    let out = dir.path().join("m.json");
+    let assert = train_cmd(&data, &out)
+        .args(["--genotypes", &geno, "--therapy-col", "therapy", "--cv", "3"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("80 patients in both files"), "{stderr}");
+    assert!(stderr.contains("arm A: n=40"), "{stderr}");
+    assert!(stderr.contains("CV AUC"), "{stderr}");
+    let b = bundle(&out);
+    assert_eq!(b["format"], "responder-model");
+    assert_eq!(b["format_version"], 1);
+    assert_eq!(b["arms"].as_array().unwrap().len(), 2);
+    assert_eq!(b["arms"][0]["therapy"], "A");
+    assert_eq!(b["arms"][0]["cv"]["folds"], 3);
+    assert_eq!(b["arms"][0]["model"]["algorithm"], "logistic");
+    let kinds: Vec<(String, String)> = b["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap().into(), f["kind"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("age".into(), "numeric".into()),
+            ("sex".into(), "categorical".into()),
+            ("score".into(), "numeric".into()),
+            ("rs1".into(), "dosage".into()),
+            ("rs2".into(), "dosage".into())
+        ]
+    );
+    assert_eq!(b["training"]["n"], 80);
+    assert_eq!(b["training"]["files"][0]["name"], "c.csv");
+    assert_eq!(b["training"]["files"][0]["sha256"].as_str().unwrap().len(), 64);
+    // No patient IDs in the bundle.
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(!text.contains("P001"));
+}
+
+#[test]
+fn same_seed_same_bytes_other_seed_other_folds() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(60));
+    let run = |seed: &str, name: &str| {
+        let out = dir.path().join(name);
+        train_cmd(&data, &out)
+            .args(["--seed", seed, "--cv", "3"])
+            .assert()
+            .success();
+        std::fs::read(out).unwrap()
+    };
+    assert_eq!(run("5", "a.json"), run("5", "b.json"));
+    assert_ne!(run("5", "a.json"), run("6", "c.json"));
+}
+
+#[test]
+fn one_arm_with_therapy_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(60));
+    let out = dir.path().join("m.json");
+    train_cmd(&data, &out)
+        .args(["--therapy-col", "therapy", "--therapy", "B", "--cv", "3"])
+        .assert()
+        .success();
+    let b = bundle(&out);
+    assert_eq!(b["arms"].as_array().unwrap().len(), 1);
+    assert_eq!(b["arms"][0]["therapy"], "B");
+    assert_eq!(b["arms"][0]["n"], 30);
+}
+
+#[test]
+fn therapy_column_is_never_a_feature_and_features_exclude_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(60));
+    let out = dir.path().join("m.json");
+    train_cmd(&data, &out)
+        .args(["--features", "age,score,sex", "--exclude", "sex", "--categorical", "age"])
+        .args(["--therapy-col", "therapy", "--cv", "0"])
+        .assert()
+        .success();
+    let b = bundle(&out);
+    let names: Vec<&str> = b["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["age", "score"]);
+    assert_eq!(b["features"][0]["kind"], "categorical");
+    assert!(b["arms"][0]["cv"].is_null());
+}
+
+#[test]
+fn positive_label_and_numeric_threshold_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("patient_id,x,outcome,change\n");
+    for i in 0..40 {
+        let good = (i * 7) % 10 < 5;
+        text.push_str(&format!(
+            "P{i},{},{},{}\n",
+            i % 10,
+            if good { "remission" } else { "none" },
+            if good { -60 } else { -10 }
+        ));
+    }
+    let data = write(dir.path(), "t.tsv", &text.replace(',', "\t"));
+    let out = dir.path().join("m.json");
+    responder()
+        .args(["train", "--data", &data, "--target", "outcome", "--positive", "remission"])
+        .args(["--exclude", "change", "--cv", "2", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(bundle(&out)["target"]["rule"]["rule"], "positive");
+    responder()
+        .args(["train", "--data", &data, "--target", "change", "--responder-if", "<= -50"])
+        .args(["--exclude", "outcome", "--cv", "2", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let b = bundle(&out);
+    assert_eq!(b["target"]["description"], "`change` <= -50");
+    assert_eq!(b["arms"][0]["responders"], 20);
+}
+
+#[test]
+fn missing_targets_are_left_out_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = small_clinical(40);
+    text.push_str("P900,30,F,10,A,\nP901,31,M,12,B,NA\n");
+    let data = write(dir.path(), "c.csv", &text);
+    let out = dir.path().join("m.json");
+    let a = train_cmd(&data, &out).args(["--cv", "2"]).assert().success();
+    let stderr = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(stderr.contains("2 rows with a missing `responder` are left out"), "{stderr}");
+    assert_eq!(bundle(&out)["training"]["n_missing_target"], 2);
+    assert_eq!(bundle(&out)["training"]["n"], 40);
+}
+
+#[test]
+fn reads_gzip_stdin_and_plink_raw() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let clinical = small_clinical(60);
+    // gzip-compressed data file
+    let gz = dir.path().join("c.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    enc.write_all(clinical.as_bytes()).unwrap();
+    enc.finish().unwrap();
+    // PLINK .raw genotypes, IDs in IID
+    let mut raw = String::from("FID IID PAT MAT SEX PHENOTYPE rs1_A rs2_G\n");
+    for i in 0..60 {
+        raw.push_str(&format!("F{i} P{i:03} 0 0 1 -9 {} NA\n", i % 3));
+    }
+    let raw_path = write(dir.path(), "g.raw", &raw);
+    let out1 = dir.path().join("m1.json");
+    train_cmd(&gz.display().to_string(), &out1)
+        .args(["--genotypes", &raw_path, "--cv", "2"])
+        .assert()
+        .success();
+    let b = bundle(&out1);
+    assert_eq!(b["features"].as_array().unwrap().len(), 6);
+    assert_eq!(b["features"][5]["name"], "rs2_G");
+    // stdin gives the same model as the file (file names aside)
+    let out2 = dir.path().join("m2.json");
+    train_cmd("-", &out2)
+        .args(["--genotypes", &raw_path, "--cv", "2"])
+        .write_stdin(clinical)
+        .assert()
+        .success();
+    let b2 = bundle(&out2);
+    assert_eq!(b["arms"], b2["arms"]);
+    assert_eq!(b2["training"]["files"][0]["name"], "<stdin>");
+}
+
+// ---- bad input: exit 1, one message naming file, line, column; no output left ----
+
+fn assert_no_output(dir: &Path, before: &[&str]) {
+    assert_eq!(files_in(dir), before, "a failed run left files behind");
+}
+
+#[test]
+fn missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    fails(
+        &mut train_cmd("nope.csv", &dir.path().join("m.json")),
+        &["cannot read `nope.csv`", "No such file"],
+    );
+    assert_no_output(dir.path(), &[]);
+}
+
+#[test]
+fn empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "empty.csv", "");
+    fails(
+        &mut train_cmd(&data, &dir.path().join("m.json")),
+        &["empty.csv: the file is empty"],
+    );
+    assert_no_output(dir.path(), &["empty.csv"]);
+}
+
+#[test]
+fn header_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "h.csv", "patient_id,age,responder\n");
+    fails(
+        &mut train_cmd(&data, &dir.path().join("m.json")),
+        &["h.csv", "header line but no data rows"],
+    );
+    assert_no_output(dir.path(), &["h.csv"]);
+}
+
+#[test]
+fn absent_id_target_and_therapy_columns_list_the_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(20));
+    let out = dir.path().join("m.json");
+    fails(
+        train_cmd(&data, &out).args(["--id", "subject"]),
+        &["c.csv: missing column `subject`", "the file has: `patient_id`, `age`"],
+    );
+    fails(
+        responder()
+            .args(["train", "--data", &data, "--target", "remitted", "--out"])
+            .arg(&out),
+        &["c.csv: missing column `remitted`", "`therapy`, `responder`"],
+    );
+    fails(
+        train_cmd(&data, &out).args(["--therapy-col", "arm"]),
+        &["c.csv: missing column `arm`", "`therapy`"],
+    );
+    assert_no_output(dir.path(), &["c.csv"]);
+}
+
+#[test]
+fn duplicate_patient_id_names_both_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = small_clinical(10);
+    text.push_str("P003,50,F,20,A,1\n");
+    let data = write(dir.path(), "c.csv", &text);
+    fails(
+        &mut train_cmd(&data, &dir.path().join("m.json")),
+        &["c.csv, column `patient_id`: duplicate patient ID `P003` on lines 5 and 12"],
+    );
+    // and in the genotype file
+    let data = write(dir.path(), "c2.csv", &small_clinical(10));
+    let mut g = small_genotypes(10);
+    g.push_str("P001,0,0\n");
+    let geno = write(dir.path(), "g.csv", &g);
+    fails(
+        train_cmd(&data, &dir.path().join("m.json")).args(["--genotypes", &geno]),
+        &["g.csv, column `patient_id`: duplicate patient ID `P001` on lines 3 and 12"],
+    );
+}
+
+#[test]
+fn non_numeric_cell_in_a_numeric_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = small_clinical(30).replacen("P004,24,M,", "P004,twenty,M,", 1);
+    let data = write(dir.path(), "c.csv", &text);
+    fails(
+        &mut train_cmd(&data, &dir.path().join("m.json")),
+        &["c.csv, line 6, column `age`: `twenty` is not a number", "--categorical age"],
+    );
+    assert_no_output(dir.path(), &["c.csv"]);
+}
+
+#[test]
+fn non_numeric_and_out_of_range_dosages() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(20));
+    let bad = small_genotypes(20).replacen("P002,2,0", "P002,AG,0", 1);
+    let geno = write(dir.path(), "g.csv", &bad);
+    fails(
+        train_cmd(&data, &dir.path().join("m.json")).args(["--genotypes", &geno]),
+        &["g.csv, line 4, column `rs1`: `AG` is not a dosage"],
+    );
+    let bad = small_genotypes(20).replacen("P005,2,1", "P005,2,3", 1);
+    let geno = write(dir.path(), "g2.csv", &bad);
+    fails(
+        train_cmd(&data, &dir.path().join("m.json")).args(["--genotypes", &geno]),
+        &["g2.csv, line 7, column `rs2`: dosage `3` is outside 0–2"],
+    );
+    assert_no_output(dir.path(), &["c.csv", "g.csv", "g2.csv"]);
+}
+
+#[test]
+fn one_class_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "patient_id,x,responder\nP1,1,1\nP2,2,1\nP3,3,1\n";
+    let data = write(dir.path(), "c.csv", text);
+    fails(
+        &mut train_cmd(&data, &dir.path().join("m.json")),
+        &["c.csv, column `responder`: the target has one class only (3 responders, 0 non-responders"],
+    );
+}
+
+#[test]
+fn more_than_two_labels_without_positive() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "patient_id,x,responder\nP1,1,full\nP2,2,partial\nP3,3,none\nP4,3,none\n";
+    let data = write(dir.path(), "c.csv", text);
+    fails(
+        &mut train_cmd(&data, &dir.path().join("m.json")),
+        &["c.csv, column `responder`: the target is not 0/1", "3 labels", "--positive"],
+    );
+    // two unknown labels: asks for --positive
+    let text = "patient_id,x,responder\nP1,1,good\nP2,2,bad\n";
+    let data = write(dir.path(), "d.csv", text);
+    fails(
+        &mut train_cmd(&data, &dir.path().join("m.json")),
+        &["d.csv, column `responder`", "--positive LABEL"],
+    );
+    // --positive with three labels
+    let data = write(
+        dir.path(),
+        "e.csv",
+        "patient_id,x,responder\nP1,1,full\nP2,2,partial\nP3,3,none\n",
+    );
+    fails(
+        train_cmd(&data, &dir.path().join("m.json")).args(["--positive", "full"]),
+        &["e.csv, column `responder`: the target has 3 labels"],
+    );
+}
+
+#[test]
+fn therapy_that_is_not_an_arm_lists_the_arms() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(20));
+    fails(
+        train_cmd(&data, &dir.path().join("m.json")).args(["--therapy-col", "therapy", "--therapy", "ECT"]),
+        &["c.csv, column `therapy`: --therapy `ECT` is not an arm; the arms are: `A`, `B`"],
+    );
+}
+
+#[test]
+fn arm_too_small_for_cv() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = small_clinical(40);
+    text.push_str("P900,30,F,10,C,1\nP901,30,F,40,C,0\nP902,30,F,45,C,1\n");
+    let data = write(dir.path(), "c.csv", &text);
+    fails(
+        train_cmd(&data, &dir.path().join("m.json")).args(["--therapy-col", "therapy"]),
+        &["c.csv, column `responder`: arm `C` has 2 responders and 1 non-responders; --cv 5 needs at least 5 of each"],
+    );
+    assert_no_output(dir.path(), &["c.csv"]);
+}
+
+#[test]
+fn no_common_ids_between_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(20));
+    let geno = write(dir.path(), "g.csv", &small_genotypes(20).replace("P0", "X0"));
+    fails(
+        train_cmd(&data, &dir.path().join("m.json")).args(["--genotypes", &geno]),
+        &["g.csv, column `patient_id`: no patient ID in common with", "c.csv"],
+    );
+}
+
+#[test]
+fn unwritable_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(20));
+    fails(
+        &mut train_cmd(&data, &dir.path().join("no-such-dir").join("m.json")),
+        &["cannot write", "no-such-dir/m.json"],
+    );
+    fails(
+        &mut train_cmd(&data, dir.path()),
+        &["cannot write", "directory"],
+    );
+}
+
+#[test]
+fn bad_flags_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(20));
+    let out = dir.path().join("m.json");
+    fails(
+        train_cmd(&data, &out).args(["--param", "gamma=2"]),
+        &["unknown parameter `gamma` for logistic; valid: c (default 1.0)"],
+    );
+    fails(
+        train_cmd(&data, &out).args(["--algorithm", "deep-net"]),
+        &["unknown algorithm `deep-net`; available: logistic"],
+    );
+    fails(train_cmd(&data, &out).args(["--cv", "1"]), &["--cv must be 0"]);
+    fails(
+        train_cmd(&data, &out).args(["--features", "age,height"]),
+        &["missing column `height`"],
+    );
+    fails(
+        train_cmd(&data, &out).args(["--responder-if", "big"]),
+        &["--responder-if `big`"],
+    );
+    assert_no_output(dir.path(), &["c.csv"]);
+}

@@ -129,7 +129,11 @@ impl Error {
 
 /// Formats every name as `` `a`, `b`, `c` ``.
 pub fn quote_all(names: &[String]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Formats names as `` `a`, `b`, `c` ``, shortening very long lists.

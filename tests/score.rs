@@ -11,7 +11,15 @@ fn two_arm_model(dir: &Path) -> PathBuf {
     let geno = write(dir, "geno.csv", &small_genotypes(80));
     let out = dir.join("model.json");
     responder()
-        .args(["train", "--data", &data, "--genotypes", &geno, "--target", "responder"])
+        .args([
+            "train",
+            "--data",
+            &data,
+            "--genotypes",
+            &geno,
+            "--target",
+            "responder",
+        ])
         .args(["--therapy-col", "therapy", "--cv", "0", "--out"])
         .arg(&out)
         .assert()
@@ -78,7 +86,13 @@ fn therapy_flag_ranks_by_that_arm_and_top_keeps_k() {
     let rows: Vec<Vec<f64>> = text
         .lines()
         .skip(1)
-        .map(|l| l.split(',').skip(3).take(1).map(|s| s.parse().unwrap()).collect())
+        .map(|l| {
+            l.split(',')
+                .skip(3)
+                .take(1)
+                .map(|s| s.parse().unwrap())
+                .collect()
+        })
         .collect();
     assert_eq!(rows.len(), 7);
     assert!(rows.windows(2).all(|w| w[0][0] >= w[1][0]));
@@ -100,7 +114,15 @@ fn json_has_the_same_rows() {
     let keys: Vec<&String> = arr[0].as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
-        ["rank", "patient_id", "p_SSRI", "p_TMS", "p_ketamine", "best_therapy", "advantage"]
+        [
+            "rank",
+            "patient_id",
+            "p_SSRI",
+            "p_TMS",
+            "p_ketamine",
+            "best_therapy",
+            "advantage"
+        ]
     );
 }
 
@@ -119,12 +141,25 @@ fn single_arm_output_and_column_order_is_irrelevant() {
     let data = write(dir.path(), "train.csv", &small_clinical(60));
     let model = dir.path().join("m.json");
     responder()
-        .args(["train", "--data", &data, "--target", "responder", "--exclude", "therapy"])
+        .args([
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "responder",
+            "--exclude",
+            "therapy",
+        ])
         .args(["--cv", "0", "--out"])
         .arg(&model)
         .assert()
         .success();
-    let a = stdout(responder().args(["score", "--model"]).arg(&model).args(["--data", &data, "--format", "csv"]));
+    let a = stdout(
+        responder()
+            .args(["score", "--model"])
+            .arg(&model)
+            .args(["--data", &data, "--format", "csv"]),
+    );
     assert!(a.starts_with("rank,patient_id,probability\n"));
     // Reorder columns and add an extra one: same scores.
     let mut reordered = String::from("extra,score,therapy,sex,patient_id,age\n");
@@ -133,7 +168,12 @@ fn single_arm_output_and_column_order_is_irrelevant() {
         reordered.push_str(&format!("x,{},{},{},{},{}\n", f[3], f[4], f[2], f[0], f[1]));
     }
     let other = write(dir.path(), "reordered.csv", &reordered);
-    let b = stdout(responder().args(["score", "--model"]).arg(&model).args(["--data", &other, "--format", "csv"]));
+    let b = stdout(
+        responder()
+            .args(["score", "--model"])
+            .arg(&model)
+            .args(["--data", &other, "--format", "csv"]),
+    );
     assert_eq!(a, b);
 }
 
@@ -146,7 +186,13 @@ fn stdin_and_out_file() {
     responder()
         .args(["score", "--model"])
         .arg(&model)
-        .args(["--data", "-", "--genotypes", &dir.path().join("geno.csv").display().to_string(), "--out"])
+        .args([
+            "--data",
+            "-",
+            "--genotypes",
+            &dir.path().join("geno.csv").display().to_string(),
+            "--out",
+        ])
         .arg(&out)
         .write_stdin(data)
         .assert()
@@ -173,7 +219,8 @@ fn unseen_category_level_is_scored_and_counted() {
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("warning: ") && stderr.contains("4 patients have a `sex` level the model never saw"),
+        stderr.contains("warning: ")
+            && stderr.contains("4 patients have a `sex` level the model never saw"),
         "{stderr}"
     );
 }
@@ -188,12 +235,14 @@ fn missing_values_are_imputed_at_scoring() {
         "patient_id,age,sex,score\nQ1,,NA,\nQ2,40,F,30\n",
     );
     let geno = write(dir.path(), "g.csv", "patient_id,rs1,rs2\nQ1,NA,.\nQ2,1,2\n");
-    let text = stdout(
-        responder()
-            .args(["score", "--model"])
-            .arg(&model)
-            .args(["--data", &new, "--genotypes", &geno, "--format", "csv"]),
-    );
+    let text = stdout(responder().args(["score", "--model"]).arg(&model).args([
+        "--data",
+        &new,
+        "--genotypes",
+        &geno,
+        "--format",
+        "csv",
+    ]));
     assert_eq!(text.lines().count(), 3);
 }
 
@@ -214,13 +263,19 @@ fn missing_feature_columns_are_all_named() {
 fn non_numeric_cell_in_a_numeric_feature() {
     let dir = tempfile::tempdir().unwrap();
     let model = two_arm_model(dir.path());
-    let new = write(dir.path(), "new.csv", "patient_id,age,sex,score\nQ1,40,F,3\nQ2,40,F,high\n");
+    let new = write(
+        dir.path(),
+        "new.csv",
+        "patient_id,age,sex,score\nQ1,40,F,3\nQ2,40,F,high\n",
+    );
     let geno = write(dir.path(), "g.csv", "patient_id,rs1,rs2\nQ1,0,1\nQ2,1,2\n");
     fails(
-        responder()
-            .args(["score", "--model"])
-            .arg(&model)
-            .args(["--data", &new, "--genotypes", &geno]),
+        responder().args(["score", "--model"]).arg(&model).args([
+            "--data",
+            &new,
+            "--genotypes",
+            &geno,
+        ]),
         &["new.csv, line 3, column `score`: `high` is not a number"],
     );
 }
@@ -230,10 +285,12 @@ fn therapy_not_in_model_lists_arms() {
     let dir = tempfile::tempdir().unwrap();
     let model = two_arm_model(dir.path());
     fails(
-        responder()
-            .args(["score", "--model"])
-            .arg(&model)
-            .args(["--data", "x.csv", "--therapy", "ECT"]),
+        responder().args(["score", "--model"]).arg(&model).args([
+            "--data",
+            "x.csv",
+            "--therapy",
+            "ECT",
+        ]),
         &["--therapy `ECT` is not an arm of this model; its arms are: `A`, `B`"],
     );
 }
@@ -254,7 +311,11 @@ fn corrupt_truncated_and_foreign_model_files() {
         responder().args(["score", "--model", &garbage, "--data", &data]),
         &["garbage.json: not a valid model bundle"],
     );
-    let foreign = write(dir.path(), "foreign.json", "{\"format\": \"sklearn\", \"coef\": [1]}");
+    let foreign = write(
+        dir.path(),
+        "foreign.json",
+        "{\"format\": \"sklearn\", \"coef\": [1]}",
+    );
     fails(
         responder().args(["score", "--model", &foreign, "--data", &data]),
         &["foreign.json: not a responder model bundle"],
@@ -278,13 +339,18 @@ fn corrupt_truncated_and_foreign_model_files() {
 fn newer_format_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let model = two_arm_model(dir.path());
-    let text = std::fs::read_to_string(&model)
-        .unwrap()
-        .replacen("\"format_version\": 1", "\"format_version\": 7", 1);
+    let text = std::fs::read_to_string(&model).unwrap().replacen(
+        "\"format_version\": 1",
+        "\"format_version\": 7",
+        1,
+    );
     let newer = write(dir.path(), "newer.json", &text);
     fails(
         responder().args(["score", "--model", &newer, "--data", "x.csv"]),
-        &["newer.json: the bundle has format version 7", "reads up to version 1: upgrade responder"],
+        &[
+            "newer.json: the bundle has format version 7",
+            "reads up to version 1: upgrade responder",
+        ],
     );
 }
 
@@ -313,7 +379,10 @@ fn unwritable_out_leaves_nothing() {
         &["missing columns `rs1`, `rs2`"],
     );
     assert!(!out.exists());
-    assert_eq!(files_in(dir.path()), ["geno.csv", "model.json", "train.csv"]);
+    assert_eq!(
+        files_in(dir.path()),
+        ["geno.csv", "model.json", "train.csv"]
+    );
 }
 
 #[test]
@@ -331,6 +400,9 @@ fn closed_stdout_ends_quietly() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("error") && !stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !stderr.contains("error") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }

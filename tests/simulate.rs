@@ -8,11 +8,23 @@ fn writes_three_files_with_the_documented_columns() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cohort");
     responder()
-        .args(["simulate", "--patients", "120", "--snps", "15", "--seed", "3", "--out"])
+        .args([
+            "simulate",
+            "--patients",
+            "120",
+            "--snps",
+            "15",
+            "--seed",
+            "3",
+            "--out",
+        ])
         .arg(&out)
         .assert()
         .success();
-    assert_eq!(files_in(&out), ["clinical.csv", "genotypes.csv", "truth.csv"]);
+    assert_eq!(
+        files_in(&out),
+        ["clinical.csv", "genotypes.csv", "truth.csv"]
+    );
     let clinical = std::fs::read_to_string(out.join("clinical.csv")).unwrap();
     assert!(clinical.starts_with(
         "patient_id,age,sex,madrs_baseline,episode_months,prior_failures,anxiety,crp,bmi,therapy,responder\n"
@@ -37,7 +49,16 @@ fn same_seed_gives_identical_bytes() {
     for name in ["a", "b", "c"] {
         let seed = if name == "c" { "2" } else { "1" };
         responder()
-            .args(["simulate", "--patients", "50", "--snps", "10", "--seed", seed, "--out"])
+            .args([
+                "simulate",
+                "--patients",
+                "50",
+                "--snps",
+                "10",
+                "--seed",
+                seed,
+                "--out",
+            ])
             .arg(dir.path().join(name))
             .assert()
             .success();

@@ -54,7 +54,14 @@ fn per_arm_bundle_holds_one_model_per_therapy_and_the_summary() {
     let geno = write(dir.path(), "g.csv", &small_genotypes(80));
     let out = dir.path().join("m.json");
     let assert = train_cmd(&data, &out)
-        .args(["--genotypes", &geno, "--therapy-col", "therapy", "--cv", "3"])
+        .args([
+            "--genotypes",
+            &geno,
+            "--therapy-col",
+            "therapy",
+            "--cv",
+            "3",
+        ])
         .assert()
         .success();
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
@@ -72,7 +79,12 @@ fn per_arm_bundle_holds_one_model_per_therapy_and_the_summary() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["name"].as_str().unwrap().into(), f["kind"].as_str().unwrap().into()))
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().into(),
+                f["kind"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     assert_eq!(
         kinds,
@@ -86,7 +98,10 @@ fn per_arm_bundle_holds_one_model_per_therapy_and_the_summary() {
     );
     assert_eq!(b["training"]["n"], 80);
     assert_eq!(b["training"]["files"][0]["name"], "c.csv");
-    assert_eq!(b["training"]["files"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        b["training"]["files"][0]["sha256"].as_str().unwrap().len(),
+        64
+    );
     // No patient IDs in the bundle.
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(!text.contains("P001"));
@@ -129,7 +144,14 @@ fn therapy_column_is_never_a_feature_and_features_exclude_work() {
     let data = write(dir.path(), "c.csv", &small_clinical(60));
     let out = dir.path().join("m.json");
     train_cmd(&data, &out)
-        .args(["--features", "age,score,sex", "--exclude", "sex", "--categorical", "age"])
+        .args([
+            "--features",
+            "age,score,sex",
+            "--exclude",
+            "sex",
+            "--categorical",
+            "age",
+        ])
         .args(["--therapy-col", "therapy", "--cv", "0"])
         .assert()
         .success();
@@ -161,14 +183,30 @@ fn positive_label_and_numeric_threshold_targets() {
     let data = write(dir.path(), "t.tsv", &text.replace(',', "\t"));
     let out = dir.path().join("m.json");
     responder()
-        .args(["train", "--data", &data, "--target", "outcome", "--positive", "remission"])
+        .args([
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "outcome",
+            "--positive",
+            "remission",
+        ])
         .args(["--exclude", "change", "--cv", "2", "--out"])
         .arg(&out)
         .assert()
         .success();
     assert_eq!(bundle(&out)["target"]["rule"]["rule"], "positive");
     responder()
-        .args(["train", "--data", &data, "--target", "change", "--responder-if", "<= -50"])
+        .args([
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "change",
+            "--responder-if",
+            "<= -50",
+        ])
         .args(["--exclude", "outcome", "--cv", "2", "--out"])
         .arg(&out)
         .assert()
@@ -185,9 +223,15 @@ fn missing_targets_are_left_out_and_counted() {
     text.push_str("P900,30,F,10,A,\nP901,31,M,12,B,NA\n");
     let data = write(dir.path(), "c.csv", &text);
     let out = dir.path().join("m.json");
-    let a = train_cmd(&data, &out).args(["--cv", "2"]).assert().success();
+    let a = train_cmd(&data, &out)
+        .args(["--cv", "2"])
+        .assert()
+        .success();
     let stderr = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
-    assert!(stderr.contains("2 rows with a missing `responder` are left out"), "{stderr}");
+    assert!(
+        stderr.contains("2 rows with a missing `responder` are left out"),
+        "{stderr}"
+    );
     assert_eq!(bundle(&out)["training"]["n_missing_target"], 2);
     assert_eq!(bundle(&out)["training"]["n"], 40);
 }
@@ -276,7 +320,10 @@ fn absent_id_target_and_therapy_columns_list_the_columns() {
     let out = dir.path().join("m.json");
     fails(
         train_cmd(&data, &out).args(["--id", "subject"]),
-        &["c.csv: missing column `subject`", "the file has: `patient_id`, `age`"],
+        &[
+            "c.csv: missing column `subject`",
+            "the file has: `patient_id`, `age`",
+        ],
     );
     fails(
         responder()
@@ -319,7 +366,10 @@ fn non_numeric_cell_in_a_numeric_column() {
     let data = write(dir.path(), "c.csv", &text);
     fails(
         &mut train_cmd(&data, &dir.path().join("m.json")),
-        &["c.csv, line 6, column `age`: `twenty` is not a number", "--categorical age"],
+        &[
+            "c.csv, line 6, column `age`: `twenty` is not a number",
+            "--categorical age",
+        ],
     );
     assert_no_output(dir.path(), &["c.csv"]);
 }
@@ -361,7 +411,11 @@ fn more_than_two_labels_without_positive() {
     let data = write(dir.path(), "c.csv", text);
     fails(
         &mut train_cmd(&data, &dir.path().join("m.json")),
-        &["c.csv, column `responder`: the target is not 0/1", "3 labels", "--positive"],
+        &[
+            "c.csv, column `responder`: the target is not 0/1",
+            "3 labels",
+            "--positive",
+        ],
     );
     // two unknown labels: asks for --positive
     let text = "patient_id,x,responder\nP1,1,good\nP2,2,bad\n";
@@ -387,7 +441,12 @@ fn therapy_that_is_not_an_arm_lists_the_arms() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "c.csv", &small_clinical(20));
     fails(
-        train_cmd(&data, &dir.path().join("m.json")).args(["--therapy-col", "therapy", "--therapy", "ECT"]),
+        train_cmd(&data, &dir.path().join("m.json")).args([
+            "--therapy-col",
+            "therapy",
+            "--therapy",
+            "ECT",
+        ]),
         &["c.csv, column `therapy`: --therapy `ECT` is not an arm; the arms are: `A`, `B`"],
     );
 }
@@ -409,10 +468,17 @@ fn arm_too_small_for_cv() {
 fn no_common_ids_between_files() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "c.csv", &small_clinical(20));
-    let geno = write(dir.path(), "g.csv", &small_genotypes(20).replace("P0", "X0"));
+    let geno = write(
+        dir.path(),
+        "g.csv",
+        &small_genotypes(20).replace("P0", "X0"),
+    );
     fails(
         train_cmd(&data, &dir.path().join("m.json")).args(["--genotypes", &geno]),
-        &["g.csv, column `patient_id`: no patient ID in common with", "c.csv"],
+        &[
+            "g.csv, column `patient_id`: no patient ID in common with",
+            "c.csv",
+        ],
     );
 }
 
@@ -443,7 +509,10 @@ fn bad_flags_are_errors() {
         train_cmd(&data, &out).args(["--algorithm", "deep-net"]),
         &["unknown algorithm `deep-net`; available: logistic"],
     );
-    fails(train_cmd(&data, &out).args(["--cv", "1"]), &["--cv must be 0"]);
+    fails(
+        train_cmd(&data, &out).args(["--cv", "1"]),
+        &["--cv must be 0"],
+    );
     fails(
         train_cmd(&data, &out).args(["--features", "age,height"]),
         &["missing column `height`"],

@@ -174,7 +174,10 @@ pub fn for_each_record(
                     start += 1;
                 }
                 let start = start.min(bytes.len()).max(counted_to);
-                line_at += bytes[counted_to..start].iter().filter(|&&b| b == b'\n').count() as u64;
+                line_at += bytes[counted_to..start]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count() as u64;
                 counted_to = start;
                 let line = line_at;
                 if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {

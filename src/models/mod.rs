@@ -1,8 +1,17 @@
 //! Classifiers: one trait over the algorithms, one small file per algorithm,
 //! and the serde-tagged enums stored in bundles.
 
+pub mod boosting;
+pub mod cart;
+pub mod elastic_net;
+pub mod forest;
+pub mod knn;
 pub mod logistic;
+pub mod naive_bayes;
 pub mod params;
+pub mod platt;
+pub mod svm;
+pub mod tree;
 
 use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -29,14 +38,28 @@ pub struct AlgorithmInfo {
     pub description: &'static str,
     /// Its parameters.
     pub params: &'static [ParamInfo],
-    /// Whether it gives probabilities natively.
+    /// Whether it gives probabilities natively (else: Platt scaling or leaf shares).
     pub native_probabilities: bool,
     /// Whether its bundle keeps training rows.
     pub keeps_training_rows: bool,
 }
 
-/// Every algorithm responder knows.
-pub const ALGORITHMS: &[AlgorithmInfo] = &[logistic::INFO];
+/// Every algorithm responder knows, in display order.
+pub const ALGORITHMS: &[AlgorithmInfo] = &[
+    logistic::INFO,
+    elastic_net::INFO,
+    tree::INFO,
+    forest::INFO,
+    svm::INFO,
+    naive_bayes::INFO,
+    knn::INFO,
+    boosting::INFO,
+];
+
+/// Looks up an algorithm by name.
+pub fn algorithm_info(name: &str) -> Option<&'static AlgorithmInfo> {
+    ALGORITHMS.iter().find(|a| a.name == name)
+}
 
 /// An algorithm with validated hyper-parameters; stored in bundles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,50 +67,89 @@ pub const ALGORITHMS: &[AlgorithmInfo] = &[logistic::INFO];
 pub enum AlgorithmParams {
     /// L2-penalised logistic regression.
     Logistic(logistic::LogisticParams),
+    /// Elastic net + Platt.
+    ElasticNet(elastic_net::ElasticNetParams),
+    /// One decision tree.
+    Tree(tree::TreeParams),
+    /// Random forest.
+    Forest(forest::ForestParams),
+    /// Support vector machine.
+    Svm(svm::SvmParams),
+    /// Gaussian naive Bayes.
+    NaiveBayes(naive_bayes::NaiveBayesParams),
+    /// k nearest neighbours.
+    Knn(knn::KnnParams),
+    /// Gradient boosting.
+    Boosting(boosting::BoostingParams),
 }
 
 impl AlgorithmParams {
     /// Builds from `--algorithm NAME` and `--param KEY=VALUE` pairs.
     pub fn from_cli(name: &str, raw: &RawParams) -> Result<AlgorithmParams> {
-        match name {
-            "logistic" => Ok(AlgorithmParams::Logistic(
-                logistic::LogisticParams::from_raw(raw)?,
-            )),
-            other => Err(Error::usage(format!(
-                "unknown algorithm `{other}`; available: {}",
-                ALGORITHMS
-                    .iter()
-                    .map(|a| a.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-        }
+        use AlgorithmParams as A;
+        Ok(match name {
+            "logistic" => A::Logistic(logistic::LogisticParams::from_raw(raw)?),
+            "elastic-net" => A::ElasticNet(elastic_net::ElasticNetParams::from_raw(raw)?),
+            "tree" => A::Tree(tree::TreeParams::from_raw(raw)?),
+            "forest" => A::Forest(forest::ForestParams::from_raw(raw)?),
+            "svm" => A::Svm(svm::SvmParams::from_raw(raw)?),
+            "naive-bayes" => A::NaiveBayes(naive_bayes::NaiveBayesParams::from_raw(raw)?),
+            "knn" => A::Knn(knn::KnnParams::from_raw(raw)?),
+            "boosting" => A::Boosting(boosting::BoostingParams::from_raw(raw)?),
+            other => {
+                return Err(Error::usage(format!(
+                    "unknown algorithm `{other}`; available: {}",
+                    ALGORITHMS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+                )))
+            }
+        })
     }
 
     /// The algorithm's name.
     pub fn name(&self) -> &'static str {
+        use AlgorithmParams as A;
         match self {
-            AlgorithmParams::Logistic(_) => "logistic",
+            A::Logistic(_) => "logistic",
+            A::ElasticNet(_) => "elastic-net",
+            A::Tree(_) => "tree",
+            A::Forest(_) => "forest",
+            A::Svm(_) => "svm",
+            A::NaiveBayes(_) => "naive-bayes",
+            A::Knn(_) => "knn",
+            A::Boosting(_) => "boosting",
         }
     }
 
     /// `key=value` pairs of the hyper-parameters, for display.
     pub fn describe(&self) -> String {
+        use AlgorithmParams as A;
         match self {
-            AlgorithmParams::Logistic(p) => {
-                format!("c={}, max_iter={}, tol={}", p.c, p.max_iter, p.tol)
-            }
+            A::Logistic(p) => format!("c={}, max_iter={}, tol={}", p.c, p.max_iter, p.tol),
+            A::ElasticNet(p) => p.describe(),
+            A::Tree(p) => p.describe(),
+            A::Forest(p) => p.describe(),
+            A::Svm(p) => p.describe(),
+            A::NaiveBayes(p) => p.describe(),
+            A::Knn(p) => p.describe(),
+            A::Boosting(p) => p.describe(),
         }
     }
 
     /// Fits this algorithm after checking the inputs linfa would panic on.
     pub fn fit(&self, x: ArrayView2<f64>, y: &[bool], seed: u64) -> Result<FittedModel> {
+        use AlgorithmParams as A;
+        use FittedModel as M;
         check_fit_inputs(x, y)?;
-        match self {
-            AlgorithmParams::Logistic(p) => Ok(FittedModel::Logistic(
-                logistic::LogisticModel::fit(x, y, p, seed)?,
-            )),
-        }
+        Ok(match self {
+            A::Logistic(p) => M::Logistic(logistic::LogisticModel::fit(x, y, p, seed)?),
+            A::ElasticNet(p) => M::ElasticNet(elastic_net::ElasticNetModel::fit(x, y, p, seed)?),
+            A::Tree(p) => M::Tree(tree::TreeModel::fit(x, y, p, seed)?),
+            A::Forest(p) => M::Forest(forest::ForestModel::fit(x, y, p, seed)?),
+            A::Svm(p) => M::Svm(svm::SvmModel::fit(x, y, p, seed)?),
+            A::NaiveBayes(p) => M::NaiveBayes(naive_bayes::NaiveBayesModel::fit(x, y, p, seed)?),
+            A::Knn(p) => M::Knn(knn::KnnModel::fit(x, y, p, seed)?),
+            A::Boosting(p) => M::Boosting(boosting::BoostingModel::fit(x, y, p, seed)?),
+        })
     }
 }
 
@@ -97,11 +159,26 @@ impl AlgorithmParams {
 pub enum FittedModel {
     /// Logistic regression.
     Logistic(logistic::LogisticModel),
+    /// Elastic net + Platt.
+    ElasticNet(elastic_net::ElasticNetModel),
+    /// One decision tree.
+    Tree(tree::TreeModel),
+    /// Random forest.
+    Forest(forest::ForestModel),
+    /// Support vector machine.
+    Svm(svm::SvmModel),
+    /// Gaussian naive Bayes.
+    NaiveBayes(naive_bayes::NaiveBayesModel),
+    /// k nearest neighbours.
+    Knn(knn::KnnModel),
+    /// Gradient boosting.
+    Boosting(boosting::BoostingModel),
 }
 
 impl FittedModel {
     /// P(responder) for every row of `x`, after checking its shape and values.
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
+        use FittedModel as M;
         let want = self.n_inputs();
         if x.ncols() != want {
             return Err(Error::Fit(format!(
@@ -115,29 +192,76 @@ impl FittedModel {
         if x.nrows() == 0 {
             return Ok(Array1::zeros(0));
         }
-        match self {
-            FittedModel::Logistic(m) => m.predict_proba(x),
+        let p = match self {
+            M::Logistic(m) => m.predict_proba(x),
+            M::ElasticNet(m) => m.predict_proba(x),
+            M::Tree(m) => m.predict_proba(x),
+            M::Forest(m) => m.predict_proba(x),
+            M::Svm(m) => m.predict_proba(x),
+            M::NaiveBayes(m) => m.predict_proba(x),
+            M::Knn(m) => m.predict_proba(x),
+            M::Boosting(m) => m.predict_proba(x),
+        }?;
+        if p.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Fit(format!(
+                "{} produced a probability that is not a number",
+                self.name()
+            )));
         }
+        Ok(p)
     }
 
     /// Number of inputs the model takes.
     pub fn n_inputs(&self) -> usize {
+        use FittedModel as M;
         match self {
-            FittedModel::Logistic(m) => m.coefficients.len(),
+            M::Logistic(m) => m.coefficients.len(),
+            M::ElasticNet(m) => m.coefficients.len(),
+            M::Tree(m) => m.n_inputs,
+            M::Forest(m) => m.n_inputs,
+            M::Svm(m) => m.n_inputs,
+            M::NaiveBayes(m) => m.n_inputs(),
+            M::Knn(m) => m.n_inputs,
+            M::Boosting(m) => m.n_inputs,
         }
     }
 
     /// The algorithm's name.
     pub fn name(&self) -> &'static str {
+        use FittedModel as M;
         match self {
-            FittedModel::Logistic(_) => "logistic",
+            M::Logistic(_) => "logistic",
+            M::ElasticNet(_) => "elastic-net",
+            M::Tree(_) => "tree",
+            M::Forest(_) => "forest",
+            M::Svm(_) => "svm",
+            M::NaiveBayes(_) => "naive-bayes",
+            M::Knn(_) => "knn",
+            M::Boosting(_) => "boosting",
+        }
+    }
+
+    /// Whether this fitted model stores training rows.
+    pub fn holds_training_rows(&self) -> bool {
+        match self {
+            FittedModel::Knn(_) => true,
+            FittedModel::Svm(m) => m.n_support > 0,
+            _ => false,
         }
     }
 
     /// Checks stored values after loading a bundle.
     pub fn validate(&self) -> std::result::Result<(), String> {
+        use FittedModel as M;
         match self {
-            FittedModel::Logistic(m) => m.validate(),
+            M::Logistic(m) => m.validate(),
+            M::ElasticNet(m) => m.validate(),
+            M::Tree(m) => m.tree.validate(m.n_inputs),
+            M::Forest(m) => m.validate(),
+            M::Svm(m) => m.validate(),
+            M::NaiveBayes(m) => m.validate(m.n_inputs()),
+            M::Knn(m) => m.validate(),
+            M::Boosting(m) => m.validate(),
         }
     }
 }

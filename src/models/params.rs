@@ -52,6 +52,11 @@ impl RawParams {
         Ok(())
     }
 
+    /// A text parameter as given.
+    pub fn text(&self, key: &str) -> Option<&str> {
+        self.pairs.get(key).map(String::as_str)
+    }
+
     /// A floating-point parameter, with `ok` as its validity check.
     pub fn f64(
         &self,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{FileInfo, TargetRule};
 use crate::error::{Error, Result};
+use crate::eval::select::Selection;
 use crate::eval::CvMetrics;
 use crate::features::{FeatureSchema, Pipeline};
 use crate::models::{AlgorithmParams, FittedModel};
@@ -41,9 +42,14 @@ pub struct Arm {
     pub responders: usize,
     /// The pipeline fitted on this arm's patients.
     pub pipeline: Pipeline,
+    /// The algorithm and hyper-parameters of this arm's model.
+    pub algorithm: AlgorithmParams,
+    /// How `auto` chose the algorithm (absent otherwise).
+    pub selection: Option<Selection>,
     /// The model fitted on this arm's patients.
     pub model: FittedModel,
-    /// Cross-validation results (absent with `--cv 0`).
+    /// Cross-validation results (absent with `--cv 0`); with `auto`, the
+    /// outer folds of nested cross-validation.
     pub cv: Option<CvMetrics>,
 }
 
@@ -66,7 +72,7 @@ pub struct TrainingSummary {
     pub seed: u64,
     /// Cross-validation folds (0 = none).
     pub cv_folds: usize,
-    /// Whether the bundle stores training rows (never, for these algorithms).
+    /// Whether the bundle stores training rows (k-NN, Gaussian SVM).
     pub holds_patient_rows: bool,
 }
 
@@ -87,8 +93,8 @@ pub struct Bundle {
     pub therapy_column: Option<String>,
     /// The input columns scoring needs, by name and kind.
     pub features: Vec<FeatureSchema>,
-    /// The algorithm and its hyper-parameters.
-    pub algorithm: AlgorithmParams,
+    /// The algorithm requested (`auto` when chosen per arm by inner CV).
+    pub algorithm: String,
     /// One model per therapy arm (one in all for a bundle without arms).
     pub arms: Vec<Arm>,
     /// The training summary.
@@ -195,6 +201,13 @@ impl Bundle {
             arm.model
                 .validate()
                 .map_err(|e| format!("arm `{label}`: {e}"))?;
+            if arm.model.name() != arm.algorithm.name() {
+                return Err(format!(
+                    "arm `{label}`: the model is {} but its parameters are for {}",
+                    arm.model.name(),
+                    arm.algorithm.name()
+                ));
+            }
             if arm.model.n_inputs() != arm.pipeline.width() {
                 return Err(format!(
                     "arm `{label}`: the model takes {} inputs but the pipeline makes {}",

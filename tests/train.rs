@@ -523,3 +523,107 @@ fn bad_flags_are_errors() {
     );
     assert_no_output(dir.path(), &["c.csv"]);
 }
+
+#[test]
+fn every_algorithm_trains_scores_and_is_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(90));
+    for algo in [
+        "logistic",
+        "elastic-net",
+        "tree",
+        "forest",
+        "svm",
+        "naive-bayes",
+        "knn",
+        "boosting",
+    ] {
+        let a = dir.path().join(format!("{algo}-a.json"));
+        let b = dir.path().join(format!("{algo}-b.json"));
+        for out in [&a, &b] {
+            let o = train_cmd(&data, out)
+                .args([
+                    "--algorithm",
+                    algo,
+                    "--cv",
+                    "3",
+                    "--seed",
+                    "9",
+                    "--therapy-col",
+                    "therapy",
+                ])
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert!(o.status.success(), "{algo}: {stderr}");
+            if algo == "knn" {
+                assert!(stderr.contains("keeps training rows"), "{stderr}");
+            }
+        }
+        assert_eq!(
+            std::fs::read(&a).unwrap(),
+            std::fs::read(&b).unwrap(),
+            "{algo}"
+        );
+        let v = bundle(&a);
+        assert_eq!(v["algorithm"], algo);
+        assert_eq!(v["arms"][0]["model"]["algorithm"], algo);
+        assert_eq!(v["training"]["holds_patient_rows"], algo == "knn");
+        let s = responder()
+            .args(["score", "--model"])
+            .arg(&a)
+            .args(["--data", &data, "--format", "csv"])
+            .output()
+            .unwrap();
+        assert!(s.status.success(), "{algo}");
+        assert_eq!(String::from_utf8_lossy(&s.stdout).lines().count(), 91);
+        let inspect = responder().arg("inspect").arg(&a).output().unwrap();
+        let text = String::from_utf8_lossy(&inspect.stdout);
+        assert_eq!(
+            text.contains("KEEPS training rows"),
+            algo == "knn",
+            "{algo}: {text}"
+        );
+    }
+}
+
+#[test]
+fn auto_chooses_per_arm_and_stores_the_nested_estimate() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(120));
+    let out = dir.path().join("auto.json");
+    let o = train_cmd(&data, &out)
+        .args([
+            "--algorithm",
+            "auto",
+            "--cv",
+            "3",
+            "--therapy-col",
+            "therapy",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("nested-CV AUC"), "{stderr}");
+    assert!(stderr.contains("chose "), "{stderr}");
+    let b = bundle(&out);
+    assert_eq!(b["algorithm"], "auto");
+    let arm = &b["arms"][0];
+    assert_eq!(arm["selection"]["inner_folds"], 3);
+    assert_eq!(arm["selection"]["candidates"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        arm["selection"]["outer_choices"].as_array().unwrap().len(),
+        3
+    );
+    assert_eq!(arm["cv"]["folds"], 3);
+    assert_eq!(arm["model"]["algorithm"], arm["algorithm"]["algorithm"]);
+    fails(
+        train_cmd(&data, &out).args(["--algorithm", "auto", "--param", "c=1"]),
+        &["--param cannot be combined with --algorithm auto"],
+    );
+    fails(
+        train_cmd(&data, &out).args(["--algorithm", "auto", "--cv", "0"]),
+        &["--algorithm auto needs --cv of at least 2"],
+    );
+}

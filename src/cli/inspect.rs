@@ -8,7 +8,6 @@ use crate::bundle::Bundle;
 use crate::cli::Ui;
 use crate::error::Result;
 use crate::features::Kind;
-use crate::models::ALGORITHMS;
 use crate::output::Sink;
 
 /// Output formats of `inspect`.
@@ -38,6 +37,10 @@ pub struct Args {
 pub struct ArmSummary {
     /// Therapy name (`all` without arms).
     pub therapy: String,
+    /// The arm's algorithm.
+    pub algorithm: String,
+    /// Its hyper-parameters.
+    pub params: String,
     /// Training patients.
     pub n: usize,
     /// Responders among them.
@@ -94,16 +97,17 @@ pub struct Summary {
 /// Builds the summary of a bundle.
 pub fn summarise(file: &str, b: &Bundle) -> Summary {
     let count = |k: Kind| b.features.iter().filter(|f| f.kind == k).count();
-    let keeps = ALGORITHMS
-        .iter()
-        .any(|a| a.name == b.algorithm.name() && a.keeps_training_rows);
     Summary {
         file: file.to_string(),
         format: b.format.clone(),
         format_version: b.format_version,
         tool_version: b.tool_version.clone(),
-        algorithm: b.algorithm.name().to_string(),
-        params: b.algorithm.describe(),
+        algorithm: b.algorithm.clone(),
+        params: if b.algorithm == "auto" {
+            "chosen per arm by inner cross-validation".into()
+        } else {
+            b.arms[0].algorithm.describe()
+        },
         target: b.target.description.clone(),
         id_column: b.id_column.clone(),
         therapy_column: b.therapy_column.clone(),
@@ -112,6 +116,8 @@ pub fn summarise(file: &str, b: &Bundle) -> Summary {
             .iter()
             .map(|a| ArmSummary {
                 therapy: a.therapy.clone().unwrap_or_else(|| "all".into()),
+                algorithm: a.algorithm.name().to_string(),
+                params: a.algorithm.describe(),
                 n: a.n,
                 responders: a.responders,
                 cv_auc_mean: a.cv.as_ref().map(|c| c.auc_mean),
@@ -126,7 +132,8 @@ pub fn summarise(file: &str, b: &Bundle) -> Summary {
         features: b.features.iter().map(|f| f.name.clone()).collect(),
         files: b.training.files.clone(),
         seed: b.training.seed,
-        holds_patient_rows: b.training.holds_patient_rows || keeps,
+        holds_patient_rows: b.training.holds_patient_rows
+            || b.arms.iter().any(|a| a.model.holds_training_rows()),
     }
 }
 
@@ -167,7 +174,7 @@ fn text(s: &Summary) -> String {
     line(
         "patient rows",
         if s.holds_patient_rows {
-            "the bundle KEEPS training rows".into()
+            "the bundle KEEPS training rows (standardised inputs): treat it as patient data".into()
         } else {
             "none stored (aggregate parameters only)".into()
         },
@@ -177,6 +184,11 @@ fn text(s: &Summary) -> String {
         let cv = match (a.cv_auc_mean, a.cv_auc_sd, a.cv_folds) {
             (Some(m), Some(sd), Some(k)) => format!("{m:.3} ± {sd:.3} ({k} folds)"),
             _ => "not cross-validated".into(),
+        };
+        let cv = if s.algorithm == "auto" {
+            format!("{cv}  nested; chose {} ({})", a.algorithm, a.params)
+        } else {
+            cv
         };
         out.push_str(&format!(
             "{:<12}{:>6}  {:>6} ({:>4.1}%)  {cv}\n",

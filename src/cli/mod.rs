@@ -1,7 +1,10 @@
 //! The command line: one file per subcommand, each with `Args` and `run`.
 
+pub mod algorithms;
 pub mod common;
+pub mod compare;
 pub mod inspect;
+pub mod prepare;
 pub mod score;
 pub mod simulate;
 pub mod train;
@@ -39,6 +42,10 @@ pub enum Command {
     Score(score::Args),
     /// Summarise a model bundle.
     Inspect(inspect::Args),
+    /// Compare algorithms on identical cross-validation folds.
+    Compare(compare::Args),
+    /// List the algorithms, their parameters and defaults.
+    Algorithms(algorithms::Args),
 }
 
 /// Runs the parsed command line.
@@ -49,6 +56,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => train::run(a, &ui),
         Command::Score(a) => score::run(a, &ui),
         Command::Inspect(a) => inspect::run(a, &ui),
+        Command::Compare(a) => compare::run(a, &ui),
+        Command::Algorithms(a) => algorithms::run(a, &ui),
     }
 }
 

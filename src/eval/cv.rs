@@ -1,6 +1,7 @@
 //! The cross-validation loop: for each fold, refit the pipeline and the
 //! model on the training part and predict the held-out part.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -41,8 +42,8 @@ pub fn fit_predict(
 }
 
 /// Stratified K-fold cross-validation over `rows` of `frame` with labels
-/// `y` (one per row). `on_fold` is called after each fold. Returns the
-/// metrics and the out-of-fold probability of every row.
+/// `y` (one per row), folds in parallel. `on_fold` is called after each
+/// fold. Returns the metrics and the out-of-fold probability of every row.
 pub fn cross_validate(
     frame: &Frame,
     rows: &[usize],
@@ -50,30 +51,36 @@ pub fn cross_validate(
     k: usize,
     algorithm: &AlgorithmParams,
     seed: u64,
-    mut on_fold: impl FnMut(),
+    on_fold: impl Fn() + Sync,
 ) -> Result<(CvMetrics, Vec<f64>)> {
     let folds = stratified_folds(y, k, seed);
+    let per_fold: Result<Vec<(Vec<usize>, Vec<f64>)>> = (0..k)
+        .into_par_iter()
+        .map(|f| {
+            let (tr, te) = split(&folds, f);
+            let train_rows: Vec<usize> = tr.iter().map(|&i| rows[i]).collect();
+            let test_rows: Vec<usize> = te.iter().map(|&i| rows[i]).collect();
+            let y_train: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
+            let p = fit_predict(
+                frame,
+                &train_rows,
+                &y_train,
+                &test_rows,
+                algorithm,
+                seed.wrapping_add(f as u64 + 1),
+            )?;
+            on_fold();
+            Ok((te, p))
+        })
+        .collect();
     let mut oof = vec![f64::NAN; rows.len()];
     let mut fold_auc = Vec::with_capacity(k);
-    for f in 0..k {
-        let (tr, te) = split(&folds, f);
-        let train_rows: Vec<usize> = tr.iter().map(|&i| rows[i]).collect();
-        let test_rows: Vec<usize> = te.iter().map(|&i| rows[i]).collect();
-        let y_train: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
+    for (te, p) in per_fold? {
         let y_test: Vec<bool> = te.iter().map(|&i| y[i]).collect();
-        let p = fit_predict(
-            frame,
-            &train_rows,
-            &y_train,
-            &test_rows,
-            algorithm,
-            seed.wrapping_add(f as u64 + 1),
-        )?;
+        fold_auc.push(auc(&p, &y_test).unwrap_or(f64::NAN));
         for (&i, &pi) in te.iter().zip(&p) {
             oof[i] = pi;
         }
-        fold_auc.push(auc(&p, &y_test).unwrap_or(f64::NAN));
-        on_fold();
     }
     let (auc_mean, auc_sd) = mean_sd(&fold_auc);
     let auc_pooled = auc(&oof, y).unwrap_or(f64::NAN);

@@ -30,6 +30,46 @@ pub fn auc(scores: &[f64], y: &[bool]) -> Option<f64> {
     Some((rank_sum - np * (np + 1.0) / 2.0) / (np * n_neg as f64))
 }
 
+/// Brier score: mean squared difference between probability and outcome.
+pub fn brier(p: &[f64], y: &[bool]) -> f64 {
+    let n = p.len().max(1) as f64;
+    p.iter()
+        .zip(y)
+        .map(|(&pi, &yi)| {
+            let d = pi - f64::from(u8::from(yi));
+            d * d
+        })
+        .sum::<f64>()
+        / n
+}
+
+/// Log-loss with probabilities clipped to [1e-15, 1 − 1e-15] (as scikit-learn).
+pub fn log_loss(p: &[f64], y: &[bool]) -> f64 {
+    let n = p.len().max(1) as f64;
+    -p.iter()
+        .zip(y)
+        .map(|(&pi, &yi)| {
+            let q = pi.clamp(1e-15, 1.0 - 1e-15);
+            if yi {
+                q.ln()
+            } else {
+                (1.0 - q).ln()
+            }
+        })
+        .sum::<f64>()
+        / n
+}
+
+/// Share of correct labels when predicting a responder at p >= 0.5.
+pub fn accuracy(p: &[f64], y: &[bool]) -> f64 {
+    let n = p.len().max(1) as f64;
+    p.iter()
+        .zip(y)
+        .filter(|(&pi, &yi)| (pi >= 0.5) == yi)
+        .count() as f64
+        / n
+}
+
 /// Mean and sample standard deviation (0 for fewer than two values).
 pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     if v.is_empty() {
@@ -67,6 +107,18 @@ mod tests {
             Some(0.75)
         );
         assert_eq!(auc(&[0.1, 0.2], &[true, true]), None);
+    }
+
+    #[test]
+    fn brier_log_loss_accuracy() {
+        let p = [0.9, 0.2, 0.6, 0.0];
+        let y = [true, false, false, false];
+        assert!((brier(&p, &y) - (0.01 + 0.04 + 0.36 + 0.0) / 4.0).abs() < 1e-15);
+        // scikit-learn log_loss([1,0,0,0],[0.9,0.2,0.6,0.0]) = 0.3272...
+        let expected =
+            -((0.9f64).ln() + (0.8f64).ln() + (0.4f64).ln() + (1.0 - 1e-15f64).ln()) / 4.0;
+        assert!((log_loss(&p, &y) - expected).abs() < 1e-15);
+        assert_eq!(accuracy(&p, &y), 0.75);
     }
 
     #[test]

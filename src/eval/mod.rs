@@ -4,6 +4,7 @@
 pub mod cv;
 pub mod folds;
 pub mod metrics;
+pub mod select;
 
 pub use cv::{cross_validate, CvMetrics};
 pub use folds::stratified_folds;

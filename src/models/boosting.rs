@@ -90,12 +90,47 @@ impl BoostingParams {
         raw.check_keys(n, PARAMS)?;
         let d = BoostingParams::default();
         Ok(BoostingParams {
-            trees: raw.usize(n, PARAMS, "trees", d.trees, |x| (1..=100_000).contains(&x), "1 to 100000")?,
-            learning_rate: raw.f64(n, PARAMS, "learning_rate", d.learning_rate, |x| x > 0.0 && x <= 1.0, "in (0, 1]")?,
-            max_depth: raw.usize(n, PARAMS, "max_depth", d.max_depth, |x| (1..=32).contains(&x), "1 to 32")?,
+            trees: raw.usize(
+                n,
+                PARAMS,
+                "trees",
+                d.trees,
+                |x| (1..=100_000).contains(&x),
+                "1 to 100000",
+            )?,
+            learning_rate: raw.f64(
+                n,
+                PARAMS,
+                "learning_rate",
+                d.learning_rate,
+                |x| x > 0.0 && x <= 1.0,
+                "in (0, 1]",
+            )?,
+            max_depth: raw.usize(
+                n,
+                PARAMS,
+                "max_depth",
+                d.max_depth,
+                |x| (1..=32).contains(&x),
+                "1 to 32",
+            )?,
             l2: raw.f64(n, PARAMS, "l2", d.l2, |x| x >= 0.0, "a number >= 0")?,
-            min_leaf_weight: raw.f64(n, PARAMS, "min_leaf_weight", d.min_leaf_weight, |x| x >= 0.0, "a number >= 0")?,
-            subsample: raw.f64(n, PARAMS, "subsample", d.subsample, |x| x > 0.0 && x <= 1.0, "in (0, 1]")?,
+            min_leaf_weight: raw.f64(
+                n,
+                PARAMS,
+                "min_leaf_weight",
+                d.min_leaf_weight,
+                |x| x >= 0.0,
+                "a number >= 0",
+            )?,
+            subsample: raw.f64(
+                n,
+                PARAMS,
+                "subsample",
+                d.subsample,
+                |x| x > 0.0 && x <= 1.0,
+                "in (0, 1]",
+            )?,
         })
     }
 
@@ -103,7 +138,12 @@ impl BoostingParams {
     pub fn describe(&self) -> String {
         format!(
             "trees={}, learning_rate={}, max_depth={}, l2={}, min_leaf_weight={}, subsample={}",
-            self.trees, self.learning_rate, self.max_depth, self.l2, self.min_leaf_weight, self.subsample
+            self.trees,
+            self.learning_rate,
+            self.max_depth,
+            self.l2,
+            self.min_leaf_weight,
+            self.subsample
         )
     }
 }

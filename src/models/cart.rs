@@ -80,7 +80,13 @@ struct Task {
 
 /// Grows one tree on the rows in `rows` (repeats allowed, as in a bootstrap
 /// sample). Leaves hold the responder share of their rows.
-pub fn grow(data: &Binned, y: &[bool], rows: &mut [u32], params: GrowParams, rng: &mut impl Rng) -> Nodes {
+pub fn grow(
+    data: &Binned,
+    y: &[bool],
+    rows: &mut [u32],
+    params: GrowParams,
+    rng: &mut impl Rng,
+) -> Nodes {
     let mut nodes = vec![Node {
         feature: LEAF,
         threshold: 0.0,
@@ -204,7 +210,13 @@ mod tests {
 
     #[test]
     fn a_tree_separates_a_clean_split() {
-        let x = Array2::from_shape_fn((100, 3), |(i, j)| if j == 1 { i as f64 } else { ((i * 7) % 13) as f64 });
+        let x = Array2::from_shape_fn((100, 3), |(i, j)| {
+            if j == 1 {
+                i as f64
+            } else {
+                ((i * 7) % 13) as f64
+            }
+        });
         let y: Vec<bool> = (0..100).map(|i| i >= 60).collect();
         let b = Binned::new(x.view(), 64);
         let mut rows: Vec<u32> = (0..100).collect();

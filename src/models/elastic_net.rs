@@ -85,10 +85,31 @@ impl ElasticNetParams {
         let d = ElasticNetParams::default();
         Ok(ElasticNetParams {
             alpha: raw.f64(n, PARAMS, "alpha", d.alpha, |x| x > 0.0, "a number > 0")?,
-            l1_ratio: raw.f64(n, PARAMS, "l1_ratio", d.l1_ratio, |x| (0.0..=1.0).contains(&x), "between 0 and 1")?,
-            max_iter: raw.usize(n, PARAMS, "max_iter", d.max_iter, |x| x >= 1, "an integer >= 1")?,
+            l1_ratio: raw.f64(
+                n,
+                PARAMS,
+                "l1_ratio",
+                d.l1_ratio,
+                |x| (0.0..=1.0).contains(&x),
+                "between 0 and 1",
+            )?,
+            max_iter: raw.usize(
+                n,
+                PARAMS,
+                "max_iter",
+                d.max_iter,
+                |x| x >= 1,
+                "an integer >= 1",
+            )?,
             tol: raw.f64(n, PARAMS, "tol", d.tol, |x| x > 0.0, "a number > 0")?,
-            platt_folds: raw.usize(n, PARAMS, "platt_folds", d.platt_folds, |x| x != 1 && x <= 20, "0 or 2 to 20")?,
+            platt_folds: raw.usize(
+                n,
+                PARAMS,
+                "platt_folds",
+                d.platt_folds,
+                |x| x != 1 && x <= 20,
+                "0 or 2 to 20",
+            )?,
         })
     }
 
@@ -133,7 +154,11 @@ impl Classifier for ElasticNetModel {
         // Scores for calibration: cross-fitted when possible, so the Platt
         // map is not fitted on in-sample (optimistic) scores.
         let k = params.platt_folds;
-        let minority = y.iter().filter(|&&v| v).count().min(y.iter().filter(|&&v| !v).count());
+        let minority = y
+            .iter()
+            .filter(|&&v| v)
+            .count()
+            .min(y.iter().filter(|&&v| !v).count());
         let scores: Vec<f64> = if k >= 2 && minority >= k {
             let folds = stratified_folds(y, k, seed ^ 0x9e37_79b9);
             let mut s = vec![0.0; y.len()];

@@ -84,11 +84,39 @@ impl ForestParams {
         raw.check_keys(n, PARAMS)?;
         let d = ForestParams::default();
         Ok(ForestParams {
-            trees: raw.usize(n, PARAMS, "trees", d.trees, |x| (1..=100_000).contains(&x), "1 to 100000")?,
-            max_features: raw.usize(n, PARAMS, "max_features", d.max_features, |_| true, "an integer >= 0")?,
-            min_leaf: raw.usize(n, PARAMS, "min_leaf", d.min_leaf, |x| x >= 1, "an integer >= 1")?,
+            trees: raw.usize(
+                n,
+                PARAMS,
+                "trees",
+                d.trees,
+                |x| (1..=100_000).contains(&x),
+                "1 to 100000",
+            )?,
+            max_features: raw.usize(
+                n,
+                PARAMS,
+                "max_features",
+                d.max_features,
+                |_| true,
+                "an integer >= 0",
+            )?,
+            min_leaf: raw.usize(
+                n,
+                PARAMS,
+                "min_leaf",
+                d.min_leaf,
+                |x| x >= 1,
+                "an integer >= 1",
+            )?,
             max_depth: raw.usize(n, PARAMS, "max_depth", d.max_depth, |x| x <= 64, "0 to 64")?,
-            max_bins: raw.usize(n, PARAMS, "max_bins", d.max_bins, |x| (2..=255).contains(&x), "2 to 255")?,
+            max_bins: raw.usize(
+                n,
+                PARAMS,
+                "max_bins",
+                d.max_bins,
+                |x| (2..=255).contains(&x),
+                "2 to 255",
+            )?,
         })
     }
 
@@ -97,7 +125,11 @@ impl ForestParams {
         format!(
             "trees={}, max_features={}, min_leaf={}, max_depth={}, max_bins={}",
             self.trees,
-            if self.max_features == 0 { "sqrt".to_string() } else { self.max_features.to_string() },
+            if self.max_features == 0 {
+                "sqrt".to_string()
+            } else {
+                self.max_features.to_string()
+            },
             self.min_leaf,
             self.max_depth,
             self.max_bins
@@ -170,6 +202,8 @@ impl ForestModel {
         if self.trees.is_empty() {
             return Err("the forest has no trees".into());
         }
-        self.trees.iter().try_for_each(|t| t.validate(self.n_inputs))
+        self.trees
+            .iter()
+            .try_for_each(|t| t.validate(self.n_inputs))
     }
 }

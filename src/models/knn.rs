@@ -76,7 +76,11 @@ impl KnnParams {
         format!(
             "k={}, weights={}",
             self.k,
-            if self.distance_weighted { "distance" } else { "uniform" }
+            if self.distance_weighted {
+                "distance"
+            } else {
+                "uniform"
+            }
         )
     }
 }
@@ -110,8 +114,9 @@ impl Classifier for KnnModel {
     }
 
     fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
-        let train = Array2::from_shape_vec((self.train_y.len(), self.n_inputs), self.train_x.clone())
-            .map_err(|e| Error::Fit(format!("k-NN training matrix: {e}")))?;
+        let train =
+            Array2::from_shape_vec((self.train_y.len(), self.n_inputs), self.train_x.clone())
+                .map_err(|e| Error::Fit(format!("k-NN training matrix: {e}")))?;
         let index = CommonNearestNeighbour::LinearSearch
             .from_batch(&train, L2Dist)
             .map_err(|e| Error::Fit(format!("k-NN index: {e}")))?;
@@ -135,7 +140,11 @@ impl Classifier for KnnModel {
                 }
                 for (p, j) in &hits {
                     let w = if self.distance_weighted {
-                        let d: f64 = p.iter().zip(row.iter()).map(|(a, b)| (a - b) * (a - b)).sum();
+                        let d: f64 = p
+                            .iter()
+                            .zip(row.iter())
+                            .map(|(a, b)| (a - b) * (a - b))
+                            .sum();
                         1.0 / d.sqrt()
                     } else {
                         1.0

@@ -99,7 +99,11 @@ impl AlgorithmParams {
             other => {
                 return Err(Error::usage(format!(
                     "unknown algorithm `{other}`; available: {}",
-                    ALGORITHMS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+                    ALGORITHMS
+                        .iter()
+                        .map(|a| a.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )))
             }
         })
@@ -298,4 +302,104 @@ pub fn check_fit_inputs(x: ArrayView2<f64>, y: &[bool]) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    fn data() -> (Array2<f64>, Vec<bool>) {
+        // Deterministic pseudo-random inputs with a signal in the first two.
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        };
+        let x = Array2::from_shape_fn((160, 6), |_| next() * 3.0);
+        let y = (0..160)
+            .map(|i| x[[i, 0]] + 0.8 * x[[i, 1]] + next() * 2.0 > 0.0)
+            .collect();
+        (x, y)
+    }
+
+    #[test]
+    fn every_algorithm_round_trips_through_json_with_identical_predictions() {
+        let (x, y) = data();
+        for info in ALGORITHMS {
+            let params = AlgorithmParams::from_cli(info.name, &RawParams::default()).unwrap();
+            let model = params.fit(x.view(), &y, 7).unwrap();
+            let p1 = model.predict_proba(x.view()).unwrap();
+            assert!(p1.iter().all(|p| (0.0..=1.0).contains(p)), "{}", info.name);
+            let auc = crate::eval::auc(p1.as_slice().unwrap(), &y).unwrap();
+            assert!(auc > 0.7, "{}: in-sample AUC {auc}", info.name);
+            let json = serde_json::to_string(&model).unwrap();
+            let back: FittedModel = serde_json::from_str(&json).unwrap();
+            back.validate().unwrap();
+            assert_eq!(back, model, "{}", info.name);
+            let p2 = back.predict_proba(x.view()).unwrap();
+            let same = p1.iter().zip(&p2).all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{}: predictions changed after reload", info.name);
+            // Same seed, same model.
+            let again = params.fit(x.view(), &y, 7).unwrap();
+            assert_eq!(
+                serde_json::to_string(&again).unwrap(),
+                json,
+                "{}",
+                info.name
+            );
+            assert_eq!(
+                model.holds_training_rows(),
+                info.name == "knn",
+                "{}",
+                info.name
+            );
+        }
+    }
+
+    #[test]
+    fn nan_and_one_class_never_reach_linfa() {
+        let (mut x, y) = data();
+        for info in ALGORITHMS {
+            let params = AlgorithmParams::from_cli(info.name, &RawParams::default()).unwrap();
+            assert!(params.fit(x.view(), &[true; 160], 1).is_err());
+            assert!(params.fit(x.slice(ndarray::s![..0, ..]), &[], 1).is_err());
+        }
+        x[[3, 2]] = f64::NAN;
+        let e = AlgorithmParams::from_cli("svm", &RawParams::default())
+            .unwrap()
+            .fit(x.view(), &y, 1)
+            .unwrap_err();
+        assert!(e.to_string().contains("row 4, input 3"), "{e}");
+    }
+
+    #[test]
+    fn wrong_width_is_an_error_not_a_panic() {
+        let (x, y) = data();
+        for info in ALGORITHMS {
+            let params = AlgorithmParams::from_cli(info.name, &RawParams::default()).unwrap();
+            let model = params.fit(x.view(), &y, 7).unwrap();
+            let narrow = x.slice(ndarray::s![.., ..3]);
+            assert!(model.predict_proba(narrow).is_err(), "{}", info.name);
+        }
+    }
+
+    #[test]
+    fn unknown_keys_list_valid_keys_with_defaults() {
+        for info in ALGORITHMS {
+            let raw = RawParams::parse(&["bogus=1".to_string()]).unwrap();
+            let e = AlgorithmParams::from_cli(info.name, &raw)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("unknown parameter `bogus`"), "{e}");
+            for p in info.params {
+                assert!(
+                    e.contains(&format!("{} (default {})", p.key, p.default)),
+                    "{e}"
+                );
+            }
+        }
+    }
 }

@@ -87,7 +87,9 @@ fn class_from_linfa(info: &serde_json::Value, key: &str) -> Result<ClassGaussian
         .get(key)
         .ok_or_else(|| Error::Fit(format!("naive Bayes: class {key} missing")))?;
     let vec = |name: &str| -> Result<Vec<f64>> {
-        let v = c.get(name).ok_or_else(|| Error::Fit(format!("naive Bayes: no {name}")))?;
+        let v = c
+            .get(name)
+            .ok_or_else(|| Error::Fit(format!("naive Bayes: no {name}")))?;
         // ndarray's serde form: {"v":1,"dim":[n],"data":[...]}
         let data = v.get("data").unwrap_or(v);
         serde_json::from_value(data.clone()).map_err(|e| Error::Fit(format!("naive Bayes: {e}")))

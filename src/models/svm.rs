@@ -4,8 +4,8 @@
 //! the same AUC. A Gaussian-kernel model keeps its support vectors, which
 //! are training rows.
 
-use linfa::prelude::*;
 use linfa::dataset::Pr;
+use linfa::prelude::*;
 use linfa_svm::Svm;
 use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -40,7 +40,8 @@ const PARAMS: &[ParamInfo] = &[
 /// Registry entry.
 pub const INFO: AlgorithmInfo = AlgorithmInfo {
     name: "svm",
-    description: "support vector machine (linfa-svm), linear or Gaussian kernel, Platt probabilities",
+    description:
+        "support vector machine (linfa-svm), linear or Gaussian kernel, Platt probabilities",
     params: PARAMS,
     native_probabilities: false,
     keeps_training_rows: true,
@@ -119,7 +120,11 @@ impl SvmParams {
                 Kernel::Gaussian => "gaussian",
             },
             self.c,
-            if self.gamma == 0.0 { "1/inputs".to_string() } else { self.gamma.to_string() },
+            if self.gamma == 0.0 {
+                "1/inputs".to_string()
+            } else {
+                self.gamma.to_string()
+            },
             self.eps
         )
     }
@@ -159,11 +164,17 @@ impl Classifier for SvmModel {
     fn fit(x: ArrayView2<f64>, y: &[bool], params: &SvmParams, _seed: u64) -> Result<Self> {
         let targets: Array1<bool> = y.iter().copied().collect();
         let ds = DatasetBase::new(x.to_owned(), targets);
-        let base = Svm::<f64, Pr>::params().pos_neg_weights(params.c, params.c).eps(params.eps);
+        let base = Svm::<f64, Pr>::params()
+            .pos_neg_weights(params.c, params.c)
+            .eps(params.eps);
         let base = match params.kernel {
             Kernel::Linear => base.linear_kernel(),
             Kernel::Gaussian => {
-                let gamma = if params.gamma > 0.0 { params.gamma } else { 1.0 / x.ncols() as f64 };
+                let gamma = if params.gamma > 0.0 {
+                    params.gamma
+                } else {
+                    1.0 / x.ncols() as f64
+                };
                 base.gaussian_kernel(1.0 / gamma)
             }
         };

@@ -57,8 +57,22 @@ impl TreeParams {
         raw.check_keys(n, PARAMS)?;
         let d = TreeParams::default();
         Ok(TreeParams {
-            max_depth: raw.usize(n, PARAMS, "max_depth", d.max_depth, |x| (1..=64).contains(&x), "1 to 64")?,
-            min_leaf: raw.usize(n, PARAMS, "min_leaf", d.min_leaf, |x| x >= 1, "an integer >= 1")?,
+            max_depth: raw.usize(
+                n,
+                PARAMS,
+                "max_depth",
+                d.max_depth,
+                |x| (1..=64).contains(&x),
+                "1 to 64",
+            )?,
+            min_leaf: raw.usize(
+                n,
+                PARAMS,
+                "min_leaf",
+                d.min_leaf,
+                |x| x >= 1,
+                "an integer >= 1",
+            )?,
         })
     }
 
@@ -161,19 +175,17 @@ fn copy_node(node: &TreeNode<f64, usize>, out: &mut Vec<Node>) -> u32 {
     }
     let (feature, split, _) = node.split();
     let children = node.children();
-    match (children[0], children[1]) {
-        (Some(l), Some(r)) => {
-            let left = copy_node(l, out);
-            let right = copy_node(r, out);
-            out[me as usize] = Node {
-                feature: feature as u32,
-                threshold: below(split),
-                left,
-                right,
-                value: 0.0,
-            };
-        }
-        _ => {} // a split without both children acts as a leaf
+    // A split without both children acts as a leaf.
+    if let (Some(l), Some(r)) = (children[0], children[1]) {
+        let left = copy_node(l, out);
+        let right = copy_node(r, out);
+        out[me as usize] = Node {
+            feature: feature as u32,
+            threshold: below(split),
+            left,
+            right,
+            value: 0.0,
+        };
     }
     me
 }
@@ -227,7 +239,11 @@ pub fn fill_frequencies(nodes: &mut [Node], x: ArrayView2<f64>, y: &[bool]) {
         }
     }
     for (i, n) in nodes.iter_mut().enumerate() {
-        n.value = if all[i] > 0.0 { pos[i] / all[i] } else { value[i] };
+        n.value = if all[i] > 0.0 {
+            pos[i] / all[i]
+        } else {
+            value[i]
+        };
     }
 }
 

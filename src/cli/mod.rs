@@ -1,7 +1,10 @@
 //! The command line: one file per subcommand, each with `Args` and `run`.
 
 pub mod common;
+pub mod evaluate;
+pub mod explain;
 pub mod inspect;
+pub mod report;
 pub mod score;
 pub mod simulate;
 pub mod train;
@@ -39,6 +42,14 @@ pub enum Command {
     Score(score::Args),
     /// Summarise a model bundle.
     Inspect(inspect::Args),
+    /// Evaluate a model on labelled patients: AUC with CIs, calibration,
+    /// classification at a threshold, decision curve; optional SVG plots.
+    Evaluate(evaluate::Args),
+    /// Explain a model: coefficients and odds ratios, permutation
+    /// importance, one patient's contributions.
+    Explain(explain::Args),
+    /// Write a TRIPOD+AI model card (Markdown and JSON) for a model.
+    Report(report::Args),
 }
 
 /// Runs the parsed command line.
@@ -49,6 +60,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => train::run(a, &ui),
         Command::Score(a) => score::run(a, &ui),
         Command::Inspect(a) => inspect::run(a, &ui),
+        Command::Evaluate(a) => evaluate::run(a, &ui),
+        Command::Explain(a) => explain::run(a, &ui),
+        Command::Report(a) => report::run(a, &ui),
     }
 }
 

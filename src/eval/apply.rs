@@ -44,6 +44,11 @@ impl LabelledData {
         target_column: &str,
     ) -> Result<LabelledData> {
         let ds = Dataset::load(data, genotypes, opts)?;
+        LabelledData::from_dataset(bundle, ds, target_column)
+    }
+
+    /// As [`LabelledData::load`], for files already read.
+    pub fn from_dataset(bundle: &Bundle, ds: Dataset, target_column: &str) -> Result<LabelledData> {
         let target = Target::read_labels(&ds, target_column, &bundle.target.rule)?;
         let therapy_col = match &bundle.therapy_column {
             Some(c) => Some(ds.data.require(c)?),
@@ -111,13 +116,12 @@ pub fn predict_arm(arm: &Arm, frame: &Frame, rows: &[usize]) -> Result<(Vec<f64>
     Ok((arm.model.predict_proba(x.view())?.to_vec(), notes))
 }
 
+/// One probability vector per arm, and unseen category levels per feature.
+pub type ArmPredictions = (Vec<Vec<f64>>, BTreeMap<String, usize>);
+
 /// P(responder) under every arm of `bundle` for `rows` (one vector per arm),
 /// with the count of unseen category levels per feature (largest over arms).
-pub fn predict_all(
-    bundle: &Bundle,
-    frame: &Frame,
-    rows: &[usize],
-) -> Result<(Vec<Vec<f64>>, BTreeMap<String, usize>)> {
+pub fn predict_all(bundle: &Bundle, frame: &Frame, rows: &[usize]) -> Result<ArmPredictions> {
     let mut probs = Vec::with_capacity(bundle.arms.len());
     let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
     for arm in &bundle.arms {

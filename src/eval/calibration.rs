@@ -106,11 +106,12 @@ fn solve(a: &[Vec<f64>], b: &[f64]) -> Option<Vec<f64>> {
             return None;
         }
         m.swap(c, piv);
-        for r in 0..k {
+        let pivot_row = m[c].clone();
+        for (r, row) in m.iter_mut().enumerate() {
             if r != c {
-                let f = m[r][c] / m[c][c];
-                for q in c..=k {
-                    m[r][q] -= f * m[c][q];
+                let f = row[c] / pivot_row[c];
+                for (v, pv) in row.iter_mut().zip(&pivot_row).skip(c) {
+                    *v -= f * pv;
                 }
             }
         }
@@ -202,7 +203,7 @@ pub fn logistic_fit(x: &[Vec<f64>], offset: &[f64], y: &[bool]) -> Option<Logist
             if cov
                 .iter()
                 .enumerate()
-                .any(|(i, r)| !(r[i] > 0.0) || r[i] > 1e12)
+                .any(|(i, r)| r[i].is_nan() || r[i] <= 0.0 || r[i] > 1e12)
             {
                 return None;
             }

@@ -143,7 +143,7 @@ pub fn evaluate_group(
     let mut warnings = Vec::new();
     if responders == 0 || non_responders == 0 {
         warnings.push(format!(
-            "only {} here ({n} patients): AUC, its intervals, the scaled Brier score, calibration and the Youden threshold are undefined",
+            "only {} ({n} patients, one class): AUC is undefined, and so are its intervals, the scaled Brier score, calibration and the Youden threshold; the other metrics are shown",
             if responders == 0 { "non-responders" } else { "responders" }
         ));
     } else {
@@ -268,6 +268,20 @@ pub fn evaluate_bundle(
             EvalOptions { seed, ..opts },
         )
     });
+    let reused: Vec<&str> = data
+        .ds
+        .files
+        .iter()
+        .filter(|f| bundle.training.files.iter().any(|t| t.sha256 == f.sha256))
+        .map(|f| f.name.as_str())
+        .collect();
+    if !reused.is_empty() {
+        warnings.push(format!(
+            "{} {} the model was trained on: this is apparent (optimistic) performance, not validation; evaluate on patients the model has not seen",
+            reused.join(" and "),
+            if reused.len() == 1 { "is a file" } else { "are files" }
+        ));
+    }
     let n_unknown_therapy = data.unknown_therapy.values().sum();
     if n_unknown_therapy > 0 {
         warnings.push(format!(

@@ -69,9 +69,10 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 
-    /// Output format. Example: --format json
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: EvalFormat,
+    /// Output format (default: text; json for an --out ending in .json).
+    /// Example: --format json
+    #[arg(long, value_enum)]
+    pub format: Option<EvalFormat>,
 
     /// Write results to this file (atomically) instead of stdout. Example: --out eval.json
     #[arg(long, value_name = "FILE")]
@@ -82,6 +83,19 @@ pub struct Args {
     /// Example: --plots plots/
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
+}
+
+/// Largest `--bootstrap` accepted (memory grows with it).
+pub const MAX_BOOTSTRAP: usize = 100_000;
+
+/// Checks a `--bootstrap` value.
+pub fn check_bootstrap(b: usize) -> Result<()> {
+    if b > MAX_BOOTSTRAP {
+        return Err(Error::usage(format!(
+            "--bootstrap {b} is more than {MAX_BOOTSTRAP} replicates; 2000 is usual"
+        )));
+    }
+    Ok(())
 }
 
 /// Checks a `--threshold` value.
@@ -225,6 +239,7 @@ pub struct EvaluateOutput<'a> {
 /// Runs `evaluate`.
 pub fn run(args: Args, ui: &Ui) -> Result<()> {
     check_threshold(args.threshold)?;
+    check_bootstrap(args.bootstrap)?;
     let bundle = Bundle::load(&args.model)?;
     let mut sink = Sink::open(args.out.as_deref())?;
     if let Some(dir) = &args.plots {
@@ -254,7 +269,17 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         Some(dir) => plots(dir, &bundle, &data, &ev, args.seed)?,
         None => Vec::new(),
     };
-    let text = match args.format {
+    let json_out = args
+        .out
+        .as_ref()
+        .and_then(|p| p.extension())
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let format = args.format.unwrap_or(if json_out {
+        EvalFormat::Json
+    } else {
+        EvalFormat::Text
+    });
+    let text = match format {
         EvalFormat::Json => {
             let out = EvaluateOutput {
                 model: args.model.display().to_string(),

@@ -86,9 +86,10 @@ pub struct Args {
     #[arg(long, value_name = "R", default_value_t = 10)]
     pub repeats: usize,
 
-    /// Output format. Example: --format json
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: ExplainFormat,
+    /// Output format (default: text; json for an --out ending in .json).
+    /// Example: --format json
+    #[arg(long, value_enum)]
+    pub format: Option<ExplainFormat>,
 
     /// Write results to this file (atomically) instead of stdout. Example: --out explain.json
     #[arg(long, value_name = "FILE")]
@@ -284,7 +285,17 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         }
     }
 
-    let text = match args.format {
+    let json_out = args
+        .out
+        .as_ref()
+        .and_then(|p| p.extension())
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let format = args.format.unwrap_or(if json_out {
+        ExplainFormat::Json
+    } else {
+        ExplainFormat::Text
+    });
+    let text = match format {
         ExplainFormat::Json => {
             let out = ExplainOutput {
                 model: args.model.display().to_string(),

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::bundle::Bundle;
 use crate::cli::common::InputArgs;
-use crate::cli::evaluate::{load_labelled, plots};
+use crate::cli::evaluate::{check_bootstrap, load_labelled, plots};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
 use crate::eval::{evaluate_bundle, EvalOptions};
@@ -78,6 +78,7 @@ fn write(path: PathBuf, text: &str) -> Result<()> {
 
 /// Runs `report`.
 pub fn run(args: Args, ui: &Ui) -> Result<()> {
+    check_bootstrap(args.bootstrap)?;
     let bytes = std::fs::read(&args.model).map_err(|source| Error::Io {
         action: "cannot read model",
         path: args.model.clone(),

@@ -268,18 +268,19 @@ pub fn evaluate_bundle(
             EvalOptions { seed, ..opts },
         )
     });
-    let reused: Vec<&str> = data
-        .ds
-        .files
-        .iter()
-        .filter(|f| bundle.training.files.iter().any(|t| t.sha256 == f.sha256))
-        .map(|f| f.name.as_str())
-        .collect();
-    if !reused.is_empty() {
+    // The same clinical file as in training (a shared genotype file is fine).
+    let same = |f: &&crate::data::FileInfo| {
+        f.role == "data"
+            && bundle
+                .training
+                .files
+                .iter()
+                .any(|t| t.role == "data" && t.sha256 == f.sha256)
+    };
+    if let Some(f) = data.ds.files.iter().find(same) {
         warnings.push(format!(
-            "{} {} the model was trained on: this is apparent (optimistic) performance, not validation; evaluate on patients the model has not seen",
-            reused.join(" and "),
-            if reused.len() == 1 { "is a file" } else { "are files" }
+            "{} is the data file the model was trained on: this is apparent (optimistic) performance, not validation; evaluate on patients the model has not seen",
+            f.name
         ));
     }
     let n_unknown_therapy = data.unknown_therapy.values().sum();
@@ -303,4 +304,59 @@ pub fn evaluate_bundle(
         overall,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPTS: EvalOptions = EvalOptions {
+        bootstrap: 100,
+        seed: 3,
+    };
+
+    #[test]
+    fn degenerate_inputs_do_not_panic() {
+        let cases: Vec<(Vec<f64>, Vec<bool>)> = vec![
+            (vec![0.3], vec![true]),
+            (vec![0.0, 1.0], vec![false, true]),
+            (vec![1.0, 0.0], vec![false, true]),
+            (vec![0.5; 6], vec![true, false, true, false, true, false]),
+            (vec![0.0, 0.0, 1.0, 1.0], vec![true, true, true, true]),
+            (vec![0.2, 0.9, 0.4], vec![false, false, false]),
+        ];
+        for (p, y) in cases {
+            let g = evaluate_group("x", &p, &y, 0.5, "--threshold", OPTS);
+            assert_eq!(g.n, p.len());
+            assert!(g.brier.is_finite() && g.log_loss.is_finite(), "{p:?}");
+            assert_eq!(g.decision_curve.len(), 19);
+            serde_json::to_string(&g).unwrap();
+        }
+    }
+
+    #[test]
+    fn one_class_group_explains_itself() {
+        let g = evaluate_group("x", &[0.2, 0.7, 0.9], &[true; 3], 0.5, "--threshold", OPTS);
+        assert!(g.auc.is_none() && g.youden.is_none() && g.brier_scaled.is_none());
+        assert!(
+            g.warnings[0].contains("AUC is undefined"),
+            "{:?}",
+            g.warnings
+        );
+        assert_eq!(g.threshold.confusion.sensitivity, Some(2.0 / 3.0));
+        assert_eq!(g.threshold.confusion.specificity, None);
+    }
+
+    #[test]
+    fn perfect_separation_warns_about_the_slope() {
+        let p = [0.1, 0.2, 0.3, 0.6, 0.7, 0.8];
+        let y = [false, false, false, true, true, true];
+        let g = evaluate_group("x", &p, &y, 0.5, "--threshold", OPTS);
+        assert_eq!(g.auc.as_ref().unwrap().estimate, 1.0);
+        assert!(g.calibration.slope.is_none());
+        assert!(g.warnings.iter().any(|w| w.contains("calibration slope")));
+        assert!(g.warnings.iter().any(|w| w.contains("fewer than 10")));
+        let y = g.youden.unwrap();
+        assert_eq!((y.threshold, y.j), (0.6, 1.0));
+    }
 }

@@ -244,3 +244,138 @@ pub fn missing_handling(f: &FittedFeature) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::frame::{FrameColumn, Kind};
+    use crate::features::Pipeline;
+    use crate::models::logistic::sigmoid;
+    use crate::models::FittedModel;
+
+    fn setup() -> (Frame, Arm, Vec<bool>) {
+        let n = 40;
+        let age: Vec<f64> = (0..n).map(|i| 20.0 + i as f64).collect();
+        let mut age_missing = age.clone();
+        age_missing[3] = f64::NAN;
+        let codes: Vec<u32> = (0..n).map(|i| (i % 3) as u32).collect();
+        let noise: Vec<f64> = (0..n).map(|i| ((i * 7) % 5) as f64).collect();
+        let frame = Frame {
+            n,
+            columns: vec![
+                FrameColumn {
+                    name: "age".into(),
+                    kind: Kind::Numeric,
+                    values: Values::Numeric(age_missing),
+                },
+                FrameColumn {
+                    name: "site".into(),
+                    kind: Kind::Categorical,
+                    values: Values::Categorical {
+                        codes,
+                        levels: vec!["a".into(), "b".into(), "c".into()],
+                    },
+                },
+                FrameColumn {
+                    name: "noise".into(),
+                    kind: Kind::Numeric,
+                    values: Values::Numeric(noise),
+                },
+            ],
+        };
+        let rows: Vec<usize> = (0..n).collect();
+        let pipeline = Pipeline::fit(&frame, &rows);
+        assert_eq!(pipeline.width(), 5);
+        let model = LogisticModel {
+            intercept: -0.2,
+            coefficients: vec![1.5, 0.8, -0.3, -0.5, 0.0],
+        };
+        let y: Vec<bool> = (0..n).map(|i| i > 18 || i % 3 == 0).collect();
+        let arm = Arm {
+            therapy: Some("A".into()),
+            n,
+            responders: y.iter().filter(|&&v| v).count(),
+            pipeline,
+            model: FittedModel::Logistic(model),
+            cv: None,
+        };
+        (frame, arm, y)
+    }
+
+    fn logistic(arm: &Arm) -> &LogisticModel {
+        #[allow(unreachable_patterns)] // other algorithms arrive with the model zoo
+        match &arm.model {
+            FittedModel::Logistic(m) => m,
+            _ => panic!("the test arm is logistic"),
+        }
+    }
+
+    #[test]
+    fn coefficients_are_named_and_sorted() {
+        let (_, arm, _) = setup();
+        let c = coefficients(&arm, logistic(&arm));
+        assert_eq!(c[0].input, "age");
+        assert_eq!(c[1].input, "site=a");
+        assert_eq!(c[1].feature, "site");
+        assert_eq!(c.last().unwrap().input, "noise");
+        assert!((c[0].odds_ratio - 1.5f64.exp()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn importance_ranks_the_strong_feature_first_and_is_seeded() {
+        let (frame, arm, y) = setup();
+        let rows: Vec<usize> = (0..frame.n).collect();
+        let (base, imp) = permutation_importance(&arm, &frame, &rows, &y, 5, 3)
+            .unwrap()
+            .unwrap();
+        assert!(base > 0.8);
+        assert_eq!(imp.len(), 3); // site's three indicators move as one
+        assert_eq!(imp[0].feature, "age");
+        let noise = imp.iter().find(|i| i.feature == "noise").unwrap();
+        assert_eq!((noise.auc_drop_mean, noise.auc_drop_sd), (0.0, 0.0));
+        let again = permutation_importance(&arm, &frame, &rows, &y, 5, 3)
+            .unwrap()
+            .unwrap();
+        assert_eq!(imp, again.1);
+        let one_class = vec![true; frame.n];
+        assert!(
+            permutation_importance(&arm, &frame, &rows, &one_class, 2, 1)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn linear_contributions_sum_to_the_logit() {
+        let (frame, arm, _) = setup();
+        let (p, _) = predict_arm(&arm, &frame, &[7]).unwrap();
+        let (b0, c) = linear_contributions(&arm, logistic(&arm), &frame, 7).unwrap();
+        let z = b0 + c.iter().map(|c| c.contribution).sum::<f64>();
+        assert!((sigmoid(z) - p[0]).abs() < 1e-12);
+        assert_eq!(c.len(), 3);
+        let site = c.iter().find(|c| c.feature == "site").unwrap();
+        assert_eq!(site.value, "b");
+        // Row 3's age is missing.
+        let (_, c3) = linear_contributions(&arm, logistic(&arm), &frame, 3).unwrap();
+        assert_eq!(c3.iter().find(|c| c.feature == "age").unwrap().value, "NA");
+    }
+
+    #[test]
+    fn reference_contributions_compare_with_the_imputed_value() {
+        let (frame, arm, _) = setup();
+        let c = reference_contributions(&arm, &frame, 39).unwrap();
+        assert_eq!(c.len(), 3);
+        // Age 59 is far above the median: the largest change, upwards.
+        assert_eq!(c[0].feature, "age");
+        assert!(c[0].contribution > 0.0);
+        // A zero coefficient changes nothing.
+        let noise = c.iter().find(|c| c.feature == "noise").unwrap();
+        assert_eq!(noise.contribution, 0.0);
+        // A missing value contributes nothing: it already is the imputed one.
+        let c3 = reference_contributions(&arm, &frame, 3).unwrap();
+        assert_eq!(
+            c3.iter().find(|c| c.feature == "age").unwrap().contribution,
+            0.0
+        );
+    }
+}

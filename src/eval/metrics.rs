@@ -338,4 +338,49 @@ mod tests {
         assert_eq!(m, 2.0);
         assert!((s - 1.0).abs() < 1e-12);
     }
+
+    #[test]
+    fn brier_log_loss_scaled_by_hand() {
+        let p = [0.8, 0.3, 1.0, 0.0];
+        let y = [true, false, false, false];
+        assert!((brier(&p, &y) - (0.04 + 0.09 + 1.0 + 0.0) / 4.0).abs() < 1e-15);
+        // p = 1 for a non-responder: clipped, so finite and large.
+        let ll = log_loss(&p, &y);
+        assert!(ll.is_finite() && ll > 8.0, "{ll}");
+        let s = scaled_brier(&p, &y).unwrap();
+        assert!((s - (1.0 - brier(&p, &y) / (0.25 * 0.75))).abs() < 1e-15);
+        assert_eq!(scaled_brier(&[0.5], &[true]), None);
+    }
+
+    #[test]
+    fn confusion_and_roc() {
+        let p = [0.9, 0.6, 0.6, 0.2];
+        let y = [true, true, false, false];
+        let c = confusion(&p, &y, 0.6);
+        assert_eq!((c.tp, c.fp, c.tn, c.r#fn), (2, 1, 1, 0));
+        assert_eq!(c.sensitivity, Some(1.0));
+        assert_eq!(c.specificity, Some(0.5));
+        assert_eq!(c.ppv, Some(2.0 / 3.0));
+        assert_eq!(c.npv, Some(1.0));
+        assert_eq!(confusion(&p, &y, 0.95).ppv, None);
+        let roc = roc_curve(&p, &y).unwrap();
+        let pts: Vec<(f64, f64)> = roc.iter().map(|r| (r.fpr, r.tpr)).collect();
+        assert_eq!(pts, [(0.0, 0.0), (0.0, 0.5), (0.5, 1.0), (1.0, 1.0)]);
+        assert!(roc_curve(&p, &[true; 4]).is_none());
+        // Youden ties go to the highest threshold.
+        let yd = youden(&[0.1, 0.2, 0.3, 0.4], &[false, true, false, true]).unwrap();
+        assert_eq!(yd.threshold, 0.4);
+        assert_eq!(yd.j, 0.5);
+    }
+
+    #[test]
+    fn delong_matches_auc_and_needs_two_per_class() {
+        let p = [0.1, 0.4, 0.35, 0.8, 0.4, 0.7];
+        let y = [false, false, true, true, true, false];
+        let d = delong(&p, &y).unwrap();
+        assert!((d.auc - auc(&p, &y).unwrap()).abs() < 1e-15);
+        let (lo, hi) = d.ci95();
+        assert!(lo <= d.auc && d.auc <= hi && lo >= 0.0 && hi <= 1.0);
+        assert!(delong(&[0.1, 0.2, 0.3], &[true, false, false]).is_none());
+    }
 }

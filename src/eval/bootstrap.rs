@@ -6,8 +6,6 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
 
-use crate::eval::metrics::{auc, roc_curve};
-
 /// Points of the false-positive-rate grid on which the ROC band is given.
 pub const ROC_GRID: usize = 101;
 
@@ -42,21 +40,71 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
-/// True-positive rate of an ROC curve at each grid false-positive rate:
-/// the highest TPR reached without exceeding that FPR.
-fn tpr_on_grid(p: &[f64], y: &[bool], grid: &[f64]) -> Option<Vec<f64>> {
-    let roc = roc_curve(p, y)?;
-    let mut out = Vec::with_capacity(grid.len());
-    let mut k = 0;
-    let mut best = 0.0f64;
-    for &f in grid {
-        while k < roc.len() && roc[k].fpr <= f + 1e-12 {
-            best = best.max(roc[k].tpr);
-            k += 1;
+/// Patients sorted by descending prediction, cut into blocks of tied
+/// predictions: what every replicate walks, so no replicate sorts.
+struct Blocks {
+    /// `(is_responder, original index within its class)` in score order.
+    members: Vec<(bool, usize)>,
+    /// End (exclusive) of each tie block in `members`.
+    ends: Vec<usize>,
+}
+
+impl Blocks {
+    fn new(pos: &[f64], neg: &[f64]) -> Blocks {
+        let mut members: Vec<(bool, usize)> = (0..pos.len())
+            .map(|i| (true, i))
+            .chain((0..neg.len()).map(|j| (false, j)))
+            .collect();
+        let score = |m: &(bool, usize)| if m.0 { pos[m.1] } else { neg[m.1] };
+        members.sort_by(|a, b| score(b).total_cmp(&score(a)));
+        let mut ends = Vec::new();
+        for k in 1..=members.len() {
+            if k == members.len() || score(&members[k]) != score(&members[k - 1]) {
+                ends.push(k);
+            }
         }
-        out.push(best);
+        Blocks { members, ends }
     }
-    Some(out)
+
+    /// AUC (trapezoid under the empirical ROC, which equals Mann–Whitney
+    /// with ties counted ½) and the TPR on `grid`, for patients drawn
+    /// `count_pos[i]` / `count_neg[j]` times.
+    fn replicate(&self, count_pos: &[u32], count_neg: &[u32], grid: &[f64]) -> (f64, Vec<f64>) {
+        let n1: f64 = count_pos.iter().map(|&c| f64::from(c)).sum();
+        let n0: f64 = count_neg.iter().map(|&c| f64::from(c)).sum();
+        let (mut tp, mut fp) = (0.0f64, 0.0f64);
+        let mut area = 0.0;
+        let mut tpr = vec![0.0; grid.len()];
+        let mut g = 0;
+        let mut start = 0;
+        for &end in &self.ends {
+            let (mut dtp, mut dfp) = (0.0, 0.0);
+            for &(is_pos, i) in &self.members[start..end] {
+                if is_pos {
+                    dtp += f64::from(count_pos[i]);
+                } else {
+                    dfp += f64::from(count_neg[i]);
+                }
+            }
+            start = end;
+            if dtp == 0.0 && dfp == 0.0 {
+                continue;
+            }
+            area += dfp * (2.0 * tp + dtp) / 2.0;
+            // Grid points passed before this block's FPR keep the old TPR.
+            let new_fpr = (fp + dfp) / n0;
+            while g < grid.len() && grid[g] + 1e-12 < new_fpr {
+                tpr[g] = tp / n1;
+                g += 1;
+            }
+            tp += dtp;
+            fp += dfp;
+        }
+        for t in tpr.iter_mut().skip(g) {
+            *t = tp / n1;
+        }
+        (area / (n1 * n0), tpr)
+    }
 }
 
 /// Stratified bootstrap of AUC with `replicates` draws seeded by `seed`.
@@ -70,19 +118,23 @@ pub fn bootstrap_auc(p: &[f64], y: &[bool], replicates: usize, seed: u64) -> Opt
     let grid: Vec<f64> = (0..ROC_GRID)
         .map(|i| i as f64 / (ROC_GRID - 1) as f64)
         .collect();
+    let blocks = Blocks::new(&pos, &neg);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let labels: Vec<bool> = std::iter::repeat_n(true, pos.len())
-        .chain(std::iter::repeat_n(false, neg.len()))
-        .collect();
     let mut aucs = Vec::with_capacity(replicates);
     let mut tprs: Vec<Vec<f64>> = vec![Vec::with_capacity(replicates); grid.len()];
-    let mut sample = Vec::with_capacity(labels.len());
+    let mut count_pos = vec![0u32; pos.len()];
+    let mut count_neg = vec![0u32; neg.len()];
     for _ in 0..replicates {
-        sample.clear();
-        sample.extend((0..pos.len()).map(|_| pos[rng.gen_range(0..pos.len())]));
-        sample.extend((0..neg.len()).map(|_| neg[rng.gen_range(0..neg.len())]));
-        aucs.push(auc(&sample, &labels)?);
-        let t = tpr_on_grid(&sample, &labels, &grid)?;
+        count_pos.fill(0);
+        count_neg.fill(0);
+        for _ in 0..pos.len() {
+            count_pos[rng.gen_range(0..pos.len())] += 1;
+        }
+        for _ in 0..neg.len() {
+            count_neg[rng.gen_range(0..neg.len())] += 1;
+        }
+        let (a, t) = blocks.replicate(&count_pos, &count_neg, &grid);
+        aucs.push(a);
         for (col, v) in tprs.iter_mut().zip(t) {
             col.push(v);
         }
@@ -121,7 +173,7 @@ mod tests {
     fn bootstrap_is_seeded_and_brackets_the_auc() {
         let p: Vec<f64> = (0..80).map(|i| ((i * 37) % 80) as f64 / 80.0).collect();
         let y: Vec<bool> = (0..80).map(|i| (i * 37) % 80 > 30 || i % 9 == 0).collect();
-        let a = auc(&p, &y).unwrap();
+        let a = crate::eval::metrics::auc(&p, &y).unwrap();
         let b = bootstrap_auc(&p, &y, 500, 7).unwrap();
         assert_eq!(b, bootstrap_auc(&p, &y, 500, 7).unwrap());
         assert_ne!(b.ci_low, bootstrap_auc(&p, &y, 500, 8).unwrap().ci_low);
@@ -130,5 +182,44 @@ mod tests {
         assert!(b.tpr_low.iter().zip(&b.tpr_high).all(|(l, h)| l <= h));
         assert_eq!(b.tpr_high[ROC_GRID - 1], 1.0);
         assert!(bootstrap_auc(&p, &[true; 80], 10, 1).is_none());
+    }
+
+    #[test]
+    fn a_replicate_of_everyone_once_is_the_plain_auc_and_roc() {
+        use crate::eval::metrics::{auc, roc_curve};
+        let p = [0.1, 0.4, 0.35, 0.8, 0.4, 0.7, 0.4, 0.9, 0.1];
+        let y = [false, false, true, true, true, false, false, true, true];
+        let pos: Vec<f64> = p.iter().zip(&y).filter(|t| *t.1).map(|t| *t.0).collect();
+        let neg: Vec<f64> = p.iter().zip(&y).filter(|t| !*t.1).map(|t| *t.0).collect();
+        let grid: Vec<f64> = (0..ROC_GRID).map(|i| i as f64 / 100.0).collect();
+        let b = Blocks::new(&pos, &neg);
+        let (a, tpr) = b.replicate(&vec![1; pos.len()], &vec![1; neg.len()], &grid);
+        assert!((a - auc(&p, &y).unwrap()).abs() < 1e-15);
+        let roc = roc_curve(&p, &y).unwrap();
+        for (f, t) in grid.iter().zip(&tpr) {
+            let want = roc
+                .iter()
+                .filter(|r| r.fpr <= f + 1e-12)
+                .map(|r| r.tpr)
+                .fold(0.0, f64::max);
+            assert_eq!(*t, want, "fpr {f}");
+        }
+        // Weights count as repeated patients.
+        let (a2, _) = b.replicate(&[2, 0, 1, 1, 0], &[1, 3, 0, 1], &grid);
+        let mut pp = vec![];
+        let mut yy = vec![];
+        for (i, &c) in [2, 0, 1, 1, 0].iter().enumerate() {
+            for _ in 0..c {
+                pp.push(pos[i]);
+                yy.push(true);
+            }
+        }
+        for (j, &c) in [1, 3, 0, 1].iter().enumerate() {
+            for _ in 0..c {
+                pp.push(neg[j]);
+                yy.push(false);
+            }
+        }
+        assert!((a2 - auc(&pp, &yy).unwrap()).abs() < 1e-15);
     }
 }

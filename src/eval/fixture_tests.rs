@@ -44,6 +44,8 @@ fn close(name: &str, what: &str, got: f64, want: &Value, tol: f64) {
     let want = want
         .as_f64()
         .unwrap_or_else(|| panic!("{name}: no reference {what}"));
+    // Shown with `cargo test fixture -- --nocapture`.
+    println!("{name:>14} {what:<16} |diff| = {:.1e}", (got - want).abs());
     assert!(
         (got - want).abs() <= tol,
         "{name}: {what} = {got:.17}, reference {want:.17} (tolerance {tol:e})"

@@ -336,3 +336,43 @@ fn therapy_without_an_arm_is_left_out() {
     assert_eq!(v["overall"]["n"], 37);
     assert!(err.contains("`ECT` 3"), "{err}");
 }
+
+#[test]
+fn bundle_without_arms_uses_every_row_and_overall_is_that_arm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "train.csv", &small_clinical(100));
+    let model = dir.path().join("one.json");
+    responder()
+        .args([
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "responder",
+            "--cv",
+            "0",
+        ])
+        .args(["--exclude", "therapy", "--out"])
+        .arg(&model)
+        .assert()
+        .success();
+    let (data, _) = new_patients(dir.path(), 50);
+    let (out, err) = ok(responder().args(["evaluate", "--model"]).arg(&model).args([
+        "--data",
+        &data,
+        "--format",
+        "json",
+        "--bootstrap",
+        "100",
+    ]));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let arms = v["arms"].as_array().unwrap();
+    assert_eq!(arms.len(), 1);
+    assert_eq!(arms[0]["arm"], "all");
+    assert_eq!(arms[0]["n"], 50);
+    let mut overall = v["overall"].clone();
+    overall["arm"] = "all".into();
+    overall["warnings"] = arms[0]["warnings"].clone();
+    assert_eq!(&overall, &arms[0]);
+    assert_eq!(err.matches("fewer than 100 in a class").count(), 1, "{err}");
+}

@@ -203,7 +203,8 @@ pub struct Evaluation {
     /// One entry per arm with patients, in bundle order.
     pub arms: Vec<GroupEvaluation>,
     /// Every evaluated patient, each with the probability under the arm
-    /// they received; `None` when no arm has patients.
+    /// they received; `None` when no arm has patients. For a bundle with one
+    /// arm it is that arm's group (its warnings are not repeated).
     pub overall: Option<GroupEvaluation>,
     /// Cautions about the file as a whole.
     pub warnings: Vec<String>,
@@ -250,23 +251,34 @@ pub fn evaluate_bundle(
         all_p.extend(p);
         all_y.extend(y);
     }
-    let overall = (!all_y.is_empty()).then(|| {
-        let (t, source) = match threshold {
-            Some(t) => (t, "--threshold"),
-            None => (
-                bundle.training.responders as f64 / bundle.training.n.max(1) as f64,
-                "training prevalence",
-            ),
-        };
-        let seed = opts.seed.wrapping_add(bundle.arms.len() as u64);
-        evaluate_group(
-            "overall",
-            &all_p,
-            &all_y,
-            t,
-            source,
-            EvalOptions { seed, ..opts },
-        )
+    // One arm: the pooled group is that arm (same numbers, same interval).
+    let single = (bundle.arms.len() == 1)
+        .then(|| arms.first().cloned())
+        .flatten()
+        .map(|mut g| {
+            g.arm = "overall".into();
+            g.warnings.clear();
+            g
+        });
+    let overall = single.or_else(|| {
+        (!all_y.is_empty()).then(|| {
+            let (t, source) = match threshold {
+                Some(t) => (t, "--threshold"),
+                None => (
+                    bundle.training.responders as f64 / bundle.training.n.max(1) as f64,
+                    "training prevalence",
+                ),
+            };
+            let seed = opts.seed.wrapping_add(bundle.arms.len() as u64);
+            evaluate_group(
+                "overall",
+                &all_p,
+                &all_y,
+                t,
+                source,
+                EvalOptions { seed, ..opts },
+            )
+        })
     });
     // The same clinical file as in training (a shared genotype file is fine).
     let same = |f: &&crate::data::FileInfo| {

@@ -257,7 +257,7 @@ pub fn importance_svg(
             .margin(14)
             .x_label_area_size(40)
             .y_label_area_size(130)
-            .build_cartesian_2d((lo - pad)..(hi + pad), (0..k).into_segmented())
+            .build_cartesian_2d((lo - pad)..(hi + pad), (0..(k - 1).max(1)).into_segmented())
             .map_err(m)?;
         let label = |v: &SegmentValue<i32>| match v {
             // Most important at the top.

@@ -40,6 +40,8 @@ fn card_from_the_bundle_alone() {
     let bytes = std::fs::read(repo("models/example.json")).unwrap();
     assert_eq!(v["model_sha256"], format!("{:x}", Sha256::digest(&bytes)));
     assert!(v["evaluation"].is_null());
+    assert_eq!(v["holds_patient_rows"], false);
+    assert!(md.contains("aggregate parameters only, no patient rows"));
     assert_eq!(v["arms"].as_array().unwrap().len(), 3);
     assert_eq!(v["predictors"].as_array().unwrap().len(), 58);
     let items = v["items"].as_array().unwrap();

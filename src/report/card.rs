@@ -110,6 +110,8 @@ pub struct ModelCard {
     pub training_responders: usize,
     /// The seed.
     pub seed: u64,
+    /// Whether the model file stores training patients' rows (k-NN, SVM).
+    pub holds_patient_rows: bool,
     /// Per-arm training and cross-validation.
     pub arms: Vec<ArmCard>,
     /// Predictors.
@@ -195,6 +197,10 @@ pub fn build(
         training_n: t.n,
         training_responders: t.responders,
         seed: t.seed,
+        holds_patient_rows: t.holds_patient_rows
+            || ALGORITHMS
+                .iter()
+                .any(|a| a.name == bundle.algorithm.name() && a.keeps_training_rows),
         arms,
         predictors,
         evaluation_files: evaluation.map(|(f, _)| f.to_vec()),
@@ -351,7 +357,12 @@ pub fn render_markdown(c: &ModelCard) -> String {
             None => "one model for all patients".into(),
         }
     ));
-    s.push_str(&format!("- seed: {}\n\n", c.seed));
+    s.push_str(&format!("- seed: {}\n", c.seed));
+    s.push_str(if c.holds_patient_rows {
+        "- the model file KEEPS training patients' rows (needed by this algorithm): treat it as patient data\n\n"
+    } else {
+        "- the model file holds aggregate parameters only, no patient rows\n\n"
+    });
 
     s.push_str("## Training data\n\n");
     for f in &c.training_files {

@@ -32,3 +32,26 @@ echo "== 6. a real trial: Beat the Blues (computerised CBT vs usual care)"
 $R train --data examples/trials/btheb_depression.csv --target responder \
   --therapy-col treatment --exclude bdi.2m --cv 5 --seed 1 --out "$WORK/btheb.json"
 $R inspect "$WORK/btheb.json"
+
+echo "== 7. evaluate: the example model on its own training data (apparent performance)"
+$R evaluate --model "$WORK/model.json" --data examples/cohort/clinical.csv \
+  --genotypes examples/cohort/genotypes.csv --target responder --bootstrap 500
+
+echo "== 8. evaluate on patients the model has not seen: train on 700, test on 300"
+$R simulate --patients 1000 --snps 50 --seed 7 --out "$WORK/sim" --quiet
+head -n 701 "$WORK/sim/clinical.csv" > "$WORK/train.csv"
+{ head -n 1 "$WORK/sim/clinical.csv"; tail -n 300 "$WORK/sim/clinical.csv"; } > "$WORK/test.csv"
+$R train --data "$WORK/train.csv" --genotypes "$WORK/sim/genotypes.csv" --target responder \
+  --therapy-col therapy --param c=0.1 --seed 7 --out "$WORK/sim.json" --quiet
+$R evaluate --model "$WORK/sim.json" --data "$WORK/test.csv" --genotypes "$WORK/sim/genotypes.csv" \
+  --target responder --plots "$WORK/plots"
+ls "$WORK/plots"
+
+echo "== 9. explain: coefficients, permutation importance, one patient"
+$R explain --model "$WORK/sim.json" --data "$WORK/test.csv" --genotypes "$WORK/sim/genotypes.csv" \
+  --target responder --patient P00990 --top 5
+
+echo "== 10. a TRIPOD+AI model card with the held-out evaluation"
+$R report --model "$WORK/sim.json" --data "$WORK/test.csv" --genotypes "$WORK/sim/genotypes.csv" \
+  --target responder --out "$WORK/card"
+sed -n 1,12p "$WORK/card/model-card.md"

@@ -3,8 +3,11 @@
 pub mod algorithms;
 pub mod common;
 pub mod compare;
+pub mod evaluate;
+pub mod explain;
 pub mod inspect;
 pub mod prepare;
+pub mod report;
 pub mod score;
 pub mod simulate;
 pub mod train;
@@ -46,6 +49,14 @@ pub enum Command {
     Compare(compare::Args),
     /// List the algorithms, their parameters and defaults.
     Algorithms(algorithms::Args),
+    /// Evaluate a model on labelled patients: AUC with CIs, calibration,
+    /// classification at a threshold, decision curve; optional SVG plots.
+    Evaluate(evaluate::Args),
+    /// Explain a model: coefficients and odds ratios, permutation
+    /// importance, one patient's contributions.
+    Explain(explain::Args),
+    /// Write a TRIPOD+AI model card (Markdown and JSON) for a model.
+    Report(report::Args),
 }
 
 /// Runs the parsed command line.
@@ -58,6 +69,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Inspect(a) => inspect::run(a, &ui),
         Command::Compare(a) => compare::run(a, &ui),
         Command::Algorithms(a) => algorithms::run(a, &ui),
+        Command::Evaluate(a) => evaluate::run(a, &ui),
+        Command::Explain(a) => explain::run(a, &ui),
+        Command::Report(a) => report::run(a, &ui),
     }
 }
 

@@ -132,8 +132,25 @@ fn binary_word(cell: &str) -> Option<bool> {
 }
 
 impl Target {
-    /// Reads the target column under `rule`.
+    /// Reads the target column under `rule`; both classes must be present
+    /// (a model needs both).
     pub fn read(ds: &Dataset, column: &str, rule: &TargetRule) -> Result<Target> {
+        Target::read_inner(ds, column, rule, false)
+    }
+
+    /// Reads the target column under `rule` for evaluation: a column with a
+    /// single class is accepted (metrics that need both classes are then
+    /// reported as undefined). Every value missing is still an error.
+    pub fn read_labels(ds: &Dataset, column: &str, rule: &TargetRule) -> Result<Target> {
+        Target::read_inner(ds, column, rule, true)
+    }
+
+    fn read_inner(
+        ds: &Dataset,
+        column: &str,
+        rule: &TargetRule,
+        one_class_ok: bool,
+    ) -> Result<Target> {
         let col = ds.data.require(column)?;
         let mut values = Vec::with_capacity(ds.n_rows());
         let mut labels: BTreeMap<&str, (usize, usize)> = BTreeMap::new(); // label -> (count, first row)
@@ -194,7 +211,8 @@ impl Target {
                 }
             }
             TargetRule::Positive { label } => {
-                if !labels.contains_key(label.as_str()) {
+                let only_negatives = one_class_ok && labels.len() == 1;
+                if !labels.contains_key(label.as_str()) && !only_negatives {
                     return Err(Error::data(
                         loc,
                         format!(
@@ -222,7 +240,7 @@ impl Target {
         if pos + neg == 0 {
             return Err(Error::data(loc, "every target value is missing"));
         }
-        if pos == 0 || neg == 0 {
+        if (pos == 0 || neg == 0) && !one_class_ok {
             return Err(Error::data(
                 loc,
                 format!(

@@ -1,4 +1,5 @@
-//! Discrimination metrics.
+//! Discrimination and accuracy metrics: AUC (with DeLong standard error),
+//! Brier score, log-loss, and the confusion matrix at a threshold.
 
 /// Area under the ROC curve (Mann–Whitney, ties counted as one half).
 /// `None` when either class is absent.
@@ -30,36 +31,6 @@ pub fn auc(scores: &[f64], y: &[bool]) -> Option<f64> {
     Some((rank_sum - np * (np + 1.0) / 2.0) / (np * n_neg as f64))
 }
 
-/// Brier score: mean squared difference between probability and outcome.
-pub fn brier(p: &[f64], y: &[bool]) -> f64 {
-    let n = p.len().max(1) as f64;
-    p.iter()
-        .zip(y)
-        .map(|(&pi, &yi)| {
-            let d = pi - f64::from(u8::from(yi));
-            d * d
-        })
-        .sum::<f64>()
-        / n
-}
-
-/// Log-loss with probabilities clipped to [1e-15, 1 − 1e-15] (as scikit-learn).
-pub fn log_loss(p: &[f64], y: &[bool]) -> f64 {
-    let n = p.len().max(1) as f64;
-    -p.iter()
-        .zip(y)
-        .map(|(&pi, &yi)| {
-            let q = pi.clamp(1e-15, 1.0 - 1e-15);
-            if yi {
-                q.ln()
-            } else {
-                (1.0 - q).ln()
-            }
-        })
-        .sum::<f64>()
-        / n
-}
-
 /// Share of correct labels when predicting a responder at p >= 0.5.
 pub fn accuracy(p: &[f64], y: &[bool]) -> f64 {
     let n = p.len().max(1) as f64;
@@ -81,6 +52,268 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     }
     let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64;
     (m, var.sqrt())
+}
+
+/// Probabilities are clipped to `[PROB_EPS, 1 - PROB_EPS]` before a
+/// logarithm or a logit: machine epsilon, as scikit-learn ≥ 1.5 does in
+/// `log_loss`.
+pub const PROB_EPS: f64 = f64::EPSILON;
+
+/// Clips a probability to `[PROB_EPS, 1 - PROB_EPS]`.
+pub fn clip_prob(p: f64) -> f64 {
+    p.clamp(PROB_EPS, 1.0 - PROB_EPS)
+}
+
+/// Brier score: the mean squared difference between probability and outcome
+/// (scikit-learn's `brier_score_loss`). NaN for no rows.
+pub fn brier(p: &[f64], y: &[bool]) -> f64 {
+    let s: f64 = p
+        .iter()
+        .zip(y)
+        .map(|(&pi, &yi)| {
+            let d = pi - f64::from(u8::from(yi));
+            d * d
+        })
+        .sum();
+    s / p.len() as f64
+}
+
+/// Scaled Brier score, `1 - brier / (prevalence × (1 - prevalence))`: 1 is
+/// perfect, 0 is no better than predicting the prevalence for everyone.
+/// `None` when one class is absent (the denominator is 0).
+pub fn scaled_brier(p: &[f64], y: &[bool]) -> Option<f64> {
+    let prev = prevalence(y);
+    let denom = prev * (1.0 - prev);
+    (denom > 0.0).then(|| 1.0 - brier(p, y) / denom)
+}
+
+/// Share of responders (NaN for no rows).
+pub fn prevalence(y: &[bool]) -> f64 {
+    y.iter().filter(|&&v| v).count() as f64 / y.len() as f64
+}
+
+/// Mean log-loss (cross-entropy) with probabilities clipped as
+/// scikit-learn's `log_loss`: `-ln clip(p)` for a responder and
+/// `-ln clip(1 - p)` for a non-responder. NaN for no rows.
+pub fn log_loss(p: &[f64], y: &[bool]) -> f64 {
+    let s: f64 = p
+        .iter()
+        .zip(y)
+        .map(|(&pi, &yi)| {
+            if yi {
+                -clip_prob(pi).ln()
+            } else {
+                -clip_prob(1.0 - pi).ln()
+            }
+        })
+        .sum();
+    s / p.len() as f64
+}
+
+/// AUC with DeLong's standard error (DeLong, DeLong & Clarke-Pearson 1988),
+/// computed from mid-ranks in O(n log n) (Sun & Xu 2014).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DeLong {
+    /// The AUC.
+    pub auc: f64,
+    /// Its standard error.
+    pub se: f64,
+}
+
+impl DeLong {
+    /// The normal-approximation 95 % interval, clipped to [0, 1].
+    pub fn ci95(&self) -> (f64, f64) {
+        let h = 1.959963984540054 * self.se;
+        ((self.auc - h).max(0.0), (self.auc + h).min(1.0))
+    }
+}
+
+/// Mid-ranks (1-based, ties share their mean rank) of `v`.
+fn midranks(v: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut r = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && v[order[j + 1]] == v[order[i]] {
+            j += 1;
+        }
+        let mid = (i + j) as f64 / 2.0 + 1.0;
+        for &o in &order[i..=j] {
+            r[o] = mid;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+/// DeLong AUC and standard error; `None` unless each class has at least two
+/// patients.
+pub fn delong(scores: &[f64], y: &[bool]) -> Option<DeLong> {
+    let pos: Vec<f64> = scores
+        .iter()
+        .zip(y)
+        .filter(|p| *p.1)
+        .map(|p| *p.0)
+        .collect();
+    let neg: Vec<f64> = scores
+        .iter()
+        .zip(y)
+        .filter(|p| !*p.1)
+        .map(|p| *p.0)
+        .collect();
+    let (m, n) = (pos.len(), neg.len());
+    if m < 2 || n < 2 {
+        return None;
+    }
+    let all: Vec<f64> = pos.iter().chain(&neg).copied().collect();
+    let rz = midranks(&all);
+    let rx = midranks(&pos);
+    let ry = midranks(&neg);
+    let (mf, nf) = (m as f64, n as f64);
+    // Structural components: v10[i] = P(neg < pos_i) + ½ P(tie), v01[j] likewise.
+    let v10: Vec<f64> = (0..m).map(|i| (rz[i] - rx[i]) / nf).collect();
+    let v01: Vec<f64> = (0..n).map(|j| 1.0 - (rz[m + j] - ry[j]) / mf).collect();
+    let auc = v10.iter().sum::<f64>() / mf;
+    let var = |v: &[f64]| {
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (v.len() - 1) as f64
+    };
+    let se = (var(&v10) / mf + var(&v01) / nf).sqrt();
+    Some(DeLong { auc, se })
+}
+
+/// Counts and rates when "predicted responder" means `p >= threshold`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Confusion {
+    /// The threshold.
+    pub threshold: f64,
+    /// Responders predicted to respond.
+    pub tp: usize,
+    /// Non-responders predicted to respond.
+    pub fp: usize,
+    /// Non-responders predicted not to respond.
+    pub tn: usize,
+    /// Responders predicted not to respond.
+    pub r#fn: usize,
+    /// TP / (TP + FN); `None` without responders.
+    pub sensitivity: Option<f64>,
+    /// TN / (TN + FP); `None` without non-responders.
+    pub specificity: Option<f64>,
+    /// TP / (TP + FP); `None` when nobody is predicted to respond.
+    pub ppv: Option<f64>,
+    /// TN / (TN + FN); `None` when everybody is predicted to respond.
+    pub npv: Option<f64>,
+}
+
+fn ratio(a: usize, b: usize) -> Option<f64> {
+    (a + b > 0).then(|| a as f64 / (a + b) as f64)
+}
+
+/// The confusion matrix at `threshold` (predicted responder: `p >= threshold`).
+pub fn confusion(p: &[f64], y: &[bool], threshold: f64) -> Confusion {
+    let (mut tp, mut fp, mut tn, mut fneg) = (0, 0, 0, 0);
+    for (&pi, &yi) in p.iter().zip(y) {
+        match (pi >= threshold, yi) {
+            (true, true) => tp += 1,
+            (true, false) => fp += 1,
+            (false, false) => tn += 1,
+            (false, true) => fneg += 1,
+        }
+    }
+    Confusion {
+        threshold,
+        tp,
+        fp,
+        tn,
+        r#fn: fneg,
+        sensitivity: ratio(tp, fneg),
+        specificity: ratio(tn, fp),
+        ppv: ratio(tp, fp),
+        npv: ratio(tn, fneg),
+    }
+}
+
+/// The threshold maximising Youden's J = sensitivity + specificity − 1.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Youden {
+    /// The threshold (one of the predicted probabilities; `p >= threshold`).
+    pub threshold: f64,
+    /// Sensitivity there.
+    pub sensitivity: f64,
+    /// Specificity there.
+    pub specificity: f64,
+    /// J there.
+    pub j: f64,
+}
+
+/// Youden-optimal threshold over every distinct predicted probability; ties
+/// in J go to the highest threshold. `None` when a class is absent.
+pub fn youden(p: &[f64], y: &[bool]) -> Option<Youden> {
+    let roc = roc_curve(p, y)?;
+    let mut best: Option<Youden> = None;
+    for pt in &roc {
+        let Some(t) = pt.threshold else { continue };
+        let j = pt.tpr - pt.fpr;
+        if best.is_none_or(|b| j > b.j) {
+            best = Some(Youden {
+                threshold: t,
+                sensitivity: pt.tpr,
+                specificity: 1.0 - pt.fpr,
+                j,
+            });
+        }
+    }
+    best
+}
+
+/// One point of an ROC curve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RocPoint {
+    /// The threshold (`p >= threshold` is positive); `None` for the (0, 0)
+    /// corner above every prediction.
+    pub threshold: Option<f64>,
+    /// False-positive rate, 1 − specificity.
+    pub fpr: f64,
+    /// True-positive rate, sensitivity.
+    pub tpr: f64,
+}
+
+/// The empirical ROC curve from (0, 0) to (1, 1), one point per distinct
+/// prediction, thresholds descending. `None` when a class is absent.
+pub fn roc_curve(p: &[f64], y: &[bool]) -> Option<Vec<RocPoint>> {
+    let n_pos = y.iter().filter(|&&v| v).count();
+    let n_neg = y.len() - n_pos;
+    if n_pos == 0 || n_neg == 0 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+    let mut out = vec![RocPoint {
+        threshold: None,
+        fpr: 0.0,
+        tpr: 0.0,
+    }];
+    let (mut tp, mut fp) = (0usize, 0usize);
+    let mut i = 0;
+    while i < order.len() {
+        let t = p[order[i]];
+        while i < order.len() && p[order[i]] == t {
+            if y[order[i]] {
+                tp += 1;
+            } else {
+                fp += 1;
+            }
+            i += 1;
+        }
+        out.push(RocPoint {
+            threshold: Some(t),
+            fpr: fp as f64 / n_neg as f64,
+            tpr: tp as f64 / n_pos as f64,
+        });
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -116,7 +349,7 @@ mod tests {
         assert!((brier(&p, &y) - (0.01 + 0.04 + 0.36 + 0.0) / 4.0).abs() < 1e-15);
         // scikit-learn log_loss([1,0,0,0],[0.9,0.2,0.6,0.0]) = 0.3272...
         let expected =
-            -((0.9f64).ln() + (0.8f64).ln() + (0.4f64).ln() + (1.0 - 1e-15f64).ln()) / 4.0;
+            -((0.9f64).ln() + (0.8f64).ln() + (0.4f64).ln() + (1.0 - f64::EPSILON).ln()) / 4.0;
         assert!((log_loss(&p, &y) - expected).abs() < 1e-15);
         assert_eq!(accuracy(&p, &y), 0.75);
     }
@@ -126,5 +359,50 @@ mod tests {
         let (m, s) = mean_sd(&[1.0, 2.0, 3.0]);
         assert_eq!(m, 2.0);
         assert!((s - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn brier_log_loss_scaled_by_hand() {
+        let p = [0.8, 0.3, 1.0, 0.0];
+        let y = [true, false, false, false];
+        assert!((brier(&p, &y) - (0.04 + 0.09 + 1.0 + 0.0) / 4.0).abs() < 1e-15);
+        // p = 1 for a non-responder: clipped, so finite and large.
+        let ll = log_loss(&p, &y);
+        assert!(ll.is_finite() && ll > 8.0, "{ll}");
+        let s = scaled_brier(&p, &y).unwrap();
+        assert!((s - (1.0 - brier(&p, &y) / (0.25 * 0.75))).abs() < 1e-15);
+        assert_eq!(scaled_brier(&[0.5], &[true]), None);
+    }
+
+    #[test]
+    fn confusion_and_roc() {
+        let p = [0.9, 0.6, 0.6, 0.2];
+        let y = [true, true, false, false];
+        let c = confusion(&p, &y, 0.6);
+        assert_eq!((c.tp, c.fp, c.tn, c.r#fn), (2, 1, 1, 0));
+        assert_eq!(c.sensitivity, Some(1.0));
+        assert_eq!(c.specificity, Some(0.5));
+        assert_eq!(c.ppv, Some(2.0 / 3.0));
+        assert_eq!(c.npv, Some(1.0));
+        assert_eq!(confusion(&p, &y, 0.95).ppv, None);
+        let roc = roc_curve(&p, &y).unwrap();
+        let pts: Vec<(f64, f64)> = roc.iter().map(|r| (r.fpr, r.tpr)).collect();
+        assert_eq!(pts, [(0.0, 0.0), (0.0, 0.5), (0.5, 1.0), (1.0, 1.0)]);
+        assert!(roc_curve(&p, &[true; 4]).is_none());
+        // Youden ties go to the highest threshold.
+        let yd = youden(&[0.1, 0.2, 0.3, 0.4], &[false, true, false, true]).unwrap();
+        assert_eq!(yd.threshold, 0.4);
+        assert_eq!(yd.j, 0.5);
+    }
+
+    #[test]
+    fn delong_matches_auc_and_needs_two_per_class() {
+        let p = [0.1, 0.4, 0.35, 0.8, 0.4, 0.7];
+        let y = [false, false, true, true, true, false];
+        let d = delong(&p, &y).unwrap();
+        assert!((d.auc - auc(&p, &y).unwrap()).abs() < 1e-15);
+        let (lo, hi) = d.ci95();
+        assert!(lo <= d.auc && d.auc <= hi && lo >= 0.0 && hi <= 1.0);
+        assert!(delong(&[0.1, 0.2, 0.3], &[true, false, false]).is_none());
     }
 }

@@ -1,11 +1,23 @@
-//! Validation: stratified folds, metrics, and the cross-validation loop that
-//! every command shares.
+//! Validation: stratified folds, the cross-validation loop that every
+//! command shares, metrics, calibration, bootstrap intervals, decision
+//! curves, and the evaluation and explanation of a bundle on labelled data.
 
+pub mod apply;
+pub mod bootstrap;
+pub mod calibration;
 pub mod cv;
+pub mod decision;
+pub mod evaluation;
 pub mod folds;
+pub mod importance;
 pub mod metrics;
 pub mod select;
 
+pub use apply::LabelledData;
 pub use cv::{cross_validate, CvMetrics};
+pub use evaluation::{evaluate_bundle, evaluate_group, EvalOptions, Evaluation, GroupEvaluation};
 pub use folds::stratified_folds;
 pub use metrics::auc;
+
+#[cfg(test)]
+mod fixture_tests;

@@ -1,5 +1,8 @@
-//! Writers for results: aligned text tables, CSV and JSON.
+//! Writers for results: aligned text tables, CSV and JSON, SVG plots and
+//! the model card.
 
+pub mod card;
+pub mod plots;
 pub mod table;
 
 pub use table::{render_csv, render_table, Cell};

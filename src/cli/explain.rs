@@ -1,0 +1,423 @@
+//! `responder explain`: what drives a model's predictions. Coefficients and
+//! odds ratios for linear models, permutation importance for any model, and
+//! one patient's largest contributions.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::bundle::{Arm, Bundle};
+use crate::cli::common::InputArgs;
+use crate::cli::evaluate::importance_by_arm;
+use crate::cli::Ui;
+use crate::data::Dataset;
+use crate::error::{Error, Location, Result};
+use crate::eval::apply::predict_arm;
+use crate::eval::importance::{
+    coefficients, linear_contributions, reference_contributions, Coefficient, Contribution,
+    Importance,
+};
+use crate::eval::LabelledData;
+use crate::features::Frame;
+use crate::models::FittedModel;
+use crate::output::Sink;
+use crate::report::{render_table, Cell};
+
+/// Output formats of `explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainFormat {
+    /// Readable tables.
+    Text,
+    /// JSON (keys documented in the README).
+    Json,
+}
+
+/// Flags of `explain`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  responder explain --model models/example.json
+  responder explain --model models/example.json --data examples/cohort/clinical.csv \\
+      --genotypes examples/cohort/genotypes.csv --target responder --patient P00017 --top 5")]
+pub struct Args {
+    /// The model bundle written by `train`. Example: --model model.json
+    #[arg(long, value_name = "MODEL.json")]
+    pub model: PathBuf,
+
+    /// Patient file for permutation importance and --patient (CSV/TSV,
+    /// optionally .gz). Example: --data clinical.csv
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<String>,
+
+    /// Genotype dosages joined on the ID. Example: --genotypes geno.csv
+    #[arg(long, value_name = "FILE", requires = "data")]
+    pub genotypes: Option<String>,
+
+    /// Field delimiter of --data. Example: --delimiter tab
+    #[arg(long, value_name = "DELIM", requires = "data")]
+    pub delimiter: Option<String>,
+
+    /// Field delimiter of --genotypes. Example: --genotype-delimiter whitespace
+    #[arg(long, value_name = "DELIM", requires = "genotypes")]
+    pub genotype_delimiter: Option<String>,
+
+    /// The outcome column for permutation importance (default: the model's
+    /// target column, when the file has it). Example: --target responder
+    #[arg(long, value_name = "COL", requires = "data")]
+    pub target: Option<String>,
+
+    /// The patient ID column (default: the one the model was trained with).
+    /// Example: --id subject
+    #[arg(long, value_name = "COL", requires = "data")]
+    pub id: Option<String>,
+
+    /// Show this patient's largest contributions under every arm. Example: --patient P00017
+    #[arg(long, value_name = "ID", requires = "data")]
+    pub patient: Option<String>,
+
+    /// Show the K largest coefficients, importances and contributions. Example: --top 20
+    #[arg(long, value_name = "K", default_value_t = 10)]
+    pub top: usize,
+
+    /// Seed of the permutations. Example: --seed 7
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Shuffles per feature for permutation importance. Example: --repeats 20
+    #[arg(long, value_name = "R", default_value_t = 10)]
+    pub repeats: usize,
+
+    /// Output format (default: text; json for an --out ending in .json).
+    /// Example: --format json
+    #[arg(long, value_enum)]
+    pub format: Option<ExplainFormat>,
+
+    /// Write results to this file (atomically) instead of stdout. Example: --out explain.json
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Permutation importance of one arm.
+#[derive(Debug, Serialize)]
+pub struct ArmImportance {
+    /// Patients of this arm in the file.
+    pub n: usize,
+    /// AUC before shuffling.
+    pub auc: f64,
+    /// Shuffles per feature.
+    pub repeats: usize,
+    /// The `top` features with the largest mean AUC drop.
+    pub features: Vec<Importance>,
+}
+
+/// One patient's explanation under one arm.
+#[derive(Debug, Serialize)]
+pub struct PatientExplanation {
+    /// The patient ID.
+    pub id: String,
+    /// Whether the patient received this arm.
+    pub received: bool,
+    /// P(responder) under this arm.
+    pub probability: f64,
+    /// `exact log-odds` (linear models) or `change in probability vs missing`.
+    pub method: String,
+    /// The intercept (linear models): log-odds at the training mean.
+    pub intercept: Option<f64>,
+    /// The `top` largest contributions.
+    pub contributions: Vec<Contribution>,
+}
+
+/// One arm's explanation.
+#[derive(Debug, Serialize)]
+pub struct ArmExplanation {
+    /// The arm.
+    pub arm: String,
+    /// The algorithm.
+    pub algorithm: String,
+    /// Linear models: the `top` largest coefficients; otherwise `None`.
+    pub coefficients: Option<Vec<Coefficient>>,
+    /// With --data and an outcome: permutation importance.
+    pub importance: Option<ArmImportance>,
+    /// With --patient: that patient's contributions.
+    pub patient: Option<PatientExplanation>,
+}
+
+/// What `explain --format json` prints.
+#[derive(Debug, Serialize)]
+pub struct ExplainOutput {
+    /// The bundle file.
+    pub model: String,
+    /// The seed.
+    pub seed: u64,
+    /// One entry per arm.
+    pub arms: Vec<ArmExplanation>,
+}
+
+/// Explains one patient (joined row `row`) under `arm`.
+pub fn explain_patient(
+    arm: &Arm,
+    frame: &Frame,
+    row: usize,
+    id: &str,
+    received: bool,
+    top: usize,
+) -> Result<PatientExplanation> {
+    let (p, _) = predict_arm(arm, frame, &[row])?;
+    let (method, intercept, mut contributions) = match &arm.model {
+        FittedModel::Logistic(m) => {
+            let (b0, c) = linear_contributions(arm, m, frame, row)?;
+            ("exact log-odds".to_string(), Some(b0), c)
+        }
+        _ => (
+            "change in probability vs missing".to_string(),
+            None,
+            reference_contributions(arm, frame, row)?,
+        ),
+    };
+    contributions.truncate(top);
+    Ok(PatientExplanation {
+        id: id.to_string(),
+        received,
+        probability: p[0],
+        method,
+        intercept,
+        contributions,
+    })
+}
+
+/// Runs `explain`.
+pub fn run(args: Args, ui: &Ui) -> Result<()> {
+    if args.top == 0 {
+        return Err(Error::usage("--top must be at least 1"));
+    }
+    if args.repeats == 0 {
+        return Err(Error::usage("--repeats must be at least 1"));
+    }
+    let bundle = Bundle::load(&args.model)?;
+    let mut sink = Sink::open(args.out.as_deref())?;
+    let names = bundle.arm_names();
+    let mut arms: Vec<ArmExplanation> = bundle
+        .arms
+        .iter()
+        .zip(&names)
+        .map(|(arm, name)| {
+            let coefs = match &arm.model {
+                FittedModel::Logistic(m) => {
+                    let mut c = coefficients(arm, m);
+                    c.truncate(args.top);
+                    Some(c)
+                }
+                _ => None,
+            };
+            ArmExplanation {
+                arm: name.clone(),
+                algorithm: arm.model.name().to_string(),
+                coefficients: coefs,
+                importance: None,
+                patient: None,
+            }
+        })
+        .collect();
+
+    if let Some(data) = &args.data {
+        let input = InputArgs {
+            data: data.clone(),
+            genotypes: args.genotypes.clone(),
+            delimiter: args.delimiter.clone(),
+            genotype_delimiter: args.genotype_delimiter.clone(),
+        };
+        let id = args.id.clone().unwrap_or_else(|| bundle.id_column.clone());
+        let ds = Dataset::load(data, args.genotypes.as_deref(), &input.read_options(&id)?)?;
+        if let Some(msg) = ds.join_message() {
+            ui.info(msg);
+        }
+        let target = args
+            .target
+            .clone()
+            .unwrap_or_else(|| bundle.target.column.clone());
+        let has_target = ds.data.find(&target).is_some();
+        if args.target.is_some() || has_target {
+            let labelled = LabelledData::from_dataset(&bundle, ds, &target)?;
+            if labelled.n_missing_target > 0 {
+                ui.info(format!(
+                    "{}: {} patients with a missing `{target}` are left out of the importance",
+                    labelled.ds.data.file, labelled.n_missing_target
+                ));
+            }
+            let imp = importance_by_arm(&bundle, &labelled, args.repeats, args.seed)?;
+            for (name, base, mut features) in imp {
+                let a = names.iter().position(|n| *n == name).unwrap_or(0);
+                features.truncate(args.top);
+                arms[a].importance = Some(ArmImportance {
+                    n: labelled.arm_rows(a).0.len(),
+                    auc: base,
+                    repeats: args.repeats,
+                    features,
+                });
+            }
+            for e in arms.iter().filter(|e| e.importance.is_none()) {
+                ui.warn(format!(
+                    "arm `{}`: no permutation importance (it needs patients of this arm with both outcomes in {})",
+                    e.arm, labelled.ds.data.file
+                ));
+            }
+            if let Some(pid) = &args.patient {
+                explain_patients(
+                    &bundle,
+                    &labelled.ds,
+                    &labelled.frame,
+                    Some(&labelled),
+                    pid,
+                    args.top,
+                    &mut arms,
+                )?;
+            }
+        } else {
+            ui.info(format!(
+                "{}: no `{target}` column, so no permutation importance (name the outcome with --target)",
+                ds.data.file
+            ));
+            let frame = Frame::from_schema(&ds, &bundle.features)?;
+            if let Some(pid) = &args.patient {
+                explain_patients(&bundle, &ds, &frame, None, pid, args.top, &mut arms)?;
+            }
+        }
+    }
+
+    let json_out = args
+        .out
+        .as_ref()
+        .and_then(|p| p.extension())
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let format = args.format.unwrap_or(if json_out {
+        ExplainFormat::Json
+    } else {
+        ExplainFormat::Text
+    });
+    let text = match format {
+        ExplainFormat::Json => {
+            let out = ExplainOutput {
+                model: args.model.display().to_string(),
+                seed: args.seed,
+                arms,
+            };
+            let mut s = serde_json::to_string_pretty(&out)
+                .map_err(|e| Error::Fit(format!("cannot serialise the explanation: {e}")))?;
+            s.push('\n');
+            s
+        }
+        ExplainFormat::Text => render_text(&args.model.display().to_string(), &arms),
+    };
+    sink.write_text(&text)?;
+    sink.finish()
+}
+
+fn explain_patients(
+    bundle: &Bundle,
+    ds: &Dataset,
+    frame: &Frame,
+    labelled: Option<&LabelledData>,
+    pid: &str,
+    top: usize,
+    arms: &mut [ArmExplanation],
+) -> Result<()> {
+    let row = (0..ds.n_rows()).find(|&i| ds.id(i) == pid).ok_or_else(|| {
+        Error::data(
+            Location::file(&ds.data.file).column(ds.id_name()),
+            format!("--patient `{pid}` is not in the file"),
+        )
+    })?;
+    let received: Option<usize> = match labelled {
+        Some(l) => l.arm_of[row],
+        None => bundle.therapy_column.as_ref().and_then(|c| {
+            let col = ds.data.find(c)?;
+            let cell = &ds.data.columns[col][ds.data_rows[row]];
+            bundle
+                .arms
+                .iter()
+                .position(|a| a.therapy.as_deref() == Some(cell.as_str()))
+        }),
+    };
+    for (a, arm) in bundle.arms.iter().enumerate() {
+        let got = received == Some(a) || bundle.therapy_column.is_none();
+        arms[a].patient = Some(explain_patient(arm, frame, row, pid, got, top)?);
+    }
+    Ok(())
+}
+
+/// The explanation as readable tables.
+pub fn render_text(model: &str, arms: &[ArmExplanation]) -> String {
+    let mut out = format!("model {model}\n");
+    for e in arms {
+        out.push_str(&format!("\n== arm {} ({}) ==\n", e.arm, e.algorithm));
+        if let Some(c) = &e.coefficients {
+            out.push_str("\nCoefficients (log-odds per 1 SD of the standardised input; odds ratio per 1 SD)\n");
+            let rows: Vec<Vec<Cell>> = c
+                .iter()
+                .map(|c| {
+                    vec![
+                        Cell::Text(c.input.clone()),
+                        Cell::Num(c.coefficient, 4),
+                        Cell::Num(c.odds_ratio, 3),
+                    ]
+                })
+                .collect();
+            out.push_str(&render_table(
+                &["input".into(), "coefficient".into(), "odds ratio".into()],
+                &rows,
+            ));
+        }
+        if let Some(i) = &e.importance {
+            out.push_str(&format!(
+                "\nPermutation importance on {} patients (AUC {:.3}; drop in AUC over {} shuffles)\n",
+                i.n, i.auc, i.repeats
+            ));
+            let rows: Vec<Vec<Cell>> = i
+                .features
+                .iter()
+                .map(|f| {
+                    vec![
+                        Cell::Text(f.feature.clone()),
+                        Cell::Num(f.auc_drop_mean, 4),
+                        Cell::Num(f.auc_drop_sd, 4),
+                    ]
+                })
+                .collect();
+            out.push_str(&render_table(
+                &["feature".into(), "AUC drop".into(), "sd".into()],
+                &rows,
+            ));
+        }
+        if let Some(p) = &e.patient {
+            out.push_str(&format!(
+                "\nPatient {}{}: P(responder) = {:.4}; contributions ({}{})\n",
+                p.id,
+                if p.received {
+                    " (received this arm)"
+                } else {
+                    ""
+                },
+                p.probability,
+                p.method,
+                p.intercept
+                    .map(|b| format!(", intercept {b:.4}"))
+                    .unwrap_or_default()
+            ));
+            let rows: Vec<Vec<Cell>> = p
+                .contributions
+                .iter()
+                .map(|c| {
+                    vec![
+                        Cell::Text(c.feature.clone()),
+                        Cell::Text(c.value.clone()),
+                        Cell::Num(c.contribution, 4),
+                    ]
+                })
+                .collect();
+            out.push_str(&render_table(
+                &["feature".into(), "value".into(), "contribution".into()],
+                &rows,
+            ));
+        }
+    }
+    out
+}

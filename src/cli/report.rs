@@ -1,0 +1,159 @@
+//! `responder report`: a TRIPOD+AI model card (Markdown and JSON) from a
+//! bundle and, with `--data`, its evaluation and plots.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+
+use crate::bundle::Bundle;
+use crate::cli::common::InputArgs;
+use crate::cli::evaluate::{check_bootstrap, load_labelled, plots};
+use crate::cli::Ui;
+use crate::error::{Error, Result};
+use crate::eval::{evaluate_bundle, EvalOptions};
+use crate::output::AtomicFile;
+use crate::report::card::{build, render_markdown};
+
+/// Flags of `report`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  responder report --model models/example.json --out card/
+  responder report --model models/example.json --data examples/cohort/clinical.csv \\
+      --genotypes examples/cohort/genotypes.csv --target responder --out card/")]
+pub struct Args {
+    /// The model bundle written by `train`. Example: --model model.json
+    #[arg(long, value_name = "MODEL.json")]
+    pub model: PathBuf,
+
+    /// Labelled patients to evaluate the model on (CSV/TSV, optionally .gz).
+    /// Example: --data test.csv
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<String>,
+
+    /// Genotype dosages joined on the ID. Example: --genotypes geno.csv
+    #[arg(long, value_name = "FILE", requires = "data")]
+    pub genotypes: Option<String>,
+
+    /// Field delimiter of --data. Example: --delimiter tab
+    #[arg(long, value_name = "DELIM", requires = "data")]
+    pub delimiter: Option<String>,
+
+    /// Field delimiter of --genotypes. Example: --genotype-delimiter whitespace
+    #[arg(long, value_name = "DELIM", requires = "genotypes")]
+    pub genotype_delimiter: Option<String>,
+
+    /// The outcome column of --data (default: the model's target column).
+    /// Example: --target responder
+    #[arg(long, value_name = "COL", requires = "data")]
+    pub target: Option<String>,
+
+    /// The patient ID column (default: the one the model was trained with).
+    #[arg(long, value_name = "COL", requires = "data")]
+    pub id: Option<String>,
+
+    /// Bootstrap replicates for the AUC interval. Example: --bootstrap 5000
+    #[arg(long, value_name = "B", default_value_t = 2000)]
+    pub bootstrap: usize,
+
+    /// Seed of the bootstrap and importance. Example: --seed 7
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Folder for model-card.md, model-card.json and the plots (created if
+    /// needed). Example: --out card/
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+fn write(path: PathBuf, text: &str) -> Result<()> {
+    let mut f = AtomicFile::create(&path)?;
+    f.write_all(text.as_bytes()).map_err(|source| Error::Io {
+        action: "cannot write",
+        path: path.clone(),
+        source,
+    })?;
+    f.commit()
+}
+
+/// Runs `report`.
+pub fn run(args: Args, ui: &Ui) -> Result<()> {
+    check_bootstrap(args.bootstrap)?;
+    let bytes = std::fs::read(&args.model).map_err(|source| Error::Io {
+        action: "cannot read model",
+        path: args.model.clone(),
+        source,
+    })?;
+    let name = args.model.display().to_string();
+    let bundle = Bundle::from_slice(&name, &bytes)?;
+    let sha = format!("{:x}", Sha256::digest(&bytes));
+    std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {
+        action: "cannot create the report folder",
+        path: args.out.clone(),
+        source,
+    })?;
+    let mut evaluation = None;
+    let mut plot_files = Vec::new();
+    if let Some(data) = &args.data {
+        let input = InputArgs {
+            data: data.clone(),
+            genotypes: args.genotypes.clone(),
+            delimiter: args.delimiter.clone(),
+            genotype_delimiter: args.genotype_delimiter.clone(),
+        };
+        let labelled = load_labelled(
+            &bundle,
+            &input,
+            args.id.as_deref(),
+            args.target.as_deref(),
+            ui,
+        )?;
+        let ev = evaluate_bundle(
+            &bundle,
+            &labelled,
+            None,
+            EvalOptions {
+                bootstrap: args.bootstrap,
+                seed: args.seed,
+            },
+        )?;
+        for w in &ev.warnings {
+            ui.warn(w);
+        }
+        for g in ev.arms.iter().chain(&ev.overall) {
+            for w in &g.warnings {
+                ui.warn(format!("{}: {w}", g.arm));
+            }
+        }
+        let written = plots(&args.out, &bundle, &labelled, &ev, args.seed)?;
+        plot_files = written
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        evaluation = Some((labelled.ds.files.clone(), ev));
+    }
+    let card = build(
+        &name,
+        &sha,
+        &bundle,
+        evaluation.as_ref().map(|(f, e)| (f.as_slice(), e)),
+        plot_files,
+    );
+    let mut json = serde_json::to_string_pretty(&card)
+        .map_err(|e| Error::Fit(format!("cannot serialise the model card: {e}")))?;
+    json.push('\n');
+    write(args.out.join("model-card.json"), &json)?;
+    write(args.out.join("model-card.md"), &render_markdown(&card))?;
+    let to_fill = card.items.iter().filter(|i| i.status != "filled").count();
+    ui.info(format!(
+        "wrote {} (model-card.md, model-card.json{}); {to_fill} of {} TRIPOD+AI items need the authors' input",
+        args.out.display(),
+        if card.plots.is_empty() {
+            String::new()
+        } else {
+            format!(", {} plots", card.plots.len())
+        },
+        card.items.len()
+    ));
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! Applying a bundle to a labelled file: read and join the files, read the
+//! outcome under the bundle's rule, and assign every patient to the arm they
+//! received. Shared by `evaluate`, `explain` and `report` (and by anything
+//! that needs each patient's probability under every arm).
+
+use std::collections::BTreeMap;
+
+use crate::bundle::{Arm, Bundle};
+use crate::data::{is_missing, Dataset, ReadOptions, Target};
+use crate::error::Result;
+use crate::features::{Frame, TransformNotes};
+
+/// A labelled evaluation file, prepared for a bundle.
+#[derive(Debug, Clone)]
+pub struct LabelledData {
+    /// The joined files.
+    pub ds: Dataset,
+    /// The bundle's feature columns, read by name.
+    pub frame: Frame,
+    /// The target column's name in this file.
+    pub target_column: String,
+    /// Responder status per joined row (`None`: missing label).
+    pub y: Vec<Option<bool>>,
+    /// Index of the arm each joined row received (`None`: no usable arm).
+    /// Bundles without a therapy column put every row in arm 0.
+    pub arm_of: Vec<Option<usize>>,
+    /// Rows whose outcome is missing (left out).
+    pub n_missing_target: usize,
+    /// Labelled rows whose therapy is missing (left out).
+    pub n_missing_therapy: usize,
+    /// Labelled rows whose therapy is not an arm of the bundle, by therapy.
+    pub unknown_therapy: BTreeMap<String, usize>,
+}
+
+impl LabelledData {
+    /// Reads `data` (and `genotypes`) for `bundle`, with the outcome in
+    /// `target_column` read under the bundle's rule. A file with one class
+    /// is accepted; a missing feature, target or therapy column is an error.
+    pub fn load(
+        bundle: &Bundle,
+        data: &str,
+        genotypes: Option<&str>,
+        opts: &ReadOptions,
+        target_column: &str,
+    ) -> Result<LabelledData> {
+        let ds = Dataset::load(data, genotypes, opts)?;
+        LabelledData::from_dataset(bundle, ds, target_column)
+    }
+
+    /// As [`LabelledData::load`], for files already read.
+    pub fn from_dataset(bundle: &Bundle, ds: Dataset, target_column: &str) -> Result<LabelledData> {
+        let target = Target::read_labels(&ds, target_column, &bundle.target.rule)?;
+        let therapy_col = match &bundle.therapy_column {
+            Some(c) => Some(ds.data.require(c)?),
+            None => None,
+        };
+        let frame = Frame::from_schema(&ds, &bundle.features)?;
+        let names: Vec<Option<&str>> = bundle.arms.iter().map(|a| a.therapy.as_deref()).collect();
+        let mut arm_of = Vec::with_capacity(ds.n_rows());
+        let mut n_missing_therapy = 0;
+        let mut unknown_therapy = BTreeMap::new();
+        for (i, y) in target.values.iter().enumerate() {
+            let arm = match therapy_col {
+                None => Some(0),
+                Some(c) => {
+                    let cell = ds.data.columns[c][ds.data_rows[i]].as_str();
+                    if is_missing(cell) {
+                        if y.is_some() {
+                            n_missing_therapy += 1;
+                        }
+                        None
+                    } else {
+                        let hit = names.iter().position(|n| *n == Some(cell));
+                        if hit.is_none() && y.is_some() {
+                            *unknown_therapy.entry(cell.to_string()).or_insert(0) += 1;
+                        }
+                        hit
+                    }
+                }
+            };
+            arm_of.push(arm);
+        }
+        Ok(LabelledData {
+            ds,
+            frame,
+            target_column: target_column.to_string(),
+            y: target.values,
+            arm_of,
+            n_missing_target: target.n_missing,
+            n_missing_therapy,
+            unknown_therapy,
+        })
+    }
+
+    /// Labelled rows that received arm `a`, with their labels.
+    pub fn arm_rows(&self, a: usize) -> (Vec<usize>, Vec<bool>) {
+        (0..self.y.len())
+            .filter_map(|i| match (self.arm_of[i], self.y[i]) {
+                (Some(arm), Some(y)) if arm == a => Some((i, y)),
+                _ => None,
+            })
+            .unzip()
+    }
+
+    /// Rows with a label (whatever their arm), with their labels.
+    pub fn labelled_rows(&self) -> (Vec<usize>, Vec<bool>) {
+        (0..self.y.len())
+            .filter_map(|i| self.y[i].map(|y| (i, y)))
+            .unzip()
+    }
+}
+
+/// P(responder) under `arm` for `rows` of `frame`.
+pub fn predict_arm(arm: &Arm, frame: &Frame, rows: &[usize]) -> Result<(Vec<f64>, TransformNotes)> {
+    let (x, notes) = arm.pipeline.transform(frame, rows)?;
+    Ok((arm.model.predict_proba(x.view())?.to_vec(), notes))
+}
+
+/// One probability vector per arm, and unseen category levels per feature.
+pub type ArmPredictions = (Vec<Vec<f64>>, BTreeMap<String, usize>);
+
+/// P(responder) under every arm of `bundle` for `rows` (one vector per arm),
+/// with the count of unseen category levels per feature (largest over arms).
+pub fn predict_all(bundle: &Bundle, frame: &Frame, rows: &[usize]) -> Result<ArmPredictions> {
+    let mut probs = Vec::with_capacity(bundle.arms.len());
+    let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
+    for arm in &bundle.arms {
+        let (p, notes) = predict_arm(arm, frame, rows)?;
+        for (feature, n) in notes.unseen_levels {
+            let e = unseen.entry(feature).or_insert(0);
+            *e = (*e).max(n);
+        }
+        probs.push(p);
+    }
+    Ok((probs, unseen))
+}

@@ -1,0 +1,374 @@
+//! Every metric of one group of patients (an arm, or all arms pooled), and
+//! of a whole bundle on a labelled file: discrimination with confidence
+//! intervals, accuracy, calibration, classification at a threshold and the
+//! decision curve.
+
+use serde::Serialize;
+
+use crate::bundle::Bundle;
+use crate::error::Result;
+use crate::eval::apply::{predict_arm, LabelledData};
+use crate::eval::bootstrap::{bootstrap_auc, BootstrapAuc};
+use crate::eval::calibration::{
+    calibration_bins, default_bins, recalibrate, CalibrationBin, Recalibration,
+};
+use crate::eval::decision::{decision_curve, default_thresholds, NetBenefit};
+use crate::eval::metrics::{
+    auc, brier, confusion, delong, log_loss, roc_curve, scaled_brier, youden, Confusion, RocPoint,
+    Youden,
+};
+
+/// Below this many patients in either class, a group is flagged as small:
+/// validation guidance asks for at least 100 events and 100 non-events
+/// (Vergouwe et al. 2005; Collins, Ogundimu & Altman 2016).
+pub const SMALL_CLASS: usize = 100;
+/// Below this many patients in either class, intervals and calibration are
+/// flagged as unreliable.
+pub const TINY_CLASS: usize = 10;
+
+/// Options of an evaluation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EvalOptions {
+    /// Bootstrap replicates for the AUC interval (0: none).
+    pub bootstrap: usize,
+    /// Seed of the bootstrap.
+    pub seed: u64,
+}
+
+/// The AUC with its intervals.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AucSummary {
+    /// Area under the ROC curve (Mann–Whitney; ties count one half).
+    pub estimate: f64,
+    /// Lower end of the 95 % stratified-bootstrap percentile interval.
+    pub ci_low: Option<f64>,
+    /// Upper end of the bootstrap interval.
+    pub ci_high: Option<f64>,
+    /// Bootstrap replicates behind the interval.
+    pub bootstrap_replicates: usize,
+    /// DeLong standard error (needs two patients per class).
+    pub delong_se: Option<f64>,
+    /// Lower end of the DeLong 95 % interval (normal, clipped to [0, 1]).
+    pub delong_ci_low: Option<f64>,
+    /// Upper end of the DeLong 95 % interval.
+    pub delong_ci_high: Option<f64>,
+}
+
+/// Classification at the chosen threshold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AtThreshold {
+    /// Where the threshold came from: `training prevalence` or `--threshold`.
+    pub source: String,
+    /// Counts and rates.
+    #[serde(flatten)]
+    pub confusion: Confusion,
+}
+
+/// Every metric of one group of patients.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupEvaluation {
+    /// The arm (`overall` for all arms pooled, `all` for a bundle without arms).
+    pub arm: String,
+    /// Labelled patients.
+    pub n: usize,
+    /// Responders among them.
+    pub responders: usize,
+    /// Non-responders among them.
+    pub non_responders: usize,
+    /// Observed share of responders.
+    pub prevalence: f64,
+    /// Mean predicted probability.
+    pub mean_predicted: f64,
+    /// Observed / expected responders (prevalence / mean prediction).
+    pub observed_expected: Option<f64>,
+    /// Discrimination; `None` when a class is absent.
+    pub auc: Option<AucSummary>,
+    /// Brier score.
+    pub brier: f64,
+    /// Scaled Brier score; `None` when a class is absent.
+    pub brier_scaled: Option<f64>,
+    /// Log-loss (probabilities clipped to machine epsilon).
+    pub log_loss: f64,
+    /// Logistic recalibration.
+    pub calibration: Recalibration,
+    /// Binned calibration curve.
+    pub calibration_bins: Vec<CalibrationBin>,
+    /// Classification at the threshold.
+    pub threshold: AtThreshold,
+    /// Youden-optimal threshold; `None` when a class is absent.
+    pub youden: Option<Youden>,
+    /// Net benefit at thresholds 0.05–0.95.
+    pub decision_curve: Vec<NetBenefit>,
+    /// True when a class has fewer than [`SMALL_CLASS`] patients.
+    pub small_sample: bool,
+    /// Cautions for this group.
+    pub warnings: Vec<String>,
+    /// The empirical ROC curve (for plots).
+    #[serde(skip)]
+    pub roc: Option<Vec<RocPoint>>,
+    /// The bootstrap, with the ROC band (for plots).
+    #[serde(skip)]
+    pub bootstrap: Option<BootstrapAuc>,
+}
+
+/// Evaluates predictions `p` for outcomes `y` (both non-empty, same length).
+pub fn evaluate_group(
+    arm: &str,
+    p: &[f64],
+    y: &[bool],
+    threshold: f64,
+    threshold_source: &str,
+    opts: EvalOptions,
+) -> GroupEvaluation {
+    let n = y.len();
+    let responders = y.iter().filter(|&&v| v).count();
+    let non_responders = n - responders;
+    let prevalence = responders as f64 / n as f64;
+    let mean_predicted = p.iter().sum::<f64>() / n as f64;
+    let boot = bootstrap_auc(p, y, opts.bootstrap, opts.seed);
+    let auc_summary = auc(p, y).map(|estimate| {
+        let d = delong(p, y);
+        AucSummary {
+            estimate,
+            ci_low: boot.as_ref().map(|b| b.ci_low),
+            ci_high: boot.as_ref().map(|b| b.ci_high),
+            bootstrap_replicates: boot.as_ref().map_or(0, |b| b.replicates),
+            delong_se: d.map(|d| d.se),
+            delong_ci_low: d.map(|d| d.ci95().0),
+            delong_ci_high: d.map(|d| d.ci95().1),
+        }
+    });
+    let calibration = recalibrate(p, y);
+    let small = responders.min(non_responders);
+    let mut warnings = Vec::new();
+    if responders == 0 || non_responders == 0 {
+        warnings.push(format!(
+            "only {} ({n} patients, one class): AUC is undefined, and so are its intervals, the scaled Brier score, calibration and the Youden threshold; the other metrics are shown",
+            if responders == 0 { "non-responders" } else { "responders" }
+        ));
+    } else {
+        if small < TINY_CLASS {
+            warnings.push(format!(
+                "{responders} responders and {non_responders} non-responders: fewer than {TINY_CLASS} in a class, so intervals and calibration are unreliable"
+            ));
+        } else if small < SMALL_CLASS {
+            warnings.push(format!(
+                "{responders} responders and {non_responders} non-responders: fewer than {SMALL_CLASS} in a class, so estimates are imprecise (validation guidance asks for at least {SMALL_CLASS} of each)"
+            ));
+        }
+        if calibration.slope.is_none() {
+            warnings.push(
+                "the calibration slope could not be estimated (the predictions separate the classes perfectly or are all equal)".into(),
+            );
+        }
+    }
+    GroupEvaluation {
+        arm: arm.to_string(),
+        n,
+        responders,
+        non_responders,
+        prevalence,
+        mean_predicted,
+        observed_expected: (mean_predicted > 0.0).then(|| prevalence / mean_predicted),
+        auc: auc_summary,
+        brier: brier(p, y),
+        brier_scaled: scaled_brier(p, y),
+        log_loss: log_loss(p, y),
+        calibration,
+        calibration_bins: calibration_bins(p, y, default_bins(n)),
+        threshold: AtThreshold {
+            source: threshold_source.to_string(),
+            confusion: confusion(p, y, threshold),
+        },
+        youden: youden(p, y),
+        decision_curve: decision_curve(p, y, &default_thresholds()),
+        small_sample: small < SMALL_CLASS,
+        warnings,
+        roc: roc_curve(p, y),
+        bootstrap: boot,
+    }
+}
+
+/// A bundle evaluated on a labelled file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Joined patients in the file.
+    pub n_rows: usize,
+    /// Patients left out for a missing outcome.
+    pub n_missing_target: usize,
+    /// Labelled patients left out for a missing therapy.
+    pub n_missing_therapy: usize,
+    /// Labelled patients left out because their therapy is not an arm.
+    pub n_unknown_therapy: usize,
+    /// One entry per arm with patients, in bundle order.
+    pub arms: Vec<GroupEvaluation>,
+    /// Every evaluated patient, each with the probability under the arm
+    /// they received; `None` when no arm has patients. For a bundle with one
+    /// arm it is that arm's group (its warnings are not repeated).
+    pub overall: Option<GroupEvaluation>,
+    /// Cautions about the file as a whole.
+    pub warnings: Vec<String>,
+}
+
+/// Evaluates every arm of `bundle` on the patients who received it, and all
+/// of them pooled. `threshold` overrides each arm's training prevalence.
+pub fn evaluate_bundle(
+    bundle: &Bundle,
+    data: &LabelledData,
+    threshold: Option<f64>,
+    opts: EvalOptions,
+) -> Result<Evaluation> {
+    let names = bundle.arm_names();
+    let mut arms = Vec::new();
+    let mut warnings = Vec::new();
+    let (mut all_p, mut all_y) = (Vec::new(), Vec::new());
+    for (a, arm) in bundle.arms.iter().enumerate() {
+        let (rows, y) = data.arm_rows(a);
+        if rows.is_empty() {
+            warnings.push(format!(
+                "arm `{}`: no labelled patients received it in {}",
+                names[a], data.ds.data.file
+            ));
+            continue;
+        }
+        let (p, _) = predict_arm(arm, &data.frame, &rows)?;
+        let (t, source) = match threshold {
+            Some(t) => (t, "--threshold"),
+            None => (
+                arm.responders as f64 / arm.n.max(1) as f64,
+                "training prevalence",
+            ),
+        };
+        let seed = opts.seed.wrapping_add(a as u64);
+        arms.push(evaluate_group(
+            &names[a],
+            &p,
+            &y,
+            t,
+            source,
+            EvalOptions { seed, ..opts },
+        ));
+        all_p.extend(p);
+        all_y.extend(y);
+    }
+    // One arm: the pooled group is that arm (same numbers, same interval).
+    let single = (bundle.arms.len() == 1)
+        .then(|| arms.first().cloned())
+        .flatten()
+        .map(|mut g| {
+            g.arm = "overall".into();
+            g.warnings.clear();
+            g
+        });
+    let overall = single.or_else(|| {
+        (!all_y.is_empty()).then(|| {
+            let (t, source) = match threshold {
+                Some(t) => (t, "--threshold"),
+                None => (
+                    bundle.training.responders as f64 / bundle.training.n.max(1) as f64,
+                    "training prevalence",
+                ),
+            };
+            let seed = opts.seed.wrapping_add(bundle.arms.len() as u64);
+            evaluate_group(
+                "overall",
+                &all_p,
+                &all_y,
+                t,
+                source,
+                EvalOptions { seed, ..opts },
+            )
+        })
+    });
+    // The same clinical file as in training (a shared genotype file is fine).
+    let same = |f: &&crate::data::FileInfo| {
+        f.role == "data"
+            && bundle
+                .training
+                .files
+                .iter()
+                .any(|t| t.role == "data" && t.sha256 == f.sha256)
+    };
+    if let Some(f) = data.ds.files.iter().find(same) {
+        warnings.push(format!(
+            "{} is the data file the model was trained on: this is apparent (optimistic) performance, not validation; evaluate on patients the model has not seen",
+            f.name
+        ));
+    }
+    let n_unknown_therapy = data.unknown_therapy.values().sum();
+    if n_unknown_therapy > 0 {
+        warnings.push(format!(
+            "{}: {n_unknown_therapy} labelled patients received a therapy that is not an arm of the model ({}); left out",
+            data.ds.data.file,
+            data.unknown_therapy
+                .iter()
+                .map(|(t, n)| format!("`{t}` {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(Evaluation {
+        n_rows: data.ds.n_rows(),
+        n_missing_target: data.n_missing_target,
+        n_missing_therapy: data.n_missing_therapy,
+        n_unknown_therapy,
+        arms,
+        overall,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPTS: EvalOptions = EvalOptions {
+        bootstrap: 100,
+        seed: 3,
+    };
+
+    #[test]
+    fn degenerate_inputs_do_not_panic() {
+        let cases: Vec<(Vec<f64>, Vec<bool>)> = vec![
+            (vec![0.3], vec![true]),
+            (vec![0.0, 1.0], vec![false, true]),
+            (vec![1.0, 0.0], vec![false, true]),
+            (vec![0.5; 6], vec![true, false, true, false, true, false]),
+            (vec![0.0, 0.0, 1.0, 1.0], vec![true, true, true, true]),
+            (vec![0.2, 0.9, 0.4], vec![false, false, false]),
+        ];
+        for (p, y) in cases {
+            let g = evaluate_group("x", &p, &y, 0.5, "--threshold", OPTS);
+            assert_eq!(g.n, p.len());
+            assert!(g.brier.is_finite() && g.log_loss.is_finite(), "{p:?}");
+            assert_eq!(g.decision_curve.len(), 19);
+            serde_json::to_string(&g).unwrap();
+        }
+    }
+
+    #[test]
+    fn one_class_group_explains_itself() {
+        let g = evaluate_group("x", &[0.2, 0.7, 0.9], &[true; 3], 0.5, "--threshold", OPTS);
+        assert!(g.auc.is_none() && g.youden.is_none() && g.brier_scaled.is_none());
+        assert!(
+            g.warnings[0].contains("AUC is undefined"),
+            "{:?}",
+            g.warnings
+        );
+        assert_eq!(g.threshold.confusion.sensitivity, Some(2.0 / 3.0));
+        assert_eq!(g.threshold.confusion.specificity, None);
+    }
+
+    #[test]
+    fn perfect_separation_warns_about_the_slope() {
+        let p = [0.1, 0.2, 0.3, 0.6, 0.7, 0.8];
+        let y = [false, false, false, true, true, true];
+        let g = evaluate_group("x", &p, &y, 0.5, "--threshold", OPTS);
+        assert_eq!(g.auc.as_ref().unwrap().estimate, 1.0);
+        assert!(g.calibration.slope.is_none());
+        assert!(g.warnings.iter().any(|w| w.contains("calibration slope")));
+        assert!(g.warnings.iter().any(|w| w.contains("fewer than 10")));
+        let y = g.youden.unwrap();
+        assert_eq!((y.threshold, y.j), (0.6, 1.0));
+    }
+}

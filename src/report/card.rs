@@ -1,0 +1,525 @@
+//! The model card: the TRIPOD+AI items (Collins et al., BMJ 2024) that a
+//! tool can fill from a bundle and an evaluation, with clearly marked blanks
+//! for the rest. Rendered as Markdown and as JSON from one structure.
+
+use serde::Serialize;
+
+use crate::bundle::Bundle;
+use crate::data::FileInfo;
+use crate::eval::importance::missing_handling;
+use crate::eval::{Evaluation, GroupEvaluation};
+use crate::models::ALGORITHMS;
+
+/// Marks an item a tool cannot know, in the Markdown card.
+pub fn blank(what: &str) -> String {
+    format!("**[TO FILL: {what}]**")
+}
+
+/// One TRIPOD+AI item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    /// Item number in the TRIPOD+AI checklist.
+    pub item: String,
+    /// Its topic.
+    pub topic: String,
+    /// `filled` (from the bundle/evaluation), `partial` or `to_fill`.
+    pub status: String,
+    /// What the tool could fill (Markdown), or the blank.
+    pub text: String,
+}
+
+fn item(n: &str, topic: &str, status: &str, text: String) -> Item {
+    Item {
+        item: n.into(),
+        topic: topic.into(),
+        status: status.into(),
+        text,
+    }
+}
+
+/// A predictor and its handling.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Predictor {
+    /// Column name.
+    pub name: String,
+    /// `numeric`, `categorical` or `dosage`.
+    pub kind: String,
+    /// Missing-value handling (first arm's pipeline).
+    pub missing: String,
+    /// Categories (categorical predictors), first arm.
+    pub levels: Option<Vec<String>>,
+}
+
+/// One arm's training summary and internal validation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArmCard {
+    /// The arm.
+    pub arm: String,
+    /// Training patients.
+    pub n: usize,
+    /// Responders among them.
+    pub responders: usize,
+    /// Cross-validation folds (`None`: not cross-validated).
+    pub cv_folds: Option<usize>,
+    /// Mean fold AUC.
+    pub cv_auc_mean: Option<f64>,
+    /// SD of the fold AUCs.
+    pub cv_auc_sd: Option<f64>,
+    /// Pooled out-of-fold AUC.
+    pub cv_auc_pooled: Option<f64>,
+    /// Every fold's AUC.
+    pub cv_fold_auc: Option<Vec<f64>>,
+}
+
+/// The model card (stable JSON keys, documented in the README).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelCard {
+    /// Always `responder-model-card`.
+    pub card_format: String,
+    /// Card version.
+    pub card_version: u32,
+    /// The bundle file as given.
+    pub model_file: String,
+    /// SHA-256 of the bundle file.
+    pub model_sha256: String,
+    /// Responder version that wrote the bundle.
+    pub tool_version: String,
+    /// Algorithm name.
+    pub algorithm: String,
+    /// Its hyper-parameters.
+    pub hyperparameters: serde_json::Value,
+    /// The hyper-parameters in words.
+    pub hyperparameters_text: String,
+    /// The outcome definition.
+    pub outcome: String,
+    /// The outcome column.
+    pub outcome_column: String,
+    /// The therapy column (arms), if any.
+    pub therapy_column: Option<String>,
+    /// Training files and hashes.
+    pub training_files: Vec<FileInfo>,
+    /// Patients after the ID join.
+    pub training_n_joined: usize,
+    /// Left out for a missing outcome.
+    pub training_n_missing_target: usize,
+    /// Left out for a missing therapy.
+    pub training_n_missing_therapy: usize,
+    /// Patients used.
+    pub training_n: usize,
+    /// Responders used.
+    pub training_responders: usize,
+    /// The seed.
+    pub seed: u64,
+    /// Whether the model file stores training patients' rows (k-NN, SVM).
+    pub holds_patient_rows: bool,
+    /// Per-arm training and cross-validation.
+    pub arms: Vec<ArmCard>,
+    /// Predictors.
+    pub predictors: Vec<Predictor>,
+    /// Evaluation files and hashes (with --data).
+    pub evaluation_files: Option<Vec<FileInfo>>,
+    /// The evaluation (with --data; same keys as `evaluate --format json`).
+    pub evaluation: Option<Evaluation>,
+    /// Plot files, relative to the card.
+    pub plots: Vec<String>,
+    /// The TRIPOD+AI items.
+    pub items: Vec<Item>,
+}
+
+fn f3(v: Option<f64>) -> String {
+    v.filter(|x| x.is_finite())
+        .map_or("NA".into(), |x| format!("{x:.3}"))
+}
+
+fn pct(a: usize, n: usize) -> String {
+    format!("{:.1}%", 100.0 * a as f64 / n.max(1) as f64)
+}
+
+/// Builds the card from a bundle and an optional evaluation.
+pub fn build(
+    model_file: &str,
+    model_sha256: &str,
+    bundle: &Bundle,
+    evaluation: Option<(&[FileInfo], &Evaluation)>,
+    plots: Vec<String>,
+) -> ModelCard {
+    let t = &bundle.training;
+    let names = bundle.arm_names();
+    let arms: Vec<ArmCard> = bundle
+        .arms
+        .iter()
+        .zip(&names)
+        .map(|(a, name)| ArmCard {
+            arm: name.clone(),
+            n: a.n,
+            responders: a.responders,
+            cv_folds: a.cv.as_ref().map(|c| c.folds),
+            cv_auc_mean: a.cv.as_ref().map(|c| c.auc_mean),
+            cv_auc_sd: a.cv.as_ref().map(|c| c.auc_sd),
+            cv_auc_pooled: a.cv.as_ref().map(|c| c.auc_pooled),
+            cv_fold_auc: a.cv.as_ref().map(|c| c.fold_auc.clone()),
+        })
+        .collect();
+    let first = &bundle.arms[0].pipeline;
+    let predictors: Vec<Predictor> = first
+        .features
+        .iter()
+        .map(|f| Predictor {
+            name: f.name().to_string(),
+            kind: f.kind().as_str().to_string(),
+            missing: missing_handling(f),
+            levels: match f {
+                crate::features::FittedFeature::Categorical { levels, .. } => Some(levels.clone()),
+                _ => None,
+            },
+        })
+        .collect();
+    let auto = bundle.algorithm == "auto";
+    let hyper = if auto {
+        let mut per_arm = serde_json::Map::new();
+        for (arm, label) in bundle.arms.iter().zip(bundle.arm_names()) {
+            per_arm.insert(
+                label,
+                serde_json::to_value(&arm.algorithm).unwrap_or_default(),
+            );
+        }
+        serde_json::Value::Object(per_arm)
+    } else {
+        let mut v = serde_json::to_value(&bundle.arms[0].algorithm).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("algorithm");
+        }
+        v
+    };
+    let hyper_text = if auto {
+        bundle
+            .arms
+            .iter()
+            .zip(bundle.arm_names())
+            .map(|(a, label)| {
+                format!(
+                    "{label}: {} ({})",
+                    a.algorithm.name(),
+                    a.algorithm.describe()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    } else {
+        bundle.arms[0].algorithm.describe()
+    };
+    let mut card = ModelCard {
+        card_format: "responder-model-card".into(),
+        card_version: 1,
+        model_file: model_file.to_string(),
+        model_sha256: model_sha256.to_string(),
+        tool_version: bundle.tool_version.clone(),
+        algorithm: bundle.algorithm.clone(),
+        hyperparameters: hyper,
+        hyperparameters_text: hyper_text,
+        outcome: bundle.target.description.clone(),
+        outcome_column: bundle.target.column.clone(),
+        therapy_column: bundle.therapy_column.clone(),
+        training_files: t.files.clone(),
+        training_n_joined: t.n_joined,
+        training_n_missing_target: t.n_missing_target,
+        training_n_missing_therapy: t.n_missing_therapy,
+        training_n: t.n,
+        training_responders: t.responders,
+        seed: t.seed,
+        holds_patient_rows: t.holds_patient_rows
+            || bundle.arms.iter().any(|a| a.model.holds_training_rows()),
+        arms,
+        predictors,
+        evaluation_files: evaluation.map(|(f, _)| f.to_vec()),
+        evaluation: evaluation.map(|(_, e)| e.clone()),
+        plots,
+        items: Vec::new(),
+    };
+    card.items = items(&card, bundle);
+    card
+}
+
+fn files_text(files: &[FileInfo]) -> String {
+    files
+        .iter()
+        .map(|f| format!("`{}` ({}, SHA-256 `{}`)", f.name, f.role, f.sha256))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn items(c: &ModelCard, _bundle: &Bundle) -> Vec<Item> {
+    let algo = ALGORITHMS
+        .iter()
+        .find(|a| a.name == c.algorithm)
+        .map_or(c.algorithm.clone(), |a| a.description.to_string());
+    let arms_text = if c.therapy_column.is_some() {
+        format!(
+            "one model per therapy arm (column `{}`): {}",
+            c.therapy_column.as_deref().unwrap_or_default(),
+            c.arms
+                .iter()
+                .map(|a| format!("`{}`", a.arm))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        "one model for all patients".to_string()
+    };
+    let cv_text = match c.arms.first().and_then(|a| a.cv_folds) {
+        Some(k) => format!(
+            "stratified {k}-fold cross-validation within each arm, with the whole preprocessing pipeline refitted inside each fold (seed {}); the final model is refitted on all of the arm's patients. Results are in the internal-validation table",
+            c.seed
+        ),
+        None => "none: the model was trained with `--cv 0`".to_string(),
+    };
+    let eval_text = match &c.evaluation {
+        Some(e) => format!(
+            "evaluated on {} ({} patients; {} left out for a missing outcome, {} for a missing therapy, {} for a therapy without an arm); see the evaluation tables and plots",
+            files_text(c.evaluation_files.as_deref().unwrap_or_default()),
+            e.n_rows,
+            e.n_missing_target,
+            e.n_missing_therapy,
+            e.n_unknown_therapy
+        ),
+        None => "no evaluation data were given to `responder report` (use `--data FILE --target COL`)".into(),
+    };
+    let eval_status = if c.evaluation.is_some() {
+        "filled"
+    } else {
+        "to_fill"
+    };
+    let n_kind = |k: &str| c.predictors.iter().filter(|p| p.kind == k).count();
+    vec![
+        item("1", "Title", "to_fill", blank("title identifying the study as developing and/or evaluating a prediction model, the target population and the outcome")),
+        item("2", "Abstract", "to_fill", blank("structured abstract (see TRIPOD+AI for Abstracts)")),
+        item("3a-c", "Background", "to_fill", blank("healthcare context, rationale, intended use and users of the model, and known health inequalities")),
+        item("4", "Objectives", "to_fill", blank("study objectives: development, evaluation, or both")),
+        item("5a", "Data sources", "partial", format!("training data: {}. {}", files_text(&c.training_files), blank("study design and source of the data (trial, cohort, registry), and whether it is representative of the target population"))),
+        item("5b", "Dates", "to_fill", blank("start and end of accrual and of follow-up")),
+        item("6a", "Setting", "to_fill", blank("setting (e.g. primary care, specialist clinic), locations and number of centres")),
+        item("6b", "Eligibility", "to_fill", blank("eligibility criteria for participants")),
+        item("6c", "Treatments", "partial", format!("{arms_text}. {}", blank("details of the treatments received"))),
+        item("7", "Data preparation", "filled", "Files are joined on the patient ID; patients without an outcome (or therapy) are left out and counted. Preprocessing is fitted on training patients only and stored in the model: imputation (numeric: median; dosage: mean; categorical: a `missing` level), one-hot encoding over the training levels, standardisation (mean, population SD).".into()),
+        item("8a", "Outcome", "partial", format!("responder if {} (column `{}`). {}", c.outcome, c.outcome_column, blank("clinical definition of response, time of assessment, and why it was chosen"))),
+        item("8b", "Outcome assessment", "to_fill", blank("how and by whom the outcome was assessed; blinding to predictors")),
+        item("9a", "Predictors", "filled", format!("{} predictors: {} numeric, {} categorical, {} genotype dosages; listed with their handling of missing values in the predictor table", c.predictors.len(), n_kind("numeric"), n_kind("categorical"), n_kind("dosage"))),
+        item("9b-c", "Predictor measurement", "to_fill", blank("how and when predictors were measured; blinding to the outcome")),
+        item("10", "Sample size", "partial", format!("{} patients with {} responders ({}) were used for training. {}", c.training_n, c.training_responders, pct(c.training_responders, c.training_n), blank("how the study size was arrived at (e.g. Riley et al. criteria)"))),
+        item("11", "Missing data", "filled", format!("patients with a missing outcome were left out ({} in training) and patients with a missing therapy ({}); missing predictor values were imputed as listed in the predictor table (single imputation with training values)", c.training_n_missing_target, c.training_n_missing_therapy)),
+        item("12a-d", "Analytical methods", "filled", format!("{algo} ({}), {arms_text}; hyper-parameters as stored in the model; seed {}. Internal validation: {cv_text}.", c.hyperparameters_text, c.seed)),
+        item("12e-g", "Performance measures", "filled", "discrimination: AUC with a stratified-bootstrap percentile 95% CI and a DeLong CI; accuracy: Brier score, scaled Brier score, log-loss; calibration: calibration-in-the-large and calibration slope from a logistic recalibration on logit(p), observed/expected ratio, binned calibration curve; classification: sensitivity, specificity, PPV and NPV at the training prevalence, Youden-optimal threshold; clinical utility: decision-curve net benefit (Vickers & Elkin 2006) at thresholds 0.05–0.95".into()),
+        item("13", "Class imbalance", "filled", "no resampling or reweighting; probabilities are those of the fitted model".into()),
+        item("14", "Fairness", "to_fill", blank("approaches to assess and address fairness across groups (e.g. sex, ancestry)")),
+        item("15", "Model output", "filled", "P(responder) under each therapy arm; patients can be ranked by probability and by their best arm (`responder score`)".into()),
+        item("16", "Training versus evaluation", "partial", format!("{eval_text}. {}", blank("differences between the development and evaluation data in setting, eligibility, outcome and predictors"))),
+        item("17", "Ethical approval", "to_fill", blank("ethics committee and consent")),
+        item("18a-f", "Open science", "to_fill", blank("funding, conflicts of interest, protocol, registration, data and code availability")),
+        item("19", "Patient and public involvement", "to_fill", blank("patient and public involvement")),
+        item("20a-c", "Participants", "partial", format!("training: {} patients after the ID join, {} used, {} responders ({}); per arm in the training table. {}", c.training_n_joined, c.training_n, c.training_responders, pct(c.training_responders, c.training_n), blank("flow of participants and their characteristics, by data source"))),
+        item("21", "Model development", "filled", "see the training and internal-validation tables".into()),
+        item("22", "Model specification", "filled", "the full model (pipeline and parameters of each arm) is the model file, whose SHA-256 is given above; `responder explain` lists coefficients and odds ratios".into()),
+        item("23a-b", "Model performance", eval_status, if c.evaluation.is_some() { "see the evaluation tables (with 95% CIs) and plots".into() } else { format!("internal validation only (cross-validated AUC); {}", blank("evaluation in held-out or external data: run `responder report --data FILE --target COL`")) }),
+        item("24", "Model updating", "to_fill", blank("any model updating, and its results")),
+        item("25", "Interpretation", "to_fill", blank("overall interpretation of the main results, including fairness")),
+        item("26", "Limitations", "to_fill", blank("limitations: non-representative sample, sample size, overfitting, missing data")),
+        item("27a-c", "Usability", "to_fill", blank("how poor quality or unavailable inputs are handled in use, user interaction, and next steps")),
+    ]
+}
+
+fn group_rows(groups: &[&GroupEvaluation]) -> String {
+    let mut s = String::from("| arm | n | responders | AUC [95% CI bootstrap] | DeLong 95% CI | Brier | scaled Brier | log-loss | CITL [95% CI] | slope [95% CI] | O/E |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for g in groups {
+        let auc = g.auc.as_ref();
+        let ci = |lo: Option<f64>, hi: Option<f64>| match (lo, hi) {
+            (Some(l), Some(h)) => format!(" [{l:.3}, {h:.3}]"),
+            _ => String::new(),
+        };
+        let est = |e: Option<crate::eval::calibration::Estimate>| match e {
+            Some(e) => format!("{:.3} [{:.3}, {:.3}]", e.estimate, e.ci_low, e.ci_high),
+            None => "NA".into(),
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {}{} | {} | {:.4} | {} | {:.4} | {} | {} | {} |\n",
+            g.arm,
+            g.n,
+            g.responders,
+            f3(auc.map(|a| a.estimate)),
+            ci(auc.and_then(|a| a.ci_low), auc.and_then(|a| a.ci_high)),
+            ci(
+                auc.and_then(|a| a.delong_ci_low),
+                auc.and_then(|a| a.delong_ci_high)
+            )
+            .trim(),
+            g.brier,
+            f3(g.brier_scaled),
+            g.log_loss,
+            est(g.calibration.in_the_large),
+            est(g.calibration.slope),
+            f3(g.observed_expected),
+        ));
+    }
+    s
+}
+
+/// The card as Markdown.
+pub fn render_markdown(c: &ModelCard) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("# Model card: {}\n\n", c.model_file));
+    s.push_str("Written by `responder report` following TRIPOD+AI (Collins et al., BMJ 2024). Items marked **[TO FILL: …]** cannot be known by a tool and must be completed by the authors.\n\n");
+    s.push_str("## Model\n\n");
+    s.push_str(&format!(
+        "- file: `{}` (SHA-256 `{}`)\n",
+        c.model_file, c.model_sha256
+    ));
+    s.push_str(&format!("- written by responder {}\n", c.tool_version));
+    s.push_str(&format!(
+        "- algorithm: {} ({})\n",
+        c.algorithm, c.hyperparameters_text
+    ));
+    s.push_str(&format!("- outcome: responder if {}\n", c.outcome));
+    s.push_str(&format!(
+        "- arms: {}\n",
+        match &c.therapy_column {
+            Some(t) => format!("one model per value of `{t}`"),
+            None => "one model for all patients".into(),
+        }
+    ));
+    s.push_str(&format!("- seed: {}\n", c.seed));
+    s.push_str(if c.holds_patient_rows {
+        "- the model file KEEPS training patients' rows (needed by this algorithm): treat it as patient data\n\n"
+    } else {
+        "- the model file holds aggregate parameters only, no patient rows\n\n"
+    });
+
+    s.push_str("## Training data\n\n");
+    for f in &c.training_files {
+        s.push_str(&format!(
+            "- {}: `{}`, SHA-256 `{}`\n",
+            f.role, f.name, f.sha256
+        ));
+    }
+    s.push_str(&format!(
+        "- {} patients after the ID join; {} left out for a missing outcome, {} for a missing therapy; {} used, {} responders ({})\n\n",
+        c.training_n_joined, c.training_n_missing_target, c.training_n_missing_therapy, c.training_n, c.training_responders, pct(c.training_responders, c.training_n)
+    ));
+    s.push_str("## Training and internal validation per arm\n\n| arm | n | responders | CV folds | CV AUC mean ± SD | pooled out-of-fold AUC | fold AUCs |\n|---|---|---|---|---|---|---|\n");
+    for a in &c.arms {
+        s.push_str(&format!(
+            "| {} | {} | {} ({}) | {} | {} | {} | {} |\n",
+            a.arm,
+            a.n,
+            a.responders,
+            pct(a.responders, a.n),
+            a.cv_folds.map_or("none".into(), |k| k.to_string()),
+            match (a.cv_auc_mean, a.cv_auc_sd) {
+                (Some(m), Some(sd)) => format!("{m:.3} ± {sd:.3}"),
+                _ => "NA".into(),
+            },
+            f3(a.cv_auc_pooled),
+            a.cv_fold_auc.as_ref().map_or("NA".into(), |v| v
+                .iter()
+                .map(|x| format!("{x:.3}"))
+                .collect::<Vec<_>>()
+                .join(", ")),
+        ));
+    }
+    s.push_str("\nCross-validation stores fold AUCs only, so no confidence interval is given here; the evaluation below (with `--data`) gives intervals.\n\n");
+
+    s.push_str(
+        "## Predictors\n\n| predictor | kind | missing values | levels |\n|---|---|---|---|\n",
+    );
+    for p in &c.predictors {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            p.name,
+            p.kind,
+            p.missing,
+            p.levels.as_ref().map_or(String::new(), |l| l.join(", "))
+        ));
+    }
+    s.push('\n');
+
+    if let Some(e) = &c.evaluation {
+        s.push_str("## Evaluation\n\n");
+        for f in c.evaluation_files.as_deref().unwrap_or_default() {
+            s.push_str(&format!(
+                "- {}: `{}`, SHA-256 `{}`\n",
+                f.role, f.name, f.sha256
+            ));
+        }
+        s.push_str(&format!(
+            "- {} patients; left out: {} missing outcome, {} missing therapy, {} therapy without an arm\n\n",
+            e.n_rows, e.n_missing_target, e.n_missing_therapy, e.n_unknown_therapy
+        ));
+        let groups: Vec<&GroupEvaluation> = e.arms.iter().chain(&e.overall).collect();
+        s.push_str(&group_rows(&groups));
+        s.push_str("\n### Classification at the threshold\n\n| arm | threshold | source | sensitivity | specificity | PPV | NPV | Youden threshold |\n|---|---|---|---|---|---|---|---|\n");
+        for g in &groups {
+            let t = &g.threshold.confusion;
+            s.push_str(&format!(
+                "| {} | {:.3} | {} | {} | {} | {} | {} | {} |\n",
+                g.arm,
+                t.threshold,
+                g.threshold.source,
+                f3(t.sensitivity),
+                f3(t.specificity),
+                f3(t.ppv),
+                f3(t.npv),
+                f3(g.youden.map(|y| y.threshold))
+            ));
+        }
+        s.push_str("\n### Decision curve (net benefit: model / treat all; treat none = 0)\n\n| threshold |");
+        for g in &groups {
+            s.push_str(&format!(" {} | {} all |", g.arm, g.arm));
+        }
+        s.push_str("\n|---|");
+        for _ in &groups {
+            s.push_str("---|---|");
+        }
+        s.push('\n');
+        let n_t = groups.first().map_or(0, |g| g.decision_curve.len());
+        for t in 0..n_t {
+            s.push_str(&format!("| {:.2} |", groups[0].decision_curve[t].threshold));
+            for g in &groups {
+                let d = &g.decision_curve[t];
+                s.push_str(&format!(" {:.4} | {:.4} |", d.model, d.treat_all));
+            }
+            s.push('\n');
+        }
+        let warnings: Vec<String> = e
+            .warnings
+            .iter()
+            .cloned()
+            .chain(
+                groups
+                    .iter()
+                    .flat_map(|g| g.warnings.iter().map(move |w| format!("{}: {w}", g.arm))),
+            )
+            .collect();
+        if !warnings.is_empty() {
+            s.push_str("\n### Cautions\n\n");
+            for w in warnings {
+                s.push_str(&format!("- {w}\n"));
+            }
+        }
+        s.push('\n');
+    }
+    if !c.plots.is_empty() {
+        s.push_str("## Plots\n\n");
+        for p in &c.plots {
+            s.push_str(&format!("![{p}]({p})\n\n"));
+        }
+    }
+    s.push_str("## TRIPOD+AI items\n\n| item | topic | status | content |\n|---|---|---|---|\n");
+    for i in &c.items {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            i.item,
+            i.topic,
+            i.status.replace('_', " "),
+            i.text.replace('|', "\\|").replace('\n', " ")
+        ));
+    }
+    s
+}

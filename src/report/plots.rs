@@ -1,0 +1,452 @@
+//! SVG plots (plotters, SVG backend only: text is written as `<text>`
+//! elements, so no font files or system libraries are needed): ROC curve
+//! with its bootstrap band, binned calibration curve, decision curve and
+//! permutation importance.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::eval::importance::Importance;
+use crate::eval::GroupEvaluation;
+use crate::output::AtomicFile;
+
+const SIZE: (u32, u32) = (640, 480);
+const FONT: &str = "sans-serif";
+
+type Drawn = std::result::Result<(), String>;
+
+fn m<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// A file-name-safe version of an arm name.
+pub fn file_stem(arm: &str) -> String {
+    let s: String = arm
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        format!("arm{s}")
+    } else {
+        s
+    }
+}
+
+/// The ROC curve of a group with its pointwise 95 % bootstrap band and the
+/// diagonal. `None` when the ROC curve is undefined (one class).
+pub fn roc_svg(g: &GroupEvaluation) -> Option<std::result::Result<String, String>> {
+    let roc = g.roc.as_ref()?;
+    let mut svg = String::new();
+    let drawn = (|| -> Drawn {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(m)?;
+        let auc = g.auc.as_ref().map(|a| match (a.ci_low, a.ci_high) {
+            (Some(l), Some(h)) => format!("AUC {:.3} [{l:.3}, {h:.3}]", a.estimate),
+            _ => format!("AUC {:.3}", a.estimate),
+        });
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("ROC: {} (n={})", g.arm, g.n), (FONT, 18))
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+            .map_err(m)?;
+        chart
+            .configure_mesh()
+            .x_desc("1 - specificity (false-positive rate)")
+            .y_desc("sensitivity")
+            .draw()
+            .map_err(m)?;
+        if let Some(b) = &g.bootstrap {
+            let mut poly: Vec<(f64, f64)> = b
+                .fpr
+                .iter()
+                .copied()
+                .zip(b.tpr_high.iter().copied())
+                .collect();
+            poly.extend(b.fpr.iter().copied().zip(b.tpr_low.iter().copied()).rev());
+            chart
+                .draw_series(std::iter::once(Polygon::new(poly, BLUE.mix(0.18))))
+                .map_err(m)?
+                .label(format!("95% bootstrap band ({} replicates)", b.replicates))
+                .legend(|(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 20, y + 5)], BLUE.mix(0.18).filled())
+                });
+        }
+        chart
+            .draw_series(LineSeries::new(
+                vec![(0.0, 0.0), (1.0, 1.0)],
+                BLACK.mix(0.4),
+            ))
+            .map_err(m)?;
+        // The empirical ROC is a step curve through its points.
+        let pts: Vec<(f64, f64)> = roc.iter().map(|p| (p.fpr, p.tpr)).collect();
+        chart
+            .draw_series(LineSeries::new(pts, BLUE.stroke_width(2)))
+            .map_err(m)?
+            .label(auc.unwrap_or_else(|| "ROC".into()))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.5))
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(m)?;
+        root.present().map_err(m)
+    })();
+    Some(drawn.map(|()| svg))
+}
+
+/// The binned calibration curve with the diagonal of perfect calibration.
+pub fn calibration_svg(g: &GroupEvaluation) -> std::result::Result<String, String> {
+    let mut svg = String::new();
+    (|| -> Drawn {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(m)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("Calibration: {} (n={})", g.arm, g.n), (FONT, 18))
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+            .map_err(m)?;
+        chart
+            .configure_mesh()
+            .x_desc("mean predicted probability")
+            .y_desc("observed share of responders")
+            .draw()
+            .map_err(m)?;
+        chart
+            .draw_series(LineSeries::new(
+                vec![(0.0, 0.0), (1.0, 1.0)],
+                BLACK.mix(0.4),
+            ))
+            .map_err(m)?
+            .label("perfect calibration")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.4)));
+        let pts: Vec<(f64, f64)> = g
+            .calibration_bins
+            .iter()
+            .map(|b| (b.mean_predicted, b.observed))
+            .collect();
+        let slope = g
+            .calibration
+            .slope
+            .map(|s| format!(", slope {:.2}", s.estimate))
+            .unwrap_or_default();
+        chart
+            .draw_series(LineSeries::new(pts.clone(), RED.stroke_width(2)))
+            .map_err(m)?
+            .label(format!("{} bins of equal size{slope}", pts.len()))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
+        chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, 4, RED.filled())))
+            .map_err(m)?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.5))
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(m)?;
+        root.present().map_err(m)
+    })()?;
+    Ok(svg)
+}
+
+/// Net benefit of the model, treat-all and treat-none over the thresholds.
+pub fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, String> {
+    let mut svg = String::new();
+    (|| -> Drawn {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(m)?;
+        let top = g
+            .decision_curve
+            .iter()
+            .map(|d| d.model.max(d.treat_all))
+            .fold(g.prevalence, f64::max)
+            .max(0.05);
+        let bottom = -0.05 * top.max(0.2) - 0.02;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("Decision curve: {} (n={})", g.arm, g.n), (FONT, 18))
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0f64..1f64, bottom..top * 1.05)
+            .map_err(m)?;
+        chart
+            .configure_mesh()
+            .x_desc("threshold probability")
+            .y_desc("net benefit")
+            .draw()
+            .map_err(m)?;
+        let series = |f: fn(&crate::eval::decision::NetBenefit) -> f64| -> Vec<(f64, f64)> {
+            g.decision_curve
+                .iter()
+                .map(|d| (d.threshold, f(d)))
+                .filter(|&(_, v)| v >= bottom)
+                .collect()
+        };
+        chart
+            .draw_series(LineSeries::new(series(|d| d.model), BLUE.stroke_width(2)))
+            .map_err(m)?
+            .label("model")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        chart
+            .draw_series(LineSeries::new(series(|d| d.treat_all), RED))
+            .map_err(m)?
+            .label("treat all")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+        chart
+            .draw_series(LineSeries::new(vec![(0.0, 0.0), (1.0, 0.0)], BLACK))
+            .map_err(m)?
+            .label("treat none")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.5))
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(m)?;
+        root.present().map_err(m)
+    })()?;
+    Ok(svg)
+}
+
+/// Horizontal bars of mean AUC drop (± 1 SD) for the `top` most important
+/// features.
+pub fn importance_svg(
+    arm: &str,
+    importance: &[Importance],
+    top: usize,
+) -> std::result::Result<String, String> {
+    let shown: Vec<&Importance> = importance.iter().take(top.max(1)).collect();
+    let k = shown.len().max(1) as i32;
+    let lo = shown
+        .iter()
+        .map(|i| i.auc_drop_mean - i.auc_drop_sd)
+        .fold(0.0f64, f64::min);
+    let hi = shown
+        .iter()
+        .map(|i| i.auc_drop_mean + i.auc_drop_sd)
+        .fold(0.0f64, f64::max)
+        .max(1e-3);
+    let pad = 0.05 * (hi - lo);
+    let names: Vec<String> = shown.iter().map(|i| i.feature.clone()).collect();
+    let height = SIZE.1.max(120 + 22 * k as u32);
+    let mut svg = String::new();
+    (|| -> Drawn {
+        let root = SVGBackend::with_string(&mut svg, (SIZE.0, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(m)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("Permutation importance: {arm}"), (FONT, 18))
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(130)
+            .build_cartesian_2d((lo - pad)..(hi + pad), (0..(k - 1).max(1)).into_segmented())
+            .map_err(m)?;
+        let label = |v: &SegmentValue<i32>| match v {
+            // Most important at the top.
+            SegmentValue::CenterOf(i) => usize::try_from(k - 1 - i)
+                .ok()
+                .and_then(|j| names.get(j).cloned())
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(k as usize)
+            .y_label_formatter(&label)
+            .x_desc("drop in AUC when the feature is shuffled (mean ± SD)")
+            .draw()
+            .map_err(m)?;
+        chart
+            .draw_series(shown.iter().enumerate().map(|(j, imp)| {
+                let i = k - 1 - j as i32;
+                let mut bar = Rectangle::new(
+                    [
+                        (0.0, SegmentValue::Exact(i)),
+                        (imp.auc_drop_mean, SegmentValue::Exact(i + 1)),
+                    ],
+                    BLUE.mix(0.6).filled(),
+                );
+                bar.set_margin(3, 3, 0, 0);
+                bar
+            }))
+            .map_err(m)?;
+        chart
+            .draw_series(shown.iter().enumerate().map(|(j, imp)| {
+                let i = k - 1 - j as i32;
+                PathElement::new(
+                    vec![
+                        (
+                            imp.auc_drop_mean - imp.auc_drop_sd,
+                            SegmentValue::CenterOf(i),
+                        ),
+                        (
+                            imp.auc_drop_mean + imp.auc_drop_sd,
+                            SegmentValue::CenterOf(i),
+                        ),
+                    ],
+                    BLACK.stroke_width(2),
+                )
+            }))
+            .map_err(m)?;
+        root.present().map_err(m)
+    })()?;
+    Ok(svg)
+}
+
+/// Creates `dir` (and its parents); the error names the folder.
+pub fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        action: "cannot create the plot folder",
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes `text` atomically to `dir/name`; returns the path.
+pub fn write_svg(
+    dir: &Path,
+    name: &str,
+    text: std::result::Result<String, String>,
+) -> Result<PathBuf> {
+    let path = dir.join(name);
+    let text = text.map_err(|e| Error::Io {
+        action: "cannot draw",
+        path: path.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    let mut f = AtomicFile::create(&path)?;
+    f.write_all(text.as_bytes()).map_err(|source| Error::Io {
+        action: "cannot write",
+        path: path.clone(),
+        source,
+    })?;
+    f.commit()?;
+    Ok(path)
+}
+
+/// Writes the ROC, calibration and decision-curve plots of every group,
+/// and the importance plot of every `(arm, importances)` pair, into `dir`
+/// (which must exist). Returns the files written.
+pub fn write_plots(
+    dir: &Path,
+    groups: &[&GroupEvaluation],
+    importance: &[(String, Vec<Importance>)],
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for g in groups {
+        let stem = file_stem(&g.arm);
+        if let Some(svg) = roc_svg(g) {
+            written.push(write_svg(dir, &format!("roc_{stem}.svg"), svg)?);
+        }
+        written.push(write_svg(
+            dir,
+            &format!("calibration_{stem}.svg"),
+            calibration_svg(g),
+        )?);
+        written.push(write_svg(
+            dir,
+            &format!("decision_{stem}.svg"),
+            decision_svg(g),
+        )?);
+    }
+    for (arm, imp) in importance {
+        if imp.is_empty() {
+            continue;
+        }
+        let stem = file_stem(arm);
+        written.push(write_svg(
+            dir,
+            &format!("importance_{stem}.svg"),
+            importance_svg(arm, imp, 20),
+        )?);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{evaluate_group, EvalOptions};
+
+    #[test]
+    fn plots_are_svg_with_text_elements() {
+        let p: Vec<f64> = (0..60).map(|i| (i as f64 + 0.5) / 60.0).collect();
+        let y: Vec<bool> = (0..60)
+            .map(|i| i % 3 != 0 && i > 15 || i % 11 == 0)
+            .collect();
+        let g = evaluate_group(
+            "TMS",
+            &p,
+            &y,
+            0.5,
+            "--threshold",
+            EvalOptions {
+                bootstrap: 50,
+                seed: 1,
+            },
+        );
+        for svg in [
+            roc_svg(&g).unwrap().unwrap(),
+            calibration_svg(&g).unwrap(),
+            decision_svg(&g).unwrap(),
+        ] {
+            assert!(svg.starts_with("<svg"), "{}", &svg[..50]);
+            assert!(svg.contains("<text"));
+            assert!(svg.trim_end().ends_with("</svg>"));
+        }
+        let imp = vec![
+            Importance {
+                feature: "age".into(),
+                auc_drop_mean: 0.1,
+                auc_drop_sd: 0.02,
+            },
+            Importance {
+                feature: "rs1".into(),
+                auc_drop_mean: -0.01,
+                auc_drop_sd: 0.01,
+            },
+        ];
+        let svg = importance_svg("TMS", &imp, 20).unwrap();
+        assert!(svg.contains("\nage\n") && svg.contains("\nrs1\n"), "{svg}");
+        let one = evaluate_group(
+            "x",
+            &p,
+            &[true; 60],
+            0.5,
+            "--threshold",
+            EvalOptions {
+                bootstrap: 10,
+                seed: 1,
+            },
+        );
+        assert!(roc_svg(&one).is_none());
+        assert!(calibration_svg(&one).is_ok());
+    }
+
+    #[test]
+    fn file_stems_are_safe() {
+        assert_eq!(file_stem("TMS"), "TMS");
+        assert_eq!(file_stem("a/b c"), "a_b_c");
+        assert_eq!(file_stem(".."), "arm..");
+        assert_eq!(file_stem(""), "arm");
+    }
+}

@@ -396,7 +396,8 @@ fn fit_s_learner(
     let mut cross = None;
     if cv >= 2 {
         let folds = stratified_folds(&y, cv, seed);
-        let per_fold: Result<Vec<(Vec<usize>, Vec<Vec<f64>>)>> = (0..cv)
+        type FoldPredictions = (Vec<usize>, Vec<Vec<f64>>);
+        let per_fold: Result<Vec<FoldPredictions>> = (0..cv)
             .into_par_iter()
             .map(|f| {
                 let (tr, te) = split(&folds, f);

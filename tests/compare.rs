@@ -247,3 +247,43 @@ fn bad_flags() {
         &["cannot read `missing.csv`"],
     );
 }
+
+#[test]
+fn thread_count_does_not_change_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(90));
+    let run = |threads: &str| {
+        let out = responder()
+            .args([
+                "--threads",
+                threads,
+                "compare",
+                "--data",
+                &data,
+                "--target",
+                "responder",
+            ])
+            .args([
+                "--exclude",
+                "therapy",
+                "--algorithms",
+                "forest,logistic",
+                "--cv",
+                "3",
+            ])
+            .args(["--repeats", "1", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for row in v.as_array_mut().unwrap() {
+            row.as_object_mut().unwrap().remove("fit_seconds_mean");
+        }
+        v
+    };
+    assert_eq!(run("1"), run("2"));
+    fails(
+        responder().args(["--threads", "0", "algorithms"]),
+        &["--threads must be at least 1"],
+    );
+}

@@ -29,6 +29,11 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// Worker threads for folds, trees and candidates (default: all cores);
+    /// results do not depend on it. Example: --threads 2
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -62,6 +67,15 @@ pub enum Command {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let ui = Ui::new(cli.quiet);
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            return Err(crate::error::Error::usage("--threads must be at least 1"));
+        }
+        // Fails only if a pool already exists (e.g. a second call in-process).
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
     match cli.command {
         Command::Simulate(a) => simulate::run(a, &ui),
         Command::Train(a) => train::run(a, &ui),

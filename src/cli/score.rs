@@ -89,9 +89,12 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
     let opts = args.input.read_options(&id)?;
     let mut sink = Sink::open(args.out.as_deref())?;
 
-    let ds = Dataset::load(&args.input.data, args.input.genotypes.as_deref(), &opts)?;
+    let mut ds = Dataset::load(&args.input.data, args.input.genotypes.as_deref(), &opts)?;
     if let Some(msg) = ds.join_message() {
         ui.info(msg);
+    }
+    for note in bundle.prepare_genotypes(&mut ds)? {
+        ui.info(note);
     }
     let frame = Frame::from_schema(&ds, &bundle.features)?;
     let rows: Vec<usize> = (0..ds.n_rows()).collect();

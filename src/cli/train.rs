@@ -163,6 +163,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         },
         therapy_column: args.data.therapy_col.clone(),
         features: frame.schema(),
+        genotypes: prepared.genetics.clone(),
         algorithm: args.algorithm.clone(),
         training: TrainingSummary {
             files: ds.files.clone(),

@@ -786,4 +786,74 @@ mod tests {
             AlleleMatch::Mismatch
         );
     }
+
+    fn fixture(name: &str) -> String {
+        format!(
+            "{}/tests/fixtures/genetics/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    }
+
+    /// `prs_expected.tsv` holds PLINK 1.9's `--score … sum` arithmetic
+    /// worked out by hand (see make_fixtures.py): mean-imputed and with
+    /// `no-mean-imputation`.
+    #[test]
+    fn prs_matches_plink_sum_on_the_fixture() {
+        use crate::data::{Delimiter, DosageTable};
+        let raw = Loaded::read(&fixture("prs.raw")).unwrap();
+        let g = DosageTable::parse(&raw, Delimiter::Whitespace, "patient_id").unwrap();
+        let rows: Vec<usize> = (0..g.ids.len()).collect();
+        let (name, weights) = read_weights(&fixture("prs_weights.txt")).unwrap();
+        assert_eq!(weights.len(), 6, "the header line is skipped");
+        let expected = std::fs::read_to_string(fixture("prs_expected.tsv")).unwrap();
+        let expected: Vec<(String, f64, f64)> = expected
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("IID"))
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (
+                    f[0].to_string(),
+                    f[1].parse().unwrap(),
+                    f[2].parse().unwrap(),
+                )
+            })
+            .collect();
+        for mean_imputation in [true, false] {
+            let (m, notes) = fit_prs(&g, &rows, &name, &weights, mean_imputation).unwrap();
+            assert_eq!((m.weights.len(), m.unmatched, m.allele_mismatch), (4, 1, 1));
+            assert!(notes[0].contains("from 4 of 6 SNPs; 1 not in"), "{notes:?}");
+            let got = m.compute(&g, &rows).unwrap();
+            for (i, (id, mean, zero)) in expected.iter().enumerate() {
+                assert_eq!(&g.ids[i], id);
+                let want = if mean_imputation { *mean } else { *zero };
+                assert!((got[i] - want).abs() < 1e-9, "{id}: {} vs {want}", got[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn weights_file_errors_name_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.txt");
+        std::fs::write(&p, "rs1 A 0.5\nrs2 C abc\n").unwrap();
+        let e = read_weights(p.to_str().unwrap()).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2, column `weight`: `abc` is not a number"),
+            "{e}"
+        );
+        std::fs::write(&p, "rs1,A,0.5\nrs1,G,1\n").unwrap();
+        let e = read_weights(p.to_str().unwrap()).unwrap_err().to_string();
+        assert!(e.contains("lines 1 and 2"), "{e}");
+        std::fs::write(&p, "rs1 A\n").unwrap();
+        let e = read_weights(p.to_str().unwrap()).unwrap_err().to_string();
+        assert!(e.contains("line 1: 2 fields"), "{e}");
+        std::fs::write(&p, "SNP A1 BETA\n").unwrap();
+        let e = read_weights(p.to_str().unwrap()).unwrap_err().to_string();
+        assert!(e.contains("no weights"), "{e}");
+        std::fs::write(&p, "# comment\nrs1\tA\t-1e-2\n").unwrap();
+        assert_eq!(
+            read_weights(p.to_str().unwrap()).unwrap().1[0].weight,
+            -0.01
+        );
+    }
 }

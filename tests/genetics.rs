@@ -345,3 +345,28 @@ fn genetic_flag_errors() {
     );
     assert!(!out.exists(), "a failed run leaves no model");
 }
+
+#[test]
+fn bundles_from_before_snp_ids_still_score() {
+    // Earlier bundles named .raw features `rs1_A` and had no `genotypes`.
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    train(&fx("train.raw"), &m, &[]);
+    let (want, _) = score(&m, &fx("clinical.csv"), &fx("train.raw"));
+    let mut b = json(&m);
+    b.as_object_mut().unwrap().remove("genotypes");
+    let mut text = serde_json::to_string_pretty(&b).unwrap();
+    for (snp, allele) in [
+        ("rs1", "A"),
+        ("rs2", "C"),
+        ("rs3", "G"),
+        ("rs4", "T"),
+        ("rs5", "A"),
+        ("rs6", "G"),
+    ] {
+        text = text.replace(&format!("\"{snp}\""), &format!("\"{snp}_{allele}\""));
+    }
+    let old = write(dir.path(), "old.json", &text);
+    let (got, _) = score(Path::new(&old), &fx("clinical.csv"), &fx("train.raw"));
+    assert_eq!(got, want);
+}

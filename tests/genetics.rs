@@ -324,6 +324,23 @@ fn genetic_flag_errors() {
         base(Some(&fx("train.raw"))).args(["--genotype-pcs", "7"]),
         &["--genotype-pcs 7 is too many", "6 SNPs"],
     );
+    let raw = std::fs::read_to_string(fx("train.raw")).unwrap();
+    let constant: String = raw
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut f: Vec<&str> = l.split(' ').collect();
+            if i > 0 {
+                f[6..].iter_mut().for_each(|c| *c = "1");
+            }
+            format!("{}\n", f.join(" "))
+        })
+        .collect();
+    let c = write(dir.path(), "const.raw", &constant);
+    fails(
+        base(Some(&c)).args(["--genotype-pcs", "2"]),
+        &["const.raw", "no SNP varies"],
+    );
     let w = write(dir.path(), "w.txt", "rs1 A 0.5\nrs2 C x\n");
     fails(
         base(Some(&fx("train.raw"))).args(["--prs-weights", &w]),

@@ -636,6 +636,12 @@ fn fit_pca(g: &DosageTable, grows: &[usize], k: usize) -> Result<PcaModel> {
             c.iter().map(|v| (v - m) * (v - m)).sum::<f64>()
         })
         .sum();
+    if total <= 1e-12 {
+        return Err(Error::data(
+            Location::file(&g.file),
+            "no SNP varies across the training patients, so there are no principal components",
+        ));
+    }
     let fitted = linfa_reduction::Pca::params(k)
         .fit(&linfa::DatasetBase::from(x))
         .map_err(|e| Error::Fit(format!("principal components of {}: {e}", g.file)))?;
@@ -663,7 +669,7 @@ fn fit_pca(g: &DosageTable, grows: &[usize], k: usize) -> Result<PcaModel> {
         explained_variance_ratio: fitted
             .singular_values()
             .iter()
-            .map(|s| if total > 0.0 { s * s / total } else { 0.0 })
+            .map(|s| (s * s / total).clamp(0.0, 1.0))
             .collect(),
     };
     if model

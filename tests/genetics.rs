@@ -284,6 +284,14 @@ fn principal_components_round_trip() {
         &["--genotype-pcs", "3", "--genotypes-as", "pcs"],
     );
     assert_eq!(feature_names(&json(&m3)), ["age", "pc1", "pc2", "pc3"]);
+    let o = responder().arg("inspect").arg(&m3).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("genotypes")
+            && text.contains("3 PCs of 6 SNPs")
+            && text.contains("SNP columns left out"),
+        "{text}"
+    );
     // scoring a PC model needs the genotypes
     fails(
         responder()
@@ -315,6 +323,10 @@ fn genetic_flag_errors() {
     fails(
         base(Some(&fx("train.raw"))).args(["--genotypes-as", "pcs"]),
         &["--genotypes-as pcs needs --genotype-pcs"],
+    );
+    fails(
+        base(Some(&fx("train.raw"))).args(["--genotype-pcs", "2", "--genotypes-as", "dosages"]),
+        &["--genotypes-as dosages leaves the components"],
     );
     fails(
         base(Some(&fx("train.raw"))).args(["--genotype-pcs", "0"]),

@@ -260,7 +260,12 @@ impl GenotypeModel {
         let grows: Vec<usize> = rows.iter().map(|&r| ds.genotype_rows[r]).collect();
         let mut notes = Vec::new();
         let genotypes_as = match (opts.genotypes_as, opts.pcs) {
-            (Some(GenotypesAs::Dosages), _) | (None, None) => GenotypesAs::Dosages,
+            (Some(GenotypesAs::Dosages), Some(_)) => {
+                return Err(Error::usage(
+                    "--genotypes-as dosages leaves the components of --genotype-pcs unused: use both or pcs",
+                ))
+            }
+            (Some(GenotypesAs::Dosages), None) | (None, None) => GenotypesAs::Dosages,
             (Some(a), Some(_)) => a,
             (None, Some(_)) => GenotypesAs::Both,
             (Some(a), None) => {

@@ -70,7 +70,7 @@ TOLERANCE = 0.02
 LGBM_TOLERANCE = 0.01
 LGBM_ROW = "boosting (LightGBM defaults)"
 
-# responder algorithm name -> (reference label, factory(seed), scorer)
+# Scores used for the AUC.
 def _proba(model, x):
     return model.predict_proba(x)[:, 1]
 
@@ -89,6 +89,8 @@ def _lgbm(seed: int):
     return lightgbm.LGBMClassifier(verbose=-1, random_state=seed)
 
 
+# responder algorithm name -> (reference label, factory(seed), scorer); the last
+# row is the LightGBM yardstick for responder's `boosting`.
 REFERENCES: dict[str, tuple[str, object, object]] = {
     "logistic": (
         "LogisticRegression(C=1.0, max_iter=100)",

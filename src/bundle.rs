@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{FileInfo, TargetRule};
@@ -31,6 +32,71 @@ pub struct TargetInfo {
     pub description: String,
 }
 
+/// How an arm's model inputs are built from the pipeline's outputs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "design", rename_all = "kebab-case")]
+pub enum Design {
+    /// T-learner: the arm has its own model; inputs are the pipeline outputs.
+    #[default]
+    PerArm,
+    /// S-learner: one model for all arms; inputs are the pipeline outputs
+    /// `x`, one indicator per arm, and `x` again in the block of this arm
+    /// (therapy × feature interactions), zeros in the other arms' blocks.
+    SLearner {
+        /// This arm's index.
+        arm: usize,
+        /// Number of arms.
+        arms: usize,
+    },
+}
+
+impl Design {
+    /// Model inputs for `width` pipeline outputs.
+    pub fn width(&self, width: usize) -> usize {
+        match self {
+            Design::PerArm => width,
+            Design::SLearner { arms, .. } => width + arms + arms * width,
+        }
+    }
+
+    /// Builds the model inputs from pipeline outputs `x`.
+    pub fn expand(&self, x: Array2<f64>) -> Array2<f64> {
+        match *self {
+            Design::PerArm => x,
+            Design::SLearner { arm, arms } => {
+                s_learner_inputs(x.view(), &vec![arm; x.nrows()], arms)
+            }
+        }
+    }
+}
+
+/// S-learner inputs for rows whose therapies are `arm_of` (see [`Design::SLearner`]).
+pub fn s_learner_inputs(x: ArrayView2<f64>, arm_of: &[usize], arms: usize) -> Array2<f64> {
+    let (n, w) = x.dim();
+    let mut out = Array2::<f64>::zeros((n, w + arms + arms * w));
+    for i in 0..n {
+        let a = arm_of[i];
+        for j in 0..w {
+            out[[i, j]] = x[[i, j]];
+            out[[i, w + arms + a * w + j]] = x[[i, j]];
+        }
+        out[[i, w + a]] = 1.0;
+    }
+    out
+}
+
+/// Out-of-fold ("cross-fitted") predictions for the training patients:
+/// no patient's probability comes from a model that saw them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrossFitted {
+    /// Training patient IDs.
+    pub ids: Vec<String>,
+    /// Index of the arm each patient received.
+    pub received: Vec<usize>,
+    /// `p[a][i]`: patient `i`'s probability under arm `a`.
+    pub p: Vec<Vec<f64>>,
+}
+
 /// One therapy arm's model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Arm {
@@ -46,6 +112,9 @@ pub struct Arm {
     pub algorithm: AlgorithmParams,
     /// How `auto` chose the algorithm (absent otherwise).
     pub selection: Option<Selection>,
+    /// How model inputs are built (T-learner unless stated).
+    #[serde(default)]
+    pub design: Design,
     /// The model fitted on this arm's patients.
     pub model: FittedModel,
     /// Cross-validation results (absent with `--cv 0`); with `auto`, the
@@ -99,10 +168,33 @@ pub struct Bundle {
     pub genotypes: Option<GenotypeModel>,
     /// The algorithm requested (`auto` when chosen per arm by inner CV).
     pub algorithm: String,
+    /// `t-learner` (a model per arm) or `s-learner` (one model with therapy
+    /// indicators and interactions, stored under every arm).
+    #[serde(default = "default_strategy")]
+    pub strategy: String,
     /// One model per therapy arm (one in all for a bundle without arms).
     pub arms: Vec<Arm>,
+    /// Out-of-fold predictions of the training patients under every arm.
+    #[serde(default)]
+    pub cross_fitted: Option<CrossFitted>,
     /// The training summary.
     pub training: TrainingSummary,
+}
+
+fn default_strategy() -> String {
+    "t-learner".into()
+}
+
+impl Arm {
+    /// The model inputs for `rows` of `frame`: pipeline, then design.
+    pub fn model_inputs(
+        &self,
+        frame: &crate::features::Frame,
+        rows: &[usize],
+    ) -> Result<(Array2<f64>, crate::features::TransformNotes)> {
+        let (x, notes) = self.pipeline.transform(frame, rows)?;
+        Ok((self.design.expand(x), notes))
+    }
 }
 
 impl Bundle {
@@ -234,15 +326,35 @@ impl Bundle {
                     arm.algorithm.name()
                 ));
             }
-            if arm.model.n_inputs() != arm.pipeline.width() {
+            if arm.model.n_inputs() != arm.design.width(arm.pipeline.width()) {
                 return Err(format!(
                     "arm `{label}`: the model takes {} inputs but the pipeline makes {}",
                     arm.model.n_inputs(),
-                    arm.pipeline.width()
+                    arm.design.width(arm.pipeline.width())
                 ));
+            }
+            if let Design::SLearner { arm: a, arms } = arm.design {
+                if a != i || arms != self.arms.len() {
+                    return Err(format!(
+                        "arm `{label}`: its S-learner design is inconsistent"
+                    ));
+                }
             }
             if self.arms[..i].iter().any(|a| a.therapy == arm.therapy) {
                 return Err(format!("arm `{label}` appears twice"));
+            }
+        }
+        if let Some(cf) = &self.cross_fitted {
+            let n = cf.ids.len();
+            let ok = cf.received.len() == n
+                && cf.received.iter().all(|&a| a < self.arms.len())
+                && cf.p.len() == self.arms.len()
+                && cf
+                    .p
+                    .iter()
+                    .all(|v| v.len() == n && v.iter().all(|p| (0.0..=1.0).contains(p)));
+            if !ok {
+                return Err("its cross-fitted predictions are malformed".into());
             }
         }
         Ok(())

@@ -376,3 +376,171 @@ fn bundle_without_arms_uses_every_row_and_overall_is_that_arm() {
     assert_eq!(&overall, &arms[0]);
     assert_eq!(err.matches("fewer than 100 in a class").count(), 1, "{err}");
 }
+
+#[test]
+fn treatment_selection_on_trials_and_against_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    // Real two-arm trial: Beat the Blues.
+    let btheb = repo("examples/trials/btheb_depression.csv");
+    let model = dir.path().join("bt.json");
+    responder()
+        .args([
+            "train",
+            "--data",
+            &btheb,
+            "--target",
+            "responder",
+            "--therapy-col",
+            "treatment",
+        ])
+        .args(["--exclude", "bdi.2m", "--cv", "3", "--out"])
+        .arg(&model)
+        .assert()
+        .success();
+    let plots = dir.path().join("plots");
+    let out = responder()
+        .args(["evaluate", "--model"])
+        .arg(&model)
+        .args([
+            "--data",
+            &btheb,
+            "--cross-fitted",
+            "--bootstrap",
+            "300",
+            "--format",
+            "json",
+            "--plots",
+        ])
+        .arg(&plots)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["selection"];
+    assert_eq!(s["n"], 97);
+    assert_eq!(s["predictions"], "cross-fitted");
+    assert_eq!(s["arms"], serde_json::json!(["BtheB", "TAU"]));
+    assert_eq!(s["follow"][0]["recommended"], "all");
+    for key in ["policy_rate", "benefit_vs_best_single", "benefit_vs_random"] {
+        assert!(s[key]["value"].is_number(), "{key}");
+        assert!(
+            s[key]["lo"].is_number() && s[key]["hi"].is_number(),
+            "{key}"
+        );
+    }
+    // Honest about a small trial: the interval includes zero and it says so.
+    let text = s["verdict"].as_str().unwrap();
+    assert!(
+        text.contains("cannot tell") && text.contains("too small"),
+        "{text}"
+    );
+    assert_eq!(s["qini"]["points"].as_array().unwrap().len(), 21);
+    assert!(plots.join("qini.svg").exists());
+
+    // Simulated truth on the example cohort: agreement and regret.
+    let out = responder()
+        .args(["evaluate", "--model", &repo("models/example.json")])
+        .args(["--data", &repo("examples/cohort/clinical.csv")])
+        .args(["--genotypes", &repo("examples/cohort/genotypes.csv")])
+        .args([
+            "--truth",
+            &repo("examples/cohort/truth.csv"),
+            "--cross-fitted",
+        ])
+        .args(["--bootstrap", "200", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &v["selection"]["truth"];
+    assert_eq!(t["n"], 600);
+    let share = t["correct_share"].as_f64().unwrap();
+    assert!(share > 1.0 / 3.0, "{share}");
+    assert!(t["mean_regret"].as_f64().unwrap() >= 0.0);
+    assert!(
+        v["selection"]["qini"].is_null(),
+        "three arms: no Qini curve"
+    );
+}
+
+#[test]
+fn treatment_selection_bad_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let btheb = repo("examples/trials/btheb_depression.csv");
+    let model = dir.path().join("bt.json");
+    responder()
+        .args([
+            "train",
+            "--data",
+            &btheb,
+            "--target",
+            "responder",
+            "--therapy-col",
+            "treatment",
+        ])
+        .args([
+            "--exclude",
+            "bdi.2m",
+            "--cv",
+            "3",
+            "--therapy",
+            "TAU",
+            "--out",
+        ])
+        .arg(&model)
+        .assert()
+        .success();
+    fails(
+        responder().args(["evaluate", "--model"]).arg(&model).args([
+            "--data",
+            &btheb,
+            "--cross-fitted",
+        ]),
+        &["needs a model with two or more therapy arms"],
+    );
+    // A truth file without the arm columns.
+    responder()
+        .args([
+            "train",
+            "--data",
+            &btheb,
+            "--target",
+            "responder",
+            "--therapy-col",
+            "treatment",
+        ])
+        .args(["--exclude", "bdi.2m", "--cv", "3", "--out"])
+        .arg(&model)
+        .assert()
+        .success();
+    let truth = write(dir.path(), "truth.csv", "patient_id,p_X\n1,0.5\n");
+    fails(
+        responder()
+            .args(["evaluate", "--model"])
+            .arg(&model)
+            .args(["--data", &btheb, "--truth", &truth]),
+        &["truth.csv: missing columns `p_BtheB`, `p_TAU`"],
+    );
+    // Patients who were not in training cannot use --cross-fitted.
+    let other = write(
+        dir.path(),
+        "new.csv",
+        "patient_id,treatment,drug,length,bdi.pre,bdi.2m,responder\n999,TAU,No,>6m,29,2,1\n",
+    );
+    fails(
+        responder().args(["evaluate", "--model"]).arg(&model).args([
+            "--data",
+            &other,
+            "--cross-fitted",
+        ]),
+        &["1 patients are not among the bundle's 97 cross-fitted training patients"],
+    );
+}

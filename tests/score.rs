@@ -406,3 +406,85 @@ fn closed_stdout_ends_quietly() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }
+
+#[test]
+fn cross_fitted_and_min_advantage() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(80));
+    let model = dir.path().join("m.json");
+    responder()
+        .args([
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "responder",
+            "--therapy-col",
+            "therapy",
+        ])
+        .args(["--cv", "3", "--out"])
+        .arg(&model)
+        .assert()
+        .success();
+    let text = stdout(responder().args(["score", "--model"]).arg(&model).args([
+        "--cross-fitted",
+        "--format",
+        "csv",
+    ]));
+    assert!(text.starts_with("rank,patient_id,p_A,p_B,best_therapy,advantage\n"));
+    assert_eq!(text.lines().count(), 81);
+    // In-sample scores differ from the cross-fitted ones.
+    let in_sample = stdout(
+        responder()
+            .args(["score", "--model"])
+            .arg(&model)
+            .args(["--data", &data, "--format", "csv"]),
+    );
+    assert_ne!(text, in_sample);
+    // --min-advantage 1 makes every recommendation `none`.
+    let none = stdout(responder().args(["score", "--model"]).arg(&model).args([
+        "--data",
+        &data,
+        "--format",
+        "csv",
+        "--min-advantage",
+        "1",
+    ]));
+    assert!(
+        none.lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(4) == Some("none")),
+        "{none}"
+    );
+    fails(
+        responder().args(["score", "--model"]).arg(&model).args([
+            "--data",
+            &data,
+            "--min-advantage",
+            "2",
+        ]),
+        &["--min-advantage must be between 0 and 1"],
+    );
+    // No cross-fitted predictions without CV.
+    responder()
+        .args([
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "responder",
+            "--therapy-col",
+            "therapy",
+        ])
+        .args(["--cv", "0", "--out"])
+        .arg(&model)
+        .assert()
+        .success();
+    fails(
+        responder()
+            .args(["score", "--model"])
+            .arg(&model)
+            .arg("--cross-fitted"),
+        &["the bundle has no cross-fitted predictions"],
+    );
+}

@@ -102,9 +102,25 @@ fn per_arm_bundle_holds_one_model_per_therapy_and_the_summary() {
         b["training"]["files"][0]["sha256"].as_str().unwrap().len(),
         64
     );
-    // No patient IDs in the bundle.
-    let text = std::fs::read_to_string(&out).unwrap();
-    assert!(!text.contains("P001"));
+    // Patient IDs appear only with the cross-fitted predictions...
+    let mut without = b.clone();
+    without.as_object_mut().unwrap().remove("cross_fitted");
+    assert!(!without.to_string().contains("P001"));
+    assert_eq!(b["cross_fitted"]["ids"][1], "P001");
+    // ...and not at all with --no-cross-fitted.
+    train_cmd(&data, &out)
+        .args([
+            "--genotypes",
+            &geno,
+            "--therapy-col",
+            "therapy",
+            "--cv",
+            "3",
+            "--no-cross-fitted",
+        ])
+        .assert()
+        .success();
+    assert!(!std::fs::read_to_string(&out).unwrap().contains("P001"));
 }
 
 #[test]
@@ -627,5 +643,74 @@ fn auto_chooses_per_arm_and_stores_the_nested_estimate() {
     fails(
         train_cmd(&data, &out).args(["--algorithm", "auto", "--cv", "0"]),
         &["--algorithm auto needs --cv of at least 2"],
+    );
+}
+
+#[test]
+fn s_learner_bundle_and_cross_fitted_predictions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(90));
+    let out = dir.path().join("s.json");
+    train_cmd(&data, &out)
+        .args([
+            "--therapy-col",
+            "therapy",
+            "--strategy",
+            "s-learner",
+            "--cv",
+            "3",
+        ])
+        .assert()
+        .success();
+    let b = bundle(&out);
+    assert_eq!(b["strategy"], "s-learner");
+    assert_eq!(b["arms"][0]["design"]["design"], "s-learner");
+    assert_eq!(b["arms"][1]["design"]["arm"], 1);
+    // one model over 3 features → 4 outputs (sex one-hot) + 2 indicators + 2×4 interactions
+    assert_eq!(
+        b["arms"][0]["model"]["coefficients"]
+            .as_array()
+            .unwrap()
+            .len(),
+        14
+    );
+    assert_eq!(b["arms"][0]["cv"]["folds"], 3);
+    let cf = &b["cross_fitted"];
+    assert_eq!(cf["ids"].as_array().unwrap().len(), 90);
+    assert_eq!(cf["p"].as_array().unwrap().len(), 2);
+    // A T-learner stores them too; --no-cross-fitted leaves them out.
+    let t = dir.path().join("t.json");
+    train_cmd(&data, &t)
+        .args(["--therapy-col", "therapy", "--cv", "3"])
+        .assert()
+        .success();
+    assert_eq!(
+        bundle(&t)["cross_fitted"]["received"]
+            .as_array()
+            .unwrap()
+            .len(),
+        90
+    );
+    train_cmd(&data, &t)
+        .args(["--therapy-col", "therapy", "--cv", "3", "--no-cross-fitted"])
+        .assert()
+        .success();
+    assert!(bundle(&t)["cross_fitted"].is_null());
+    // Cross-fitted, not in-sample: an arm's own-patient predictions differ
+    // from what its final model gives them.
+    fails(
+        train_cmd(&data, &out).args(["--strategy", "s-learner"]),
+        &["--strategy s-learner needs --therapy-col"],
+    );
+    fails(
+        train_cmd(&data, &out).args([
+            "--therapy-col",
+            "therapy",
+            "--strategy",
+            "s-learner",
+            "--algorithm",
+            "auto",
+        ]),
+        &["--strategy s-learner takes a fixed --algorithm"],
     );
 }

@@ -12,9 +12,10 @@ use crate::data::FileInfo;
 use crate::error::{Error, Result};
 use crate::eval::apply::predict_all;
 use crate::eval::importance::{permutation_importance, Importance};
+use crate::eval::selection::{selection_report, truth_agreement, Estimate, SelectionReport};
 use crate::eval::{evaluate_bundle, EvalOptions, Evaluation, GroupEvaluation, LabelledData};
 use crate::output::Sink;
-use crate::report::plots::{create_dir, write_plots};
+use crate::report::plots::{create_dir, qini_svg, write_plots, write_svg};
 use crate::report::{render_table, Cell};
 
 /// Repeats of permutation importance behind the importance plots.
@@ -83,6 +84,18 @@ pub struct Args {
     /// Example: --plots plots/
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
+
+    /// Judge treatment selection with the bundle's cross-fitted predictions
+    /// of the training patients (for evaluating on the training file: no
+    /// patient is scored by a model that saw them). Example: --cross-fitted
+    #[arg(long)]
+    pub cross_fitted: bool,
+
+    /// Simulated truth (`patient_id,p_<arm>…`, as `simulate` writes
+    /// truth.csv): report how often the recommended therapy is the truly
+    /// best one and the mean regret. Example: --truth cohort/truth.csv
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<String>,
 }
 
 /// Largest `--bootstrap` accepted (memory grows with it).
@@ -237,6 +250,8 @@ pub struct EvaluateOutput<'a> {
     pub evaluation: &'a Evaluation,
     /// Plot files written (empty without --plots).
     pub plots: Vec<String>,
+    /// Treatment selection (bundles with two or more arms and a therapy column).
+    pub selection: Option<SelectionReport>,
 }
 
 /// Runs `evaluate`.
@@ -268,10 +283,17 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
             ui.warn(format!("{}: {w}", g.arm));
         }
     }
-    let written = match &args.plots {
+    let selection = selection(&args, &bundle, &data, ui)?;
+    let mut written = match &args.plots {
         Some(dir) => plots(dir, &bundle, &data, &ev, args.seed)?,
         None => Vec::new(),
     };
+    if let (Some(dir), Some(q)) = (
+        &args.plots,
+        selection.as_ref().and_then(|s| s.qini.as_ref()),
+    ) {
+        written.push(write_svg(dir, "qini.svg", qini_svg(q))?);
+    }
     let json_out = args
         .out
         .as_ref()
@@ -294,13 +316,20 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
                 seed: args.seed,
                 evaluation: &ev,
                 plots: written.iter().map(|p| p.display().to_string()).collect(),
+                selection: selection.clone(),
             };
             let mut s = serde_json::to_string_pretty(&out)
                 .map_err(|e| Error::Fit(format!("cannot serialise the evaluation: {e}")))?;
             s.push('\n');
             s
         }
-        EvalFormat::Text => render_text(&args.model.display().to_string(), &bundle, &data, &ev),
+        EvalFormat::Text => {
+            let mut t = render_text(&args.model.display().to_string(), &bundle, &data, &ev);
+            if let Some(sel) = &selection {
+                t.push_str(&render_selection(sel));
+            }
+            t
+        }
     };
     sink.write_text(&text)?;
     sink.finish()?;
@@ -482,5 +511,222 @@ pub fn render_text(model: &str, bundle: &Bundle, data: &LabelledData, ev: &Evalu
         })
         .collect();
     out.push_str(&render_table(&h, &rows));
+    out
+}
+
+/// Treatment selection for a multi-arm bundle on a file with a therapy
+/// column; `None` otherwise.
+fn selection(
+    args: &Args,
+    bundle: &Bundle,
+    data: &LabelledData,
+    ui: &Ui,
+) -> Result<Option<SelectionReport>> {
+    if bundle.arms.len() < 2 || bundle.therapy_column.is_none() {
+        if args.cross_fitted || args.truth.is_some() {
+            return Err(Error::usage(
+                "--cross-fitted and --truth judge treatment selection, which needs a model with two or more therapy arms",
+            ));
+        }
+        return Ok(None);
+    }
+    let rows: Vec<usize> = (0..data.y.len())
+        .filter(|&i| data.y[i].is_some() && data.arm_of[i].is_some())
+        .collect();
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let received: Vec<usize> = rows.iter().map(|&i| data.arm_of[i].unwrap_or(0)).collect();
+    let y: Vec<bool> = rows.iter().map(|&i| data.y[i] == Some(true)).collect();
+    let (p, source) = if args.cross_fitted {
+        let cf = bundle.cross_fitted.as_ref().ok_or_else(|| Error::Model {
+            file: args.model.display().to_string(),
+            message: "the bundle has no cross-fitted predictions (trained with --cv 0 or --no-cross-fitted)".into(),
+        })?;
+        let index: std::collections::HashMap<&str, usize> = cf
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(k, id)| (id.as_str(), k))
+            .collect();
+        let mut missing = 0;
+        let mut p = vec![Vec::with_capacity(rows.len()); bundle.arms.len()];
+        for &i in &rows {
+            match index.get(data.ds.id(i)) {
+                Some(&k) => {
+                    for (a, pa) in p.iter_mut().enumerate() {
+                        pa.push(cf.p[a][k]);
+                    }
+                }
+                None => missing += 1,
+            }
+        }
+        if missing > 0 {
+            return Err(Error::data(
+                crate::error::Location::file(&data.ds.data.file),
+                format!(
+                    "{missing} patients are not among the bundle's {} cross-fitted training patients; --cross-fitted only judges the training patients",
+                    cf.ids.len()
+                ),
+            ));
+        }
+        (p, "cross-fitted")
+    } else {
+        if data.ds.files.iter().any(|f| {
+            bundle
+                .training
+                .files
+                .iter()
+                .any(|t| t.role == "data" && t.sha256 == f.sha256)
+        }) {
+            ui.warn(
+                "treatment selection is judged on the model's own training patients; add --cross-fitted for an honest estimate",
+            );
+        }
+        (predict_all(bundle, &data.frame, &rows)?.0, "model")
+    };
+    let mut report = selection_report(
+        &bundle.arm_names(),
+        &p,
+        &received,
+        &y,
+        args.bootstrap.max(200),
+        args.seed,
+        source,
+    );
+    if let Some(path) = &args.truth {
+        let truth = read_truth(path, bundle, data, &rows)?;
+        report.truth = Some(truth_agreement(&p, &truth));
+    }
+    Ok(Some(report))
+}
+
+/// Reads `p_<arm>` columns of a truth file for `rows` (joined by ID).
+fn read_truth(
+    path: &str,
+    bundle: &Bundle,
+    data: &LabelledData,
+    rows: &[usize],
+) -> Result<Vec<Option<Vec<f64>>>> {
+    use crate::data::{parse_number, Loaded, RawTable};
+    let loaded = Loaded::read(path)?;
+    let table = RawTable::parse(&loaded, loaded.delimiter(None))?;
+    let id_col = table.require(&bundle.id_column)?;
+    let wanted: Vec<String> = bundle
+        .arm_names()
+        .iter()
+        .map(|a| format!("p_{a}"))
+        .collect();
+    let absent: Vec<String> = wanted
+        .iter()
+        .filter(|w| table.find(w).is_none())
+        .cloned()
+        .collect();
+    if !absent.is_empty() {
+        return Err(Error::MissingColumns {
+            file: table.file.clone(),
+            missing: absent,
+            available: table.header.clone(),
+            hint: None,
+        });
+    }
+    let cols: Vec<usize> = wanted.iter().filter_map(|w| table.find(w)).collect();
+    let mut by_id = std::collections::HashMap::new();
+    for r in 0..table.n_rows() {
+        let mut v = Vec::with_capacity(cols.len());
+        for &c in &cols {
+            let cell = &table.columns[c][r];
+            match parse_number(cell) {
+                Some(x) if (0.0..=1.0).contains(&x) => v.push(x),
+                _ => {
+                    return Err(Error::data(
+                        table.loc(r, c),
+                        format!("`{cell}` is not a probability"),
+                    ))
+                }
+            }
+        }
+        by_id.insert(table.columns[id_col][r].clone(), v);
+    }
+    Ok(rows
+        .iter()
+        .map(|&i| by_id.get(data.ds.id(i)).cloned())
+        .collect())
+}
+
+fn pct(e: &Estimate) -> String {
+    match (e.value, e.lo, e.hi) {
+        (Some(v), Some(lo), Some(hi)) => {
+            format!("{:.1}% [{:.1}, {:.1}]", 100.0 * v, 100.0 * lo, 100.0 * hi)
+        }
+        (Some(v), _, _) => format!("{:.1}%", 100.0 * v),
+        _ => "NA".into(),
+    }
+}
+
+/// The treatment-selection section of the text report.
+pub fn render_selection(s: &SelectionReport) -> String {
+    let mut out = format!(
+        "\ntreatment selection ({} patients, {} predictions; recommendation = arm with the highest probability)\n",
+        s.n, s.predictions
+    );
+    let header: Vec<String> = [
+        "recommended",
+        "n",
+        "received it",
+        "response if received",
+        "if not",
+        "difference",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
+    let rows: Vec<Vec<Cell>> = s
+        .follow
+        .iter()
+        .map(|r| {
+            vec![
+                Cell::Text(r.recommended.clone()),
+                Cell::Int(r.n),
+                Cell::Int(r.n_followed),
+                Cell::Text(pct(&r.followed_rate)),
+                Cell::Text(pct(&r.not_followed_rate)),
+                Cell::Text(pct(&r.difference)),
+            ]
+        })
+        .collect();
+    out.push_str(&render_table(&header, &rows));
+    out.push_str("\nresponse rate if everyone received ... (self-normalised IPW, observed arm shares as propensities; 95% bootstrap CI)\n");
+    out.push_str(&format!(
+        "  their recommended therapy   {}\n",
+        pct(&s.policy_rate)
+    ));
+    for (a, e) in s.arms.iter().zip(&s.single_therapy_rates) {
+        out.push_str(&format!("  {:<27} {}\n", a, pct(e)));
+    }
+    out.push_str(&format!(
+        "  benefit vs all {:<12} {}\n  benefit vs random allocation {}\n",
+        s.best_single_therapy,
+        pct(&s.benefit_vs_best_single),
+        pct(&s.benefit_vs_random)
+    ));
+    out.push_str(&format!("{}\n", s.verdict));
+    if let Some(q) = &s.qini {
+        out.push_str(&format!(
+            "Qini coefficient ({} vs {}, targeting by predicted uplift): {:.4}\n",
+            q.treatment, q.control, q.coefficient
+        ));
+    }
+    if let Some(t) = &s.truth {
+        out.push_str(&format!(
+            "against the truth file: recommended = truly best for {:.1}% of {} patients; {} with a true advantage >= 0.10: {}; mean regret {:.4}\n",
+            100.0 * t.correct_share,
+            t.n,
+            t.n_clear,
+            t.correct_share_clear
+                .map_or("NA".into(), |c| format!("{:.1}% correct", 100.0 * c)),
+            t.mean_regret
+        ));
+    }
     out
 }

@@ -162,8 +162,9 @@ pub fn explain_patient(
     top: usize,
 ) -> Result<PatientExplanation> {
     let (p, _) = predict_arm(arm, frame, &[row])?;
+    let per_arm = arm.design == crate::bundle::Design::PerArm;
     let (method, intercept, mut contributions) = match &arm.model {
-        FittedModel::Logistic(m) => {
+        FittedModel::Logistic(m) if per_arm => {
             let (b0, c) = linear_contributions(arm, m, frame, row)?;
             ("exact log-odds".to_string(), Some(b0), c)
         }
@@ -201,7 +202,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         .zip(&names)
         .map(|(arm, name)| {
             let coefs = match &arm.model {
-                FittedModel::Logistic(m) => {
+                FittedModel::Logistic(m) if arm.design == crate::bundle::Design::PerArm => {
                     let mut c = coefficients(arm, m);
                     c.truncate(args.top);
                     Some(c)

@@ -92,6 +92,10 @@ pub struct Summary {
     pub seed: u64,
     /// Whether the bundle holds patient rows.
     pub holds_patient_rows: bool,
+    /// `t-learner` or `s-learner`.
+    pub strategy: String,
+    /// Training patients whose cross-fitted predictions (ID + probabilities) are stored.
+    pub cross_fitted_patients: usize,
     /// Genotype handling in words (alleles, polygenic score, components);
     /// absent without genotype information.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,6 +177,8 @@ pub fn summarise(file: &str, b: &Bundle) -> Summary {
         seed: b.training.seed,
         holds_patient_rows: b.training.holds_patient_rows
             || b.arms.iter().any(|a| a.model.holds_training_rows()),
+        strategy: b.strategy.clone(),
+        cross_fitted_patients: b.cross_fitted.as_ref().map_or(0, |c| c.ids.len()),
         genotypes: describe_genotypes(b),
     }
 }
@@ -220,6 +226,18 @@ fn text(s: &Summary) -> String {
             "the bundle KEEPS training rows (standardised inputs): treat it as patient data".into()
         } else {
             "none stored (aggregate parameters only)".into()
+        },
+    );
+    line("strategy", s.strategy.clone());
+    line(
+        "cross-fitted",
+        if s.cross_fitted_patients > 0 {
+            format!(
+                "out-of-fold predictions of {} training patients (IDs and probabilities; train with --no-cross-fitted to leave them out)",
+                s.cross_fitted_patients
+            )
+        } else {
+            "none stored".into()
         },
     );
     out.push_str("\narm               n  responders  CV AUC\n");

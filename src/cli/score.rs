@@ -1,6 +1,5 @@
 //! `responder score`: apply a bundle to new patients and rank them.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};
@@ -10,6 +9,7 @@ use crate::cli::common::{Format, InputArgs};
 use crate::cli::Ui;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::eval::apply::predict_all;
 use crate::features::Frame;
 use crate::output::Sink;
 use crate::rank::{rank, RankedRow};
@@ -29,9 +29,34 @@ pub struct Args {
     #[arg(long, value_name = "MODEL.json")]
     pub model: PathBuf,
 
-    /// Patient files.
-    #[command(flatten)]
-    pub input: InputArgs,
+    /// Patients to score (CSV/TSV, optionally .gz; `-` reads stdin).
+    /// Example: --data new_patients.csv
+    #[arg(long, value_name = "FILE", required_unless_present = "cross_fitted")]
+    pub data: Option<String>,
+
+    /// Their genotype dosages (CSV/TSV, PLINK .raw; .gz read transparently).
+    /// Example: --genotypes new_geno.raw
+    #[arg(long, value_name = "FILE")]
+    pub genotypes: Option<String>,
+
+    /// Field delimiter of --data (default: from the extension, else sniffed).
+    /// Example: --delimiter tab
+    #[arg(long, value_name = "DELIM")]
+    pub delimiter: Option<String>,
+
+    /// Field delimiter of --genotypes. Example: --genotype-delimiter whitespace
+    #[arg(long, value_name = "DELIM")]
+    pub genotype_delimiter: Option<String>,
+
+    /// Print the training patients' cross-fitted (out-of-fold) predictions
+    /// stored in the bundle instead of scoring a file. Example: --cross-fitted
+    #[arg(long, conflicts_with_all = ["data", "genotypes"])]
+    pub cross_fitted: bool,
+
+    /// Report `none` as best therapy when the best arm beats the runner-up
+    /// by less than D. Example: --min-advantage 0.05
+    #[arg(long, value_name = "D")]
+    pub min_advantage: Option<f64>,
 
     /// The patient ID column (default: the one the model was trained with).
     /// Example: --id subject
@@ -85,36 +110,51 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
     if args.top == Some(0) {
         return Err(Error::usage("--top must be at least 1"));
     }
+    if let Some(d) = args.min_advantage {
+        if !(0.0..=1.0).contains(&d) {
+            return Err(Error::usage("--min-advantage must be between 0 and 1"));
+        }
+    }
     let id = args.id.clone().unwrap_or_else(|| bundle.id_column.clone());
-    let opts = args.input.read_options(&id)?;
     let mut sink = Sink::open(args.out.as_deref())?;
 
-    let mut ds = Dataset::load(&args.input.data, args.input.genotypes.as_deref(), &opts)?;
-    if let Some(msg) = ds.join_message() {
-        ui.info(msg);
-    }
-    for note in bundle.prepare_genotypes(&mut ds)? {
-        ui.info(note);
-    }
-    let frame = Frame::from_schema(&ds, &bundle.features)?;
-    let rows: Vec<usize> = (0..ds.n_rows()).collect();
-    let mut probs = Vec::with_capacity(bundle.arms.len());
-    let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
-    for arm in &bundle.arms {
-        let (x, notes) = arm.pipeline.transform(&frame, &rows)?;
-        for (feature, n) in notes.unseen_levels {
-            let e = unseen.entry(feature).or_insert(0);
-            *e = (*e).max(n);
-        }
-        probs.push(arm.model.predict_proba(x.view())?.to_vec());
-    }
-    for (feature, n) in &unseen {
-        ui.warn(format!(
-            "{}: {n} patients have a `{feature}` level the model never saw in training; scored as all-zeros for it",
-            ds.data.file
+    let (ids, probs, id_name) = if args.cross_fitted {
+        let cf = bundle.cross_fitted.as_ref().ok_or_else(|| Error::Model {
+            file: args.model.display().to_string(),
+            message: "the bundle has no cross-fitted predictions (trained with --cv 0 or --no-cross-fitted)".into(),
+        })?;
+        ui.info(format!(
+            "cross-fitted predictions of {} training patients: each from a model that did not see the patient",
+            cf.ids.len()
         ));
-    }
-    let ids: Vec<String> = (0..ds.n_rows()).map(|i| ds.id(i).to_string()).collect();
+        (cf.ids.clone(), cf.p.clone(), bundle.id_column.clone())
+    } else {
+        let input = InputArgs {
+            data: args.data.clone().unwrap_or_default(),
+            genotypes: args.genotypes.clone(),
+            delimiter: args.delimiter.clone(),
+            genotype_delimiter: args.genotype_delimiter.clone(),
+        };
+        let opts = input.read_options(&id)?;
+        let mut ds = Dataset::load(&input.data, input.genotypes.as_deref(), &opts)?;
+        if let Some(msg) = ds.join_message() {
+            ui.info(msg);
+        }
+        for note in bundle.prepare_genotypes(&mut ds)? {
+            ui.info(note);
+        }
+        let frame = Frame::from_schema(&ds, &bundle.features)?;
+        let rows: Vec<usize> = (0..ds.n_rows()).collect();
+        let (probs, unseen) = predict_all(&bundle, &frame, &rows)?;
+        for (feature, n) in &unseen {
+            ui.warn(format!(
+                "{}: {n} patients have a `{feature}` level the model never saw in training; scored as all-zeros for it",
+                ds.data.file
+            ));
+        }
+        let ids: Vec<String> = (0..ds.n_rows()).map(|i| ds.id(i).to_string()).collect();
+        (ids, probs, ds.id_name().to_string())
+    };
     let mut ranked = rank(&ids, &probs, by);
     if let Some(k) = args.top {
         ranked.truncate(k);
@@ -134,7 +174,14 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         }
     });
     let multi = bundle.arms.len() > 1;
-    let text = render(&ranked, ds.id_name(), &arm_names, multi, format);
+    let text = render(
+        &ranked,
+        &id_name,
+        &arm_names,
+        multi,
+        format,
+        args.min_advantage.unwrap_or(0.0),
+    );
     sink.write_text(&text)?;
     sink.finish()?;
     ui.info(format!(
@@ -165,7 +212,23 @@ fn round(v: f64) -> f64 {
     (v * s).round() / s
 }
 
-fn render(rows: &[RankedRow], id: &str, arms: &[String], multi: bool, format: Format) -> String {
+/// The best therapy's name, or `none` when its advantage is below `min_advantage`.
+pub fn best_label(r: &RankedRow, arms: &[String], min_advantage: f64) -> String {
+    if r.advantage < min_advantage {
+        "none".into()
+    } else {
+        arms[r.best].clone()
+    }
+}
+
+fn render(
+    rows: &[RankedRow],
+    id: &str,
+    arms: &[String],
+    multi: bool,
+    format: Format,
+    min_advantage: f64,
+) -> String {
     let header = header(id, arms, multi);
     match format {
         Format::Json => {
@@ -179,7 +242,10 @@ fn render(rows: &[RankedRow], id: &str, arms: &[String], multi: bool, format: Fo
                         for (a, p) in arms.iter().zip(&r.probs) {
                             m.insert(format!("p_{a}"), round(*p).into());
                         }
-                        m.insert("best_therapy".into(), arms[r.best].clone().into());
+                        m.insert(
+                            "best_therapy".into(),
+                            best_label(r, arms, min_advantage).into(),
+                        );
                         m.insert("advantage".into(), round(r.advantage).into());
                     } else {
                         m.insert("probability".into(), round(r.probs[0]).into());
@@ -198,7 +264,7 @@ fn render(rows: &[RankedRow], id: &str, arms: &[String], multi: bool, format: Fo
                     let mut c = vec![Cell::Int(r.rank), Cell::Text(r.id.clone())];
                     c.extend(r.probs.iter().map(|&p| Cell::Num(p, DECIMALS)));
                     if multi {
-                        c.push(Cell::Text(arms[r.best].clone()));
+                        c.push(Cell::Text(best_label(r, arms, min_advantage)));
                         c.push(Cell::Num(r.advantage, DECIMALS));
                     }
                     c

@@ -2,12 +2,19 @@
 
 use std::path::PathBuf;
 
-use crate::bundle::{Arm, Bundle, TargetInfo, TrainingSummary, FORMAT, FORMAT_VERSION};
+use rayon::prelude::*;
+
+use crate::bundle::{
+    s_learner_inputs, Arm, Bundle, CrossFitted, Design, TargetInfo, TrainingSummary, FORMAT,
+    FORMAT_VERSION,
+};
 use crate::cli::prepare::{ArmData, DataArgs, Prepared};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
-use crate::eval::cross_validate;
+use crate::eval::folds::{split, stratified_folds};
+use crate::eval::metrics::{auc, mean_sd};
 use crate::eval::select::{auto_grid, choose, nested_cv, Selection, INNER_FOLDS};
+use crate::eval::{cross_validate, CvMetrics};
 use crate::features::Pipeline;
 use crate::models::{AlgorithmParams, RawParams};
 use crate::output::AtomicFile;
@@ -38,6 +45,17 @@ pub struct Args {
     #[arg(long, default_value_t = 5)]
     pub cv: usize,
 
+    /// How arms are modelled: `t-learner` (one model per arm) or `s-learner`
+    /// (one model with therapy indicators and therapy × feature
+    /// interactions). Example: --strategy s-learner
+    #[arg(long, value_enum, default_value = "t-learner")]
+    pub strategy: Strategy,
+
+    /// Do not store the training patients' cross-fitted predictions (IDs and
+    /// probabilities) in the bundle. Example: --no-cross-fitted
+    #[arg(long)]
+    pub no_cross_fitted: bool,
+
     /// Seed for every random choice (folds, bootstrap samples); the same
     /// inputs and seed give a byte-identical bundle. Example: --seed 7
     #[arg(long, default_value_t = 1)]
@@ -46,6 +64,24 @@ pub struct Args {
     /// Where to write the model bundle (JSON). Example: --out model.json
     #[arg(long, value_name = "MODEL.json")]
     pub out: PathBuf,
+}
+
+/// How therapy arms are modelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Strategy {
+    /// One model per arm.
+    TLearner,
+    /// One model for all arms, with therapy indicators and interactions.
+    SLearner,
+}
+
+impl Strategy {
+    fn as_str(self) -> &'static str {
+        match self {
+            Strategy::TLearner => "t-learner",
+            Strategy::SLearner => "s-learner",
+        }
+    }
 }
 
 /// Per-arm seed: the same arm always gets the same stream.
@@ -80,6 +116,18 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
             "--algorithm auto needs --cv of at least 2 for its nested cross-validation",
         ));
     }
+    if args.strategy == Strategy::SLearner {
+        if args.data.therapy_col.is_none() || args.data.therapy.is_some() {
+            return Err(Error::usage(
+                "--strategy s-learner needs --therapy-col and all arms (no --therapy)",
+            ));
+        }
+        if auto {
+            return Err(Error::usage(
+                "--strategy s-learner takes a fixed --algorithm; auto chooses per arm (t-learner) only",
+            ));
+        }
+    }
     args.data.rule()?;
     let out = AtomicFile::create(&args.out)?;
 
@@ -108,18 +156,37 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         if arms.len() == 1 { "" } else { "s" }
     ));
 
-    let bar = ui.progress((args.cv * arms.len()) as u64, "cross-validating");
-    let mut fitted = Vec::with_capacity(arms.len());
-    for (a, arm) in arms.iter().enumerate() {
-        let seed = arm_seed(args.seed, a);
-        let label = arm.label();
-        let fail = |e: Error| Error::Fit(format!("arm `{label}`: {e}"));
-        let result = match &algorithm {
-            Some(alg) => fit_fixed(&prepared, arm, alg, args.cv, seed, || bar.inc(1)),
-            None => fit_auto(&prepared, arm, args.cv, seed, || bar.inc(1)),
-        };
-        fitted.push(result.map_err(fail)?);
+    if args.strategy == Strategy::SLearner && arms.len() < 2 {
+        return Err(Error::usage(format!(
+            "--strategy s-learner needs at least two arms; `{}` has one",
+            args.data.therapy_col.as_deref().unwrap_or("")
+        )));
     }
+    let bar = ui.progress((args.cv * arms.len()) as u64, "cross-validating");
+    let (fitted, oof) = match (&algorithm, args.strategy) {
+        (Some(alg), Strategy::SLearner) => {
+            fit_s_learner(&prepared, alg, args.cv, args.seed, || bar.inc(1))?
+        }
+        _ => {
+            let mut fitted = Vec::with_capacity(arms.len());
+            let mut oofs = Vec::with_capacity(arms.len());
+            for (a, arm) in arms.iter().enumerate() {
+                let seed = arm_seed(args.seed, a);
+                let label = arm.label();
+                let fail = |e: Error| Error::Fit(format!("arm `{label}`: {e}"));
+                let result = match &algorithm {
+                    Some(alg) => fit_fixed(&prepared, arm, alg, args.cv, seed, || bar.inc(1)),
+                    None => fit_auto(&prepared, arm, args.cv, seed, || bar.inc(1)),
+                };
+                let (arm_fit, oof) = result.map_err(fail)?;
+                fitted.push(arm_fit);
+                oofs.push(oof);
+            }
+            let oof = t_learner_cross_fit(&prepared, &fitted, oofs)?;
+            (fitted, oof)
+        }
+    };
+    let cross_fitted = if args.no_cross_fitted { None } else { oof };
     bar.finish_and_clear();
     for arm in &fitted {
         let label = arm.therapy.clone().unwrap_or_else(|| "all".into());
@@ -165,6 +232,8 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         features: frame.schema(),
         genotypes: prepared.genetics.clone(),
         algorithm: args.algorithm.clone(),
+        strategy: args.strategy.as_str().into(),
+        cross_fitted,
         training: TrainingSummary {
             files: ds.files.clone(),
             n_joined: ds.n_rows(),
@@ -198,13 +267,14 @@ pub fn fit_fixed(
     cv: usize,
     seed: u64,
     on_fold: impl Fn() + Sync,
-) -> Result<Arm> {
-    let cv = if cv >= 2 {
-        Some(cross_validate(&p.frame, &arm.rows, &arm.y, cv, algorithm, seed, on_fold)?.0)
+) -> Result<(Arm, Option<Vec<f64>>)> {
+    let (cv, oof) = if cv >= 2 {
+        let (m, oof) = cross_validate(&p.frame, &arm.rows, &arm.y, cv, algorithm, seed, on_fold)?;
+        (Some(m), Some(oof))
     } else {
-        None
+        (None, None)
     };
-    final_fit(p, arm, algorithm.clone(), cv, None, seed)
+    Ok((final_fit(p, arm, algorithm.clone(), cv, None, seed)?, oof))
 }
 
 /// Nested CV of the `auto` procedure, then the choice on all rows and its fit.
@@ -214,9 +284,10 @@ fn fit_auto(
     cv: usize,
     seed: u64,
     on_fold: impl Fn() + Sync,
-) -> Result<Arm> {
+) -> Result<(Arm, Option<Vec<f64>>)> {
     let grid = auto_grid();
-    let (nested, outer_choices) = nested_cv(&p.frame, &arm.rows, &arm.y, cv, &grid, seed, on_fold)?;
+    let (nested, outer_choices, oof) =
+        nested_cv(&p.frame, &arm.rows, &arm.y, cv, &grid, seed, on_fold)?;
     let (candidates, best) = choose(&p.frame, &arm.rows, &arm.y, &grid, seed ^ 0x5eed)?;
     let chosen = candidates[best].algorithm.clone();
     let selection = Selection {
@@ -224,7 +295,10 @@ fn fit_auto(
         candidates,
         outer_choices,
     };
-    final_fit(p, arm, chosen, Some(nested), Some(selection), seed)
+    Ok((
+        final_fit(p, arm, chosen, Some(nested), Some(selection), seed)?,
+        Some(oof),
+    ))
 }
 
 fn final_fit(
@@ -245,7 +319,158 @@ fn final_fit(
         pipeline,
         algorithm,
         selection,
+        design: Design::PerArm,
         model,
         cv,
     })
+}
+
+/// Cross-fitted predictions of a T-learner: a patient's own arm from the
+/// out-of-fold predictions, every other arm from that arm's final model
+/// (which never saw the patient). `None` without cross-validation.
+fn t_learner_cross_fit(
+    p: &Prepared,
+    fitted: &[Arm],
+    oofs: Vec<Option<Vec<f64>>>,
+) -> Result<Option<CrossFitted>> {
+    if oofs.iter().any(Option::is_none) {
+        return Ok(None);
+    }
+    let mut patients: Vec<(usize, usize, usize)> = Vec::new(); // (row, arm, index in arm)
+    for (a, arm) in p.arms.iter().enumerate() {
+        for (k, &r) in arm.rows.iter().enumerate() {
+            patients.push((r, a, k));
+        }
+    }
+    patients.sort();
+    let rows: Vec<usize> = patients.iter().map(|t| t.0).collect();
+    let mut probs = Vec::with_capacity(fitted.len());
+    for (a, arm) in fitted.iter().enumerate() {
+        let (x, _) = arm.model_inputs(&p.frame, &rows)?;
+        let mut pa = arm.model.predict_proba(x.view())?.to_vec();
+        let oof = oofs[a].as_ref().expect("checked above");
+        for (i, &(_, b, k)) in patients.iter().enumerate() {
+            if b == a {
+                pa[i] = oof[k];
+            }
+        }
+        probs.push(pa);
+    }
+    Ok(Some(CrossFitted {
+        ids: rows.iter().map(|&r| p.ds.id(r).to_string()).collect(),
+        received: patients.iter().map(|t| t.1).collect(),
+        p: probs,
+    }))
+}
+
+/// An S-learner: one pipeline and model on all arms' rows, with therapy
+/// indicators and therapy × feature interactions; cross-validated over all
+/// rows, with per-arm fold AUCs and cross-fitted predictions under every arm.
+fn fit_s_learner(
+    p: &Prepared,
+    algorithm: &AlgorithmParams,
+    cv: usize,
+    seed: u64,
+    on_fold: impl Fn() + Sync,
+) -> Result<(Vec<Arm>, Option<CrossFitted>)> {
+    let k_arms = p.arms.len();
+    let mut patients: Vec<(usize, usize, bool)> = Vec::new();
+    for (a, arm) in p.arms.iter().enumerate() {
+        for (&r, &y) in arm.rows.iter().zip(&arm.y) {
+            patients.push((r, a, y));
+        }
+    }
+    patients.sort_by_key(|t| t.0);
+    let rows: Vec<usize> = patients.iter().map(|t| t.0).collect();
+    let arm_of: Vec<usize> = patients.iter().map(|t| t.1).collect();
+    let y: Vec<bool> = patients.iter().map(|t| t.2).collect();
+    let fit_on = |idx: &[usize], s: u64| -> Result<(Pipeline, crate::models::FittedModel)> {
+        let r: Vec<usize> = idx.iter().map(|&i| rows[i]).collect();
+        let pipeline = Pipeline::fit(&p.frame, &r);
+        let (x, _) = pipeline.transform(&p.frame, &r)?;
+        let arms_of: Vec<usize> = idx.iter().map(|&i| arm_of[i]).collect();
+        let xs = s_learner_inputs(x.view(), &arms_of, k_arms);
+        let yy: Vec<bool> = idx.iter().map(|&i| y[i]).collect();
+        Ok((pipeline, algorithm.fit(xs.view(), &yy, s)?))
+    };
+    let mut metrics: Vec<Option<CvMetrics>> = vec![None; k_arms];
+    let mut cross = None;
+    if cv >= 2 {
+        let folds = stratified_folds(&y, cv, seed);
+        type FoldPredictions = (Vec<usize>, Vec<Vec<f64>>);
+        let per_fold: Result<Vec<FoldPredictions>> = (0..cv)
+            .into_par_iter()
+            .map(|f| {
+                let (tr, te) = split(&folds, f);
+                let (pipeline, model) = fit_on(&tr, seed.wrapping_add(f as u64 + 1))?;
+                let te_rows: Vec<usize> = te.iter().map(|&i| rows[i]).collect();
+                let (x, _) = pipeline.transform(&p.frame, &te_rows)?;
+                let mut under = Vec::with_capacity(k_arms);
+                for a in 0..k_arms {
+                    let xs = s_learner_inputs(x.view(), &vec![a; te.len()], k_arms);
+                    under.push(model.predict_proba(xs.view())?.to_vec());
+                }
+                on_fold();
+                Ok((te, under))
+            })
+            .collect();
+        let per_fold = per_fold?;
+        let mut probs = vec![vec![0.0; rows.len()]; k_arms];
+        let mut fold_auc = vec![Vec::new(); k_arms];
+        for (te, under) in &per_fold {
+            for a in 0..k_arms {
+                for (j, &i) in te.iter().enumerate() {
+                    probs[a][i] = under[a][j];
+                }
+                let (pa, ya): (Vec<f64>, Vec<bool>) = te
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &i)| arm_of[i] == a)
+                    .map(|(j, &i)| (under[a][j], y[i]))
+                    .unzip();
+                fold_auc[a].push(auc(&pa, &ya).unwrap_or(f64::NAN));
+            }
+        }
+        for a in 0..k_arms {
+            let (own_p, own_y): (Vec<f64>, Vec<bool>) = (0..rows.len())
+                .filter(|&i| arm_of[i] == a)
+                .map(|i| (probs[a][i], y[i]))
+                .unzip();
+            let (auc_mean, auc_sd) = mean_sd(&fold_auc[a]);
+            metrics[a] = Some(CvMetrics {
+                folds: cv,
+                fold_auc: fold_auc[a].clone(),
+                auc_mean,
+                auc_sd,
+                auc_pooled: auc(&own_p, &own_y).unwrap_or(f64::NAN),
+            });
+        }
+        cross = Some(CrossFitted {
+            ids: rows.iter().map(|&r| p.ds.id(r).to_string()).collect(),
+            received: arm_of.clone(),
+            p: probs,
+        });
+    }
+    let all: Vec<usize> = (0..rows.len()).collect();
+    let (pipeline, model) = fit_on(&all, seed)?;
+    let arms = p
+        .arms
+        .iter()
+        .enumerate()
+        .map(|(a, arm)| Arm {
+            therapy: arm.therapy.clone(),
+            n: arm.rows.len(),
+            responders: arm.responders(),
+            pipeline: pipeline.clone(),
+            algorithm: algorithm.clone(),
+            selection: None,
+            design: Design::SLearner {
+                arm: a,
+                arms: k_arms,
+            },
+            model: model.clone(),
+            cv: metrics[a].clone(),
+        })
+        .collect();
+    Ok((arms, cross))
 }

@@ -117,7 +117,7 @@ impl LabelledData {
 
 /// P(responder) under `arm` for `rows` of `frame`.
 pub fn predict_arm(arm: &Arm, frame: &Frame, rows: &[usize]) -> Result<(Vec<f64>, TransformNotes)> {
-    let (x, notes) = arm.pipeline.transform(frame, rows)?;
+    let (x, notes) = arm.model_inputs(frame, rows)?;
     Ok((arm.model.predict_proba(x.view())?.to_vec(), notes))
 }
 

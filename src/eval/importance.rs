@@ -298,6 +298,7 @@ mod tests {
             pipeline,
             algorithm: crate::models::AlgorithmParams::Logistic(Default::default()),
             selection: None,
+            design: Default::default(),
             model: FittedModel::Logistic(model),
             cv: None,
         };

@@ -12,6 +12,7 @@ pub mod folds;
 pub mod importance;
 pub mod metrics;
 pub mod select;
+pub mod selection;
 
 pub use apply::LabelledData;
 pub use cv::{cross_validate, CvMetrics};

@@ -136,7 +136,8 @@ pub fn choose(
 }
 
 /// Nested CV: in each of `k` outer folds, choose by inner CV on the outer
-/// training rows, fit the choice, and score the held-out rows.
+/// training rows, fit the choice, and score the held-out rows. Returns the
+/// metrics, each outer fold's choice and the out-of-fold probabilities.
 pub fn nested_cv(
     frame: &Frame,
     rows: &[usize],
@@ -145,7 +146,7 @@ pub fn nested_cv(
     candidates: &[AlgorithmParams],
     seed: u64,
     on_fold: impl Fn() + Sync,
-) -> Result<(CvMetrics, Vec<String>)> {
+) -> Result<(CvMetrics, Vec<String>, Vec<f64>)> {
     let folds = stratified_folds(y, k, seed);
     type FoldResult = (f64, Vec<(usize, f64)>, String);
     let per_fold: Result<Vec<FoldResult>> = (0..k)
@@ -190,6 +191,7 @@ pub fn nested_cv(
             auc_pooled: auc(&oof, y).unwrap_or(f64::NAN),
         },
         choices,
+        oof,
     ))
 }
 

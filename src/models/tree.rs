@@ -1,13 +1,20 @@
-//! A single decision tree (linfa-trees, Gini). linfa gives labels only, so
-//! the fitted tree is copied into a flat node list whose leaves hold the
-//! share of responders among the training rows that reach them.
+//! A single classification tree (CART, Gini), stored as a flat node list
+//! whose leaves hold the share of responders among the training rows that
+//! reach them. It is grown by the same histogram CART as `forest` (255 bins
+//! per input, every input tried at every split), not by linfa-trees: linfa
+//! 0.8.1 skips a split candidate whenever the next value in the global sort of
+//! an input equals the current one, even if that row is not in the node, so
+//! below the root most thresholds on repeated values (dosages, one-hot
+//! columns, integer scores) were never tried; it also merges sibling leaves
+//! with the same majority class, which loses probability resolution.
 
-use linfa::prelude::*;
-use linfa_trees::{DecisionTree, TreeNode};
 use ndarray::{Array1, ArrayView2};
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::models::cart::{grow, Binned, GrowParams};
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
 
 const PARAMS: &[ParamInfo] = &[
@@ -26,7 +33,7 @@ const PARAMS: &[ParamInfo] = &[
 /// Registry entry.
 pub const INFO: AlgorithmInfo = AlgorithmInfo {
     name: "tree",
-    description: "one decision tree (linfa-trees, Gini); probability = responder share in the leaf",
+    description: "one classification tree (CART, Gini); probability = responder share in the leaf",
     params: PARAMS,
     native_probabilities: false,
     keeps_training_rows: false,
@@ -159,110 +166,19 @@ pub struct TreeModel {
     pub tree: Nodes,
 }
 
-/// Copies a linfa tree into `out`, returning the new node's index. linfa
-/// sends `x < split` left; the copy uses `x <= t` with `t` just below split.
-fn copy_node(node: &TreeNode<f64, usize>, out: &mut Vec<Node>) -> u32 {
-    let me = out.len() as u32;
-    out.push(Node {
-        feature: LEAF,
-        threshold: 0.0,
-        left: 0,
-        right: 0,
-        value: 0.0,
-    });
-    if node.is_leaf() {
-        return me;
-    }
-    let (feature, split, _) = node.split();
-    let children = node.children();
-    // A split without both children acts as a leaf.
-    if let (Some(l), Some(r)) = (children[0], children[1]) {
-        let left = copy_node(l, out);
-        let right = copy_node(r, out);
-        out[me as usize] = Node {
-            feature: feature as u32,
-            threshold: below(split),
-            left,
-            right,
-            value: 0.0,
-        };
-    }
-    me
-}
-
-/// The largest float below `v`.
-fn below(v: f64) -> f64 {
-    if v.is_nan() || v == f64::NEG_INFINITY {
-        return v;
-    }
-    if v == 0.0 {
-        return -f64::from_bits(1);
-    }
-    let bits = v.to_bits();
-    f64::from_bits(if v > 0.0 { bits - 1 } else { bits + 1 })
-}
-
-/// Sets every node's value to the responder share of the training rows
-/// reaching it (a leaf with no rows takes its parent's share).
-pub fn fill_frequencies(nodes: &mut [Node], x: ArrayView2<f64>, y: &[bool]) {
-    let mut pos = vec![0.0f64; nodes.len()];
-    let mut all = vec![0.0f64; nodes.len()];
-    for (r, row) in x.outer_iter().enumerate() {
-        let mut i = 0usize;
-        loop {
-            all[i] += 1.0;
-            if y[r] {
-                pos[i] += 1.0;
-            }
-            let n = &nodes[i];
-            if n.feature == LEAF {
-                break;
-            }
-            i = if row[n.feature as usize] <= n.threshold {
-                n.left as usize
-            } else {
-                n.right as usize
-            };
-        }
-    }
-    let root = if all[0] > 0.0 { pos[0] / all[0] } else { 0.5 };
-    let mut value = vec![root; nodes.len()];
-    for i in 0..nodes.len() {
-        if all[i] > 0.0 {
-            value[i] = pos[i] / all[i];
-        }
-        let n = nodes[i];
-        if n.feature != LEAF {
-            for c in [n.left as usize, n.right as usize] {
-                value[c] = value[i];
-            }
-        }
-    }
-    for (i, n) in nodes.iter_mut().enumerate() {
-        n.value = if all[i] > 0.0 {
-            pos[i] / all[i]
-        } else {
-            value[i]
-        };
-    }
-}
-
 impl Classifier for TreeModel {
     type Params = TreeParams;
 
-    fn fit(x: ArrayView2<f64>, y: &[bool], params: &TreeParams, _seed: u64) -> Result<Self> {
-        let targets: Array1<usize> = y.iter().map(|&b| usize::from(b)).collect();
-        let ds = DatasetBase::new(x, targets);
-        let tree = DecisionTree::params()
-            .max_depth(Some(params.max_depth))
-            .min_weight_leaf(params.min_leaf as f32)
-            .min_weight_split(2.0 * params.min_leaf as f32)
-            .fit(&ds)
-            .map_err(|e| Error::Fit(format!("decision tree failed: {e}")))?;
-        let mut nodes = Vec::new();
-        copy_node(tree.root_node(), &mut nodes);
-        fill_frequencies(&mut nodes, x, y);
-        let tree = Nodes { nodes };
+    fn fit(x: ArrayView2<f64>, y: &[bool], params: &TreeParams, seed: u64) -> Result<Self> {
+        let data = Binned::new(x, 255);
+        let mut rows: Vec<u32> = (0..x.nrows() as u32).collect();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let grow_params = GrowParams {
+            max_depth: params.max_depth,
+            min_leaf: params.min_leaf,
+            mtry: x.ncols(),
+        };
+        let tree = grow(&data, y, &mut rows, grow_params, &mut rng);
         tree.validate(x.ncols()).map_err(Error::Fit)?;
         Ok(TreeModel {
             n_inputs: x.ncols(),
@@ -296,12 +212,5 @@ mod tests {
         assert!(p.iter().any(|&v| v > 0.0 && v < 1.0));
         let auc = crate::eval::auc(p.as_slice().unwrap(), &y).unwrap();
         assert!(auc > 0.8, "{auc}");
-    }
-
-    #[test]
-    fn below_is_the_previous_float() {
-        assert!(below(1.0) < 1.0);
-        assert!(below(-1.0) < -1.0);
-        assert!(below(0.0) < 0.0);
     }
 }

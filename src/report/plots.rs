@@ -227,6 +227,68 @@ pub fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, String> 
     Ok(svg)
 }
 
+/// The Qini curve of a two-arm selection, with the random-targeting line.
+pub fn qini_svg(q: &crate::eval::selection::Qini) -> std::result::Result<String, String> {
+    let mut svg = String::new();
+    (|| -> Drawn {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(m)?;
+        let lo = q
+            .points
+            .iter()
+            .map(|p| p.qini.min(p.random))
+            .fold(0.0, f64::min);
+        let hi = q
+            .points
+            .iter()
+            .map(|p| p.qini.max(p.random))
+            .fold(0.0, f64::max);
+        let pad = ((hi - lo) * 0.1).max(0.01);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("Qini curve: {} vs {}", q.treatment, q.control),
+                (FONT, 18),
+            )
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0f64..1f64, (lo - pad)..(hi + pad))
+            .map_err(m)?;
+        chart
+            .configure_mesh()
+            .x_desc("share of patients targeted (by predicted uplift)")
+            .y_desc("incremental responders per patient")
+            .draw()
+            .map_err(m)?;
+        chart
+            .draw_series(LineSeries::new(
+                q.points.iter().map(|p| (p.fraction, p.qini)),
+                BLUE.stroke_width(2),
+            ))
+            .map_err(m)?
+            .label("model")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        chart
+            .draw_series(LineSeries::new(
+                q.points.iter().map(|p| (p.fraction, p.random)),
+                BLACK,
+            ))
+            .map_err(m)?
+            .label("random")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.5))
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(m)?;
+        root.present().map_err(m)
+    })()?;
+    Ok(svg)
+}
+
 /// Horizontal bars of mean AUC drop (± 1 SD) for the `top` most important
 /// features.
 pub fn importance_svg(

@@ -12,7 +12,7 @@ use crate::data::{FileInfo, TargetRule};
 use crate::error::{Error, Result};
 use crate::eval::select::Selection;
 use crate::eval::CvMetrics;
-use crate::features::{FeatureSchema, Pipeline};
+use crate::features::{FeatureSchema, GenotypeModel, Pipeline};
 use crate::models::{AlgorithmParams, FittedModel};
 use crate::output::AtomicFile;
 
@@ -162,6 +162,10 @@ pub struct Bundle {
     pub therapy_column: Option<String>,
     /// The input columns scoring needs, by name and kind.
     pub features: Vec<FeatureSchema>,
+    /// Genotype alleles, polygenic score and principal components (absent
+    /// without genotypes, and in bundles written before they existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genotypes: Option<GenotypeModel>,
     /// The algorithm requested (`auto` when chosen per arm by inner CV).
     pub algorithm: String,
     /// `t-learner` (a model per arm) or `s-learner` (one model with therapy
@@ -200,6 +204,17 @@ impl Bundle {
             .iter()
             .map(|a| a.therapy.clone().unwrap_or_else(|| "all".into()))
             .collect()
+    }
+
+    /// Flips and checks a scoring file's alleles against the training
+    /// file's and adds the computed genotype features (`prs`, `pc1`, …).
+    /// Returns notes for stderr. A bundle without genotype information
+    /// leaves the dataset as it is.
+    pub fn prepare_genotypes(&self, ds: &mut crate::data::Dataset) -> Result<Vec<String>> {
+        match &self.genotypes {
+            Some(g) => g.apply(ds),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Serialises to pretty JSON with a final newline.
@@ -279,6 +294,17 @@ impl Bundle {
     pub fn validate(&self) -> std::result::Result<(), String> {
         if self.arms.is_empty() {
             return Err("it has no arms".into());
+        }
+        if let Some(p) = self.genotypes.as_ref().and_then(|g| g.pca.as_ref()) {
+            p.validate()?;
+        }
+        if let Some(p) = self.genotypes.as_ref().and_then(|g| g.prs.as_ref()) {
+            if p.weights
+                .iter()
+                .any(|w| !w.weight.is_finite() || !w.impute.is_finite())
+            {
+                return Err("the polygenic score has invalid weights".into());
+            }
         }
         for (i, arm) in self.arms.iter().enumerate() {
             let label = arm.therapy.clone().unwrap_or_else(|| format!("#{}", i + 1));

@@ -278,7 +278,9 @@ fn reads_gzip_stdin_and_plink_raw() {
         .success();
     let b = bundle(&out1);
     assert_eq!(b["features"].as_array().unwrap().len(), 6);
-    assert_eq!(b["features"][5]["name"], "rs2_G");
+    // .raw columns are named by SNP ID; the counted allele goes to `genotypes`
+    assert_eq!(b["features"][5]["name"], "rs2");
+    assert_eq!(b["genotypes"]["alleles"]["rs2"]["counted"], "G");
     // stdin gives the same model as the file (file names aside)
     let out2 = dir.path().join("m2.json");
     train_cmd("-", &out2)

@@ -59,8 +59,9 @@ pub struct InputArgs {
     #[arg(long, value_name = "FILE")]
     pub data: String,
 
-    /// Genotype dosages joined on the ID: CSV/TSV with an ID column, or PLINK
-    /// .raw (ID = IID); .gz is read transparently. Example: --genotypes geno.raw.gz
+    /// Genotypes joined on the ID: dosage CSV/TSV with an ID column, PLINK
+    /// 1.9 .raw / plink2 --export A (ID = IID), or VCF with DS or GT (ID =
+    /// sample name); .gz is read transparently. Example: --genotypes geno.vcf.gz
     #[arg(long, value_name = "FILE")]
     pub genotypes: Option<String>,
 

@@ -142,6 +142,9 @@ pub fn load_labelled(
     if let Some(msg) = data.ds.join_message() {
         ui.info(msg);
     }
+    for note in &data.genotype_notes {
+        ui.info(note.clone());
+    }
     let file = &data.ds.data.file;
     if data.n_missing_target > 0 {
         ui.info(format!(

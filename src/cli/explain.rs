@@ -227,7 +227,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
             genotype_delimiter: args.genotype_delimiter.clone(),
         };
         let id = args.id.clone().unwrap_or_else(|| bundle.id_column.clone());
-        let ds = Dataset::load(data, args.genotypes.as_deref(), &input.read_options(&id)?)?;
+        let mut ds = Dataset::load(data, args.genotypes.as_deref(), &input.read_options(&id)?)?;
         if let Some(msg) = ds.join_message() {
             ui.info(msg);
         }
@@ -238,6 +238,9 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         let has_target = ds.data.find(&target).is_some();
         if args.target.is_some() || has_target {
             let labelled = LabelledData::from_dataset(&bundle, ds, &target)?;
+            for note in &labelled.genotype_notes {
+                ui.info(note.clone());
+            }
             if labelled.n_missing_target > 0 {
                 ui.info(format!(
                     "{}: {} patients with a missing `{target}` are left out of the importance",
@@ -277,6 +280,9 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
                 "{}: no `{target}` column, so no permutation importance (name the outcome with --target)",
                 ds.data.file
             ));
+            for note in bundle.prepare_genotypes(&mut ds)? {
+                ui.info(note);
+            }
             let frame = Frame::from_schema(&ds, &bundle.features)?;
             if let Some(pid) = &args.patient {
                 explain_patients(&bundle, &ds, &frame, None, pid, args.top, &mut arms)?;

@@ -96,6 +96,45 @@ pub struct Summary {
     pub strategy: String,
     /// Training patients whose cross-fitted predictions (ID + probabilities) are stored.
     pub cross_fitted_patients: usize,
+    /// Genotype handling in words (alleles, polygenic score, components);
+    /// absent without genotype information.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub genotypes: Option<String>,
+}
+
+fn describe_genotypes(b: &Bundle) -> Option<String> {
+    let g = b.genotypes.as_ref()?;
+    let mut parts = vec![format!(
+        "alleles of {} SNPs from {}",
+        g.alleles.len(),
+        g.file
+    )];
+    if let Some(p) = &g.prs {
+        parts.push(format!(
+            "prs from {} SNPs of {} ({})",
+            p.weights.len(),
+            p.file,
+            if p.mean_imputation {
+                "missing = mean dosage"
+            } else {
+                "missing = 0"
+            }
+        ));
+    }
+    if let Some(p) = &g.pca {
+        parts.push(format!(
+            "{} PCs of {} SNPs ({:.1}% of variance), SNP columns {}",
+            p.components.len(),
+            p.snps.len(),
+            100.0 * p.explained_variance_ratio.iter().sum::<f64>(),
+            if g.genotypes_as == crate::features::GenotypesAs::Pcs {
+                "left out"
+            } else {
+                "kept"
+            }
+        ));
+    }
+    Some(parts.join("; "))
 }
 
 /// Builds the summary of a bundle.
@@ -140,6 +179,7 @@ pub fn summarise(file: &str, b: &Bundle) -> Summary {
             || b.arms.iter().any(|a| a.model.holds_training_rows()),
         strategy: b.strategy.clone(),
         cross_fitted_patients: b.cross_fitted.as_ref().map_or(0, |c| c.ids.len()),
+        genotypes: describe_genotypes(b),
     }
 }
 
@@ -175,6 +215,9 @@ fn text(s: &Summary) -> String {
             &format!("{} file", f.role),
             format!("{} sha256:{}", f.name, f.sha256),
         );
+    }
+    if let Some(g) = &s.genotypes {
+        line("genotypes", g.clone());
     }
     line("seed", s.seed.to_string());
     line(

@@ -6,6 +6,7 @@ use crate::cli::common::{split_list, InputArgs};
 use crate::cli::Ui;
 use crate::data::{is_missing, Dataset, Target, TargetRule};
 use crate::error::{Error, Location, Result};
+use crate::features::genetic::{GeneticOptions, GenotypeModel, GenotypesAs};
 use crate::features::select::select_features;
 use crate::features::Frame;
 
@@ -54,6 +55,30 @@ pub struct DataArgs {
     /// Treat these columns as categorical even if numeric. Example: --categorical site
     #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
     pub categorical: Vec<String>,
+
+    /// Add a polygenic score feature `prs` from a PLINK --score file (SNP,
+    /// effect allele, weight; whitespace or comma separated; header
+    /// optional), summed as `plink --score FILE 1 2 3 sum`. Needs --genotypes.
+    /// Example: --prs-weights weights.txt
+    #[arg(long, value_name = "FILE")]
+    pub prs_weights: Option<String>,
+
+    /// A missing genotype adds 0 to `prs` instead of the mean dosage (PLINK's
+    /// `no-mean-imputation`).
+    #[arg(long, requires = "prs_weights")]
+    pub prs_no_mean_imputation: bool,
+
+    /// Add K principal components of the standardised genotype matrix as
+    /// features `pc1..pcK` (fitted on all training rows). Needs --genotypes.
+    /// Example: --genotype-pcs 5
+    #[arg(long, value_name = "K")]
+    pub genotype_pcs: Option<usize>,
+
+    /// Which genotype features to use: the principal components, the SNP
+    /// dosages, or both (default: dosages; both with --genotype-pcs).
+    /// Example: --genotypes-as pcs
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub genotypes_as: Option<GenotypesAs>,
 }
 
 /// One therapy arm's training rows.
@@ -93,6 +118,9 @@ pub struct Prepared {
     pub n_missing_therapy: usize,
     /// The arms to fit.
     pub arms: Vec<ArmData>,
+    /// Alleles, polygenic score and principal components, when genotypes
+    /// were given with allele information or genetic features asked for.
+    pub genetics: Option<GenotypeModel>,
 }
 
 impl DataArgs {
@@ -111,8 +139,17 @@ impl DataArgs {
     /// responders and non-responders an arm may have (the fold count).
     pub fn prepare(&self, ui: &Ui, min_per_class: usize, why: &str) -> Result<Prepared> {
         let rule = self.rule()?;
+        let genetic = self.genetic_options();
+        let asks_genetics = genetic.prs_weights.is_some()
+            || genetic.pcs.is_some()
+            || genetic.genotypes_as.is_some();
+        if asks_genetics && self.input.genotypes.is_none() {
+            return Err(Error::usage(
+                "--prs-weights, --genotype-pcs and --genotypes-as need --genotypes",
+            ));
+        }
         let opts = self.input.read_options(&self.id)?;
-        let ds = Dataset::load(&self.input.data, self.input.genotypes.as_deref(), &opts)?;
+        let mut ds = Dataset::load(&self.input.data, self.input.genotypes.as_deref(), &opts)?;
         if let Some(msg) = ds.join_message() {
             ui.info(msg);
         }
@@ -180,17 +217,50 @@ impl DataArgs {
             (Some(_), None) => all_arms.iter().cloned().map(Some).collect(),
         };
 
+        // Genetic features are fitted on every training row (all arms).
+        let train_rows: Vec<usize> = (0..ds.n_rows())
+            .filter(|&i| usable(i) && arms.iter().any(|a| a.is_none() || therapy[i] == *a))
+            .collect();
+        let mut genetics = None;
+        if let Some(g) = &ds.genotypes {
+            if g.skipped_multiallelic > 0 {
+                ui.warn(format!(
+                    "{}: skipped {} multi-allelic sites (more than one ALT allele); split them (bcftools norm -m-) to use them",
+                    g.file, g.skipped_multiallelic
+                ));
+            }
+            let (model, notes) = GenotypeModel::fit(&ds, &train_rows, &genetic)?;
+            for n in notes {
+                ui.info(n);
+            }
+            genetics = Some(model);
+        }
+        if let Some(m) = &genetics {
+            m.add_features(&mut ds)?;
+        }
+
         let mut reserved: Vec<(&str, &str)> =
             vec![(self.id.as_str(), "ID"), (self.target.as_str(), "target")];
         if let Some(t) = &self.therapy_col {
             reserved.push((t.as_str(), "therapy"));
         }
-        let names = select_features(
-            &ds,
-            &reserved,
-            &split_list(&self.features),
-            &split_list(&self.exclude),
-        )?;
+        let exclude = split_list(&self.exclude);
+        let mut names = select_features(&ds, &reserved, &split_list(&self.features), &exclude)?;
+        if let (Some(m), Some(g)) = (&genetics, &ds.genotypes) {
+            if m.genotypes_as == GenotypesAs::Pcs {
+                names.retain(|n| g.find(n).is_none());
+            }
+            for d in m.derived_names() {
+                if !names.contains(&d) && !exclude.contains(&d) {
+                    names.push(d);
+                }
+            }
+            if names.is_empty() {
+                return Err(Error::usage(
+                    "no feature columns are left after --features/--exclude; the model needs at least one",
+                ));
+            }
+        }
         let categorical = split_list(&self.categorical);
         if let Some(c) = categorical.iter().find(|c| !names.contains(c)) {
             return Err(Error::usage(format!(
@@ -201,6 +271,12 @@ impl DataArgs {
         for w in warnings {
             ui.warn(w);
         }
+        if let (Some(m), Some(g)) = (&mut genetics, &ds.genotypes) {
+            m.record_alleles(g, &names);
+        }
+        // A genotype file without alleles and without computed features
+        // needs nothing beyond the schema.
+        let genetics = genetics.filter(|m| !m.alleles.is_empty() || !m.derived_names().is_empty());
 
         let mut arm_data = Vec::with_capacity(arms.len());
         for arm in arms {
@@ -239,6 +315,17 @@ impl DataArgs {
             n_missing_target: target.n_missing,
             n_missing_therapy,
             arms: arm_data,
+            genetics,
         })
+    }
+
+    /// The genetic-feature flags.
+    pub fn genetic_options(&self) -> GeneticOptions {
+        GeneticOptions {
+            prs_weights: self.prs_weights.clone(),
+            no_mean_imputation: self.prs_no_mean_imputation,
+            pcs: self.genotype_pcs,
+            genotypes_as: self.genotypes_as,
+        }
     }
 }

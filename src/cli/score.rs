@@ -136,9 +136,12 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
             genotype_delimiter: args.genotype_delimiter.clone(),
         };
         let opts = input.read_options(&id)?;
-        let ds = Dataset::load(&input.data, input.genotypes.as_deref(), &opts)?;
+        let mut ds = Dataset::load(&input.data, input.genotypes.as_deref(), &opts)?;
         if let Some(msg) = ds.join_message() {
             ui.info(msg);
+        }
+        for note in bundle.prepare_genotypes(&mut ds)? {
+            ui.info(note);
         }
         let frame = Frame::from_schema(&ds, &bundle.features)?;
         let rows: Vec<usize> = (0..ds.n_rows()).collect();

@@ -230,6 +230,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         },
         therapy_column: args.data.therapy_col.clone(),
         features: frame.schema(),
+        genotypes: prepared.genetics.clone(),
         algorithm: args.algorithm.clone(),
         strategy: args.strategy.as_str().into(),
         cross_fitted,

@@ -1,6 +1,9 @@
 //! Genotype dosage files: CSV/TSV with an ID column and one column per SNP,
-//! or PLINK `.raw` (`FID IID PAT MAT SEX PHENOTYPE` then `SNP_ALLELE`).
+//! PLINK 1.9 `.raw` / plink2 `--export A` (`FID IID PAT MAT SEX PHENOTYPE`
+//! then `SNP_ALLELE` or `SNP_ALLELE(/OTHER)`), or VCF (see [`crate::data::vcf`]).
 //! Cells are parsed straight into numbers and checked to lie in 0–2.
+
+use serde::{Deserialize, Serialize};
 
 use crate::data::input::{Delimiter, Loaded};
 use crate::data::table::{check_header, for_each_record, is_missing};
@@ -8,6 +11,75 @@ use crate::error::{Error, Location, Result};
 
 /// The six leading columns of a PLINK `.raw` file.
 pub const PLINK_RAW_HEADER: [&str; 6] = ["FID", "IID", "PAT", "MAT", "SEX", "PHENOTYPE"];
+
+/// The alleles of a SNP column: the one whose copies the dosage counts and,
+/// when the file names it, the other one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alleles {
+    /// The counted allele (PLINK's `_A` suffix, VCF ALT).
+    pub counted: String,
+    /// The other allele (PLINK's `(/G)` suffix, VCF REF), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other: Option<String>,
+}
+
+impl std::fmt::Display for Alleles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.other {
+            Some(o) => write!(f, "counted {}, other {o}", self.counted),
+            None => write!(f, "counted {}, other unknown", self.counted),
+        }
+    }
+}
+
+/// The layout a genotype file was read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GenotypeFormat {
+    /// CSV/TSV dosages with an ID column.
+    Dosage,
+    /// PLINK 1.9 `.raw` or plink2 `--export A`.
+    PlinkRaw,
+    /// VCF (DS or GT).
+    Vcf,
+}
+
+/// Where the header of a `.raw` file puts the IID, or `None` if the header
+/// is not a PLINK `.raw` header. Accepts `FID IID PAT MAT SEX PHENOTYPE`
+/// (PLINK 1.9), `#FID IID ...` and `#IID PAT MAT SEX PHENOTYPE` / `IID PAT ...`
+/// (plink2 `--export A`).
+pub fn plink_layout(header: &[String]) -> Option<(usize, usize)> {
+    let first = header.first()?.trim_start_matches('#');
+    let rest = ["PAT", "MAT", "SEX", "PHENOTYPE"];
+    let tail_ok = |from: usize| {
+        header.len() >= from + 4 && header[from..from + 4].iter().zip(rest).all(|(h, r)| h == r)
+    };
+    if first == "FID" && header.get(1).is_some_and(|h| h == "IID") && tail_ok(2) {
+        return Some((1, 6));
+    }
+    if first == "IID" && tail_ok(1) {
+        return Some((0, 5));
+    }
+    None
+}
+
+/// Splits a `.raw` column name into SNP ID and alleles: `rs1_A` → (`rs1`, A),
+/// `rs1_A(/G)` → (`rs1`, A, other G). A name without `_` keeps no alleles.
+pub fn split_raw_name(col: &str) -> (String, Option<Alleles>) {
+    let (base, other) = match col.strip_suffix(')').and_then(|s| s.rsplit_once("(/")) {
+        Some((b, o)) if !o.is_empty() => (b, Some(o.to_string())),
+        _ => (col, None),
+    };
+    match base.rsplit_once('_') {
+        Some((snp, allele)) if !snp.is_empty() && !allele.is_empty() => (
+            snp.to_string(),
+            Some(Alleles {
+                counted: allele.to_string(),
+                other,
+            }),
+        ),
+        _ => (col.to_string(), None),
+    }
+}
 
 /// Dosages of every patient at every SNP, column by column.
 #[derive(Debug, Clone)]
@@ -20,8 +92,19 @@ pub struct DosageTable {
     pub ids: Vec<String>,
     /// 1-based source line of every row.
     pub lines: Vec<u64>,
-    /// SNP column names.
+    /// SNP names: the column name for CSV/TSV, the SNP ID without the
+    /// `_ALLELE` suffix for `.raw`, the ID (or CHROM:POS:REF:ALT) for VCF.
     pub snps: Vec<String>,
+    /// The SNP's name as written in the file (`rs1_A` in a `.raw` file).
+    pub raw_names: Vec<String>,
+    /// Alleles of every SNP, when the file names them.
+    pub alleles: Vec<Option<Alleles>>,
+    /// 1-based line naming each SNP (1 = the header; a VCF data line).
+    pub snp_lines: Vec<u64>,
+    /// VCF sites skipped because they have more than one ALT allele.
+    pub skipped_multiallelic: usize,
+    /// The layout the file was read as.
+    pub format: GenotypeFormat,
     /// `values[s][r]`: dosage of SNP `s` in row `r`; NaN = missing.
     pub values: Vec<Vec<f64>>,
     /// Whether the file was a PLINK `.raw` file.
@@ -29,21 +112,55 @@ pub struct DosageTable {
 }
 
 impl DosageTable {
-    /// Parses a dosage file; `id` names the ID column of CSV/TSV files.
+    /// An empty table for `file`.
+    pub fn empty(file: &str, format: GenotypeFormat) -> DosageTable {
+        DosageTable {
+            file: file.to_string(),
+            id_column: String::new(),
+            ids: Vec::new(),
+            lines: Vec::new(),
+            snps: Vec::new(),
+            raw_names: Vec::new(),
+            alleles: Vec::new(),
+            snp_lines: Vec::new(),
+            skipped_multiallelic: 0,
+            values: Vec::new(),
+            plink: format == GenotypeFormat::PlinkRaw,
+            format,
+        }
+    }
+
+    /// Index of a SNP by its name, or by its name as written in the file
+    /// (`rs1_A`, so bundles trained before SNP IDs were split still score).
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.snps
+            .iter()
+            .position(|s| s == name)
+            .or_else(|| self.raw_names.iter().position(|s| s == name))
+    }
+
+    /// Location of a SNP's header (or VCF line) for messages.
+    pub fn snp_location(&self, s: usize) -> Location {
+        let loc = Location::file(&self.file).line(self.snp_lines[s]);
+        if self.format == GenotypeFormat::Vcf {
+            loc.column("ID")
+        } else {
+            loc.column(&self.raw_names[s])
+        }
+    }
+
+    /// Parses a genotype file: VCF when it starts with `##fileformat=VCF` or
+    /// `#CHROM`, else a delimited dosage table; `id` names the ID column of
+    /// CSV/TSV files.
     pub fn parse(loaded: &Loaded, delimiter: Delimiter, id: &str) -> Result<DosageTable> {
         let file = loaded.name.clone();
         if loaded.bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(Error::data(Location::file(&file), "the file is empty"));
         }
-        let mut table = DosageTable {
-            file: file.clone(),
-            id_column: String::new(),
-            ids: Vec::new(),
-            lines: Vec::new(),
-            snps: Vec::new(),
-            values: Vec::new(),
-            plink: false,
-        };
+        if crate::data::vcf::is_vcf(&loaded.bytes) {
+            return crate::data::vcf::parse(loaded);
+        }
+        let mut table = DosageTable::empty(&file, GenotypeFormat::Dosage);
         // Position of the ID column and of every SNP column in a record.
         let mut id_pos = 0usize;
         let mut snp_pos: Vec<usize> = Vec::new();
@@ -51,11 +168,11 @@ impl DosageTable {
             if table.id_column.is_empty() {
                 let header: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
                 check_header(&file, &header)?;
-                let plink =
-                    header.len() >= 6 && header.iter().zip(PLINK_RAW_HEADER).all(|(h, p)| h == p);
-                if plink {
-                    id_pos = 1;
-                    snp_pos = (6..header.len()).collect();
+                let layout = plink_layout(&header);
+                let plink = layout.is_some();
+                if let Some((iid, first_snp)) = layout {
+                    id_pos = iid;
+                    snp_pos = (first_snp..header.len()).collect();
                 } else {
                     id_pos = header.iter().position(|h| h == id).ok_or_else(|| {
                         Error::MissingColumns {
@@ -69,7 +186,24 @@ impl DosageTable {
                 }
                 table.plink = plink;
                 table.id_column = header[id_pos].clone();
-                table.snps = snp_pos.iter().map(|&c| header[c].clone()).collect();
+                table.raw_names = snp_pos.iter().map(|&c| header[c].clone()).collect();
+                if plink {
+                    table.format = GenotypeFormat::PlinkRaw;
+                    let (snps, alleles) = table.raw_names.iter().map(|c| split_raw_name(c)).unzip();
+                    table.snps = snps;
+                    table.alleles = alleles;
+                    check_header(&file, &table.snps).map_err(|_| {
+                        let dup = first_duplicate(&table.snps);
+                        Error::data(
+                            Location::file(&file).line(line).column(&dup),
+                            format!("SNP `{dup}` appears in more than one column (one column per SNP, please)"),
+                        )
+                    })?;
+                } else {
+                    table.snps = table.raw_names.clone();
+                    table.alleles = vec![None; snp_pos.len()];
+                }
+                table.snp_lines = vec![line; snp_pos.len()];
                 table.values = vec![Vec::new(); snp_pos.len()];
                 return Ok(());
             }
@@ -104,6 +238,15 @@ impl DosageTable {
         }
         Ok(table)
     }
+}
+
+fn first_duplicate(names: &[String]) -> String {
+    let mut seen = std::collections::HashSet::new();
+    names
+        .iter()
+        .find(|n| !seen.insert(n.as_str()))
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Parses one dosage cell: missing → NaN; otherwise a number in 0–2.
@@ -163,7 +306,63 @@ mod tests {
         .unwrap();
         assert!(t.plink);
         assert_eq!(t.ids, vec!["P1", "P2"]);
-        assert_eq!(t.snps, vec!["rs1_A"]);
+        assert_eq!(t.snps, vec!["rs1"]);
+        assert_eq!(t.raw_names, vec!["rs1_A"]);
+        assert_eq!(t.find("rs1_A"), Some(0));
+        assert_eq!(t.alleles[0].as_ref().unwrap().counted, "A");
+    }
+
+    #[test]
+    fn reads_plink2_headers_and_alt_alleles() {
+        let t = DosageTable::parse(
+            &load(
+                "g.raw",
+                "#FID IID PAT MAT SEX PHENOTYPE rs1_A(/G) 1_100_C_T_T\nF1 P1 0 0 1 -9 0 2\n",
+            ),
+            Delimiter::Whitespace,
+            "patient_id",
+        )
+        .unwrap();
+        assert_eq!(t.snps, vec!["rs1", "1_100_C_T"]);
+        assert_eq!(
+            t.alleles[0],
+            Some(Alleles {
+                counted: "A".into(),
+                other: Some("G".into())
+            })
+        );
+        assert_eq!(t.alleles[1].as_ref().unwrap().counted, "T");
+        let t = DosageTable::parse(
+            &load("g.raw", "#IID PAT MAT SEX PHENOTYPE rs9_C\nP1 0 0 1 -9 1\n"),
+            Delimiter::Whitespace,
+            "patient_id",
+        )
+        .unwrap();
+        assert_eq!((t.ids[0].as_str(), t.snps[0].as_str()), ("P1", "rs9"));
+    }
+
+    #[test]
+    fn raw_names_split() {
+        assert_eq!(split_raw_name("nounderscore").0, "nounderscore");
+        assert!(split_raw_name("nounderscore").1.is_none());
+        assert!(split_raw_name("rs1_").1.is_none());
+        let (snp, a) = split_raw_name("rs1_AT(/A)");
+        assert_eq!(snp, "rs1");
+        assert_eq!(a.unwrap().other.as_deref(), Some("A"));
+    }
+
+    #[test]
+    fn duplicate_snp_after_split_is_an_error() {
+        let e = DosageTable::parse(
+            &load(
+                "g.raw",
+                "FID IID PAT MAT SEX PHENOTYPE rs1_A rs1_G\nF P1 0 0 1 -9 0 2\n",
+            ),
+            Delimiter::Whitespace,
+            "patient_id",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("line 1, column `rs1`"), "{e}");
     }
 
     #[test]

@@ -5,12 +5,13 @@ pub mod genotype;
 pub mod input;
 pub mod table;
 pub mod target;
+pub mod vcf;
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use genotype::DosageTable;
+pub use genotype::{Alleles, DosageTable, GenotypeFormat};
 pub use input::{Delimiter, Loaded};
 pub use table::{is_missing, parse_number, RawTable};
 pub use target::{Target, TargetRule};
@@ -68,6 +69,9 @@ pub struct Dataset {
     pub files: Vec<FileInfo>,
     /// The join's counts, when genotypes were given.
     pub join: Option<JoinSummary>,
+    /// Numeric columns computed from the genotypes (`prs`, `pc1`, …), one
+    /// value per joined row.
+    pub derived: Vec<(String, Vec<f64>)>,
 }
 
 impl Dataset {
@@ -93,6 +97,7 @@ impl Dataset {
                 genotype_rows: Vec::new(),
                 files,
                 join: None,
+                derived: Vec::new(),
             });
         };
         let gl = Loaded::read(geno_path)?;
@@ -163,6 +168,7 @@ impl Dataset {
             genotype_rows,
             files,
             join: Some(join),
+            derived: Vec::new(),
         })
     }
 
@@ -181,13 +187,51 @@ impl Dataset {
         &self.data.header[self.id_col]
     }
 
-    /// Every column name available (data columns, then SNPs).
+    /// Every column name available (data columns, then SNPs, then columns
+    /// computed from the genotypes).
     pub fn column_names(&self) -> Vec<String> {
         let mut names = self.data.header.clone();
         if let Some(g) = &self.genotypes {
             names.extend(g.snps.iter().cloned());
         }
+        names.extend(self.derived.iter().map(|(n, _)| n.clone()));
         names
+    }
+
+    /// Values of a computed column by name.
+    pub fn derived(&self, name: &str) -> Option<&[f64]> {
+        self.derived
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// Adds a column computed from the genotypes; its name may not be taken
+    /// by a data column or SNP.
+    pub fn add_derived(&mut self, name: &str, values: Vec<f64>) -> Result<()> {
+        let g = self
+            .genotypes
+            .as_ref()
+            .map(|g| g.file.as_str())
+            .unwrap_or("");
+        if self.data.find(name).is_some() {
+            return Err(Error::data(
+                Location::file(&self.data.file).line(1).column(name),
+                format!("the column name is taken by the computed genotype feature `{name}`; rename the column"),
+            ));
+        }
+        if self
+            .genotypes
+            .as_ref()
+            .is_some_and(|g| g.find(name).is_some())
+        {
+            return Err(Error::data(
+                Location::file(g).line(1).column(name),
+                format!("a SNP has the name of the computed genotype feature `{name}`; rename it"),
+            ));
+        }
+        self.derived.push((name.to_string(), values));
+        Ok(())
     }
 
     /// Text cells of a data-file column for the joined rows.

@@ -26,6 +26,8 @@ pub struct LabelledData {
     pub arm_of: Vec<Option<usize>>,
     /// Rows whose outcome is missing (left out).
     pub n_missing_target: usize,
+    /// Notes on the genotypes (SNPs flipped to the training file's alleles).
+    pub genotype_notes: Vec<String>,
     /// Labelled rows whose therapy is missing (left out).
     pub n_missing_therapy: usize,
     /// Labelled rows whose therapy is not an arm of the bundle, by therapy.
@@ -49,6 +51,8 @@ impl LabelledData {
 
     /// As [`LabelledData::load`], for files already read.
     pub fn from_dataset(bundle: &Bundle, ds: Dataset, target_column: &str) -> Result<LabelledData> {
+        let mut ds = ds;
+        let genotype_notes = bundle.prepare_genotypes(&mut ds)?;
         let target = Target::read_labels(&ds, target_column, &bundle.target.rule)?;
         let therapy_col = match &bundle.therapy_column {
             Some(c) => Some(ds.data.require(c)?),
@@ -87,6 +91,7 @@ impl LabelledData {
             y: target.values,
             arm_of,
             n_missing_target: target.n_missing,
+            genotype_notes,
             n_missing_therapy,
             unknown_therapy,
         })

@@ -115,6 +115,8 @@ impl Frame {
                 }
             } else if let Some(c) = dosage_column(ds, name) {
                 columns.push(c);
+            } else if let Some(c) = derived_column(ds, name) {
+                columns.push(c);
             } else {
                 return Err(missing(ds, vec![name.clone()]));
             }
@@ -135,10 +137,11 @@ impl Frame {
             .iter()
             .filter(|f| {
                 ds.data.find(&f.name).is_none()
+                    && ds.derived(&f.name).is_none()
                     && ds
                         .genotypes
                         .as_ref()
-                        .is_none_or(|g| !g.snps.iter().any(|s| s == &f.name))
+                        .is_none_or(|g| g.find(&f.name).is_none())
             })
             .map(|f| f.name.clone())
             .collect();
@@ -194,12 +197,21 @@ fn missing(ds: &Dataset, absent: Vec<String>) -> Error {
 
 fn dosage_column(ds: &Dataset, name: &str) -> Option<FrameColumn> {
     let g = ds.genotypes.as_ref()?;
-    let s = g.snps.iter().position(|x| x == name)?;
+    let s = g.find(name)?;
     let values = ds.genotype_rows.iter().map(|&r| g.values[s][r]).collect();
     Some(FrameColumn {
         name: name.to_string(),
         kind: Kind::Dosage,
         values: Values::Numeric(values),
+    })
+}
+
+fn derived_column(ds: &Dataset, name: &str) -> Option<FrameColumn> {
+    let values = ds.derived(name)?;
+    Some(FrameColumn {
+        name: name.to_string(),
+        kind: Kind::Numeric,
+        values: Values::Numeric(values.to_vec()),
     })
 }
 
@@ -221,8 +233,12 @@ fn dosage_from_data(ds: &Dataset, name: &str) -> Result<FrameColumn> {
 fn numeric_from_data(ds: &Dataset, name: &str) -> Result<FrameColumn> {
     let col = match ds.data.find(name) {
         Some(c) => c,
-        // A numeric feature may come from the genotype file at scoring.
+        // A numeric feature may be computed from the genotypes (`prs`,
+        // `pc1`, …) or come from the genotype file at scoring.
         None => {
+            if let Some(c) = derived_column(ds, name) {
+                return Ok(c);
+            }
             if let Some(mut c) = dosage_column(ds, name) {
                 c.kind = Kind::Numeric;
                 return Ok(c);

@@ -1,8 +1,10 @@
 //! Feature handling: typed columns and the fitted preprocessing pipeline.
 
 pub mod frame;
+pub mod genetic;
 pub mod pipeline;
 pub mod select;
 
 pub use frame::{FeatureSchema, Frame, Kind};
+pub use genetic::{GenotypeModel, GenotypesAs};
 pub use pipeline::{FittedFeature, Pipeline, TransformNotes};

@@ -1,0 +1,401 @@
+//! Genotype formats, allele flips, the polygenic score and principal
+//! components, on the committed fixtures in tests/fixtures/genetics/
+//! (written by make_fixtures.py there).
+
+mod common;
+
+use std::path::Path;
+
+use common::{fails, repo, responder, write};
+
+fn fx(name: &str) -> String {
+    repo(&format!("tests/fixtures/genetics/{name}"))
+}
+
+fn train(geno: &str, out: &Path, extra: &[&str]) -> String {
+    let o = responder()
+        .args(["train", "--data", &fx("clinical.csv"), "--genotypes"])
+        .arg(geno)
+        .args([
+            "--target",
+            "responder",
+            "--therapy-col",
+            "therapy",
+            "--cv",
+            "2",
+        ])
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stderr}");
+    stderr
+}
+
+/// (stdout, stderr) of a successful `score --format csv`.
+fn score(model: &Path, data: &str, geno: &str) -> (String, String) {
+    let o = responder()
+        .args(["score", "--model"])
+        .arg(model)
+        .args(["--data", data, "--genotypes", geno, "--format", "csv"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stderr}");
+    (String::from_utf8(o.stdout).unwrap(), stderr)
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn feature_names(b: &serde_json::Value) -> Vec<String> {
+    b["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_format_gives_the_same_features_model_and_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    train(&fx("train.raw"), &m, &[]);
+    let b = json(&m);
+    assert_eq!(
+        feature_names(&b),
+        ["age", "rs1", "rs2", "rs3", "rs4", "rs5", "rs6"]
+    );
+    // PLINK 1.9 .raw names the counted allele only
+    assert_eq!(
+        b["genotypes"]["alleles"]["rs1"],
+        serde_json::json!({"counted": "A"})
+    );
+    let (want, _) = score(&m, &fx("clinical.csv"), &fx("train.raw"));
+    for geno in [
+        "train_plink2.raw",
+        "train_ds.vcf",
+        "train_gt.vcf",
+        "train_gt.vcf.gz",
+    ] {
+        let (got, stderr) = score(&m, &fx("clinical.csv"), &fx(geno));
+        assert_eq!(got, want, "scoring {geno}");
+        if geno.contains("vcf") {
+            assert!(stderr.contains("skipped 1 multi-allelic"), "{stderr}");
+        }
+    }
+    // training on each format gives the same models
+    for geno in ["train_plink2.raw", "train_ds.vcf", "train_gt.vcf.gz"] {
+        let m2 = dir.path().join("m2.json");
+        let stderr = train(&fx(geno), &m2, &[]);
+        let b2 = json(&m2);
+        assert_eq!(b2["arms"], b["arms"], "training on {geno}");
+        assert_eq!(feature_names(&b2), feature_names(&b));
+        if geno.contains("vcf") {
+            assert!(stderr.contains("skipped 1 multi-allelic sites"), "{stderr}");
+            // VCF: counted = ALT, other = REF
+            assert_eq!(
+                b2["genotypes"]["alleles"]["rs1"],
+                serde_json::json!({"counted": "A", "other": "G"})
+            );
+        }
+    }
+}
+
+#[test]
+fn a_file_counting_the_other_allele_is_flipped_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    train(&fx("train_plink2.raw"), &m, &[]);
+    let (want, _) = score(&m, &fx("clinical.csv"), &fx("train_plink2.raw"));
+    let (got, stderr) = score(&m, &fx("clinical.csv"), &fx("flipped.raw"));
+    assert_eq!(got, want);
+    assert!(
+        stderr.contains("flipped.raw: flipped 2 SNPs that count the other allele"),
+        "{stderr}"
+    );
+    // also against a PLINK 1.9 training file (other allele unknown there)
+    let m1 = dir.path().join("m1.json");
+    train(&fx("train.raw"), &m1, &[]);
+    let (got, stderr) = score(&m1, &fx("clinical.csv"), &fx("flipped.raw"));
+    assert_eq!(got, want);
+    assert!(stderr.contains("flipped 2 SNPs"), "{stderr}");
+    // a dosage CSV names no alleles: no check, said on stderr
+    let csv = dir.path().join("g.csv");
+    let raw = std::fs::read_to_string(fx("train.raw")).unwrap();
+    let mut text = String::from("patient_id,rs1,rs2,rs3,rs4,rs5,rs6\n");
+    for line in raw.lines().skip(1) {
+        let f: Vec<&str> = line.split(' ').collect();
+        text.push_str(&format!("{},{}\n", f[1], f[6..].join(",")));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let (got, stderr) = score(&m1, &fx("clinical.csv"), csv.to_str().unwrap());
+    assert_eq!(got, want);
+    assert!(stderr.contains("names no alleles"), "{stderr}");
+}
+
+#[test]
+fn alleles_that_do_not_match_are_an_error_naming_the_snp() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    train(&fx("train_plink2.raw"), &m, &[]);
+    fails(
+        responder().args(["score", "--model"]).arg(&m).args([
+            "--data",
+            &fx("clinical.csv"),
+            "--genotypes",
+            &fx("bad_allele.raw"),
+        ]),
+        &[
+            "bad_allele.raw, line 1, column `rs3_C(/T)`",
+            "SNP `rs3`",
+            "counted C, other T",
+            "train_plink2.raw (counted G, other A)",
+        ],
+    );
+    // evaluate reads genotypes the same way
+    fails(
+        responder().args(["evaluate", "--model"]).arg(&m).args([
+            "--data",
+            &fx("clinical.csv"),
+            "--genotypes",
+            &fx("bad_allele.raw"),
+        ]),
+        &["SNP `rs3`"],
+    );
+}
+
+#[test]
+fn polygenic_score_is_a_feature_and_scoring_recomputes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    let stderr = train(
+        &fx("train_plink2.raw"),
+        &m,
+        &["--prs-weights", &fx("prs_weights.txt")],
+    );
+    assert!(
+        stderr.contains("polygenic score `prs` from 5 of 6 SNPs; 1 not in"),
+        "{stderr}"
+    );
+    let b = json(&m);
+    assert!(feature_names(&b).contains(&"prs".to_string()));
+    let prs = &b["genotypes"]["prs"];
+    assert_eq!(prs["unmatched"], 1);
+    assert_eq!(prs["mean_imputation"], true);
+    assert_eq!(prs["weights"][1]["snp"], "rs2");
+    assert_eq!(
+        prs["weights"][1]["flip"], true,
+        "effect allele T is the other allele"
+    );
+    let (a, _) = score(&m, &fx("clinical.csv"), &fx("train_plink2.raw"));
+    let (b2, _) = score(&m, &fx("clinical.csv"), &fx("flipped.raw"));
+    assert_eq!(a, b2, "the score is computed after the flip");
+    // a SNP of the score missing at scoring is an error naming it
+    let raw = std::fs::read_to_string(fx("train_plink2.raw")).unwrap();
+    let cut: String = raw
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            format!("{}\n", f[..f.len() - 2].join(" "))
+        })
+        .collect();
+    let g = write(dir.path(), "cut.raw", &cut);
+    fails(
+        responder().args(["score", "--model"]).arg(&m).args([
+            "--data",
+            &fx("clinical.csv"),
+            "--genotypes",
+            &g,
+        ]),
+        &[
+            "cut.raw",
+            "polygenic score `prs` needs 1 SNP absent",
+            "`rs5`",
+        ],
+    );
+    // no-mean-imputation is stored
+    let m2 = dir.path().join("m2.json");
+    train(
+        &fx("train.raw"),
+        &m2,
+        &[
+            "--prs-weights",
+            &fx("prs_weights.txt"),
+            "--prs-no-mean-imputation",
+            "--genotypes-as",
+            "dosages",
+        ],
+    );
+    assert_eq!(json(&m2)["genotypes"]["prs"]["mean_imputation"], false);
+}
+
+#[test]
+fn principal_components_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    let stderr = train(&fx("train.raw"), &m, &["--genotype-pcs", "2"]);
+    assert!(
+        stderr.contains("2 principal components of 6 SNPs on 80 training patients"),
+        "{stderr}"
+    );
+    let b = json(&m);
+    assert_eq!(
+        feature_names(&b),
+        ["age", "rs1", "rs2", "rs3", "rs4", "rs5", "rs6", "pc1", "pc2"]
+    );
+    assert_eq!(b["genotypes"]["genotypes_as"], "both");
+    assert_eq!(
+        b["genotypes"]["pca"]["components"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let (all, _) = score(&m, &fx("clinical.csv"), &fx("train.raw"));
+    // the same patients in another format score the same
+    let (vcf, _) = score(&m, &fx("clinical.csv"), &fx("train_gt.vcf.gz"));
+    assert_eq!(all, vcf);
+    // a patient's components do not depend on who else is scored
+    let clinical = std::fs::read_to_string(fx("clinical.csv")).unwrap();
+    let few: String = clinical.lines().take(4).map(|l| format!("{l}\n")).collect();
+    let few = write(dir.path(), "few.csv", &few);
+    let (some, _) = score(&m, &few, &fx("train.raw"));
+    for line in some.lines().skip(1) {
+        let tail = line.split_once(',').unwrap().1;
+        assert!(
+            all.lines().any(|l| l.split_once(',').unwrap().1 == tail),
+            "{tail} not in the full scoring"
+        );
+    }
+    // re-training gives the same bundle (deterministic PCA)
+    let m2 = dir.path().join("m2.json");
+    train(&fx("train.raw"), &m2, &["--genotype-pcs", "2"]);
+    assert_eq!(std::fs::read(&m).unwrap(), std::fs::read(&m2).unwrap());
+    // only the components
+    let m3 = dir.path().join("m3.json");
+    train(
+        &fx("train_ds.vcf"),
+        &m3,
+        &["--genotype-pcs", "3", "--genotypes-as", "pcs"],
+    );
+    assert_eq!(feature_names(&json(&m3)), ["age", "pc1", "pc2", "pc3"]);
+    let o = responder().arg("inspect").arg(&m3).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("genotypes")
+            && text.contains("3 PCs of 6 SNPs")
+            && text.contains("SNP columns left out"),
+        "{text}"
+    );
+    // scoring a PC model needs the genotypes
+    fails(
+        responder()
+            .args(["score", "--model"])
+            .arg(&m3)
+            .args(["--data", &fx("clinical.csv")]),
+        &["`pc1`", "--genotypes"],
+    );
+}
+
+#[test]
+fn genetic_flag_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.json");
+    let base = |geno: Option<&str>| {
+        let mut c = responder();
+        c.args(["train", "--data", &fx("clinical.csv")]);
+        if let Some(g) = geno {
+            c.args(["--genotypes", g]);
+        }
+        c.args(["--target", "responder", "--cv", "2", "--out"])
+            .arg(&out);
+        c
+    };
+    fails(
+        base(None).args(["--genotype-pcs", "2"]),
+        &["need --genotypes"],
+    );
+    fails(
+        base(Some(&fx("train.raw"))).args(["--genotypes-as", "pcs"]),
+        &["--genotypes-as pcs needs --genotype-pcs"],
+    );
+    fails(
+        base(Some(&fx("train.raw"))).args(["--genotype-pcs", "2", "--genotypes-as", "dosages"]),
+        &["--genotypes-as dosages leaves the components"],
+    );
+    fails(
+        base(Some(&fx("train.raw"))).args(["--genotype-pcs", "0"]),
+        &["at least 1"],
+    );
+    fails(
+        base(Some(&fx("train.raw"))).args(["--genotype-pcs", "7"]),
+        &["--genotype-pcs 7 is too many", "6 SNPs"],
+    );
+    let raw = std::fs::read_to_string(fx("train.raw")).unwrap();
+    let constant: String = raw
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut f: Vec<&str> = l.split(' ').collect();
+            if i > 0 {
+                f[6..].iter_mut().for_each(|c| *c = "1");
+            }
+            format!("{}\n", f.join(" "))
+        })
+        .collect();
+    let c = write(dir.path(), "const.raw", &constant);
+    fails(
+        base(Some(&c)).args(["--genotype-pcs", "2"]),
+        &["const.raw", "no SNP varies"],
+    );
+    let w = write(dir.path(), "w.txt", "rs1 A 0.5\nrs2 C x\n");
+    fails(
+        base(Some(&fx("train.raw"))).args(["--prs-weights", &w]),
+        &["w.txt, line 2, column `weight`", "`x` is not a number"],
+    );
+    let w = write(dir.path(), "none.txt", "rsX A 0.5\n");
+    fails(
+        base(Some(&fx("train.raw"))).args(["--prs-weights", &w]),
+        &["none.txt", "none of the 1 weights"],
+    );
+    // a bad VCF call names line and sample
+    let vcf = std::fs::read_to_string(fx("train_gt.vcf"))
+        .unwrap()
+        .replacen("0/0", "0/5", 1);
+    let v = write(dir.path(), "bad.vcf", &vcf);
+    fails(
+        &mut base(Some(&v)),
+        &["bad.vcf, line 4, column `P", "GT `0/5` names allele 5"],
+    );
+    assert!(!out.exists(), "a failed run leaves no model");
+}
+
+#[test]
+fn bundles_from_before_snp_ids_still_score() {
+    // Earlier bundles named .raw features `rs1_A` and had no `genotypes`.
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    train(&fx("train.raw"), &m, &[]);
+    let (want, _) = score(&m, &fx("clinical.csv"), &fx("train.raw"));
+    let mut b = json(&m);
+    b.as_object_mut().unwrap().remove("genotypes");
+    let mut text = serde_json::to_string_pretty(&b).unwrap();
+    for (snp, allele) in [
+        ("rs1", "A"),
+        ("rs2", "C"),
+        ("rs3", "G"),
+        ("rs4", "T"),
+        ("rs5", "A"),
+        ("rs6", "G"),
+    ] {
+        text = text.replace(&format!("\"{snp}\""), &format!("\"{snp}_{allele}\""));
+    }
+    let old = write(dir.path(), "old.json", &text);
+    let (got, _) = score(Path::new(&old), &fx("clinical.csv"), &fx("train.raw"));
+    assert_eq!(got, want);
+}

@@ -55,3 +55,13 @@ echo "== 10. a TRIPOD+AI model card with the held-out evaluation"
 $R report --model "$WORK/sim.json" --data "$WORK/test.csv" --genotypes "$WORK/sim/genotypes.csv" \
   --target responder --out "$WORK/card"
 sed -n 1,12p "$WORK/card/model-card.md"
+
+echo "== 11. compare every algorithm on identical folds (Beat the Blues)"
+$R compare --data examples/trials/btheb_depression.csv --target responder --therapy-col treatment \
+  --exclude bdi.2m --algorithms all --cv 3 --repeats 2 --seed 1 --format table
+
+echo "== 12. would following the recommendation have helped? (cross-fitted, with CIs)"
+$R train -q --data examples/trials/btheb_depression.csv --target responder --therapy-col treatment \
+  --exclude bdi.2m --cv 3 --seed 1 --out "$WORK/btheb3.json"
+$R evaluate --model "$WORK/btheb3.json" --data examples/trials/btheb_depression.csv --cross-fitted \
+  --bootstrap 1000 | sed -n '/treatment selection/,$p'

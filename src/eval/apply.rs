@@ -116,9 +116,26 @@ impl LabelledData {
 }
 
 /// P(responder) under `arm` for `rows` of `frame`.
+/// Rows transformed and predicted at a time, so the model matrix of a large
+/// file never exists whole.
+pub const PREDICT_BATCH: usize = 16_384;
+
+/// P(responder) under `arm` for `rows` of `frame`, in batches of
+/// [`PREDICT_BATCH`] rows.
 pub fn predict_arm(arm: &Arm, frame: &Frame, rows: &[usize]) -> Result<(Vec<f64>, TransformNotes)> {
-    let (x, notes) = arm.model_inputs(frame, rows)?;
-    Ok((arm.model.predict_proba(x.view())?.to_vec(), notes))
+    let mut p = Vec::with_capacity(rows.len());
+    let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
+    for chunk in rows.chunks(PREDICT_BATCH) {
+        let (x, notes) = arm.model_inputs(frame, chunk)?;
+        p.extend(arm.model.predict_proba(x.view())?.iter());
+        for (feature, n) in notes.unseen_levels {
+            *unseen.entry(feature).or_insert(0) += n;
+        }
+    }
+    let notes = TransformNotes {
+        unseen_levels: unseen.into_iter().collect(),
+    };
+    Ok((p, notes))
 }
 
 /// One probability vector per arm, and unseen category levels per feature.
@@ -138,4 +155,50 @@ pub fn predict_all(bundle: &Bundle, frame: &Frame, rows: &[usize]) -> Result<Arm
         probs.push(p);
     }
     Ok((probs, unseen))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::Design;
+    use crate::features::frame::{FrameColumn, Kind, Values};
+    use crate::features::Pipeline;
+    use crate::models::logistic::LogisticModel;
+    use crate::models::{AlgorithmParams, FittedModel};
+
+    #[test]
+    fn batched_prediction_equals_one_pass() {
+        let n = PREDICT_BATCH + 37;
+        let frame = Frame {
+            n,
+            columns: vec![FrameColumn {
+                name: "x".into(),
+                kind: Kind::Numeric,
+                values: Values::Numeric((0..n).map(|i| (i % 101) as f64).collect()),
+            }],
+        };
+        let rows: Vec<usize> = (0..n).rev().collect();
+        let arm = Arm {
+            therapy: None,
+            n,
+            responders: 1,
+            pipeline: Pipeline::fit(&frame, &rows),
+            algorithm: AlgorithmParams::Logistic(Default::default()),
+            selection: None,
+            design: Design::PerArm,
+            model: FittedModel::Logistic(LogisticModel {
+                intercept: 0.1,
+                coefficients: vec![0.7],
+            }),
+            cv: None,
+        };
+        let (batched, _) = predict_arm(&arm, &frame, &rows).unwrap();
+        let (x, _) = arm.model_inputs(&frame, &rows).unwrap();
+        let whole = arm.model.predict_proba(x.view()).unwrap();
+        assert_eq!(batched.len(), n);
+        assert!(batched
+            .iter()
+            .zip(whole.iter())
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
 }

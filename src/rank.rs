@@ -15,6 +15,29 @@ pub struct RankedRow {
     pub advantage: f64,
 }
 
+/// The arm with the highest probability (the first on ties) and its margin
+/// over the runner-up (0 with one arm).
+pub fn best_and_advantage(p: &[f64]) -> (usize, f64) {
+    let mut best = 0;
+    for (a, &v) in p.iter().enumerate() {
+        if v > p[best] {
+            best = a;
+        }
+    }
+    let second = p
+        .iter()
+        .enumerate()
+        .filter(|&(a, _)| a != best)
+        .map(|(_, &v)| v)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let advantage = if second.is_finite() {
+        p[best] - second
+    } else {
+        0.0
+    };
+    (best, advantage)
+}
+
 /// Ranks patients. `probs[a][i]` is patient `i`'s probability under arm
 /// `a`. Patients are sorted by descending probability of arm `by`, or of
 /// their best arm when `by` is `None`; ties keep input order.
@@ -23,23 +46,7 @@ pub fn rank(ids: &[String], probs: &[Vec<f64>], by: Option<usize>) -> Vec<Ranked
     let mut rows: Vec<RankedRow> = (0..n)
         .map(|i| {
             let p: Vec<f64> = probs.iter().map(|a| a[i]).collect();
-            let mut best = 0;
-            for (a, &v) in p.iter().enumerate() {
-                if v > p[best] {
-                    best = a;
-                }
-            }
-            let second = p
-                .iter()
-                .enumerate()
-                .filter(|&(a, _)| a != best)
-                .map(|(_, &v)| v)
-                .fold(f64::NEG_INFINITY, f64::max);
-            let advantage = if second.is_finite() {
-                p[best] - second
-            } else {
-                0.0
-            };
+            let (best, advantage) = best_and_advantage(&p);
             RankedRow {
                 rank: 0,
                 id: ids[i].clone(),

@@ -488,3 +488,52 @@ fn cross_fitted_and_min_advantage() {
         &["the bundle has no cross-fitted predictions"],
     );
 }
+
+#[test]
+fn streamed_blocks_give_the_same_ranking_as_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    let data = dir.path().join("train.csv").display().to_string();
+    let geno = dir.path().join("geno.csv").display().to_string();
+    let run = |extra: &[&str], geno: &str| {
+        stdout(
+            responder()
+                .args(["score", "--model"])
+                .arg(&model)
+                .args(["--data", &data, "--genotypes", geno, "--format", "csv"])
+                .args(extra),
+        )
+    };
+    let whole = run(&["--batch-rows", "1000"], &geno);
+    assert_eq!(run(&["--batch-rows", "7"], &geno), whole);
+    assert_eq!(run(&["--batch-rows", "1"], &geno), whole);
+    // Genotypes in another order: blocks do not line up, the full join is used.
+    let genotypes = small_genotypes(80);
+    let mut lines: Vec<&str> = genotypes.lines().collect();
+    lines[1..].reverse();
+    let shuffled = write(dir.path(), "geno_rev.csv", &(lines.join("\n") + "\n"));
+    assert_eq!(run(&["--batch-rows", "7"], &shuffled), whole);
+    // A bad cell far into the file is reported with the file's own line.
+    let bad = small_clinical(80).replacen("P070,50,", "P070,old,", 1);
+    let bad = write(dir.path(), "bad.csv", &bad);
+    fails(
+        responder().args(["score", "--model"]).arg(&model).args([
+            "--data",
+            &bad,
+            "--genotypes",
+            &geno,
+            "--batch-rows",
+            "7",
+        ]),
+        &["bad.csv, line 72, column `age`: `old` is not a number"],
+    );
+    fails(
+        responder().args(["score", "--model"]).arg(&model).args([
+            "--data",
+            &data,
+            "--batch-rows",
+            "0",
+        ]),
+        &["--batch-rows must be at least 1"],
+    );
+}

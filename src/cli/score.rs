@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::bundle::Bundle;
 use crate::cli::common::{Format, InputArgs};
 use crate::cli::Ui;
-use crate::data::Dataset;
+use crate::data::{Dataset, ReadOptions};
 use crate::error::{Error, Result};
 use crate::eval::apply::predict_all;
 use crate::features::Frame;
@@ -52,6 +52,11 @@ pub struct Args {
     /// stored in the bundle instead of scoring a file. Example: --cross-fitted
     #[arg(long, conflicts_with_all = ["data", "genotypes"])]
     pub cross_fitted: bool,
+
+    /// Rows read, joined and scored at a time when streaming a file (memory
+    /// grows with this, not with the file). Example: --batch-rows 100000
+    #[arg(long, value_name = "N", default_value_t = 5_000)]
+    pub batch_rows: usize,
 
     /// Report `none` as best therapy when the best arm beats the runner-up
     /// by less than D. Example: --min-advantage 0.05
@@ -136,30 +141,17 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
             genotype_delimiter: args.genotype_delimiter.clone(),
         };
         let opts = input.read_options(&id)?;
-        let mut ds = Dataset::load(&input.data, input.genotypes.as_deref(), &opts)?;
-        if let Some(msg) = ds.join_message() {
-            ui.info(msg);
+        if args.batch_rows == 0 {
+            return Err(Error::usage("--batch-rows must be at least 1"));
         }
-        for note in bundle.prepare_genotypes(&mut ds)? {
-            ui.info(note);
+        match stream(&bundle, &input, &opts, args.batch_rows, ui) {
+            Ok(Some(scored)) => scored,
+            // Not streamable (stdin, VCF, quoted line breaks, files in a
+            // different patient order) or a problem: read whole files, which
+            // also gives the exact error with the file's own line numbers.
+            _ => score_whole(&bundle, &input, &opts, ui)?,
         }
-        let frame = Frame::from_schema(&ds, &bundle.features)?;
-        let rows: Vec<usize> = (0..ds.n_rows()).collect();
-        let (probs, unseen) = predict_all(&bundle, &frame, &rows)?;
-        for (feature, n) in &unseen {
-            ui.warn(format!(
-                "{}: {n} patients have a `{feature}` level the model never saw in training; scored as all-zeros for it",
-                ds.data.file
-            ));
-        }
-        let ids: Vec<String> = (0..ds.n_rows()).map(|i| ds.id(i).to_string()).collect();
-        (ids, probs, ds.id_name().to_string())
     };
-    let mut ranked = rank(&ids, &probs, by);
-    if let Some(k) = args.top {
-        ranked.truncate(k);
-    }
-
     let format = args.format.unwrap_or_else(|| {
         let json_out = args.out.as_ref().is_some_and(|p| {
             p.extension()
@@ -174,19 +166,32 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         }
     });
     let multi = bundle.arms.len() > 1;
-    let text = render(
-        &ranked,
-        &id_name,
-        &arm_names,
-        multi,
-        format,
-        args.min_advantage.unwrap_or(0.0),
-    );
-    sink.write_text(&text)?;
+    let min_advantage = args.min_advantage.unwrap_or(0.0);
+    let n_scored = ids.len();
+    if format == Format::Csv {
+        // Written row by row from an index: no per-row copies of large files.
+        write_csv_ranked(
+            &mut sink,
+            &ids,
+            &probs,
+            by,
+            args.top,
+            (&id_name, &arm_names, multi, min_advantage),
+        )?;
+    } else {
+        let mut ranked = rank(&ids, &probs, by);
+        drop((ids, probs));
+        if let Some(k) = args.top {
+            ranked.truncate(k);
+        }
+        let text = render(&ranked, &id_name, &arm_names, multi, format, min_advantage);
+        sink.write_text(&text)?;
+    }
+    let ids_len = n_scored;
     sink.finish()?;
     ui.info(format!(
         "scored {} patients with {} ({} arm{})",
-        ids.len(),
+        ids_len,
         args.model.display(),
         arm_names.len(),
         if multi { "s" } else { "" }
@@ -277,4 +282,218 @@ fn render(
             }
         }
     }
+}
+
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// IDs, probabilities per arm, and the ID column's name.
+type Scored = (Vec<String>, Vec<Vec<f64>>, String);
+
+/// Scores whole files in memory (any format, any patient order).
+fn score_whole(bundle: &Bundle, input: &InputArgs, opts: &ReadOptions, ui: &Ui) -> Result<Scored> {
+    let mut ds = Dataset::load(&input.data, input.genotypes.as_deref(), opts)?;
+    if let Some(msg) = ds.join_message() {
+        ui.info(msg);
+    }
+    for note in bundle.prepare_genotypes(&mut ds)? {
+        ui.info(note);
+    }
+    let frame = Frame::from_schema(&ds, &bundle.features)?;
+    let rows: Vec<usize> = (0..ds.n_rows()).collect();
+    let (probs, unseen) = predict_all(bundle, &frame, &rows)?;
+    warn_unseen(ui, &ds.data.file, &unseen);
+    let ids: Vec<String> = (0..ds.n_rows()).map(|i| ds.id(i).to_string()).collect();
+    Ok((ids, probs, ds.id_name().to_string()))
+}
+
+fn warn_unseen(ui: &Ui, file: &str, unseen: &std::collections::BTreeMap<String, usize>) {
+    for (feature, n) in unseen {
+        ui.warn(format!(
+            "{file}: {n} patients have a `{feature}` level the model never saw in training; scored as all-zeros for it"
+        ));
+    }
+}
+
+/// Scores files block by block in bounded memory when both list the same
+/// patients in the same order (or there is no genotype file). `Ok(None)`
+/// or an error means: use [`score_whole`] instead.
+fn stream(
+    bundle: &Bundle,
+    input: &InputArgs,
+    opts: &ReadOptions,
+    batch: usize,
+    ui: &Ui,
+) -> Result<Option<Scored>> {
+    use crate::data::chunks::LineBlocks;
+    use std::collections::{BTreeMap, HashSet};
+
+    if input.data == "-" {
+        return Ok(None);
+    }
+    if let Some(g) = &input.genotypes {
+        let l = g.to_ascii_lowercase();
+        if g == "-" || l.ends_with(".vcf") || l.ends_with(".vcf.gz") {
+            return Ok(None);
+        }
+    }
+    let mut data = LineBlocks::open(&input.data)?;
+    let mut geno = input
+        .genotypes
+        .as_deref()
+        .map(LineBlocks::open)
+        .transpose()?;
+    let mut ids: Vec<String> = Vec::new();
+    let mut probs: Vec<Vec<f64>> = vec![Vec::new(); bundle.arms.len()];
+    // Hashes of the IDs seen so far (a collision only means a fallback).
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut notes: Vec<String> = Vec::new();
+    let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut id_name, mut data_file, mut geno_file) = (String::new(), String::new(), None);
+    loop {
+        let Some(db) = data.next_block(batch)? else {
+            if let Some(g) = geno.as_mut() {
+                if g.next_block(1)?.is_some() {
+                    return Ok(None); // genotype file has more patients
+                }
+            }
+            break;
+        };
+        let gb = match geno.as_mut() {
+            Some(g) => match g.next_block(batch)? {
+                Some(b) => Some(b),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        if db.has_quotes || gb.as_ref().is_some_and(|b| b.has_quotes) {
+            return Ok(None);
+        }
+        let mut ds = Dataset::from_loaded(db.loaded, gb.map(|b| b.loaded), opts)?;
+        if let Some(j) = ds.join {
+            let aligned = j.only_data == 0
+                && j.only_genotypes == 0
+                && ds
+                    .data_rows
+                    .iter()
+                    .zip(&ds.genotype_rows)
+                    .all(|(a, b)| a == b);
+            if !aligned {
+                return Ok(None);
+            }
+        }
+        for note in bundle.prepare_genotypes(&mut ds)? {
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+        let frame = Frame::from_schema(&ds, &bundle.features)?;
+        let rows: Vec<usize> = (0..ds.n_rows()).collect();
+        let (p, u) = predict_all(bundle, &frame, &rows)?;
+        for (feature, n) in u {
+            *unseen.entry(feature).or_insert(0) += n;
+        }
+        for i in 0..ds.n_rows() {
+            let id = ds.id(i);
+            if !seen.insert(id_hash(id)) {
+                return Ok(None); // a duplicate ID across blocks: let the full read report it
+            }
+            ids.push(id.to_string());
+        }
+        for (all, part) in probs.iter_mut().zip(p) {
+            all.extend(part);
+        }
+        id_name = ds.id_name().to_string();
+        data_file = ds.data.file.clone();
+        geno_file = ds.genotypes.as_ref().map(|g| g.file.clone());
+    }
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    if let Some(g) = geno_file {
+        ui.info(format!(
+            "joined on `{id_name}`: {} patients in both files, 0 only in {data_file}, 0 only in {g} (streamed in blocks of {batch} rows)",
+            ids.len()
+        ));
+    }
+    for note in notes {
+        ui.info(note);
+    }
+    warn_unseen(ui, &data_file, &unseen);
+    Ok(Some((ids, probs, id_name)))
+}
+
+/// Writes the ranked CSV straight from the probabilities: the order is an
+/// index sort (ties keep input order, as [`rank`]) and each line is written
+/// as it is made. `shape` is (ID column, arm names, several arms, minimum
+/// advantage).
+fn write_csv_ranked(
+    sink: &mut Sink,
+    ids: &[String],
+    probs: &[Vec<f64>],
+    by: Option<usize>,
+    top: Option<usize>,
+    shape: (&str, &[String], bool, f64),
+) -> Result<()> {
+    use crate::rank::best_and_advantage;
+    use crate::report::table::csv_field;
+    use std::fmt::Write as _;
+    let (id_name, arms, multi, min_advantage) = shape;
+    let n = ids.len();
+    let mut p = vec![0.0; probs.len()];
+    let mut key = Vec::with_capacity(n);
+    for i in 0..n {
+        for (a, pa) in probs.iter().enumerate() {
+            p[a] = pa[i];
+        }
+        key.push(match by {
+            Some(a) => p[a],
+            None => p[best_and_advantage(&p).0],
+        });
+    }
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by(|&a, &b| key[b as usize].total_cmp(&key[a as usize]));
+    let head: Vec<String> = header(id_name, arms, multi)
+        .iter()
+        .map(|h| csv_field(h))
+        .collect();
+    let mut line = head.join(",");
+    line.push('\n');
+    sink.write_text(&line)?;
+    let num = |v: f64, out: &mut String| {
+        if v.is_finite() {
+            let _ = write!(out, ",{v:.DECIMALS$}");
+        } else {
+            out.push_str(",NA");
+        }
+    };
+    for (r, &i) in order.iter().take(top.unwrap_or(n)).enumerate() {
+        let i = i as usize;
+        for (a, pa) in probs.iter().enumerate() {
+            p[a] = pa[i];
+        }
+        line.clear();
+        let _ = write!(line, "{},{}", r + 1, csv_field(&ids[i]));
+        for &v in &p {
+            num(v, &mut line);
+        }
+        if multi {
+            let (best, advantage) = best_and_advantage(&p);
+            let label = if advantage < min_advantage {
+                "none"
+            } else {
+                arms[best].as_str()
+            };
+            line.push(',');
+            line.push_str(&csv_field(label));
+            num(advantage, &mut line);
+        }
+        line.push('\n');
+        sink.write_text(&line)?;
+    }
+    Ok(())
 }

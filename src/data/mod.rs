@@ -1,6 +1,7 @@
 //! Reading input files into one joined view of patients: the clinical table
 //! and, optionally, a genotype dosage table joined on the patient ID.
 
+pub mod chunks;
 pub mod genotype;
 pub mod input;
 pub mod table;
@@ -78,6 +79,16 @@ impl Dataset {
     /// Reads the data file and optional genotype file and joins them on the ID.
     pub fn load(data_path: &str, genotypes: Option<&str>, opts: &ReadOptions) -> Result<Dataset> {
         let loaded = Loaded::read(data_path)?;
+        let geno = genotypes.map(Loaded::read).transpose()?;
+        Dataset::from_loaded(loaded, geno, opts)
+    }
+
+    /// Parses and joins files already read into memory.
+    pub fn from_loaded(
+        loaded: Loaded,
+        geno: Option<Loaded>,
+        opts: &ReadOptions,
+    ) -> Result<Dataset> {
         let data = RawTable::parse(&loaded, loaded.delimiter(opts.delimiter))?;
         let id_col = data.require(&opts.id)?;
         let data_index = table::id_index(&data, id_col)?;
@@ -87,7 +98,7 @@ impl Dataset {
             sha256: loaded.sha256.clone(),
         }];
         drop(loaded);
-        let Some(geno_path) = genotypes else {
+        let Some(gl) = geno else {
             let n = data.n_rows();
             return Ok(Dataset {
                 data,
@@ -100,7 +111,6 @@ impl Dataset {
                 derived: Vec::new(),
             });
         };
-        let gl = Loaded::read(geno_path)?;
         let geno = DosageTable::parse(&gl, gl.delimiter(opts.genotype_delimiter), &opts.id)?;
         files.push(FileInfo {
             role: "genotypes".into(),

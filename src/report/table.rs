@@ -67,7 +67,8 @@ pub fn render_table(header: &[String], rows: &[Vec<Cell>]) -> String {
     out
 }
 
-fn csv_field(s: &str) -> String {
+/// Quotes a CSV field when it needs it.
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -94,6 +94,45 @@ impl InputArgs {
     }
 }
 
+/// Optional patient files (for commands that also work from the bundle alone).
+#[derive(Debug, Clone, clap::Args)]
+pub struct OptionalInputArgs {
+    /// Patient file (CSV/TSV, optionally .gz; `-` reads stdin).
+    /// Example: --data clinical.csv
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<String>,
+
+    /// Genotype dosages joined on the ID. Example: --genotypes geno.csv
+    #[arg(long, value_name = "FILE", requires = "data")]
+    pub genotypes: Option<String>,
+
+    /// Field delimiter of --data. Example: --delimiter tab
+    #[arg(long, value_name = "DELIM", requires = "data")]
+    pub delimiter: Option<String>,
+
+    /// Field delimiter of --genotypes. Example: --genotype-delimiter whitespace
+    #[arg(long, value_name = "DELIM", requires = "genotypes")]
+    pub genotype_delimiter: Option<String>,
+}
+
+impl OptionalInputArgs {
+    /// The files as [`InputArgs`], when `--data` was given.
+    pub fn input(&self) -> Option<InputArgs> {
+        self.data.as_ref().map(|data| InputArgs {
+            data: data.clone(),
+            genotypes: self.genotypes.clone(),
+            delimiter: self.delimiter.clone(),
+            genotype_delimiter: self.genotype_delimiter.clone(),
+        })
+    }
+}
+
+/// Whether `--out` names a `.json` file (which then defaults to JSON output).
+pub fn out_is_json(out: Option<&std::path::Path>) -> bool {
+    out.and_then(|p| p.extension())
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {

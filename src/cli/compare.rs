@@ -13,7 +13,7 @@ use crate::cli::prepare::DataArgs;
 use crate::cli::train::arm_seed;
 use crate::cli::Ui;
 use crate::error::{Error, Result};
-use crate::eval::folds::{split, stratified_folds};
+use crate::eval::folds::{fold_sets, stratified_folds};
 use crate::eval::metrics::{accuracy, auc, brier, log_loss, mean_sd};
 use crate::features::Pipeline;
 use crate::models::{AlgorithmParams, RawParams, ALGORITHMS};
@@ -155,27 +155,22 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
     struct Task {
         arm: usize,
         algo: usize,
-        train: Vec<usize>,
-        test: Vec<usize>,
-        y_train: Vec<bool>,
-        y_test: Vec<bool>,
+        fold: usize,
         seed: u64,
     }
+    let mut splits = Vec::new();
     let mut tasks = Vec::new();
     for (a, arm) in prepared.arms.iter().enumerate() {
         for r in 0..args.repeats {
             let fold_seed = arm_seed(args.seed, a).wrapping_add(7919 * r as u64);
             let folds = stratified_folds(&arm.y, args.cv, fold_seed);
             for f in 0..args.cv {
-                let (tr, te) = split(&folds, f);
+                splits.push(fold_sets(&folds, f, &arm.rows, &arm.y));
                 for algo in 0..algos.len() {
                     tasks.push(Task {
                         arm: a,
                         algo,
-                        train: tr.iter().map(|&i| arm.rows[i]).collect(),
-                        test: te.iter().map(|&i| arm.rows[i]).collect(),
-                        y_train: tr.iter().map(|&i| arm.y[i]).collect(),
-                        y_test: te.iter().map(|&i| arm.y[i]).collect(),
+                        fold: splits.len() - 1,
                         seed: fold_seed.wrapping_add(f as u64 + 1),
                     });
                 }
@@ -196,18 +191,19 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         .par_iter()
         .map(|t| {
             let start = Instant::now();
-            let pipeline = Pipeline::fit(frame, &t.train);
-            let (x, _) = pipeline.transform(frame, &t.train)?;
-            let model = algos[t.algo].fit(x.view(), &t.y_train, t.seed)?;
+            let s = &splits[t.fold];
+            let pipeline = Pipeline::fit(frame, &s.train);
+            let (x, _) = pipeline.transform(frame, &s.train)?;
+            let model = algos[t.algo].fit(x.view(), &s.y_train, t.seed)?;
             let seconds = start.elapsed().as_secs_f64();
-            let (xt, _) = pipeline.transform(frame, &t.test)?;
+            let (xt, _) = pipeline.transform(frame, &s.test)?;
             let p = model.predict_proba(xt.view())?.to_vec();
             bar.inc(1);
             Ok(FoldScore {
-                auc: auc(&p, &t.y_test).unwrap_or(f64::NAN),
-                brier: brier(&p, &t.y_test),
-                log_loss: log_loss(&p, &t.y_test),
-                accuracy: accuracy(&p, &t.y_test),
+                auc: auc(&p, &s.y_test).unwrap_or(f64::NAN),
+                brier: brier(&p, &s.y_test),
+                log_loss: log_loss(&p, &s.y_test),
+                accuracy: accuracy(&p, &s.y_test),
                 seconds,
             })
         })

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::bundle::Bundle;
-use crate::cli::common::InputArgs;
+use crate::cli::common::{out_is_json, InputArgs};
 use crate::cli::Ui;
 use crate::data::FileInfo;
 use crate::error::{Error, Result};
@@ -294,11 +294,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
     ) {
         written.push(write_svg(dir, "qini.svg", qini_svg(q))?);
     }
-    let json_out = args
-        .out
-        .as_ref()
-        .and_then(|p| p.extension())
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let json_out = out_is_json(args.out.as_deref());
     let format = args.format.unwrap_or(if json_out {
         EvalFormat::Json
     } else {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::bundle::{Arm, Bundle};
-use crate::cli::common::InputArgs;
+use crate::cli::common::{out_is_json, OptionalInputArgs};
 use crate::cli::evaluate::importance_by_arm;
 use crate::cli::Ui;
 use crate::data::Dataset;
@@ -43,22 +43,9 @@ pub struct Args {
     #[arg(long, value_name = "MODEL.json")]
     pub model: PathBuf,
 
-    /// Patient file for permutation importance and --patient (CSV/TSV,
-    /// optionally .gz). Example: --data clinical.csv
-    #[arg(long, value_name = "FILE")]
-    pub data: Option<String>,
-
-    /// Genotype dosages joined on the ID. Example: --genotypes geno.csv
-    #[arg(long, value_name = "FILE", requires = "data")]
-    pub genotypes: Option<String>,
-
-    /// Field delimiter of --data. Example: --delimiter tab
-    #[arg(long, value_name = "DELIM", requires = "data")]
-    pub delimiter: Option<String>,
-
-    /// Field delimiter of --genotypes. Example: --genotype-delimiter whitespace
-    #[arg(long, value_name = "DELIM", requires = "genotypes")]
-    pub genotype_delimiter: Option<String>,
+    /// Patient files (optional).
+    #[command(flatten)]
+    pub input: OptionalInputArgs,
 
     /// The outcome column for permutation importance (default: the model's
     /// target column, when the file has it). Example: --target responder
@@ -219,15 +206,13 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         })
         .collect();
 
-    if let Some(data) = &args.data {
-        let input = InputArgs {
-            data: data.clone(),
-            genotypes: args.genotypes.clone(),
-            delimiter: args.delimiter.clone(),
-            genotype_delimiter: args.genotype_delimiter.clone(),
-        };
+    if let Some(input) = args.input.input() {
         let id = args.id.clone().unwrap_or_else(|| bundle.id_column.clone());
-        let mut ds = Dataset::load(data, args.genotypes.as_deref(), &input.read_options(&id)?)?;
+        let mut ds = Dataset::load(
+            &input.data,
+            input.genotypes.as_deref(),
+            &input.read_options(&id)?,
+        )?;
         if let Some(msg) = ds.join_message() {
             ui.info(msg);
         }
@@ -290,11 +275,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         }
     }
 
-    let json_out = args
-        .out
-        .as_ref()
-        .and_then(|p| p.extension())
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let json_out = out_is_json(args.out.as_deref());
     let format = args.format.unwrap_or(if json_out {
         ExplainFormat::Json
     } else {

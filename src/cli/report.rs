@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use crate::bundle::Bundle;
-use crate::cli::common::InputArgs;
+use crate::cli::common::OptionalInputArgs;
 use crate::cli::evaluate::{check_bootstrap, load_labelled, plots};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
@@ -26,22 +26,9 @@ pub struct Args {
     #[arg(long, value_name = "MODEL.json")]
     pub model: PathBuf,
 
-    /// Labelled patients to evaluate the model on (CSV/TSV, optionally .gz).
-    /// Example: --data test.csv
-    #[arg(long, value_name = "FILE")]
-    pub data: Option<String>,
-
-    /// Genotype dosages joined on the ID. Example: --genotypes geno.csv
-    #[arg(long, value_name = "FILE", requires = "data")]
-    pub genotypes: Option<String>,
-
-    /// Field delimiter of --data. Example: --delimiter tab
-    #[arg(long, value_name = "DELIM", requires = "data")]
-    pub delimiter: Option<String>,
-
-    /// Field delimiter of --genotypes. Example: --genotype-delimiter whitespace
-    #[arg(long, value_name = "DELIM", requires = "genotypes")]
-    pub genotype_delimiter: Option<String>,
+    /// Patient files (optional).
+    #[command(flatten)]
+    pub input: OptionalInputArgs,
 
     /// The outcome column of --data (default: the model's target column).
     /// Example: --target responder
@@ -94,13 +81,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
     })?;
     let mut evaluation = None;
     let mut plot_files = Vec::new();
-    if let Some(data) = &args.data {
-        let input = InputArgs {
-            data: data.clone(),
-            genotypes: args.genotypes.clone(),
-            delimiter: args.delimiter.clone(),
-            genotype_delimiter: args.genotype_delimiter.clone(),
-        };
+    if let Some(input) = args.input.input() {
         let labelled = load_labelled(
             &bundle,
             &input,

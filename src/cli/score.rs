@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use crate::bundle::Bundle;
-use crate::cli::common::{Format, InputArgs};
+use crate::cli::common::{out_is_json, Format, InputArgs};
 use crate::cli::Ui;
 use crate::data::{Dataset, ReadOptions};
 use crate::error::{Error, Result};
@@ -153,11 +153,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         }
     };
     let format = args.format.unwrap_or_else(|| {
-        let json_out = args.out.as_ref().is_some_and(|p| {
-            p.extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        });
-        if json_out {
+        if out_is_json(args.out.as_deref()) {
             Format::Json
         } else if sink.is_terminal() {
             Format::Table

@@ -8,8 +8,6 @@ pub mod table;
 pub mod target;
 pub mod vcf;
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 pub use genotype::{Alleles, DosageTable, GenotypeFormat};
@@ -118,18 +116,7 @@ impl Dataset {
             sha256: gl.sha256.clone(),
         });
         drop(gl);
-        let mut geno_index: HashMap<&str, usize> = HashMap::with_capacity(geno.ids.len());
-        for (r, id) in geno.ids.iter().enumerate() {
-            if let Some(first) = geno_index.insert(id.as_str(), r) {
-                return Err(Error::data(
-                    Location::file(&geno.file).column(&geno.id_column),
-                    format!(
-                        "duplicate patient ID `{id}` on lines {} and {}",
-                        geno.lines[first], geno.lines[r]
-                    ),
-                ));
-            }
-        }
+        let geno_index = table::index_ids(&geno.file, &geno.id_column, &geno.ids, &geno.lines)?;
         let mut data_rows = Vec::new();
         let mut genotype_rows = Vec::new();
         for (r, id) in data.columns[id_col].iter().enumerate() {
@@ -180,6 +167,21 @@ impl Dataset {
             join: Some(join),
             derived: Vec::new(),
         })
+    }
+
+    /// The error for feature columns absent from both files: names every
+    /// absent column and the columns that exist.
+    pub fn missing_columns(&self, absent: Vec<String>) -> Error {
+        let file = match &self.genotypes {
+            Some(g) => format!("{} + {}", self.data.file, g.file),
+            None => self.data.file.clone(),
+        };
+        Error::MissingColumns {
+            file,
+            missing: absent,
+            available: self.column_names(),
+            hint: None,
+        }
     }
 
     /// Number of joined patients.

@@ -233,18 +233,29 @@ fn parse_records(file: &str, bytes: &[u8], delimiter: Delimiter) -> Result<RawTa
 
 /// Builds the ID index of a table: every row's ID, checking for empty and
 /// duplicate IDs (the error names both lines).
-pub fn id_index(table: &RawTable, id_col: usize) -> Result<HashMap<String, usize>> {
-    let mut index = HashMap::with_capacity(table.n_rows());
-    for (r, id) in table.columns[id_col].iter().enumerate() {
-        if is_missing(id) {
-            return Err(Error::data(table.loc(r, id_col), "the patient ID is empty"));
-        }
-        if let Some(first) = index.insert(id.clone(), r) {
+pub fn id_index(table: &RawTable, id_col: usize) -> Result<HashMap<&str, usize>> {
+    let ids = &table.columns[id_col];
+    if let Some(r) = ids.iter().position(|id| is_missing(id)) {
+        return Err(Error::data(table.loc(r, id_col), "the patient ID is empty"));
+    }
+    index_ids(&table.file, &table.header[id_col], ids, &table.lines)
+}
+
+/// Maps every ID to its row; a duplicate is an error naming both lines.
+pub fn index_ids<'a>(
+    file: &str,
+    column: &str,
+    ids: &'a [String],
+    lines: &[u64],
+) -> Result<HashMap<&'a str, usize>> {
+    let mut index = HashMap::with_capacity(ids.len());
+    for (r, id) in ids.iter().enumerate() {
+        if let Some(first) = index.insert(id.as_str(), r) {
             return Err(Error::data(
-                Location::file(&table.file).column(&table.header[id_col]),
+                Location::file(file).column(column),
                 format!(
                     "duplicate patient ID `{id}` on lines {} and {}",
-                    table.lines[first], table.lines[r]
+                    lines[first], lines[r]
                 ),
             ));
         }

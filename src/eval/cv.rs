@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::eval::folds::{split, stratified_folds};
+use crate::eval::folds::{fold_sets, stratified_folds};
 use crate::eval::metrics::{auc, mean_sd};
 use crate::features::{Frame, Pipeline};
 use crate::models::AlgorithmParams;
@@ -57,20 +57,17 @@ pub fn cross_validate(
     let per_fold: Result<Vec<(Vec<usize>, Vec<f64>)>> = (0..k)
         .into_par_iter()
         .map(|f| {
-            let (tr, te) = split(&folds, f);
-            let train_rows: Vec<usize> = tr.iter().map(|&i| rows[i]).collect();
-            let test_rows: Vec<usize> = te.iter().map(|&i| rows[i]).collect();
-            let y_train: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
+            let s = fold_sets(&folds, f, rows, y);
             let p = fit_predict(
                 frame,
-                &train_rows,
-                &y_train,
-                &test_rows,
+                &s.train,
+                &s.y_train,
+                &s.test,
                 algorithm,
                 seed.wrapping_add(f as u64 + 1),
             )?;
             on_fold();
-            Ok((te, p))
+            Ok((s.test_positions, p))
         })
         .collect();
     let mut oof = vec![f64::NAN; rows.len()];

@@ -6,8 +6,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::eval::cv::{fit_predict, CvMetrics};
-use crate::eval::folds::{split, stratified_folds};
+use crate::eval::cv::{cross_validate, fit_predict, CvMetrics};
+use crate::eval::folds::{fold_sets, stratified_folds};
 use crate::eval::metrics::{auc, mean_sd};
 use crate::features::Frame;
 use crate::models::{AlgorithmParams, RawParams};
@@ -72,27 +72,13 @@ pub fn cv_auc(
     algorithm: &AlgorithmParams,
     seed: u64,
 ) -> Result<f64> {
-    let folds = stratified_folds(y, k, seed);
-    let aucs: Result<Vec<f64>> = (0..k)
-        .into_par_iter()
-        .map(|f| {
-            let (tr, te) = split(&folds, f);
-            let train: Vec<usize> = tr.iter().map(|&i| rows[i]).collect();
-            let test: Vec<usize> = te.iter().map(|&i| rows[i]).collect();
-            let y_tr: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
-            let y_te: Vec<bool> = te.iter().map(|&i| y[i]).collect();
-            let p = fit_predict(
-                frame,
-                &train,
-                &y_tr,
-                &test,
-                algorithm,
-                seed.wrapping_add(f as u64 + 1),
-            )?;
-            Ok(auc(&p, &y_te).unwrap_or(0.5))
-        })
-        .collect();
-    Ok(mean_sd(&aucs?).0)
+    let (metrics, _) = cross_validate(frame, rows, y, k, algorithm, seed, || {})?;
+    // A fold without both classes has no AUC: count the candidate as chance.
+    Ok(if metrics.auc_mean.is_finite() {
+        metrics.auc_mean
+    } else {
+        0.5
+    })
 }
 
 /// Scores every candidate by inner CV on `rows`; returns the scores (failed
@@ -152,20 +138,16 @@ pub fn nested_cv(
     let per_fold: Result<Vec<FoldResult>> = (0..k)
         .into_par_iter()
         .map(|f| {
-            let (tr, te) = split(&folds, f);
-            let train: Vec<usize> = tr.iter().map(|&i| rows[i]).collect();
-            let test: Vec<usize> = te.iter().map(|&i| rows[i]).collect();
-            let y_tr: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
-            let y_te: Vec<bool> = te.iter().map(|&i| y[i]).collect();
+            let s = fold_sets(&folds, f, rows, y);
             let fold_seed = seed.wrapping_add(1000 + f as u64);
-            let (scores, best) = choose(frame, &train, &y_tr, candidates, fold_seed)?;
+            let (scores, best) = choose(frame, &s.train, &s.y_train, candidates, fold_seed)?;
             let chosen = &scores[best].algorithm;
-            let p = fit_predict(frame, &train, &y_tr, &test, chosen, fold_seed)?;
+            let p = fit_predict(frame, &s.train, &s.y_train, &s.test, chosen, fold_seed)?;
             on_fold();
             let label = format!("{} ({})", chosen.name(), chosen.describe());
             Ok((
-                auc(&p, &y_te).unwrap_or(f64::NAN),
-                te.into_iter().zip(p).collect(),
+                auc(&p, &s.y_test).unwrap_or(f64::NAN),
+                s.test_positions.into_iter().zip(p).collect(),
                 label,
             ))
         })

@@ -118,7 +118,7 @@ impl Frame {
             } else if let Some(c) = derived_column(ds, name) {
                 columns.push(c);
             } else {
-                return Err(missing(ds, vec![name.clone()]));
+                return Err(ds.missing_columns(vec![name.clone()]));
             }
         }
         Ok((
@@ -150,7 +150,7 @@ impl Frame {
                 .iter()
                 .filter(|f| f.kind == Kind::Dosage && absent.contains(&f.name))
                 .count();
-            let mut err = missing(ds, absent);
+            let mut err = ds.missing_columns(absent);
             if dosages > 0 && ds.genotypes.is_none() {
                 if let Error::MissingColumns { hint, .. } = &mut err {
                     *hint = Some(format!(
@@ -179,19 +179,6 @@ impl Frame {
             n: ds.n_rows(),
             columns,
         })
-    }
-}
-
-fn missing(ds: &Dataset, absent: Vec<String>) -> Error {
-    let file = match &ds.genotypes {
-        Some(g) => format!("{} + {}", ds.data.file, g.file),
-        None => ds.data.file.clone(),
-    };
-    Error::MissingColumns {
-        file,
-        missing: absent,
-        available: ds.column_names(),
-        hint: None,
     }
 }
 
@@ -243,7 +230,7 @@ fn numeric_from_data(ds: &Dataset, name: &str) -> Result<FrameColumn> {
                 c.kind = Kind::Numeric;
                 return Ok(c);
             }
-            return Err(missing(ds, vec![name.to_string()]));
+            return Err(ds.missing_columns(vec![name.to_string()]));
         }
     };
     let mut values = Vec::with_capacity(ds.n_rows());

@@ -20,16 +20,7 @@ pub fn select_features(
         .cloned()
         .collect();
     if !unknown.is_empty() {
-        let file = match &ds.genotypes {
-            Some(g) => format!("{} + {}", ds.data.file, g.file),
-            None => ds.data.file.clone(),
-        };
-        return Err(Error::MissingColumns {
-            file,
-            missing: unknown,
-            available: all,
-            hint: None,
-        });
+        return Err(ds.missing_columns(unknown));
     }
     for f in features {
         if let Some((_, role)) = reserved.iter().find(|(name, _)| name == f) {

@@ -8,6 +8,7 @@ use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::models::cached::Cached;
 use crate::models::logistic::sigmoid;
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
 
@@ -155,6 +156,9 @@ pub struct BoostingModel {
     pub n_inputs: usize,
     /// forust's model document.
     pub booster: serde_json::Value,
+    /// The booster parsed from `booster`, built on first use.
+    #[serde(skip)]
+    pub parsed: Cached<GradientBooster>,
 }
 
 fn column_major(x: ArrayView2<f64>) -> Vec<f64> {
@@ -162,9 +166,11 @@ fn column_major(x: ArrayView2<f64>) -> Vec<f64> {
 }
 
 impl BoostingModel {
-    fn booster(&self) -> Result<GradientBooster> {
-        GradientBooster::from_json(&self.booster.to_string())
-            .map_err(|e| Error::Fit(format!("stored booster cannot be read: {e}")))
+    fn booster(&self) -> Result<&GradientBooster> {
+        self.parsed.get_or_make(|| {
+            GradientBooster::from_json(&self.booster.to_string())
+                .map_err(|e| Error::Fit(format!("stored booster cannot be read: {e}")))
+        })
     }
 
     /// Checks that the stored booster loads.
@@ -200,6 +206,7 @@ impl Classifier for BoostingModel {
         Ok(BoostingModel {
             n_inputs: x.ncols(),
             booster: value,
+            parsed: Cached::default(),
         })
     }
 

@@ -188,8 +188,16 @@ impl Classifier for ForestModel {
         let rows: Vec<f64> = (0..x.nrows())
             .into_par_iter()
             .map(|i| {
-                let row = x.row(i).to_vec();
-                self.trees.iter().map(|t| t.predict_row(&row)).sum::<f64>() / k
+                let row = x.row(i);
+                let owned;
+                let row: &[f64] = match row.as_slice() {
+                    Some(s) => s,
+                    None => {
+                        owned = row.to_vec();
+                        &owned
+                    }
+                };
+                self.trees.iter().map(|t| t.predict_row(row)).sum::<f64>() / k
             })
             .collect();
         Ok(Array1::from(rows))

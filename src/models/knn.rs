@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::models::cached::Cached;
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
 
 const PARAMS: &[ParamInfo] = &[
@@ -98,6 +99,9 @@ pub struct KnnModel {
     pub train_x: Vec<f64>,
     /// Training labels.
     pub train_y: Vec<bool>,
+    /// `train_x` as a matrix, built on first use.
+    #[serde(skip)]
+    pub matrix: Cached<Array2<f64>>,
 }
 
 impl Classifier for KnnModel {
@@ -110,15 +114,17 @@ impl Classifier for KnnModel {
             n_inputs: x.ncols(),
             train_x: x.iter().copied().collect(),
             train_y: y.to_vec(),
+            matrix: Cached::default(),
         })
     }
 
     fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
-        let train =
+        let train = self.matrix.get_or_make(|| {
             Array2::from_shape_vec((self.train_y.len(), self.n_inputs), self.train_x.clone())
-                .map_err(|e| Error::Fit(format!("k-NN training matrix: {e}")))?;
+                .map_err(|e| Error::Fit(format!("k-NN training matrix: {e}")))
+        })?;
         let index = CommonNearestNeighbour::LinearSearch
-            .from_batch(&train, L2Dist)
+            .from_batch(train, L2Dist)
             .map_err(|e| Error::Fit(format!("k-NN index: {e}")))?;
         let probs: Result<Vec<f64>> = (0..x.nrows())
             .into_par_iter()

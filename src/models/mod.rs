@@ -2,6 +2,7 @@
 //! and the serde-tagged enums stored in bundles.
 
 pub mod boosting;
+pub mod cached;
 pub mod cart;
 pub mod elastic_net;
 pub mod forest;

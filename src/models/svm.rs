@@ -11,6 +11,7 @@ use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::models::cached::Cached;
 use crate::models::platt::Platt;
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
 
@@ -143,12 +144,17 @@ pub struct SvmModel {
     pub platt: Platt,
     /// linfa's fitted model (serde form).
     pub svm: serde_json::Value,
+    /// linfa's model rebuilt from `svm`, on first use.
+    #[serde(skip)]
+    pub parsed: Cached<Svm<f64, Pr>>,
 }
 
 impl SvmModel {
-    fn linfa(&self) -> Result<Svm<f64, Pr>> {
-        serde_json::from_value(self.svm.clone())
-            .map_err(|e| Error::Fit(format!("stored SVM cannot be read: {e}")))
+    fn linfa(&self) -> Result<&Svm<f64, Pr>> {
+        self.parsed.get_or_make(|| {
+            serde_json::from_value(self.svm.clone())
+                .map_err(|e| Error::Fit(format!("stored SVM cannot be read: {e}")))
+        })
     }
 
     /// Checks stored values.
@@ -200,6 +206,7 @@ impl Classifier for SvmModel {
             n_support,
             platt,
             svm: value,
+            parsed: Cached::default(),
         })
     }
 

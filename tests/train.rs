@@ -696,8 +696,6 @@ fn s_learner_bundle_and_cross_fitted_predictions() {
         .assert()
         .success();
     assert!(bundle(&t)["cross_fitted"].is_null());
-    // Cross-fitted, not in-sample: an arm's own-patient predictions differ
-    // from what its final model gives them.
     fails(
         train_cmd(&data, &out).args(["--strategy", "s-learner"]),
         &["--strategy s-learner needs --therapy-col"],

@@ -16,19 +16,13 @@ pub struct LineBlocks {
     base_name: String,
     reader: Box<dyn BufRead>,
     header: Vec<u8>,
-    /// 1-based number of the next line to read.
-    next_line: u64,
     done: bool,
 }
 
-/// One block: a parseable in-memory file and the shift from its line
-/// numbers to the real file's.
+/// One block: a parseable in-memory file.
 pub struct Block {
     /// Header + the block's lines.
     pub loaded: Loaded,
-    /// Add to a line number of `loaded` (above 1) to get the file's.
-    #[allow(dead_code)]
-    pub line_offset: u64,
     /// Whether a line holds a double quote (a quoted field may span lines).
     pub has_quotes: bool,
 }
@@ -64,7 +58,6 @@ impl LineBlocks {
             base_name,
             reader,
             header: Vec::new(),
-            next_line: 1,
             done: false,
         };
         // The header is the first non-blank line.
@@ -92,9 +85,6 @@ impl LineBlocks {
             path: self.name.clone().into(),
             source: e,
         })?;
-        if n > 0 {
-            self.next_line += 1;
-        }
         Ok(n)
     }
 
@@ -103,7 +93,6 @@ impl LineBlocks {
         if self.done {
             return Ok(None);
         }
-        let first = self.next_line;
         let mut bytes = self.header.clone();
         let mut rows = 0;
         let mut has_quotes = false;
@@ -134,7 +123,6 @@ impl LineBlocks {
                 sha256: String::new(),
                 gzipped: false,
             },
-            line_offset: first - 2,
             has_quotes,
         }))
     }
@@ -145,18 +133,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blocks_carry_the_header_and_line_offsets() {
+    fn blocks_carry_the_header() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.csv");
         std::fs::write(&p, "\nid,x\nA,1\n\nB,2\nC,3\n").unwrap();
         let mut b = LineBlocks::open(p.to_str().unwrap()).unwrap();
         let first = b.next_block(2).unwrap().unwrap();
         assert_eq!(first.loaded.bytes, b"id,x\nA,1\n\nB,2\n");
-        // chunk line 2 (A) is file line 3
-        assert_eq!(2 + first.line_offset, 3);
         let second = b.next_block(2).unwrap().unwrap();
         assert_eq!(second.loaded.bytes, b"id,x\nC,3\n");
-        assert_eq!(2 + second.line_offset, 6);
         assert!(b.next_block(2).unwrap().is_none());
     }
 }

@@ -268,13 +268,24 @@ pub fn fit_fixed(
     seed: u64,
     on_fold: impl Fn() + Sync,
 ) -> Result<(Arm, Option<Vec<f64>>)> {
-    let (cv, oof) = if cv >= 2 {
-        let (m, oof) = cross_validate(&p.frame, &arm.rows, &arm.y, cv, algorithm, seed, on_fold)?;
-        (Some(m), Some(oof))
-    } else {
-        (None, None)
-    };
-    Ok((final_fit(p, arm, algorithm.clone(), cv, None, seed)?, oof))
+    // The folds and the final fit are independent: run them side by side.
+    let on_fold = &on_fold;
+    let (validated, fitted) = rayon::join(
+        || -> Result<_> {
+            if cv >= 2 {
+                let (m, oof) =
+                    cross_validate(&p.frame, &arm.rows, &arm.y, cv, algorithm, seed, on_fold)?;
+                Ok((Some(m), Some(oof)))
+            } else {
+                Ok((None, None))
+            }
+        },
+        || final_fit(p, arm, algorithm.clone(), None, None, seed),
+    );
+    let (cv, oof) = validated?;
+    let mut fitted = fitted?;
+    fitted.cv = cv;
+    Ok((fitted, oof))
 }
 
 /// Nested CV of the `auto` procedure, then the choice on all rows and its fit.

@@ -1,12 +1,12 @@
-//! L2-penalised logistic regression (linfa-logistic), stored as plain
-//! coefficients oriented so that the model gives P(responder).
+//! L2-penalised logistic regression, fitted with responder's own L-BFGS
+//! (see [`crate::models::lbfgs`]) and stored as plain coefficients of
+//! P(responder).
 
-use linfa::prelude::*;
-use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::models::lbfgs::{logistic_loss_grad, minimize};
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
 
 const PARAMS: &[ParamInfo] = &[
@@ -23,14 +23,14 @@ const PARAMS: &[ParamInfo] = &[
     ParamInfo {
         key: "tol",
         default: "0.0001",
-        help: "gradient tolerance for convergence",
+        help: "stop when the largest |gradient| of the mean penalised log-loss is below this",
     },
 ];
 
 /// Registry entry.
 pub const INFO: AlgorithmInfo = AlgorithmInfo {
     name: "logistic",
-    description: "L2-penalised logistic regression (linfa-logistic, L-BFGS)",
+    description: "L2-penalised logistic regression (L-BFGS, objective and stopping rule of scikit-learn's lbfgs)",
     params: PARAMS,
     native_probabilities: true,
     keeps_training_rows: false,
@@ -107,23 +107,22 @@ impl Classifier for LogisticModel {
     type Params = LogisticParams;
 
     fn fit(x: ArrayView2<f64>, y: &[bool], params: &LogisticParams, _seed: u64) -> Result<Self> {
-        let targets: Array1<usize> = y.iter().map(|&b| usize::from(b)).collect();
-        let dataset = DatasetBase::new(x, targets);
-        let fitted = LogisticRegression::default()
-            .alpha(1.0 / params.c)
-            .max_iterations(params.max_iter as u64)
-            .gradient_tolerance(params.tol)
-            .fit(&dataset)
-            .map_err(|e| Error::Fit(format!("logistic regression failed: {e}")))?;
-        // linfa models P(labels().pos); make it P(responder).
-        let sign = if fitted.labels().pos.class == 1 {
-            1.0
-        } else {
-            -1.0
-        };
+        let d = x.ncols();
+        let x = x.as_standard_layout();
+        let xs = x
+            .as_slice()
+            .ok_or_else(|| Error::Fit("logistic regression: matrix is not contiguous".into()))?;
+        // scikit-learn's scaling: mean log-loss + ||w||^2 / (2 C n).
+        let l2 = 1.0 / (params.c * y.len() as f64);
+        let found = minimize(
+            |w, g| logistic_loss_grad(xs, d, y, l2, w, g),
+            vec![0.0; d + 1],
+            params.max_iter,
+            params.tol,
+        );
         let model = LogisticModel {
-            intercept: sign * fitted.intercept(),
-            coefficients: fitted.params().iter().map(|w| sign * w).collect(),
+            intercept: found.x[d],
+            coefficients: found.x[..d].to_vec(),
         };
         model
             .validate()
@@ -167,6 +166,40 @@ mod tests {
         let p2 = m2.predict_proba(x.view()).unwrap();
         assert!(p2[0] > p2[7], "{p2:?}");
         assert!(m.coefficients[0] > 0.0 && m2.coefficients[0] < 0.0);
+    }
+
+    #[test]
+    fn agrees_with_linfa_logistic() {
+        use linfa::prelude::*;
+        let n = 600;
+        let x = ndarray::Array2::from_shape_fn((n, 4), |(i, j)| {
+            (((i * 31 + j * 17) % 97) as f64 / 48.0 - 1.0) * (j + 1) as f64
+        });
+        let y: Vec<bool> = (0..n)
+            .map(|i| x[[i, 0]] - 0.5 * x[[i, 2]] + ((i * 7) % 11) as f64 / 5.0 - 1.0 > 0.0)
+            .collect();
+        let params = LogisticParams {
+            c: 0.5,
+            max_iter: 1000,
+            tol: 1e-10,
+        };
+        let ours = LogisticModel::fit(x.view(), &y, &params, 0).unwrap();
+        let targets: Array1<usize> = y.iter().map(|&b| usize::from(b)).collect();
+        let theirs = linfa_logistic::LogisticRegression::default()
+            .alpha(1.0 / params.c)
+            .max_iterations(1000)
+            .gradient_tolerance(1e-10)
+            .fit(&DatasetBase::new(x.view(), targets))
+            .unwrap();
+        let sign = if theirs.labels().pos.class == 1 {
+            1.0
+        } else {
+            -1.0
+        };
+        assert!((ours.intercept - sign * theirs.intercept()).abs() < 1e-5);
+        for (a, b) in ours.coefficients.iter().zip(theirs.params()) {
+            assert!((a - sign * b).abs() < 1e-5, "{a} vs {}", sign * b);
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod cart;
 pub mod elastic_net;
 pub mod forest;
 pub mod knn;
+pub mod lbfgs;
 pub mod logistic;
 pub mod naive_bayes;
 pub mod params;

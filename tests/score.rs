@@ -507,6 +507,9 @@ fn streamed_blocks_give_the_same_ranking_as_one_pass() {
     let whole = run(&["--batch-rows", "1000"], &geno);
     assert_eq!(run(&["--batch-rows", "7"], &geno), whole);
     assert_eq!(run(&["--batch-rows", "1"], &geno), whole);
+    // Blocks are scored side by side: one thread or several, same output.
+    assert_eq!(run(&["--batch-rows", "3", "--threads", "1"], &geno), whole);
+    assert_eq!(run(&["--batch-rows", "3", "--threads", "2"], &geno), whole);
     // Genotypes in another order: blocks do not line up, the full join is used.
     let genotypes = small_genotypes(80);
     let mut lines: Vec<&str> = genotypes.lines().collect();

@@ -642,7 +642,7 @@ fn read_truth(
                 }
             }
         }
-        by_id.insert(table.columns[id_col][r].clone(), v);
+        by_id.insert(table.columns[id_col][r].to_string(), v);
     }
     Ok(rows
         .iter()

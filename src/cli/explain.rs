@@ -322,7 +322,7 @@ fn explain_patients(
             bundle
                 .arms
                 .iter()
-                .position(|a| a.therapy.as_deref() == Some(cell.as_str()))
+                .position(|a| a.therapy.as_deref() == Some(cell))
         }),
     };
     for (a, arm) in bundle.arms.iter().enumerate() {

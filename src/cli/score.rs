@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::bundle::Bundle;
@@ -55,7 +56,7 @@ pub struct Args {
 
     /// Rows read, joined and scored at a time when streaming a file (memory
     /// grows with this, not with the file). Example: --batch-rows 100000
-    #[arg(long, value_name = "N", default_value_t = 5_000)]
+    #[arg(long, value_name = "N", default_value_t = 2_000)]
     pub batch_rows: usize,
 
     /// Report `none` as best therapy when the best arm beats the runner-up
@@ -132,7 +133,11 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
             "cross-fitted predictions of {} training patients: each from a model that did not see the patient",
             cf.ids.len()
         ));
-        (cf.ids.clone(), cf.p.clone(), bundle.id_column.clone())
+        (
+            IdList::from(&cf.ids[..]),
+            cf.p.clone(),
+            bundle.id_column.clone(),
+        )
     } else {
         let input = InputArgs {
             data: args.data.clone().unwrap_or_default(),
@@ -175,7 +180,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
             (&id_name, &arm_names, multi, min_advantage),
         )?;
     } else {
-        let mut ranked = rank(&ids, &probs, by);
+        let mut ranked = rank(&ids.to_vec(), &probs, by);
         drop((ids, probs));
         if let Some(k) = args.top {
             ranked.truncate(k);
@@ -288,7 +293,55 @@ fn id_hash(id: &str) -> u64 {
 }
 
 /// IDs, probabilities per arm, and the ID column's name.
-type Scored = (Vec<String>, Vec<Vec<f64>>, String);
+type Scored = (IdList, Vec<Vec<f64>>, String);
+
+/// Patient IDs in one text buffer (a `Vec<String>` of a million IDs costs
+/// three times the memory).
+#[derive(Debug, Default)]
+struct IdList {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl IdList {
+    fn push(&mut self, id: &str) {
+        self.text.push_str(id);
+        self.ends.push(self.text.len());
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn append(&mut self, other: &IdList) {
+        for i in 0..other.len() {
+            self.push(other.get(i));
+        }
+    }
+
+    fn to_vec(&self) -> Vec<String> {
+        (0..self.len()).map(|i| self.get(i).to_string()).collect()
+    }
+}
+
+impl From<&[String]> for IdList {
+    fn from(ids: &[String]) -> IdList {
+        let mut list = IdList::default();
+        for id in ids {
+            list.push(id);
+        }
+        list
+    }
+}
 
 /// Scores whole files in memory (any format, any patient order).
 fn score_whole(bundle: &Bundle, input: &InputArgs, opts: &ReadOptions, ui: &Ui) -> Result<Scored> {
@@ -303,7 +356,10 @@ fn score_whole(bundle: &Bundle, input: &InputArgs, opts: &ReadOptions, ui: &Ui) 
     let rows: Vec<usize> = (0..ds.n_rows()).collect();
     let (probs, unseen) = predict_all(bundle, &frame, &rows)?;
     warn_unseen(ui, &ds.data.file, &unseen);
-    let ids: Vec<String> = (0..ds.n_rows()).map(|i| ds.id(i).to_string()).collect();
+    let mut ids = IdList::default();
+    for i in 0..ds.n_rows() {
+        ids.push(ds.id(i));
+    }
     Ok((ids, probs, ds.id_name().to_string()))
 }
 
@@ -343,14 +399,87 @@ fn stream(
         .as_deref()
         .map(LineBlocks::open)
         .transpose()?;
-    let mut ids: Vec<String> = Vec::new();
+    let mut ids = IdList::default();
     let mut probs: Vec<Vec<f64>> = vec![Vec::new(); bundle.arms.len()];
     // Hashes of the IDs seen so far (a collision only means a fallback).
     let mut seen: HashSet<u64> = HashSet::new();
     let mut notes: Vec<String> = Vec::new();
     let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
     let (mut id_name, mut data_file, mut geno_file) = (String::new(), String::new(), None);
+    // Groups of blocks (one per thread) are parsed and scored side by side
+    // while the next group is read; results are appended in file order.
+    let in_flight = rayon::current_num_threads().max(1);
+    let mut next = read_group(&mut data, &mut geno, batch, in_flight)?;
     loop {
+        let Some(group) = next else {
+            return Ok(None);
+        };
+        if group.is_empty() {
+            break;
+        }
+        let (read, scored) = rayon::join(
+            || read_group(&mut data, &mut geno, batch, in_flight),
+            || {
+                group
+                    .into_par_iter()
+                    .map(|(db, gb)| score_block(bundle, db.loaded, gb.map(|b| b.loaded), opts))
+                    .collect::<Vec<_>>()
+            },
+        );
+        for block in scored {
+            let Some(block) = block? else {
+                return Ok(None);
+            };
+            for note in block.notes {
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+            }
+            for (feature, n) in block.unseen {
+                *unseen.entry(feature).or_insert(0) += n;
+            }
+            for i in 0..block.ids.len() {
+                if !seen.insert(id_hash(block.ids.get(i))) {
+                    return Ok(None); // a duplicate ID across blocks: let the full read report it
+                }
+            }
+            ids.append(&block.ids);
+            for (all, part) in probs.iter_mut().zip(block.probs) {
+                all.extend(part);
+            }
+            id_name = block.id_name;
+            data_file = block.data_file;
+            geno_file = block.geno_file;
+        }
+        next = read?;
+    }
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    if let Some(g) = geno_file {
+        ui.info(format!(
+            "joined on `{id_name}`: {} patients in both files, 0 only in {data_file}, 0 only in {g} (streamed in blocks of {batch} rows)",
+            ids.len()
+        ));
+    }
+    for note in notes {
+        ui.info(note);
+    }
+    warn_unseen(ui, &data_file, &unseen);
+    Ok(Some((ids, probs, id_name)))
+}
+
+/// The next `n` blocks of the data file and of the genotype file (aligned
+/// line for line); empty at the end of both, `None` when the files cannot
+/// be streamed (a quoted field, or one file longer than the other).
+fn read_group(
+    data: &mut crate::data::chunks::LineBlocks,
+    geno: &mut Option<crate::data::chunks::LineBlocks>,
+    batch: usize,
+    n: usize,
+) -> Result<Option<Vec<BlockPair>>> {
+    let mut group = Vec::with_capacity(n);
+    while group.len() < n {
         let Some(db) = data.next_block(batch)? else {
             if let Some(g) = geno.as_mut() {
                 if g.next_block(1)?.is_some() {
@@ -369,58 +498,68 @@ fn stream(
         if db.has_quotes || gb.as_ref().is_some_and(|b| b.has_quotes) {
             return Ok(None);
         }
-        let mut ds = Dataset::from_loaded(db.loaded, gb.map(|b| b.loaded), opts)?;
-        if let Some(j) = ds.join {
-            let aligned = j.only_data == 0
-                && j.only_genotypes == 0
-                && ds
-                    .data_rows
-                    .iter()
-                    .zip(&ds.genotype_rows)
-                    .all(|(a, b)| a == b);
-            if !aligned {
-                return Ok(None);
+        group.push((db, gb));
+    }
+    Ok(Some(group))
+}
+
+/// A block of the data file and the matching block of the genotype file.
+type BlockPair = (
+    crate::data::chunks::Block,
+    Option<crate::data::chunks::Block>,
+);
+
+/// One scored block of a streamed file.
+struct ScoredBlock {
+    ids: IdList,
+    probs: Vec<Vec<f64>>,
+    unseen: std::collections::BTreeMap<String, usize>,
+    notes: Vec<String>,
+    id_name: String,
+    data_file: String,
+    geno_file: Option<String>,
+}
+
+/// Parses, joins and scores one block; `Ok(None)` when the two files do not
+/// list the same patients in the same order here.
+fn score_block(
+    bundle: &Bundle,
+    data: crate::data::Loaded,
+    geno: Option<crate::data::Loaded>,
+    opts: &ReadOptions,
+) -> Result<Option<ScoredBlock>> {
+    let mut ds = Dataset::from_loaded(data, geno, opts)?;
+    if let Some(j) = ds.join {
+        let aligned = j.only_data == 0
+            && j.only_genotypes == 0
+            && ds
+                .data_rows
+                .iter()
+                .zip(&ds.genotype_rows)
+                .all(|(a, b)| a == b);
+        if !aligned {
+            return Ok(None);
+        }
+    }
+    let notes = bundle.prepare_genotypes(&mut ds)?;
+    let frame = Frame::from_schema(&ds, &bundle.features)?;
+    let rows: Vec<usize> = (0..ds.n_rows()).collect();
+    let (probs, unseen) = predict_all(bundle, &frame, &rows)?;
+    Ok(Some(ScoredBlock {
+        ids: {
+            let mut ids = IdList::default();
+            for i in 0..ds.n_rows() {
+                ids.push(ds.id(i));
             }
-        }
-        for note in bundle.prepare_genotypes(&mut ds)? {
-            if !notes.contains(&note) {
-                notes.push(note);
-            }
-        }
-        let frame = Frame::from_schema(&ds, &bundle.features)?;
-        let rows: Vec<usize> = (0..ds.n_rows()).collect();
-        let (p, u) = predict_all(bundle, &frame, &rows)?;
-        for (feature, n) in u {
-            *unseen.entry(feature).or_insert(0) += n;
-        }
-        for i in 0..ds.n_rows() {
-            let id = ds.id(i);
-            if !seen.insert(id_hash(id)) {
-                return Ok(None); // a duplicate ID across blocks: let the full read report it
-            }
-            ids.push(id.to_string());
-        }
-        for (all, part) in probs.iter_mut().zip(p) {
-            all.extend(part);
-        }
-        id_name = ds.id_name().to_string();
-        data_file = ds.data.file.clone();
-        geno_file = ds.genotypes.as_ref().map(|g| g.file.clone());
-    }
-    if ids.is_empty() {
-        return Ok(None);
-    }
-    if let Some(g) = geno_file {
-        ui.info(format!(
-            "joined on `{id_name}`: {} patients in both files, 0 only in {data_file}, 0 only in {g} (streamed in blocks of {batch} rows)",
-            ids.len()
-        ));
-    }
-    for note in notes {
-        ui.info(note);
-    }
-    warn_unseen(ui, &data_file, &unseen);
-    Ok(Some((ids, probs, id_name)))
+            ids
+        },
+        probs,
+        unseen,
+        notes,
+        id_name: ds.id_name().to_string(),
+        data_file: ds.data.file.clone(),
+        geno_file: ds.genotypes.as_ref().map(|g| g.file.clone()),
+    }))
 }
 
 /// Writes the ranked CSV straight from the probabilities: the order is an
@@ -429,7 +568,7 @@ fn stream(
 /// advantage).
 fn write_csv_ranked(
     sink: &mut Sink,
-    ids: &[String],
+    ids: &IdList,
     probs: &[Vec<f64>],
     by: Option<usize>,
     top: Option<usize>,
@@ -452,7 +591,7 @@ fn write_csv_ranked(
         });
     }
     let mut order: Vec<u32> = (0..n as u32).collect();
-    order.sort_by(|&a, &b| key[b as usize].total_cmp(&key[a as usize]));
+    order.par_sort_by(|&a, &b| key[b as usize].total_cmp(&key[a as usize]));
     let head: Vec<String> = header(id_name, arms, multi)
         .iter()
         .map(|h| csv_field(h))
@@ -467,29 +606,47 @@ fn write_csv_ranked(
             out.push_str(",NA");
         }
     };
-    for (r, &i) in order.iter().take(top.unwrap_or(n)).enumerate() {
-        let i = i as usize;
-        for (a, pa) in probs.iter().enumerate() {
-            p[a] = pa[i];
+    // Lines are formatted in parallel, a chunk of rows per task, and written
+    // in rank order.
+    const CHUNK: usize = 4096;
+    let shown = &order[..top.unwrap_or(n).min(n)];
+    let group_rows = CHUNK * rayon::current_num_threads().max(1) * 2;
+    for (g, group) in shown.chunks(group_rows).enumerate() {
+        let texts: Vec<String> = group
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, rows)| {
+                let mut out = String::with_capacity(rows.len() * 48);
+                let mut p = vec![0.0; probs.len()];
+                for (k, &i) in rows.iter().enumerate() {
+                    let i = i as usize;
+                    for (a, pa) in probs.iter().enumerate() {
+                        p[a] = pa[i];
+                    }
+                    let rank = g * group_rows + c * CHUNK + k + 1;
+                    let _ = write!(out, "{rank},{}", csv_field(ids.get(i)));
+                    for &v in &p {
+                        num(v, &mut out);
+                    }
+                    if multi {
+                        let (best, advantage) = best_and_advantage(&p);
+                        let label = if advantage < min_advantage {
+                            "none"
+                        } else {
+                            arms[best].as_str()
+                        };
+                        out.push(',');
+                        out.push_str(&csv_field(label));
+                        num(advantage, &mut out);
+                    }
+                    out.push('\n');
+                }
+                out
+            })
+            .collect();
+        for text in texts {
+            sink.write_text(&text)?;
         }
-        line.clear();
-        let _ = write!(line, "{},{}", r + 1, csv_field(&ids[i]));
-        for &v in &p {
-            num(v, &mut line);
-        }
-        if multi {
-            let (best, advantage) = best_and_advantage(&p);
-            let label = if advantage < min_advantage {
-                "none"
-            } else {
-                arms[best].as_str()
-            };
-            line.push(',');
-            line.push_str(&csv_field(label));
-            num(advantage, &mut line);
-        }
-        line.push('\n');
-        sink.write_text(&line)?;
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 pub struct LineBlocks {
     name: String,
     base_name: String,
-    reader: Box<dyn BufRead>,
+    reader: Box<dyn BufRead + Send>,
     header: Vec<u8>,
     done: bool,
 }
@@ -41,7 +41,7 @@ impl LineBlocks {
             let head = buf.fill_buf().map_err(io)?;
             head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b
         };
-        let reader: Box<dyn BufRead> = if gz {
+        let reader: Box<dyn BufRead + Send> = if gz {
             Box::new(BufReader::with_capacity(
                 1 << 20,
                 flate2::read::MultiGzDecoder::new(buf),

@@ -6,7 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::input::{Delimiter, Loaded};
-use crate::data::table::{check_header, for_each_record, is_missing};
+use crate::data::table::{
+    check_header, for_each_record, is_missing, simple_lines, split_fields, utf8, width_error,
+};
 use crate::error::{Error, Location, Result};
 
 /// The six leading columns of a PLINK `.raw` file.
@@ -164,7 +166,60 @@ impl DosageTable {
         // Position of the ID column and of every SNP column in a record.
         let mut id_pos = 0usize;
         let mut snp_pos: Vec<usize> = Vec::new();
-        for_each_record(&file, &loaded.bytes, delimiter, |line, fields| {
+        // Rows are staged row by row and moved into the columns in groups,
+        // which keeps the writes in cache.
+        const STAGE_ROWS: usize = 64;
+        let mut stage: Vec<f64> = Vec::new();
+        fn flush(stage: &mut Vec<f64>, columns: &mut [Vec<f64>]) {
+            let width = columns.len();
+            if width == 0 {
+                stage.clear();
+                return;
+            }
+            for (s, column) in columns.iter_mut().enumerate() {
+                column.extend(stage.iter().skip(s).step_by(width));
+            }
+            stage.clear();
+        }
+        let mut width: Option<usize> = None;
+        let mut row = |line: u64, row: Row| -> Result<()> {
+            let split: Vec<&str>;
+            let fields = match row {
+                Row::Fields(fields) => fields,
+                Row::Line(raw, d) => {
+                    // The usual genotype line: the ID first, then one-digit
+                    // dosages; anything else goes through the general path.
+                    if id_pos == 0 && width == Some(snp_pos.len() + 1) {
+                        if let Some(id) =
+                            digit_line(&file, line, raw, d, snp_pos.len(), &mut stage)?
+                        {
+                            if is_missing(id) {
+                                return Err(Error::data(
+                                    Location::file(&file).line(line).column(&table.id_column),
+                                    "the patient ID is empty",
+                                ));
+                            }
+                            table.ids.push(id.to_string());
+                            table.lines.push(line);
+                            if stage.len() >= STAGE_ROWS * snp_pos.len() {
+                                flush(&mut stage, &mut table.values);
+                            }
+                            return Ok(());
+                        }
+                    }
+                    let mut v = Vec::new();
+                    split_fields(&file, line, raw, d, &mut v)?;
+                    match width {
+                        None => width = Some(v.len()),
+                        Some(w) if w != v.len() => {
+                            return Err(width_error(&file, line, v.len(), w))
+                        }
+                        _ => {}
+                    }
+                    split = v;
+                    &split[..]
+                }
+            };
             if table.id_column.is_empty() {
                 let header: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
                 check_header(&file, &header)?;
@@ -220,10 +275,24 @@ impl DosageTable {
                 let v = parse_dosage(fields[c]).map_err(|why| {
                     Error::data(Location::file(&file).line(line).column(&table.snps[s]), why)
                 })?;
-                table.values[s].push(v);
+                stage.push(v);
+            }
+            if stage.len() >= STAGE_ROWS * snp_pos.len() {
+                flush(&mut stage, &mut table.values);
             }
             Ok(())
-        })?;
+        };
+        match simple_lines(&loaded.bytes, delimiter) {
+            Some((d, lines)) => {
+                for (line, raw) in lines {
+                    row(line, Row::Line(raw, d))?;
+                }
+            }
+            None => for_each_record(&file, &loaded.bytes, delimiter, |line, fields| {
+                row(line, Row::Fields(fields))
+            })?,
+        }
+        flush(&mut stage, &mut table.values);
         if table.ids.is_empty() {
             return Err(Error::data(
                 Location::file(&file),
@@ -240,6 +309,67 @@ impl DosageTable {
     }
 }
 
+/// One data line handed to the row parser of [`DosageTable::parse`].
+enum Row<'a> {
+    /// Trimmed fields.
+    Fields(&'a [&'a str]),
+    /// A whole line (no quoting) and its delimiter byte.
+    Line(&'a [u8], u8),
+}
+
+/// Reads `ID<d>g<d>g…<d>g` with exactly `n` dosages, each one digit 0–2 or
+/// empty (missing), appending them to `out`; `None` (and `out` unchanged)
+/// for any other line, which then takes the general path.
+fn digit_line<'a>(
+    file: &str,
+    line: u64,
+    raw: &'a [u8],
+    d: u8,
+    n: usize,
+    out: &mut Vec<f64>,
+) -> Result<Option<&'a str>> {
+    let Some(cut) = memchr::memchr(d, raw) else {
+        return Ok(None);
+    };
+    let start = out.len();
+    let mut fields = 0;
+    let mut rest = &raw[cut + 1..];
+    loop {
+        let (value, used) = match rest {
+            [g @ b'0'..=b'2', c, ..] if *c == d => (f64::from(g - b'0'), 2),
+            [g @ b'0'..=b'2'] => (f64::from(g - b'0'), 1),
+            [c, ..] if *c == d => (f64::NAN, 1),
+            [] => (f64::NAN, 0),
+            _ => {
+                out.truncate(start);
+                return Ok(None);
+            }
+        };
+        out.push(value);
+        fields += 1;
+        if used == 0 || (used == 1 && rest.len() == 1 && rest[0] != d) {
+            break;
+        }
+        rest = &rest[used..];
+        if used == 2 && rest.is_empty() {
+            // A trailing delimiter: one more, empty, field.
+            out.push(f64::NAN);
+            fields += 1;
+            break;
+        }
+    }
+    if fields != n {
+        out.truncate(start);
+        return Ok(None);
+    }
+    let id = utf8(file, line, &raw[..cut])?;
+    if id.trim().len() != id.len() {
+        out.truncate(start);
+        return Ok(None);
+    }
+    Ok(Some(id))
+}
+
 fn first_duplicate(names: &[String]) -> String {
     let mut seen = std::collections::HashSet::new();
     names
@@ -250,7 +380,15 @@ fn first_duplicate(names: &[String]) -> String {
 }
 
 /// Parses one dosage cell: missing → NaN; otherwise a number in 0–2.
+#[inline]
 pub fn parse_dosage(cell: &str) -> std::result::Result<f64, String> {
+    // Hard-called genotypes are single digits: skip the general parser.
+    match cell.as_bytes() {
+        b"0" => return Ok(0.0),
+        b"1" => return Ok(1.0),
+        b"2" => return Ok(2.0),
+        _ => {}
+    }
     if is_missing(cell) {
         return Ok(f64::NAN);
     }
@@ -291,6 +429,66 @@ mod tests {
         assert_eq!(t.snps, vec!["rs1", "rs2"]);
         assert!(t.values[0][1].is_nan());
         assert_eq!(t.values[1], vec![2.0, 1.5]);
+    }
+
+    /// The quick one-digit path and the csv crate's path (forced by a quote
+    /// in the header) must read the same table.
+    #[test]
+    fn quick_digit_lines_read_as_the_general_path() {
+        let body =
+            "P1,0,1,2\nP2,0,,2\n\nP3,2,1,\nP4,0.5,1,2\r\nP5, 1,1,1\nP6,NA,2,1\nP7,,,\nP8,1,1,1\n";
+        let quick = DosageTable::parse(
+            &load("g.csv", &format!("patient_id,rs1,rs2,rs3\n{body}")),
+            Delimiter::Byte(b','),
+            "patient_id",
+        )
+        .unwrap();
+        let general = DosageTable::parse(
+            &load("g.csv", &format!("\"patient_id\",rs1,rs2,rs3\n{body}")),
+            Delimiter::Byte(b','),
+            "patient_id",
+        )
+        .unwrap();
+        assert_eq!(quick.ids, general.ids);
+        assert_eq!(quick.lines, general.lines);
+        assert_eq!(quick.lines, vec![2, 3, 5, 6, 7, 8, 9, 10]);
+        let bits = |t: &DosageTable| -> Vec<Vec<u64>> {
+            t.values
+                .iter()
+                .map(|c| c.iter().map(|v| v.to_bits()).collect())
+                .collect()
+        };
+        assert_eq!(bits(&quick), bits(&general));
+        assert_eq!(quick.values[0][3], 0.5);
+        assert!(quick.values[1][1].is_nan() && quick.values[2][2].is_nan());
+        // Errors name the same line and column either way.
+        for header in ["patient_id", "\"patient_id\""] {
+            for (bad, want) in [
+                (
+                    "P9,0,3,1",
+                    "g.csv, line 3, column `rs2`: dosage `3` is outside 0–2",
+                ),
+                (
+                    "P9,0,1,1,",
+                    "g.csv, line 3: the line has 5 fields but the header has 4",
+                ),
+                (
+                    "P9,0,1",
+                    "g.csv, line 3: the line has 3 fields but the header has 4",
+                ),
+                (
+                    ",0,1,1",
+                    "g.csv, line 3, column `patient_id`: the patient ID is empty",
+                ),
+            ] {
+                let text = format!("{header},rs1,rs2,rs3\nP1,0,1,2\n{bad}\n");
+                let e =
+                    DosageTable::parse(&load("g.csv", &text), Delimiter::Byte(b','), "patient_id")
+                        .unwrap_err()
+                        .to_string();
+                assert!(e.starts_with(want), "{header}: {e}");
+            }
+        }
     }
 
     #[test]

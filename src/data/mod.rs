@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use genotype::{Alleles, DosageTable, GenotypeFormat};
 pub use input::{Delimiter, Loaded};
-pub use table::{is_missing, parse_number, RawTable};
+pub use table::{is_missing, parse_number, RawTable, TextColumn};
 pub use target::{Target, TargetRule};
 
 use crate::error::{Error, Location, Result};
@@ -116,11 +116,16 @@ impl Dataset {
             sha256: gl.sha256.clone(),
         });
         drop(gl);
-        let geno_index = table::index_ids(&geno.file, &geno.id_column, &geno.ids, &geno.lines)?;
+        let geno_index = table::index_ids(
+            &geno.file,
+            &geno.id_column,
+            geno.ids.iter().map(String::as_str),
+            &geno.lines,
+        )?;
         let mut data_rows = Vec::new();
         let mut genotype_rows = Vec::new();
         for (r, id) in data.columns[id_col].iter().enumerate() {
-            if let Some(&g) = geno_index.get(id.as_str()) {
+            if let Some(&g) = geno_index.get(id) {
                 data_rows.push(r);
                 genotype_rows.push(g);
             }
@@ -250,7 +255,7 @@ impl Dataset {
     pub fn data_cells(&self, col: usize) -> impl Iterator<Item = (usize, &str)> + '_ {
         self.data_rows
             .iter()
-            .map(move |&r| (r, self.data.columns[col][r].as_str()))
+            .map(move |&r| (r, &self.data.columns[col][r]))
     }
 
     /// One-line description of the join for stderr.

@@ -11,6 +11,9 @@ pub const MISSING_TOKENS: [&str; 6] = ["", "na", "nan", "n/a", ".", "null"];
 
 /// True when a (trimmed) cell is one of the missing tokens.
 pub fn is_missing(cell: &str) -> bool {
+    if cell.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return false; // the usual case: a number
+    }
     let c = cell.trim();
     c.is_empty()
         || MISSING_TOKENS[1..]
@@ -24,6 +27,60 @@ pub fn parse_number(cell: &str) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
+/// The text cells of one column in one buffer (no allocation per cell).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TextColumn {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl TextColumn {
+    /// Appends a cell.
+    pub fn push(&mut self, cell: &str) {
+        self.text.push_str(cell);
+        self.ends.push(self.text.len());
+    }
+
+    /// The cell of row `r`.
+    pub fn get(&self, r: usize) -> &str {
+        let start = if r == 0 { 0 } else { self.ends[r - 1] };
+        &self.text[start..self.ends[r]]
+    }
+
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when there are no cells.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The cells in row order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        (0..self.len()).map(|r| self.get(r))
+    }
+}
+
+impl std::ops::Index<usize> for TextColumn {
+    type Output = str;
+
+    fn index(&self, r: usize) -> &str {
+        self.get(r)
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for TextColumn {
+    fn from_iter<I: IntoIterator<Item = S>>(cells: I) -> TextColumn {
+        let mut column = TextColumn::default();
+        for cell in cells {
+            column.push(cell.as_ref());
+        }
+        column
+    }
+}
+
 /// A table of text cells, stored column by column.
 #[derive(Debug, Clone)]
 pub struct RawTable {
@@ -32,7 +89,7 @@ pub struct RawTable {
     /// Column names, in file order.
     pub header: Vec<String>,
     /// `columns[c][r]` is the cell of row `r` in column `c`.
-    pub columns: Vec<Vec<String>>,
+    pub columns: Vec<TextColumn>,
     /// 1-based source line of every data row.
     pub lines: Vec<u64>,
 }
@@ -111,13 +168,124 @@ pub(crate) fn check_header(file: &str, header: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn utf8<'a>(file: &str, line: u64, field: &'a [u8]) -> Result<&'a str> {
+/// True when a carriage return is not followed by a line feed (the csv
+/// crate then ends a record there).
+fn has_bare_cr(bytes: &[u8]) -> bool {
+    let mut rest = bytes;
+    while let Some(i) = memchr::memchr(b'\r', rest) {
+        if rest.get(i + 1) != Some(&b'\n') {
+            return true;
+        }
+        rest = &rest[i + 2..];
+    }
+    false
+}
+
+/// `str::trim`, skipping the work for the usual cell that has no
+/// surrounding white space.
+fn trim(field: &str) -> &str {
+    match (field.as_bytes().first(), field.as_bytes().last()) {
+        (Some(&a), Some(&b))
+            if a.is_ascii()
+                && b.is_ascii()
+                && !a.is_ascii_whitespace()
+                && !b.is_ascii_whitespace() =>
+        {
+            field
+        }
+        _ => field.trim(),
+    }
+}
+
+pub(crate) fn utf8<'a>(file: &str, line: u64, field: &'a [u8]) -> Result<&'a str> {
     std::str::from_utf8(field).map_err(|_| {
         Error::data(
             Location::file(file).line(line),
             "the line is not valid UTF-8 text",
         )
     })
+}
+
+/// The non-blank lines of a table (1-based line number, bytes without the
+/// line ending), for files where a record is exactly one line.
+pub struct SimpleLines<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'a> SimpleLines<'a> {
+    fn new(bytes: &'a [u8]) -> SimpleLines<'a> {
+        SimpleLines {
+            bytes,
+            at: 0,
+            line: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for SimpleLines<'a> {
+    type Item = (u64, &'a [u8]);
+
+    fn next(&mut self) -> Option<(u64, &'a [u8])> {
+        let bytes = self.bytes;
+        while self.at < bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[self.at..]).map_or(bytes.len(), |i| self.at + i);
+            let raw = &bytes[self.at..end];
+            self.at = end + 1;
+            self.line += 1;
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if !raw.iter().all(u8::is_ascii_whitespace) {
+                return Some((self.line, raw));
+            }
+        }
+        None
+    }
+}
+
+/// When `delimiter` is a byte and the file has no double quote and no bare
+/// carriage return, every record is one line split at that byte: returns
+/// the delimiter and the lines (after any byte-order mark). `None` means the
+/// csv crate's rules are needed.
+pub fn simple_lines(bytes: &[u8], delimiter: Delimiter) -> Option<(u8, SimpleLines<'_>)> {
+    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    match delimiter {
+        Delimiter::Byte(d)
+            if d.is_ascii() && d != b'"' && !bytes.contains(&b'"') && !has_bare_cr(bytes) =>
+        {
+            Some((d, SimpleLines::new(bytes)))
+        }
+        _ => None,
+    }
+}
+
+/// Splits one line (from [`SimpleLines`]) at `d` into trimmed fields.
+pub fn split_fields<'a>(
+    file: &str,
+    line: u64,
+    raw: &'a [u8],
+    d: u8,
+    fields: &mut Vec<&'a str>,
+) -> Result<()> {
+    let text = utf8(file, line, raw)?;
+    fields.clear();
+    let mut start = 0;
+    for (j, &b) in raw.iter().enumerate() {
+        if b == d {
+            fields.push(trim(text.get(start..j).unwrap_or("")));
+            start = j + 1;
+        }
+    }
+    fields.push(trim(text.get(start..).unwrap_or("")));
+    Ok(())
+}
+
+/// The error for a line whose field count differs from the header's.
+pub fn width_error(file: &str, line: u64, n: usize, header: usize) -> Error {
+    Error::data(
+        Location::file(file).line(line),
+        format!("the line has {n} fields but the header has {header}"),
+    )
 }
 
 /// Calls `f(line, fields)` for every non-blank line of a table, the header
@@ -137,17 +305,23 @@ pub fn for_each_record(
     let mut check = |line: u64, n: usize| -> Result<()> {
         match width {
             None => width = Some(n),
-            Some(w) if w != n => {
-                return Err(Error::data(
-                    Location::file(file).line(line),
-                    format!("the line has {n} fields but the header has {w}"),
-                ))
-            }
+            Some(w) if w != n => return Err(width_error(file, line, n, w)),
             _ => {}
         }
         Ok(())
     };
     match delimiter {
+        // Without quotes or bare carriage returns a record is one line split
+        // at the delimiter: split it directly (the csv crate gives the same
+        // records, more slowly).
+        Delimiter::Byte(d) if simple_lines(bytes, delimiter).is_some() => {
+            let mut fields: Vec<&str> = Vec::new();
+            for (line, raw_line) in SimpleLines::new(bytes) {
+                split_fields(file, line, raw_line, d, &mut fields)?;
+                check(line, fields.len())?;
+                f(line, &fields)?;
+            }
+        }
         Delimiter::Byte(d) => {
             let mut reader = csv::ReaderBuilder::new()
                 .delimiter(d)
@@ -184,16 +358,25 @@ pub fn for_each_record(
                     continue;
                 }
                 check(line, record.len())?;
+                // One UTF-8 check per record; fields split at ASCII
+                // delimiters are then valid too.
+                let text = utf8(file, line, record.as_slice())?;
                 let mut fields: Vec<&str> = Vec::with_capacity(record.len());
-                for field in record.iter() {
-                    fields.push(utf8(file, line, field)?.trim());
+                for i in 0..record.len() {
+                    let field = record.range(i).and_then(|r| text.get(r)).unwrap_or("");
+                    fields.push(trim(field));
                 }
                 f(line, &fields)?;
             }
         }
         Delimiter::Whitespace => {
-            for (i, raw_line) in bytes.split(|&b| b == b'\n').enumerate() {
-                let line = i as u64 + 1;
+            let mut line = 0u64;
+            let mut at = 0usize;
+            while at < bytes.len() {
+                let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+                let raw_line = &bytes[at..end];
+                at = end + 1;
+                line += 1;
                 let text = utf8(file, line, raw_line)?;
                 if text.trim().is_empty() {
                     continue;
@@ -209,15 +392,15 @@ pub fn for_each_record(
 
 fn parse_records(file: &str, bytes: &[u8], delimiter: Delimiter) -> Result<RawTable> {
     let mut header: Option<Vec<String>> = None;
-    let mut columns: Vec<Vec<String>> = Vec::new();
+    let mut columns: Vec<TextColumn> = Vec::new();
     let mut lines = Vec::new();
     for_each_record(file, bytes, delimiter, |line, fields| {
         if header.is_none() {
             header = Some(fields.iter().map(|s| s.to_string()).collect());
-            columns = vec![Vec::new(); fields.len()];
+            columns = vec![TextColumn::default(); fields.len()];
         } else {
             for (c, v) in fields.iter().enumerate() {
-                columns[c].push(v.to_string());
+                columns[c].push(v);
             }
             lines.push(line);
         }
@@ -235,22 +418,22 @@ fn parse_records(file: &str, bytes: &[u8], delimiter: Delimiter) -> Result<RawTa
 /// duplicate IDs (the error names both lines).
 pub fn id_index(table: &RawTable, id_col: usize) -> Result<HashMap<&str, usize>> {
     let ids = &table.columns[id_col];
-    if let Some(r) = ids.iter().position(|id| is_missing(id)) {
+    if let Some(r) = ids.iter().position(is_missing) {
         return Err(Error::data(table.loc(r, id_col), "the patient ID is empty"));
     }
-    index_ids(&table.file, &table.header[id_col], ids, &table.lines)
+    index_ids(&table.file, &table.header[id_col], ids.iter(), &table.lines)
 }
 
 /// Maps every ID to its row; a duplicate is an error naming both lines.
 pub fn index_ids<'a>(
     file: &str,
     column: &str,
-    ids: &'a [String],
+    ids: impl ExactSizeIterator<Item = &'a str>,
     lines: &[u64],
 ) -> Result<HashMap<&'a str, usize>> {
     let mut index = HashMap::with_capacity(ids.len());
-    for (r, id) in ids.iter().enumerate() {
-        if let Some(first) = index.insert(id.as_str(), r) {
+    for (r, id) in ids.enumerate() {
+        if let Some(first) = index.insert(id, r) {
             return Err(Error::data(
                 Location::file(file).column(column),
                 format!(
@@ -282,12 +465,54 @@ mod tests {
         let l = load("a.csv", "\u{feff}id,x\r\nA,1\r\nB,NA\r\n");
         let t = RawTable::parse(&l, Delimiter::Byte(b',')).unwrap();
         assert_eq!(t.header, vec!["id", "x"]);
-        assert_eq!(t.columns[1], vec!["1", "NA"]);
+        assert_eq!(t.columns[1].iter().collect::<Vec<_>>(), vec!["1", "NA"]);
         assert_eq!(t.lines, vec![2, 3]);
         let l = load("b.csv", "id,x\n\"A\nB\",1\n\nC,2\n");
         let t = RawTable::parse(&l, Delimiter::Byte(b',')).unwrap();
         assert_eq!(t.lines, vec![2, 5]);
-        assert_eq!(t.columns[0], vec!["A\nB", "C"]);
+        assert_eq!(t.columns[0].iter().collect::<Vec<_>>(), vec!["A\nB", "C"]);
+    }
+
+    /// Files without quotes are split directly; a quote anywhere sends the
+    /// file through the csv crate. Both must give the same table.
+    #[test]
+    fn direct_split_matches_the_csv_crate() {
+        let body = "A, 1 ,x\r\n\n  \nB,,y\nC,3,\n";
+        let direct = RawTable::parse(
+            &load("a.csv", &format!("id,n,s\n{body}")),
+            Delimiter::Byte(b','),
+        )
+        .unwrap();
+        let quoted = RawTable::parse(
+            &load("a.csv", &format!("\"id\",n,s\n{body}")),
+            Delimiter::Byte(b','),
+        )
+        .unwrap();
+        assert_eq!(direct.header, quoted.header);
+        assert_eq!(direct.columns, quoted.columns);
+        assert_eq!(direct.lines, quoted.lines);
+        assert_eq!(direct.lines, vec![2, 5, 6]);
+        assert_eq!(
+            direct.columns[1].iter().collect::<Vec<_>>(),
+            vec!["1", "", "3"]
+        );
+        // A bare carriage return ends a record for the csv crate: same here.
+        let cr =
+            RawTable::parse(&load("a.csv", "id,n\rA,1\rB,2\n"), Delimiter::Byte(b',')).unwrap();
+        assert_eq!(cr.columns[0].iter().collect::<Vec<_>>(), vec!["A", "B"]);
+        // Invalid UTF-8 names the line on both paths.
+        for header in ["id,n", "\"id\",n"] {
+            let mut bytes = format!("{header}\nA,1\n").into_bytes();
+            bytes.extend_from_slice(b"B,\xff\n");
+            let l = Loaded {
+                bytes,
+                ..load("a.csv", "")
+            };
+            let e = RawTable::parse(&l, Delimiter::Byte(b','))
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("a.csv, line 3"), "{e}");
+        }
     }
 
     #[test]
@@ -298,8 +523,8 @@ mod tests {
         );
         let t = RawTable::parse(&l, Delimiter::Whitespace).unwrap();
         assert_eq!(t.header.len(), 8);
-        assert_eq!(t.columns[1], vec!["P1", "P2"]);
-        assert_eq!(t.columns[7], vec!["NA", "1"]);
+        assert_eq!(t.columns[1].iter().collect::<Vec<_>>(), vec!["P1", "P2"]);
+        assert_eq!(t.columns[7].iter().collect::<Vec<_>>(), vec!["NA", "1"]);
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl LabelledData {
             let arm = match therapy_col {
                 None => Some(0),
                 Some(c) => {
-                    let cell = ds.data.columns[c][ds.data_rows[i]].as_str();
+                    let cell = &ds.data.columns[c][ds.data_rows[i]];
                     if is_missing(cell) {
                         if y.is_some() {
                             n_missing_therapy += 1;

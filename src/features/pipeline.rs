@@ -210,16 +210,18 @@ impl Pipeline {
         let width = self.width();
         let mut x = Array2::<f64>::zeros((rows.len(), width));
         let mut notes = TransformNotes::default();
+        let mut by_name: HashMap<&str, &FrameColumn> = HashMap::with_capacity(frame.columns.len());
+        for c in &frame.columns {
+            by_name.entry(c.name.as_str()).or_insert(c);
+        }
+        // What to do for each feature, worked out once.
+        let mut plans = Vec::with_capacity(self.features.len());
         let mut offset = 0;
         for f in &self.features {
-            let col = frame
-                .columns
-                .iter()
-                .find(|c| c.name == f.name())
-                .ok_or_else(|| {
-                    Error::Fit(format!("internal: column `{}` not prepared", f.name()))
-                })?;
-            match (f, &col.values) {
+            let col = by_name.get(f.name()).ok_or_else(|| {
+                Error::Fit(format!("internal: column `{}` not prepared", f.name()))
+            })?;
+            let plan = match (f, &col.values) {
                 (
                     FittedFeature::Numeric {
                         impute, mean, sd, ..
@@ -228,18 +230,15 @@ impl Pipeline {
                         impute, mean, sd, ..
                     },
                     Values::Numeric(v),
-                ) => {
-                    for (i, &r) in rows.iter().enumerate() {
-                        let raw = if v[r].is_nan() { *impute } else { v[r] };
-                        x[[i, offset]] = (raw - mean) / sd;
-                    }
-                }
+                ) => Plan::Numeric {
+                    v,
+                    impute: *impute,
+                    mean: *mean,
+                    sd: *sd,
+                },
                 (
                     FittedFeature::Categorical {
-                        name,
-                        levels,
-                        mean,
-                        sd,
+                        levels, mean, sd, ..
                     },
                     Values::Categorical {
                         codes,
@@ -251,28 +250,16 @@ impl Pipeline {
                         .enumerate()
                         .map(|(i, l)| (l.as_str(), i))
                         .collect();
-                    let map: Vec<Option<usize>> = file_levels
-                        .iter()
-                        .map(|l| lookup.get(l.as_str()).copied())
-                        .collect();
-                    let missing = lookup.get(MISSING_LEVEL).copied();
-                    let mut unseen = 0;
-                    for (i, &r) in rows.iter().enumerate() {
-                        let hit = if codes[r] == MISSING_CODE {
-                            missing
-                        } else {
-                            map[codes[r] as usize]
-                        };
-                        if hit.is_none() {
-                            unseen += 1;
-                        }
-                        for (l, (m, s)) in mean.iter().zip(sd).enumerate() {
-                            let v = if hit == Some(l) { 1.0 } else { 0.0 };
-                            x[[i, offset + l]] = (v - m) / s;
-                        }
-                    }
-                    if unseen > 0 {
-                        notes.unseen_levels.push((name.clone(), unseen));
+                    Plan::Categorical {
+                        codes,
+                        map: file_levels
+                            .iter()
+                            .map(|l| lookup.get(l.as_str()).copied())
+                            .collect(),
+                        missing: lookup.get(MISSING_LEVEL).copied(),
+                        mean,
+                        sd,
+                        unseen: 0,
                     }
                 }
                 _ => {
@@ -282,11 +269,84 @@ impl Pipeline {
                         f.kind().as_str()
                     )))
                 }
-            }
+            };
+            plans.push((plan, offset));
             offset += f.width();
+        }
+        // Fill the row-major matrix a tile of rows at a time, so that the
+        // writes of all features stay in cache.
+        const TILE: usize = 128;
+        let xs = x
+            .as_slice_mut()
+            .ok_or_else(|| Error::Fit("internal: matrix is not contiguous".into()))?;
+        for (tile_rows, tile_x) in rows.chunks(TILE).zip(xs.chunks_mut(TILE * width.max(1))) {
+            for (plan, offset) in plans.iter_mut() {
+                let offset = *offset;
+                match plan {
+                    Plan::Numeric {
+                        v,
+                        impute,
+                        mean,
+                        sd,
+                    } => {
+                        for (&r, out) in tile_rows.iter().zip(tile_x.chunks_exact_mut(width)) {
+                            let raw = if v[r].is_nan() { *impute } else { v[r] };
+                            out[offset] = (raw - *mean) / *sd;
+                        }
+                    }
+                    Plan::Categorical {
+                        codes,
+                        map,
+                        missing,
+                        mean,
+                        sd,
+                        unseen,
+                    } => {
+                        for (&r, out) in tile_rows.iter().zip(tile_x.chunks_exact_mut(width)) {
+                            let hit = if codes[r] == MISSING_CODE {
+                                *missing
+                            } else {
+                                map[codes[r] as usize]
+                            };
+                            if hit.is_none() {
+                                *unseen += 1;
+                            }
+                            for (l, (m, s)) in mean.iter().zip(sd.iter()).enumerate() {
+                                let v = if hit == Some(l) { 1.0 } else { 0.0 };
+                                out[offset + l] = (v - m) / s;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for ((plan, _), f) in plans.iter().zip(&self.features) {
+            if let Plan::Categorical { unseen, .. } = plan {
+                if *unseen > 0 {
+                    notes.unseen_levels.push((f.name().to_string(), *unseen));
+                }
+            }
         }
         Ok((x, notes))
     }
+}
+
+/// How [`Pipeline::transform`] fills the inputs of one feature.
+enum Plan<'a> {
+    Numeric {
+        v: &'a [f64],
+        impute: f64,
+        mean: f64,
+        sd: f64,
+    },
+    Categorical {
+        codes: &'a [u32],
+        map: Vec<Option<usize>>,
+        missing: Option<usize>,
+        mean: &'a [f64],
+        sd: &'a [f64],
+        unseen: usize,
+    },
 }
 
 fn fit_column(c: &FrameColumn, rows: &[usize]) -> FittedFeature {

@@ -49,7 +49,7 @@ pub fn minimize(
     let mut s_hist: Vec<Vec<f64>> = Vec::with_capacity(M);
     let mut y_hist: Vec<Vec<f64>> = Vec::with_capacity(M);
     let mut rho_hist: Vec<f64> = Vec::with_capacity(M);
-    let mut alpha = vec![0.0; M];
+    let mut alpha = [0.0; M];
     let mut d = vec![0.0; n];
     let mut x_new = vec![0.0; n];
     let mut g_new = vec![0.0; n];

@@ -255,7 +255,15 @@ impl Bundle {
             file: name.to_string(),
             message,
         };
-        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        // The identifying fields first (the rest is skipped, not stored),
+        // then the bundle itself, without an intermediate JSON tree.
+        #[derive(Deserialize)]
+        struct Head {
+            format: Option<serde_json::Value>,
+            format_version: Option<serde_json::Value>,
+            tool_version: Option<serde_json::Value>,
+        }
+        let head: Head = serde_json::from_slice(bytes).map_err(|e| {
             bad(format!(
                 "not a valid model bundle: the JSON is broken at line {}, column {} ({}); the file may be truncated or corrupt",
                 e.line(),
@@ -263,18 +271,20 @@ impl Bundle {
                 e
             ))
         })?;
-        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        if head.format.as_ref().and_then(|f| f.as_str()) != Some(FORMAT) {
             return Err(bad(format!(
                 "not a responder model bundle (it has no `\"format\": \"{FORMAT}\"`)"
             )));
         }
-        let version = value
-            .get("format_version")
+        let version = head
+            .format_version
+            .as_ref()
             .and_then(|v| v.as_u64())
             .ok_or_else(|| bad("the bundle has no valid `format_version`".into()))?;
         if version > u64::from(FORMAT_VERSION) {
-            let writer = value
-                .get("tool_version")
+            let writer = head
+                .tool_version
+                .as_ref()
                 .and_then(|v| v.as_str())
                 .unwrap_or("a newer version");
             return Err(bad(format!(
@@ -283,7 +293,7 @@ impl Bundle {
             )));
         }
         let bundle: Bundle =
-            serde_json::from_value(value).map_err(|e| bad(format!("corrupt model bundle: {e}")))?;
+            serde_json::from_slice(bytes).map_err(|e| bad(format!("corrupt model bundle: {e}")))?;
         bundle
             .validate()
             .map_err(|m| bad(format!("corrupt model bundle: {m}")))?;

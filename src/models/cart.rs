@@ -3,7 +3,6 @@
 //! of `forest`. Split search costs O(rows in node × inputs tried) instead of
 //! a scan of the whole data set at every node.
 
-use rand::seq::SliceRandom;
 use rand::Rng;
 
 use crate::models::tree::{Node, Nodes, LEAF};
@@ -78,11 +77,15 @@ struct Task {
     depth: usize,
 }
 
-/// Grows one tree on the rows in `rows` (repeats allowed, as in a bootstrap
-/// sample). Leaves hold the responder share of their rows.
+/// Grows one tree on the distinct rows in `rows`, row `r` counted
+/// `weight[r]` times (its number of draws in a bootstrap sample). As in
+/// scikit-learn, impurities and leaf shares use the weighted counts while
+/// `min_leaf` counts distinct rows, and inputs that are constant within a
+/// node do not count towards the `mtry` inputs tried there.
 pub fn grow(
     data: &Binned,
     y: &[bool],
+    weight: &[u32],
     rows: &mut [u32],
     params: GrowParams,
     rng: &mut impl Rng,
@@ -97,8 +100,10 @@ pub fn grow(
     let mut features: Vec<usize> = (0..data.p).collect();
     let mtry = params.mtry.clamp(1, data.p.max(1));
     let min_leaf = params.min_leaf.max(1);
-    let mut cnt = [0u32; 256];
-    let mut pos = [0u32; 256];
+    // Per bin: distinct rows, weighted rows, weighted responders.
+    let mut rows_in = [0u32; 256];
+    let mut cnt = [0u64; 256];
+    let mut pos = [0u64; 256];
     let mut stack = vec![Task {
         node: 0,
         start: 0,
@@ -107,41 +112,61 @@ pub fn grow(
     }];
     while let Some(t) = stack.pop() {
         let slice = &mut rows[t.start..t.end];
-        let n = slice.len();
-        let n_pos = slice.iter().filter(|&&r| y[r as usize]).count();
+        let n_rows = slice.len();
+        let (mut n, mut n_pos) = (0u64, 0u64);
+        for &r in slice.iter() {
+            let w = u64::from(weight[r as usize]);
+            n += w;
+            n_pos += if y[r as usize] { w } else { 0 };
+        }
         nodes[t.node].value = if n > 0 { n_pos as f64 / n as f64 } else { 0.0 };
         let depth_ok = params.max_depth == 0 || t.depth < params.max_depth;
-        if !depth_ok || n < 2 * min_leaf || n_pos == 0 || n_pos == n {
+        if !depth_ok || n_rows < 2 * min_leaf || n_pos == 0 || n_pos == n {
             continue;
         }
         let parent = n_pos as f64 * (n - n_pos) as f64 / n as f64;
         // (impurity, feature, bin)
         let mut best: Option<(f64, usize, usize)> = None;
-        features.partial_shuffle(rng, mtry);
-        for &f in &features[..mtry] {
+        // Draw inputs without replacement until `mtry` non-constant ones
+        // have been tried.
+        let mut tried = 0;
+        let mut k = 0;
+        while tried < mtry && k < features.len() {
+            let j = rng.gen_range(k..features.len());
+            features.swap(k, j);
+            let f = features[k];
+            k += 1;
             let nb = data.thresholds[f].len() + 1;
             if nb < 2 {
                 continue;
             }
+            rows_in[..nb].fill(0);
             cnt[..nb].fill(0);
             pos[..nb].fill(0);
             let col = &data.bins[f * data.n..(f + 1) * data.n];
             for &r in slice.iter() {
                 let b = col[r as usize] as usize;
-                cnt[b] += 1;
-                pos[b] += u32::from(y[r as usize]);
+                let w = u64::from(weight[r as usize]);
+                rows_in[b] += 1;
+                cnt[b] += w;
+                pos[b] += if y[r as usize] { w } else { 0 };
             }
-            let (mut nl, mut pl) = (0usize, 0usize);
+            if rows_in[..nb].iter().filter(|&&c| c > 0).count() < 2 {
+                continue; // constant here: does not count
+            }
+            tried += 1;
+            let (mut dl, mut nl, mut pl) = (0usize, 0u64, 0u64);
             for b in 0..nb - 1 {
-                nl += cnt[b] as usize;
-                pl += pos[b] as usize;
-                let nr = n - nl;
-                if nl < min_leaf {
+                dl += rows_in[b] as usize;
+                nl += cnt[b];
+                pl += pos[b];
+                if dl < min_leaf || rows_in[b] == 0 {
                     continue;
                 }
-                if nr < min_leaf {
+                if n_rows - dl < min_leaf {
                     break;
                 }
+                let nr = n - nl;
                 let pr = n_pos - pl;
                 let imp = pl as f64 * (nl - pl) as f64 / nl as f64
                     + pr as f64 * (nr - pr) as f64 / nr as f64;
@@ -157,7 +182,7 @@ pub fn grow(
         // Partition rows: bin <= b to the left.
         let col = &data.bins[f * data.n..(f + 1) * data.n];
         let mut left = 0;
-        for i in 0..n {
+        for i in 0..n_rows {
             if (col[slice[i] as usize] as usize) <= b {
                 slice.swap(i, left);
                 left += 1;
@@ -189,6 +214,10 @@ pub fn grow(
             end: t.start + left,
             depth: t.depth + 1,
         });
+    }
+    // Only leaves' shares are used (and stored); split nodes keep none.
+    for n in nodes.iter_mut().filter(|n| n.feature != LEAF) {
+        n.value = 0.0;
     }
     Nodes { nodes }
 }
@@ -224,6 +253,7 @@ mod tests {
         let t = grow(
             &b,
             &y,
+            &[1; 100],
             &mut rows,
             GrowParams {
                 max_depth: 0,

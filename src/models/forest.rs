@@ -22,12 +22,12 @@ const PARAMS: &[ParamInfo] = &[
     ParamInfo {
         key: "max_features",
         default: "0",
-        help: "inputs tried at each split (0 = square root of the number of inputs)",
+        help: "inputs tried at each split (0 = square root of the number of inputs, rounded down)",
     },
     ParamInfo {
         key: "min_leaf",
         default: "5",
-        help: "minimum rows in a leaf",
+        help: "minimum distinct training rows in a leaf (as scikit-learn's min_samples_leaf)",
     },
     ParamInfo {
         key: "max_depth",
@@ -161,7 +161,7 @@ impl Classifier for ForestModel {
         let (n, p) = x.dim();
         let data = Binned::new(x, params.max_bins);
         let mtry = if params.max_features == 0 {
-            ((p as f64).sqrt().round() as usize).max(1)
+            ((p as f64).sqrt().floor() as usize).max(1)
         } else {
             params.max_features.min(p)
         };
@@ -174,8 +174,14 @@ impl Classifier for ForestModel {
             .into_par_iter()
             .map(|i| {
                 let mut rng = Xoshiro256PlusPlus::seed_from_u64(tree_seed(seed, i as u64));
-                let mut rows: Vec<u32> = (0..n).map(|_| rng.gen_range(0..n as u32)).collect();
-                grow(&data, y, &mut rows, grow_params, &mut rng)
+                // Bootstrap sample: draws per row; the tree sees each drawn
+                // row once, weighted by its draws.
+                let mut draws = vec![0u32; n];
+                for _ in 0..n {
+                    draws[rng.gen_range(0..n)] += 1;
+                }
+                let mut rows: Vec<u32> = (0..n as u32).filter(|&r| draws[r as usize] > 0).collect();
+                grow(&data, y, &draws, &mut rows, grow_params, &mut rng)
             })
             .collect();
         let m = ForestModel { n_inputs: p, trees };

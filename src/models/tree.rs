@@ -107,11 +107,118 @@ pub struct Node {
 /// A leaf marker for [`Node::feature`].
 pub const LEAF: u32 = u32::MAX;
 
-/// A binary tree stored as a flat node list (root first).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A binary tree stored as a flat node list (root first). In a bundle it
+/// is written as three arrays (see [`CompactNodes`]); the older list of node
+/// objects is still read.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Nodes {
     /// The nodes.
     pub nodes: Vec<Node>,
+}
+
+/// The stored form of [`Nodes`]: about a third of the size of a list of
+/// node objects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompactNodes {
+    /// Per node: the input it splits on, or -1 for a leaf.
+    pub split: Vec<i64>,
+    /// Per node: the threshold (split nodes; `x <= threshold` goes left) or
+    /// P(responder) (leaves).
+    pub value: Vec<f64>,
+    /// Per split node, in node order: its left child; the right child is
+    /// the next node.
+    pub left: Vec<u32>,
+}
+
+impl Serialize for Nodes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut c = CompactNodes {
+            split: Vec::with_capacity(self.nodes.len()),
+            value: Vec::with_capacity(self.nodes.len()),
+            left: Vec::new(),
+        };
+        for n in &self.nodes {
+            if n.feature == LEAF {
+                c.split.push(-1);
+                c.value.push(n.value);
+            } else {
+                c.split.push(i64::from(n.feature));
+                c.value.push(n.threshold);
+                c.left.push(n.left);
+            }
+        }
+        c.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Nodes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Nodes, D::Error> {
+        use serde::de::Error as _;
+        // Either form, read without buffering (an untagged enum would copy
+        // the whole forest into memory first).
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Stored {
+            split: Option<Vec<i64>>,
+            value: Option<Vec<f64>>,
+            left: Option<Vec<u32>>,
+            nodes: Option<Vec<Node>>,
+        }
+        let c = match Stored::deserialize(d)? {
+            Stored {
+                nodes: Some(nodes),
+                split: None,
+                value: None,
+                left: None,
+            } => return Ok(Nodes { nodes }),
+            Stored {
+                split: Some(split),
+                value: Some(value),
+                left: Some(left),
+                nodes: None,
+            } => CompactNodes { split, value, left },
+            _ => {
+                return Err(D::Error::custom(
+                    "a tree needs either `split`, `value` and `left`, or `nodes`",
+                ))
+            }
+        };
+        let internal = c.split.iter().filter(|&&f| f >= 0).count();
+        if c.value.len() != c.split.len() || c.left.len() != internal {
+            return Err(D::Error::custom(
+                "a tree's `split`, `value` and `left` arrays do not match in length",
+            ));
+        }
+        let mut left = c.left.iter();
+        let nodes =
+            c.split
+                .iter()
+                .zip(&c.value)
+                .map(|(&f, &v)| {
+                    if f < 0 {
+                        Ok(Node {
+                            feature: LEAF,
+                            threshold: 0.0,
+                            left: 0,
+                            right: 0,
+                            value: v,
+                        })
+                    } else {
+                        let l = *left.next().unwrap_or(&0);
+                        Ok(Node {
+                            feature: u32::try_from(f).ok().filter(|&f| f != LEAF).ok_or_else(
+                                || D::Error::custom("a tree split input is out of range"),
+                            )?,
+                            threshold: v,
+                            left: l,
+                            right: l.saturating_add(1),
+                            value: 0.0,
+                        })
+                    }
+                })
+                .collect::<std::result::Result<Vec<Node>, D::Error>>()?;
+        Ok(Nodes { nodes })
+    }
 }
 
 impl Nodes {
@@ -178,7 +285,14 @@ impl Classifier for TreeModel {
             min_leaf: params.min_leaf,
             mtry: x.ncols(),
         };
-        let tree = grow(&data, y, &mut rows, grow_params, &mut rng);
+        let tree = grow(
+            &data,
+            y,
+            &vec![1; x.nrows()],
+            &mut rows,
+            grow_params,
+            &mut rng,
+        );
         tree.validate(x.ncols()).map_err(Error::Fit)?;
         Ok(TreeModel {
             n_inputs: x.ncols(),
@@ -212,5 +326,44 @@ mod tests {
         assert!(p.iter().any(|&v| v > 0.0 && v < 1.0));
         let auc = crate::eval::auc(p.as_slice().unwrap(), &y).unwrap();
         assert!(auc > 0.8, "{auc}");
+    }
+
+    #[test]
+    fn nodes_are_stored_compactly_and_old_lists_still_read() {
+        let leaf = |value| Node {
+            feature: LEAF,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            value,
+        };
+        let t = Nodes {
+            nodes: vec![
+                Node {
+                    feature: 1,
+                    threshold: 0.25,
+                    left: 1,
+                    right: 2,
+                    value: 0.0,
+                },
+                leaf(0.1),
+                leaf(2.0 / 3.0),
+            ],
+        };
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(
+            json,
+            r#"{"split":[1,-1,-1],"value":[0.25,0.1,0.6666666666666666],"left":[1]}"#
+        );
+        assert_eq!(serde_json::from_str::<Nodes>(&json).unwrap(), t);
+        let old = serde_json::to_string(&serde_json::json!({ "nodes": t.nodes })).unwrap();
+        assert_eq!(serde_json::from_str::<Nodes>(&old).unwrap(), t);
+        for bad in [
+            r#"{"split":[1,-1],"value":[0.25,0.1,0.5],"left":[1]}"#,
+            r#"{"split":[1,-1,-1],"value":[0.25,0.1,0.5],"left":[]}"#,
+            r#"{"split":[4294967295,-1,-1],"value":[0.25,0.1,0.5],"left":[1]}"#,
+        ] {
+            assert!(serde_json::from_str::<Nodes>(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -287,7 +287,7 @@ fn render(
 
 fn id_hash(id: &str) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = crate::data::table::IdHasher::default();
     id.hash(&mut h);
     h.finish()
 }
@@ -352,7 +352,7 @@ fn score_whole(bundle: &Bundle, input: &InputArgs, opts: &ReadOptions, ui: &Ui) 
     for note in bundle.prepare_genotypes(&mut ds)? {
         ui.info(note);
     }
-    let frame = Frame::from_schema(&ds, &bundle.features)?;
+    let frame = Frame::from_schema_taking(&mut ds, &bundle.features)?;
     let rows: Vec<usize> = (0..ds.n_rows()).collect();
     let (probs, unseen) = predict_all(bundle, &frame, &rows)?;
     warn_unseen(ui, &ds.data.file, &unseen);
@@ -402,7 +402,7 @@ fn stream(
     let mut ids = IdList::default();
     let mut probs: Vec<Vec<f64>> = vec![Vec::new(); bundle.arms.len()];
     // Hashes of the IDs seen so far (a collision only means a fallback).
-    let mut seen: HashSet<u64> = HashSet::new();
+    let mut seen: HashSet<u64, crate::data::table::IdBuild> = HashSet::default();
     let mut notes: Vec<String> = Vec::new();
     let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
     let (mut id_name, mut data_file, mut geno_file) = (String::new(), String::new(), None);
@@ -542,7 +542,7 @@ fn score_block(
         }
     }
     let notes = bundle.prepare_genotypes(&mut ds)?;
-    let frame = Frame::from_schema(&ds, &bundle.features)?;
+    let frame = Frame::from_schema_taking(&mut ds, &bundle.features)?;
     let rows: Vec<usize> = (0..ds.n_rows()).collect();
     let (probs, unseen) = predict_all(bundle, &frame, &rows)?;
     Ok(Some(ScoredBlock {

@@ -116,18 +116,27 @@ impl Dataset {
             sha256: gl.sha256.clone(),
         });
         drop(gl);
-        let geno_index = table::index_ids(
-            &geno.file,
-            &geno.id_column,
-            geno.ids.iter().map(String::as_str),
-            &geno.lines,
-        )?;
         let mut data_rows = Vec::new();
         let mut genotype_rows = Vec::new();
-        for (r, id) in data.columns[id_col].iter().enumerate() {
-            if let Some(&g) = geno_index.get(id) {
-                data_rows.push(r);
-                genotype_rows.push(g);
+        let ids = &data.columns[id_col];
+        if ids.len() == geno.ids.len() && ids.iter().zip(&geno.ids).all(|(a, b)| a == b.as_str()) {
+            // The same patients in the same order (the usual case, and every
+            // streamed block): no second index needed; the genotype IDs are
+            // unique because the data file's are.
+            data_rows = (0..ids.len()).collect();
+            genotype_rows = data_rows.clone();
+        } else {
+            let geno_index = table::index_ids(
+                &geno.file,
+                &geno.id_column,
+                geno.ids.iter().map(String::as_str),
+                &geno.lines,
+            )?;
+            for (r, id) in ids.iter().enumerate() {
+                if let Some(&g) = geno_index.get(id) {
+                    data_rows.push(r);
+                    genotype_rows.push(g);
+                }
             }
         }
         let matched = data_rows.len();

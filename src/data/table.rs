@@ -414,9 +414,44 @@ fn parse_records(file: &str, bytes: &[u8], delimiter: Delimiter) -> Result<RawTa
     })
 }
 
+/// A fast, non-cryptographic hasher for patient IDs and their hashes (the
+/// multiply-rotate scheme of rustc's FxHash). Inputs are the user's own
+/// files, so resistance to crafted collisions is not needed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Hasher state for maps keyed by patient IDs.
+pub type IdBuild = std::hash::BuildHasherDefault<IdHasher>;
+
+/// Patient ID → row.
+pub type IdMap<'a> = HashMap<&'a str, usize, IdBuild>;
+
 /// Builds the ID index of a table: every row's ID, checking for empty and
 /// duplicate IDs (the error names both lines).
-pub fn id_index(table: &RawTable, id_col: usize) -> Result<HashMap<&str, usize>> {
+pub fn id_index(table: &RawTable, id_col: usize) -> Result<IdMap<'_>> {
     let ids = &table.columns[id_col];
     if let Some(r) = ids.iter().position(is_missing) {
         return Err(Error::data(table.loc(r, id_col), "the patient ID is empty"));
@@ -430,8 +465,8 @@ pub fn index_ids<'a>(
     column: &str,
     ids: impl ExactSizeIterator<Item = &'a str>,
     lines: &[u64],
-) -> Result<HashMap<&'a str, usize>> {
-    let mut index = HashMap::with_capacity(ids.len());
+) -> Result<IdMap<'a>> {
+    let mut index = IdMap::with_capacity_and_hasher(ids.len(), Default::default());
     for (r, id) in ids.enumerate() {
         if let Some(first) = index.insert(id, r) {
             return Err(Error::data(

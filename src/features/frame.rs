@@ -133,6 +133,33 @@ impl Frame {
     /// Builds a frame for scoring from a stored schema, matching columns by
     /// name. Every absent column is named in one error.
     pub fn from_schema(ds: &Dataset, schema: &[FeatureSchema]) -> Result<Frame> {
+        Frame::schema_frame(ds, schema, HashMap::new())
+    }
+
+    /// As [`Frame::from_schema`], but when the joined rows are the genotype
+    /// file's rows in order the dosage columns are moved out of `ds` instead
+    /// of copied (`ds` keeps empty columns in their place).
+    pub fn from_schema_taking(ds: &mut Dataset, schema: &[FeatureSchema]) -> Result<Frame> {
+        let mut taken = HashMap::new();
+        if let Some(g) = ds.genotypes.as_mut() {
+            let in_order = ds.genotype_rows.len() == g.ids.len()
+                && ds.genotype_rows.iter().enumerate().all(|(i, &r)| i == r);
+            if in_order {
+                for f in schema.iter().filter(|f| f.kind == Kind::Dosage) {
+                    if let Some(s) = g.find(&f.name) {
+                        taken.insert(f.name.clone(), std::mem::take(&mut g.values[s]));
+                    }
+                }
+            }
+        }
+        Frame::schema_frame(ds, schema, taken)
+    }
+
+    fn schema_frame(
+        ds: &Dataset,
+        schema: &[FeatureSchema],
+        mut taken: HashMap<String, Vec<f64>>,
+    ) -> Result<Frame> {
         let absent: Vec<String> = schema
             .iter()
             .filter(|f| {
@@ -163,6 +190,11 @@ impl Frame {
         let mut columns = Vec::with_capacity(schema.len());
         for f in schema {
             let col = match f.kind {
+                Kind::Dosage if taken.contains_key(&f.name) => FrameColumn {
+                    name: f.name.clone(),
+                    kind: Kind::Dosage,
+                    values: Values::Numeric(taken.remove(&f.name).unwrap_or_default()),
+                },
                 Kind::Dosage => match dosage_column(ds, &f.name) {
                     Some(c) => c,
                     None => dosage_from_data(ds, &f.name)?,

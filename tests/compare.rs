@@ -267,7 +267,7 @@ fn thread_count_does_not_change_results() {
                 "--exclude",
                 "therapy",
                 "--algorithms",
-                "forest,logistic",
+                "forest,logistic,boosting",
                 "--cv",
                 "3",
             ])

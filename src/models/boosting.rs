@@ -194,7 +194,7 @@ impl Classifier for BoostingModel {
             .set_min_leaf_weight(params.min_leaf_weight as f32)
             .set_subsample(params.subsample as f32)
             .set_seed(seed)
-            .set_parallel(false);
+            .set_parallel(true);
         booster
             .fit_unweighted(&matrix, &target, None)
             .map_err(|e| Error::Fit(format!("boosting failed: {e}")))?;

@@ -323,9 +323,9 @@ impl IdList {
     }
 
     fn append(&mut self, other: &IdList) {
-        for i in 0..other.len() {
-            self.push(other.get(i));
-        }
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
     }
 
     fn to_vec(&self) -> Vec<String> {
@@ -590,8 +590,11 @@ fn write_csv_ranked(
             None => p[best_and_advantage(&p).0],
         });
     }
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    order.par_sort_by(|&a, &b| key[b as usize].total_cmp(&key[a as usize]));
+    // Highest first; ties keep input order (the index breaks them).
+    let mut keyed: Vec<(f64, u32)> = key.iter().zip(0..n as u32).map(|(&k, i)| (k, i)).collect();
+    drop(key);
+    keyed.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let order: Vec<u32> = keyed.into_iter().map(|(_, i)| i).collect();
     let head: Vec<String> = header(id_name, arms, multi)
         .iter()
         .map(|h| csv_field(h))

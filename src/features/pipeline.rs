@@ -275,10 +275,11 @@ impl Pipeline {
         }
         // Fill the row-major matrix a tile of rows at a time, so that the
         // writes of all features stay in cache.
-        const TILE: usize = 128;
+        const TILE: usize = 256;
         let xs = x
             .as_slice_mut()
             .ok_or_else(|| Error::Fit("internal: matrix is not contiguous".into()))?;
+        let mut scratch = [0.0f64; TILE];
         for (tile_rows, tile_x) in rows.chunks(TILE).zip(xs.chunks_mut(TILE * width.max(1))) {
             for (plan, offset) in plans.iter_mut() {
                 let offset = *offset;
@@ -289,9 +290,18 @@ impl Pipeline {
                         mean,
                         sd,
                     } => {
-                        for (&r, out) in tile_rows.iter().zip(tile_x.chunks_exact_mut(width)) {
-                            let raw = if v[r].is_nan() { *impute } else { v[r] };
-                            out[offset] = (raw - *mean) / *sd;
+                        // Gather, scale in a contiguous buffer (vectorised),
+                        // scatter into the rows.
+                        let buf = &mut scratch[..tile_rows.len()];
+                        for (b, &r) in buf.iter_mut().zip(tile_rows) {
+                            *b = v[r];
+                        }
+                        for b in buf.iter_mut() {
+                            let raw = if b.is_nan() { *impute } else { *b };
+                            *b = (raw - *mean) / *sd;
+                        }
+                        for (b, out) in buf.iter().zip(tile_x.chunks_exact_mut(width)) {
+                            out[offset] = *b;
                         }
                     }
                     Plan::Categorical {

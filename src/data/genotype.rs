@@ -332,31 +332,28 @@ fn digit_line<'a>(
         return Ok(None);
     };
     let start = out.len();
-    let mut fields = 0;
-    let mut rest = &raw[cut + 1..];
+    out.reserve(n);
+    let bytes = &raw[cut + 1..];
+    let len = bytes.len();
+    let (mut i, mut fields) = (0usize, 0usize);
     loop {
-        let (value, used) = match rest {
-            [g @ b'0'..=b'2', c, ..] if *c == d => (f64::from(g - b'0'), 2),
-            [g @ b'0'..=b'2'] => (f64::from(g - b'0'), 1),
-            [c, ..] if *c == d => (f64::NAN, 1),
-            [] => (f64::NAN, 0),
-            _ => {
+        // At the start of a field: one digit 0–2, or nothing (missing).
+        if i < len && bytes[i] != d {
+            let g = bytes[i].wrapping_sub(b'0');
+            i += 1;
+            if g > 2 || (i < len && bytes[i] != d) {
                 out.truncate(start);
                 return Ok(None);
             }
-        };
-        out.push(value);
-        fields += 1;
-        if used == 0 || (used == 1 && rest.len() == 1 && rest[0] != d) {
-            break;
-        }
-        rest = &rest[used..];
-        if used == 2 && rest.is_empty() {
-            // A trailing delimiter: one more, empty, field.
+            out.push(f64::from(g));
+        } else {
             out.push(f64::NAN);
-            fields += 1;
+        }
+        fields += 1;
+        if i >= len {
             break;
         }
+        i += 1; // the delimiter; a field (maybe empty) follows
     }
     if fields != n {
         out.truncate(start);

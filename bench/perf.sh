@@ -15,7 +15,7 @@
 #                         the patient counts and A_SNPS by 10)
 #   PY_CV_JOBS=N          n_jobs of Python's cross_val_score (default: serial)
 #   ROWS=train,forest,boosting,compare,score   subset of rows to run
-#   KEEP_OUTPUTS=1        keep the forest bundle and the score outputs (~450 MB)
+#   KEEP_OUTPUTS=1        keep the forest bundle and the score outputs (~170 MB)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -238,7 +238,7 @@ if want score; then
   row "" "csv-crate parse floor" "$WALL" "$CPU" "-" "$PEAK" "-" "resp/floor $(ratio "$RW" "$WALL")"
 fi
 
-# The big outputs (forest bundle ~400 MB at full size, 1M-row score files)
+# The big outputs (forest bundle ~90 MB at full size, 1M-row score files)
 # are deleted unless KEEP_OUTPUTS=1; the table and the small files stay.
 if [[ "${KEEP_OUTPUTS:-0}" != "1" ]]; then
   rm -f "$RES/forest.json" "$RES/scores.csv" "$RES/py_scores.csv"

@@ -104,6 +104,8 @@ pub fn grow(
     let mut rows_in = [0u32; 256];
     let mut cnt = [0u64; 256];
     let mut pos = [0u64; 256];
+    let mut right_rows: Vec<u32> = Vec::with_capacity(rows.len());
+    rows.sort_unstable();
     let mut stack = vec![Task {
         node: 0,
         start: 0,
@@ -179,15 +181,22 @@ pub fn grow(
         if imp >= parent - 1e-12 {
             continue;
         }
-        // Partition rows: bin <= b to the left.
+        // Partition rows: bin <= b to the left, keeping both sides in row
+        // order (the histogram loops then read the columns front to back,
+        // which the prefetcher follows; counts do not depend on the order).
         let col = &data.bins[f * data.n..(f + 1) * data.n];
+        right_rows.clear();
         let mut left = 0;
         for i in 0..n_rows {
-            if (col[slice[i] as usize] as usize) <= b {
-                slice.swap(i, left);
+            let r = slice[i];
+            if (col[r as usize] as usize) <= b {
+                slice[left] = r;
                 left += 1;
+            } else {
+                right_rows.push(r);
             }
         }
+        slice[left..].copy_from_slice(&right_rows);
         let l = nodes.len();
         for _ in 0..2 {
             nodes.push(Node {

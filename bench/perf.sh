@@ -226,16 +226,25 @@ fi
 
 # Row 5: score the big file with the logistic model trained on B (row 1).
 if want score; then
+  # Files in the page cache first; the floor is measured just before and just
+  # after responder's run and the faster of the two is kept (the stricter
+  # comparison for responder).
+  cat "$S/clinical.csv" "$S/genotypes.csv" > /dev/null
+  measure floor "$FLOOR" "$S/clinical.csv" "$S/genotypes.csv"
+  FW=$WALL FC=$CPU FP=$PEAK
   measure r_score "$BIN" score --model "$RES/logistic.json" --data "$S/clinical.csv" \
     --genotypes "$S/genotypes.csv" --format csv --out "$RES/scores.csv" -q
   RW=$WALL RC=$CPU RP=$PEAK
+  measure floor2 "$FLOOR" "$S/clinical.csv" "$S/genotypes.csv"
+  if "$PY" -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)" "$WALL" "$FW"; then
+    FW=$WALL FC=$CPU FP=$PEAK
+  fi
   measure p_score "$PY" "$REF" score --model-file "$RES/logistic.pkl" --clinical "$S/clinical.csv" \
     --genotypes "$S/genotypes.csv" --drop therapy --out "$RES/py_scores.csv"
   PW=$WALL PC=$CPU PP=$PEAK
-  measure floor "$FLOOR" "$S/clinical.csv" "$S/genotypes.csv"
   row "score ${SCORE_PATIENTS}x${B_SNPS} (logistic of B)" "responder" "$RW" "$RC" "-" "$RP" "-" "$(ratio "$RW" "$PW")"
   row "" "pandas+predict_proba" "$PW" "$PC" "-" "$PP" "-" ""
-  row "" "csv-crate parse floor" "$WALL" "$CPU" "-" "$PEAK" "-" "resp/floor $(ratio "$RW" "$WALL")"
+  row "" "csv-crate parse floor" "$FW" "$FC" "-" "$FP" "-" "resp/floor $(ratio "$RW" "$FW")"
 fi
 
 # The big outputs (forest bundle ~90 MB at full size, 1M-row score files)

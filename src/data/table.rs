@@ -185,14 +185,7 @@ fn has_bare_cr(bytes: &[u8]) -> bool {
 /// surrounding white space.
 fn trim(field: &str) -> &str {
     match (field.as_bytes().first(), field.as_bytes().last()) {
-        (Some(&a), Some(&b))
-            if a.is_ascii()
-                && b.is_ascii()
-                && !a.is_ascii_whitespace()
-                && !b.is_ascii_whitespace() =>
-        {
-            field
-        }
+        (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => field,
         _ => field.trim(),
     }
 }
@@ -207,17 +200,21 @@ pub(crate) fn utf8<'a>(file: &str, line: u64, field: &'a [u8]) -> Result<&'a str
 }
 
 /// The non-blank lines of a table (1-based line number, bytes without the
-/// line ending), for files where a record is exactly one line.
+/// line ending), for files where a record is exactly one line. As in the
+/// csv crate's reading, a line of white space alone is blank unless it holds
+/// the delimiter (a line of tabs in a TSV is a record of empty cells).
 pub struct SimpleLines<'a> {
     bytes: &'a [u8],
+    delimiter: u8,
     at: usize,
     line: u64,
 }
 
 impl<'a> SimpleLines<'a> {
-    fn new(bytes: &'a [u8]) -> SimpleLines<'a> {
+    fn new(bytes: &'a [u8], delimiter: u8) -> SimpleLines<'a> {
         SimpleLines {
             bytes,
+            delimiter,
             at: 0,
             line: 0,
         }
@@ -235,7 +232,7 @@ impl<'a> Iterator for SimpleLines<'a> {
             self.at = end + 1;
             self.line += 1;
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            if !raw.iter().all(u8::is_ascii_whitespace) {
+            if !raw.iter().all(u8::is_ascii_whitespace) || raw.contains(&self.delimiter) {
                 return Some((self.line, raw));
             }
         }
@@ -253,7 +250,7 @@ pub fn simple_lines(bytes: &[u8], delimiter: Delimiter) -> Option<(u8, SimpleLin
         Delimiter::Byte(d)
             if d.is_ascii() && d != b'"' && !bytes.contains(&b'"') && !has_bare_cr(bytes) =>
         {
-            Some((d, SimpleLines::new(bytes)))
+            Some((d, SimpleLines::new(bytes, d)))
         }
         _ => None,
     }
@@ -316,7 +313,7 @@ pub fn for_each_record(
         // records, more slowly).
         Delimiter::Byte(d) if simple_lines(bytes, delimiter).is_some() => {
             let mut fields: Vec<&str> = Vec::new();
-            for (line, raw_line) in SimpleLines::new(bytes) {
+            for (line, raw_line) in SimpleLines::new(bytes, d) {
                 split_fields(file, line, raw_line, d, &mut fields)?;
                 check(line, fields.len())?;
                 f(line, &fields)?;
@@ -363,7 +360,14 @@ pub fn for_each_record(
                 let text = utf8(file, line, record.as_slice())?;
                 let mut fields: Vec<&str> = Vec::with_capacity(record.len());
                 for i in 0..record.len() {
-                    let field = record.range(i).and_then(|r| text.get(r)).unwrap_or("");
+                    // A character split by a delimiter is invalid here even
+                    // though the joined record bytes may decode.
+                    let field = record.range(i).and_then(|r| text.get(r)).ok_or_else(|| {
+                        Error::data(
+                            Location::file(file).line(line),
+                            "the line is not valid UTF-8 text",
+                        )
+                    })?;
                     fields.push(trim(field));
                 }
                 f(line, &fields)?;
@@ -535,6 +539,37 @@ mod tests {
         let cr =
             RawTable::parse(&load("a.csv", "id,n\rA,1\rB,2\n"), Delimiter::Byte(b',')).unwrap();
         assert_eq!(cr.columns[0].iter().collect::<Vec<_>>(), vec!["A", "B"]);
+        // A line of delimiters alone is a record of empty cells (TSV), a
+        // vertical tab is trimmed, on both paths.
+        for header in ["id\tn", "\"id\"\tn"] {
+            let t = RawTable::parse(
+                &load("a.tsv", &format!("{header}\nA\t1\n\t\n\u{b}B\t2\n")),
+                Delimiter::Byte(b'\t'),
+            )
+            .unwrap();
+            assert_eq!(
+                t.columns[0].iter().collect::<Vec<_>>(),
+                vec!["A", "", "B"],
+                "{header}"
+            );
+            assert_eq!(t.lines, vec![2, 3, 4]);
+        }
+        // A character cut in two by a delimiter is invalid on both paths.
+        for header in ["id,n", "\"id\",n"] {
+            let mut bytes = format!("{header}\nA,1\n").into_bytes();
+            bytes.extend_from_slice(b"B\xc3,\xa9\n");
+            let l = Loaded {
+                bytes,
+                ..load("a.csv", "")
+            };
+            let e = RawTable::parse(&l, Delimiter::Byte(b','))
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                e, "a.csv, line 3: the line is not valid UTF-8 text",
+                "{header}"
+            );
+        }
         // Invalid UTF-8 names the line on both paths.
         for header in ["id,n", "\"id\",n"] {
             let mut bytes = format!("{header}\nA,1\n").into_bytes();

@@ -145,9 +145,19 @@ impl Frame {
             let in_order = ds.genotype_rows.len() == g.ids.len()
                 && ds.genotype_rows.iter().enumerate().all(|(i, &r)| i == r);
             if in_order {
-                for f in schema.iter().filter(|f| f.kind == Kind::Dosage) {
-                    if let Some(s) = g.find(&f.name) {
-                        taken.insert(f.name.clone(), std::mem::take(&mut g.values[s]));
+                // Only columns that a single feature reads can be moved.
+                let wanted: Vec<(&String, usize)> = schema
+                    .iter()
+                    .filter(|f| f.kind == Kind::Dosage)
+                    .filter_map(|f| g.find(&f.name).map(|s| (&f.name, s)))
+                    .collect();
+                let mut uses = vec![0usize; g.values.len()];
+                for &(_, s) in &wanted {
+                    uses[s] += 1;
+                }
+                for (name, s) in wanted {
+                    if uses[s] == 1 {
+                        taken.insert(name.clone(), std::mem::take(&mut g.values[s]));
                     }
                 }
             }

@@ -155,6 +155,17 @@ pub fn logistic_loss_grad(
 ) -> f64 {
     let n = y.len();
     let (coef, intercept) = (&w[..d], w[d]);
+    if d == 0 {
+        // No inputs: an intercept-only model.
+        let (mut loss, mut g) = (0.0, 0.0);
+        for &yi in y {
+            let t = if yi { -intercept } else { intercept };
+            loss += t.max(0.0) + (-t.abs()).exp().ln_1p();
+            g += super::logistic::sigmoid(intercept) - f64::from(u8::from(yi));
+        }
+        grad[0] = g / n as f64;
+        return loss / n as f64;
+    }
     let partials: Vec<(f64, Vec<f64>)> = x
         .par_chunks(BLOCK_ROWS * d)
         .zip(y.par_chunks(BLOCK_ROWS))

@@ -203,6 +203,18 @@ mod tests {
     }
 
     #[test]
+    fn no_inputs_gives_the_base_rate() {
+        let x = ndarray::Array2::<f64>::zeros((8, 0));
+        let y = [true, false, false, true, false, false, false, true];
+        let m = LogisticModel::fit(x.view(), &y, &LogisticParams::default(), 0).unwrap();
+        assert!(
+            (sigmoid(m.intercept) - 3.0 / 8.0).abs() < 1e-4,
+            "{}",
+            m.intercept
+        );
+    }
+
+    #[test]
     fn sigmoid_is_stable() {
         assert_eq!(sigmoid(-1000.0), 0.0);
         assert_eq!(sigmoid(1000.0), 1.0);

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::bundle::Bundle;
 use crate::cli::common::{out_is_json, Format, InputArgs};
 use crate::cli::Ui;
-use crate::data::{Dataset, ReadOptions};
+use crate::data::{Dataset, ReadOptions, TextColumn};
 use crate::error::{Error, Result};
 use crate::eval::apply::predict_all;
 use crate::features::Frame;
@@ -134,7 +134,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
             cf.ids.len()
         ));
         (
-            IdList::from(&cf.ids[..]),
+            cf.ids.iter().collect::<TextColumn>(),
             cf.p.clone(),
             bundle.id_column.clone(),
         )
@@ -180,7 +180,11 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
             (&id_name, &arm_names, multi, min_advantage),
         )?;
     } else {
-        let mut ranked = rank(&ids.to_vec(), &probs, by);
+        let mut ranked = rank(
+            &ids.iter().map(String::from).collect::<Vec<_>>(),
+            &probs,
+            by,
+        );
         drop((ids, probs));
         if let Some(k) = args.top {
             ranked.truncate(k);
@@ -293,74 +297,20 @@ fn id_hash(id: &str) -> u64 {
 }
 
 /// IDs, probabilities per arm, and the ID column's name.
-type Scored = (IdList, Vec<Vec<f64>>, String);
-
-/// Patient IDs in one text buffer (a `Vec<String>` of a million IDs costs
-/// three times the memory).
-#[derive(Debug, Default)]
-struct IdList {
-    text: String,
-    ends: Vec<usize>,
-}
-
-impl IdList {
-    fn push(&mut self, id: &str) {
-        self.text.push_str(id);
-        self.ends.push(self.text.len());
-    }
-
-    fn get(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.text[start..self.ends[i]]
-    }
-
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    fn append(&mut self, other: &IdList) {
-        let base = self.text.len();
-        self.text.push_str(&other.text);
-        self.ends.extend(other.ends.iter().map(|e| e + base));
-    }
-
-    fn to_vec(&self) -> Vec<String> {
-        (0..self.len()).map(|i| self.get(i).to_string()).collect()
-    }
-}
-
-impl From<&[String]> for IdList {
-    fn from(ids: &[String]) -> IdList {
-        let mut list = IdList::default();
-        for id in ids {
-            list.push(id);
-        }
-        list
-    }
-}
+type Scored = (TextColumn, Vec<Vec<f64>>, String);
 
 /// Scores whole files in memory (any format, any patient order).
 fn score_whole(bundle: &Bundle, input: &InputArgs, opts: &ReadOptions, ui: &Ui) -> Result<Scored> {
-    let mut ds = Dataset::load(&input.data, input.genotypes.as_deref(), opts)?;
+    let ds = Dataset::load(&input.data, input.genotypes.as_deref(), opts)?;
     if let Some(msg) = ds.join_message() {
         ui.info(msg);
     }
-    for note in bundle.prepare_genotypes(&mut ds)? {
+    let block = score_dataset(bundle, ds)?;
+    for note in block.notes {
         ui.info(note);
     }
-    let frame = Frame::from_schema_taking(&mut ds, &bundle.features)?;
-    let rows: Vec<usize> = (0..ds.n_rows()).collect();
-    let (probs, unseen) = predict_all(bundle, &frame, &rows)?;
-    warn_unseen(ui, &ds.data.file, &unseen);
-    let mut ids = IdList::default();
-    for i in 0..ds.n_rows() {
-        ids.push(ds.id(i));
-    }
-    Ok((ids, probs, ds.id_name().to_string()))
+    warn_unseen(ui, &block.data_file, &block.unseen);
+    Ok((block.ids, block.probs, block.id_name))
 }
 
 fn warn_unseen(ui: &Ui, file: &str, unseen: &std::collections::BTreeMap<String, usize>) {
@@ -399,7 +349,7 @@ fn stream(
         .as_deref()
         .map(LineBlocks::open)
         .transpose()?;
-    let mut ids = IdList::default();
+    let mut ids = TextColumn::default();
     let mut probs: Vec<Vec<f64>> = vec![Vec::new(); bundle.arms.len()];
     // Hashes of the IDs seen so far (a collision only means a fallback).
     let mut seen: HashSet<u64, crate::data::table::IdBuild> = HashSet::default();
@@ -509,9 +459,9 @@ type BlockPair = (
     Option<crate::data::chunks::Block>,
 );
 
-/// One scored block of a streamed file.
+/// Scored patients: one streamed block, or a whole file.
 struct ScoredBlock {
-    ids: IdList,
+    ids: TextColumn,
     probs: Vec<Vec<f64>>,
     unseen: std::collections::BTreeMap<String, usize>,
     notes: Vec<String>,
@@ -528,7 +478,7 @@ fn score_block(
     geno: Option<crate::data::Loaded>,
     opts: &ReadOptions,
 ) -> Result<Option<ScoredBlock>> {
-    let mut ds = Dataset::from_loaded(data, geno, opts)?;
+    let ds = Dataset::from_loaded(data, geno, opts)?;
     if let Some(j) = ds.join {
         let aligned = j.only_data == 0
             && j.only_genotypes == 0
@@ -541,25 +491,25 @@ fn score_block(
             return Ok(None);
         }
     }
+    score_dataset(bundle, ds).map(Some)
+}
+
+/// Prepares the genotypes of a joined data set, builds the model inputs and
+/// predicts every arm.
+fn score_dataset(bundle: &Bundle, mut ds: Dataset) -> Result<ScoredBlock> {
     let notes = bundle.prepare_genotypes(&mut ds)?;
     let frame = Frame::from_schema_taking(&mut ds, &bundle.features)?;
     let rows: Vec<usize> = (0..ds.n_rows()).collect();
     let (probs, unseen) = predict_all(bundle, &frame, &rows)?;
-    Ok(Some(ScoredBlock {
-        ids: {
-            let mut ids = IdList::default();
-            for i in 0..ds.n_rows() {
-                ids.push(ds.id(i));
-            }
-            ids
-        },
+    Ok(ScoredBlock {
+        ids: (0..ds.n_rows()).map(|i| ds.id(i)).collect(),
         probs,
         unseen,
         notes,
         id_name: ds.id_name().to_string(),
         data_file: ds.data.file.clone(),
         geno_file: ds.genotypes.as_ref().map(|g| g.file.clone()),
-    }))
+    })
 }
 
 /// Writes the ranked CSV straight from the probabilities: the order is an
@@ -568,7 +518,7 @@ fn score_block(
 /// advantage).
 fn write_csv_ranked(
     sink: &mut Sink,
-    ids: &IdList,
+    ids: &TextColumn,
     probs: &[Vec<f64>],
     by: Option<usize>,
     top: Option<usize>,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::input::{Delimiter, Loaded};
 use crate::data::table::{
-    check_header, for_each_record, is_missing, simple_lines, split_fields, utf8, width_error,
+    check_header, for_each_record, is_missing, simple_lines, split_fields, utf8, Width,
 };
 use crate::error::{Error, Location, Result};
 
@@ -181,7 +181,7 @@ impl DosageTable {
             }
             stage.clear();
         }
-        let mut width: Option<usize> = None;
+        let mut width = Width::default();
         let mut row = |line: u64, row: Row| -> Result<()> {
             let split: Vec<&str>;
             let fields = match row {
@@ -189,7 +189,7 @@ impl DosageTable {
                 Row::Line(raw, d) => {
                     // The usual genotype line: the ID first, then one-digit
                     // dosages; anything else goes through the general path.
-                    if id_pos == 0 && width == Some(snp_pos.len() + 1) {
+                    if id_pos == 0 && width.get() == Some(snp_pos.len() + 1) {
                         if let Some(id) =
                             digit_line(&file, line, raw, d, snp_pos.len(), &mut stage)?
                         {
@@ -209,13 +209,7 @@ impl DosageTable {
                     }
                     let mut v = Vec::new();
                     split_fields(&file, line, raw, d, &mut v)?;
-                    match width {
-                        None => width = Some(v.len()),
-                        Some(w) if w != v.len() => {
-                            return Err(width_error(&file, line, v.len(), w))
-                        }
-                        _ => {}
-                    }
+                    width.check(&file, line, v.len())?;
                     split = v;
                     &split[..]
                 }

@@ -57,6 +57,13 @@ impl TextColumn {
         self.ends.is_empty()
     }
 
+    /// Appends every cell of `other`.
+    pub fn append(&mut self, other: &TextColumn) {
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+    }
+
     /// The cells in row order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         (0..self.len()).map(|r| self.get(r))
@@ -191,12 +198,14 @@ fn trim(field: &str) -> &str {
 }
 
 pub(crate) fn utf8<'a>(file: &str, line: u64, field: &'a [u8]) -> Result<&'a str> {
-    std::str::from_utf8(field).map_err(|_| {
-        Error::data(
-            Location::file(file).line(line),
-            "the line is not valid UTF-8 text",
-        )
-    })
+    std::str::from_utf8(field).map_err(|_| not_utf8(file, line))
+}
+
+fn not_utf8(file: &str, line: u64) -> Error {
+    Error::data(
+        Location::file(file).line(line),
+        "the line is not valid UTF-8 text",
+    )
 }
 
 /// The non-blank lines of a table (1-based line number, bytes without the
@@ -277,12 +286,30 @@ pub fn split_fields<'a>(
     Ok(())
 }
 
-/// The error for a line whose field count differs from the header's.
-pub fn width_error(file: &str, line: u64, n: usize, header: usize) -> Error {
-    Error::data(
-        Location::file(file).line(line),
-        format!("the line has {n} fields but the header has {header}"),
-    )
+/// The field count of a table's first line, which every later line must have.
+#[derive(Debug, Default)]
+pub struct Width(Option<usize>);
+
+impl Width {
+    /// Records the first count; a later line with another count is an error.
+    pub fn check(&mut self, file: &str, line: u64, n: usize) -> Result<()> {
+        match self.0 {
+            None => self.0 = Some(n),
+            Some(w) if w != n => {
+                return Err(Error::data(
+                    Location::file(file).line(line),
+                    format!("the line has {n} fields but the header has {w}"),
+                ))
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The header's field count, once seen.
+    pub fn get(&self) -> Option<usize> {
+        self.0
+    }
 }
 
 /// Calls `f(line, fields)` for every non-blank line of a table, the header
@@ -298,15 +325,8 @@ pub fn for_each_record(
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         bytes = &bytes[3..];
     }
-    let mut width: Option<usize> = None;
-    let mut check = |line: u64, n: usize| -> Result<()> {
-        match width {
-            None => width = Some(n),
-            Some(w) if w != n => return Err(width_error(file, line, n, w)),
-            _ => {}
-        }
-        Ok(())
-    };
+    let mut width = Width::default();
+    let mut check = |line: u64, n: usize| width.check(file, line, n);
     match delimiter {
         // Without quotes or bare carriage returns a record is one line split
         // at the delimiter: split it directly (the csv crate gives the same

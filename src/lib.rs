@@ -17,6 +17,7 @@ pub mod features;
 pub mod models;
 pub mod output;
 pub mod rank;
+pub mod ranking;
 pub mod report;
 pub mod simulate;
 

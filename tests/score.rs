@@ -540,3 +540,88 @@ fn streamed_blocks_give_the_same_ranking_as_one_pass() {
         &["--batch-rows must be at least 1"],
     );
 }
+
+#[test]
+fn rankings_spilled_to_temporary_files_are_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    let data = dir.path().join("train.csv").display().to_string();
+    let geno = dir.path().join("geno.csv").display().to_string();
+    let run = |extra: &[&str]| {
+        stdout(
+            responder()
+                .args(["score", "--model"])
+                .arg(&model)
+                .args(["--data", &data, "--genotypes", &geno, "--batch-rows", "3"])
+                .args(extra),
+        )
+    };
+    for format in ["csv", "json", "table"] {
+        for extra in [
+            &[][..],
+            &["--top", "5"][..],
+            &["--therapy", "A"][..],
+            &["--therapy", "B", "--top", "30", "--min-advantage", "0.1"][..],
+        ] {
+            let args = |spill: &'static str| {
+                let mut a = vec!["--format", format, "--spill-rows", spill];
+                a.extend_from_slice(extra);
+                a
+            };
+            let whole = run(&args("1000000"));
+            for spill in ["1", "4", "25"] {
+                assert_eq!(run(&args(spill)), whole, "{:?}", args(spill));
+            }
+            if format == "json" {
+                // The same text as serde_json's pretty printer of the array.
+                let v: serde_json::Value = serde_json::from_str(&whole).unwrap();
+                assert_eq!(serde_json::to_string_pretty(&v).unwrap() + "\n", whole);
+            }
+        }
+    }
+    // Spilled runs of the cross-fitted predictions, and --out in a folder:
+    // the temporary files are unnamed and leave nothing behind.
+    let out = dir.path().join("ranked");
+    std::fs::create_dir(&out).unwrap();
+    responder()
+        .args(["score", "--model"])
+        .arg(&model)
+        .args([
+            "--data",
+            &data,
+            "--genotypes",
+            &geno,
+            "--spill-rows",
+            "2",
+            "--out",
+        ])
+        .arg(out.join("r.csv"))
+        .assert()
+        .success();
+    assert_eq!(files_in(&out), vec!["r.csv".to_string()]);
+    let ranked = std::fs::read_to_string(out.join("r.csv")).unwrap();
+    assert_eq!(ranked, run(&["--format", "csv"]));
+    // A repeated ID in a later run is still found, with its lines.
+    let dup = small_clinical(80).replacen("P070,", "P003,", 1);
+    let dup = write(dir.path(), "dup.csv", &dup);
+    fails(
+        responder().args(["score", "--model"]).arg(&model).args([
+            "--data",
+            &dup,
+            "--batch-rows",
+            "5",
+            "--spill-rows",
+            "10",
+        ]),
+        &["dup.csv, column `patient_id`: duplicate patient ID `P003` on lines 5 and 72"],
+    );
+    fails(
+        responder().args(["score", "--model"]).arg(&model).args([
+            "--data",
+            &data,
+            "--spill-rows",
+            "0",
+        ]),
+        &["--spill-rows must be at least 1"],
+    );
+}

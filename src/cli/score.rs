@@ -13,8 +13,9 @@ use crate::error::{Error, Result};
 use crate::eval::apply::predict_all;
 use crate::features::Frame;
 use crate::output::Sink;
-use crate::rank::{rank, RankedRow};
-use crate::report::{render_csv, render_table, Cell};
+use crate::rank::{best_and_advantage, RankedRow};
+use crate::ranking::{id_hash, Ranked, Ranker, DEFAULT_SPILL_ROWS};
+use crate::report::{render_table, Cell};
 
 /// Decimals printed for probabilities.
 const DECIMALS: usize = 6;
@@ -58,6 +59,13 @@ pub struct Args {
     /// grows with this, not with the file). Example: --batch-rows 100000
     #[arg(long, value_name = "N", default_value_t = 2_000)]
     pub batch_rows: usize,
+
+    /// Patients held in memory for the ranking; beyond this, sorted runs
+    /// go to temporary files (in the --out folder, else the system's
+    /// temporary folder) and are merged while writing, so memory stays
+    /// bounded whatever the number of patients. Example: --spill-rows 200000
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SPILL_ROWS)]
+    pub spill_rows: usize,
 
     /// Report `none` as best therapy when the best arm beats the runner-up
     /// by less than D. Example: --min-advantage 0.05
@@ -121,10 +129,23 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
             return Err(Error::usage("--min-advantage must be between 0 and 1"));
         }
     }
+    if args.spill_rows == 0 {
+        return Err(Error::usage("--spill-rows must be at least 1"));
+    }
     let id = args.id.clone().unwrap_or_else(|| bundle.id_column.clone());
     let mut sink = Sink::open(args.out.as_deref())?;
+    // Sorted runs of a large ranking go next to the output, else to the
+    // system's temporary folder.
+    let spill_dir = match args.out.as_deref() {
+        Some(p) if p.as_os_str() != "-" => match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+        _ => std::env::temp_dir(),
+    };
+    let ranker = || Ranker::new(bundle.arms.len(), by, args.top, args.spill_rows, &spill_dir);
 
-    let (ids, probs, id_name) = if args.cross_fitted {
+    let (ranked, id_name, n_scored) = if args.cross_fitted {
         let cf = bundle.cross_fitted.as_ref().ok_or_else(|| Error::Model {
             file: args.model.display().to_string(),
             message: "the bundle has no cross-fitted predictions (trained with --cv 0 or --no-cross-fitted)".into(),
@@ -133,11 +154,9 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
             "cross-fitted predictions of {} training patients: each from a model that did not see the patient",
             cf.ids.len()
         ));
-        (
-            cf.ids.iter().collect::<TextColumn>(),
-            cf.p.clone(),
-            bundle.id_column.clone(),
-        )
+        let mut r = ranker();
+        r.push(&cf.ids.iter().collect::<TextColumn>(), &cf.p, &[])?;
+        finished(r, bundle.id_column.clone())?
     } else {
         let input = InputArgs {
             data: args.data.clone().unwrap_or_default(),
@@ -149,12 +168,17 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         if args.batch_rows == 0 {
             return Err(Error::usage("--batch-rows must be at least 1"));
         }
-        match stream(&bundle, &input, &opts, args.batch_rows, ui) {
-            Ok(Some(scored)) => scored,
+        match stream(&bundle, &input, &opts, args.batch_rows, ranker(), ui) {
+            Ok(Some(done)) => done,
             // Not streamable (stdin, VCF, quoted line breaks, files in a
-            // different patient order) or a problem: read whole files, which
-            // also gives the exact error with the file's own line numbers.
-            _ => score_whole(&bundle, &input, &opts, ui)?,
+            // different patient order, a repeated ID) or a problem: read
+            // whole files, which also gives the exact error with the
+            // file's own line numbers.
+            _ => {
+                let mut r = ranker();
+                let id_name = score_whole(&bundle, &input, &opts, &mut r, ui)?;
+                finished(r, id_name)?
+            }
         }
     };
     let format = args.format.unwrap_or_else(|| {
@@ -168,40 +192,59 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
     });
     let multi = bundle.arms.len() > 1;
     let min_advantage = args.min_advantage.unwrap_or(0.0);
-    let n_scored = ids.len();
-    if format == Format::Csv {
-        // Written row by row from an index: no per-row copies of large files.
-        write_csv_ranked(
-            &mut sink,
-            &ids,
-            &probs,
-            by,
-            args.top,
-            (&id_name, &arm_names, multi, min_advantage),
-        )?;
-    } else {
-        let mut ranked = rank(
-            &ids.iter().map(String::from).collect::<Vec<_>>(),
-            &probs,
-            by,
-        );
-        drop((ids, probs));
-        if let Some(k) = args.top {
-            ranked.truncate(k);
+    let shape = (id_name.as_str(), &arm_names[..], multi, min_advantage);
+    match format {
+        Format::Csv => write_csv(&mut sink, ranked, shape)?,
+        Format::Json => write_json(&mut sink, ranked, shape)?,
+        Format::Table => {
+            let mut rows = Vec::with_capacity(ranked.shown());
+            ranked.for_each_batch(8192, |ids, probs, order| {
+                for &i in order {
+                    let i = i as usize;
+                    let p: Vec<f64> = probs.iter().map(|a| a[i]).collect();
+                    rows.push(ranked_row(rows.len() + 1, ids.get(i), p));
+                }
+                Ok(())
+            })?;
+            let header = header(&id_name, &arm_names, multi);
+            let cells: Vec<Vec<Cell>> = rows
+                .iter()
+                .map(|r| table_cells(r, &arm_names, multi, min_advantage))
+                .collect();
+            sink.write_text(&render_table(&header, &cells))?;
         }
-        let text = render(&ranked, &id_name, &arm_names, multi, format, min_advantage);
-        sink.write_text(&text)?;
     }
-    let ids_len = n_scored;
     sink.finish()?;
     ui.info(format!(
         "scored {} patients with {} ({} arm{})",
-        ids_len,
+        n_scored,
         args.model.display(),
         arm_names.len(),
         if multi { "s" } else { "" }
     ));
     Ok(())
+}
+
+/// The ranking of patients whose IDs are known to be distinct, the ID
+/// column's name and the number of patients.
+fn finished(r: Ranker, id_name: String) -> Result<(Ranked, String, u64)> {
+    let n = r.len();
+    let ranked = r.finish()?.ok_or_else(|| {
+        Error::Fit("internal: the ranking found a repeated ID after the duplicate check".into())
+    })?;
+    Ok((ranked, id_name, n))
+}
+
+/// A patient's row of the ranking.
+fn ranked_row(rank: usize, id: &str, probs: Vec<f64>) -> RankedRow {
+    let (best, advantage) = best_and_advantage(&probs);
+    RankedRow {
+        rank,
+        id: id.to_string(),
+        probs,
+        best,
+        advantage,
+    }
 }
 
 /// The output columns.
@@ -231,86 +274,91 @@ pub fn best_label(r: &RankedRow, arms: &[String], min_advantage: f64) -> String 
     }
 }
 
-fn render(
-    rows: &[RankedRow],
-    id: &str,
-    arms: &[String],
-    multi: bool,
-    format: Format,
-    min_advantage: f64,
-) -> String {
-    let header = header(id, arms, multi);
-    match format {
-        Format::Json => {
-            let items: Vec<Value> = rows
-                .iter()
-                .map(|r| {
-                    let mut m = Map::new();
-                    m.insert("rank".into(), r.rank.into());
-                    m.insert(id.into(), r.id.clone().into());
-                    if multi {
-                        for (a, p) in arms.iter().zip(&r.probs) {
-                            m.insert(format!("p_{a}"), round(*p).into());
-                        }
-                        m.insert(
-                            "best_therapy".into(),
-                            best_label(r, arms, min_advantage).into(),
-                        );
-                        m.insert("advantage".into(), round(r.advantage).into());
-                    } else {
-                        m.insert("probability".into(), round(r.probs[0]).into());
-                    }
-                    Value::Object(m)
-                })
-                .collect();
-            let mut s = serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".into());
-            s.push('\n');
-            s
+/// The JSON object of one ranked patient.
+fn json_item(r: &RankedRow, id: &str, arms: &[String], multi: bool, min_advantage: f64) -> Value {
+    let mut m = Map::new();
+    m.insert("rank".into(), r.rank.into());
+    m.insert(id.into(), r.id.clone().into());
+    if multi {
+        for (a, p) in arms.iter().zip(&r.probs) {
+            m.insert(format!("p_{a}"), round(*p).into());
         }
-        Format::Csv | Format::Table => {
-            let cells: Vec<Vec<Cell>> = rows
-                .iter()
-                .map(|r| {
-                    let mut c = vec![Cell::Int(r.rank), Cell::Text(r.id.clone())];
-                    c.extend(r.probs.iter().map(|&p| Cell::Num(p, DECIMALS)));
-                    if multi {
-                        c.push(Cell::Text(best_label(r, arms, min_advantage)));
-                        c.push(Cell::Num(r.advantage, DECIMALS));
-                    }
-                    c
-                })
-                .collect();
-            if format == Format::Csv {
-                render_csv(&header, &cells)
-            } else {
-                render_table(&header, &cells)
+        m.insert(
+            "best_therapy".into(),
+            best_label(r, arms, min_advantage).into(),
+        );
+        m.insert("advantage".into(), round(r.advantage).into());
+    } else {
+        m.insert("probability".into(), round(r.probs[0]).into());
+    }
+    Value::Object(m)
+}
+
+/// The table cells of one ranked patient.
+fn table_cells(r: &RankedRow, arms: &[String], multi: bool, min_advantage: f64) -> Vec<Cell> {
+    let mut c = vec![Cell::Int(r.rank), Cell::Text(r.id.clone())];
+    c.extend(r.probs.iter().map(|&p| Cell::Num(p, DECIMALS)));
+    if multi {
+        c.push(Cell::Text(best_label(r, arms, min_advantage)));
+        c.push(Cell::Num(r.advantage, DECIMALS));
+    }
+    c
+}
+
+/// (ID column, arm names, several arms, minimum advantage).
+type Shape<'a> = (&'a str, &'a [String], bool, f64);
+
+/// Writes the ranking as a pretty-printed JSON array, one patient at a time.
+fn write_json(sink: &mut Sink, ranked: Ranked, shape: Shape) -> Result<()> {
+    let (id_name, arms, multi, min_advantage) = shape;
+    if ranked.shown() == 0 {
+        return sink.write_text("[]\n");
+    }
+    sink.write_text("[")?;
+    let mut rank = 0;
+    ranked.for_each_batch(4096, |ids, probs, order| {
+        let mut out = String::new();
+        for &i in order {
+            let i = i as usize;
+            rank += 1;
+            let r = ranked_row(rank, ids.get(i), probs.iter().map(|a| a[i]).collect());
+            let item = json_item(&r, id_name, arms, multi, min_advantage);
+            let text = serde_json::to_string_pretty(&item).unwrap_or_else(|_| "{}".into());
+            out.push_str(if rank == 1 { "\n" } else { ",\n" });
+            for (k, line) in text.lines().enumerate() {
+                if k > 0 {
+                    out.push('\n');
+                }
+                out.push_str("  ");
+                out.push_str(line);
             }
         }
-    }
+        sink.write_text(&out)
+    })?;
+    sink.write_text("\n]\n")
 }
 
-fn id_hash(id: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = crate::data::table::IdHasher::default();
-    id.hash(&mut h);
-    h.finish()
-}
-
-/// IDs, probabilities per arm, and the ID column's name.
-type Scored = (TextColumn, Vec<Vec<f64>>, String);
-
-/// Scores whole files in memory (any format, any patient order).
-fn score_whole(bundle: &Bundle, input: &InputArgs, opts: &ReadOptions, ui: &Ui) -> Result<Scored> {
+/// Scores whole files in memory (any format, any patient order) into
+/// `ranker`; returns the ID column's name.
+fn score_whole(
+    bundle: &Bundle,
+    input: &InputArgs,
+    opts: &ReadOptions,
+    ranker: &mut Ranker,
+    ui: &Ui,
+) -> Result<String> {
     let ds = Dataset::load(&input.data, input.genotypes.as_deref(), opts)?;
     if let Some(msg) = ds.join_message() {
         ui.info(msg);
     }
-    let block = score_dataset(bundle, ds)?;
-    for note in block.notes {
+    // Dataset::load has checked the IDs themselves: no hashes needed.
+    let block = score_dataset(bundle, ds, false)?;
+    for note in &block.notes {
         ui.info(note);
     }
     warn_unseen(ui, &block.data_file, &block.unseen);
-    Ok((block.ids, block.probs, block.id_name))
+    ranker.push(&block.ids, &block.probs, &[])?;
+    Ok(block.id_name)
 }
 
 fn warn_unseen(ui: &Ui, file: &str, unseen: &std::collections::BTreeMap<String, usize>) {
@@ -329,10 +377,11 @@ fn stream(
     input: &InputArgs,
     opts: &ReadOptions,
     batch: usize,
+    mut ranker: Ranker,
     ui: &Ui,
-) -> Result<Option<Scored>> {
+) -> Result<Option<(Ranked, String, u64)>> {
     use crate::data::chunks::LineBlocks;
-    use std::collections::{BTreeMap, HashSet};
+    use std::collections::BTreeMap;
 
     if input.data == "-" {
         return Ok(None);
@@ -349,10 +398,6 @@ fn stream(
         .as_deref()
         .map(LineBlocks::open)
         .transpose()?;
-    let mut ids = TextColumn::default();
-    let mut probs: Vec<Vec<f64>> = vec![Vec::new(); bundle.arms.len()];
-    // Hashes of the IDs seen so far (a collision only means a fallback).
-    let mut seen: HashSet<u64, crate::data::table::IdBuild> = HashSet::default();
     let mut notes: Vec<String> = Vec::new();
     let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
     let (mut id_name, mut data_file, mut geno_file) = (String::new(), String::new(), None);
@@ -388,14 +433,9 @@ fn stream(
             for (feature, n) in block.unseen {
                 *unseen.entry(feature).or_insert(0) += n;
             }
-            for i in 0..block.ids.len() {
-                if !seen.insert(id_hash(block.ids.get(i))) {
-                    return Ok(None); // a duplicate ID across blocks: let the full read report it
-                }
-            }
-            ids.append(&block.ids);
-            for (all, part) in probs.iter_mut().zip(block.probs) {
-                all.extend(part);
+            ranker.push(&block.ids, &block.probs, &block.hashes)?;
+            if ranker.has_duplicate() {
+                return Ok(None); // a repeated ID (or hash): let the full read report it
             }
             id_name = block.id_name;
             data_file = block.data_file;
@@ -403,20 +443,24 @@ fn stream(
         }
         next = read?;
     }
-    if ids.is_empty() {
+    if ranker.is_empty() {
         return Ok(None);
     }
+    let n = ranker.len();
+    let Some(ranked) = ranker.finish()? else {
+        return Ok(None); // a repeated ID (or hash): let the full read report it
+    };
     if let Some(g) = geno_file {
         ui.info(format!(
             "joined on `{id_name}`: {} patients in both files, 0 only in {data_file}, 0 only in {g} (streamed in blocks of {batch} rows)",
-            ids.len()
+            n
         ));
     }
     for note in notes {
         ui.info(note);
     }
     warn_unseen(ui, &data_file, &unseen);
-    Ok(Some((ids, probs, id_name)))
+    Ok(Some((ranked, id_name, n)))
 }
 
 /// The next `n` blocks of the data file and of the genotype file (aligned
@@ -463,6 +507,8 @@ type BlockPair = (
 struct ScoredBlock {
     ids: TextColumn,
     probs: Vec<Vec<f64>>,
+    /// ID hashes for the duplicate check (empty when not asked for).
+    hashes: Vec<u64>,
     unseen: std::collections::BTreeMap<String, usize>,
     notes: Vec<String>,
     id_name: String,
@@ -491,18 +537,25 @@ fn score_block(
             return Ok(None);
         }
     }
-    score_dataset(bundle, ds).map(Some)
+    score_dataset(bundle, ds, true).map(Some)
 }
 
 /// Prepares the genotypes of a joined data set, builds the model inputs and
-/// predicts every arm.
-fn score_dataset(bundle: &Bundle, mut ds: Dataset) -> Result<ScoredBlock> {
+/// predicts every arm; with `hash`, also hashes the IDs.
+fn score_dataset(bundle: &Bundle, mut ds: Dataset, hash: bool) -> Result<ScoredBlock> {
     let notes = bundle.prepare_genotypes(&mut ds)?;
     let frame = Frame::from_schema_taking(&mut ds, &bundle.features)?;
     let rows: Vec<usize> = (0..ds.n_rows()).collect();
     let (probs, unseen) = predict_all(bundle, &frame, &rows)?;
+    let ids: TextColumn = (0..ds.n_rows()).map(|i| ds.id(i)).collect();
+    let hashes = if hash {
+        ids.iter().map(id_hash).collect()
+    } else {
+        Vec::new()
+    };
     Ok(ScoredBlock {
-        ids: (0..ds.n_rows()).map(|i| ds.id(i)).collect(),
+        ids,
+        hashes,
         probs,
         unseen,
         notes,
@@ -512,39 +565,12 @@ fn score_dataset(bundle: &Bundle, mut ds: Dataset) -> Result<ScoredBlock> {
     })
 }
 
-/// Writes the ranked CSV straight from the probabilities: the order is an
-/// index sort (ties keep input order, as [`rank`]) and each line is written
-/// as it is made. `shape` is (ID column, arm names, several arms, minimum
-/// advantage).
-fn write_csv_ranked(
-    sink: &mut Sink,
-    ids: &TextColumn,
-    probs: &[Vec<f64>],
-    by: Option<usize>,
-    top: Option<usize>,
-    shape: (&str, &[String], bool, f64),
-) -> Result<()> {
-    use crate::rank::best_and_advantage;
+/// Writes the ranked CSV, formatting the lines of each batch in parallel
+/// and writing them in rank order.
+fn write_csv(sink: &mut Sink, ranked: Ranked, shape: Shape) -> Result<()> {
     use crate::report::table::csv_field;
     use std::fmt::Write as _;
     let (id_name, arms, multi, min_advantage) = shape;
-    let n = ids.len();
-    let mut p = vec![0.0; probs.len()];
-    let mut key = Vec::with_capacity(n);
-    for i in 0..n {
-        for (a, pa) in probs.iter().enumerate() {
-            p[a] = pa[i];
-        }
-        key.push(match by {
-            Some(a) => p[a],
-            None => p[best_and_advantage(&p).0],
-        });
-    }
-    // Highest first; ties keep input order (the index breaks them).
-    let mut keyed: Vec<(f64, u32)> = key.iter().zip(0..n as u32).map(|(&k, i)| (k, i)).collect();
-    drop(key);
-    keyed.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let order: Vec<u32> = keyed.into_iter().map(|(_, i)| i).collect();
     let head: Vec<String> = header(id_name, arms, multi)
         .iter()
         .map(|h| csv_field(h))
@@ -559,12 +585,10 @@ fn write_csv_ranked(
             out.push_str(",NA");
         }
     };
-    // Lines are formatted in parallel, a chunk of rows per task, and written
-    // in rank order.
     const CHUNK: usize = 4096;
-    let shown = &order[..top.unwrap_or(n).min(n)];
     let group_rows = CHUNK * rayon::current_num_threads().max(1) * 2;
-    for (g, group) in shown.chunks(group_rows).enumerate() {
+    let mut first_rank = 1;
+    ranked.for_each_batch(group_rows, |ids, probs, group| {
         let texts: Vec<String> = group
             .par_chunks(CHUNK)
             .enumerate()
@@ -576,7 +600,7 @@ fn write_csv_ranked(
                     for (a, pa) in probs.iter().enumerate() {
                         p[a] = pa[i];
                     }
-                    let rank = g * group_rows + c * CHUNK + k + 1;
+                    let rank = first_rank + c * CHUNK + k;
                     let _ = write!(out, "{rank},{}", csv_field(ids.get(i)));
                     for &v in &p {
                         num(v, &mut out);
@@ -597,9 +621,10 @@ fn write_csv_ranked(
                 out
             })
             .collect();
+        first_rank += group.len();
         for text in texts {
             sink.write_text(&text)?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }

@@ -52,6 +52,11 @@ impl TextColumn {
         self.ends.len()
     }
 
+    /// Bytes of text in all cells.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     /// True when there are no cells.
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()

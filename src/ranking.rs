@@ -120,16 +120,19 @@ impl Ranker {
 
     /// Adds a block of patients in input order: their IDs, probabilities
     /// per arm and ID hashes ([`id_hash`]).
+    /// The in-memory run is written out first when the block would take it
+    /// past `spill_rows` patients (or about 128 MB).
     pub fn push(&mut self, ids: &TextColumn, probs: &[Vec<f64>], hashes: &[u64]) -> Result<()> {
+        let rows = self.ids.len() + ids.len();
+        let bytes = self.ids.text_len() + ids.text_len() + rows * (8 * self.arms + 36);
+        if rows > self.spill_rows || bytes > SPILL_BYTES {
+            self.spill()?;
+        }
         self.ids.append(ids);
         for (all, part) in self.probs.iter_mut().zip(probs) {
             all.extend_from_slice(part);
         }
         self.hashes.extend_from_slice(hashes);
-        let bytes = self.ids.text_len() + self.ids.len() * (8 * self.arms + 36);
-        if self.ids.len() >= self.spill_rows || bytes >= SPILL_BYTES {
-            self.spill()?;
-        }
         Ok(())
     }
 

@@ -176,8 +176,9 @@ impl DosageTable {
                 stage.clear();
                 return;
             }
+            let rows = stage.len() / width;
             for (s, column) in columns.iter_mut().enumerate() {
-                column.extend(stage.iter().skip(s).step_by(width));
+                column.extend((0..rows).map(|r| stage[r * width + s]));
             }
             stage.clear();
         }

@@ -274,60 +274,89 @@ impl Pipeline {
             offset += f.width();
         }
         // Fill the row-major matrix a tile of rows at a time, so that the
-        // writes of all features stay in cache.
-        const TILE: usize = 256;
+        // writes of all features stay in cache. Runs of up to GROUP numeric
+        // inputs next to each other are gathered and scaled column by column
+        // into a small buffer (vectorised), then written row by row as one
+        // contiguous piece (a blocked transpose).
+        const TILE: usize = 128;
+        const GROUP: usize = 8;
         let xs = x
             .as_slice_mut()
             .ok_or_else(|| Error::Fit("internal: matrix is not contiguous".into()))?;
-        let mut scratch = [0.0f64; TILE];
+        let mut scratch = [0.0f64; TILE * GROUP];
+        // Consecutive rows (scoring a file) are read as slices.
+        let contiguous = rows.windows(2).all(|w| w[1] == w[0] + 1);
         for (tile_rows, tile_x) in rows.chunks(TILE).zip(xs.chunks_mut(TILE * width.max(1))) {
-            for (plan, offset) in plans.iter_mut() {
-                let offset = *offset;
-                match plan {
-                    Plan::Numeric {
-                        v,
-                        impute,
-                        mean,
-                        sd,
-                    } => {
-                        // Gather, scale in a contiguous buffer (vectorised),
-                        // scatter into the rows.
-                        let buf = &mut scratch[..tile_rows.len()];
-                        for (b, &r) in buf.iter_mut().zip(tile_rows) {
-                            *b = v[r];
-                        }
-                        for b in buf.iter_mut() {
-                            let raw = if b.is_nan() { *impute } else { *b };
-                            *b = (raw - *mean) / *sd;
-                        }
-                        for (b, out) in buf.iter().zip(tile_x.chunks_exact_mut(width)) {
-                            out[offset] = *b;
-                        }
-                    }
-                    Plan::Categorical {
+            let n = tile_rows.len();
+            let mut p = 0;
+            while p < plans.len() {
+                let offset = plans[p].1;
+                if let Plan::Categorical { .. } = plans[p].0 {
+                    let Plan::Categorical {
                         codes,
                         map,
                         missing,
                         mean,
                         sd,
                         unseen,
-                    } => {
-                        for (&r, out) in tile_rows.iter().zip(tile_x.chunks_exact_mut(width)) {
-                            let hit = if codes[r] == MISSING_CODE {
-                                *missing
-                            } else {
-                                map[codes[r] as usize]
-                            };
-                            if hit.is_none() {
-                                *unseen += 1;
-                            }
-                            for (l, (m, s)) in mean.iter().zip(sd.iter()).enumerate() {
-                                let v = if hit == Some(l) { 1.0 } else { 0.0 };
-                                out[offset + l] = (v - m) / s;
-                            }
+                    } = &mut plans[p].0
+                    else {
+                        unreachable!()
+                    };
+                    for (&r, out) in tile_rows.iter().zip(tile_x.chunks_exact_mut(width)) {
+                        let hit = if codes[r] == MISSING_CODE {
+                            *missing
+                        } else {
+                            map[codes[r] as usize]
+                        };
+                        if hit.is_none() {
+                            *unseen += 1;
+                        }
+                        for (l, (m, s)) in mean.iter().zip(sd.iter()).enumerate() {
+                            let v = if hit == Some(l) { 1.0 } else { 0.0 };
+                            out[offset + l] = (v - m) / s;
                         }
                     }
+                    p += 1;
+                    continue;
                 }
+                // A run of numeric inputs at offset, offset + 1, …
+                let mut g = 0;
+                while g < GROUP && p + g < plans.len() {
+                    let (plan, o) = &plans[p + g];
+                    let Plan::Numeric {
+                        v,
+                        impute,
+                        mean,
+                        sd,
+                    } = plan
+                    else {
+                        break;
+                    };
+                    if *o != offset + g {
+                        break;
+                    }
+                    let buf = &mut scratch[g * TILE..g * TILE + n];
+                    let (impute, mean, sd) = (*impute, *mean, *sd);
+                    let scale = |raw: f64| (if raw.is_nan() { impute } else { raw } - mean) / sd;
+                    if contiguous {
+                        let first = tile_rows[0];
+                        for (b, &raw) in buf.iter_mut().zip(&v[first..first + n]) {
+                            *b = scale(raw);
+                        }
+                    } else {
+                        for (b, &r) in buf.iter_mut().zip(tile_rows) {
+                            *b = scale(v[r]);
+                        }
+                    }
+                    g += 1;
+                }
+                for (k, out) in tile_x.chunks_exact_mut(width).enumerate() {
+                    for (j, dst) in out[offset..offset + g].iter_mut().enumerate() {
+                        *dst = scratch[j * TILE + k];
+                    }
+                }
+                p += g;
             }
         }
         for ((plan, _), f) in plans.iter().zip(&self.features) {

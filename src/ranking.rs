@@ -545,8 +545,11 @@ mod tests {
     #[test]
     fn an_unwritable_folder_is_named() {
         let mut r = Ranker::new(1, None, None, 1, Path::new("/nonexistent/dir"));
+        r.push(&column(&["a"]), &[vec![0.5]], &[id_hash("a")])
+            .unwrap();
+        // The second patient passes --spill-rows 1: the first run is written.
         let err = r
-            .push(&column(&["a"]), &[vec![0.5]], &[id_hash("a")])
+            .push(&column(&["b"]), &[vec![0.5]], &[id_hash("b")])
             .unwrap_err()
             .to_string();
         assert!(err.contains("/nonexistent/dir"), "{err}");

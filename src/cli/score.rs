@@ -565,6 +565,31 @@ fn score_dataset(bundle: &Bundle, mut ds: Dataset, hash: bool) -> Result<ScoredB
     })
 }
 
+/// Appends `v` with six decimals, exactly as `format!("{v:.6}")`: numbers
+/// from 0 to 1 not within 1e-6 of a rounding tie (all but a few in a
+/// million) are rounded as integers, the rest go through the formatter.
+fn push_fixed6(out: &mut String, v: f64) {
+    use std::fmt::Write as _;
+    const _: () = assert!(DECIMALS == 6);
+    if v.is_sign_positive() && v <= 1.0 {
+        // v * 1e6 is within 1.2e-10 of the exact product, so away from a
+        // tie both round the same way.
+        let x = v * 1e6;
+        if (x - x.floor() - 0.5).abs() > 1e-6 {
+            let m = x.round() as u32; // 0 ..= 1_000_000
+            out.push(char::from(b'0' + (m / 1_000_000) as u8));
+            out.push('.');
+            let mut div = 100_000;
+            while div > 0 {
+                out.push(char::from(b'0' + ((m / div) % 10) as u8));
+                div /= 10;
+            }
+            return;
+        }
+    }
+    let _ = write!(out, "{v:.DECIMALS$}");
+}
+
 /// Writes the ranked CSV, formatting the lines of each batch in parallel
 /// and writing them in rank order.
 fn write_csv(sink: &mut Sink, ranked: Ranked, shape: Shape) -> Result<()> {
@@ -580,7 +605,8 @@ fn write_csv(sink: &mut Sink, ranked: Ranked, shape: Shape) -> Result<()> {
     sink.write_text(&line)?;
     let num = |v: f64, out: &mut String| {
         if v.is_finite() {
-            let _ = write!(out, ",{v:.DECIMALS$}");
+            out.push(',');
+            push_fixed6(out, v);
         } else {
             out.push_str(",NA");
         }
@@ -627,4 +653,26 @@ fn write_csv(sink: &mut Sink, ranked: Ranked, shape: Shape) -> Result<()> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fixed_six_decimals_match_the_formatter() {
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut values = vec![0.0, 1.0, 0.5, 1e-7, 5e-7, 0.9999995, 0.1234565, 2.5e-7];
+        for k in 0..1_000_000u64 {
+            values.push(k as f64 / 1e6 + 5e-7); // at or next to a tie
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            values.push((rng >> 11) as f64 / (1u64 << 53) as f64);
+        }
+        values.extend([-0.0, -0.25, 1.5, 123.456_789_5]);
+        for v in values {
+            let mut s = String::new();
+            super::push_fixed6(&mut s, v);
+            assert_eq!(s, format!("{v:.6}"), "{v:e}");
+        }
+    }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::input::{Delimiter, Loaded};
 use crate::data::table::{
-    check_header, for_each_record, is_missing, simple_lines, split_fields, utf8, Width,
+    check_header, for_each_record, is_missing, simple_lines, split_fields, utf8, TextColumn, Width,
 };
 use crate::error::{Error, Location, Result};
 
@@ -91,7 +91,7 @@ pub struct DosageTable {
     /// The ID column's name (`IID` for PLINK files).
     pub id_column: String,
     /// Patient IDs, in file order.
-    pub ids: Vec<String>,
+    pub ids: TextColumn,
     /// 1-based source line of every row.
     pub lines: Vec<u64>,
     /// SNP names: the column name for CSV/TSV, the SNP ID without the
@@ -119,7 +119,7 @@ impl DosageTable {
         DosageTable {
             file: file.to_string(),
             id_column: String::new(),
-            ids: Vec::new(),
+            ids: TextColumn::default(),
             lines: Vec::new(),
             snps: Vec::new(),
             raw_names: Vec::new(),
@@ -200,7 +200,7 @@ impl DosageTable {
                                     "the patient ID is empty",
                                 ));
                             }
-                            table.ids.push(id.to_string());
+                            table.ids.push(id);
                             table.lines.push(line);
                             if stage.len() >= STAGE_ROWS * snp_pos.len() {
                                 flush(&mut stage, &mut table.values);
@@ -264,7 +264,7 @@ impl DosageTable {
                     "the patient ID is empty",
                 ));
             }
-            table.ids.push(id_cell.to_string());
+            table.ids.push(id_cell);
             table.lines.push(line);
             for (s, &c) in snp_pos.iter().enumerate() {
                 let v = parse_dosage(fields[c]).map_err(|why| {
@@ -329,37 +329,63 @@ fn digit_line<'a>(
     let start = out.len();
     out.reserve(n);
     let bytes = &raw[cut + 1..];
-    let len = bytes.len();
-    let (mut i, mut fields) = (0usize, 0usize);
-    loop {
-        // At the start of a field: one digit 0–2, or nothing (missing).
-        if i < len && bytes[i] != d {
-            let g = bytes[i].wrapping_sub(b'0');
-            i += 1;
-            if g > 2 || (i < len && bytes[i] != d) {
+    if n > 0 && bytes.len() == 2 * n - 1 {
+        // No dosage missing: digits at even positions, delimiters between.
+        let mut ok = true;
+        out.extend(bytes.chunks(2).map(|c| {
+            let g = c[0].wrapping_sub(b'0');
+            ok &= g <= 2 && c.get(1).is_none_or(|&b| b == d);
+            f64::from(g)
+        }));
+        if !ok {
+            out.truncate(start);
+            return Ok(None);
+        }
+        return line_id(file, line, &raw[..cut]).inspect(|id| {
+            if id.is_none() {
                 out.truncate(start);
-                return Ok(None);
             }
-            out.push(f64::from(g));
+        });
+    }
+    // Fields of zero or one byte: a byte is either the delimiter (ending a
+    // field, missing when nothing came before it) or a digit 0–2 opening one.
+    out.resize(start + n, 0.0);
+    let dst = &mut out[start..];
+    let (mut k, mut at_start, mut bad) = (0usize, true, false);
+    for &b in bytes {
+        if b == d {
+            if at_start && k < n {
+                dst[k] = f64::NAN;
+            }
+            k += 1;
+            at_start = true;
         } else {
-            out.push(f64::NAN);
+            let g = b.wrapping_sub(b'0');
+            bad |= g > 2 || !at_start;
+            if k < n {
+                dst[k] = f64::from(g);
+            }
+            at_start = false;
         }
-        fields += 1;
-        if i >= len {
-            break;
-        }
-        i += 1; // the delimiter; a field (maybe empty) follows
     }
-    if fields != n {
+    if at_start && k < n {
+        dst[k] = f64::NAN;
+    }
+    if bad || k + 1 != n {
         out.truncate(start);
         return Ok(None);
     }
-    let id = utf8(file, line, &raw[..cut])?;
-    if id.trim().len() != id.len() {
+    let id = line_id(file, line, &raw[..cut]);
+    if !matches!(id, Ok(Some(_))) {
         out.truncate(start);
-        return Ok(None);
     }
-    Ok(Some(id))
+    id
+}
+
+/// The ID of a quick-path line; `None` when it has spaces around it.
+fn line_id<'a>(file: &str, line: u64, raw: &'a [u8]) -> Result<Option<&'a str>> {
+    let id = utf8(file, line, raw)?;
+    Ok((id.trim().len() == id.len()).then_some(id))
 }
 
 fn first_duplicate(names: &[String]) -> String {
@@ -417,7 +443,7 @@ mod tests {
             "patient_id",
         )
         .unwrap();
-        assert_eq!(t.ids, vec!["P1", "P2"]);
+        assert_eq!(t.ids.iter().collect::<Vec<_>>(), vec!["P1", "P2"]);
         assert_eq!(t.snps, vec!["rs1", "rs2"]);
         assert!(t.values[0][1].is_nan());
         assert_eq!(t.values[1], vec![2.0, 1.5]);
@@ -428,7 +454,7 @@ mod tests {
     #[test]
     fn quick_digit_lines_read_as_the_general_path() {
         let body =
-            "P1,0,1,2\nP2,0,,2\n\nP3,2,1,\nP4,0.5,1,2\r\nP5, 1,1,1\nP6,NA,2,1\nP7,,,\nP8,1,1,1\n";
+            "P1,0,1,2\nP2,0,,2\n\nP3,2,1,\nP4,0.5,1,2\r\nP5, 1,1,1\nP6,NA,2,1\nP7,,,\nP8,1,1,1\nP9,1,0,2\r\n P10,2,2,2\nP11,,1,2\nP12,2,2,2\n";
         let quick = DosageTable::parse(
             &load("g.csv", &format!("patient_id,rs1,rs2,rs3\n{body}")),
             Delimiter::Byte(b','),
@@ -443,7 +469,7 @@ mod tests {
         .unwrap();
         assert_eq!(quick.ids, general.ids);
         assert_eq!(quick.lines, general.lines);
-        assert_eq!(quick.lines, vec![2, 3, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(quick.lines, vec![2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
         let bits = |t: &DosageTable| -> Vec<Vec<u64>> {
             t.values
                 .iter()
@@ -472,6 +498,26 @@ mod tests {
                     ",0,1,1",
                     "g.csv, line 3, column `patient_id`: the patient ID is empty",
                 ),
+                (
+                    "P9,0,1,12",
+                    "g.csv, line 3, column `rs3`: dosage `12` is outside 0–2",
+                ),
+                (
+                    "P9,10,1,2",
+                    "g.csv, line 3, column `rs1`: dosage `10` is outside 0–2",
+                ),
+                (
+                    "P9,0,x,2",
+                    "g.csv, line 3, column `rs2`: `x` is not a dosage",
+                ),
+                (
+                    "P9,0;1,2",
+                    "g.csv, line 3: the line has 3 fields but the header has 4",
+                ),
+                (
+                    "P9,,,,",
+                    "g.csv, line 3: the line has 5 fields but the header has 4",
+                ),
             ] {
                 let text = format!("{header},rs1,rs2,rs3\nP1,0,1,2\n{bad}\n");
                 let e =
@@ -495,7 +541,7 @@ mod tests {
         )
         .unwrap();
         assert!(t.plink);
-        assert_eq!(t.ids, vec!["P1", "P2"]);
+        assert_eq!(t.ids.iter().collect::<Vec<_>>(), vec!["P1", "P2"]);
         assert_eq!(t.snps, vec!["rs1"]);
         assert_eq!(t.raw_names, vec!["rs1_A"]);
         assert_eq!(t.find("rs1_A"), Some(0));
@@ -528,7 +574,7 @@ mod tests {
             "patient_id",
         )
         .unwrap();
-        assert_eq!((t.ids[0].as_str(), t.snps[0].as_str()), ("P1", "rs9"));
+        assert_eq!((&t.ids[0], t.snps[0].as_str()), ("P1", "rs9"));
     }
 
     #[test]

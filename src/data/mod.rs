@@ -119,19 +119,15 @@ impl Dataset {
         let mut data_rows = Vec::new();
         let mut genotype_rows = Vec::new();
         let ids = &data.columns[id_col];
-        if ids.len() == geno.ids.len() && ids.iter().zip(&geno.ids).all(|(a, b)| a == b.as_str()) {
+        if ids.len() == geno.ids.len() && ids.iter().zip(geno.ids.iter()).all(|(a, b)| a == b) {
             // The same patients in the same order (the usual case, and every
             // streamed block): no second index needed; the genotype IDs are
             // unique because the data file's are.
             data_rows = (0..ids.len()).collect();
             genotype_rows = data_rows.clone();
         } else {
-            let geno_index = table::index_ids(
-                &geno.file,
-                &geno.id_column,
-                geno.ids.iter().map(String::as_str),
-                &geno.lines,
-            )?;
+            let geno_index =
+                table::index_ids(&geno.file, &geno.id_column, geno.ids.iter(), &geno.lines)?;
             for (r, id) in ids.iter().enumerate() {
                 if let Some(&g) = geno_index.get(id) {
                     data_rows.push(r);

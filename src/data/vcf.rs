@@ -83,7 +83,7 @@ pub fn parse(loaded: &Loaded) -> Result<DosageTable> {
                 }
             }
             t.lines = vec![line; samples.len()];
-            t.ids = samples;
+            t.ids = samples.iter().collect();
             continue;
         }
         if fields.len() != t.ids.len() + FIXED.len() {
@@ -236,7 +236,7 @@ mod tests {
              1\t30\trs3\tC\tT,G\t.\tPASS\t.\tGT\t0/0\t1|2\n"
         );
         let t = parse(&load(&text)).unwrap();
-        assert_eq!(t.ids, vec!["P1", "P2"]);
+        assert_eq!(t.ids.iter().collect::<Vec<_>>(), vec!["P1", "P2"]);
         assert_eq!(t.snps, vec!["rs1", "1:20:C:T"]);
         assert_eq!(t.values[0][0], 0.9);
         assert!(t.values[0][1].is_nan());

@@ -835,7 +835,7 @@ mod tests {
             assert!(notes[0].contains("from 4 of 6 SNPs; 1 not in"), "{notes:?}");
             let got = m.compute(&g, &rows).unwrap();
             for (i, (id, mean, zero)) in expected.iter().enumerate() {
-                assert_eq!(&g.ids[i], id);
+                assert_eq!(&g.ids[i], id.as_str());
                 let want = if mean_imputation { *mean } else { *zero };
                 assert!((got[i] - want).abs() < 1e-9, "{id}: {} vs {want}", got[i]);
             }

@@ -491,6 +491,105 @@ mod tests {
         }
     }
 
+    /// The blocked, tiled transform gives every cell the plain formula's
+    /// value, for consecutive rows and for any row order.
+    #[test]
+    fn tiled_transform_matches_the_formula_cell_by_cell() {
+        let n = 300; // more than two tiles
+        let mut columns = Vec::new();
+        for c in 0..13 {
+            if c == 9 {
+                columns.push(FrameColumn {
+                    name: "site".into(),
+                    kind: Kind::Categorical,
+                    values: Values::Categorical {
+                        codes: (0..n as u32)
+                            .map(|r| if r % 11 == 0 { MISSING_CODE } else { r % 3 })
+                            .collect(),
+                        levels: vec!["a".into(), "b".into(), "c".into()],
+                    },
+                });
+            }
+            let kind = if c % 2 == 0 {
+                Kind::Dosage
+            } else {
+                Kind::Numeric
+            };
+            let values = (0..n)
+                .map(|r| {
+                    if (r + c) % 17 == 0 {
+                        f64::NAN
+                    } else {
+                        ((r * (c + 3)) % 7) as f64 * 0.5
+                    }
+                })
+                .collect();
+            columns.push(FrameColumn {
+                name: format!("x{c}"),
+                kind,
+                values: Values::Numeric(values),
+            });
+        }
+        let frame = Frame { n, columns };
+        let train: Vec<usize> = (0..n).filter(|r| r % 4 != 1).collect();
+        let p = Pipeline::fit(&frame, &train);
+        // The formula, one cell at a time.
+        let expected = |r: usize| -> Vec<f64> {
+            let mut out = Vec::new();
+            for (f, col) in p.features.iter().zip(&frame.columns) {
+                match (f, &col.values) {
+                    (
+                        FittedFeature::Numeric {
+                            impute, mean, sd, ..
+                        }
+                        | FittedFeature::Dosage {
+                            impute, mean, sd, ..
+                        },
+                        Values::Numeric(v),
+                    ) => {
+                        let raw = if v[r].is_nan() { *impute } else { v[r] };
+                        out.push((raw - mean) / sd);
+                    }
+                    (
+                        FittedFeature::Categorical {
+                            levels, mean, sd, ..
+                        },
+                        Values::Categorical {
+                            codes,
+                            levels: file,
+                        },
+                    ) => {
+                        let level = if codes[r] == MISSING_CODE {
+                            MISSING_LEVEL
+                        } else {
+                            file[codes[r] as usize].as_str()
+                        };
+                        for (l, (m, s)) in levels.iter().zip(mean.iter().zip(sd)) {
+                            out.push((f64::from(u8::from(l == level)) - m) / s);
+                        }
+                    }
+                    _ => panic!("kind mismatch"),
+                }
+            }
+            out
+        };
+        let all: Vec<usize> = (0..n).collect();
+        let shuffled: Vec<usize> = (0..n).map(|i| (i * 7) % n).collect();
+        for rows in [all, shuffled, train.clone()] {
+            let (x, _) = p.transform(&frame, &rows).unwrap();
+            assert_eq!(x.ncols(), 17); // 13 numbers, 3 levels and `missing`
+            for (i, &r) in rows.iter().enumerate() {
+                let want = expected(r);
+                let got: Vec<f64> = x.row(i).to_vec();
+                assert_eq!(
+                    got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    "row {r}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn fits_on_training_rows_only() {
         let f = frame();

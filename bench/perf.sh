@@ -14,7 +14,9 @@
 #                         (defaults 5000 1000 50000 200 1000000; SMALL=1 divides
 #                         the patient counts and A_SNPS by 10)
 #   PY_CV_JOBS=N          n_jobs of Python's cross_val_score (default: serial)
-#   ROWS=train,forest,boosting,compare,score   subset of rows to run
+#   ROWS=train,forest,boosting,compare,score,scale   subset of rows to run
+#   SCALE_COPIES=5        the scale row scores this many copies of the scoring
+#                         file in one (5M patients, 2.2 GB at full size)
 #   KEEP_OUTPUTS=1        keep the forest bundle and the score outputs (~170 MB)
 set -euo pipefail
 
@@ -29,7 +31,8 @@ B_PATIENTS="${B_PATIENTS:-$((50000 / D))}"
 B_SNPS="${B_SNPS:-200}"
 SCORE_PATIENTS="${SCORE_PATIENTS:-$((1000000 / D))}"
 SEED="${SEED:-7}"
-ROWS="${ROWS:-train,forest,boosting,compare,score}"
+ROWS="${ROWS:-train,forest,boosting,compare,score,scale}"
+SCALE_COPIES="${SCALE_COPIES:-5}"
 PERF_DATA="${PERF_DATA:-$ROOT/bench/.perf-data}"
 VENV="$ROOT/bench/.venv"
 PY="$VENV/bin/python"
@@ -94,9 +97,9 @@ simulate() { # dir patients snps
 A="$PERF_DATA/A-${A_PATIENTS}x${A_SNPS}-s$SEED"
 B="$PERF_DATA/B-${B_PATIENTS}x${B_SNPS}-s$SEED"
 S="$PERF_DATA/S-${SCORE_PATIENTS}x${B_SNPS}-s$SEED"
-(want train || want forest || want boosting || want score) && simulate "$B" "$B_PATIENTS" "$B_SNPS"
+(want train || want forest || want boosting || want score || want scale) && simulate "$B" "$B_PATIENTS" "$B_SNPS"
 want compare && simulate "$A" "$A_PATIENTS" "$A_SNPS"
-want score && simulate "$S" "$SCORE_PATIENTS" "$B_SNPS"
+(want score || want scale) && simulate "$S" "$SCORE_PATIENTS" "$B_SNPS"
 
 # Held-out split of B for forest and boosting: the first 80 % of clinical.csv
 # rows train, the last 20 % test (target column kept; responder ignores it when
@@ -169,7 +172,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 DATAB=(--data "$B/clinical.csv" --genotypes "$B/genotypes.csv" --target responder)
 
 # Row 1: end-to-end logistic, 5-fold CV + final fit, one model (therapy excluded).
-if want train || want score; then
+if want train || want score || want scale; then
   measure r_logistic "$BIN" train "${DATAB[@]}" --exclude therapy --algorithm logistic \
     --cv 5 --seed "$SEED" --out "$RES/logistic.json" -q
   RW=$WALL RC=$CPU RP=$PEAK RA=$(bundle_auc "$RES/logistic.json")
@@ -245,6 +248,28 @@ if want score; then
   row "score ${SCORE_PATIENTS}x${B_SNPS} (logistic of B)" "responder" "$RW" "$RC" "-" "$RP" "-" "$(ratio "$RW" "$PW")"
   row "" "pandas+predict_proba" "$PW" "$PC" "-" "$PP" "-" ""
   row "" "csv-crate parse floor" "$FW" "$FC" "-" "$FP" "-" "resp/floor $(ratio "$RW" "$FW")"
+fi
+
+# Row 6: memory whatever the number of rows: the scoring file repeated
+# SCALE_COPIES times (IDs prefixed R0…, R1…) and scored with the same model;
+# beyond --spill-rows (1,000,000) the ranking goes to sorted temporary runs.
+if want scale; then
+  K="$PERF_DATA/K-${SCALE_COPIES}x${SCORE_PATIENTS}x${B_SNPS}-s$SEED"
+  if [[ ! -f "$K/.done" ]]; then
+    log "writing $SCALE_COPIES copies of $S -> $K"
+    mkdir -p "$K"
+    for f in clinical genotypes; do
+      head -n 1 "$S/$f.csv" > "$K/$f.csv"
+      for ((k = 0; k < SCALE_COPIES; k++)); do
+        tail -n +2 "$S/$f.csv" | sed "s/^/R$k/" >> "$K/$f.csv"
+      done
+    done
+    touch "$K/.done"
+  fi
+  measure r_scale "$BIN" score --model "$RES/logistic.json" --data "$K/clinical.csv" \
+    --genotypes "$K/genotypes.csv" --format csv --out "$RES/scale-scores.csv" -q
+  row "score $((SCALE_COPIES * SCORE_PATIENTS))x${B_SNPS} (memory)" "responder" "$WALL" "$CPU" "-" "$PEAK" "-" "-"
+  rm -f "$RES/scale-scores.csv"
 fi
 
 # The big outputs (forest bundle ~90 MB at full size, 1M-row score files)

@@ -3,6 +3,8 @@
 //! then `SNP_ALLELE` or `SNP_ALLELE(/OTHER)`), or VCF (see [`crate::data::vcf`]).
 //! Cells are parsed straight into numbers and checked to lie in 0–2.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::data::input::{Delimiter, Loaded};
@@ -111,7 +113,12 @@ pub struct DosageTable {
     pub values: Vec<Vec<f64>>,
     /// Whether the file was a PLINK `.raw` file.
     pub plink: bool,
+    /// SNP name → first column, and file name → first column, for [`find`](Self::find).
+    index: std::sync::OnceLock<SnpIndex>,
 }
+
+/// Lookup tables of SNP names and of names as written in the file.
+type SnpIndex = (HashMap<String, usize>, HashMap<String, usize>);
 
 impl DosageTable {
     /// An empty table for `file`.
@@ -129,16 +136,25 @@ impl DosageTable {
             values: Vec::new(),
             plink: format == GenotypeFormat::PlinkRaw,
             format,
+            index: std::sync::OnceLock::new(),
         }
     }
 
     /// Index of a SNP by its name, or by its name as written in the file
     /// (`rs1_A`, so bundles trained before SNP IDs were split still score).
+    /// (The lookup tables are built on the first call, after parsing.)
     pub fn find(&self, name: &str) -> Option<usize> {
-        self.snps
-            .iter()
-            .position(|s| s == name)
-            .or_else(|| self.raw_names.iter().position(|s| s == name))
+        let (snps, raw) = self.index.get_or_init(|| {
+            let first = |names: &[String]| {
+                let mut m = HashMap::with_capacity(names.len());
+                for (s, n) in names.iter().enumerate() {
+                    m.entry(n.clone()).or_insert(s);
+                }
+                m
+            };
+            (first(&self.snps), first(&self.raw_names))
+        });
+        snps.get(name).or_else(|| raw.get(name)).copied()
     }
 
     /// Location of a SNP's header (or VCF line) for messages.

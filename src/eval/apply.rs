@@ -115,10 +115,10 @@ impl LabelledData {
     }
 }
 
-/// P(responder) under `arm` for `rows` of `frame`.
-/// Rows transformed and predicted at a time, so the model matrix of a large
-/// file never exists whole.
-pub const PREDICT_BATCH: usize = 16_384;
+/// Rows transformed and predicted at a time: the model matrix of a large
+/// file never exists whole, and each piece (256 rows × inputs) stays in
+/// the core's cache between being filled and being read by the model.
+pub const PREDICT_BATCH: usize = 256;
 
 /// P(responder) under `arm` for `rows` of `frame`, in batches of
 /// [`PREDICT_BATCH`] rows.

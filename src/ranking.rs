@@ -70,6 +70,8 @@ pub enum Ranked {
     Runs {
         /// The run files, each positioned at its start.
         runs: Vec<File>,
+        /// The folder they are in (for messages).
+        dir: PathBuf,
         /// Number of arms.
         arms: usize,
         /// How many ranked patients to show.
@@ -121,20 +123,32 @@ impl Ranker {
     }
 
     /// Adds a block of patients in input order: their IDs, probabilities
-    /// per arm and ID hashes ([`id_hash`]).
-    /// The in-memory run is written out first when the block would take it
-    /// past `spill_rows` patients (or about 128 MB).
-    pub fn push(&mut self, ids: &TextColumn, probs: &[Vec<f64>], hashes: &[u64]) -> Result<()> {
+    /// per arm and ID hashes ([`id_hash`]; empty when the IDs are known to
+    /// be distinct). The in-memory run is written out first when the block
+    /// would take it past `spill_rows` patients (or about 128 MB); a block
+    /// arriving at an empty run is kept as it is (no copy).
+    pub fn push(&mut self, ids: TextColumn, probs: Vec<Vec<f64>>, hashes: Vec<u64>) -> Result<()> {
+        if ids.len() > u32::MAX as usize {
+            return Err(Error::usage(
+                "more than 4,294,967,295 patients in one block: use a smaller --batch-rows",
+            ));
+        }
         let rows = self.ids.len() + ids.len();
         let bytes = self.ids.text_len() + ids.text_len() + rows * (8 * self.arms + 36);
         if rows > self.spill_rows || bytes > SPILL_BYTES {
             self.spill()?;
         }
-        self.ids.append(ids);
-        for (all, part) in self.probs.iter_mut().zip(probs) {
-            all.extend_from_slice(part);
+        if self.ids.is_empty() {
+            self.ids = ids;
+            self.probs = probs;
+            self.hashes = hashes;
+        } else {
+            self.ids.append(&ids);
+            for (all, part) in self.probs.iter_mut().zip(probs) {
+                all.extend(part);
+            }
+            self.hashes.extend(hashes);
         }
-        self.hashes.extend_from_slice(hashes);
         Ok(())
     }
 
@@ -213,7 +227,7 @@ impl Ranker {
             for v in &p {
                 w.write_all(&v.to_le_bytes())?;
             }
-            w.write_all(&(id.len() as u32).to_le_bytes())?;
+            w.write_all(&(id.len() as u64).to_le_bytes())?;
             w.write_all(id)?;
         }
         rewind(w)
@@ -247,6 +261,7 @@ impl Ranker {
         }
         let total = self.first_row;
         Ok(Some(Ranked::Runs {
+            dir: self.dir.clone(),
             runs: self.runs,
             arms: self.arms,
             shown: self.top.map_or(total, |k| (k as u64).min(total)),
@@ -341,9 +356,10 @@ fn read_record(r: &mut impl Read, arms: usize, run: usize) -> std::io::Result<Op
         r.read_exact(&mut b8)?;
         probs.push(f64::from_le_bytes(b8));
     }
-    let mut b4 = [0u8; 4];
-    r.read_exact(&mut b4)?;
-    let mut id = vec![0u8; u32::from_le_bytes(b4) as usize];
+    r.read_exact(&mut b8)?;
+    let len = usize::try_from(u64::from_le_bytes(b8))
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    let mut id = vec![0u8; len];
     r.read_exact(&mut id)?;
     let id = String::from_utf8(id)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
@@ -381,10 +397,15 @@ impl Ranked {
                 }
                 Ok(())
             }
-            Ranked::Runs { runs, arms, shown } => {
+            Ranked::Runs {
+                runs,
+                dir,
+                arms,
+                shown,
+            } => {
                 let io = |source| Error::Io {
-                    action: "cannot read a temporary ranking file",
-                    path: PathBuf::from("<temporary file>"),
+                    action: "cannot read a temporary ranking file in",
+                    path: dir.clone(),
                     source,
                 };
                 let cap = buffer_size(runs.len());
@@ -465,7 +486,7 @@ mod tests {
                 .map(|a| (start..end).map(|i| p(i, a)).collect())
                 .collect();
             let hashes: Vec<u64> = ids[start..end].iter().map(|s| id_hash(s)).collect();
-            r.push(&col, &probs, &hashes).unwrap();
+            r.push(col, probs, hashes).unwrap();
         }
         let mut out = Vec::new();
         r.finish()
@@ -538,7 +559,7 @@ mod tests {
             for ids in [["a", "b"], ["c", "d"], ["e", "a"]] {
                 let col = column(&ids);
                 let hashes: Vec<u64> = ids.iter().map(|s| id_hash(s)).collect();
-                r.push(&col, &[vec![0.5, 0.5]], &hashes).unwrap();
+                r.push(col, vec![vec![0.5, 0.5]], hashes).unwrap();
             }
             assert!(r.finish().unwrap().is_none(), "spill {spill}");
         }
@@ -558,11 +579,11 @@ mod tests {
     #[test]
     fn an_unwritable_folder_is_named() {
         let mut r = Ranker::new(1, None, None, 1, Path::new("/nonexistent/dir"));
-        r.push(&column(&["a"]), &[vec![0.5]], &[id_hash("a")])
+        r.push(column(&["a"]), vec![vec![0.5]], vec![id_hash("a")])
             .unwrap();
         // The second patient passes --spill-rows 1: the first run is written.
         let err = r
-            .push(&column(&["b"]), &[vec![0.5]], &[id_hash("b")])
+            .push(column(&["b"]), vec![vec![0.5]], vec![id_hash("b")])
             .unwrap_err()
             .to_string();
         assert!(err.contains("/nonexistent/dir"), "{err}");

@@ -579,8 +579,8 @@ fn rankings_spilled_to_temporary_files_are_identical() {
             }
         }
     }
-    // Spilled runs of the cross-fitted predictions, and --out in a folder:
-    // the temporary files are unnamed and leave nothing behind.
+    // Runs spilled next to an --out in a folder: the temporary files are
+    // unnamed and leave nothing behind.
     let out = dir.path().join("ranked");
     std::fs::create_dir(&out).unwrap();
     responder()
@@ -623,5 +623,16 @@ fn rankings_spilled_to_temporary_files_are_identical() {
             "0",
         ]),
         &["--spill-rows must be at least 1"],
+    );
+    // Runs that cannot be written are an error naming the folder (not a
+    // silent fall-back to reading everything into memory).
+    fails(
+        responder()
+            .env("TMPDIR", "/nonexistent/responder-tmp")
+            .args(["score", "--model"])
+            .arg(&model)
+            .args(["--data", &data, "--genotypes", &geno, "--spill-rows", "2"])
+            .args(["--batch-rows", "3"]),
+        &["cannot write a temporary ranking file in `/nonexistent/responder-tmp`"],
     );
 }

@@ -155,7 +155,11 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
             cf.ids.len()
         ));
         let mut r = ranker();
-        r.push(&cf.ids.iter().collect::<TextColumn>(), &cf.p, &[])?;
+        r.push(
+            cf.ids.iter().collect::<TextColumn>(),
+            cf.p.clone(),
+            Vec::new(),
+        )?;
         finished(r, bundle.id_column.clone())?
     } else {
         let input = InputArgs {
@@ -168,13 +172,13 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
         if args.batch_rows == 0 {
             return Err(Error::usage("--batch-rows must be at least 1"));
         }
-        match stream(&bundle, &input, &opts, args.batch_rows, ranker(), ui) {
-            Ok(Some(done)) => done,
+        match stream(&bundle, &input, &opts, args.batch_rows, ranker(), ui)? {
+            Some(done) => done,
             // Not streamable (stdin, VCF, quoted line breaks, files in a
             // different patient order, a repeated ID) or a problem: read
             // whole files, which also gives the exact error with the
             // file's own line numbers.
-            _ => {
+            None => {
                 let mut r = ranker();
                 let id_name = score_whole(&bundle, &input, &opts, &mut r, ui)?;
                 finished(r, id_name)?
@@ -357,7 +361,7 @@ fn score_whole(
         ui.info(note);
     }
     warn_unseen(ui, &block.data_file, &block.unseen);
-    ranker.push(&block.ids, &block.probs, &[])?;
+    ranker.push(block.ids, block.probs, Vec::new())?;
     Ok(block.id_name)
 }
 
@@ -371,7 +375,9 @@ fn warn_unseen(ui: &Ui, file: &str, unseen: &std::collections::BTreeMap<String, 
 
 /// Scores files block by block in bounded memory when both list the same
 /// patients in the same order (or there is no genotype file). `Ok(None)`
-/// or an error means: use [`score_whole`] instead.
+/// means: use [`score_whole`] instead (files that cannot be streamed, and
+/// any problem in them, which the whole-file read reports with the file's
+/// own line numbers); an error is the ranking's own (its temporary files).
 fn stream(
     bundle: &Bundle,
     input: &InputArgs,
@@ -392,21 +398,21 @@ fn stream(
             return Ok(None);
         }
     }
-    let mut data = LineBlocks::open(&input.data)?;
-    let mut geno = input
-        .genotypes
-        .as_deref()
-        .map(LineBlocks::open)
-        .transpose()?;
+    let Ok(mut data) = LineBlocks::open(&input.data) else {
+        return Ok(None);
+    };
+    let Ok(mut geno) = input.genotypes.as_deref().map(LineBlocks::open).transpose() else {
+        return Ok(None);
+    };
     let mut notes: Vec<String> = Vec::new();
     let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
     let (mut id_name, mut data_file, mut geno_file) = (String::new(), String::new(), None);
     // Groups of blocks (one per thread) are parsed and scored side by side
     // while the next group is read; results are appended in file order.
     let in_flight = rayon::current_num_threads().max(1);
-    let mut next = read_group(&mut data, &mut geno, batch, in_flight)?;
+    let mut next = read_group(&mut data, &mut geno, batch, in_flight);
     loop {
-        let Some(group) = next else {
+        let Ok(Some(group)) = next else {
             return Ok(None);
         };
         if group.is_empty() {
@@ -422,7 +428,7 @@ fn stream(
             },
         );
         for block in scored {
-            let Some(block) = block? else {
+            let Ok(Some(block)) = block else {
                 return Ok(None);
             };
             for note in block.notes {
@@ -433,7 +439,7 @@ fn stream(
             for (feature, n) in block.unseen {
                 *unseen.entry(feature).or_insert(0) += n;
             }
-            ranker.push(&block.ids, &block.probs, &block.hashes)?;
+            ranker.push(block.ids, block.probs, block.hashes)?;
             if ranker.has_duplicate() {
                 return Ok(None); // a repeated ID (or hash): let the full read report it
             }
@@ -441,7 +447,7 @@ fn stream(
             data_file = block.data_file;
             geno_file = block.geno_file;
         }
-        next = read?;
+        next = read;
     }
     if ranker.is_empty() {
         return Ok(None);

@@ -117,8 +117,31 @@ pub struct DosageTable {
     index: std::sync::OnceLock<SnpIndex>,
 }
 
-/// Lookup tables of SNP names and of names as written in the file.
-type SnpIndex = (HashMap<String, usize>, HashMap<String, usize>);
+/// Lookup tables of SNP names and of names as written in the file (first
+/// column of each name), with the lengths of the lists they were built from.
+#[derive(Debug, Clone)]
+struct SnpIndex {
+    snps: HashMap<String, usize>,
+    raw: HashMap<String, usize>,
+    lens: (usize, usize),
+}
+
+impl SnpIndex {
+    fn new(snps: &[String], raw: &[String]) -> SnpIndex {
+        let first = |names: &[String]| {
+            let mut m = HashMap::with_capacity(names.len());
+            for (s, n) in names.iter().enumerate() {
+                m.entry(n.clone()).or_insert(s);
+            }
+            m
+        };
+        SnpIndex {
+            snps: first(snps),
+            raw: first(raw),
+            lens: (snps.len(), raw.len()),
+        }
+    }
+}
 
 impl DosageTable {
     /// An empty table for `file`.
@@ -142,19 +165,24 @@ impl DosageTable {
 
     /// Index of a SNP by its name, or by its name as written in the file
     /// (`rs1_A`, so bundles trained before SNP IDs were split still score).
-    /// (The lookup tables are built on the first call, after parsing.)
+    /// (Hash tables built on the first call answer when their hit is
+    /// still right; otherwise, and for names not found, a linear search.)
     pub fn find(&self, name: &str) -> Option<usize> {
-        let (snps, raw) = self.index.get_or_init(|| {
-            let first = |names: &[String]| {
-                let mut m = HashMap::with_capacity(names.len());
-                for (s, n) in names.iter().enumerate() {
-                    m.entry(n.clone()).or_insert(s);
-                }
-                m
-            };
-            (first(&self.snps), first(&self.raw_names))
-        });
-        snps.get(name).or_else(|| raw.get(name)).copied()
+        let index = self
+            .index
+            .get_or_init(|| SnpIndex::new(&self.snps, &self.raw_names));
+        let fresh = index.lens == (self.snps.len(), self.raw_names.len());
+        let hit = match (index.snps.get(name), index.raw.get(name)) {
+            (Some(&s), _) if fresh && self.snps[s] == name => Some(s),
+            (None, Some(&s)) if fresh && self.raw_names[s] == name => Some(s),
+            _ => None,
+        };
+        hit.or_else(|| {
+            self.snps
+                .iter()
+                .position(|s| s == name)
+                .or_else(|| self.raw_names.iter().position(|s| s == name))
+        })
     }
 
     /// Location of a SNP's header (or VCF line) for messages.
@@ -562,6 +590,16 @@ mod tests {
         assert_eq!(t.raw_names, vec!["rs1_A"]);
         assert_eq!(t.find("rs1_A"), Some(0));
         assert_eq!(t.alleles[0].as_ref().unwrap().counted, "A");
+        // Lookups stay right when names change after the first one.
+        let mut t = t;
+        assert_eq!(t.find("rs1"), Some(0));
+        t.snps[0] = "rs9".into();
+        assert_eq!(
+            (t.find("rs9"), t.find("rs1"), t.find("rs1_A")),
+            (Some(0), None, Some(0))
+        );
+        t.raw_names[0] = "rs9_A".into();
+        assert_eq!((t.find("rs1_A"), t.find("rs9_A")), (None, Some(0)));
     }
 
     #[test]

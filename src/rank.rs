@@ -15,6 +15,20 @@ pub struct RankedRow {
     pub advantage: f64,
 }
 
+impl RankedRow {
+    /// Row `rank` of the ranking: patient `id` with probabilities `probs`.
+    pub fn new(rank: usize, id: &str, probs: Vec<f64>) -> RankedRow {
+        let (best, advantage) = best_and_advantage(&probs);
+        RankedRow {
+            rank,
+            id: id.to_string(),
+            probs,
+            best,
+            advantage,
+        }
+    }
+}
+
 /// The arm with the highest probability (the first on ties) and its margin
 /// over the runner-up (0 with one arm).
 pub fn best_and_advantage(p: &[f64]) -> (usize, f64) {
@@ -44,17 +58,7 @@ pub fn best_and_advantage(p: &[f64]) -> (usize, f64) {
 pub fn rank(ids: &[String], probs: &[Vec<f64>], by: Option<usize>) -> Vec<RankedRow> {
     let n = ids.len();
     let mut rows: Vec<RankedRow> = (0..n)
-        .map(|i| {
-            let p: Vec<f64> = probs.iter().map(|a| a[i]).collect();
-            let (best, advantage) = best_and_advantage(&p);
-            RankedRow {
-                rank: 0,
-                id: ids[i].clone(),
-                probs: p,
-                best,
-                advantage,
-            }
-        })
+        .map(|i| RankedRow::new(0, &ids[i], probs.iter().map(|a| a[i]).collect()))
         .collect();
     let key = |r: &RankedRow| match by {
         Some(a) => r.probs[a],

@@ -152,8 +152,9 @@ impl Ranker {
         Ok(())
     }
 
-    /// The order of the in-memory run: highest key first, ties in input order.
-    fn order(&self) -> Vec<u32> {
+    /// The in-memory run's rows with their keys, highest key first, ties in
+    /// input order, cut to `--top`.
+    fn order(&self) -> Vec<(f64, u32)> {
         let n = self.ids.len();
         let mut p = vec![0.0; self.arms];
         let mut keyed: Vec<(f64, u32)> = Vec::with_capacity(n);
@@ -170,7 +171,7 @@ impl Ranker {
         keyed.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let keep = self.top.unwrap_or(n).min(n);
         keyed.truncate(keep);
-        keyed.into_iter().map(|(_, i)| i).collect()
+        keyed
     }
 
     /// Sorts the run's ID hashes and notes a repeat.
@@ -209,23 +210,15 @@ impl Ranker {
     }
 
     /// One record per ranked row: key, input row, probabilities, ID.
-    fn write_run(&self, order: &[u32]) -> std::io::Result<File> {
+    fn write_run(&self, order: &[(f64, u32)]) -> std::io::Result<File> {
         let mut w = BufWriter::with_capacity(1 << 20, tempfile::tempfile_in(&self.dir)?);
-        let mut p = vec![0.0; self.arms];
-        for &i in order {
+        for &(key, i) in order {
             let i = i as usize;
-            for (a, pa) in self.probs.iter().enumerate() {
-                p[a] = pa[i];
-            }
-            let key = match self.by {
-                Some(a) => p[a],
-                None => p[best_and_advantage(&p).0],
-            };
             let id = self.ids.get(i).as_bytes();
             w.write_all(&key.to_le_bytes())?;
             w.write_all(&(self.first_row + i as u64).to_le_bytes())?;
-            for v in &p {
-                w.write_all(&v.to_le_bytes())?;
+            for pa in &self.probs {
+                w.write_all(&pa[i].to_le_bytes())?;
             }
             w.write_all(&(id.len() as u64).to_le_bytes())?;
             w.write_all(id)?;
@@ -248,7 +241,7 @@ impl Ranker {
             if self.duplicate {
                 return Ok(None);
             }
-            let order = self.order();
+            let order = self.order().into_iter().map(|(_, i)| i).collect();
             return Ok(Some(Ranked::Memory {
                 ids: self.ids,
                 probs: self.probs,

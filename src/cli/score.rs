@@ -15,7 +15,7 @@ use crate::features::Frame;
 use crate::output::Sink;
 use crate::rank::{best_and_advantage, RankedRow};
 use crate::ranking::{id_hash, Ranked, Ranker, DEFAULT_SPILL_ROWS};
-use crate::report::{render_table, Cell};
+use crate::report::{render_csv, render_table, Cell};
 
 /// Decimals printed for probabilities.
 const DECIMALS: usize = 6;
@@ -206,7 +206,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
                 for &i in order {
                     let i = i as usize;
                     let p: Vec<f64> = probs.iter().map(|a| a[i]).collect();
-                    rows.push(ranked_row(rows.len() + 1, ids.get(i), p));
+                    rows.push(RankedRow::new(rows.len() + 1, ids.get(i), p));
                 }
                 Ok(())
             })?;
@@ -239,18 +239,6 @@ fn finished(r: Ranker, id_name: String) -> Result<(Ranked, String, u64)> {
     Ok((ranked, id_name, n))
 }
 
-/// A patient's row of the ranking.
-fn ranked_row(rank: usize, id: &str, probs: Vec<f64>) -> RankedRow {
-    let (best, advantage) = best_and_advantage(&probs);
-    RankedRow {
-        rank,
-        id: id.to_string(),
-        probs,
-        best,
-        advantage,
-    }
-}
-
 /// The output columns.
 pub fn header(id: &str, arms: &[String], multi: bool) -> Vec<String> {
     let mut h = vec!["rank".to_string(), id.to_string()];
@@ -270,11 +258,11 @@ fn round(v: f64) -> f64 {
 }
 
 /// The best therapy's name, or `none` when its advantage is below `min_advantage`.
-pub fn best_label(r: &RankedRow, arms: &[String], min_advantage: f64) -> String {
-    if r.advantage < min_advantage {
-        "none".into()
+pub fn best_label(best: usize, advantage: f64, arms: &[String], min_advantage: f64) -> &str {
+    if advantage < min_advantage {
+        "none"
     } else {
-        arms[r.best].clone()
+        &arms[best]
     }
 }
 
@@ -289,7 +277,7 @@ fn json_item(r: &RankedRow, id: &str, arms: &[String], multi: bool, min_advantag
         }
         m.insert(
             "best_therapy".into(),
-            best_label(r, arms, min_advantage).into(),
+            best_label(r.best, r.advantage, arms, min_advantage).into(),
         );
         m.insert("advantage".into(), round(r.advantage).into());
     } else {
@@ -303,7 +291,9 @@ fn table_cells(r: &RankedRow, arms: &[String], multi: bool, min_advantage: f64) 
     let mut c = vec![Cell::Int(r.rank), Cell::Text(r.id.clone())];
     c.extend(r.probs.iter().map(|&p| Cell::Num(p, DECIMALS)));
     if multi {
-        c.push(Cell::Text(best_label(r, arms, min_advantage)));
+        c.push(Cell::Text(
+            best_label(r.best, r.advantage, arms, min_advantage).to_string(),
+        ));
         c.push(Cell::Num(r.advantage, DECIMALS));
     }
     c
@@ -325,7 +315,7 @@ fn write_json(sink: &mut Sink, ranked: Ranked, shape: Shape) -> Result<()> {
         for &i in order {
             let i = i as usize;
             rank += 1;
-            let r = ranked_row(rank, ids.get(i), probs.iter().map(|a| a[i]).collect());
+            let r = RankedRow::new(rank, ids.get(i), probs.iter().map(|a| a[i]).collect());
             let item = json_item(&r, id_name, arms, multi, min_advantage);
             let text = serde_json::to_string_pretty(&item).unwrap_or_else(|_| "{}".into());
             out.push_str(if rank == 1 { "\n" } else { ",\n" });
@@ -602,13 +592,7 @@ fn write_csv(sink: &mut Sink, ranked: Ranked, shape: Shape) -> Result<()> {
     use crate::report::table::csv_field;
     use std::fmt::Write as _;
     let (id_name, arms, multi, min_advantage) = shape;
-    let head: Vec<String> = header(id_name, arms, multi)
-        .iter()
-        .map(|h| csv_field(h))
-        .collect();
-    let mut line = head.join(",");
-    line.push('\n');
-    sink.write_text(&line)?;
+    sink.write_text(&render_csv(&header(id_name, arms, multi), &[]))?;
     let num = |v: f64, out: &mut String| {
         if v.is_finite() {
             out.push(',');
@@ -639,13 +623,8 @@ fn write_csv(sink: &mut Sink, ranked: Ranked, shape: Shape) -> Result<()> {
                     }
                     if multi {
                         let (best, advantage) = best_and_advantage(&p);
-                        let label = if advantage < min_advantage {
-                            "none"
-                        } else {
-                            arms[best].as_str()
-                        };
                         out.push(',');
-                        out.push_str(&csv_field(label));
+                        out.push_str(&csv_field(best_label(best, advantage, arms, min_advantage)));
                         num(advantage, &mut out);
                     }
                     out.push('\n');

@@ -118,12 +118,11 @@ pub struct DosageTable {
 }
 
 /// Lookup tables of SNP names and of names as written in the file (first
-/// column of each name), with the lengths of the lists they were built from.
+/// column of each name).
 #[derive(Debug, Clone)]
 struct SnpIndex {
     snps: HashMap<String, usize>,
     raw: HashMap<String, usize>,
-    lens: (usize, usize),
 }
 
 impl SnpIndex {
@@ -138,7 +137,6 @@ impl SnpIndex {
         SnpIndex {
             snps: first(snps),
             raw: first(raw),
-            lens: (snps.len(), raw.len()),
         }
     }
 }
@@ -165,16 +163,16 @@ impl DosageTable {
 
     /// Index of a SNP by its name, or by its name as written in the file
     /// (`rs1_A`, so bundles trained before SNP IDs were split still score).
-    /// (Hash tables built on the first call answer when their hit is
-    /// still right; otherwise, and for names not found, a linear search.)
+    /// (Hash tables built on the first call answer when their hit still
+    /// holds that name; otherwise, and for names not found, a linear search.)
     pub fn find(&self, name: &str) -> Option<usize> {
         let index = self
             .index
             .get_or_init(|| SnpIndex::new(&self.snps, &self.raw_names));
-        let fresh = index.lens == (self.snps.len(), self.raw_names.len());
+        let holds = |names: &[String], s: usize| names.get(s).is_some_and(|n| n == name);
         let hit = match (index.snps.get(name), index.raw.get(name)) {
-            (Some(&s), _) if fresh && self.snps[s] == name => Some(s),
-            (None, Some(&s)) if fresh && self.raw_names[s] == name => Some(s),
+            (Some(&s), _) if holds(&self.snps, s) => Some(s),
+            (None, Some(&s)) if holds(&self.raw_names, s) => Some(s),
             _ => None,
         };
         hit.or_else(|| {
@@ -214,10 +212,14 @@ impl DosageTable {
         // which keeps the writes in cache.
         const STAGE_ROWS: usize = 64;
         let mut stage: Vec<f64> = Vec::new();
-        fn flush(stage: &mut Vec<f64>, columns: &mut [Vec<f64>]) {
+        /// Moves the staged rows into the columns once `min_rows` are staged.
+        fn flush(stage: &mut Vec<f64>, columns: &mut [Vec<f64>], min_rows: usize) {
             let width = columns.len();
             if width == 0 {
                 stage.clear();
+                return;
+            }
+            if stage.len() < min_rows * width {
                 return;
             }
             let rows = stage.len() / width;
@@ -225,6 +227,20 @@ impl DosageTable {
                 column.extend((0..rows).map(|r| stage[r * width + s]));
             }
             stage.clear();
+        }
+        /// Records a patient's ID and line (an empty ID is an error).
+        fn add_patient(table: &mut DosageTable, id: &str, line: u64) -> Result<()> {
+            if is_missing(id) {
+                return Err(Error::data(
+                    Location::file(&table.file)
+                        .line(line)
+                        .column(&table.id_column),
+                    "the patient ID is empty",
+                ));
+            }
+            table.ids.push(id);
+            table.lines.push(line);
+            Ok(())
         }
         let mut width = Width::default();
         let mut row = |line: u64, row: Row| -> Result<()> {
@@ -238,17 +254,8 @@ impl DosageTable {
                         if let Some(id) =
                             digit_line(&file, line, raw, d, snp_pos.len(), &mut stage)?
                         {
-                            if is_missing(id) {
-                                return Err(Error::data(
-                                    Location::file(&file).line(line).column(&table.id_column),
-                                    "the patient ID is empty",
-                                ));
-                            }
-                            table.ids.push(id);
-                            table.lines.push(line);
-                            if stage.len() >= STAGE_ROWS * snp_pos.len() {
-                                flush(&mut stage, &mut table.values);
-                            }
+                            add_patient(&mut table, id, line)?;
+                            flush(&mut stage, &mut table.values, STAGE_ROWS);
                             return Ok(());
                         }
                     }
@@ -301,24 +308,14 @@ impl DosageTable {
                 table.values = vec![Vec::new(); snp_pos.len()];
                 return Ok(());
             }
-            let id_cell = fields[id_pos];
-            if is_missing(id_cell) {
-                return Err(Error::data(
-                    Location::file(&file).line(line).column(&table.id_column),
-                    "the patient ID is empty",
-                ));
-            }
-            table.ids.push(id_cell);
-            table.lines.push(line);
+            add_patient(&mut table, fields[id_pos], line)?;
             for (s, &c) in snp_pos.iter().enumerate() {
                 let v = parse_dosage(fields[c]).map_err(|why| {
                     Error::data(Location::file(&file).line(line).column(&table.snps[s]), why)
                 })?;
                 stage.push(v);
             }
-            if stage.len() >= STAGE_ROWS * snp_pos.len() {
-                flush(&mut stage, &mut table.values);
-            }
+            flush(&mut stage, &mut table.values, STAGE_ROWS);
             Ok(())
         };
         match simple_lines(&loaded.bytes, delimiter) {
@@ -331,7 +328,7 @@ impl DosageTable {
                 row(line, Row::Fields(fields))
             })?,
         }
-        flush(&mut stage, &mut table.values);
+        flush(&mut stage, &mut table.values, 0);
         if table.ids.is_empty() {
             return Err(Error::data(
                 Location::file(&file),

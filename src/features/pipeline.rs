@@ -291,18 +291,15 @@ impl Pipeline {
             let mut p = 0;
             while p < plans.len() {
                 let offset = plans[p].1;
-                if let Plan::Categorical { .. } = plans[p].0 {
-                    let Plan::Categorical {
-                        codes,
-                        map,
-                        missing,
-                        mean,
-                        sd,
-                        unseen,
-                    } = &mut plans[p].0
-                    else {
-                        unreachable!()
-                    };
+                if let Plan::Categorical {
+                    codes,
+                    map,
+                    missing,
+                    mean,
+                    sd,
+                    unseen,
+                } = &mut plans[p].0
+                {
                     for (&r, out) in tile_rows.iter().zip(tile_x.chunks_exact_mut(width)) {
                         let hit = if codes[r] == MISSING_CODE {
                             *missing

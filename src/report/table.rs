@@ -68,22 +68,25 @@ pub fn render_table(header: &[String], rows: &[Vec<Cell>]) -> String {
 }
 
 /// Quotes a CSV field when it needs it.
-pub fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
-        s.to_string()
+        s.into()
     }
 }
 
 /// Comma-separated values with a header line.
 pub fn render_csv(header: &[String], rows: &[Vec<Cell>]) -> String {
     let mut out = String::new();
-    let h: Vec<String> = header.iter().map(|s| csv_field(s)).collect();
+    let h: Vec<_> = header.iter().map(|s| csv_field(s)).collect();
     out.push_str(&h.join(","));
     out.push('\n');
     for r in rows {
-        let cells: Vec<String> = r.iter().map(|c| csv_field(&c.render())).collect();
+        let cells: Vec<String> = r
+            .iter()
+            .map(|c| csv_field(&c.render()).into_owned())
+            .collect();
         out.push_str(&cells.join(","));
         out.push('\n');
     }

@@ -1,7 +1,6 @@
 //! Integration tests of `responder compare`.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 fn csv_rows(text: &str) -> Vec<Vec<String>> {
     text.lines()

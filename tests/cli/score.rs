@@ -1,7 +1,6 @@
 //! Integration tests of `responder score`, including its bad inputs.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,6 @@
 //! Integration tests of `responder inspect`.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn text_summary_names_arms_features_and_hash() {

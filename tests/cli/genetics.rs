@@ -2,11 +2,9 @@
 //! components, on the committed fixtures in tests/fixtures/genetics/
 //! (written by make_fixtures.py there).
 
-mod common;
-
 use std::path::Path;
 
-use common::{fails, repo, responder, write};
+use crate::common::{fails, repo, responder, write};
 
 fn fx(name: &str) -> String {
     repo(&format!("tests/fixtures/genetics/{name}"))

@@ -1,8 +1,7 @@
 //! Integration tests of `responder train`, including every bad input the
 //! foundation issue names.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::path::Path;
 

@@ -1,7 +1,6 @@
 //! Integration tests of `responder algorithms`.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn lists_every_algorithm_with_parameters_and_defaults() {

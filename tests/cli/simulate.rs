@@ -1,7 +1,6 @@
 //! Integration tests of `responder simulate`.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn writes_three_files_with_the_documented_columns() {

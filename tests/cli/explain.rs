@@ -1,9 +1,7 @@
 //! Integration tests of `responder explain`.
 
-mod common;
-mod eval_common;
-use common::*;
-use eval_common::*;
+use crate::common::*;
+use crate::eval_common::*;
 
 use serde_json::Value;
 

@@ -1,5 +1,4 @@
 //! Helpers shared by the tests of `evaluate`, `explain` and `report`.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,18 @@
+//! Integration tests of the `responder` binary: one test binary (so a
+//! change to `src/` relinks once), one module per subcommand.
+
+#![allow(dead_code)]
+
+mod common;
+mod eval_common;
+
+mod algorithms;
+mod compare;
+mod evaluate;
+mod explain;
+mod genetics;
+mod inspect;
+mod report;
+mod score;
+mod simulate;
+mod train;

@@ -20,5 +20,6 @@ pub mod rank;
 pub mod ranking;
 pub mod report;
 pub mod simulate;
+pub(crate) mod stats;
 
 pub use error::{Error, Result};

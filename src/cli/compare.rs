@@ -13,12 +13,13 @@ use crate::cli::prepare::DataArgs;
 use crate::cli::train::arm_seed;
 use crate::cli::Ui;
 use crate::error::{Error, Result};
-use crate::eval::folds::{fold_sets, stratified_folds};
-use crate::eval::metrics::{accuracy, auc, brier, log_loss, mean_sd};
+use crate::eval::metrics::{accuracy, auc, brier, log_loss};
 use crate::features::Pipeline;
 use crate::models::{AlgorithmParams, RawParams, ALGORITHMS};
 use crate::output::Sink;
 use crate::report::{render_csv, render_table, Cell};
+use crate::stats::folds::{fold_sets, stratified_folds};
+use crate::stats::mean_sd;
 
 /// Flags of `compare`.
 #[derive(Debug, clap::Args)]

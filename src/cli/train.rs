@@ -11,13 +11,14 @@ use crate::bundle::{
 use crate::cli::prepare::{ArmData, DataArgs, Prepared};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
-use crate::eval::folds::{split, stratified_folds};
-use crate::eval::metrics::{auc, mean_sd};
+use crate::eval::metrics::auc;
 use crate::eval::select::{auto_grid, choose, nested_cv, Selection, INNER_FOLDS};
 use crate::eval::{cross_validate, CvMetrics};
 use crate::features::Pipeline;
 use crate::models::{AlgorithmParams, RawParams};
 use crate::output::AtomicFile;
+use crate::stats::folds::{split, stratified_folds};
+use crate::stats::mean_sd;
 
 /// Flags of `train`.
 #[derive(Debug, clap::Args)]

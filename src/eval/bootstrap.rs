@@ -6,6 +6,8 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
 
+use crate::stats::quantile_sorted;
+
 /// Points of the false-positive-rate grid on which the ROC band is given.
 pub const ROC_GRID: usize = 101;
 
@@ -27,17 +29,6 @@ pub struct BootstrapAuc {
     /// Pointwise 97.5th percentile of the true-positive rate on the grid.
     #[serde(skip)]
     pub tpr_high: Vec<f64>,
-}
-
-/// Quantile `q` of sorted values with linear interpolation (NumPy's default).
-pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let h = (sorted.len() - 1) as f64 * q.clamp(0.0, 1.0);
-    let lo = h.floor() as usize;
-    let hi = h.ceil() as usize;
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
 /// Patients sorted by descending prediction, cut into blocks of tied
@@ -160,14 +151,6 @@ pub fn bootstrap_auc(p: &[f64], y: &[bool], replicates: usize, seed: u64) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quantiles_interpolate_like_numpy() {
-        let v = [1.0, 2.0, 3.0, 4.0];
-        assert_eq!(quantile_sorted(&v, 0.5), 2.5);
-        assert!((quantile_sorted(&v, 0.025) - 1.075).abs() < 1e-12);
-        assert_eq!(quantile_sorted(&v, 1.0), 4.0);
-    }
 
     #[test]
     fn bootstrap_is_seeded_and_brackets_the_auc() {

@@ -5,10 +5,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::eval::folds::{fold_sets, stratified_folds};
-use crate::eval::metrics::{auc, mean_sd};
+use crate::eval::metrics::auc;
 use crate::features::{Frame, Pipeline};
 use crate::models::AlgorithmParams;
+use crate::stats::folds::{fold_sets, stratified_folds};
+use crate::stats::mean_sd;
 
 /// Cross-validation results for one arm.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

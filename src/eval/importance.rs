@@ -10,10 +10,11 @@ use serde::Serialize;
 use crate::bundle::Arm;
 use crate::error::Result;
 use crate::eval::apply::predict_arm;
-use crate::eval::metrics::{auc, mean_sd};
+use crate::eval::metrics::auc;
 use crate::features::frame::{Values, MISSING_CODE};
 use crate::features::{FittedFeature, Frame};
 use crate::models::logistic::LogisticModel;
+use crate::stats::mean_sd;
 
 /// One model input's coefficient.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -250,8 +251,8 @@ mod tests {
     use super::*;
     use crate::features::frame::{FrameColumn, Kind};
     use crate::features::Pipeline;
-    use crate::models::logistic::sigmoid;
     use crate::models::FittedModel;
+    use crate::stats::sigmoid;
 
     fn setup() -> (Frame, Arm, Vec<bool>) {
         let n = 40;

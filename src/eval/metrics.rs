@@ -1,6 +1,8 @@
 //! Discrimination and accuracy metrics: AUC (with DeLong standard error),
 //! Brier score, log-loss, and the confusion matrix at a threshold.
 
+use crate::stats::clip_prob;
+
 /// Area under the ROC curve (Mann–Whitney, ties counted as one half).
 /// `None` when either class is absent.
 pub fn auc(scores: &[f64], y: &[bool]) -> Option<f64> {
@@ -39,29 +41,6 @@ pub fn accuracy(p: &[f64], y: &[bool]) -> f64 {
         .filter(|(&pi, &yi)| (pi >= 0.5) == yi)
         .count() as f64
         / n
-}
-
-/// Mean and sample standard deviation (0 for fewer than two values).
-pub fn mean_sd(v: &[f64]) -> (f64, f64) {
-    if v.is_empty() {
-        return (f64::NAN, 0.0);
-    }
-    let m = v.iter().sum::<f64>() / v.len() as f64;
-    if v.len() < 2 {
-        return (m, 0.0);
-    }
-    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64;
-    (m, var.sqrt())
-}
-
-/// Probabilities are clipped to `[PROB_EPS, 1 - PROB_EPS]` before a
-/// logarithm or a logit: machine epsilon, as scikit-learn ≥ 1.5 does in
-/// `log_loss`.
-pub const PROB_EPS: f64 = f64::EPSILON;
-
-/// Clips a probability to `[PROB_EPS, 1 - PROB_EPS]`.
-pub fn clip_prob(p: f64) -> f64 {
-    p.clamp(PROB_EPS, 1.0 - PROB_EPS)
 }
 
 /// Brier score: the mean squared difference between probability and outcome
@@ -123,7 +102,7 @@ pub struct DeLong {
 impl DeLong {
     /// The normal-approximation 95 % interval, clipped to [0, 1].
     pub fn ci95(&self) -> (f64, f64) {
-        let h = 1.959963984540054 * self.se;
+        let h = crate::stats::Z95 * self.se;
         ((self.auc - h).max(0.0), (self.auc + h).min(1.0))
     }
 }
@@ -352,13 +331,6 @@ mod tests {
             -((0.9f64).ln() + (0.8f64).ln() + (0.4f64).ln() + (1.0 - f64::EPSILON).ln()) / 4.0;
         assert!((log_loss(&p, &y) - expected).abs() < 1e-15);
         assert_eq!(accuracy(&p, &y), 0.75);
-    }
-
-    #[test]
-    fn mean_sd_sample() {
-        let (m, s) = mean_sd(&[1.0, 2.0, 3.0]);
-        assert_eq!(m, 2.0);
-        assert!((s - 1.0).abs() < 1e-12);
     }
 
     #[test]

@@ -8,7 +8,6 @@ pub mod calibration;
 pub mod cv;
 pub mod decision;
 pub mod evaluation;
-pub mod folds;
 pub mod importance;
 pub mod metrics;
 pub mod select;
@@ -17,7 +16,6 @@ pub mod selection;
 pub use apply::LabelledData;
 pub use cv::{cross_validate, CvMetrics};
 pub use evaluation::{evaluate_bundle, evaluate_group, EvalOptions, Evaluation, GroupEvaluation};
-pub use folds::stratified_folds;
 pub use metrics::auc;
 
 #[cfg(test)]

@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::eval::cv::{cross_validate, fit_predict, CvMetrics};
-use crate::eval::folds::{fold_sets, stratified_folds};
-use crate::eval::metrics::{auc, mean_sd};
+use crate::eval::metrics::auc;
 use crate::features::Frame;
 use crate::models::{AlgorithmParams, RawParams};
+use crate::stats::folds::{fold_sets, stratified_folds};
+use crate::stats::mean_sd;
 
 /// Inner folds used to compare candidates.
 pub const INNER_FOLDS: usize = 3;

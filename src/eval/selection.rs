@@ -11,6 +11,8 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
 
+use crate::stats::{argmax, quantile};
+
 /// A point estimate with a 95 % percentile bootstrap interval.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Estimate {
@@ -119,17 +121,6 @@ pub struct SelectionReport {
     pub truth: Option<TruthAgreement>,
 }
 
-/// Index of the largest value (first on ties).
-pub fn argmax(v: &[f64]) -> usize {
-    let mut b = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[b] {
-            b = i;
-        }
-    }
-    b
-}
-
 struct Stats {
     follow: Vec<(Option<f64>, Option<f64>)>, // (followed, not) overall then per arm
     policy: Option<f64>,
@@ -189,17 +180,6 @@ fn stats(idx: &[usize], rec: &[usize], received: &[usize], y: &[bool], k: usize)
     }
 }
 
-fn percentile(mut v: Vec<f64>, q: f64) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let pos = q * (v.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f64))
-}
-
 fn estimate(value: Option<f64>, reps: &[Option<f64>]) -> Estimate {
     let v: Vec<f64> = reps.iter().flatten().copied().collect();
     // An interval needs most replicates to be defined.
@@ -207,11 +187,11 @@ fn estimate(value: Option<f64>, reps: &[Option<f64>]) -> Estimate {
     Estimate {
         value,
         lo: if enough {
-            percentile(v.clone(), 0.025)
+            quantile(v.clone(), 0.025)
         } else {
             None
         },
-        hi: if enough { percentile(v, 0.975) } else { None },
+        hi: if enough { quantile(v, 0.975) } else { None },
     }
 }
 

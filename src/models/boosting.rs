@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::models::cached::Cached;
-use crate::models::logistic::sigmoid;
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
+use crate::stats::sigmoid;
 
 const PARAMS: &[ParamInfo] = &[
     ParamInfo {

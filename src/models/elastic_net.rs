@@ -9,9 +9,9 @@ use ndarray::{Array1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::eval::folds::{split, stratified_folds};
 use crate::models::platt::Platt;
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
+use crate::stats::folds::{split, stratified_folds};
 
 const PARAMS: &[ParamInfo] = &[
     ParamInfo {

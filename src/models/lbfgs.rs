@@ -161,7 +161,7 @@ pub fn logistic_loss_grad(
         for &yi in y {
             let t = if yi { -intercept } else { intercept };
             loss += t.max(0.0) + (-t.abs()).exp().ln_1p();
-            g += super::logistic::sigmoid(intercept) - f64::from(u8::from(yi));
+            g += crate::stats::sigmoid(intercept) - f64::from(u8::from(yi));
         }
         grad[0] = g / n as f64;
         return loss / n as f64;
@@ -177,7 +177,7 @@ pub fn logistic_loss_grad(
                 // log(1 + exp(t)) with t = z for non-responders, -z for responders.
                 let t = if yi { -z } else { z };
                 loss += t.max(0.0) + (-t.abs()).exp().ln_1p();
-                let r = super::logistic::sigmoid(z) - f64::from(u8::from(yi));
+                let r = crate::stats::sigmoid(z) - f64::from(u8::from(yi));
                 axpy(&mut g[..d], r, row);
                 g[d] += r;
             }

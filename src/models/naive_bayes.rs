@@ -1,14 +1,16 @@
-//! Gaussian naive Bayes. linfa-bayes fits the class means, variances and
-//! priors; probabilities are computed here in log space with log-sum-exp,
-//! because linfa's own exponentiation underflows to NaN on wide genotype data.
+//! Gaussian naive Bayes, fitted here: class priors (class shares), class
+//! means and population variances, every variance enlarged by
+//! `var_smoothing` × the largest input variance over all training rows
+//! (scikit-learn's `GaussianNB` rule, which linfa-bayes follows too).
+//! Probabilities are computed in log space with log-sum-exp: exponentiating
+//! per class underflows to NaN on wide genotype data.
 
-use linfa::prelude::*;
-use linfa_bayes::GaussianNb;
-use ndarray::{Array1, ArrayView2};
+use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
+use crate::stats::sigmoid;
 
 const PARAMS: &[ParamInfo] = &[ParamInfo {
     key: "var_smoothing",
@@ -19,7 +21,8 @@ const PARAMS: &[ParamInfo] = &[ParamInfo {
 /// Registry entry.
 pub const INFO: AlgorithmInfo = AlgorithmInfo {
     name: "naive-bayes",
-    description: "Gaussian naive Bayes (linfa-bayes), probabilities by log-sum-exp",
+    description:
+        "Gaussian naive Bayes (scikit-learn's var_smoothing rule), probabilities by log-sum-exp",
     params: PARAMS,
     native_probabilities: true,
     keeps_training_rows: false,
@@ -82,26 +85,39 @@ pub struct NaiveBayesModel {
     pub positive: ClassGaussians,
 }
 
-fn class_from_linfa(info: &serde_json::Value, key: &str) -> Result<ClassGaussians> {
-    let c = info
-        .get(key)
-        .ok_or_else(|| Error::Fit(format!("naive Bayes: class {key} missing")))?;
-    let vec = |name: &str| -> Result<Vec<f64>> {
-        let v = c
-            .get(name)
-            .ok_or_else(|| Error::Fit(format!("naive Bayes: no {name}")))?;
-        // ndarray's serde form: {"v":1,"dim":[n],"data":[...]}
-        let data = v.get("data").unwrap_or(v);
-        serde_json::from_value(data.clone()).map_err(|e| Error::Fit(format!("naive Bayes: {e}")))
-    };
-    Ok(ClassGaussians {
-        prior: c.get("prior").and_then(|p| p.as_f64()).unwrap_or(f64::NAN),
-        mean: vec("theta")?,
-        var: vec("sigma")?,
-    })
+/// Mean and population variance (divisor n) of every column of `x`; the
+/// variance by Welford's one-pass update (as ndarray's `var_axis`), which
+/// gives exactly 0 for a constant column.
+fn column_mean_var(x: ArrayView2<f64>) -> (Vec<f64>, Vec<f64>) {
+    let n = x.nrows() as f64;
+    let mean: Vec<f64> = x.axis_iter(Axis(1)).map(|c| c.sum() / n).collect();
+    let var = x
+        .axis_iter(Axis(1))
+        .map(|c| {
+            let (mut m, mut ss) = (0.0f64, 0.0f64);
+            for (i, &v) in c.iter().enumerate() {
+                let delta = v - m;
+                m += delta / (i + 1) as f64;
+                ss = (v - m).mul_add(delta, ss);
+            }
+            ss / n
+        })
+        .collect();
+    (mean, var)
 }
 
-fn log_likelihood(c: &ClassGaussians, row: ndarray::ArrayView1<f64>) -> f64 {
+/// One class's prior, means and smoothed variances from its rows.
+fn fit_class(x: ArrayView2<f64>, rows: &[usize], n: usize, epsilon: f64) -> ClassGaussians {
+    let sub = x.select(Axis(0), rows);
+    let (mean, var) = column_mean_var(sub.view());
+    ClassGaussians {
+        prior: rows.len() as f64 / n as f64,
+        mean,
+        var: var.into_iter().map(|v| v + epsilon).collect(),
+    }
+}
+
+fn log_likelihood(c: &ClassGaussians, row: ArrayView1<f64>) -> f64 {
     let mut s = c.prior.ln();
     for ((x, m), v) in row.iter().zip(&c.mean).zip(&c.var) {
         s -= 0.5 * ((2.0 * std::f64::consts::PI * v).ln() + (x - m) * (x - m) / v);
@@ -113,21 +129,18 @@ impl Classifier for NaiveBayesModel {
     type Params = NaiveBayesParams;
 
     fn fit(x: ArrayView2<f64>, y: &[bool], params: &NaiveBayesParams, _seed: u64) -> Result<Self> {
-        let targets: Array1<usize> = y.iter().map(|&b| usize::from(b)).collect();
-        let ds = DatasetBase::new(x, targets);
-        let nb: GaussianNb<f64, usize> = GaussianNb::params()
-            .var_smoothing(params.var_smoothing)
-            .fit(&ds)
-            .map_err(|e| Error::Fit(format!("naive Bayes failed: {e}")))?;
-        let v = serde_json::to_value(&nb).map_err(|e| Error::Fit(format!("naive Bayes: {e}")))?;
-        let info = v
-            .get("class_info")
-            .ok_or_else(|| Error::Fit("naive Bayes: unexpected model layout".into()))?;
+        let (_, var) = column_mean_var(x);
+        let epsilon = params.var_smoothing * var.iter().copied().fold(0.0, f64::max);
+        let (pos, neg): (Vec<usize>, Vec<usize>) = (0..y.len()).partition(|&i| y[i]);
         let m = NaiveBayesModel {
-            negative: class_from_linfa(info, "0")?,
-            positive: class_from_linfa(info, "1")?,
+            negative: fit_class(x, &neg, y.len(), epsilon),
+            positive: fit_class(x, &pos, y.len(), epsilon),
         };
-        m.validate(x.ncols()).map_err(Error::Fit)?;
+        m.validate(x.ncols()).map_err(|e| {
+            Error::Fit(format!(
+                "{e} (an input is constant within a class and var_smoothing is 0)"
+            ))
+        })?;
         Ok(m)
     }
 
@@ -136,14 +149,8 @@ impl Classifier for NaiveBayesModel {
             .map(|row| {
                 let lp = log_likelihood(&self.positive, row);
                 let ln = log_likelihood(&self.negative, row);
-                // P(pos) = exp(lp) / (exp(lp) + exp(ln)) = 1 / (1 + exp(ln - lp))
-                let d = ln - lp;
-                if d >= 0.0 {
-                    let e = (-d).exp();
-                    e / (1.0 + e)
-                } else {
-                    1.0 / (1.0 + d.exp())
-                }
+                // P(pos) = exp(lp) / (exp(lp) + exp(ln)) = sigmoid(lp - ln)
+                sigmoid(lp - ln)
             })
             .collect())
     }
@@ -185,5 +192,36 @@ mod tests {
         let m = NaiveBayesModel::fit(x.view(), &y, &NaiveBayesParams::default(), 0).unwrap();
         let p = m.predict_proba(x.view()).unwrap();
         assert!(p.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn parameters_equal_linfa_bayes() {
+        use linfa::prelude::*;
+        let x = Array2::from_shape_fn((90, 7), |(i, j)| {
+            ((i * 31 + j * 17) % 23) as f64 / 7.0 + (j as f64) * 0.5
+        });
+        let y: Vec<bool> = (0..90).map(|i| (i * 13) % 5 < 2).collect();
+        let params = NaiveBayesParams {
+            var_smoothing: 1e-3,
+        };
+        let m = NaiveBayesModel::fit(x.view(), &y, &params, 0).unwrap();
+        let targets: Array1<usize> = y.iter().map(|&b| usize::from(b)).collect();
+        let nb: linfa_bayes::GaussianNb<f64, usize> = linfa_bayes::GaussianNb::params()
+            .var_smoothing(1e-3)
+            .fit(&linfa::DatasetBase::new(x.view(), targets))
+            .unwrap();
+        let v = serde_json::to_value(&nb).unwrap();
+        for (key, ours) in [("0", &m.negative), ("1", &m.positive)] {
+            let c = &v["class_info"][key];
+            let close = |a: f64, b: f64| a.to_bits() == b.to_bits();
+            assert!(close(ours.prior, c["prior"].as_f64().unwrap()));
+            for (name, vals) in [("theta", &ours.mean), ("sigma", &ours.var)] {
+                let theirs: Vec<f64> = serde_json::from_value(c[name]["data"].clone()).unwrap();
+                assert!(
+                    vals.iter().zip(&theirs).all(|(a, b)| close(*a, *b)),
+                    "{name}"
+                );
+            }
+        }
     }
 }

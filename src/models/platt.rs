@@ -7,6 +7,7 @@ use ndarray::ArrayView1;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::stats::sigmoid;
 
 /// P(responder) = 1 / (1 + exp(a · score + b)).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -42,13 +43,7 @@ impl Platt {
 
     /// The probability for one score.
     pub fn predict(&self, score: f64) -> f64 {
-        let z = self.a * score + self.b;
-        if z >= 0.0 {
-            let e = (-z).exp();
-            e / (1.0 + e)
-        } else {
-            1.0 / (1.0 + z.exp())
-        }
+        sigmoid(-(self.a * score + self.b))
     }
 
     /// Checks that both parameters are finite.

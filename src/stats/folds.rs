@@ -6,7 +6,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// Assigns each row a fold in `0..k`, keeping the class balance of `y` in
 /// every fold. The same `y`, `k` and `seed` always give the same folds.
-pub fn stratified_folds(y: &[bool], k: usize, seed: u64) -> Vec<usize> {
+pub(crate) fn stratified_folds(y: &[bool], k: usize, seed: u64) -> Vec<usize> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut fold = vec![0; y.len()];
     let mut next = 0;
@@ -22,7 +22,7 @@ pub fn stratified_folds(y: &[bool], k: usize, seed: u64) -> Vec<usize> {
 }
 
 /// Splits `0..n` into (training, held-out) index sets for fold `f`.
-pub fn split(folds: &[usize], f: usize) -> (Vec<usize>, Vec<usize>) {
+pub(crate) fn split(folds: &[usize], f: usize) -> (Vec<usize>, Vec<usize>) {
     let mut train = Vec::new();
     let mut test = Vec::new();
     for (i, &g) in folds.iter().enumerate() {
@@ -37,21 +37,21 @@ pub fn split(folds: &[usize], f: usize) -> (Vec<usize>, Vec<usize>) {
 
 /// One fold of `rows` (with labels `y`): frame rows and labels of the
 /// training and held-out parts, and the held-out positions within `rows`.
-pub struct FoldSets {
+pub(crate) struct FoldSets {
     /// Training rows of the frame.
-    pub train: Vec<usize>,
+    pub(crate) train: Vec<usize>,
     /// Held-out rows of the frame.
-    pub test: Vec<usize>,
+    pub(crate) test: Vec<usize>,
     /// Labels of the training rows.
-    pub y_train: Vec<bool>,
+    pub(crate) y_train: Vec<bool>,
     /// Labels of the held-out rows.
-    pub y_test: Vec<bool>,
+    pub(crate) y_test: Vec<bool>,
     /// Positions of the held-out rows within `rows`.
-    pub test_positions: Vec<usize>,
+    pub(crate) test_positions: Vec<usize>,
 }
 
 /// Splits `rows` by fold `f` of `folds` (one fold id per entry of `rows`).
-pub fn fold_sets(folds: &[usize], f: usize, rows: &[usize], y: &[bool]) -> FoldSets {
+pub(crate) fn fold_sets(folds: &[usize], f: usize, rows: &[usize], y: &[bool]) -> FoldSets {
     let (tr, te) = split(folds, f);
     FoldSets {
         train: tr.iter().map(|&i| rows[i]).collect(),

@@ -1,6 +1,8 @@
 //! The model bundle: one self-describing JSON document holding the feature
 //! schema, one fitted pipeline and model per therapy arm, and the training
-//! summary. It never holds patient rows or wall-clock times.
+//! summary. It never holds patient rows or wall-clock times. This module is
+//! the persisted format and its validation: every type stored in a bundle
+//! is defined here; `training` fills them, the other layers read them.
 
 use std::io::Write;
 use std::path::Path;
@@ -10,8 +12,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{FileInfo, TargetRule};
 use crate::error::{Error, Result};
-use crate::eval::select::Selection;
-use crate::eval::CvMetrics;
 use crate::features::{FeatureSchema, GenotypeModel, Pipeline};
 use crate::models::{AlgorithmParams, FittedModel};
 use crate::output::AtomicFile;
@@ -85,6 +85,66 @@ pub fn s_learner_inputs(x: ArrayView2<f64>, arm_of: &[usize], arms: usize) -> Ar
     out
 }
 
+/// How therapy arms are modelled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// One pipeline and model per arm.
+    #[default]
+    TLearner,
+    /// One pipeline and model for all arms, with therapy indicators and
+    /// therapy × feature interactions.
+    SLearner,
+}
+
+impl Strategy {
+    /// Every strategy, in display order.
+    pub const ALL: [Strategy; 2] = [Strategy::TLearner, Strategy::SLearner];
+
+    /// The name used on the command line and in the bundle.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::TLearner => "t-learner",
+            Strategy::SLearner => "s-learner",
+        }
+    }
+}
+
+/// Cross-validation results for one arm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CvMetrics {
+    /// Number of folds.
+    pub folds: usize,
+    /// AUC of each fold.
+    pub fold_auc: Vec<f64>,
+    /// Mean fold AUC.
+    pub auc_mean: f64,
+    /// Sample standard deviation of the fold AUCs.
+    pub auc_sd: f64,
+    /// AUC of all out-of-fold predictions pooled.
+    pub auc_pooled: f64,
+}
+
+/// One `auto` candidate's inner-CV result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateScore {
+    /// The candidate.
+    pub algorithm: AlgorithmParams,
+    /// Mean inner-fold AUC (NaN-free: a failed candidate is left out).
+    pub inner_auc: f64,
+}
+
+/// How `--algorithm auto` chose one arm's algorithm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tuning {
+    /// Inner folds used for choosing.
+    pub inner_folds: usize,
+    /// Every candidate's inner AUC on all of the arm's rows.
+    pub candidates: Vec<CandidateScore>,
+    /// The candidate chosen in each outer fold of the nested CV.
+    pub outer_choices: Vec<String>,
+}
+
 /// Out-of-fold ("cross-fitted") predictions for the training patients:
 /// no patient's probability comes from a model that saw them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,7 +171,8 @@ pub struct Arm {
     /// The algorithm and hyper-parameters of this arm's model.
     pub algorithm: AlgorithmParams,
     /// How `auto` chose the algorithm (absent otherwise).
-    pub selection: Option<Selection>,
+    #[serde(rename = "selection")]
+    pub tuning: Option<Tuning>,
     /// How model inputs are built (T-learner unless stated).
     #[serde(default)]
     pub design: Design,
@@ -170,8 +231,8 @@ pub struct Bundle {
     pub algorithm: String,
     /// `t-learner` (a model per arm) or `s-learner` (one model with therapy
     /// indicators and interactions, stored under every arm).
-    #[serde(default = "default_strategy")]
-    pub strategy: String,
+    #[serde(default)]
+    pub strategy: Strategy,
     /// One model per therapy arm (one in all for a bundle without arms).
     pub arms: Vec<Arm>,
     /// Out-of-fold predictions of the training patients under every arm.
@@ -181,11 +242,12 @@ pub struct Bundle {
     pub training: TrainingSummary,
 }
 
-fn default_strategy() -> String {
-    "t-learner".into()
-}
-
 impl Arm {
+    /// Display name (`all` for the single arm of a bundle without arms).
+    pub fn label(&self) -> String {
+        self.therapy.clone().unwrap_or_else(|| "all".into())
+    }
+
     /// The model inputs for `rows` of `frame`: pipeline, then design.
     pub fn model_inputs(
         &self,
@@ -200,10 +262,7 @@ impl Arm {
 impl Bundle {
     /// Arm names (`None` for the single arm of a bundle without arms).
     pub fn arm_names(&self) -> Vec<String> {
-        self.arms
-            .iter()
-            .map(|a| a.therapy.clone().unwrap_or_else(|| "all".into()))
-            .collect()
+        self.arms.iter().map(Arm::label).collect()
     }
 
     /// Flips and checks a scoring file's alleles against the training

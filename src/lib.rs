@@ -15,11 +15,13 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod models;
+pub(crate) mod notes;
 pub mod output;
 pub mod rank;
 pub mod ranking;
 pub mod report;
 pub mod simulate;
 pub(crate) mod stats;
+pub(crate) mod training;
 
 pub use error::{Error, Result};

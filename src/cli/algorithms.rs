@@ -4,9 +4,9 @@ use serde::Serialize;
 
 use crate::cli::Ui;
 use crate::error::Result;
-use crate::eval::select::auto_grid;
 use crate::models::ALGORITHMS;
 use crate::output::Sink;
+use crate::training::tuning::auto_grid;
 
 /// Flags of `algorithms`.
 #[derive(Debug, clap::Args)]

@@ -3,23 +3,16 @@
 //! scores and fit time.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
-use rayon::prelude::*;
-use serde::Serialize;
-
-use crate::cli::common::{split_list, Format};
-use crate::cli::prepare::DataArgs;
-use crate::cli::train::arm_seed;
+use crate::cli::args::{split_list, DataArgs, Format};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
-use crate::eval::metrics::{accuracy, auc, brier, log_loss};
-use crate::features::Pipeline;
 use crate::models::{AlgorithmParams, RawParams, ALGORITHMS};
+use crate::notes::Notes;
 use crate::output::Sink;
 use crate::report::{render_csv, render_table, Cell};
-use crate::stats::folds::{fold_sets, stratified_folds};
-use crate::stats::mean_sd;
+use crate::training::compare::{compare, CompareRow};
+use crate::training::{Cohort, CohortSpec};
 
 /// Flags of `compare`.
 #[derive(Debug, clap::Args)]
@@ -67,49 +60,6 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
-/// One algorithm on one arm, summarised over every fold (stable JSON keys).
-#[derive(Debug, Clone, Serialize)]
-pub struct CompareRow {
-    /// Therapy arm (`all` without arms).
-    pub arm: String,
-    /// Algorithm name.
-    pub algorithm: String,
-    /// Its hyper-parameters.
-    pub params: String,
-    /// Folds that succeeded.
-    pub folds_ok: usize,
-    /// Folds that failed.
-    pub folds_failed: usize,
-    /// Mean and sd of fold AUC.
-    pub auc_mean: f64,
-    /// SD of fold AUC.
-    pub auc_sd: f64,
-    /// Mean Brier score.
-    pub brier_mean: f64,
-    /// SD of the Brier score.
-    pub brier_sd: f64,
-    /// Mean log-loss.
-    pub log_loss_mean: f64,
-    /// SD of the log-loss.
-    pub log_loss_sd: f64,
-    /// Mean accuracy at 0.5.
-    pub accuracy_mean: f64,
-    /// SD of the accuracy.
-    pub accuracy_sd: f64,
-    /// Mean seconds to fit pipeline + model on one fold (not deterministic).
-    pub fit_seconds_mean: f64,
-    /// The first failure, if any.
-    pub first_error: Option<String>,
-}
-
-struct FoldScore {
-    auc: f64,
-    brier: f64,
-    log_loss: f64,
-    accuracy: f64,
-    seconds: f64,
-}
-
 /// Splits `ALGO.KEY=VALUE` flags by algorithm.
 fn params_for(name: &str, params: &[String]) -> Result<RawParams> {
     let mine: Vec<String> = params
@@ -119,174 +69,82 @@ fn params_for(name: &str, params: &[String]) -> Result<RawParams> {
     RawParams::parse(&mine)
 }
 
+/// `compare`'s validated configuration.
+struct Config {
+    cohort: CohortSpec,
+    algorithms: Vec<AlgorithmParams>,
+    cv: usize,
+    repeats: usize,
+    seed: u64,
+}
+
+impl Args {
+    /// Checks the flags before anything is read.
+    fn config(&self) -> Result<Config> {
+        let mut names = split_list(&self.algorithms);
+        if names.iter().any(|n| n == "all") {
+            names = ALGORITHMS.iter().map(|a| a.name.to_string()).collect();
+        }
+        names.dedup();
+        for p in &self.params {
+            let algo = p.split_once('.').map(|(a, _)| a).unwrap_or("");
+            if !names.iter().any(|n| n == algo) {
+                return Err(Error::usage(format!(
+                    "--param `{p}` must name one of the compared algorithms as ALGO.KEY=VALUE (compared: {})",
+                    names.join(", ")
+                )));
+            }
+        }
+        let algorithms = names
+            .iter()
+            .map(|n| AlgorithmParams::from_cli(n, &params_for(n, &self.params)?))
+            .collect::<Result<_>>()?;
+        if self.cv < 2 {
+            return Err(Error::usage("--cv must be at least 2"));
+        }
+        if self.repeats < 1 {
+            return Err(Error::usage("--repeats must be at least 1"));
+        }
+        Ok(Config {
+            cohort: self.data.spec()?,
+            algorithms,
+            cv: self.cv,
+            repeats: self.repeats,
+            seed: self.seed,
+        })
+    }
+}
+
 /// Runs `compare`.
 pub fn run(args: Args, ui: &Ui) -> Result<()> {
-    let mut names = split_list(&args.algorithms);
-    if names.iter().any(|n| n == "all") {
-        names = ALGORITHMS.iter().map(|a| a.name.to_string()).collect();
-    }
-    names.dedup();
-    for p in &args.params {
-        let algo = p.split_once('.').map(|(a, _)| a).unwrap_or("");
-        if !names.iter().any(|n| n == algo) {
-            return Err(Error::usage(format!(
-                "--param `{p}` must name one of the compared algorithms as ALGO.KEY=VALUE (compared: {})",
-                names.join(", ")
-            )));
-        }
-    }
-    let algos: Vec<AlgorithmParams> = names
-        .iter()
-        .map(|n| AlgorithmParams::from_cli(n, &params_for(n, &args.params)?))
-        .collect::<Result<_>>()?;
-    if args.cv < 2 {
-        return Err(Error::usage("--cv must be at least 2"));
-    }
-    if args.repeats < 1 {
-        return Err(Error::usage("--repeats must be at least 1"));
-    }
-    args.data.rule()?;
+    let c = args.config()?;
     let mut sink = Sink::open(args.out.as_deref())?;
-    let prepared = args
-        .data
-        .prepare(ui, args.cv, &format!("--cv {}", args.cv))?;
-    let frame = &prepared.frame;
-
-    // Identical folds for every algorithm: one split per (arm, repeat).
-    struct Task {
-        arm: usize,
-        algo: usize,
-        fold: usize,
-        seed: u64,
-    }
-    let mut splits = Vec::new();
-    let mut tasks = Vec::new();
-    for (a, arm) in prepared.arms.iter().enumerate() {
-        for r in 0..args.repeats {
-            let fold_seed = arm_seed(args.seed, a).wrapping_add(7919 * r as u64);
-            let folds = stratified_folds(&arm.y, args.cv, fold_seed);
-            for f in 0..args.cv {
-                splits.push(fold_sets(&folds, f, &arm.rows, &arm.y));
-                for algo in 0..algos.len() {
-                    tasks.push(Task {
-                        arm: a,
-                        algo,
-                        fold: splits.len() - 1,
-                        seed: fold_seed.wrapping_add(f as u64 + 1),
-                    });
-                }
-            }
-        }
-    }
+    let mut notes = Notes::default();
+    let cohort = Cohort::assemble(&c.cohort, c.cv, &format!("--cv {}", c.cv), &mut notes);
+    ui.notes(&notes);
+    let cohort = cohort?;
+    let (n_algos, n_arms) = (c.algorithms.len(), cohort.arms.len());
     ui.info(format!(
-        "comparing {} algorithm{} on {} arm{} × {} repeats × {} folds",
-        algos.len(),
-        if algos.len() == 1 { "" } else { "s" },
-        prepared.arms.len(),
-        if prepared.arms.len() == 1 { "" } else { "s" },
-        args.repeats,
-        args.cv
+        "comparing {n_algos} algorithm{} on {n_arms} arm{} × {} repeats × {} folds",
+        if n_algos == 1 { "" } else { "s" },
+        if n_arms == 1 { "" } else { "s" },
+        c.repeats,
+        c.cv
     ));
-    let bar = ui.progress(tasks.len() as u64, "fitting");
-    let results: Vec<Result<FoldScore>> = tasks
-        .par_iter()
-        .map(|t| {
-            let start = Instant::now();
-            let s = &splits[t.fold];
-            let pipeline = Pipeline::fit(frame, &s.train);
-            let (x, _) = pipeline.transform(frame, &s.train)?;
-            let model = algos[t.algo].fit(x.view(), &s.y_train, t.seed)?;
-            let seconds = start.elapsed().as_secs_f64();
-            let (xt, _) = pipeline.transform(frame, &s.test)?;
-            let p = model.predict_proba(xt.view())?.to_vec();
-            bar.inc(1);
-            Ok(FoldScore {
-                auc: auc(&p, &s.y_test).unwrap_or(f64::NAN),
-                brier: brier(&p, &s.y_test),
-                log_loss: log_loss(&p, &s.y_test),
-                accuracy: accuracy(&p, &s.y_test),
-                seconds,
-            })
-        })
-        .collect();
+    let bar = ui.progress((n_algos * n_arms * c.repeats * c.cv) as u64, "fitting");
+    let (rows, warnings) = compare(&cohort, &c.algorithms, c.cv, c.repeats, c.seed, &|| {
+        bar.inc(1)
+    });
     bar.finish_and_clear();
-
-    let mut rows = Vec::new();
-    for (a, arm) in prepared.arms.iter().enumerate() {
-        let mut arm_rows = Vec::new();
-        for (g, algo) in algos.iter().enumerate() {
-            let mut ok = Vec::new();
-            let mut failed = 0;
-            let mut first_error = None;
-            for (t, r) in tasks.iter().zip(&results) {
-                if t.arm != a || t.algo != g {
-                    continue;
-                }
-                match r {
-                    Ok(s) => ok.push(s),
-                    Err(e) => {
-                        failed += 1;
-                        if first_error.is_none() {
-                            first_error = Some(e.to_string());
-                        }
-                    }
-                }
-            }
-            if let Some(e) = &first_error {
-                ui.warn(format!(
-                    "{} failed on {failed} of {} folds of arm {}: {e}",
-                    algo.name(),
-                    args.cv * args.repeats,
-                    arm.label()
-                ));
-            }
-            let stat = |f: fn(&FoldScore) -> f64| {
-                let v: Vec<f64> = ok.iter().map(|s| f(s)).filter(|v| v.is_finite()).collect();
-                mean_sd(&v)
-            };
-            let (auc_mean, auc_sd) = stat(|s| s.auc);
-            let (brier_mean, brier_sd) = stat(|s| s.brier);
-            let (log_loss_mean, log_loss_sd) = stat(|s| s.log_loss);
-            let (accuracy_mean, accuracy_sd) = stat(|s| s.accuracy);
-            arm_rows.push(CompareRow {
-                arm: arm.label(),
-                algorithm: algo.name().to_string(),
-                params: algo.describe(),
-                folds_ok: ok.len(),
-                folds_failed: failed,
-                auc_mean,
-                auc_sd,
-                brier_mean,
-                brier_sd,
-                log_loss_mean,
-                log_loss_sd,
-                accuracy_mean,
-                accuracy_sd,
-                fit_seconds_mean: stat(|s| s.seconds).0,
-                first_error,
-            });
-        }
-        // Best first within each arm; failed algorithms last.
-        arm_rows.sort_by(|x, y| {
-            let key = |r: &CompareRow| {
-                if r.auc_mean.is_finite() {
-                    r.auc_mean
-                } else {
-                    f64::NEG_INFINITY
-                }
-            };
-            key(y).total_cmp(&key(x))
-        });
-        rows.extend(arm_rows);
+    for w in warnings {
+        ui.warn(w);
     }
-
     let format = args.format.unwrap_or(if sink.is_terminal() {
         Format::Table
     } else {
         Format::Csv
     });
-    let text = render(&rows, format);
-    sink.write_text(&text)?;
+    sink.write_text(&render(&rows, format))?;
     sink.finish()
 }
 

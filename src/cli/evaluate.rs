@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::bundle::Bundle;
-use crate::cli::common::{out_is_json, InputArgs};
+use crate::cli::args::{out_is_json, InputArgs};
 use crate::cli::Ui;
 use crate::data::FileInfo;
 use crate::error::{Error, Result};

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::bundle::{Arm, Bundle};
-use crate::cli::common::{out_is_json, OptionalInputArgs};
+use crate::cli::args::{out_is_json, OptionalInputArgs};
 use crate::cli::evaluate::importance_by_arm;
 use crate::cli::Ui;
 use crate::data::Dataset;

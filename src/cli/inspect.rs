@@ -177,7 +177,7 @@ pub fn summarise(file: &str, b: &Bundle) -> Summary {
         seed: b.training.seed,
         holds_patient_rows: b.training.holds_patient_rows
             || b.arms.iter().any(|a| a.model.holds_training_rows()),
-        strategy: b.strategy.clone(),
+        strategy: b.strategy.as_str().to_string(),
         cross_fitted_patients: b.cross_fitted.as_ref().map_or(0, |c| c.ids.len()),
         genotypes: describe_genotypes(b),
     }

@@ -1,12 +1,11 @@
 //! The command line: one file per subcommand, each with `Args` and `run`.
 
 pub mod algorithms;
-pub mod common;
+pub mod args;
 pub mod compare;
 pub mod evaluate;
 pub mod explain;
 pub mod inspect;
-pub mod prepare;
 pub mod report;
 pub mod score;
 pub mod simulate;
@@ -15,7 +14,7 @@ pub mod train;
 use clap::{Parser, Subcommand};
 
 use crate::error::Result;
-pub use common::Ui;
+pub use args::Ui;
 
 /// Train and score therapy-response models for precision psychiatry research.
 ///

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use crate::bundle::Bundle;
-use crate::cli::common::OptionalInputArgs;
+use crate::cli::args::OptionalInputArgs;
 use crate::cli::evaluate::{check_bootstrap, load_labelled, plots};
 use crate::cli::Ui;
 use crate::error::{Error, Result};

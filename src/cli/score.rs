@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::bundle::Bundle;
-use crate::cli::common::{out_is_json, Format, InputArgs};
+use crate::cli::args::{out_is_json, Format, InputArgs};
 use crate::cli::Ui;
 use crate::data::{Dataset, ReadOptions, TextColumn};
 use crate::error::{Error, Result};

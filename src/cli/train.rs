@@ -2,23 +2,15 @@
 
 use std::path::PathBuf;
 
-use rayon::prelude::*;
-
-use crate::bundle::{
-    s_learner_inputs, Arm, Bundle, CrossFitted, Design, TargetInfo, TrainingSummary, FORMAT,
-    FORMAT_VERSION,
-};
-use crate::cli::prepare::{ArmData, DataArgs, Prepared};
+use crate::bundle::{Bundle, Strategy};
+use crate::cli::args::DataArgs;
 use crate::cli::Ui;
 use crate::error::{Error, Result};
-use crate::eval::metrics::auc;
-use crate::eval::select::{auto_grid, choose, nested_cv, Selection, INNER_FOLDS};
-use crate::eval::{cross_validate, CvMetrics};
-use crate::features::Pipeline;
 use crate::models::{AlgorithmParams, RawParams};
+use crate::notes::Notes;
 use crate::output::AtomicFile;
-use crate::stats::folds::{split, stratified_folds};
-use crate::stats::mean_sd;
+use crate::training::tuning::{auto_grid, INNER_FOLDS};
+use crate::training::{train, Cohort, CohortSpec, Method, TrainSpec};
 
 /// Flags of `train`.
 #[derive(Debug, clap::Args)]
@@ -58,7 +50,7 @@ pub struct Args {
     pub no_cross_fitted: bool,
 
     /// Seed for every random choice (folds, bootstrap samples); the same
-    /// inputs and seed give a byte-identical bundle. Example: --seed 7
+    /// data and seed give a byte-identical bundle. Example: --seed 7
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 
@@ -67,422 +59,168 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-/// How therapy arms are modelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Strategy {
-    /// One model per arm.
-    TLearner,
-    /// One model for all arms, with therapy indicators and interactions.
-    SLearner,
-}
+impl clap::ValueEnum for Strategy {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Strategy::ALL
+    }
 
-impl Strategy {
-    fn as_str(self) -> &'static str {
-        match self {
-            Strategy::TLearner => "t-learner",
-            Strategy::SLearner => "s-learner",
-        }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
     }
 }
 
-/// Per-arm seed: the same arm always gets the same stream.
-pub fn arm_seed(seed: u64, arm: usize) -> u64 {
-    seed.wrapping_add((arm as u64) << 32)
+/// `train`'s validated configuration.
+struct Config {
+    cohort: CohortSpec,
+    train: TrainSpec,
+    out: PathBuf,
+}
+
+impl Args {
+    /// Checks the flags before anything is read.
+    fn config(&self) -> Result<Config> {
+        let auto = self.algorithm == "auto";
+        let method = if auto {
+            if !self.params.is_empty() {
+                return Err(Error::usage(
+                    "--param cannot be combined with --algorithm auto, which searches its own grid",
+                ));
+            }
+            Method::Auto
+        } else {
+            Method::Fixed(AlgorithmParams::from_cli(
+                &self.algorithm,
+                &RawParams::parse(&self.params)?,
+            )?)
+        };
+        if self.cv == 1 {
+            return Err(Error::usage(
+                "--cv must be 0 (no cross-validation) or at least 2",
+            ));
+        }
+        if auto && self.cv == 0 {
+            return Err(Error::usage(
+                "--algorithm auto needs --cv of at least 2 for its nested cross-validation",
+            ));
+        }
+        if self.strategy == Strategy::SLearner {
+            if self.data.therapy_col.is_none() || self.data.therapy.is_some() {
+                return Err(Error::usage(
+                    "--strategy s-learner needs --therapy-col and all arms (no --therapy)",
+                ));
+            }
+            if auto {
+                return Err(Error::usage(
+                    "--strategy s-learner takes a fixed --algorithm; auto chooses per arm (t-learner) only",
+                ));
+            }
+        }
+        Ok(Config {
+            cohort: self.data.spec()?,
+            train: TrainSpec {
+                method,
+                cv: self.cv,
+                strategy: self.strategy,
+                keep_cross_fitted: !self.no_cross_fitted,
+                seed: self.seed,
+            },
+            out: self.out.clone(),
+        })
+    }
 }
 
 /// Runs `train`.
 pub fn run(args: Args, ui: &Ui) -> Result<()> {
-    // Flags first: nothing is read before they are known to be sound.
-    let auto = args.algorithm == "auto";
-    let algorithm = if auto {
-        if !args.params.is_empty() {
-            return Err(Error::usage(
-                "--param cannot be combined with --algorithm auto, which searches its own grid",
-            ));
-        }
-        None
-    } else {
-        Some(AlgorithmParams::from_cli(
-            &args.algorithm,
-            &RawParams::parse(&args.params)?,
-        )?)
-    };
-    if args.cv == 1 {
-        return Err(Error::usage(
-            "--cv must be 0 (no cross-validation) or at least 2",
-        ));
-    }
-    if auto && args.cv == 0 {
-        return Err(Error::usage(
-            "--algorithm auto needs --cv of at least 2 for its nested cross-validation",
-        ));
-    }
-    if args.strategy == Strategy::SLearner {
-        if args.data.therapy_col.is_none() || args.data.therapy.is_some() {
-            return Err(Error::usage(
-                "--strategy s-learner needs --therapy-col and all arms (no --therapy)",
-            ));
-        }
-        if auto {
-            return Err(Error::usage(
-                "--strategy s-learner takes a fixed --algorithm; auto chooses per arm (t-learner) only",
-            ));
-        }
-    }
-    args.data.rule()?;
-    let out = AtomicFile::create(&args.out)?;
-
-    let need = args.cv.max(if auto { INNER_FOLDS } else { 2 });
-    let why = if args.cv >= 2 {
-        format!("--cv {}", args.cv)
+    let config = args.config()?;
+    let out = AtomicFile::create(&config.out)?;
+    let how = &config.train;
+    let auto = how.method == Method::Auto;
+    let need = how.cv.max(if auto { INNER_FOLDS } else { 2 });
+    let why = if how.cv >= 2 {
+        format!("--cv {}", how.cv)
     } else {
         "a model".to_string()
     };
-    let prepared = args.data.prepare(ui, need, &why)?;
-    let Prepared {
-        ds, frame, arms, ..
-    } = &prepared;
-    ui.info(format!(
-        "training {} on {} patients, {} features, {} arm{}",
-        match &algorithm {
-            Some(a) => format!("{} ({})", a.name(), a.describe()),
-            None => format!(
+    let mut notes = Notes::default();
+    let cohort = Cohort::assemble(&config.cohort, need, &why, &mut notes);
+    ui.notes(&notes);
+    let cohort = cohort?;
+    if how.strategy == Strategy::SLearner && cohort.arms.len() < 2 {
+        return Err(Error::usage(format!(
+            "--strategy s-learner needs at least two arms; `{}` has one",
+            config.cohort.therapy_col.as_deref().unwrap_or("")
+        )));
+    }
+    ui.info(describe_run(&cohort, how));
+    let bar = ui.progress((how.cv * cohort.arms.len()) as u64, "cross-validating");
+    let bundle = train(&cohort, &config.cohort, how, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    for line in arm_summaries(&bundle) {
+        ui.info(line);
+    }
+    if bundle.training.holds_patient_rows {
+        ui.warn(format!(
+            "{} keeps training rows (standardised) inside the bundle: treat {} as patient data",
+            bundle.algorithm,
+            config.out.display()
+        ));
+    }
+    bundle.write(out)?;
+    ui.info(format!("wrote {}", config.out.display()));
+    Ok(())
+}
+
+/// "training logistic (c=1, …) on 600 patients, 58 features, 3 arms".
+fn describe_run(cohort: &Cohort, how: &TrainSpec) -> String {
+    let arms = cohort.arms.len();
+    format!(
+        "training {} on {} patients, {} features, {arms} arm{}",
+        match &how.method {
+            Method::Fixed(a) => format!("{} ({})", a.name(), a.describe()),
+            Method::Auto => format!(
                 "auto (inner {INNER_FOLDS}-fold CV over {} candidates)",
                 auto_grid().len()
             ),
         },
-        arms.iter().map(|a| a.rows.len()).sum::<usize>(),
-        frame.columns.len(),
-        arms.len(),
-        if arms.len() == 1 { "" } else { "s" }
-    ));
-
-    if args.strategy == Strategy::SLearner && arms.len() < 2 {
-        return Err(Error::usage(format!(
-            "--strategy s-learner needs at least two arms; `{}` has one",
-            args.data.therapy_col.as_deref().unwrap_or("")
-        )));
-    }
-    let bar = ui.progress((args.cv * arms.len()) as u64, "cross-validating");
-    let (fitted, oof) = match (&algorithm, args.strategy) {
-        (Some(alg), Strategy::SLearner) => {
-            fit_s_learner(&prepared, alg, args.cv, args.seed, || bar.inc(1))?
-        }
-        _ => {
-            let mut fitted = Vec::with_capacity(arms.len());
-            let mut oofs = Vec::with_capacity(arms.len());
-            for (a, arm) in arms.iter().enumerate() {
-                let seed = arm_seed(args.seed, a);
-                let label = arm.label();
-                let fail = |e: Error| Error::Fit(format!("arm `{label}`: {e}"));
-                let result = match &algorithm {
-                    Some(alg) => fit_fixed(&prepared, arm, alg, args.cv, seed, || bar.inc(1)),
-                    None => fit_auto(&prepared, arm, args.cv, seed, || bar.inc(1)),
-                };
-                let (arm_fit, oof) = result.map_err(fail)?;
-                fitted.push(arm_fit);
-                oofs.push(oof);
-            }
-            let oof = t_learner_cross_fit(&prepared, &fitted, oofs)?;
-            (fitted, oof)
-        }
-    };
-    let cross_fitted = if args.no_cross_fitted { None } else { oof };
-    bar.finish_and_clear();
-    for arm in &fitted {
-        let label = arm.therapy.clone().unwrap_or_else(|| "all".into());
-        let cv = match &arm.cv {
-            Some(cv) => format!(
-                "{} AUC {:.3} ± {:.3} ({} folds)",
-                if auto { "nested-CV" } else { "CV" },
-                cv.auc_mean,
-                cv.auc_sd,
-                cv.folds
-            ),
-            None => "no cross-validation".into(),
-        };
-        let chosen = if auto {
-            format!(
-                ", chose {} ({})",
-                arm.algorithm.name(),
-                arm.algorithm.describe()
-            )
-        } else {
-            String::new()
-        };
-        ui.info(format!(
-            "arm {label}: n={}, responders={} ({:.1}%), {cv}{chosen}",
-            arm.n,
-            arm.responders,
-            100.0 * arm.responders as f64 / arm.n as f64
-        ));
-    }
-
-    let holds_rows = fitted.iter().any(|a| a.model.holds_training_rows());
-    let bundle = Bundle {
-        format: FORMAT.into(),
-        format_version: FORMAT_VERSION,
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        id_column: args.data.id.clone(),
-        target: TargetInfo {
-            column: args.data.target.clone(),
-            description: prepared.rule.describe(&args.data.target),
-            rule: prepared.rule.clone(),
-        },
-        therapy_column: args.data.therapy_col.clone(),
-        features: frame.schema(),
-        genotypes: prepared.genetics.clone(),
-        algorithm: args.algorithm.clone(),
-        strategy: args.strategy.as_str().into(),
-        cross_fitted,
-        training: TrainingSummary {
-            files: ds.files.clone(),
-            n_joined: ds.n_rows(),
-            n_missing_target: prepared.n_missing_target,
-            n_missing_therapy: prepared.n_missing_therapy,
-            n: fitted.iter().map(|a| a.n).sum(),
-            responders: fitted.iter().map(|a| a.responders).sum(),
-            seed: args.seed,
-            cv_folds: args.cv,
-            holds_patient_rows: holds_rows,
-        },
-        arms: fitted,
-    };
-    if holds_rows {
-        ui.warn(format!(
-            "{} keeps training rows (standardised) inside the bundle: treat {} as patient data",
-            args.algorithm,
-            args.out.display()
-        ));
-    }
-    bundle.write(out)?;
-    ui.info(format!("wrote {}", args.out.display()));
-    Ok(())
+        cohort.arms.iter().map(|a| a.rows.len()).sum::<usize>(),
+        cohort.frame.columns.len(),
+        if arms == 1 { "" } else { "s" }
+    )
 }
 
-/// Cross-validates (when `cv >= 2`) and fits one algorithm on one arm.
-pub fn fit_fixed(
-    p: &Prepared,
-    arm: &ArmData,
-    algorithm: &AlgorithmParams,
-    cv: usize,
-    seed: u64,
-    on_fold: impl Fn() + Sync,
-) -> Result<(Arm, Option<Vec<f64>>)> {
-    // The folds and the final fit are independent: run them side by side.
-    let on_fold = &on_fold;
-    let (validated, fitted) = rayon::join(
-        || -> Result<_> {
-            if cv >= 2 {
-                let (m, oof) =
-                    cross_validate(&p.frame, &arm.rows, &arm.y, cv, algorithm, seed, on_fold)?;
-                Ok((Some(m), Some(oof)))
-            } else {
-                Ok((None, None))
-            }
-        },
-        || final_fit(p, arm, algorithm.clone(), None, None, seed),
-    );
-    let (cv, oof) = validated?;
-    let mut fitted = fitted?;
-    fitted.cv = cv;
-    Ok((fitted, oof))
-}
-
-/// Nested CV of the `auto` procedure, then the choice on all rows and its fit.
-fn fit_auto(
-    p: &Prepared,
-    arm: &ArmData,
-    cv: usize,
-    seed: u64,
-    on_fold: impl Fn() + Sync,
-) -> Result<(Arm, Option<Vec<f64>>)> {
-    let grid = auto_grid();
-    let (nested, outer_choices, oof) =
-        nested_cv(&p.frame, &arm.rows, &arm.y, cv, &grid, seed, on_fold)?;
-    let (candidates, best) = choose(&p.frame, &arm.rows, &arm.y, &grid, seed ^ 0x5eed)?;
-    let chosen = candidates[best].algorithm.clone();
-    let selection = Selection {
-        inner_folds: INNER_FOLDS,
-        candidates,
-        outer_choices,
-    };
-    Ok((
-        final_fit(p, arm, chosen, Some(nested), Some(selection), seed)?,
-        Some(oof),
-    ))
-}
-
-fn final_fit(
-    p: &Prepared,
-    arm: &ArmData,
-    algorithm: AlgorithmParams,
-    cv: Option<crate::eval::CvMetrics>,
-    selection: Option<Selection>,
-    seed: u64,
-) -> Result<Arm> {
-    let pipeline = Pipeline::fit(&p.frame, &arm.rows);
-    let (x, _) = pipeline.transform(&p.frame, &arm.rows)?;
-    let model = algorithm.fit(x.view(), &arm.y, seed)?;
-    Ok(Arm {
-        therapy: arm.therapy.clone(),
-        n: arm.rows.len(),
-        responders: arm.responders(),
-        pipeline,
-        algorithm,
-        selection,
-        design: Design::PerArm,
-        model,
-        cv,
-    })
-}
-
-/// Cross-fitted predictions of a T-learner: a patient's own arm from the
-/// out-of-fold predictions, every other arm from that arm's final model
-/// (which never saw the patient). `None` without cross-validation.
-fn t_learner_cross_fit(
-    p: &Prepared,
-    fitted: &[Arm],
-    oofs: Vec<Option<Vec<f64>>>,
-) -> Result<Option<CrossFitted>> {
-    if oofs.iter().any(Option::is_none) {
-        return Ok(None);
-    }
-    let mut patients: Vec<(usize, usize, usize)> = Vec::new(); // (row, arm, index in arm)
-    for (a, arm) in p.arms.iter().enumerate() {
-        for (k, &r) in arm.rows.iter().enumerate() {
-            patients.push((r, a, k));
-        }
-    }
-    patients.sort();
-    let rows: Vec<usize> = patients.iter().map(|t| t.0).collect();
-    let mut probs = Vec::with_capacity(fitted.len());
-    for (a, arm) in fitted.iter().enumerate() {
-        let (x, _) = arm.model_inputs(&p.frame, &rows)?;
-        let mut pa = arm.model.predict_proba(x.view())?.to_vec();
-        let oof = oofs[a].as_ref().expect("checked above");
-        for (i, &(_, b, k)) in patients.iter().enumerate() {
-            if b == a {
-                pa[i] = oof[k];
-            }
-        }
-        probs.push(pa);
-    }
-    Ok(Some(CrossFitted {
-        ids: rows.iter().map(|&r| p.ds.id(r).to_string()).collect(),
-        received: patients.iter().map(|t| t.1).collect(),
-        p: probs,
-    }))
-}
-
-/// An S-learner: one pipeline and model on all arms' rows, with therapy
-/// indicators and therapy × feature interactions; cross-validated over all
-/// rows, with per-arm fold AUCs and cross-fitted predictions under every arm.
-fn fit_s_learner(
-    p: &Prepared,
-    algorithm: &AlgorithmParams,
-    cv: usize,
-    seed: u64,
-    on_fold: impl Fn() + Sync,
-) -> Result<(Vec<Arm>, Option<CrossFitted>)> {
-    let k_arms = p.arms.len();
-    let mut patients: Vec<(usize, usize, bool)> = Vec::new();
-    for (a, arm) in p.arms.iter().enumerate() {
-        for (&r, &y) in arm.rows.iter().zip(&arm.y) {
-            patients.push((r, a, y));
-        }
-    }
-    patients.sort_by_key(|t| t.0);
-    let rows: Vec<usize> = patients.iter().map(|t| t.0).collect();
-    let arm_of: Vec<usize> = patients.iter().map(|t| t.1).collect();
-    let y: Vec<bool> = patients.iter().map(|t| t.2).collect();
-    let fit_on = |idx: &[usize], s: u64| -> Result<(Pipeline, crate::models::FittedModel)> {
-        let r: Vec<usize> = idx.iter().map(|&i| rows[i]).collect();
-        let pipeline = Pipeline::fit(&p.frame, &r);
-        let (x, _) = pipeline.transform(&p.frame, &r)?;
-        let arms_of: Vec<usize> = idx.iter().map(|&i| arm_of[i]).collect();
-        let xs = s_learner_inputs(x.view(), &arms_of, k_arms);
-        let yy: Vec<bool> = idx.iter().map(|&i| y[i]).collect();
-        Ok((pipeline, algorithm.fit(xs.view(), &yy, s)?))
-    };
-    let mut metrics: Vec<Option<CvMetrics>> = vec![None; k_arms];
-    let mut cross = None;
-    if cv >= 2 {
-        let folds = stratified_folds(&y, cv, seed);
-        type FoldPredictions = (Vec<usize>, Vec<Vec<f64>>);
-        let per_fold: Result<Vec<FoldPredictions>> = (0..cv)
-            .into_par_iter()
-            .map(|f| {
-                let (tr, te) = split(&folds, f);
-                let (pipeline, model) = fit_on(&tr, seed.wrapping_add(f as u64 + 1))?;
-                let te_rows: Vec<usize> = te.iter().map(|&i| rows[i]).collect();
-                let (x, _) = pipeline.transform(&p.frame, &te_rows)?;
-                let mut under = Vec::with_capacity(k_arms);
-                for a in 0..k_arms {
-                    let xs = s_learner_inputs(x.view(), &vec![a; te.len()], k_arms);
-                    under.push(model.predict_proba(xs.view())?.to_vec());
-                }
-                on_fold();
-                Ok((te, under))
-            })
-            .collect();
-        let per_fold = per_fold?;
-        let mut probs = vec![vec![0.0; rows.len()]; k_arms];
-        let mut fold_auc = vec![Vec::new(); k_arms];
-        for (te, under) in &per_fold {
-            for a in 0..k_arms {
-                for (j, &i) in te.iter().enumerate() {
-                    probs[a][i] = under[a][j];
-                }
-                let (pa, ya): (Vec<f64>, Vec<bool>) = te
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &i)| arm_of[i] == a)
-                    .map(|(j, &i)| (under[a][j], y[i]))
-                    .unzip();
-                fold_auc[a].push(auc(&pa, &ya).unwrap_or(f64::NAN));
-            }
-        }
-        for a in 0..k_arms {
-            let (own_p, own_y): (Vec<f64>, Vec<bool>) = (0..rows.len())
-                .filter(|&i| arm_of[i] == a)
-                .map(|i| (probs[a][i], y[i]))
-                .unzip();
-            let (auc_mean, auc_sd) = mean_sd(&fold_auc[a]);
-            metrics[a] = Some(CvMetrics {
-                folds: cv,
-                fold_auc: fold_auc[a].clone(),
-                auc_mean,
-                auc_sd,
-                auc_pooled: auc(&own_p, &own_y).unwrap_or(f64::NAN),
-            });
-        }
-        cross = Some(CrossFitted {
-            ids: rows.iter().map(|&r| p.ds.id(r).to_string()).collect(),
-            received: arm_of.clone(),
-            p: probs,
-        });
-    }
-    let all: Vec<usize> = (0..rows.len()).collect();
-    let (pipeline, model) = fit_on(&all, seed)?;
-    let arms = p
+/// One line per arm: size, responders, CV AUC and, with `auto`, the choice.
+fn arm_summaries(bundle: &Bundle) -> Vec<String> {
+    let auto = bundle.algorithm == "auto";
+    bundle
         .arms
         .iter()
-        .enumerate()
-        .map(|(a, arm)| Arm {
-            therapy: arm.therapy.clone(),
-            n: arm.rows.len(),
-            responders: arm.responders(),
-            pipeline: pipeline.clone(),
-            algorithm: algorithm.clone(),
-            selection: None,
-            design: Design::SLearner {
-                arm: a,
-                arms: k_arms,
-            },
-            model: model.clone(),
-            cv: metrics[a].clone(),
+        .map(|arm| {
+            let cv = match &arm.cv {
+                Some(cv) => format!(
+                    "{} AUC {:.3} ± {:.3} ({} folds)",
+                    if auto { "nested-CV" } else { "CV" },
+                    cv.auc_mean,
+                    cv.auc_sd,
+                    cv.folds
+                ),
+                None => "no cross-validation".into(),
+            };
+            let chosen = if auto {
+                format!(
+                    ", chose {} ({})",
+                    arm.algorithm.name(),
+                    arm.algorithm.describe()
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "arm {}: n={}, responders={} ({:.1}%), {cv}{chosen}",
+                arm.label(),
+                arm.n,
+                arm.responders,
+                100.0 * arm.responders as f64 / arm.n as f64
+            )
         })
-        .collect();
-    Ok((arms, cross))
+        .collect()
 }

@@ -184,7 +184,7 @@ mod tests {
             responders: 1,
             pipeline: Pipeline::fit(&frame, &rows),
             algorithm: AlgorithmParams::Logistic(Default::default()),
-            selection: None,
+            tuning: None,
             design: Design::PerArm,
             model: FittedModel::Logistic(LogisticModel {
                 intercept: 0.1,

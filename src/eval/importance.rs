@@ -298,7 +298,7 @@ mod tests {
             responders: y.iter().filter(|&&v| v).count(),
             pipeline,
             algorithm: crate::models::AlgorithmParams::Logistic(Default::default()),
-            selection: None,
+            tuning: None,
             design: Default::default(),
             model: FittedModel::Logistic(model),
             cv: None,

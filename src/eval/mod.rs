@@ -5,16 +5,13 @@
 pub mod apply;
 pub mod bootstrap;
 pub mod calibration;
-pub mod cv;
 pub mod decision;
 pub mod evaluation;
 pub mod importance;
 pub mod metrics;
-pub mod select;
 pub mod selection;
 
 pub use apply::LabelledData;
-pub use cv::{cross_validate, CvMetrics};
 pub use evaluation::{evaluate_bundle, evaluate_group, EvalOptions, Evaluation, GroupEvaluation};
 pub use metrics::auc;
 

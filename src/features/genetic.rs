@@ -26,7 +26,7 @@ pub fn pc_name(k: usize) -> String {
 }
 
 /// Which genotype features a model uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GenotypesAs {
     /// Only the principal components; the SNP columns are left out.

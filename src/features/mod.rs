@@ -1,9 +1,9 @@
 //! Feature handling: typed columns and the fitted preprocessing pipeline.
 
+pub mod columns;
 pub mod frame;
 pub mod genetic;
 pub mod pipeline;
-pub mod select;
 
 pub use frame::{FeatureSchema, Frame, Kind};
 pub use genetic::{GenotypeModel, GenotypesAs};

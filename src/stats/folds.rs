@@ -35,33 +35,6 @@ pub(crate) fn split(folds: &[usize], f: usize) -> (Vec<usize>, Vec<usize>) {
     (train, test)
 }
 
-/// One fold of `rows` (with labels `y`): frame rows and labels of the
-/// training and held-out parts, and the held-out positions within `rows`.
-pub(crate) struct FoldSets {
-    /// Training rows of the frame.
-    pub(crate) train: Vec<usize>,
-    /// Held-out rows of the frame.
-    pub(crate) test: Vec<usize>,
-    /// Labels of the training rows.
-    pub(crate) y_train: Vec<bool>,
-    /// Labels of the held-out rows.
-    pub(crate) y_test: Vec<bool>,
-    /// Positions of the held-out rows within `rows`.
-    pub(crate) test_positions: Vec<usize>,
-}
-
-/// Splits `rows` by fold `f` of `folds` (one fold id per entry of `rows`).
-pub(crate) fn fold_sets(folds: &[usize], f: usize, rows: &[usize], y: &[bool]) -> FoldSets {
-    let (tr, te) = split(folds, f);
-    FoldSets {
-        train: tr.iter().map(|&i| rows[i]).collect(),
-        test: te.iter().map(|&i| rows[i]).collect(),
-        y_train: tr.iter().map(|&i| y[i]).collect(),
-        y_test: te.iter().map(|&i| y[i]).collect(),
-        test_positions: te,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 /// Picks the feature columns: every column except the reserved ones (ID,
 /// target, therapy), narrowed to `features` when given, minus `exclude`.
 /// Names that do not exist are errors listing what does.
-pub fn select_features(
+pub(crate) fn choose_columns(
     ds: &Dataset,
     reserved: &[(&str, &str)],
     features: &[String],

@@ -1,24 +1,23 @@
-//! Choosing an algorithm by inner cross-validation (`train --algorithm
-//! auto`), and the nested cross-validation that estimates how well the whole
-//! choose-then-fit procedure does on patients it has not seen.
+//! `--algorithm auto`: choosing an algorithm per arm by inner
+//! cross-validation over a small fixed grid, and the nested
+//! cross-validation that estimates how well the whole choose-then-fit
+//! procedure does on patients it has not seen.
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
+use crate::bundle::{CandidateScore, CvMetrics};
 use crate::error::{Error, Result};
-use crate::eval::cv::{cross_validate, fit_predict, CvMetrics};
 use crate::eval::metrics::auc;
 use crate::features::Frame;
 use crate::models::{AlgorithmParams, RawParams};
-use crate::stats::folds::{fold_sets, stratified_folds};
-use crate::stats::mean_sd;
+use crate::training::cv::{cross_validate, cv_metrics, fit_predict, for_each_fold, pick, Folds};
 
 /// Inner folds used to compare candidates.
-pub const INNER_FOLDS: usize = 3;
+pub(crate) const INNER_FOLDS: usize = 3;
 
 /// The documented `auto` grid: sparse and dense linear models, a forest and
 /// boosting, each at a few settings of its main parameter.
-pub fn auto_grid() -> Vec<AlgorithmParams> {
+pub(crate) fn auto_grid() -> Vec<AlgorithmParams> {
     let specs: &[(&str, &[&str])] = &[
         ("logistic", &["c=0.01"]),
         ("logistic", &["c=0.1"]),
@@ -44,28 +43,8 @@ pub fn auto_grid() -> Vec<AlgorithmParams> {
         .collect()
 }
 
-/// One candidate's inner-CV result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CandidateScore {
-    /// The candidate.
-    pub algorithm: AlgorithmParams,
-    /// Mean inner-fold AUC (NaN-free: a failed candidate is left out).
-    pub inner_auc: f64,
-}
-
-/// What `auto` chose for one arm, and the nested estimate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Selection {
-    /// Inner folds used for choosing.
-    pub inner_folds: usize,
-    /// Every candidate's inner AUC on all of the arm's rows.
-    pub candidates: Vec<CandidateScore>,
-    /// The candidate chosen in each outer fold of the nested CV.
-    pub outer_choices: Vec<String>,
-}
-
 /// Mean AUC of `algorithm` over `k` stratified folds of `rows`.
-pub fn cv_auc(
+fn cv_auc(
     frame: &Frame,
     rows: &[usize],
     y: &[bool],
@@ -73,7 +52,7 @@ pub fn cv_auc(
     algorithm: &AlgorithmParams,
     seed: u64,
 ) -> Result<f64> {
-    let (metrics, _) = cross_validate(frame, rows, y, k, algorithm, seed, || {})?;
+    let (metrics, _) = cross_validate(frame, rows, y, k, algorithm, seed, &|| {})?;
     // A fold without both classes has no AUC: count the candidate as chance.
     Ok(if metrics.auc_mean.is_finite() {
         metrics.auc_mean
@@ -84,7 +63,7 @@ pub fn cv_auc(
 
 /// Scores every candidate by inner CV on `rows`; returns the scores (failed
 /// candidates are dropped) and the index of the best among them.
-pub fn choose(
+pub(crate) fn choose(
     frame: &Frame,
     rows: &[usize],
     y: &[bool],
@@ -125,57 +104,36 @@ pub fn choose(
 /// Nested CV: in each of `k` outer folds, choose by inner CV on the outer
 /// training rows, fit the choice, and score the held-out rows. Returns the
 /// metrics, each outer fold's choice and the out-of-fold probabilities.
-pub fn nested_cv(
+pub(crate) fn nested_cv(
     frame: &Frame,
     rows: &[usize],
     y: &[bool],
     k: usize,
     candidates: &[AlgorithmParams],
     seed: u64,
-    on_fold: impl Fn() + Sync,
+    on_fold: &(dyn Fn() + Sync),
 ) -> Result<(CvMetrics, Vec<String>, Vec<f64>)> {
-    let folds = stratified_folds(y, k, seed);
-    type FoldResult = (f64, Vec<(usize, f64)>, String);
-    let per_fold: Result<Vec<FoldResult>> = (0..k)
-        .into_par_iter()
-        .map(|f| {
-            let s = fold_sets(&folds, f, rows, y);
-            let fold_seed = seed.wrapping_add(1000 + f as u64);
-            let (scores, best) = choose(frame, &s.train, &s.y_train, candidates, fold_seed)?;
-            let chosen = &scores[best].algorithm;
-            let p = fit_predict(frame, &s.train, &s.y_train, &s.test, chosen, fold_seed)?;
-            on_fold();
-            let label = format!("{} ({})", chosen.name(), chosen.describe());
-            Ok((
-                auc(&p, &s.y_test).unwrap_or(f64::NAN),
-                s.test_positions.into_iter().zip(p).collect(),
-                label,
-            ))
-        })
-        .collect();
-    let per_fold = per_fold?;
+    let folds = Folds::stratified(y, k, seed);
+    let per_fold = for_each_fold(&folds, on_fold, |fold| {
+        let (train, y_train) = (pick(rows, &fold.train), pick(y, &fold.train));
+        let fold_seed = seed.wrapping_add(1000 + fold.index as u64);
+        let (scores, best) = choose(frame, &train, &y_train, candidates, fold_seed)?;
+        let chosen = &scores[best].algorithm;
+        let test = pick(rows, &fold.test);
+        let p = fit_predict(frame, &train, &y_train, &test, chosen, fold_seed)?;
+        Ok((p, format!("{} ({})", chosen.name(), chosen.describe())))
+    })?;
     let mut oof = vec![0.0; rows.len()];
     let mut fold_auc = Vec::with_capacity(k);
     let mut choices = Vec::with_capacity(k);
-    for (a, preds, label) in per_fold {
-        fold_auc.push(a);
+    for (fold, (p, label)) in per_fold {
+        fold_auc.push(auc(&p, &pick(y, &fold.test)).unwrap_or(f64::NAN));
         choices.push(label);
-        for (i, p) in preds {
+        for (&i, p) in fold.test.iter().zip(p) {
             oof[i] = p;
         }
     }
-    let (auc_mean, auc_sd) = mean_sd(&fold_auc);
-    Ok((
-        CvMetrics {
-            folds: k,
-            fold_auc,
-            auc_mean,
-            auc_sd,
-            auc_pooled: auc(&oof, y).unwrap_or(f64::NAN),
-        },
-        choices,
-        oof,
-    ))
+    Ok((cv_metrics(fold_auc, &oof, y), choices, oof))
 }
 
 #[cfg(test)]

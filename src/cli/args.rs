@@ -1,0 +1,310 @@
+//! Pieces shared by the subcommands: flag groups (patient files, a
+//! training set) and their validation into configurations, output formats,
+//! messages and progress bars.
+
+use std::io::IsTerminal;
+
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::data::{Delimiter, ReadOptions, TargetRule};
+use crate::error::{Error, Result};
+use crate::features::genetic::{GeneticOptions, GenotypesAs};
+use crate::notes::{Note, Notes};
+use crate::training::CohortSpec;
+
+/// Messages for humans, on stderr.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    /// Suppress informational messages and progress bars.
+    pub quiet: bool,
+}
+
+impl Ui {
+    /// A UI that prints unless `quiet`.
+    pub fn new(quiet: bool) -> Ui {
+        Ui { quiet }
+    }
+
+    /// An informational line on stderr.
+    pub fn info(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+
+    /// A warning on stderr (printed even when quiet).
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        eprintln!("warning: {}", msg.as_ref());
+    }
+
+    /// Prints collected messages: information unless quiet, warnings always.
+    pub(crate) fn notes(&self, notes: &Notes) {
+        for n in notes.iter() {
+            match n {
+                Note::Info(m) => self.info(m),
+                Note::Warning(m) => self.warn(m),
+            }
+        }
+    }
+
+    /// A progress bar over `len` steps, hidden when stderr is not a terminal
+    /// or when quiet.
+    pub fn progress(&self, len: u64, what: &str) -> ProgressBar {
+        if self.quiet || !std::io::stderr().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(len);
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message(what.to_string());
+        bar
+    }
+}
+
+/// Flags naming the patient files.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InputArgs {
+    /// Clinical data file (CSV/TSV, optionally .gz; `-` reads stdin).
+    /// Example: --data clinical.csv
+    #[arg(long, value_name = "FILE")]
+    pub data: String,
+
+    /// Genotypes joined on the ID: dosage CSV/TSV with an ID column, PLINK
+    /// 1.9 .raw / plink2 --export A (ID = IID), or VCF with DS or GT (ID =
+    /// sample name); .gz is read transparently. Example: --genotypes geno.vcf.gz
+    #[arg(long, value_name = "FILE")]
+    pub genotypes: Option<String>,
+
+    /// Field delimiter of --data (default: from the extension, else sniffed):
+    /// comma, tab, semicolon, whitespace or one character. Example: --delimiter tab
+    #[arg(long, value_name = "DELIM")]
+    pub delimiter: Option<String>,
+
+    /// Field delimiter of --genotypes, as for --delimiter. Example: --genotype-delimiter whitespace
+    #[arg(long, value_name = "DELIM")]
+    pub genotype_delimiter: Option<String>,
+}
+
+impl InputArgs {
+    /// Read options with the given ID column.
+    pub fn read_options(&self, id: &str) -> Result<ReadOptions> {
+        Ok(ReadOptions {
+            id: id.to_string(),
+            delimiter: self
+                .delimiter
+                .as_deref()
+                .map(Delimiter::parse)
+                .transpose()?,
+            genotype_delimiter: self
+                .genotype_delimiter
+                .as_deref()
+                .map(Delimiter::parse)
+                .transpose()?,
+        })
+    }
+}
+
+/// Optional patient files (for commands that also work from the bundle alone).
+#[derive(Debug, Clone, clap::Args)]
+pub struct OptionalInputArgs {
+    /// Patient file (CSV/TSV, optionally .gz; `-` reads stdin).
+    /// Example: --data clinical.csv
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<String>,
+
+    /// Genotype dosages joined on the ID. Example: --genotypes geno.csv
+    #[arg(long, value_name = "FILE", requires = "data")]
+    pub genotypes: Option<String>,
+
+    /// Field delimiter of --data. Example: --delimiter tab
+    #[arg(long, value_name = "DELIM", requires = "data")]
+    pub delimiter: Option<String>,
+
+    /// Field delimiter of --genotypes. Example: --genotype-delimiter whitespace
+    #[arg(long, value_name = "DELIM", requires = "genotypes")]
+    pub genotype_delimiter: Option<String>,
+}
+
+impl OptionalInputArgs {
+    /// The files as [`InputArgs`], when `--data` was given.
+    pub fn input(&self) -> Option<InputArgs> {
+        self.data.as_ref().map(|data| InputArgs {
+            data: data.clone(),
+            genotypes: self.genotypes.clone(),
+            delimiter: self.delimiter.clone(),
+            genotype_delimiter: self.genotype_delimiter.clone(),
+        })
+    }
+}
+
+/// Whether `--out` names a `.json` file (which then defaults to JSON output).
+pub fn out_is_json(out: Option<&std::path::Path>) -> bool {
+    out.and_then(|p| p.extension())
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned table for reading.
+    Table,
+    /// Comma-separated values.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+}
+
+/// Splits a comma-separated flag value into trimmed, non-empty names.
+pub fn split_list(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Flags that define a training set: files, target, arms and features.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataArgs {
+    /// Patient files.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The outcome column. Example: --target responder
+    #[arg(long, value_name = "COL")]
+    pub target: String,
+
+    /// The patient ID column, in both files. Example: --id subject
+    #[arg(long, value_name = "COL", default_value = "patient_id")]
+    pub id: String,
+
+    /// Column naming each patient's therapy; one model is fitted per therapy
+    /// arm. Example: --therapy-col therapy
+    #[arg(long, value_name = "COL")]
+    pub therapy_col: Option<String>,
+
+    /// Use only this arm of --therapy-col. Example: --therapy ketamine
+    #[arg(long, value_name = "NAME", requires = "therapy_col")]
+    pub therapy: Option<String>,
+
+    /// The target label that means "responder", when it is not 0/1,
+    /// true/false or yes/no. Example: --positive remission
+    #[arg(long, value_name = "LABEL", conflicts_with = "responder_if")]
+    pub positive: Option<String>,
+
+    /// Responder rule for a numeric outcome: an operator and a number.
+    /// Example: --responder-if '<= -50'
+    #[arg(long, value_name = "'OP NUMBER'", allow_hyphen_values = true)]
+    pub responder_if: Option<String>,
+
+    /// Use only these feature columns (comma-separated). Example: --features age,sex,madrs_baseline
+    #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
+    pub features: Vec<String>,
+
+    /// Leave these columns out (comma-separated). Example: --exclude site,visit_date
+    #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+
+    /// Treat these columns as categorical even if numeric. Example: --categorical site
+    #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
+    pub categorical: Vec<String>,
+
+    /// Add a polygenic score feature `prs` from a PLINK --score file (SNP,
+    /// effect allele, weight; whitespace or comma separated; header
+    /// optional), summed as `plink --score FILE 1 2 3 sum`. Needs --genotypes.
+    /// Example: --prs-weights weights.txt
+    #[arg(long, value_name = "FILE")]
+    pub prs_weights: Option<String>,
+
+    /// A missing genotype adds 0 to `prs` instead of the mean dosage (PLINK's
+    /// `no-mean-imputation`).
+    #[arg(long, requires = "prs_weights")]
+    pub prs_no_mean_imputation: bool,
+
+    /// Add K principal components of the standardised genotype matrix as
+    /// features `pc1..pcK` (fitted on all training rows). Needs --genotypes.
+    /// Example: --genotype-pcs 5
+    #[arg(long, value_name = "K")]
+    pub genotype_pcs: Option<usize>,
+
+    /// Which genotype features to use: the principal components, the SNP
+    /// dosages, or both (default: dosages; both with --genotype-pcs).
+    /// Example: --genotypes-as pcs
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub genotypes_as: Option<GenotypesAsArg>,
+}
+
+/// `--genotypes-as` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenotypesAsArg {
+    /// Only the principal components; the SNP columns are left out.
+    Pcs,
+    /// Only the SNP dosages.
+    Dosages,
+    /// The SNP dosages and the principal components.
+    Both,
+}
+
+impl From<GenotypesAsArg> for GenotypesAs {
+    fn from(a: GenotypesAsArg) -> GenotypesAs {
+        match a {
+            GenotypesAsArg::Pcs => GenotypesAs::Pcs,
+            GenotypesAsArg::Dosages => GenotypesAs::Dosages,
+            GenotypesAsArg::Both => GenotypesAs::Both,
+        }
+    }
+}
+
+impl DataArgs {
+    /// The target rule from `--positive` / `--responder-if`.
+    pub fn rule(&self) -> Result<TargetRule> {
+        Ok(match (&self.positive, &self.responder_if) {
+            (Some(label), _) => TargetRule::Positive {
+                label: label.clone(),
+            },
+            (None, Some(expr)) => TargetRule::parse_threshold(expr)?,
+            (None, None) => TargetRule::Binary,
+        })
+    }
+
+    /// The validated training-set configuration.
+    pub(crate) fn spec(&self) -> Result<CohortSpec> {
+        let genetic = GeneticOptions {
+            prs_weights: self.prs_weights.clone(),
+            no_mean_imputation: self.prs_no_mean_imputation,
+            pcs: self.genotype_pcs,
+            genotypes_as: self.genotypes_as.map(GenotypesAs::from),
+        };
+        let asks_genetics = genetic.prs_weights.is_some()
+            || genetic.pcs.is_some()
+            || genetic.genotypes_as.is_some();
+        if asks_genetics && self.input.genotypes.is_none() {
+            return Err(Error::usage(
+                "--prs-weights, --genotype-pcs and --genotypes-as need --genotypes",
+            ));
+        }
+        if self.therapy_col.as_deref() == Some(self.target.as_str()) {
+            return Err(Error::usage(
+                "--therapy-col and --target name the same column",
+            ));
+        }
+        Ok(CohortSpec {
+            data: self.input.data.clone(),
+            genotypes: self.input.genotypes.clone(),
+            read: self.input.read_options(&self.id)?,
+            target: self.target.clone(),
+            rule: self.rule()?,
+            therapy_col: self.therapy_col.clone(),
+            therapy: self.therapy.clone(),
+            features: split_list(&self.features),
+            exclude: split_list(&self.exclude),
+            categorical: split_list(&self.categorical),
+            genetic,
+        })
+    }
+}

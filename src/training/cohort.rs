@@ -1,0 +1,316 @@
+//! Cohort assembly: the training set of `train` and `compare`. Reads and
+//! joins the files, reads the target under its rule, splits the patients
+//! into therapy arms, fits the genetic features on all training rows and
+//! chooses and types the feature columns.
+
+use std::collections::BTreeSet;
+
+use crate::data::{is_missing, Dataset, ReadOptions, Target, TargetRule};
+use crate::error::{quote_all, Error, Location, Result};
+use crate::features::columns::choose_columns;
+use crate::features::genetic::{GeneticOptions, GenotypeModel, GenotypesAs};
+use crate::features::Frame;
+use crate::notes::Notes;
+
+/// What defines a training set: files, target, arms and features (a
+/// validated configuration; see `cli::args::DataArgs`).
+#[derive(Debug, Clone)]
+pub(crate) struct CohortSpec {
+    /// The clinical file (`-` for stdin).
+    pub(crate) data: String,
+    /// The genotype file, if any.
+    pub(crate) genotypes: Option<String>,
+    /// The ID column and delimiters.
+    pub(crate) read: ReadOptions,
+    /// The outcome column.
+    pub(crate) target: String,
+    /// How the outcome becomes responder yes/no.
+    pub(crate) rule: TargetRule,
+    /// The therapy column (one model per arm), if any.
+    pub(crate) therapy_col: Option<String>,
+    /// Fit this arm only.
+    pub(crate) therapy: Option<String>,
+    /// Use only these feature columns (empty: all).
+    pub(crate) features: Vec<String>,
+    /// Leave these columns out.
+    pub(crate) exclude: Vec<String>,
+    /// Treat these columns as categorical.
+    pub(crate) categorical: Vec<String>,
+    /// Polygenic score and principal components.
+    pub(crate) genetic: GeneticOptions,
+}
+
+/// One therapy arm's training rows.
+#[derive(Debug, Clone)]
+pub(crate) struct ArmData {
+    /// Therapy (`None` without arms).
+    pub(crate) therapy: Option<String>,
+    /// Rows of the frame.
+    pub(crate) rows: Vec<usize>,
+    /// Labels of those rows.
+    pub(crate) y: Vec<bool>,
+}
+
+impl ArmData {
+    /// Display name (`all` without arms).
+    pub(crate) fn label(&self) -> String {
+        self.therapy.clone().unwrap_or_else(|| "all".into())
+    }
+
+    /// Responders in the arm.
+    pub(crate) fn responders(&self) -> usize {
+        self.y.iter().filter(|&&v| v).count()
+    }
+}
+
+/// A checked training set.
+pub(crate) struct Cohort {
+    /// The joined files.
+    pub(crate) ds: Dataset,
+    /// The typed feature columns.
+    pub(crate) frame: Frame,
+    /// Rows with a missing target.
+    pub(crate) n_missing_target: usize,
+    /// Rows with a missing therapy.
+    pub(crate) n_missing_therapy: usize,
+    /// The arms to fit.
+    pub(crate) arms: Vec<ArmData>,
+    /// Alleles, polygenic score and principal components, when genotypes
+    /// were given with allele information or genetic features asked for.
+    pub(crate) genetics: Option<GenotypeModel>,
+}
+
+/// Each joined row's therapy (`None` when missing, or without arms).
+struct Therapies {
+    of_row: Vec<Option<String>>,
+    n_missing: usize,
+}
+
+impl Cohort {
+    /// Reads, joins and checks the data of `spec`; every arm needs at
+    /// least `min_per_class` responders and non-responders (`why` names
+    /// what needs them, e.g. `--cv 5`).
+    pub(crate) fn assemble(
+        spec: &CohortSpec,
+        min_per_class: usize,
+        why: &str,
+        notes: &mut Notes,
+    ) -> Result<Cohort> {
+        let mut ds = Dataset::load(&spec.data, spec.genotypes.as_deref(), &spec.read)?;
+        if let Some(msg) = ds.join_message() {
+            notes.info(msg);
+        }
+        let target = Target::read(&ds, &spec.target, &spec.rule)?;
+        if target.n_missing > 0 {
+            notes.info(format!(
+                "{}: {} rows with a missing `{}` are left out",
+                ds.data.file, target.n_missing, spec.target
+            ));
+        }
+        let therapies = read_therapies(&ds, spec, &target, notes)?;
+        let usable = |i: usize| {
+            target.values[i].is_some()
+                && (spec.therapy_col.is_none() || therapies.of_row[i].is_some())
+        };
+        let arms = choose_arms(&ds, spec, &therapies, &usable)?;
+        // Genetic features are fitted on every training row (all arms).
+        let train_rows: Vec<usize> = (0..ds.n_rows())
+            .filter(|&i| {
+                usable(i)
+                    && arms
+                        .iter()
+                        .any(|a| a.is_none() || therapies.of_row[i] == *a)
+            })
+            .collect();
+        let mut genetics = fit_genetics(&mut ds, spec, &train_rows, notes)?;
+        let names = feature_names(&ds, spec, genetics.as_ref())?;
+        let (frame, warnings) = Frame::infer(&ds, &names, &spec.categorical)?;
+        for w in warnings {
+            notes.warn(w);
+        }
+        if let (Some(m), Some(g)) = (&mut genetics, &ds.genotypes) {
+            m.record_alleles(g, &names);
+        }
+        // A genotype file without alleles and without computed features
+        // needs nothing beyond the schema.
+        let genetics = genetics.filter(|m| !m.alleles.is_empty() || !m.derived_names().is_empty());
+        let mut arm_data = Vec::with_capacity(arms.len());
+        for arm in arms {
+            let rows: Vec<usize> = (0..ds.n_rows())
+                .filter(|&i| usable(i) && (arm.is_none() || therapies.of_row[i] == arm))
+                .collect();
+            let y = rows
+                .iter()
+                .map(|&i| target.values[i] == Some(true))
+                .collect();
+            let a = ArmData {
+                therapy: arm,
+                rows,
+                y,
+            };
+            check_classes(&ds, spec, &a, min_per_class, why)?;
+            arm_data.push(a);
+        }
+        Ok(Cohort {
+            ds,
+            frame,
+            n_missing_target: target.n_missing,
+            n_missing_therapy: therapies.n_missing,
+            arms: arm_data,
+            genetics,
+        })
+    }
+}
+
+/// The therapy of every joined row, counting labelled rows without one.
+fn read_therapies(
+    ds: &Dataset,
+    spec: &CohortSpec,
+    target: &Target,
+    notes: &mut Notes,
+) -> Result<Therapies> {
+    let Some(col) = &spec.therapy_col else {
+        return Ok(Therapies {
+            of_row: vec![None; ds.n_rows()],
+            n_missing: 0,
+        });
+    };
+    let c = ds.data.require(col)?;
+    let of_row: Vec<Option<String>> = ds
+        .data_cells(c)
+        .map(|(_, v)| (!is_missing(v)).then(|| v.to_string()))
+        .collect();
+    let n_missing = of_row
+        .iter()
+        .zip(&target.values)
+        .filter(|(t, y)| t.is_none() && y.is_some())
+        .count();
+    if n_missing > 0 {
+        notes.info(format!(
+            "{}: {n_missing} rows with a missing `{col}` are left out",
+            ds.data.file
+        ));
+    }
+    Ok(Therapies { of_row, n_missing })
+}
+
+/// The arms to fit: one without a therapy column, else every therapy of a
+/// usable row (sorted), or the one named by `--therapy`.
+fn choose_arms(
+    ds: &Dataset,
+    spec: &CohortSpec,
+    therapies: &Therapies,
+    usable: &dyn Fn(usize) -> bool,
+) -> Result<Vec<Option<String>>> {
+    let all: Vec<String> = (0..ds.n_rows())
+        .filter(|&i| usable(i))
+        .filter_map(|i| therapies.of_row[i].clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Ok(match (&spec.therapy_col, &spec.therapy) {
+        (None, _) => vec![None],
+        (Some(col), Some(name)) => {
+            if !all.contains(name) {
+                return Err(Error::data(
+                    Location::file(&ds.data.file).column(col),
+                    format!(
+                        "--therapy `{name}` is not an arm; the arms are: {}",
+                        quote_all(&all)
+                    ),
+                ));
+            }
+            vec![Some(name.clone())]
+        }
+        (Some(_), None) => all.into_iter().map(Some).collect(),
+    })
+}
+
+/// Fits alleles, the polygenic score and the components on `train_rows`
+/// and adds the computed features to `ds`.
+fn fit_genetics(
+    ds: &mut Dataset,
+    spec: &CohortSpec,
+    train_rows: &[usize],
+    notes: &mut Notes,
+) -> Result<Option<GenotypeModel>> {
+    let Some(g) = &ds.genotypes else {
+        return Ok(None);
+    };
+    if g.skipped_multiallelic > 0 {
+        notes.warn(format!(
+            "{}: skipped {} multi-allelic sites (more than one ALT allele); split them (bcftools norm -m-) to use them",
+            g.file, g.skipped_multiallelic
+        ));
+    }
+    let (model, fit_notes) = GenotypeModel::fit(ds, train_rows, &spec.genetic)?;
+    for n in fit_notes {
+        notes.info(n);
+    }
+    model.add_features(ds)?;
+    Ok(Some(model))
+}
+
+/// The feature columns: every column but the reserved ones, narrowed by
+/// `--features`/`--exclude`, with the SNP columns left out for
+/// `--genotypes-as pcs` and the computed genetic features added.
+fn feature_names(
+    ds: &Dataset,
+    spec: &CohortSpec,
+    genetics: Option<&GenotypeModel>,
+) -> Result<Vec<String>> {
+    let mut reserved: Vec<(&str, &str)> = vec![
+        (spec.read.id.as_str(), "ID"),
+        (spec.target.as_str(), "target"),
+    ];
+    if let Some(t) = &spec.therapy_col {
+        reserved.push((t.as_str(), "therapy"));
+    }
+    let mut names = choose_columns(ds, &reserved, &spec.features, &spec.exclude)?;
+    if let (Some(m), Some(g)) = (genetics, &ds.genotypes) {
+        if m.genotypes_as == GenotypesAs::Pcs {
+            names.retain(|n| g.find(n).is_none());
+        }
+        for d in m.derived_names() {
+            if !names.contains(&d) && !spec.exclude.contains(&d) {
+                names.push(d);
+            }
+        }
+        if names.is_empty() {
+            return Err(Error::usage(
+                "no feature columns are left after --features/--exclude; the model needs at least one",
+            ));
+        }
+    }
+    if let Some(c) = spec.categorical.iter().find(|c| !names.contains(c)) {
+        return Err(Error::usage(format!(
+            "--categorical names `{c}`, which is not a feature column"
+        )));
+    }
+    Ok(names)
+}
+
+/// Refuses an arm with fewer than `min` responders or non-responders.
+fn check_classes(
+    ds: &Dataset,
+    spec: &CohortSpec,
+    arm: &ArmData,
+    min: usize,
+    why: &str,
+) -> Result<()> {
+    let pos = arm.responders();
+    let neg = arm.y.len() - pos;
+    if pos >= min && neg >= min {
+        return Ok(());
+    }
+    let what = match &arm.therapy {
+        Some(t) => format!("arm `{t}`"),
+        None => "the data".to_string(),
+    };
+    Err(Error::data(
+        Location::file(&ds.data.file).column(&spec.target),
+        format!(
+            "{what} has {pos} responders and {neg} non-responders; {why} needs at least {min} of each"
+        ),
+    ))
+}

@@ -1,0 +1,125 @@
+//! Training: cohort assembly, the one cross-validation loop, `auto`'s
+//! tuning and nested CV, the learner strategies and `compare` — what
+//! writes a bundle. Imports data, features, models and the bundle format;
+//! knows nothing of evaluation reports or the command line.
+
+pub(crate) mod cohort;
+pub(crate) mod compare;
+pub(crate) mod cv;
+pub(crate) mod strategy;
+pub(crate) mod tuning;
+
+use crate::bundle::{Arm, Bundle, CrossFitted, Strategy, TargetInfo, TrainingSummary};
+use crate::bundle::{FORMAT, FORMAT_VERSION};
+use crate::error::Result;
+use crate::models::AlgorithmParams;
+pub(crate) use cohort::{Cohort, CohortSpec};
+use strategy::{fit_auto, fit_fixed, fit_s_learner, in_arm, t_learner_cross_fit};
+
+/// How each arm's algorithm is chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Method {
+    /// One algorithm with fixed hyper-parameters.
+    Fixed(AlgorithmParams),
+    /// `auto`: chosen per arm by inner cross-validation over a grid.
+    Auto,
+}
+
+/// What `train` does with a cohort (a validated configuration).
+#[derive(Debug, Clone)]
+pub(crate) struct TrainSpec {
+    /// The algorithm, or `auto`.
+    pub(crate) method: Method,
+    /// Cross-validation folds (0 = none).
+    pub(crate) cv: usize,
+    /// T- or S-learner.
+    pub(crate) strategy: Strategy,
+    /// Whether to store the cross-fitted predictions of the training patients.
+    pub(crate) keep_cross_fitted: bool,
+    /// The seed of every random choice.
+    pub(crate) seed: u64,
+}
+
+impl TrainSpec {
+    /// The algorithm's name as stored in the bundle (`auto` or its name).
+    pub(crate) fn algorithm_name(&self) -> String {
+        match &self.method {
+            Method::Fixed(a) => a.name().to_string(),
+            Method::Auto => "auto".into(),
+        }
+    }
+}
+
+/// Per-arm seed: the same arm always gets the same stream.
+pub(crate) fn arm_seed(seed: u64, arm: usize) -> u64 {
+    seed.wrapping_add((arm as u64) << 32)
+}
+
+/// Cross-validates and fits every arm of `cohort` and assembles the
+/// bundle; `on_fold` is called after each cross-validation fold.
+pub(crate) fn train(
+    cohort: &Cohort,
+    spec: &CohortSpec,
+    how: &TrainSpec,
+    on_fold: &(dyn Fn() + Sync),
+) -> Result<Bundle> {
+    let (arms, cross_fitted) = match (&how.method, how.strategy) {
+        (Method::Fixed(alg), Strategy::SLearner) => {
+            fit_s_learner(cohort, alg, how.cv, how.seed, on_fold)?
+        }
+        _ => fit_t_learner(cohort, how, on_fold)?,
+    };
+    let cross_fitted = cross_fitted.filter(|_| how.keep_cross_fitted);
+    let holds_rows = arms.iter().any(|a| a.model.holds_training_rows());
+    Ok(Bundle {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        id_column: spec.read.id.clone(),
+        target: TargetInfo {
+            column: spec.target.clone(),
+            description: spec.rule.describe(&spec.target),
+            rule: spec.rule.clone(),
+        },
+        therapy_column: spec.therapy_col.clone(),
+        features: cohort.frame.schema(),
+        genotypes: cohort.genetics.clone(),
+        algorithm: how.algorithm_name(),
+        strategy: how.strategy,
+        cross_fitted,
+        training: TrainingSummary {
+            files: cohort.ds.files.clone(),
+            n_joined: cohort.ds.n_rows(),
+            n_missing_target: cohort.n_missing_target,
+            n_missing_therapy: cohort.n_missing_therapy,
+            n: arms.iter().map(|a| a.n).sum(),
+            responders: arms.iter().map(|a| a.responders).sum(),
+            seed: how.seed,
+            cv_folds: how.cv,
+            holds_patient_rows: holds_rows,
+        },
+        arms,
+    })
+}
+
+/// A pipeline and model per arm (fixed algorithm or `auto`).
+fn fit_t_learner(
+    cohort: &Cohort,
+    how: &TrainSpec,
+    on_fold: &(dyn Fn() + Sync),
+) -> Result<(Vec<Arm>, Option<CrossFitted>)> {
+    let mut fitted = Vec::with_capacity(cohort.arms.len());
+    let mut oofs = Vec::with_capacity(cohort.arms.len());
+    for (a, arm) in cohort.arms.iter().enumerate() {
+        let seed = arm_seed(how.seed, a);
+        let result = match &how.method {
+            Method::Fixed(alg) => fit_fixed(cohort, arm, alg, how.cv, seed, on_fold),
+            Method::Auto => fit_auto(cohort, arm, how.cv, seed, on_fold),
+        };
+        let (arm_fit, oof) = result.map_err(in_arm(&arm.label()))?;
+        fitted.push(arm_fit);
+        oofs.push(oof);
+    }
+    let cross = t_learner_cross_fit(cohort, &fitted, oofs)?;
+    Ok((fitted, cross))
+}

@@ -1,0 +1,279 @@
+//! Learner strategies: the T-learner (a pipeline and model per arm, with a
+//! fixed algorithm or `auto`) and the S-learner (one pipeline and model
+//! for all arms, with therapy indicators and interactions), each
+//! cross-validated through the shared loop and giving cross-fitted
+//! predictions of the training patients.
+
+use crate::bundle::{s_learner_inputs, Arm, CrossFitted, CvMetrics, Design, Tuning};
+use crate::error::{Error, Result};
+use crate::eval::metrics::auc;
+use crate::features::Pipeline;
+use crate::models::{AlgorithmParams, FittedModel};
+use crate::training::cohort::{ArmData, Cohort};
+use crate::training::cv::{
+    cross_validate, cv_metrics, fit_rows, fold_seed, for_each_fold, pick, Folds,
+};
+use crate::training::tuning::{auto_grid, choose, nested_cv, INNER_FOLDS};
+
+/// Cross-validates (when `cv >= 2`) and fits one algorithm on one arm;
+/// returns the arm and its out-of-fold predictions.
+pub(crate) fn fit_fixed(
+    c: &Cohort,
+    arm: &ArmData,
+    algorithm: &AlgorithmParams,
+    cv: usize,
+    seed: u64,
+    on_fold: &(dyn Fn() + Sync),
+) -> Result<(Arm, Option<Vec<f64>>)> {
+    // The folds and the final fit are independent: run them side by side.
+    let (validated, fitted) = rayon::join(
+        || -> Result<_> {
+            if cv >= 2 {
+                let (m, oof) =
+                    cross_validate(&c.frame, &arm.rows, &arm.y, cv, algorithm, seed, on_fold)?;
+                Ok((Some(m), Some(oof)))
+            } else {
+                Ok((None, None))
+            }
+        },
+        || final_fit(c, arm, algorithm.clone(), None, None, seed),
+    );
+    let (cv, oof) = validated?;
+    let mut fitted = fitted?;
+    fitted.cv = cv;
+    Ok((fitted, oof))
+}
+
+/// Nested CV of the `auto` procedure, then the choice on all rows and its fit.
+pub(crate) fn fit_auto(
+    c: &Cohort,
+    arm: &ArmData,
+    cv: usize,
+    seed: u64,
+    on_fold: &(dyn Fn() + Sync),
+) -> Result<(Arm, Option<Vec<f64>>)> {
+    let grid = auto_grid();
+    let (nested, outer_choices, oof) =
+        nested_cv(&c.frame, &arm.rows, &arm.y, cv, &grid, seed, on_fold)?;
+    let (candidates, best) = choose(&c.frame, &arm.rows, &arm.y, &grid, seed ^ 0x5eed)?;
+    let chosen = candidates[best].algorithm.clone();
+    let tuning = Tuning {
+        inner_folds: INNER_FOLDS,
+        candidates,
+        outer_choices,
+    };
+    Ok((
+        final_fit(c, arm, chosen, Some(nested), Some(tuning), seed)?,
+        Some(oof),
+    ))
+}
+
+fn final_fit(
+    c: &Cohort,
+    arm: &ArmData,
+    algorithm: AlgorithmParams,
+    cv: Option<CvMetrics>,
+    tuning: Option<Tuning>,
+    seed: u64,
+) -> Result<Arm> {
+    let (pipeline, model) = fit_rows(&c.frame, &arm.rows, &arm.y, &algorithm, seed)?;
+    Ok(Arm {
+        therapy: arm.therapy.clone(),
+        n: arm.rows.len(),
+        responders: arm.responders(),
+        pipeline,
+        algorithm,
+        tuning,
+        design: Design::PerArm,
+        model,
+        cv,
+    })
+}
+
+/// Cross-fitted predictions of a T-learner: a patient's own arm from the
+/// out-of-fold predictions, every other arm from that arm's final model
+/// (which never saw the patient). `None` without cross-validation.
+pub(crate) fn t_learner_cross_fit(
+    c: &Cohort,
+    fitted: &[Arm],
+    oofs: Vec<Option<Vec<f64>>>,
+) -> Result<Option<CrossFitted>> {
+    let Some(oofs) = oofs.into_iter().collect::<Option<Vec<_>>>() else {
+        return Ok(None);
+    };
+    let mut patients: Vec<(usize, usize, usize)> = Vec::new(); // (row, arm, index in arm)
+    for (a, arm) in c.arms.iter().enumerate() {
+        for (k, &r) in arm.rows.iter().enumerate() {
+            patients.push((r, a, k));
+        }
+    }
+    patients.sort();
+    let rows: Vec<usize> = patients.iter().map(|t| t.0).collect();
+    let mut probs = Vec::with_capacity(fitted.len());
+    for (a, arm) in fitted.iter().enumerate() {
+        let (x, _) = arm.model_inputs(&c.frame, &rows)?;
+        let mut pa = arm.model.predict_proba(x.view())?.to_vec();
+        for (i, &(_, b, k)) in patients.iter().enumerate() {
+            if b == a {
+                pa[i] = oofs[a][k];
+            }
+        }
+        probs.push(pa);
+    }
+    Ok(Some(CrossFitted {
+        ids: rows.iter().map(|&r| c.ds.id(r).to_string()).collect(),
+        received: patients.iter().map(|t| t.1).collect(),
+        p: probs,
+    }))
+}
+
+/// Every training patient of every arm, sorted by row: rows, received arm
+/// and label.
+struct Pooled {
+    rows: Vec<usize>,
+    arm_of: Vec<usize>,
+    y: Vec<bool>,
+}
+
+impl Pooled {
+    fn new(c: &Cohort) -> Pooled {
+        let mut patients: Vec<(usize, usize, bool)> = Vec::new();
+        for (a, arm) in c.arms.iter().enumerate() {
+            for (&r, &y) in arm.rows.iter().zip(&arm.y) {
+                patients.push((r, a, y));
+            }
+        }
+        patients.sort_by_key(|t| t.0);
+        Pooled {
+            rows: patients.iter().map(|t| t.0).collect(),
+            arm_of: patients.iter().map(|t| t.1).collect(),
+            y: patients.iter().map(|t| t.2).collect(),
+        }
+    }
+
+    /// Fits the S-learner's pipeline and model on positions `idx`.
+    fn fit(
+        &self,
+        c: &Cohort,
+        idx: &[usize],
+        algorithm: &AlgorithmParams,
+        seed: u64,
+    ) -> Result<(Pipeline, FittedModel)> {
+        let rows = pick(&self.rows, idx);
+        let pipeline = Pipeline::fit(&c.frame, &rows);
+        let (x, _) = pipeline.transform(&c.frame, &rows)?;
+        let xs = s_learner_inputs(x.view(), &pick(&self.arm_of, idx), c.arms.len());
+        Ok((
+            pipeline,
+            algorithm.fit(xs.view(), &pick(&self.y, idx), seed)?,
+        ))
+    }
+}
+
+/// An S-learner: one pipeline and model on all arms' rows, with therapy
+/// indicators and therapy × feature interactions; cross-validated over all
+/// rows, with per-arm fold AUCs and cross-fitted predictions under every arm.
+pub(crate) fn fit_s_learner(
+    c: &Cohort,
+    algorithm: &AlgorithmParams,
+    cv: usize,
+    seed: u64,
+    on_fold: &(dyn Fn() + Sync),
+) -> Result<(Vec<Arm>, Option<CrossFitted>)> {
+    let k_arms = c.arms.len();
+    let pooled = Pooled::new(c);
+    let (metrics, cross) = if cv >= 2 {
+        s_learner_cv(c, &pooled, algorithm, cv, seed, on_fold)?
+    } else {
+        (vec![None; k_arms], None)
+    };
+    let all: Vec<usize> = (0..pooled.rows.len()).collect();
+    let (pipeline, model) = pooled.fit(c, &all, algorithm, seed)?;
+    let arms = c
+        .arms
+        .iter()
+        .zip(metrics)
+        .enumerate()
+        .map(|(a, (arm, cv))| Arm {
+            therapy: arm.therapy.clone(),
+            n: arm.rows.len(),
+            responders: arm.responders(),
+            pipeline: pipeline.clone(),
+            algorithm: algorithm.clone(),
+            tuning: None,
+            design: Design::SLearner {
+                arm: a,
+                arms: k_arms,
+            },
+            model: model.clone(),
+            cv,
+        })
+        .collect();
+    Ok((arms, cross))
+}
+
+/// Per-arm CV metrics and cross-fitted predictions of the S-learner.
+fn s_learner_cv(
+    c: &Cohort,
+    pooled: &Pooled,
+    algorithm: &AlgorithmParams,
+    cv: usize,
+    seed: u64,
+    on_fold: &(dyn Fn() + Sync),
+) -> Result<(Vec<Option<CvMetrics>>, Option<CrossFitted>)> {
+    let k_arms = c.arms.len();
+    let folds = Folds::stratified(&pooled.y, cv, seed);
+    let per_fold = for_each_fold(&folds, on_fold, |fold| {
+        let (pipeline, model) =
+            pooled.fit(c, &fold.train, algorithm, fold_seed(seed, fold.index))?;
+        let (x, _) = pipeline.transform(&c.frame, &pick(&pooled.rows, &fold.test))?;
+        (0..k_arms)
+            .map(|a| {
+                let xs = s_learner_inputs(x.view(), &vec![a; fold.test.len()], k_arms);
+                Ok(model.predict_proba(xs.view())?.to_vec())
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let n = pooled.rows.len();
+    let mut probs = vec![vec![0.0; n]; k_arms];
+    let mut fold_auc = vec![Vec::new(); k_arms];
+    for (fold, under) in &per_fold {
+        for a in 0..k_arms {
+            for (j, &i) in fold.test.iter().enumerate() {
+                probs[a][i] = under[a][j];
+            }
+            let (pa, ya): (Vec<f64>, Vec<bool>) = fold
+                .test
+                .iter()
+                .enumerate()
+                .filter(|&(_, &i)| pooled.arm_of[i] == a)
+                .map(|(j, &i)| (under[a][j], pooled.y[i]))
+                .unzip();
+            fold_auc[a].push(auc(&pa, &ya).unwrap_or(f64::NAN));
+        }
+    }
+    let metrics = (0..k_arms)
+        .map(|a| {
+            let (own_p, own_y): (Vec<f64>, Vec<bool>) = (0..n)
+                .filter(|&i| pooled.arm_of[i] == a)
+                .map(|i| (probs[a][i], pooled.y[i]))
+                .unzip();
+            Some(cv_metrics(std::mem::take(&mut fold_auc[a]), &own_p, &own_y))
+        })
+        .collect();
+    let cross = CrossFitted {
+        ids: pooled
+            .rows
+            .iter()
+            .map(|&r| c.ds.id(r).to_string())
+            .collect(),
+        received: pooled.arm_of.clone(),
+        p: probs,
+    };
+    Ok((metrics, Some(cross)))
+}
+
+/// Wraps a fit error with the arm it is about.
+pub(crate) fn in_arm(label: &str) -> impl Fn(Error) -> Error + '_ {
+    move |e| Error::Fit(format!("arm `{label}`: {e}"))
+}

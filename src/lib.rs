@@ -17,7 +17,6 @@ pub mod features;
 pub mod models;
 pub(crate) mod notes;
 pub mod output;
-pub mod rank;
 pub mod ranking;
 pub mod report;
 pub mod simulate;

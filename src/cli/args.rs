@@ -116,7 +116,9 @@ pub struct OptionalInputArgs {
     #[arg(long, value_name = "FILE")]
     pub data: Option<String>,
 
-    /// Genotype dosages joined on the ID. Example: --genotypes geno.csv
+    /// Genotypes joined on the ID: dosage CSV/TSV with an ID column, PLINK
+    /// 1.9 .raw / plink2 --export A (ID = IID), or VCF with DS or GT (ID =
+    /// sample name); .gz is read transparently. Example: --genotypes geno.vcf.gz
     #[arg(long, value_name = "FILE", requires = "data")]
     pub genotypes: Option<String>,
 
@@ -156,6 +158,11 @@ pub enum Format {
     Csv,
     /// A JSON array of objects.
     Json,
+}
+
+/// Formats names as `` `a`, `b`, `c` `` (every one of them).
+pub(crate) fn quote_names(names: &[String]) -> String {
+    crate::error::quote_all(names)
 }
 
 /// Splits a comma-separated flag value into trimmed, non-empty names.

@@ -3,6 +3,7 @@
 
 pub mod card;
 pub mod plots;
+pub mod ranked;
 pub mod table;
 
 pub use table::{render_csv, render_table, Cell};

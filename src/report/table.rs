@@ -1,4 +1,8 @@
-//! Rendering rows of cells as an aligned text table or as CSV.
+//! Rendering rows of cells as an aligned text table (column widths by
+//! display width, so accented names and CJK line up) or as CSV through the
+//! `csv` crate's writer (RFC 4180 quoting).
+
+use unicode_width::UnicodeWidthStr;
 
 /// One output cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,16 +30,26 @@ impl Cell {
     }
 }
 
+/// Pads `s` to `width` display columns, on the left or the right.
+fn pad(s: &str, width: usize, right: bool) -> String {
+    let fill = " ".repeat(width.saturating_sub(s.width()));
+    if right {
+        fill + s
+    } else {
+        format!("{s}{fill}")
+    }
+}
+
 /// An aligned plain-text table with a header rule.
 pub fn render_table(header: &[String], rows: &[Vec<Cell>]) -> String {
     let rendered: Vec<Vec<String>> = rows
         .iter()
         .map(|r| r.iter().map(Cell::render).collect())
         .collect();
-    let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut width: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for r in &rendered {
         for (w, c) in width.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
+            *w = (*w).max(c.width());
         }
     }
     let right: Vec<bool> = (0..header.len())
@@ -46,13 +60,7 @@ pub fn render_table(header: &[String], rows: &[Vec<Cell>]) -> String {
         let parts: Vec<String> = cells
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                if right[i] {
-                    format!("{c:>w$}", w = width[i])
-                } else {
-                    format!("{c:<w$}", w = width[i])
-                }
-            })
+            .map(|(i, c)| pad(c, width[i], right[i]))
             .collect();
         out.push_str(parts.join("  ").trim_end());
         out.push('\n');
@@ -67,30 +75,29 @@ pub fn render_table(header: &[String], rows: &[Vec<Cell>]) -> String {
     out
 }
 
-/// Quotes a CSV field when it needs it.
-pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\"")).into()
-    } else {
-        s.into()
-    }
+/// A CSV writer into memory (no header handling of its own).
+pub(crate) fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new())
+}
+
+/// The text a CSV writer into memory holds.
+pub(crate) fn csv_text(w: csv::Writer<Vec<u8>>) -> String {
+    // Flushing into memory cannot fail.
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// Comma-separated values with a header line.
 pub fn render_csv(header: &[String], rows: &[Vec<Cell>]) -> String {
-    let mut out = String::new();
-    let h: Vec<_> = header.iter().map(|s| csv_field(s)).collect();
-    out.push_str(&h.join(","));
-    out.push('\n');
+    let mut w = csv_writer();
+    // Writing into memory cannot fail.
+    let _ = w.write_record(header);
     for r in rows {
-        let cells: Vec<String> = r
-            .iter()
-            .map(|c| csv_field(&c.render()).into_owned())
-            .collect();
-        out.push_str(&cells.join(","));
-        out.push('\n');
+        let _ = w.write_record(r.iter().map(Cell::render));
     }
-    out
+    csv_text(w)
 }
 
 #[cfg(test)]
@@ -117,5 +124,21 @@ mod tests {
             t,
             "rank  id       p\n----  ---  -----\n   1  P,1  0.500\n  10  P2      NA\n"
         );
+    }
+
+    #[test]
+    fn wide_characters_line_up_and_quotes_are_doubled() {
+        let header = vec!["name".to_string(), "n".to_string()];
+        let rows = vec![
+            vec![Cell::Text("Zoë".into()), Cell::Int(1)],
+            vec![Cell::Text("患者".into()), Cell::Int(2)],
+        ];
+        let t = render_table(&header, &rows);
+        assert_eq!(t, "name  n\n----  -\nZoë   1\n患者  2\n");
+        let c = render_csv(
+            &header,
+            &[vec![Cell::Text("a \"b\"\nc".into()), Cell::Int(3)]],
+        );
+        assert_eq!(c, "name,n\n\"a \"\"b\"\"\nc\",3\n");
     }
 }

@@ -52,7 +52,8 @@ pub fn best_and_advantage(p: &[f64]) -> (usize, f64) {
     (best, advantage)
 }
 
-/// Ranks patients. `probs[a][i]` is patient `i`'s probability under arm
+#[cfg(test)]
+/// Ranks patients (the in-memory reference of the tests). `probs[a][i]` is patient `i`'s probability under arm
 /// `a`. Patients are sorted by descending probability of arm `by`, or of
 /// their best arm when `by` is `None`; ties keep input order.
 pub fn rank(ids: &[String], probs: &[Vec<f64>], by: Option<usize>) -> Vec<RankedRow> {

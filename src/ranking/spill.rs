@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use crate::data::TextColumn;
 use crate::error::{Error, Result};
-use crate::rank::best_and_advantage;
+use crate::ranking::best::best_and_advantage;
 
 /// Patients held in memory before a sorted run is written to disk.
 pub const DEFAULT_SPILL_ROWS: usize = 1_000_000;
@@ -515,7 +515,7 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            let reference: Vec<(String, Vec<f64>)> = crate::rank::rank(&ids, &probs, by)
+            let reference: Vec<(String, Vec<f64>)> = crate::ranking::best::rank(&ids, &probs, by)
                 .into_iter()
                 .take(top.unwrap_or(37))
                 .map(|r| (r.id, r.probs))

@@ -1,0 +1,326 @@
+//! Scoring files with a bundle into a ranking: streamed block by block in
+//! bounded memory when the files allow it, else read whole.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+
+use crate::bundle::Bundle;
+use crate::data::chunks::{Block, LineBlocks};
+use crate::data::{Dataset, Loaded, ReadOptions, TextColumn};
+use crate::error::{Error, Result};
+use crate::eval::apply::predict_all;
+use crate::features::Frame;
+use crate::notes::Notes;
+use crate::ranking::spill::{id_hash, Ranked, Ranker};
+
+/// The files to score (a validated configuration).
+#[derive(Debug, Clone)]
+pub(crate) struct ScoreFiles {
+    /// The clinical file (`-` for stdin).
+    pub(crate) data: String,
+    /// The genotype file, if any.
+    pub(crate) genotypes: Option<String>,
+    /// The ID column and delimiters.
+    pub(crate) read: ReadOptions,
+    /// Rows read, joined and scored at a time when streaming.
+    pub(crate) batch_rows: usize,
+}
+
+/// A finished ranking: the ranked patients, the ID column's name and the
+/// number of patients scored.
+pub(crate) struct Scored {
+    /// The ranking.
+    pub(crate) ranked: Ranked,
+    /// The ID column's name.
+    pub(crate) id_name: String,
+    /// Patients scored.
+    pub(crate) n: u64,
+}
+
+/// Ranks patients whose IDs are known to be distinct.
+fn finished(r: Ranker, id_name: String) -> Result<Scored> {
+    let n = r.len();
+    let ranked = r.finish()?.ok_or_else(|| {
+        Error::Fit("internal: the ranking found a repeated ID after the duplicate check".into())
+    })?;
+    Ok(Scored { ranked, id_name, n })
+}
+
+/// Ranks the bundle's cross-fitted predictions of its training patients.
+pub(crate) fn rank_cross_fitted(
+    bundle: &Bundle,
+    mut ranker: Ranker,
+    model: &str,
+) -> Result<Scored> {
+    let cf = bundle.cross_fitted.as_ref().ok_or_else(|| Error::Model {
+        file: model.to_string(),
+        message:
+            "the bundle has no cross-fitted predictions (trained with --cv 0 or --no-cross-fitted)"
+                .into(),
+    })?;
+    ranker.push(
+        cf.ids.iter().collect::<TextColumn>(),
+        cf.p.clone(),
+        Vec::new(),
+    )?;
+    finished(ranker, bundle.id_column.clone())
+}
+
+/// Scores `files` with `bundle` and ranks the patients; `ranker` makes an
+/// empty ranking. Streams when the files allow it (see [`stream`]), else
+/// reads them whole.
+pub(crate) fn score_files(
+    bundle: &Bundle,
+    files: &ScoreFiles,
+    ranker: impl Fn() -> Ranker,
+    notes: &mut Notes,
+) -> Result<Scored> {
+    if let Some(done) = stream(bundle, files, ranker(), notes)? {
+        return Ok(done);
+    }
+    // Not streamable (stdin, VCF, quoted line breaks, files in a different
+    // patient order, a repeated ID) or a problem: read whole files, which
+    // also gives the exact error with the file's own line numbers.
+    let mut r = ranker();
+    let ds = Dataset::load(&files.data, files.genotypes.as_deref(), &files.read)?;
+    if let Some(msg) = ds.join_message() {
+        notes.info(msg);
+    }
+    // Dataset::load has checked the IDs themselves: no hashes needed.
+    let block = score_dataset(bundle, ds, false)?;
+    for note in &block.notes {
+        notes.info(note.clone());
+    }
+    warn_unseen(notes, &block.data_file, &block.unseen);
+    r.push(block.ids, block.probs, Vec::new())?;
+    finished(r, block.id_name)
+}
+
+fn warn_unseen(notes: &mut Notes, file: &str, unseen: &BTreeMap<String, usize>) {
+    for (feature, n) in unseen {
+        notes.warn(format!(
+            "{file}: {n} patients have a `{feature}` level the model never saw in training; scored as all-zeros for it"
+        ));
+    }
+}
+
+/// What the streamed blocks have told so far.
+#[derive(Default)]
+struct StreamState {
+    notes: Vec<String>,
+    unseen: BTreeMap<String, usize>,
+    id_name: String,
+    data_file: String,
+    geno_file: Option<String>,
+}
+
+impl StreamState {
+    fn absorb(&mut self, block: &mut ScoredBlock) {
+        for note in block.notes.drain(..) {
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
+        for (feature, n) in std::mem::take(&mut block.unseen) {
+            *self.unseen.entry(feature).or_insert(0) += n;
+        }
+        self.id_name = std::mem::take(&mut block.id_name);
+        self.data_file = std::mem::take(&mut block.data_file);
+        self.geno_file = block.geno_file.take();
+    }
+}
+
+/// The two files as line blocks, when they can be streamed at all.
+fn open_streams(files: &ScoreFiles) -> Option<(LineBlocks, Option<LineBlocks>)> {
+    if files.data == "-" {
+        return None;
+    }
+    if let Some(g) = &files.genotypes {
+        let l = g.to_ascii_lowercase();
+        if g == "-" || l.ends_with(".vcf") || l.ends_with(".vcf.gz") {
+            return None;
+        }
+    }
+    let data = LineBlocks::open(&files.data).ok()?;
+    let geno = files
+        .genotypes
+        .as_deref()
+        .map(LineBlocks::open)
+        .transpose()
+        .ok()?;
+    Some((data, geno))
+}
+
+/// Scores files block by block in bounded memory when both list the same
+/// patients in the same order (or there is no genotype file). `Ok(None)`
+/// means: read whole files instead (files that cannot be streamed, and any
+/// problem in them, which the whole-file read reports with the file's own
+/// line numbers); an error is the ranking's own (its temporary files).
+fn stream(
+    bundle: &Bundle,
+    files: &ScoreFiles,
+    mut ranker: Ranker,
+    notes: &mut Notes,
+) -> Result<Option<Scored>> {
+    let Some((mut data, mut geno)) = open_streams(files) else {
+        return Ok(None);
+    };
+    let batch = files.batch_rows;
+    let mut state = StreamState::default();
+    // Groups of blocks (one per thread) are parsed and scored side by side
+    // while the next group is read; results are appended in file order.
+    let in_flight = rayon::current_num_threads().max(1);
+    let mut next = read_group(&mut data, &mut geno, batch, in_flight);
+    loop {
+        let Ok(Some(group)) = next else {
+            return Ok(None);
+        };
+        if group.is_empty() {
+            break;
+        }
+        let (read, scored) = rayon::join(
+            || read_group(&mut data, &mut geno, batch, in_flight),
+            || {
+                group
+                    .into_par_iter()
+                    .map(|(db, gb)| {
+                        score_block(bundle, db.loaded, gb.map(|b| b.loaded), &files.read)
+                    })
+                    .collect::<Vec<_>>()
+            },
+        );
+        for block in scored {
+            let Ok(Some(mut block)) = block else {
+                return Ok(None);
+            };
+            state.absorb(&mut block);
+            ranker.push(block.ids, block.probs, block.hashes)?;
+            if ranker.has_duplicate() {
+                return Ok(None); // a repeated ID (or hash): let the full read report it
+            }
+        }
+        next = read;
+    }
+    if ranker.is_empty() {
+        return Ok(None);
+    }
+    let n = ranker.len();
+    let Some(ranked) = ranker.finish()? else {
+        return Ok(None); // a repeated ID (or hash): let the full read report it
+    };
+    if let Some(g) = &state.geno_file {
+        notes.info(format!(
+            "joined on `{}`: {n} patients in both files, 0 only in {}, 0 only in {g} (streamed in blocks of {batch} rows)",
+            state.id_name, state.data_file
+        ));
+    }
+    for note in state.notes {
+        notes.info(note);
+    }
+    warn_unseen(notes, &state.data_file, &state.unseen);
+    Ok(Some(Scored {
+        ranked,
+        id_name: state.id_name,
+        n,
+    }))
+}
+
+/// A block of the data file and the matching block of the genotype file.
+type BlockPair = (Block, Option<Block>);
+
+/// The next `n` blocks of the data file and of the genotype file (aligned
+/// line for line); empty at the end of both, `None` when the files cannot
+/// be streamed (a quoted field, or one file longer than the other).
+fn read_group(
+    data: &mut LineBlocks,
+    geno: &mut Option<LineBlocks>,
+    batch: usize,
+    n: usize,
+) -> Result<Option<Vec<BlockPair>>> {
+    let mut group = Vec::with_capacity(n);
+    while group.len() < n {
+        let Some(db) = data.next_block(batch)? else {
+            if let Some(g) = geno.as_mut() {
+                if g.next_block(1)?.is_some() {
+                    return Ok(None); // genotype file has more patients
+                }
+            }
+            break;
+        };
+        let gb = match geno.as_mut() {
+            Some(g) => match g.next_block(batch)? {
+                Some(b) => Some(b),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        if db.has_quotes || gb.as_ref().is_some_and(|b| b.has_quotes) {
+            return Ok(None);
+        }
+        group.push((db, gb));
+    }
+    Ok(Some(group))
+}
+
+/// Scored patients: one streamed block, or a whole file.
+struct ScoredBlock {
+    ids: TextColumn,
+    probs: Vec<Vec<f64>>,
+    /// ID hashes for the duplicate check (empty when not asked for).
+    hashes: Vec<u64>,
+    unseen: BTreeMap<String, usize>,
+    notes: Vec<String>,
+    id_name: String,
+    data_file: String,
+    geno_file: Option<String>,
+}
+
+/// Parses, joins and scores one block; `Ok(None)` when the two files do not
+/// list the same patients in the same order here.
+fn score_block(
+    bundle: &Bundle,
+    data: Loaded,
+    geno: Option<Loaded>,
+    opts: &ReadOptions,
+) -> Result<Option<ScoredBlock>> {
+    let ds = Dataset::from_loaded(data, geno, opts)?;
+    if let Some(j) = ds.join {
+        let aligned = j.only_data == 0
+            && j.only_genotypes == 0
+            && ds
+                .data_rows
+                .iter()
+                .zip(&ds.genotype_rows)
+                .all(|(a, b)| a == b);
+        if !aligned {
+            return Ok(None);
+        }
+    }
+    score_dataset(bundle, ds, true).map(Some)
+}
+
+/// Prepares the genotypes of a joined data set, builds the model inputs and
+/// predicts every arm; with `hash`, also hashes the IDs.
+fn score_dataset(bundle: &Bundle, mut ds: Dataset, hash: bool) -> Result<ScoredBlock> {
+    let notes = bundle.prepare_genotypes(&mut ds)?;
+    let frame = Frame::from_schema_taking(&mut ds, &bundle.features)?;
+    let rows: Vec<usize> = (0..ds.n_rows()).collect();
+    let (probs, unseen) = predict_all(bundle, &frame, &rows)?;
+    let ids: TextColumn = (0..ds.n_rows()).map(|i| ds.id(i)).collect();
+    let hashes = if hash {
+        ids.iter().map(id_hash).collect()
+    } else {
+        Vec::new()
+    };
+    Ok(ScoredBlock {
+        ids,
+        hashes,
+        probs,
+        unseen,
+        notes,
+        id_name: ds.id_name().to_string(),
+        data_file: ds.data.file.clone(),
+        geno_file: ds.genotypes.as_ref().map(|g| g.file.clone()),
+    })
+}

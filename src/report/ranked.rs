@@ -1,0 +1,252 @@
+//! Writing a ranking: the CSV (formatted in parallel, quoted by the `csv`
+//! crate), the JSON array (written as it is merged) and the aligned table.
+//! Probabilities are printed with six decimals.
+
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+use crate::error::Result;
+use crate::output::Sink;
+use crate::ranking::{best_and_advantage, Ranked, RankedRow};
+use crate::report::table::{csv_text, csv_writer};
+use crate::report::{render_csv, render_table, Cell};
+
+/// Decimals printed for probabilities.
+pub(crate) const DECIMALS: usize = 6;
+
+/// How ranked patients are printed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape<'a> {
+    /// The ID column's name.
+    pub(crate) id_name: &'a str,
+    /// The arm names, in bundle order.
+    pub(crate) arms: &'a [String],
+    /// `best_therapy` is `none` below this advantage.
+    pub(crate) min_advantage: f64,
+}
+
+impl Shape<'_> {
+    fn multi(&self) -> bool {
+        self.arms.len() > 1
+    }
+}
+
+/// The output columns.
+pub(crate) fn header(id: &str, arms: &[String], multi: bool) -> Vec<String> {
+    let mut h = vec!["rank".to_string(), id.to_string()];
+    if multi {
+        h.extend(arms.iter().map(|a| format!("p_{a}")));
+        h.push("best_therapy".into());
+        h.push("advantage".into());
+    } else {
+        h.push("probability".into());
+    }
+    h
+}
+
+fn round(v: f64) -> f64 {
+    let s = 10f64.powi(DECIMALS as i32);
+    (v * s).round() / s
+}
+
+/// The best therapy's name, or `none` when its advantage is below `min_advantage`.
+pub(crate) fn best_label(best: usize, advantage: f64, arms: &[String], min_advantage: f64) -> &str {
+    if advantage < min_advantage {
+        "none"
+    } else {
+        &arms[best]
+    }
+}
+
+/// The JSON object of one ranked patient.
+fn json_item(r: &RankedRow, s: Shape) -> Value {
+    let (id, arms, multi, min_advantage) = (s.id_name, s.arms, s.multi(), s.min_advantage);
+    let mut m = Map::new();
+    m.insert("rank".into(), r.rank.into());
+    m.insert(id.into(), r.id.clone().into());
+    if multi {
+        for (a, p) in arms.iter().zip(&r.probs) {
+            m.insert(format!("p_{a}"), round(*p).into());
+        }
+        m.insert(
+            "best_therapy".into(),
+            best_label(r.best, r.advantage, arms, min_advantage).into(),
+        );
+        m.insert("advantage".into(), round(r.advantage).into());
+    } else {
+        m.insert("probability".into(), round(r.probs[0]).into());
+    }
+    Value::Object(m)
+}
+
+/// The table cells of one ranked patient.
+fn table_cells(r: &RankedRow, s: Shape) -> Vec<Cell> {
+    let (arms, multi, min_advantage) = (s.arms, s.multi(), s.min_advantage);
+    let mut c = vec![Cell::Int(r.rank), Cell::Text(r.id.clone())];
+    c.extend(r.probs.iter().map(|&p| Cell::Num(p, DECIMALS)));
+    if multi {
+        c.push(Cell::Text(
+            best_label(r.best, r.advantage, arms, min_advantage).to_string(),
+        ));
+        c.push(Cell::Num(r.advantage, DECIMALS));
+    }
+    c
+}
+
+/// Writes the ranking as a pretty-printed JSON array, one patient at a time.
+pub(crate) fn write_json(sink: &mut Sink, ranked: Ranked, shape: Shape) -> Result<()> {
+    if ranked.shown() == 0 {
+        return sink.write_text("[]\n");
+    }
+    sink.write_text("[")?;
+    let mut rank = 0;
+    ranked.for_each_batch(4096, |ids, probs, order| {
+        let mut out = String::new();
+        for &i in order {
+            let i = i as usize;
+            rank += 1;
+            let r = RankedRow::new(rank, ids.get(i), probs.iter().map(|a| a[i]).collect());
+            let item = json_item(&r, shape);
+            let text = serde_json::to_string_pretty(&item).unwrap_or_else(|_| "{}".into());
+            out.push_str(if rank == 1 { "\n" } else { ",\n" });
+            for (k, line) in text.lines().enumerate() {
+                if k > 0 {
+                    out.push('\n');
+                }
+                out.push_str("  ");
+                out.push_str(line);
+            }
+        }
+        sink.write_text(&out)
+    })?;
+    sink.write_text("\n]\n")
+}
+
+/// Writes the ranking as an aligned table (it holds the rows it shows).
+pub(crate) fn write_table(sink: &mut Sink, ranked: Ranked, shape: Shape) -> Result<()> {
+    let mut cells = Vec::with_capacity(ranked.shown());
+    ranked.for_each_batch(8192, |ids, probs, order| {
+        for &i in order {
+            let i = i as usize;
+            let p: Vec<f64> = probs.iter().map(|a| a[i]).collect();
+            let row = RankedRow::new(cells.len() + 1, ids.get(i), p);
+            cells.push(table_cells(&row, shape));
+        }
+        Ok(())
+    })?;
+    let header = header(shape.id_name, shape.arms, shape.multi());
+    sink.write_text(&render_table(&header, &cells))
+}
+
+/// Appends `v` with six decimals, exactly as `format!("{v:.6}")`: numbers
+/// from 0 to 1 not within 1e-6 of a rounding tie (all but a few in a
+/// million) are rounded as integers, the rest go through the formatter.
+fn push_fixed6(out: &mut String, v: f64) {
+    use std::fmt::Write as _;
+    const _: () = assert!(DECIMALS == 6);
+    if v.is_sign_positive() && v <= 1.0 {
+        // v * 1e6 is within 1.2e-10 of the exact product, so away from a
+        // tie both round the same way.
+        let x = v * 1e6;
+        if (x - x.floor() - 0.5).abs() > 1e-6 {
+            let m = x.round() as u32; // 0 ..= 1_000_000
+            out.push(char::from(b'0' + (m / 1_000_000) as u8));
+            out.push('.');
+            let mut div = 100_000;
+            while div > 0 {
+                out.push(char::from(b'0' + ((m / div) % 10) as u8));
+                div /= 10;
+            }
+            return;
+        }
+    }
+    let _ = write!(out, "{v:.DECIMALS$}");
+}
+
+/// The CSV lines of ranked rows `rows` (positions into `ids`/`probs`),
+/// ranks counting from `first_rank`.
+fn csv_lines(
+    ids: &crate::data::TextColumn,
+    probs: &[Vec<f64>],
+    rows: &[u32],
+    first_rank: usize,
+    shape: Shape,
+) -> String {
+    use std::fmt::Write as _;
+    let mut w = csv_writer();
+    let mut p = vec![0.0; probs.len()];
+    let mut field = String::with_capacity(24);
+    let num = |v: f64, w: &mut csv::Writer<Vec<u8>>, field: &mut String| {
+        field.clear();
+        if v.is_finite() {
+            push_fixed6(field, v);
+        } else {
+            field.push_str("NA");
+        }
+        let _ = w.write_field(field.as_bytes());
+    };
+    for (k, &i) in rows.iter().enumerate() {
+        let i = i as usize;
+        for (a, pa) in probs.iter().enumerate() {
+            p[a] = pa[i];
+        }
+        field.clear();
+        let _ = write!(field, "{}", first_rank + k);
+        let _ = w.write_field(field.as_bytes());
+        let _ = w.write_field(ids.get(i));
+        for &v in &p {
+            num(v, &mut w, &mut field);
+        }
+        if shape.multi() {
+            let (best, advantage) = best_and_advantage(&p);
+            let _ = w.write_field(best_label(best, advantage, shape.arms, shape.min_advantage));
+            num(advantage, &mut w, &mut field);
+        }
+        let _ = w.write_record(None::<&[u8]>);
+    }
+    csv_text(w)
+}
+
+/// Writes the ranked CSV, formatting the lines of each batch in parallel
+/// and writing them in rank order.
+pub(crate) fn write_csv(sink: &mut Sink, ranked: Ranked, shape: Shape) -> Result<()> {
+    let header = header(shape.id_name, shape.arms, shape.multi());
+    sink.write_text(&render_csv(&header, &[]))?;
+    const CHUNK: usize = 4096;
+    let group_rows = CHUNK * rayon::current_num_threads().max(1) * 2;
+    let mut first_rank = 1;
+    ranked.for_each_batch(group_rows, |ids, probs, group| {
+        let texts: Vec<String> = group
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, rows)| csv_lines(ids, probs, rows, first_rank + c * CHUNK, shape))
+            .collect();
+        first_rank += group.len();
+        for text in texts {
+            sink.write_text(&text)?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fixed_six_decimals_match_the_formatter() {
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut values = vec![0.0, 1.0, 0.5, 1e-7, 5e-7, 0.9999995, 0.1234565, 2.5e-7];
+        for k in 0..1_000_000u64 {
+            values.push(k as f64 / 1e6 + 5e-7); // at or next to a tie
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            values.push((rng >> 11) as f64 / (1u64 << 53) as f64);
+        }
+        values.extend([-0.0, -0.25, 1.5, 123.456_789_5]);
+        for v in values {
+            let mut s = String::new();
+            super::push_fixed6(&mut s, v);
+            assert_eq!(s, format!("{v:.6}"), "{v:e}");
+        }
+    }
+}

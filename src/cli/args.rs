@@ -315,3 +315,26 @@ impl DataArgs {
         })
     }
 }
+
+/// Largest `--bootstrap` accepted (memory grows with it).
+pub const MAX_BOOTSTRAP: usize = 100_000;
+
+/// Checks a `--bootstrap` value.
+pub fn check_bootstrap(b: usize) -> Result<()> {
+    if b > MAX_BOOTSTRAP {
+        return Err(Error::usage(format!(
+            "--bootstrap {b} is more than {MAX_BOOTSTRAP} replicates; 2000 is usual"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a `--threshold` value.
+pub fn check_threshold(t: Option<f64>) -> Result<()> {
+    match t {
+        Some(t) if !(t > 0.0 && t < 1.0) => Err(Error::usage(format!(
+            "--threshold {t} must be a probability strictly between 0 and 1, e.g. --threshold 0.4"
+        ))),
+        _ => Ok(()),
+    }
+}

@@ -8,11 +8,11 @@ use serde::Serialize;
 
 use crate::bundle::{Arm, Bundle};
 use crate::cli::args::{out_is_json, OptionalInputArgs};
-use crate::cli::evaluate::importance_by_arm;
 use crate::cli::Ui;
 use crate::data::Dataset;
 use crate::error::{Error, Location, Result};
 use crate::eval::apply::predict_arm;
+use crate::eval::importance::importance_by_arm;
 use crate::eval::importance::{
     coefficients, linear_contributions, reference_contributions, Coefficient, Contribution,
     Importance,

@@ -7,13 +7,18 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use crate::bundle::Bundle;
+use crate::cli::args::check_bootstrap;
 use crate::cli::args::OptionalInputArgs;
-use crate::cli::evaluate::{check_bootstrap, load_labelled, plots};
+use crate::cli::evaluate::warn_evaluation;
 use crate::cli::Ui;
 use crate::error::{Error, Result};
+use crate::eval::apply::EvalFiles;
+use crate::eval::LabelledData;
 use crate::eval::{evaluate_bundle, EvalOptions};
+use crate::notes::Notes;
 use crate::output::AtomicFile;
 use crate::report::card::{build, render_markdown};
+use crate::report::plots::evaluation_plots;
 
 /// Flags of `report`.
 #[derive(Debug, clap::Args)]
@@ -82,31 +87,26 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
     let mut evaluation = None;
     let mut plot_files = Vec::new();
     if let Some(input) = args.input.input() {
-        let labelled = load_labelled(
-            &bundle,
-            &input,
-            args.id.as_deref(),
-            args.target.as_deref(),
-            ui,
-        )?;
-        let ev = evaluate_bundle(
-            &bundle,
-            &labelled,
-            None,
-            EvalOptions {
-                bootstrap: args.bootstrap,
-                seed: args.seed,
-            },
-        )?;
-        for w in &ev.warnings {
-            ui.warn(w);
-        }
-        for g in ev.arms.iter().chain(&ev.overall) {
-            for w in &g.warnings {
-                ui.warn(format!("{}: {w}", g.arm));
-            }
-        }
-        let written = plots(&args.out, &bundle, &labelled, &ev, args.seed)?;
+        let files = EvalFiles {
+            read: input.read_options(args.id.as_deref().unwrap_or(&bundle.id_column))?,
+            data: input.data,
+            genotypes: input.genotypes,
+            target: args
+                .target
+                .clone()
+                .unwrap_or_else(|| bundle.target.column.clone()),
+        };
+        let mut notes = Notes::default();
+        let labelled = LabelledData::open(&bundle, &files, &mut notes);
+        ui.notes(&notes);
+        let labelled = labelled?;
+        let opts = EvalOptions {
+            bootstrap: args.bootstrap,
+            seed: args.seed,
+        };
+        let ev = evaluate_bundle(&bundle, &labelled, None, opts)?;
+        warn_evaluation(ui, &ev);
+        let written = evaluation_plots(&args.out, &bundle, &labelled, &ev, args.seed)?;
         plot_files = written
             .iter()
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))

@@ -6,6 +6,7 @@ pub mod genotype;
 pub mod input;
 pub mod table;
 pub mod target;
+pub(crate) mod truth;
 pub mod vcf;
 
 use serde::{Deserialize, Serialize};

@@ -6,9 +6,36 @@
 use std::collections::BTreeMap;
 
 use crate::bundle::{Arm, Bundle};
-use crate::data::{is_missing, Dataset, ReadOptions, Target};
-use crate::error::Result;
+use crate::data::{is_missing, Dataset, FileInfo, ReadOptions, Target};
+use crate::error::{quote_all, Error, Location, Result};
 use crate::features::{Frame, TransformNotes};
+use crate::notes::Notes;
+
+/// The labelled files to judge a bundle on (a validated configuration).
+#[derive(Debug, Clone)]
+pub(crate) struct EvalFiles {
+    /// The clinical file with the outcome.
+    pub(crate) data: String,
+    /// The genotype file, if any.
+    pub(crate) genotypes: Option<String>,
+    /// The ID column and delimiters.
+    pub(crate) read: ReadOptions,
+    /// The outcome column (read with the bundle's rule).
+    pub(crate) target: String,
+}
+
+/// The first evaluation file that is a data file the bundle was trained on
+/// (same SHA-256): its results are apparent performance, not validation.
+pub(crate) fn trained_on<'a>(bundle: &Bundle, files: &'a [FileInfo]) -> Option<&'a FileInfo> {
+    files.iter().find(|f| {
+        f.role == "data"
+            && bundle
+                .training
+                .files
+                .iter()
+                .any(|t| t.role == "data" && t.sha256 == f.sha256)
+    })
+}
 
 /// A labelled evaluation file, prepared for a bundle.
 #[derive(Debug, Clone)]
@@ -95,6 +122,61 @@ impl LabelledData {
             n_missing_therapy,
             unknown_therapy,
         })
+    }
+
+    /// Reads `files` for `bundle` as [`LabelledData::load`] does, noting
+    /// what was left out and category levels never seen in training; an
+    /// error when no labelled patient received an arm of the bundle.
+    pub(crate) fn open(
+        bundle: &Bundle,
+        files: &EvalFiles,
+        notes: &mut Notes,
+    ) -> Result<LabelledData> {
+        let data = LabelledData::load(
+            bundle,
+            &files.data,
+            files.genotypes.as_deref(),
+            &files.read,
+            &files.target,
+        )?;
+        if let Some(msg) = data.ds.join_message() {
+            notes.info(msg);
+        }
+        for note in &data.genotype_notes {
+            notes.info(note.clone());
+        }
+        let file = &data.ds.data.file;
+        if data.n_missing_target > 0 {
+            notes.info(format!(
+                "{file}: {} patients with a missing `{}` are left out",
+                data.n_missing_target, files.target
+            ));
+        }
+        if data.n_missing_therapy > 0 {
+            notes.info(format!(
+                "{file}: {} labelled patients with a missing `{}` are left out",
+                data.n_missing_therapy,
+                bundle.therapy_column.as_deref().unwrap_or("therapy")
+            ));
+        }
+        // Unseen category levels, as `score` reports them.
+        let rows: Vec<usize> = (0..data.ds.n_rows()).collect();
+        let (_, unseen) = predict_all(bundle, &data.frame, &rows)?;
+        for (feature, n) in &unseen {
+            notes.warn(format!(
+                "{file}: {n} patients have a `{feature}` level the model never saw in training; scored as all-zeros for it"
+            ));
+        }
+        if (0..bundle.arms.len()).all(|a| data.arm_rows(a).0.is_empty()) {
+            return Err(Error::data(
+                Location::file(file),
+                format!(
+                    "no labelled patient received an arm of the model (arms: {})",
+                    quote_all(&bundle.arm_names())
+                ),
+            ));
+        }
+        Ok(data)
     }
 
     /// Labelled rows that received arm `a`, with their labels.

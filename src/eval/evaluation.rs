@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::bundle::Bundle;
 use crate::error::Result;
-use crate::eval::apply::{predict_arm, LabelledData};
+use crate::eval::apply::{predict_arm, trained_on, LabelledData};
 use crate::eval::bootstrap::{bootstrap_auc, BootstrapAuc};
 use crate::eval::calibration::{
     calibration_bins, default_bins, recalibrate, CalibrationBin, Recalibration,
@@ -281,15 +281,7 @@ pub fn evaluate_bundle(
         })
     });
     // The same clinical file as in training (a shared genotype file is fine).
-    let same = |f: &&crate::data::FileInfo| {
-        f.role == "data"
-            && bundle
-                .training
-                .files
-                .iter()
-                .any(|t| t.role == "data" && t.sha256 == f.sha256)
-    };
-    if let Some(f) = data.ds.files.iter().find(same) {
+    if let Some(f) = trained_on(bundle, &data.ds.files) {
         warnings.push(format!(
             "{} is the data file the model was trained on: this is apparent (optimistic) performance, not validation; evaluate on patients the model has not seen",
             f.name

@@ -7,9 +7,9 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
 
-use crate::bundle::Arm;
+use crate::bundle::{Arm, Bundle};
 use crate::error::Result;
-use crate::eval::apply::predict_arm;
+use crate::eval::apply::{predict_arm, LabelledData};
 use crate::eval::metrics::auc;
 use crate::features::frame::{Values, MISSING_CODE};
 use crate::features::{FittedFeature, Frame};
@@ -62,6 +62,31 @@ pub struct Importance {
     pub auc_drop_mean: f64,
     /// Sample standard deviation of the drop over the repeats.
     pub auc_drop_sd: f64,
+}
+
+/// Permutation importance of every arm of `bundle` on the patients of
+/// `data` who received it (arms without both outcomes are skipped): the
+/// arm's name, its unshuffled AUC and the importances.
+pub(crate) fn importance_by_arm(
+    bundle: &Bundle,
+    data: &LabelledData,
+    repeats: usize,
+    seed: u64,
+) -> Result<Vec<(String, f64, Vec<Importance>)>> {
+    let names = bundle.arm_names();
+    let mut out = Vec::new();
+    for (a, arm) in bundle.arms.iter().enumerate() {
+        let (rows, y) = data.arm_rows(a);
+        if rows.is_empty() {
+            continue;
+        }
+        let s = seed.wrapping_add(a as u64);
+        if let Some((base, imp)) = permutation_importance(arm, &data.frame, &rows, &y, repeats, s)?
+        {
+            out.push((names[a].clone(), base, imp));
+        }
+    }
+    Ok(out)
 }
 
 /// Permutation importance of every input column on `rows` (labels `y`):

@@ -9,7 +9,7 @@ pub mod decision;
 pub mod evaluation;
 pub mod importance;
 pub mod metrics;
-pub mod selection;
+pub mod recommendation;
 
 pub use apply::LabelledData;
 pub use evaluation::{evaluate_bundle, evaluate_group, EvalOptions, Evaluation, GroupEvaluation};

@@ -2,6 +2,7 @@
 //! the model card.
 
 pub mod card;
+pub(crate) mod evaluation;
 pub mod plots;
 pub mod ranked;
 pub mod table;

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
+use crate::bundle::Bundle;
 use crate::error::{Error, Result};
-use crate::eval::importance::Importance;
-use crate::eval::GroupEvaluation;
+use crate::eval::importance::{importance_by_arm, Importance};
+use crate::eval::{Evaluation, GroupEvaluation, LabelledData};
 use crate::output::AtomicFile;
 
 const SIZE: (u32, u32) = (640, 480);
@@ -228,7 +229,7 @@ pub fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, String> 
 }
 
 /// The Qini curve of a two-arm selection, with the random-targeting line.
-pub fn qini_svg(q: &crate::eval::selection::Qini) -> std::result::Result<String, String> {
+pub fn qini_svg(q: &crate::eval::recommendation::Qini) -> std::result::Result<String, String> {
     let mut svg = String::new();
     (|| -> Drawn {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -442,6 +443,31 @@ pub fn write_plots(
         )?);
     }
     Ok(written)
+}
+
+/// Repeats of permutation importance behind the importance plots.
+pub(crate) const PLOT_IMPORTANCE_REPEATS: usize = 5;
+
+/// Writes every plot of an evaluation of `bundle` on `data` into `dir`
+/// (which must exist): per group ROC, calibration and decision curve, per
+/// arm permutation importance (5 shuffles, seeded with `seed`).
+pub(crate) fn evaluation_plots(
+    dir: &Path,
+    bundle: &Bundle,
+    data: &LabelledData,
+    ev: &Evaluation,
+    seed: u64,
+) -> Result<Vec<PathBuf>> {
+    let mut groups: Vec<&GroupEvaluation> = ev.arms.iter().collect();
+    if let Some(o) = &ev.overall {
+        groups.push(o);
+    }
+    let imp: Vec<(String, Vec<Importance>)> =
+        importance_by_arm(bundle, data, PLOT_IMPORTANCE_REPEATS, seed)?
+            .into_iter()
+            .map(|(a, _, i)| (a, i))
+            .collect();
+    write_plots(dir, &groups, &imp)
 }
 
 #[cfg(test)]

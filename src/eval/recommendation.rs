@@ -1,4 +1,4 @@
-//! Treatment selection: does following the model's recommended therapy go
+//! Recommendation evaluation (treatment selection): does following the model's recommended therapy go
 //! with better outcomes? On trial data (patients randomised to arms) this
 //! compares patients who happened to receive their recommended therapy with
 //! those who did not, estimates the response rate if everyone had followed
@@ -11,11 +11,142 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
 
+use crate::bundle::Bundle;
+use crate::data::truth::Truth;
+use crate::error::{Error, Location, Result};
+use crate::eval::apply::{predict_all, trained_on, LabelledData};
+use crate::notes::Notes;
 use crate::stats::{argmax, quantile};
+
+/// Where the judged probabilities come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Predictions {
+    /// The bundle's models, applied to the file.
+    Model,
+    /// The bundle's cross-fitted predictions of its training patients.
+    CrossFitted,
+}
+
+/// How recommendations are judged.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JudgeOptions {
+    /// Where the probabilities come from.
+    pub(crate) source: Predictions,
+    /// Bootstrap replicates of the intervals.
+    pub(crate) bootstrap: usize,
+    /// Seed of the bootstrap.
+    pub(crate) seed: u64,
+}
+
+/// Judges the recommendations of a multi-arm bundle on the labelled
+/// patients of `data` who received one of its arms; `None` for a bundle
+/// with one arm or no therapy column, or no such patients. `model` names
+/// the bundle file in errors; `truth` adds agreement with simulated truth.
+pub(crate) fn judge(
+    bundle: &Bundle,
+    model: &str,
+    data: &LabelledData,
+    opts: JudgeOptions,
+    truth: Option<&Truth>,
+    notes: &mut Notes,
+) -> Result<Option<RecommendationReport>> {
+    let JudgeOptions {
+        source,
+        bootstrap,
+        seed,
+    } = opts;
+    if bundle.arms.len() < 2 || bundle.therapy_column.is_none() {
+        return Ok(None);
+    }
+    let rows: Vec<usize> = (0..data.y.len())
+        .filter(|&i| data.y[i].is_some() && data.arm_of[i].is_some())
+        .collect();
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let received: Vec<usize> = rows.iter().map(|&i| data.arm_of[i].unwrap_or(0)).collect();
+    let y: Vec<bool> = rows.iter().map(|&i| data.y[i] == Some(true)).collect();
+    let p = match source {
+        Predictions::CrossFitted => cross_fitted_rows(bundle, model, data, &rows)?,
+        Predictions::Model => {
+            if trained_on(bundle, &data.ds.files).is_some() {
+                notes.warn(
+                    "treatment selection is judged on the model's own training patients; add --cross-fitted for an honest estimate",
+                );
+            }
+            predict_all(bundle, &data.frame, &rows)?.0
+        }
+    };
+    let label = match source {
+        Predictions::Model => "model",
+        Predictions::CrossFitted => "cross-fitted",
+    };
+    let mut report = recommendation_report(
+        &bundle.arm_names(),
+        &p,
+        &received,
+        &y,
+        bootstrap,
+        seed,
+        label,
+    );
+    if let Some(t) = truth {
+        let rows_truth: Vec<Option<Vec<f64>>> = rows
+            .iter()
+            .map(|&i| t.get(data.ds.id(i)).cloned())
+            .collect();
+        report.truth = Some(truth_agreement(&p, &rows_truth));
+    }
+    Ok(Some(report))
+}
+
+/// The bundle's cross-fitted probabilities (one vector per arm) of the
+/// patients at `rows`; every one of them must be a training patient.
+fn cross_fitted_rows(
+    bundle: &Bundle,
+    model: &str,
+    data: &LabelledData,
+    rows: &[usize],
+) -> Result<Vec<Vec<f64>>> {
+    let cf = bundle.cross_fitted.as_ref().ok_or_else(|| Error::Model {
+        file: model.to_string(),
+        message:
+            "the bundle has no cross-fitted predictions (trained with --cv 0 or --no-cross-fitted)"
+                .into(),
+    })?;
+    let index: std::collections::HashMap<&str, usize> = cf
+        .ids
+        .iter()
+        .enumerate()
+        .map(|(k, id)| (id.as_str(), k))
+        .collect();
+    let mut missing = 0;
+    let mut p = vec![Vec::with_capacity(rows.len()); bundle.arms.len()];
+    for &i in rows {
+        match index.get(data.ds.id(i)) {
+            Some(&k) => {
+                for (a, pa) in p.iter_mut().enumerate() {
+                    pa.push(cf.p[a][k]);
+                }
+            }
+            None => missing += 1,
+        }
+    }
+    if missing > 0 {
+        return Err(Error::data(
+            Location::file(&data.ds.data.file),
+            format!(
+                "{missing} patients are not among the bundle's {} cross-fitted training patients; --cross-fitted only judges the training patients",
+                cf.ids.len()
+            ),
+        ));
+    }
+    Ok(p)
+}
 
 /// A point estimate with a 95 % percentile bootstrap interval.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Estimate {
+pub struct BootEstimate {
     /// The estimate on the data as observed.
     pub value: Option<f64>,
     /// 2.5th percentile of the bootstrap replicates.
@@ -24,7 +155,7 @@ pub struct Estimate {
     pub hi: Option<f64>,
 }
 
-impl Estimate {
+impl BootEstimate {
     /// Whether the interval contains zero (or is undefined).
     pub fn includes_zero(&self) -> bool {
         match (self.lo, self.hi) {
@@ -44,11 +175,11 @@ pub struct FollowRow {
     /// Of them, how many received it.
     pub n_followed: usize,
     /// Response rate among those who received their recommendation.
-    pub followed_rate: Estimate,
+    pub followed_rate: BootEstimate,
     /// Response rate among those who did not.
-    pub not_followed_rate: Estimate,
+    pub not_followed_rate: BootEstimate,
     /// Followed minus not followed.
-    pub difference: Estimate,
+    pub difference: BootEstimate,
 }
 
 /// One point of the Qini curve.
@@ -92,7 +223,7 @@ pub struct TruthAgreement {
 
 /// The treatment-selection report (stable JSON keys).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SelectionReport {
+pub struct RecommendationReport {
     /// Patients with an outcome and a known arm.
     pub n: usize,
     /// The arms, in bundle order.
@@ -104,15 +235,15 @@ pub struct SelectionReport {
     /// Followed vs not, overall first, then per recommended therapy.
     pub follow: Vec<FollowRow>,
     /// Response rate if everyone received their recommendation (IPW).
-    pub policy_rate: Estimate,
+    pub policy_rate: BootEstimate,
     /// Observed response rate of each arm (what "everyone gets arm a" yields).
-    pub single_therapy_rates: Vec<Estimate>,
+    pub single_therapy_rates: Vec<BootEstimate>,
     /// The best single therapy by observed rate.
     pub best_single_therapy: String,
     /// Policy minus the best single therapy.
-    pub benefit_vs_best_single: Estimate,
+    pub benefit_vs_best_single: BootEstimate,
     /// Policy minus the mean of the single-therapy rates (random allocation).
-    pub benefit_vs_random: Estimate,
+    pub benefit_vs_random: BootEstimate,
     /// A plain statement of what the data can tell.
     pub verdict: String,
     /// Qini curve (two arms only).
@@ -180,11 +311,11 @@ fn stats(idx: &[usize], rec: &[usize], received: &[usize], y: &[bool], k: usize)
     }
 }
 
-fn estimate(value: Option<f64>, reps: &[Option<f64>]) -> Estimate {
+fn estimate(value: Option<f64>, reps: &[Option<f64>]) -> BootEstimate {
     let v: Vec<f64> = reps.iter().flatten().copied().collect();
     // An interval needs most replicates to be defined.
     let enough = v.len() * 10 >= reps.len() * 9 && !v.is_empty();
-    Estimate {
+    BootEstimate {
         value,
         lo: if enough {
             quantile(v.clone(), 0.025)
@@ -202,7 +333,7 @@ fn diff(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 /// Builds the report. `p[a][i]`: patient `i`'s probability under arm `a`;
 /// `received[i]`: the arm they got; `y[i]`: their outcome. Bootstrap
 /// resamples patients within each received arm (`bootstrap` replicates).
-pub fn selection_report(
+pub fn recommendation_report(
     arms: &[String],
     p: &[Vec<f64>],
     received: &[usize],
@@ -210,7 +341,7 @@ pub fn selection_report(
     bootstrap: usize,
     seed: u64,
     predictions: &str,
-) -> SelectionReport {
+) -> RecommendationReport {
     let k = arms.len();
     let n = y.len();
     let rec: Vec<usize> = (0..n)
@@ -305,7 +436,7 @@ pub fn selection_report(
             .collect::<Vec<_>>(),
     );
     let verdict = verdict(&benefit_vs_best_single, &arms[best_single], n, k);
-    SelectionReport {
+    RecommendationReport {
         n,
         arms: arms.to_vec(),
         predictions: predictions.to_string(),
@@ -324,7 +455,7 @@ pub fn selection_report(
     }
 }
 
-fn verdict(b: &Estimate, best: &str, n: usize, k: usize) -> String {
+fn verdict(b: &BootEstimate, best: &str, n: usize, k: usize) -> String {
     let small = if n < 100 * k {
         format!(" With {n} patients in {k} arms the data are too small to tell reliably.")
     } else {
@@ -449,7 +580,7 @@ mod tests {
                 .collect(),
         ];
         let arms = vec!["A".to_string(), "B".to_string()];
-        let r = selection_report(&arms, &p, &received, &y, 200, 1, "model");
+        let r = recommendation_report(&arms, &p, &received, &y, 200, 1, "model");
         assert_eq!(r.policy_rate.value, Some(1.0));
         assert_eq!(r.single_therapy_rates[0].value, Some(0.5));
         assert!((r.benefit_vs_best_single.value.unwrap() - 0.5).abs() < 1e-12);
@@ -479,7 +610,7 @@ mod tests {
             .map(|_| (0..n).map(|_| rng.gen::<f64>()).collect())
             .collect();
         let arms = vec!["A".to_string(), "B".to_string()];
-        let r = selection_report(&arms, &p, &received, &y, 300, 2, "model");
+        let r = recommendation_report(&arms, &p, &received, &y, 300, 2, "model");
         assert!(
             r.benefit_vs_best_single.includes_zero(),
             "{:?}",

@@ -6,6 +6,8 @@
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use crate::stats::sigmoid;
+
 /// The simulated therapies, in output order.
 pub const THERAPIES: [&str; 3] = ["TMS", "ketamine", "SSRI"];
 
@@ -55,10 +57,6 @@ fn normal(rng: &mut impl Rng) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 
-fn logistic(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
-}
-
 /// Per-allele effects of the causal SNPs on (TMS, ketamine, SSRI).
 const CAUSAL_EFFECTS: [[f64; 3]; 8] = [
     [0.30, 0.30, 0.30],    // general response
@@ -71,60 +69,63 @@ const CAUSAL_EFFECTS: [[f64; 3]; 8] = [
     [0.50, 0.0, 0.0],      // TMS (BDNF-like)
 ];
 
-/// Simulates `patients` patients with `snps` SNPs from `seed`.
-pub fn simulate(patients: usize, snps: usize, seed: u64) -> Cohort {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    // SNP names and allele frequencies.
-    let mut names = Vec::with_capacity(snps);
-    let mut maf = Vec::with_capacity(snps);
-    let mut pos: u64 = 1_000_000 + rng.gen_range(0..100_000);
-    for _ in 0..snps {
-        pos += rng.gen_range(1_000..60_000);
-        names.push(format!("rs{pos}"));
-        maf.push(rng.gen_range(0.05..0.5));
-    }
-    // Causal SNPs: distinct random indices.
-    let mut causal = Vec::new();
-    let mut taken = vec![false; snps];
-    for effect in CAUSAL_EFFECTS.iter().take(snps) {
-        let mut j = rng.gen_range(0..snps);
-        while taken[j] {
-            j = (j + 1) % snps;
+/// The SNPs of a cohort: names, minor-allele frequencies, causal SNPs.
+struct Snps {
+    names: Vec<String>,
+    maf: Vec<f64>,
+    causal: Vec<CausalSnp>,
+}
+
+impl Snps {
+    /// Draws `snps` SNP names at increasing positions, their frequencies
+    /// (0.05–0.5) and distinct causal SNPs.
+    fn draw(rng: &mut impl Rng, snps: usize) -> Snps {
+        let mut names = Vec::with_capacity(snps);
+        let mut maf = Vec::with_capacity(snps);
+        let mut pos: u64 = 1_000_000 + rng.gen_range(0..100_000);
+        for _ in 0..snps {
+            pos += rng.gen_range(1_000..60_000);
+            names.push(format!("rs{pos}"));
+            maf.push(rng.gen_range(0.05..0.5));
         }
-        taken[j] = true;
-        causal.push(CausalSnp {
-            index: j,
-            effect: *effect,
-        });
+        let mut causal = Vec::new();
+        let mut taken = vec![false; snps];
+        for effect in CAUSAL_EFFECTS.iter().take(snps) {
+            let mut j = rng.gen_range(0..snps);
+            while taken[j] {
+                j = (j + 1) % snps;
+            }
+            taken[j] = true;
+            causal.push(CausalSnp {
+                index: j,
+                effect: *effect,
+            });
+        }
+        Snps { names, maf, causal }
     }
+}
 
-    let width = 64 + 3 * snps;
-    let mut clinical = String::with_capacity(patients * 64);
-    let mut genotypes = String::with_capacity(patients * width);
-    let mut truth = String::with_capacity(patients * 40);
-    clinical.push_str("patient_id,");
-    clinical.push_str(&CLINICAL_FEATURES.join(","));
-    clinical.push_str(",therapy,responder\n");
-    genotypes.push_str("patient_id");
-    for n in &names {
-        genotypes.push(',');
-        genotypes.push_str(n);
-    }
-    genotypes.push('\n');
-    truth.push_str("patient_id");
-    for t in THERAPIES {
-        truth.push_str(",p_");
-        truth.push_str(t);
-    }
-    truth.push('\n');
+/// One simulated patient's clinical values and therapy.
+struct Patient {
+    age: f64,
+    female: bool,
+    madrs: f64,
+    episode: f64,
+    prior: f64,
+    anxiety: bool,
+    crp: f64,
+    bmi: f64,
+    therapy: usize,
+}
 
-    let mut dosage = vec![0u8; snps];
-    for i in 0..patients {
-        let id = format!("P{:05}", i + 1);
-        let age = (45.0 + 13.0 * normal(&mut rng)).clamp(18.0, 80.0).round();
+impl Patient {
+    /// Draws the clinical values, the therapy and then `dosage` (in this
+    /// order: the stream of random numbers defines the cohort).
+    fn draw(rng: &mut impl Rng, maf: &[f64], dosage: &mut [u8]) -> Patient {
+        let age = (45.0 + 13.0 * normal(rng)).clamp(18.0, 80.0).round();
         let female = rng.gen_bool(0.6);
-        let madrs = (31.0 + 6.0 * normal(&mut rng)).clamp(20.0, 54.0).round();
-        let episode = (10f64.ln() + 0.9 * normal(&mut rng))
+        let madrs = (31.0 + 6.0 * normal(rng)).clamp(20.0, 54.0).round();
+        let episode = (10f64.ln() + 0.9 * normal(rng))
             .exp()
             .clamp(1.0, 240.0)
             .round();
@@ -134,84 +135,127 @@ pub fn simulate(patients: usize, snps: usize, seed: u64) -> Cohort {
             .position(|&c| u < c)
             .unwrap_or(4) as f64;
         let anxiety = rng.gen_bool(0.45);
-        let crp = ((2.5f64.ln() + 0.8 * normal(&mut rng))
-            .exp()
-            .clamp(0.1, 50.0)
-            * 10.0)
-            .round()
-            / 10.0;
-        let bmi = ((27.0 + 5.0 * normal(&mut rng)).clamp(16.0, 50.0) * 10.0).round() / 10.0;
+        let crp = ((2.5f64.ln() + 0.8 * normal(rng)).exp().clamp(0.1, 50.0) * 10.0).round() / 10.0;
+        let bmi = ((27.0 + 5.0 * normal(rng)).clamp(16.0, 50.0) * 10.0).round() / 10.0;
         let therapy = rng.gen_range(0..THERAPIES.len());
         for (j, d) in dosage.iter_mut().enumerate() {
             *d = u8::from(rng.gen_bool(maf[j])) + u8::from(rng.gen_bool(maf[j]));
         }
+        Patient {
+            age,
+            female,
+            madrs,
+            episode,
+            prior,
+            anxiety,
+            crp,
+            bmi,
+            therapy,
+        }
+    }
 
-        // Standardised clinical terms.
-        let z_age = (age - 45.0) / 13.0;
-        let z_madrs = (madrs - 31.0) / 6.0;
-        let z_ep = (episode.ln() - 10f64.ln()) / 0.9;
-        let z_crp = (crp.ln() - 2.5f64.ln()) / 0.8;
-        let z_bmi = (bmi - 27.0) / 5.0;
-        let anx = f64::from(u8::from(anxiety));
-        let fem = f64::from(u8::from(female));
+    /// The true response probability under each therapy.
+    fn truth(&self, snps: &Snps, dosage: &[u8]) -> [f64; 3] {
+        let z_age = (self.age - 45.0) / 13.0;
+        let z_madrs = (self.madrs - 31.0) / 6.0;
+        let z_ep = (self.episode.ln() - 10f64.ln()) / 0.9;
+        let z_crp = (self.crp.ln() - 2.5f64.ln()) / 0.8;
+        let z_bmi = (self.bmi - 27.0) / 5.0;
+        let anx = f64::from(u8::from(self.anxiety));
+        let fem = f64::from(u8::from(self.female));
+        let prior = self.prior;
         let common = -0.30 * z_madrs - 0.20 * z_ep + 0.10 * fem;
         let mut logit = [
             -0.10 + common - 0.35 * z_age - 0.45 * z_ep - 0.25 * (prior - 1.3),
             -0.35 + common + 0.40 * (prior - 1.3) + 0.50 * z_crp + 0.30 * anx,
             0.05 + common - 0.45 * (prior - 1.3) - 0.45 * anx - 0.30 * z_bmi,
         ];
-        for c in &causal {
-            let centred = f64::from(dosage[c.index]) - 2.0 * maf[c.index];
+        for c in &snps.causal {
+            let centred = f64::from(dosage[c.index]) - 2.0 * snps.maf[c.index];
             for (t, l) in logit.iter_mut().enumerate() {
                 *l += c.effect[t] * centred;
             }
         }
-        let p = logit.map(logistic);
-        let responder = rng.gen_bool(p[therapy]);
+        logit.map(sigmoid)
+    }
 
+    /// The clinical cells between the ID and the therapy.
+    fn cells(&self) -> [String; 8] {
+        [
+            format!("{}", self.age),
+            (if self.female { "F" } else { "M" }).to_string(),
+            format!("{}", self.madrs),
+            format!("{}", self.episode),
+            format!("{}", self.prior),
+            (if self.anxiety { "yes" } else { "no" }).to_string(),
+            format!("{:.1}", self.crp),
+            format!("{:.1}", self.bmi),
+        ]
+    }
+}
+
+/// The three files' header lines.
+fn headers(snps: &Snps, cohort: &mut Cohort) {
+    cohort.clinical.push_str("patient_id,");
+    cohort.clinical.push_str(&CLINICAL_FEATURES.join(","));
+    cohort.clinical.push_str(",therapy,responder\n");
+    cohort.genotypes.push_str("patient_id");
+    for n in &snps.names {
+        cohort.genotypes.push(',');
+        cohort.genotypes.push_str(n);
+    }
+    cohort.genotypes.push('\n');
+    cohort.truth.push_str("patient_id");
+    for t in THERAPIES {
+        cohort.truth.push_str(",p_");
+        cohort.truth.push_str(t);
+    }
+    cohort.truth.push('\n');
+}
+
+/// Simulates `patients` patients with `snps` SNPs from `seed`.
+pub fn simulate(patients: usize, snps: usize, seed: u64) -> Cohort {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let design = Snps::draw(&mut rng, snps);
+    let mut c = Cohort {
+        clinical: String::with_capacity(patients * 64),
+        genotypes: String::with_capacity(patients * (64 + 3 * snps)),
+        truth: String::with_capacity(patients * 40),
+        causal: design.causal.clone(),
+    };
+    headers(&design, &mut c);
+    let mut dosage = vec![0u8; snps];
+    for i in 0..patients {
+        let id = format!("P{:05}", i + 1);
+        let patient = Patient::draw(&mut rng, &design.maf, &mut dosage);
+        let p = patient.truth(&design, &dosage);
+        let responder = rng.gen_bool(p[patient.therapy]);
         // Clinical row, with cells missing at random.
-        let cells = [
-            format!("{age}"),
-            (if female { "F" } else { "M" }).to_string(),
-            format!("{madrs}"),
-            format!("{episode}"),
-            format!("{prior}"),
-            (if anxiety { "yes" } else { "no" }).to_string(),
-            format!("{crp:.1}"),
-            format!("{bmi:.1}"),
-        ];
-        clinical.push_str(&id);
-        for cell in cells {
-            clinical.push(',');
+        c.clinical.push_str(&id);
+        for cell in patient.cells() {
+            c.clinical.push(',');
             if !rng.gen_bool(CLINICAL_MISSING) {
-                clinical.push_str(&cell);
+                c.clinical.push_str(&cell);
             }
         }
-        clinical.push(',');
-        clinical.push_str(THERAPIES[therapy]);
-        clinical.push_str(if responder { ",1\n" } else { ",0\n" });
-
-        genotypes.push_str(&id);
+        c.clinical.push(',');
+        c.clinical.push_str(THERAPIES[patient.therapy]);
+        c.clinical.push_str(if responder { ",1\n" } else { ",0\n" });
+        c.genotypes.push_str(&id);
         for &d in &dosage {
-            genotypes.push(',');
+            c.genotypes.push(',');
             if !rng.gen_bool(GENOTYPE_MISSING) {
-                genotypes.push(char::from(b'0' + d));
+                c.genotypes.push(char::from(b'0' + d));
             }
         }
-        genotypes.push('\n');
-
-        truth.push_str(&id);
+        c.genotypes.push('\n');
+        c.truth.push_str(&id);
         for v in p {
-            truth.push_str(&format!(",{v:.6}"));
+            c.truth.push_str(&format!(",{v:.6}"));
         }
-        truth.push('\n');
+        c.truth.push('\n');
     }
-    Cohort {
-        clinical,
-        genotypes,
-        truth,
-        causal,
-    }
+    c
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::bundle::{Arm, Bundle};
-use crate::cli::args::{out_is_json, OptionalInputArgs};
+use crate::cli::args::{out_is_json, InputArgs, OptionalInputArgs};
 use crate::cli::Ui;
 use crate::data::Dataset;
 use crate::error::{Error, Location, Result};
@@ -172,6 +172,122 @@ pub fn explain_patient(
     })
 }
 
+/// Each arm's explanation with its `top` coefficients (logistic per-arm
+/// models), before any data is read.
+fn coefficient_explanations(bundle: &Bundle, top: usize) -> Vec<ArmExplanation> {
+    bundle
+        .arms
+        .iter()
+        .map(|arm| {
+            let coefs = match &arm.model {
+                FittedModel::Logistic(m) if arm.design == crate::bundle::Design::PerArm => {
+                    let mut c = coefficients(arm, m);
+                    c.truncate(top);
+                    Some(c)
+                }
+                _ => None,
+            };
+            ArmExplanation {
+                arm: arm.label(),
+                algorithm: arm.model.name().to_string(),
+                coefficients: coefs,
+                importance: None,
+                patient: None,
+            }
+        })
+        .collect()
+}
+
+/// With an outcome: permutation importance of every arm, and the patient's
+/// contributions.
+fn explain_labelled(
+    args: &Args,
+    bundle: &Bundle,
+    labelled: &LabelledData,
+    arms: &mut [ArmExplanation],
+    ui: &Ui,
+) -> Result<()> {
+    for note in &labelled.genotype_notes {
+        ui.info(note.clone());
+    }
+    if labelled.n_missing_target > 0 {
+        ui.info(format!(
+            "{}: {} patients with a missing `{}` are left out of the importance",
+            labelled.ds.data.file, labelled.n_missing_target, labelled.target_column
+        ));
+    }
+    let names = bundle.arm_names();
+    for (name, base, mut features) in importance_by_arm(bundle, labelled, args.repeats, args.seed)?
+    {
+        let a = names.iter().position(|n| *n == name).unwrap_or(0);
+        features.truncate(args.top);
+        arms[a].importance = Some(ArmImportance {
+            n: labelled.arm_rows(a).0.len(),
+            auc: base,
+            repeats: args.repeats,
+            features,
+        });
+    }
+    for e in arms.iter().filter(|e| e.importance.is_none()) {
+        ui.warn(format!(
+            "arm `{}`: no permutation importance (it needs patients of this arm with both outcomes in {})",
+            e.arm, labelled.ds.data.file
+        ));
+    }
+    if let Some(pid) = &args.patient {
+        explain_patients(
+            bundle,
+            &labelled.ds,
+            &labelled.frame,
+            Some(labelled),
+            pid,
+            args.top,
+            arms,
+        )?;
+    }
+    Ok(())
+}
+
+/// Reads `--data` and adds importance (when the file has the outcome) and
+/// the patient's contributions to `arms`.
+fn explain_data(
+    args: &Args,
+    input: &InputArgs,
+    bundle: &Bundle,
+    arms: &mut [ArmExplanation],
+    ui: &Ui,
+) -> Result<()> {
+    let id = args.id.clone().unwrap_or_else(|| bundle.id_column.clone());
+    let mut ds = Dataset::load(
+        &input.data,
+        input.genotypes.as_deref(),
+        &input.read_options(&id)?,
+    )?;
+    if let Some(msg) = ds.join_message() {
+        ui.info(msg);
+    }
+    let target = args
+        .target
+        .clone()
+        .unwrap_or_else(|| bundle.target.column.clone());
+    if args.target.is_some() || ds.data.find(&target).is_some() {
+        let labelled = LabelledData::from_dataset(bundle, ds, &target)?;
+        return explain_labelled(args, bundle, &labelled, arms, ui);
+    }
+    ui.info(format!(
+        "{}: no `{target}` column, so no permutation importance (name the outcome with --target)",
+        ds.data.file
+    ));
+    for note in bundle.prepare_genotypes(&mut ds)? {
+        ui.info(note);
+    }
+    let frame = Frame::from_schema(&ds, &bundle.features)?;
+    if let Some(pid) = &args.patient {
+        explain_patients(bundle, &ds, &frame, None, pid, args.top, arms)?;
+    }
+    Ok(())
+}
+
 /// Runs `explain`.
 pub fn run(args: Args, ui: &Ui) -> Result<()> {
     if args.top == 0 {
@@ -182,99 +298,10 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
     }
     let bundle = Bundle::load(&args.model)?;
     let mut sink = Sink::open(args.out.as_deref())?;
-    let names = bundle.arm_names();
-    let mut arms: Vec<ArmExplanation> = bundle
-        .arms
-        .iter()
-        .zip(&names)
-        .map(|(arm, name)| {
-            let coefs = match &arm.model {
-                FittedModel::Logistic(m) if arm.design == crate::bundle::Design::PerArm => {
-                    let mut c = coefficients(arm, m);
-                    c.truncate(args.top);
-                    Some(c)
-                }
-                _ => None,
-            };
-            ArmExplanation {
-                arm: name.clone(),
-                algorithm: arm.model.name().to_string(),
-                coefficients: coefs,
-                importance: None,
-                patient: None,
-            }
-        })
-        .collect();
-
+    let mut arms = coefficient_explanations(&bundle, args.top);
     if let Some(input) = args.input.input() {
-        let id = args.id.clone().unwrap_or_else(|| bundle.id_column.clone());
-        let mut ds = Dataset::load(
-            &input.data,
-            input.genotypes.as_deref(),
-            &input.read_options(&id)?,
-        )?;
-        if let Some(msg) = ds.join_message() {
-            ui.info(msg);
-        }
-        let target = args
-            .target
-            .clone()
-            .unwrap_or_else(|| bundle.target.column.clone());
-        let has_target = ds.data.find(&target).is_some();
-        if args.target.is_some() || has_target {
-            let labelled = LabelledData::from_dataset(&bundle, ds, &target)?;
-            for note in &labelled.genotype_notes {
-                ui.info(note.clone());
-            }
-            if labelled.n_missing_target > 0 {
-                ui.info(format!(
-                    "{}: {} patients with a missing `{target}` are left out of the importance",
-                    labelled.ds.data.file, labelled.n_missing_target
-                ));
-            }
-            let imp = importance_by_arm(&bundle, &labelled, args.repeats, args.seed)?;
-            for (name, base, mut features) in imp {
-                let a = names.iter().position(|n| *n == name).unwrap_or(0);
-                features.truncate(args.top);
-                arms[a].importance = Some(ArmImportance {
-                    n: labelled.arm_rows(a).0.len(),
-                    auc: base,
-                    repeats: args.repeats,
-                    features,
-                });
-            }
-            for e in arms.iter().filter(|e| e.importance.is_none()) {
-                ui.warn(format!(
-                    "arm `{}`: no permutation importance (it needs patients of this arm with both outcomes in {})",
-                    e.arm, labelled.ds.data.file
-                ));
-            }
-            if let Some(pid) = &args.patient {
-                explain_patients(
-                    &bundle,
-                    &labelled.ds,
-                    &labelled.frame,
-                    Some(&labelled),
-                    pid,
-                    args.top,
-                    &mut arms,
-                )?;
-            }
-        } else {
-            ui.info(format!(
-                "{}: no `{target}` column, so no permutation importance (name the outcome with --target)",
-                ds.data.file
-            ));
-            for note in bundle.prepare_genotypes(&mut ds)? {
-                ui.info(note);
-            }
-            let frame = Frame::from_schema(&ds, &bundle.features)?;
-            if let Some(pid) = &args.patient {
-                explain_patients(&bundle, &ds, &frame, None, pid, args.top, &mut arms)?;
-            }
-        }
+        explain_data(&args, &input, &bundle, &mut arms, ui)?;
     }
-
     let json_out = out_is_json(args.out.as_deref());
     let format = args.format.unwrap_or(if json_out {
         ExplainFormat::Json

@@ -376,39 +376,7 @@ pub fn recommendation_report(
         let v: Option<Vec<f64>> = s.single.iter().copied().collect();
         v.map(|v| v.iter().sum::<f64>() / v.len() as f64)
     };
-    let mut follow = Vec::with_capacity(k + 1);
-    for g in 0..=k {
-        let label = if g == 0 {
-            "all".to_string()
-        } else {
-            arms[g - 1].clone()
-        };
-        let members = if g == 0 {
-            n
-        } else {
-            rec.iter().filter(|&&r| r == g - 1).count()
-        };
-        let followed = if g == 0 {
-            (0..n).filter(|&i| rec[i] == received[i]).count()
-        } else {
-            (0..n)
-                .filter(|&i| rec[i] == g - 1 && received[i] == g - 1)
-                .count()
-        };
-        let f = |s: &Stats| s.follow[g].0;
-        let nf = |s: &Stats| s.follow[g].1;
-        follow.push(FollowRow {
-            recommended: label,
-            n: members,
-            n_followed: followed,
-            followed_rate: estimate(f(&observed), &reps.iter().map(f).collect::<Vec<_>>()),
-            not_followed_rate: estimate(nf(&observed), &reps.iter().map(nf).collect::<Vec<_>>()),
-            difference: estimate(
-                diff(f(&observed), nf(&observed)),
-                &reps.iter().map(|s| diff(f(s), nf(s))).collect::<Vec<_>>(),
-            ),
-        });
-    }
+    let follow = follow_rows(arms, &rec, received, &observed, &reps);
     let policy_rate = estimate(
         observed.policy,
         &reps.iter().map(|s| s.policy).collect::<Vec<_>>(),
@@ -453,6 +421,52 @@ pub fn recommendation_report(
         qini: (k == 2).then(|| qini(arms, p, received, y)),
         truth: None,
     }
+}
+
+/// Followed vs not followed: all patients, then per recommended therapy.
+fn follow_rows(
+    arms: &[String],
+    rec: &[usize],
+    received: &[usize],
+    observed: &Stats,
+    reps: &[Stats],
+) -> Vec<FollowRow> {
+    let k = arms.len();
+    let n = rec.len();
+    let mut follow = Vec::with_capacity(k + 1);
+    for g in 0..=k {
+        let label = if g == 0 {
+            "all".to_string()
+        } else {
+            arms[g - 1].clone()
+        };
+        let members = if g == 0 {
+            n
+        } else {
+            rec.iter().filter(|&&r| r == g - 1).count()
+        };
+        let followed = if g == 0 {
+            (0..n).filter(|&i| rec[i] == received[i]).count()
+        } else {
+            (0..n)
+                .filter(|&i| rec[i] == g - 1 && received[i] == g - 1)
+                .count()
+        };
+        let f = |s: &Stats| s.follow[g].0;
+        let nf = |s: &Stats| s.follow[g].1;
+        follow.push(FollowRow {
+            recommended: label,
+            n: members,
+            n_followed: followed,
+            followed_rate: estimate(f(observed), &reps.iter().map(f).collect::<Vec<_>>()),
+            not_followed_rate: estimate(nf(observed), &reps.iter().map(nf).collect::<Vec<_>>()),
+            difference: estimate(
+                diff(f(observed), nf(observed)),
+                &reps.iter().map(|s| diff(f(s), nf(s))).collect::<Vec<_>>(),
+            ),
+        });
+    }
+    follow
 }
 
 fn verdict(b: &BootEstimate, best: &str, n: usize, k: usize) -> String {

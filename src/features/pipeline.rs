@@ -209,12 +209,50 @@ impl Pipeline {
     ) -> Result<(Array2<f64>, TransformNotes)> {
         let width = self.width();
         let mut x = Array2::<f64>::zeros((rows.len(), width));
+        let mut plans = self.plans(frame)?;
+        // Fill the row-major matrix a tile of rows at a time, so that the
+        // writes of all features stay in cache.
+        let xs = x
+            .as_slice_mut()
+            .ok_or_else(|| Error::Fit("internal: matrix is not contiguous".into()))?;
+        let mut scratch = [0.0f64; TILE * GROUP];
+        // Consecutive rows (scoring a file) are read as slices.
+        let contiguous = rows.windows(2).all(|w| w[1] == w[0] + 1);
+        for (tile_rows, tile_x) in rows.chunks(TILE).zip(xs.chunks_mut(TILE * width.max(1))) {
+            let mut p = 0;
+            while p < plans.len() {
+                let offset = plans[p].1;
+                if let Plan::Categorical(c) = &mut plans[p].0 {
+                    c.fill(tile_rows, tile_x, width, offset);
+                    p += 1;
+                } else {
+                    let tile = Tile {
+                        rows: tile_rows,
+                        contiguous,
+                        width,
+                    };
+                    p += fill_numeric_run(&plans[p..], &tile, tile_x, &mut scratch);
+                }
+            }
+        }
         let mut notes = TransformNotes::default();
+        for ((plan, _), f) in plans.iter().zip(&self.features) {
+            if let Plan::Categorical(c) = plan {
+                if c.unseen > 0 {
+                    notes.unseen_levels.push((f.name().to_string(), c.unseen));
+                }
+            }
+        }
+        Ok((x, notes))
+    }
+
+    /// What to do for each feature, with its first input's offset, worked
+    /// out once per transform.
+    fn plans<'a>(&'a self, frame: &'a Frame) -> Result<Vec<(Plan<'a>, usize)>> {
         let mut by_name: HashMap<&str, &FrameColumn> = HashMap::with_capacity(frame.columns.len());
         for c in &frame.columns {
             by_name.entry(c.name.as_str()).or_insert(c);
         }
-        // What to do for each feature, worked out once.
         let mut plans = Vec::with_capacity(self.features.len());
         let mut offset = 0;
         for f in &self.features {
@@ -244,24 +282,7 @@ impl Pipeline {
                         codes,
                         levels: file_levels,
                     },
-                ) => {
-                    let lookup: HashMap<&str, usize> = levels
-                        .iter()
-                        .enumerate()
-                        .map(|(i, l)| (l.as_str(), i))
-                        .collect();
-                    Plan::Categorical {
-                        codes,
-                        map: file_levels
-                            .iter()
-                            .map(|l| lookup.get(l.as_str()).copied())
-                            .collect(),
-                        missing: lookup.get(MISSING_LEVEL).copied(),
-                        mean,
-                        sd,
-                        unseen: 0,
-                    }
-                }
+                ) => Plan::Categorical(CategoricalPlan::new(levels, mean, sd, codes, file_levels)),
                 _ => {
                     return Err(Error::Fit(format!(
                         "column `{}` is {} in the model but was read as another kind",
@@ -273,97 +294,131 @@ impl Pipeline {
             plans.push((plan, offset));
             offset += f.width();
         }
-        // Fill the row-major matrix a tile of rows at a time, so that the
-        // writes of all features stay in cache. Runs of up to GROUP numeric
-        // inputs next to each other are gathered and scaled column by column
-        // into a small buffer (vectorised), then written row by row as one
-        // contiguous piece (a blocked transpose).
-        const TILE: usize = 128;
-        const GROUP: usize = 8;
-        let xs = x
-            .as_slice_mut()
-            .ok_or_else(|| Error::Fit("internal: matrix is not contiguous".into()))?;
-        let mut scratch = [0.0f64; TILE * GROUP];
-        // Consecutive rows (scoring a file) are read as slices.
-        let contiguous = rows.windows(2).all(|w| w[1] == w[0] + 1);
-        for (tile_rows, tile_x) in rows.chunks(TILE).zip(xs.chunks_mut(TILE * width.max(1))) {
-            let n = tile_rows.len();
-            let mut p = 0;
-            while p < plans.len() {
-                let offset = plans[p].1;
-                if let Plan::Categorical {
-                    codes,
-                    map,
-                    missing,
-                    mean,
-                    sd,
-                    unseen,
-                } = &mut plans[p].0
-                {
-                    for (&r, out) in tile_rows.iter().zip(tile_x.chunks_exact_mut(width)) {
-                        let hit = if codes[r] == MISSING_CODE {
-                            *missing
-                        } else {
-                            map[codes[r] as usize]
-                        };
-                        if hit.is_none() {
-                            *unseen += 1;
-                        }
-                        for (l, (m, s)) in mean.iter().zip(sd.iter()).enumerate() {
-                            let v = if hit == Some(l) { 1.0 } else { 0.0 };
-                            out[offset + l] = (v - m) / s;
-                        }
-                    }
-                    p += 1;
-                    continue;
-                }
-                // A run of numeric inputs at offset, offset + 1, …
-                let mut g = 0;
-                while g < GROUP && p + g < plans.len() {
-                    let (plan, o) = &plans[p + g];
-                    let Plan::Numeric {
-                        v,
-                        impute,
-                        mean,
-                        sd,
-                    } = plan
-                    else {
-                        break;
-                    };
-                    if *o != offset + g {
-                        break;
-                    }
-                    let buf = &mut scratch[g * TILE..g * TILE + n];
-                    let (impute, mean, sd) = (*impute, *mean, *sd);
-                    let scale = |raw: f64| (if raw.is_nan() { impute } else { raw } - mean) / sd;
-                    if contiguous {
-                        let first = tile_rows[0];
-                        for (b, &raw) in buf.iter_mut().zip(&v[first..first + n]) {
-                            *b = scale(raw);
-                        }
-                    } else {
-                        for (b, &r) in buf.iter_mut().zip(tile_rows) {
-                            *b = scale(v[r]);
-                        }
-                    }
-                    g += 1;
-                }
-                for (k, out) in tile_x.chunks_exact_mut(width).enumerate() {
-                    for (j, dst) in out[offset..offset + g].iter_mut().enumerate() {
-                        *dst = scratch[j * TILE + k];
-                    }
-                }
-                p += g;
+        Ok(plans)
+    }
+}
+
+/// Rows filled at a time by [`Pipeline::transform`].
+const TILE: usize = 128;
+/// Most numeric inputs gathered side by side into the scratch buffer.
+const GROUP: usize = 8;
+
+/// A tile of rows being filled.
+struct Tile<'a> {
+    rows: &'a [usize],
+    contiguous: bool,
+    width: usize,
+}
+
+/// Fills the run of numeric inputs at the start of `plans` (up to
+/// [`GROUP`] of them at consecutive offsets) for one tile: each is
+/// gathered and scaled column by column into `scratch` (vectorised), then
+/// the run is written row by row as one contiguous piece (a blocked
+/// transpose). Returns how many plans were used.
+fn fill_numeric_run(
+    plans: &[(Plan, usize)],
+    tile: &Tile,
+    tile_x: &mut [f64],
+    scratch: &mut [f64; TILE * GROUP],
+) -> usize {
+    let offset = plans[0].1;
+    let n = tile.rows.len();
+    let mut g = 0;
+    while g < GROUP && g < plans.len() {
+        let (
+            Plan::Numeric {
+                v,
+                impute,
+                mean,
+                sd,
+            },
+            o,
+        ) = &plans[g]
+        else {
+            break;
+        };
+        if *o != offset + g {
+            break;
+        }
+        let buf = &mut scratch[g * TILE..g * TILE + n];
+        let (impute, mean, sd) = (*impute, *mean, *sd);
+        let scale = |raw: f64| (if raw.is_nan() { impute } else { raw } - mean) / sd;
+        if tile.contiguous {
+            let first = tile.rows[0];
+            for (b, &raw) in buf.iter_mut().zip(&v[first..first + n]) {
+                *b = scale(raw);
+            }
+        } else {
+            for (b, &r) in buf.iter_mut().zip(tile.rows) {
+                *b = scale(v[r]);
             }
         }
-        for ((plan, _), f) in plans.iter().zip(&self.features) {
-            if let Plan::Categorical { unseen, .. } = plan {
-                if *unseen > 0 {
-                    notes.unseen_levels.push((f.name().to_string(), *unseen));
-                }
+        g += 1;
+    }
+    for (k, out) in tile_x.chunks_exact_mut(tile.width).enumerate() {
+        for (j, dst) in out[offset..offset + g].iter_mut().enumerate() {
+            *dst = scratch[j * TILE + k];
+        }
+    }
+    g
+}
+
+/// How one categorical feature is one-hot encoded and scaled.
+struct CategoricalPlan<'a> {
+    codes: &'a [u32],
+    /// The training level of each of the file's levels (`None`: unseen).
+    map: Vec<Option<usize>>,
+    /// The training level that stands for a missing value.
+    missing: Option<usize>,
+    mean: &'a [f64],
+    sd: &'a [f64],
+    /// Rows with a level unseen in training.
+    unseen: usize,
+}
+
+impl<'a> CategoricalPlan<'a> {
+    fn new(
+        levels: &[String],
+        mean: &'a [f64],
+        sd: &'a [f64],
+        codes: &'a [u32],
+        file_levels: &[String],
+    ) -> CategoricalPlan<'a> {
+        let lookup: HashMap<&str, usize> = levels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), i))
+            .collect();
+        CategoricalPlan {
+            codes,
+            map: file_levels
+                .iter()
+                .map(|l| lookup.get(l.as_str()).copied())
+                .collect(),
+            missing: lookup.get(MISSING_LEVEL).copied(),
+            mean,
+            sd,
+            unseen: 0,
+        }
+    }
+
+    /// Writes this feature's standardised indicators for one tile.
+    fn fill(&mut self, tile_rows: &[usize], tile_x: &mut [f64], width: usize, offset: usize) {
+        for (&r, out) in tile_rows.iter().zip(tile_x.chunks_exact_mut(width)) {
+            let code = self.codes[r];
+            let hit = if code == MISSING_CODE {
+                self.missing
+            } else {
+                self.map[code as usize]
+            };
+            if hit.is_none() {
+                self.unseen += 1;
+            }
+            for (l, (m, s)) in self.mean.iter().zip(self.sd.iter()).enumerate() {
+                let v = if hit == Some(l) { 1.0 } else { 0.0 };
+                out[offset + l] = (v - m) / s;
             }
         }
-        Ok((x, notes))
     }
 }
 
@@ -375,14 +430,7 @@ enum Plan<'a> {
         mean: f64,
         sd: f64,
     },
-    Categorical {
-        codes: &'a [u32],
-        map: Vec<Option<usize>>,
-        missing: Option<usize>,
-        mean: &'a [f64],
-        sd: &'a [f64],
-        unseen: usize,
-    },
+    Categorical(CategoricalPlan<'a>),
 }
 
 fn fit_column(c: &FrameColumn, rows: &[usize]) -> FittedFeature {

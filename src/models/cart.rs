@@ -77,6 +77,158 @@ struct Task {
     depth: usize,
 }
 
+/// Per-bin counts of one input in one node: distinct rows, weighted rows,
+/// weighted responders (reused from node to node).
+struct Histogram {
+    rows_in: [u32; 256],
+    cnt: [u64; 256],
+    pos: [u64; 256],
+}
+
+/// A node's rows: distinct rows, weighted rows and weighted responders.
+#[derive(Clone, Copy)]
+struct NodeTotals {
+    rows: usize,
+    n: u64,
+    n_pos: u64,
+}
+
+impl Histogram {
+    /// Fills the histogram of input `f` over `slice`; `false` when the
+    /// input is constant there (it then does not count as tried).
+    fn fill(&mut self, data: &Binned, y: &[bool], weight: &[u32], slice: &[u32], f: usize) -> bool {
+        let nb = data.thresholds[f].len() + 1;
+        if nb < 2 {
+            return false;
+        }
+        self.rows_in[..nb].fill(0);
+        self.cnt[..nb].fill(0);
+        self.pos[..nb].fill(0);
+        let col = &data.bins[f * data.n..(f + 1) * data.n];
+        for &r in slice {
+            let b = col[r as usize] as usize;
+            let w = u64::from(weight[r as usize]);
+            self.rows_in[b] += 1;
+            self.cnt[b] += w;
+            self.pos[b] += if y[r as usize] { w } else { 0 };
+        }
+        self.rows_in[..nb].iter().filter(|&&c| c > 0).count() >= 2
+    }
+
+    /// The best cut of the filled histogram (`nb` bins) with at least
+    /// `min_leaf` distinct rows on each side: (impurity, bin).
+    fn best_cut(&self, nb: usize, t: NodeTotals, min_leaf: usize) -> Option<(f64, usize)> {
+        let mut best: Option<(f64, usize)> = None;
+        let (mut dl, mut nl, mut pl) = (0usize, 0u64, 0u64);
+        for b in 0..nb - 1 {
+            dl += self.rows_in[b] as usize;
+            nl += self.cnt[b];
+            pl += self.pos[b];
+            if dl < min_leaf || self.rows_in[b] == 0 {
+                continue;
+            }
+            if t.rows - dl < min_leaf {
+                break;
+            }
+            let nr = t.n - nl;
+            let pr = t.n_pos - pl;
+            let imp =
+                pl as f64 * (nl - pl) as f64 / nl as f64 + pr as f64 * (nr - pr) as f64 / nr as f64;
+            if best.is_none_or(|(bi, _)| imp < bi) {
+                best = Some((imp, b));
+            }
+        }
+        best
+    }
+}
+
+/// Moves the rows of `slice` whose bin in `col` is at most `b` to the
+/// front, keeping both sides in row order (the histogram loops then read
+/// the columns front to back, which the prefetcher follows; counts do not
+/// depend on the order). Returns the number of rows on the left.
+fn partition(slice: &mut [u32], col: &[u8], b: usize, right_rows: &mut Vec<u32>) -> usize {
+    right_rows.clear();
+    let mut left = 0;
+    for i in 0..slice.len() {
+        let r = slice[i];
+        if (col[r as usize] as usize) <= b {
+            slice[left] = r;
+            left += 1;
+        } else {
+            right_rows.push(r);
+        }
+    }
+    slice[left..].copy_from_slice(right_rows);
+    left
+}
+
+const EMPTY: Node = Node {
+    feature: LEAF,
+    threshold: 0.0,
+    left: 0,
+    right: 0,
+    value: 0.0,
+};
+
+/// The split searcher of one tree: its inputs, parameters and workspace.
+struct Grower<'a> {
+    data: &'a Binned,
+    y: &'a [bool],
+    weight: &'a [u32],
+    features: Vec<usize>,
+    mtry: usize,
+    min_leaf: usize,
+    hist: Histogram,
+}
+
+impl Grower<'_> {
+    /// The node's totals.
+    fn totals(&self, slice: &[u32]) -> NodeTotals {
+        let (mut n, mut n_pos) = (0u64, 0u64);
+        for &r in slice {
+            let w = u64::from(self.weight[r as usize]);
+            n += w;
+            n_pos += if self.y[r as usize] { w } else { 0 };
+        }
+        NodeTotals {
+            rows: slice.len(),
+            n,
+            n_pos,
+        }
+    }
+
+    /// The best split of the node over inputs drawn without replacement
+    /// until `mtry` non-constant ones have been tried: (impurity, input,
+    /// bin).
+    fn best_split(
+        &mut self,
+        slice: &[u32],
+        t: NodeTotals,
+        rng: &mut impl Rng,
+    ) -> Option<(f64, usize, usize)> {
+        let mut best: Option<(f64, usize, usize)> = None;
+        let mut tried = 0;
+        let mut k = 0;
+        while tried < self.mtry && k < self.features.len() {
+            let j = rng.gen_range(k..self.features.len());
+            self.features.swap(k, j);
+            let f = self.features[k];
+            k += 1;
+            if !self.hist.fill(self.data, self.y, self.weight, slice, f) {
+                continue; // constant here: does not count
+            }
+            tried += 1;
+            let nb = self.data.thresholds[f].len() + 1;
+            if let Some((imp, b)) = self.hist.best_cut(nb, t, self.min_leaf) {
+                if best.is_none_or(|(bi, _, _)| imp < bi) {
+                    best = Some((imp, f, b));
+                }
+            }
+        }
+        best
+    }
+}
+
 /// Grows one tree on the distinct rows in `rows`, row `r` counted
 /// `weight[r]` times (its number of draws in a bootstrap sample). As in
 /// scikit-learn, impurities and leaf shares use the weighted counts while
@@ -90,20 +242,20 @@ pub fn grow(
     params: GrowParams,
     rng: &mut impl Rng,
 ) -> Nodes {
-    let mut nodes = vec![Node {
-        feature: LEAF,
-        threshold: 0.0,
-        left: 0,
-        right: 0,
-        value: 0.0,
-    }];
-    let mut features: Vec<usize> = (0..data.p).collect();
-    let mtry = params.mtry.clamp(1, data.p.max(1));
-    let min_leaf = params.min_leaf.max(1);
-    // Per bin: distinct rows, weighted rows, weighted responders.
-    let mut rows_in = [0u32; 256];
-    let mut cnt = [0u64; 256];
-    let mut pos = [0u64; 256];
+    let mut nodes = vec![EMPTY];
+    let mut g = Grower {
+        data,
+        y,
+        weight,
+        features: (0..data.p).collect(),
+        mtry: params.mtry.clamp(1, data.p.max(1)),
+        min_leaf: params.min_leaf.max(1),
+        hist: Histogram {
+            rows_in: [0; 256],
+            cnt: [0; 256],
+            pos: [0; 256],
+        },
+    };
     let mut right_rows: Vec<u32> = Vec::with_capacity(rows.len());
     rows.sort_unstable();
     let mut stack = vec![Task {
@@ -114,99 +266,28 @@ pub fn grow(
     }];
     while let Some(t) = stack.pop() {
         let slice = &mut rows[t.start..t.end];
-        let n_rows = slice.len();
-        let (mut n, mut n_pos) = (0u64, 0u64);
-        for &r in slice.iter() {
-            let w = u64::from(weight[r as usize]);
-            n += w;
-            n_pos += if y[r as usize] { w } else { 0 };
-        }
+        let totals = g.totals(slice);
+        let (n, n_pos) = (totals.n, totals.n_pos);
         nodes[t.node].value = if n > 0 { n_pos as f64 / n as f64 } else { 0.0 };
         let depth_ok = params.max_depth == 0 || t.depth < params.max_depth;
-        if !depth_ok || n_rows < 2 * min_leaf || n_pos == 0 || n_pos == n {
+        if !depth_ok || slice.len() < 2 * g.min_leaf || n_pos == 0 || n_pos == n {
             continue;
         }
         let parent = n_pos as f64 * (n - n_pos) as f64 / n as f64;
-        // (impurity, feature, bin)
-        let mut best: Option<(f64, usize, usize)> = None;
-        // Draw inputs without replacement until `mtry` non-constant ones
-        // have been tried.
-        let mut tried = 0;
-        let mut k = 0;
-        while tried < mtry && k < features.len() {
-            let j = rng.gen_range(k..features.len());
-            features.swap(k, j);
-            let f = features[k];
-            k += 1;
-            let nb = data.thresholds[f].len() + 1;
-            if nb < 2 {
-                continue;
-            }
-            rows_in[..nb].fill(0);
-            cnt[..nb].fill(0);
-            pos[..nb].fill(0);
-            let col = &data.bins[f * data.n..(f + 1) * data.n];
-            for &r in slice.iter() {
-                let b = col[r as usize] as usize;
-                let w = u64::from(weight[r as usize]);
-                rows_in[b] += 1;
-                cnt[b] += w;
-                pos[b] += if y[r as usize] { w } else { 0 };
-            }
-            if rows_in[..nb].iter().filter(|&&c| c > 0).count() < 2 {
-                continue; // constant here: does not count
-            }
-            tried += 1;
-            let (mut dl, mut nl, mut pl) = (0usize, 0u64, 0u64);
-            for b in 0..nb - 1 {
-                dl += rows_in[b] as usize;
-                nl += cnt[b];
-                pl += pos[b];
-                if dl < min_leaf || rows_in[b] == 0 {
-                    continue;
-                }
-                if n_rows - dl < min_leaf {
-                    break;
-                }
-                let nr = n - nl;
-                let pr = n_pos - pl;
-                let imp = pl as f64 * (nl - pl) as f64 / nl as f64
-                    + pr as f64 * (nr - pr) as f64 / nr as f64;
-                if best.is_none_or(|(bi, _, _)| imp < bi) {
-                    best = Some((imp, f, b));
-                }
-            }
-        }
-        let Some((imp, f, b)) = best else { continue };
+        let Some((imp, f, b)) = g.best_split(slice, totals, rng) else {
+            continue;
+        };
         if imp >= parent - 1e-12 {
             continue;
         }
-        // Partition rows: bin <= b to the left, keeping both sides in row
-        // order (the histogram loops then read the columns front to back,
-        // which the prefetcher follows; counts do not depend on the order).
-        let col = &data.bins[f * data.n..(f + 1) * data.n];
-        right_rows.clear();
-        let mut left = 0;
-        for i in 0..n_rows {
-            let r = slice[i];
-            if (col[r as usize] as usize) <= b {
-                slice[left] = r;
-                left += 1;
-            } else {
-                right_rows.push(r);
-            }
-        }
-        slice[left..].copy_from_slice(&right_rows);
+        let left = partition(
+            slice,
+            &data.bins[f * data.n..(f + 1) * data.n],
+            b,
+            &mut right_rows,
+        );
         let l = nodes.len();
-        for _ in 0..2 {
-            nodes.push(Node {
-                feature: LEAF,
-                threshold: 0.0,
-                left: 0,
-                right: 0,
-                value: 0.0,
-            });
-        }
+        nodes.extend([EMPTY, EMPTY]);
         nodes[t.node].feature = f as u32;
         nodes[t.node].threshold = data.thresholds[f][b];
         nodes[t.node].left = l as u32;

@@ -135,6 +135,46 @@ fn pct(a: usize, n: usize) -> String {
     format!("{:.1}%", 100.0 * a as f64 / n.max(1) as f64)
 }
 
+/// The hyper-parameters as JSON and in words: per arm with `auto`, else
+/// the one algorithm's.
+fn hyperparameters(bundle: &Bundle) -> (serde_json::Value, String) {
+    let auto = bundle.algorithm == "auto";
+    let hyper = if auto {
+        let mut per_arm = serde_json::Map::new();
+        for (arm, label) in bundle.arms.iter().zip(bundle.arm_names()) {
+            per_arm.insert(
+                label,
+                serde_json::to_value(&arm.algorithm).unwrap_or_default(),
+            );
+        }
+        serde_json::Value::Object(per_arm)
+    } else {
+        let mut v = serde_json::to_value(&bundle.arms[0].algorithm).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("algorithm");
+        }
+        v
+    };
+    let hyper_text = if auto {
+        bundle
+            .arms
+            .iter()
+            .zip(bundle.arm_names())
+            .map(|(a, label)| {
+                format!(
+                    "{label}: {} ({})",
+                    a.algorithm.name(),
+                    a.algorithm.describe()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    } else {
+        bundle.arms[0].algorithm.describe()
+    };
+    (hyper, hyper_text)
+}
+
 /// Builds the card from a bundle and an optional evaluation.
 pub fn build(
     model_file: &str,
@@ -174,40 +214,7 @@ pub fn build(
             },
         })
         .collect();
-    let auto = bundle.algorithm == "auto";
-    let hyper = if auto {
-        let mut per_arm = serde_json::Map::new();
-        for (arm, label) in bundle.arms.iter().zip(bundle.arm_names()) {
-            per_arm.insert(
-                label,
-                serde_json::to_value(&arm.algorithm).unwrap_or_default(),
-            );
-        }
-        serde_json::Value::Object(per_arm)
-    } else {
-        let mut v = serde_json::to_value(&bundle.arms[0].algorithm).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            o.remove("algorithm");
-        }
-        v
-    };
-    let hyper_text = if auto {
-        bundle
-            .arms
-            .iter()
-            .zip(bundle.arm_names())
-            .map(|(a, label)| {
-                format!(
-                    "{label}: {} ({})",
-                    a.algorithm.name(),
-                    a.algorithm.describe()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
-    } else {
-        bundle.arms[0].algorithm.describe()
-    };
+    let (hyper, hyper_text) = hyperparameters(bundle);
     let mut card = ModelCard {
         card_format: "responder-model-card".into(),
         card_version: 1,
@@ -365,6 +372,33 @@ fn group_rows(groups: &[&GroupEvaluation]) -> String {
 /// The card as Markdown.
 pub fn render_markdown(c: &ModelCard) -> String {
     let mut s = String::new();
+    md_model(c, &mut s);
+    md_training(c, &mut s);
+    md_predictors(c, &mut s);
+    if let Some(e) = &c.evaluation {
+        md_evaluation(c, e, &mut s);
+    }
+    if !c.plots.is_empty() {
+        s.push_str("## Plots\n\n");
+        for p in &c.plots {
+            s.push_str(&format!("![{p}]({p})\n\n"));
+        }
+    }
+    s.push_str("## TRIPOD+AI items\n\n| item | topic | status | content |\n|---|---|---|---|\n");
+    for i in &c.items {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            i.item,
+            i.topic,
+            i.status.replace('_', " "),
+            i.text.replace('|', "\\|").replace('\n', " ")
+        ));
+    }
+    s
+}
+
+/// The model: file, algorithm, outcome, arms, seed, patient rows.
+fn md_model(c: &ModelCard, s: &mut String) {
     s.push_str(&format!("# Model card: {}\n\n", c.model_file));
     s.push_str("Written by `responder report` following TRIPOD+AI (Collins et al., BMJ 2024). Items marked **[TO FILL: …]** cannot be known by a tool and must be completed by the authors.\n\n");
     s.push_str("## Model\n\n");
@@ -391,7 +425,10 @@ pub fn render_markdown(c: &ModelCard) -> String {
     } else {
         "- the model file holds aggregate parameters only, no patient rows\n\n"
     });
+}
 
+/// The training files and the per-arm internal validation.
+fn md_training(c: &ModelCard, s: &mut String) {
     s.push_str("## Training data\n\n");
     for f in &c.training_files {
         s.push_str(&format!(
@@ -425,7 +462,10 @@ pub fn render_markdown(c: &ModelCard) -> String {
         ));
     }
     s.push_str("\nCross-validation stores fold AUCs only, so no confidence interval is given here; the evaluation below (with `--data`) gives intervals.\n\n");
+}
 
+/// Every predictor with its kind, missing-value handling and levels.
+fn md_predictors(c: &ModelCard, s: &mut String) {
     s.push_str(
         "## Predictors\n\n| predictor | kind | missing values | levels |\n|---|---|---|---|\n",
     );
@@ -439,87 +479,84 @@ pub fn render_markdown(c: &ModelCard) -> String {
         ));
     }
     s.push('\n');
+}
 
-    if let Some(e) = &c.evaluation {
-        s.push_str("## Evaluation\n\n");
-        for f in c.evaluation_files.as_deref().unwrap_or_default() {
-            s.push_str(&format!(
-                "- {}: `{}`, SHA-256 `{}`\n",
-                f.role, f.name, f.sha256
-            ));
-        }
+/// The evaluation: files, discrimination and calibration, classification,
+/// decision curve and cautions.
+fn md_evaluation(c: &ModelCard, e: &Evaluation, s: &mut String) {
+    s.push_str("## Evaluation\n\n");
+    for f in c.evaluation_files.as_deref().unwrap_or_default() {
         s.push_str(&format!(
-            "- {} patients; left out: {} missing outcome, {} missing therapy, {} therapy without an arm\n\n",
-            e.n_rows, e.n_missing_target, e.n_missing_therapy, e.n_unknown_therapy
-        ));
-        let groups: Vec<&GroupEvaluation> = e.arms.iter().chain(&e.overall).collect();
-        s.push_str(&group_rows(&groups));
-        s.push_str("\n### Classification at the threshold\n\n| arm | threshold | source | sensitivity | specificity | PPV | NPV | Youden threshold |\n|---|---|---|---|---|---|---|---|\n");
-        for g in &groups {
-            let t = &g.threshold.confusion;
-            s.push_str(&format!(
-                "| {} | {:.3} | {} | {} | {} | {} | {} | {} |\n",
-                g.arm,
-                t.threshold,
-                g.threshold.source,
-                f3(t.sensitivity),
-                f3(t.specificity),
-                f3(t.ppv),
-                f3(t.npv),
-                f3(g.youden.map(|y| y.threshold))
-            ));
-        }
-        s.push_str("\n### Decision curve (net benefit: model / treat all; treat none = 0)\n\n| threshold |");
-        for g in &groups {
-            s.push_str(&format!(" {} | {} all |", g.arm, g.arm));
-        }
-        s.push_str("\n|---|");
-        for _ in &groups {
-            s.push_str("---|---|");
-        }
-        s.push('\n');
-        let n_t = groups.first().map_or(0, |g| g.decision_curve.len());
-        for t in 0..n_t {
-            s.push_str(&format!("| {:.2} |", groups[0].decision_curve[t].threshold));
-            for g in &groups {
-                let d = &g.decision_curve[t];
-                s.push_str(&format!(" {:.4} | {:.4} |", d.model, d.treat_all));
-            }
-            s.push('\n');
-        }
-        let warnings: Vec<String> = e
-            .warnings
-            .iter()
-            .cloned()
-            .chain(
-                groups
-                    .iter()
-                    .flat_map(|g| g.warnings.iter().map(move |w| format!("{}: {w}", g.arm))),
-            )
-            .collect();
-        if !warnings.is_empty() {
-            s.push_str("\n### Cautions\n\n");
-            for w in warnings {
-                s.push_str(&format!("- {w}\n"));
-            }
-        }
-        s.push('\n');
-    }
-    if !c.plots.is_empty() {
-        s.push_str("## Plots\n\n");
-        for p in &c.plots {
-            s.push_str(&format!("![{p}]({p})\n\n"));
-        }
-    }
-    s.push_str("## TRIPOD+AI items\n\n| item | topic | status | content |\n|---|---|---|---|\n");
-    for i in &c.items {
-        s.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
-            i.item,
-            i.topic,
-            i.status.replace('_', " "),
-            i.text.replace('|', "\\|").replace('\n', " ")
+            "- {}: `{}`, SHA-256 `{}`\n",
+            f.role, f.name, f.sha256
         ));
     }
-    s
+    s.push_str(&format!(
+        "- {} patients; left out: {} missing outcome, {} missing therapy, {} therapy without an arm\n\n",
+        e.n_rows, e.n_missing_target, e.n_missing_therapy, e.n_unknown_therapy
+    ));
+    let groups: Vec<&GroupEvaluation> = e.arms.iter().chain(&e.overall).collect();
+    s.push_str(&group_rows(&groups));
+    md_classification(&groups, s);
+    md_decision_curve(&groups, s);
+    let warnings: Vec<String> = e
+        .warnings
+        .iter()
+        .cloned()
+        .chain(
+            groups
+                .iter()
+                .flat_map(|g| g.warnings.iter().map(move |w| format!("{}: {w}", g.arm))),
+        )
+        .collect();
+    if !warnings.is_empty() {
+        s.push_str("\n### Cautions\n\n");
+        for w in warnings {
+            s.push_str(&format!("- {w}\n"));
+        }
+    }
+    s.push('\n');
+}
+
+/// Classification at the threshold, per group.
+fn md_classification(groups: &[&GroupEvaluation], s: &mut String) {
+    s.push_str("\n### Classification at the threshold\n\n| arm | threshold | source | sensitivity | specificity | PPV | NPV | Youden threshold |\n|---|---|---|---|---|---|---|---|\n");
+    for g in groups {
+        let t = &g.threshold.confusion;
+        s.push_str(&format!(
+            "| {} | {:.3} | {} | {} | {} | {} | {} | {} |\n",
+            g.arm,
+            t.threshold,
+            g.threshold.source,
+            f3(t.sensitivity),
+            f3(t.specificity),
+            f3(t.ppv),
+            f3(t.npv),
+            f3(g.youden.map(|y| y.threshold))
+        ));
+    }
+}
+
+/// The decision curve, per group.
+fn md_decision_curve(groups: &[&GroupEvaluation], s: &mut String) {
+    s.push_str(
+        "\n### Decision curve (net benefit: model / treat all; treat none = 0)\n\n| threshold |",
+    );
+    for g in groups {
+        s.push_str(&format!(" {} | {} all |", g.arm, g.arm));
+    }
+    s.push_str("\n|---|");
+    for _ in groups {
+        s.push_str("---|---|");
+    }
+    s.push('\n');
+    let n_t = groups.first().map_or(0, |g| g.decision_curve.len());
+    for t in 0..n_t {
+        s.push_str(&format!("| {:.2} |", groups[0].decision_curve[t].threshold));
+        for g in groups {
+            let d = &g.decision_curve[t];
+            s.push_str(&format!(" {:.4} | {:.4} |", d.model, d.treat_all));
+        }
+        s.push('\n');
+    }
 }

@@ -17,25 +17,25 @@ use crate::models::{AlgorithmParams, FittedModel};
 use crate::output::AtomicFile;
 
 /// The bundle's format name.
-pub const FORMAT: &str = "responder-model";
+pub(crate) const FORMAT: &str = "responder-model";
 /// The newest format version this build reads and the one it writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// How the outcome was defined.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TargetInfo {
+pub(crate) struct TargetInfo {
     /// The target column.
-    pub column: String,
+    pub(crate) column: String,
     /// The rule turning it into responder yes/no.
-    pub rule: TargetRule,
+    pub(crate) rule: TargetRule,
     /// The rule in words.
-    pub description: String,
+    pub(crate) description: String,
 }
 
 /// How an arm's model inputs are built from the pipeline's outputs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "design", rename_all = "kebab-case")]
-pub enum Design {
+pub(crate) enum Design {
     /// T-learner: the arm has its own model; inputs are the pipeline outputs.
     #[default]
     PerArm,
@@ -52,7 +52,7 @@ pub enum Design {
 
 impl Design {
     /// Model inputs for `width` pipeline outputs.
-    pub fn width(&self, width: usize) -> usize {
+    pub(crate) fn width(&self, width: usize) -> usize {
         match self {
             Design::PerArm => width,
             Design::SLearner { arms, .. } => width + arms + arms * width,
@@ -60,7 +60,7 @@ impl Design {
     }
 
     /// Builds the model inputs from pipeline outputs `x`.
-    pub fn expand(&self, x: Array2<f64>) -> Array2<f64> {
+    pub(crate) fn expand(&self, x: Array2<f64>) -> Array2<f64> {
         match *self {
             Design::PerArm => x,
             Design::SLearner { arm, arms } => {
@@ -71,7 +71,7 @@ impl Design {
 }
 
 /// S-learner inputs for rows whose therapies are `arm_of` (see [`Design::SLearner`]).
-pub fn s_learner_inputs(x: ArrayView2<f64>, arm_of: &[usize], arms: usize) -> Array2<f64> {
+pub(crate) fn s_learner_inputs(x: ArrayView2<f64>, arm_of: &[usize], arms: usize) -> Array2<f64> {
     let (n, w) = x.dim();
     let mut out = Array2::<f64>::zeros((n, w + arms + arms * w));
     for i in 0..n {
@@ -88,7 +88,7 @@ pub fn s_learner_inputs(x: ArrayView2<f64>, arm_of: &[usize], arms: usize) -> Ar
 /// How therapy arms are modelled.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Strategy {
+pub(crate) enum Strategy {
     /// One pipeline and model per arm.
     #[default]
     TLearner,
@@ -99,10 +99,10 @@ pub enum Strategy {
 
 impl Strategy {
     /// Every strategy, in display order.
-    pub const ALL: [Strategy; 2] = [Strategy::TLearner, Strategy::SLearner];
+    pub(crate) const ALL: [Strategy; 2] = [Strategy::TLearner, Strategy::SLearner];
 
     /// The name used on the command line and in the bundle.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Strategy::TLearner => "t-learner",
             Strategy::SLearner => "s-learner",
@@ -112,144 +112,144 @@ impl Strategy {
 
 /// Cross-validation results for one arm.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CvMetrics {
+pub(crate) struct CvMetrics {
     /// Number of folds.
-    pub folds: usize,
+    pub(crate) folds: usize,
     /// AUC of each fold.
-    pub fold_auc: Vec<f64>,
+    pub(crate) fold_auc: Vec<f64>,
     /// Mean fold AUC.
-    pub auc_mean: f64,
+    pub(crate) auc_mean: f64,
     /// Sample standard deviation of the fold AUCs.
-    pub auc_sd: f64,
+    pub(crate) auc_sd: f64,
     /// AUC of all out-of-fold predictions pooled.
-    pub auc_pooled: f64,
+    pub(crate) auc_pooled: f64,
 }
 
 /// One `auto` candidate's inner-CV result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CandidateScore {
+pub(crate) struct CandidateScore {
     /// The candidate.
-    pub algorithm: AlgorithmParams,
+    pub(crate) algorithm: AlgorithmParams,
     /// Mean inner-fold AUC (NaN-free: a failed candidate is left out).
-    pub inner_auc: f64,
+    pub(crate) inner_auc: f64,
 }
 
 /// How `--algorithm auto` chose one arm's algorithm.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Tuning {
+pub(crate) struct Tuning {
     /// Inner folds used for choosing.
-    pub inner_folds: usize,
+    pub(crate) inner_folds: usize,
     /// Every candidate's inner AUC on all of the arm's rows.
-    pub candidates: Vec<CandidateScore>,
+    pub(crate) candidates: Vec<CandidateScore>,
     /// The candidate chosen in each outer fold of the nested CV.
-    pub outer_choices: Vec<String>,
+    pub(crate) outer_choices: Vec<String>,
 }
 
 /// Out-of-fold ("cross-fitted") predictions for the training patients:
 /// no patient's probability comes from a model that saw them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CrossFitted {
+pub(crate) struct CrossFitted {
     /// Training patient IDs.
-    pub ids: Vec<String>,
+    pub(crate) ids: Vec<String>,
     /// Index of the arm each patient received.
-    pub received: Vec<usize>,
+    pub(crate) received: Vec<usize>,
     /// `p[a][i]`: patient `i`'s probability under arm `a`.
-    pub p: Vec<Vec<f64>>,
+    pub(crate) p: Vec<Vec<f64>>,
 }
 
 /// One therapy arm's model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Arm {
+pub(crate) struct Arm {
     /// The therapy (`None` for a bundle without arms).
-    pub therapy: Option<String>,
+    pub(crate) therapy: Option<String>,
     /// Training patients in this arm.
-    pub n: usize,
+    pub(crate) n: usize,
     /// Responders among them.
-    pub responders: usize,
+    pub(crate) responders: usize,
     /// The pipeline fitted on this arm's patients.
-    pub pipeline: Pipeline,
+    pub(crate) pipeline: Pipeline,
     /// The algorithm and hyper-parameters of this arm's model.
-    pub algorithm: AlgorithmParams,
+    pub(crate) algorithm: AlgorithmParams,
     /// How `auto` chose the algorithm (absent otherwise).
     #[serde(rename = "selection")]
-    pub tuning: Option<Tuning>,
+    pub(crate) tuning: Option<Tuning>,
     /// How model inputs are built (T-learner unless stated).
     #[serde(default)]
-    pub design: Design,
+    pub(crate) design: Design,
     /// The model fitted on this arm's patients.
-    pub model: FittedModel,
+    pub(crate) model: FittedModel,
     /// Cross-validation results (absent with `--cv 0`); with `auto`, the
     /// outer folds of nested cross-validation.
-    pub cv: Option<CvMetrics>,
+    pub(crate) cv: Option<CvMetrics>,
 }
 
 /// What went into training.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainingSummary {
+pub(crate) struct TrainingSummary {
     /// Input files and their SHA-256.
-    pub files: Vec<FileInfo>,
+    pub(crate) files: Vec<FileInfo>,
     /// Patients after the ID join.
-    pub n_joined: usize,
+    pub(crate) n_joined: usize,
     /// Rows left out for a missing target.
-    pub n_missing_target: usize,
+    pub(crate) n_missing_target: usize,
     /// Rows left out for a missing therapy.
-    pub n_missing_therapy: usize,
+    pub(crate) n_missing_therapy: usize,
     /// Patients used, over all arms.
-    pub n: usize,
+    pub(crate) n: usize,
     /// Responders used, over all arms.
-    pub responders: usize,
+    pub(crate) responders: usize,
     /// The seed of every random choice.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Cross-validation folds (0 = none).
-    pub cv_folds: usize,
+    pub(crate) cv_folds: usize,
     /// Whether the bundle stores training rows (k-NN, Gaussian SVM).
-    pub holds_patient_rows: bool,
+    pub(crate) holds_patient_rows: bool,
 }
 
 /// A trained model as written by `train` and read by every other command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Bundle {
+pub(crate) struct Bundle {
     /// Always [`FORMAT`].
-    pub format: String,
+    pub(crate) format: String,
     /// Format version.
-    pub format_version: u32,
+    pub(crate) format_version: u32,
     /// The responder version that wrote it.
-    pub tool_version: String,
+    pub(crate) tool_version: String,
     /// The patient ID column.
-    pub id_column: String,
+    pub(crate) id_column: String,
     /// The outcome definition.
-    pub target: TargetInfo,
+    pub(crate) target: TargetInfo,
     /// The therapy column, for per-arm bundles.
-    pub therapy_column: Option<String>,
+    pub(crate) therapy_column: Option<String>,
     /// The input columns scoring needs, by name and kind.
-    pub features: Vec<FeatureSchema>,
+    pub(crate) features: Vec<FeatureSchema>,
     /// Genotype alleles, polygenic score and principal components (absent
     /// without genotypes, and in bundles written before they existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub genotypes: Option<GenotypeModel>,
+    pub(crate) genotypes: Option<GenotypeModel>,
     /// The algorithm requested (`auto` when chosen per arm by inner CV).
-    pub algorithm: String,
+    pub(crate) algorithm: String,
     /// `t-learner` (a model per arm) or `s-learner` (one model with therapy
     /// indicators and interactions, stored under every arm).
     #[serde(default)]
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
     /// One model per therapy arm (one in all for a bundle without arms).
-    pub arms: Vec<Arm>,
+    pub(crate) arms: Vec<Arm>,
     /// Out-of-fold predictions of the training patients under every arm.
     #[serde(default)]
-    pub cross_fitted: Option<CrossFitted>,
+    pub(crate) cross_fitted: Option<CrossFitted>,
     /// The training summary.
-    pub training: TrainingSummary,
+    pub(crate) training: TrainingSummary,
 }
 
 impl Arm {
     /// Display name (`all` for the single arm of a bundle without arms).
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         self.therapy.clone().unwrap_or_else(|| "all".into())
     }
 
     /// The model inputs for `rows` of `frame`: pipeline, then design.
-    pub fn model_inputs(
+    pub(crate) fn model_inputs(
         &self,
         frame: &crate::features::Frame,
         rows: &[usize],
@@ -261,7 +261,7 @@ impl Arm {
 
 impl Bundle {
     /// Arm names (`None` for the single arm of a bundle without arms).
-    pub fn arm_names(&self) -> Vec<String> {
+    pub(crate) fn arm_names(&self) -> Vec<String> {
         self.arms.iter().map(Arm::label).collect()
     }
 
@@ -269,7 +269,7 @@ impl Bundle {
     /// file's and adds the computed genotype features (`prs`, `pc1`, …).
     /// Returns notes for stderr. A bundle without genotype information
     /// leaves the dataset as it is.
-    pub fn prepare_genotypes(&self, ds: &mut crate::data::Dataset) -> Result<Vec<String>> {
+    pub(crate) fn prepare_genotypes(&self, ds: &mut crate::data::Dataset) -> Result<Vec<String>> {
         match &self.genotypes {
             Some(g) => g.apply(ds),
             None => Ok(Vec::new()),
@@ -277,7 +277,7 @@ impl Bundle {
     }
 
     /// Serialises to pretty JSON with a final newline.
-    pub fn to_json(&self) -> Result<String> {
+    pub(crate) fn to_json(&self) -> Result<String> {
         let mut s = serde_json::to_string_pretty(self)
             .map_err(|e| Error::Fit(format!("cannot serialise the bundle: {e}")))?;
         s.push('\n');
@@ -285,7 +285,7 @@ impl Bundle {
     }
 
     /// Writes the bundle into an already-created atomic file and commits it.
-    pub fn write(&self, mut file: AtomicFile) -> Result<()> {
+    pub(crate) fn write(&self, mut file: AtomicFile) -> Result<()> {
         let json = self.to_json()?;
         let path = file.path().to_path_buf();
         file.write_all(json.as_bytes())
@@ -298,7 +298,7 @@ impl Bundle {
     }
 
     /// Reads and checks a bundle file.
-    pub fn load(path: &Path) -> Result<Bundle> {
+    pub(crate) fn load(path: &Path) -> Result<Bundle> {
         let name = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             action: "cannot read model",
@@ -309,7 +309,7 @@ impl Bundle {
     }
 
     /// Parses and checks bundle bytes; `name` is used in messages.
-    pub fn from_slice(name: &str, bytes: &[u8]) -> Result<Bundle> {
+    pub(crate) fn from_slice(name: &str, bytes: &[u8]) -> Result<Bundle> {
         let bad = |message: String| Error::Model {
             file: name.to_string(),
             message,
@@ -360,7 +360,7 @@ impl Bundle {
     }
 
     /// Internal consistency of a loaded bundle.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         if self.arms.is_empty() {
             return Err("it has no arms".into());
         }

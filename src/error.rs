@@ -20,7 +20,7 @@ pub struct Location {
 
 impl Location {
     /// A location naming only the file.
-    pub fn file(file: impl Into<String>) -> Self {
+    pub(crate) fn file(file: impl Into<String>) -> Self {
         Location {
             file: file.into(),
             line: None,
@@ -29,13 +29,13 @@ impl Location {
     }
 
     /// Adds a line number.
-    pub fn line(mut self, line: u64) -> Self {
+    pub(crate) fn line(mut self, line: u64) -> Self {
         self.line = Some(line);
         self
     }
 
     /// Adds a column name.
-    pub fn column(mut self, column: impl Into<String>) -> Self {
+    pub(crate) fn column(mut self, column: impl Into<String>) -> Self {
         self.column = Some(column.into());
         self
     }
@@ -106,7 +106,7 @@ pub enum Error {
 
 impl Error {
     /// Shorthand for a data error.
-    pub fn data(location: Location, message: impl Into<String>) -> Self {
+    pub(crate) fn data(location: Location, message: impl Into<String>) -> Self {
         Error::Data {
             location,
             message: message.into(),
@@ -114,7 +114,7 @@ impl Error {
     }
 
     /// Shorthand for a usage error.
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Error::Usage(message.into())
     }
 
@@ -128,7 +128,7 @@ impl Error {
 }
 
 /// Formats every name as `` `a`, `b`, `c` ``.
-pub fn quote_all(names: &[String]) -> String {
+pub(crate) fn quote_all(names: &[String]) -> String {
     names
         .iter()
         .map(|n| format!("`{n}`"))
@@ -137,7 +137,7 @@ pub fn quote_all(names: &[String]) -> String {
 }
 
 /// Formats names as `` `a`, `b`, `c` ``, shortening very long lists.
-pub fn quote_list(names: &[String]) -> String {
+pub(crate) fn quote_list(names: &[String]) -> String {
     const SHOW: usize = 40;
     let mut out: Vec<String> = names.iter().take(SHOW).map(|n| format!("`{n}`")).collect();
     if names.len() > SHOW {

@@ -10,14 +10,14 @@ use crate::error::{Error, Result};
 
 /// A file that appears at its final path only when [`AtomicFile::commit`]
 /// succeeds; dropped uncommitted, it leaves nothing behind.
-pub struct AtomicFile {
+pub(crate) struct AtomicFile {
     path: PathBuf,
     temp: BufWriter<NamedTempFile>,
 }
 
 impl AtomicFile {
     /// Creates the temporary file next to `path` (so failures show early).
-    pub fn create(path: impl AsRef<Path>) -> Result<AtomicFile> {
+    pub(crate) fn create(path: impl AsRef<Path>) -> Result<AtomicFile> {
         let path = path.as_ref().to_path_buf();
         let io_err = |source| Error::Io {
             action: "cannot write",
@@ -65,12 +65,12 @@ impl AtomicFile {
     }
 
     /// The final path.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Flushes and renames the file into place.
-    pub fn commit(self) -> Result<()> {
+    pub(crate) fn commit(self) -> Result<()> {
         let path = self.path.clone();
         let io_err = |source| Error::Io {
             action: "cannot write",
@@ -94,7 +94,7 @@ impl Write for AtomicFile {
 }
 
 /// Where a command's results go.
-pub enum Sink {
+pub(crate) enum Sink {
     /// Standard output.
     Stdout(BufWriter<io::Stdout>),
     /// A file written atomically.
@@ -103,7 +103,7 @@ pub enum Sink {
 
 impl Sink {
     /// A file for `Some(path)`, else stdout.
-    pub fn open(path: Option<&Path>) -> Result<Sink> {
+    pub(crate) fn open(path: Option<&Path>) -> Result<Sink> {
         match path {
             Some(p) if p.as_os_str() != "-" => Ok(Sink::File(AtomicFile::create(p)?)),
             _ => Ok(Sink::Stdout(BufWriter::new(io::stdout()))),
@@ -111,12 +111,12 @@ impl Sink {
     }
 
     /// Whether results go to an interactive terminal.
-    pub fn is_terminal(&self) -> bool {
+    pub(crate) fn is_terminal(&self) -> bool {
         matches!(self, Sink::Stdout(_)) && io::stdout().is_terminal()
     }
 
     /// Writes all of `text`, naming the destination on failure.
-    pub fn write_text(&mut self, text: &str) -> Result<()> {
+    pub(crate) fn write_text(&mut self, text: &str) -> Result<()> {
         let r = match self {
             Sink::Stdout(w) => w.write_all(text.as_bytes()),
             Sink::File(f) => f.write_all(text.as_bytes()),
@@ -137,7 +137,7 @@ impl Sink {
     }
 
     /// Flushes stdout or commits the file.
-    pub fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         match self {
             Sink::Stdout(mut w) => w.flush().map_err(|source| Error::Io {
                 action: "cannot write",

@@ -9,10 +9,10 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use crate::stats::sigmoid;
 
 /// The simulated therapies, in output order.
-pub const THERAPIES: [&str; 3] = ["TMS", "ketamine", "SSRI"];
+pub(crate) const THERAPIES: [&str; 3] = ["TMS", "ketamine", "SSRI"];
 
 /// The clinical columns between `patient_id` and `therapy`.
-pub const CLINICAL_FEATURES: [&str; 8] = [
+pub(crate) const CLINICAL_FEATURES: [&str; 8] = [
     "age",
     "sex",
     "madrs_baseline",
@@ -24,30 +24,30 @@ pub const CLINICAL_FEATURES: [&str; 8] = [
 ];
 
 /// Share of clinical feature cells left empty.
-pub const CLINICAL_MISSING: f64 = 0.05;
+pub(crate) const CLINICAL_MISSING: f64 = 0.05;
 /// Share of genotype cells left empty.
-pub const GENOTYPE_MISSING: f64 = 0.01;
+pub(crate) const GENOTYPE_MISSING: f64 = 0.01;
 
 /// A causal SNP: its index and per-allele effect on each therapy's logit.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CausalSnp {
+pub(crate) struct CausalSnp {
     /// Index among the SNP columns.
-    pub index: usize,
+    pub(crate) index: usize,
     /// Effect per allele on the logit under TMS, ketamine, SSRI.
-    pub effect: [f64; 3],
+    pub(crate) effect: [f64; 3],
 }
 
 /// The simulated cohort, as CSV text.
 #[derive(Debug, Clone)]
-pub struct Cohort {
+pub(crate) struct Cohort {
     /// `clinical.csv`.
-    pub clinical: String,
+    pub(crate) clinical: String,
     /// `genotypes.csv`.
-    pub genotypes: String,
+    pub(crate) genotypes: String,
     /// `truth.csv`.
-    pub truth: String,
+    pub(crate) truth: String,
     /// The causal SNPs (for documentation and tests).
-    pub causal: Vec<CausalSnp>,
+    pub(crate) causal: Vec<CausalSnp>,
 }
 
 fn normal(rng: &mut impl Rng) -> f64 {
@@ -214,7 +214,7 @@ fn headers(snps: &Snps, cohort: &mut Cohort) {
 }
 
 /// Simulates `patients` patients with `snps` SNPs from `seed`.
-pub fn simulate(patients: usize, snps: usize, seed: u64) -> Cohort {
+pub(crate) fn simulate(patients: usize, snps: usize, seed: u64) -> Cohort {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let design = Snps::draw(&mut rng, snps);
     let mut c = Cohort {

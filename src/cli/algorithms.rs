@@ -11,10 +11,10 @@ use crate::training::tuning::auto_grid;
 /// Flags of `algorithms`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  responder algorithms --format json")]
-pub struct Args {
+pub(crate) struct Args {
     /// Output format: text or json. Example: --format json
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
-    pub format: String,
+    pub(crate) format: String,
 }
 
 #[derive(Serialize)]
@@ -34,7 +34,7 @@ struct AlgoOut {
 }
 
 /// Runs `algorithms`.
-pub fn run(args: Args, _ui: &Ui) -> Result<()> {
+pub(crate) fn run(args: Args, _ui: &Ui) -> Result<()> {
     let list: Vec<AlgoOut> = ALGORITHMS
         .iter()
         .map(|a| AlgoOut {

@@ -15,26 +15,26 @@ use crate::training::CohortSpec;
 
 /// Messages for humans, on stderr.
 #[derive(Debug, Clone, Copy)]
-pub struct Ui {
+pub(crate) struct Ui {
     /// Suppress informational messages and progress bars.
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 impl Ui {
     /// A UI that prints unless `quiet`.
-    pub fn new(quiet: bool) -> Ui {
+    pub(crate) fn new(quiet: bool) -> Ui {
         Ui { quiet }
     }
 
     /// An informational line on stderr.
-    pub fn info(&self, msg: impl AsRef<str>) {
+    pub(crate) fn info(&self, msg: impl AsRef<str>) {
         if !self.quiet {
             eprintln!("{}", msg.as_ref());
         }
     }
 
     /// A warning on stderr (printed even when quiet).
-    pub fn warn(&self, msg: impl AsRef<str>) {
+    pub(crate) fn warn(&self, msg: impl AsRef<str>) {
         eprintln!("warning: {}", msg.as_ref());
     }
 
@@ -50,7 +50,7 @@ impl Ui {
 
     /// A progress bar over `len` steps, hidden when stderr is not a terminal
     /// or when quiet.
-    pub fn progress(&self, len: u64, what: &str) -> ProgressBar {
+    pub(crate) fn progress(&self, len: u64, what: &str) -> ProgressBar {
         if self.quiet || !std::io::stderr().is_terminal() {
             return ProgressBar::hidden();
         }
@@ -67,31 +67,31 @@ impl Ui {
 
 /// Flags naming the patient files.
 #[derive(Debug, Clone, clap::Args)]
-pub struct InputArgs {
+pub(crate) struct InputArgs {
     /// Clinical data file (CSV/TSV, optionally .gz; `-` reads stdin).
     /// Example: --data clinical.csv
     #[arg(long, value_name = "FILE")]
-    pub data: String,
+    pub(crate) data: String,
 
     /// Genotypes joined on the ID: dosage CSV/TSV with an ID column, PLINK
     /// 1.9 .raw / plink2 --export A (ID = IID), or VCF with DS or GT (ID =
     /// sample name); .gz is read transparently. Example: --genotypes geno.vcf.gz
     #[arg(long, value_name = "FILE")]
-    pub genotypes: Option<String>,
+    pub(crate) genotypes: Option<String>,
 
     /// Field delimiter of --data (default: from the extension, else sniffed):
     /// comma, tab, semicolon, whitespace or one character. Example: --delimiter tab
     #[arg(long, value_name = "DELIM")]
-    pub delimiter: Option<String>,
+    pub(crate) delimiter: Option<String>,
 
     /// Field delimiter of --genotypes, as for --delimiter. Example: --genotype-delimiter whitespace
     #[arg(long, value_name = "DELIM")]
-    pub genotype_delimiter: Option<String>,
+    pub(crate) genotype_delimiter: Option<String>,
 }
 
 impl InputArgs {
     /// Read options with the given ID column.
-    pub fn read_options(&self, id: &str) -> Result<ReadOptions> {
+    pub(crate) fn read_options(&self, id: &str) -> Result<ReadOptions> {
         Ok(ReadOptions {
             id: id.to_string(),
             delimiter: self
@@ -110,30 +110,30 @@ impl InputArgs {
 
 /// Optional patient files (for commands that also work from the bundle alone).
 #[derive(Debug, Clone, clap::Args)]
-pub struct OptionalInputArgs {
+pub(crate) struct OptionalInputArgs {
     /// Patient file (CSV/TSV, optionally .gz; `-` reads stdin).
     /// Example: --data clinical.csv
     #[arg(long, value_name = "FILE")]
-    pub data: Option<String>,
+    pub(crate) data: Option<String>,
 
     /// Genotypes joined on the ID: dosage CSV/TSV with an ID column, PLINK
     /// 1.9 .raw / plink2 --export A (ID = IID), or VCF with DS or GT (ID =
     /// sample name); .gz is read transparently. Example: --genotypes geno.vcf.gz
     #[arg(long, value_name = "FILE", requires = "data")]
-    pub genotypes: Option<String>,
+    pub(crate) genotypes: Option<String>,
 
     /// Field delimiter of --data. Example: --delimiter tab
     #[arg(long, value_name = "DELIM", requires = "data")]
-    pub delimiter: Option<String>,
+    pub(crate) delimiter: Option<String>,
 
     /// Field delimiter of --genotypes. Example: --genotype-delimiter whitespace
     #[arg(long, value_name = "DELIM", requires = "genotypes")]
-    pub genotype_delimiter: Option<String>,
+    pub(crate) genotype_delimiter: Option<String>,
 }
 
 impl OptionalInputArgs {
     /// The files as [`InputArgs`], when `--data` was given.
-    pub fn input(&self) -> Option<InputArgs> {
+    pub(crate) fn input(&self) -> Option<InputArgs> {
         self.data.as_ref().map(|data| InputArgs {
             data: data.clone(),
             genotypes: self.genotypes.clone(),
@@ -144,14 +144,14 @@ impl OptionalInputArgs {
 }
 
 /// Whether `--out` names a `.json` file (which then defaults to JSON output).
-pub fn out_is_json(out: Option<&std::path::Path>) -> bool {
+pub(crate) fn out_is_json(out: Option<&std::path::Path>) -> bool {
     out.and_then(|p| p.extension())
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// An aligned table for reading.
     Table,
     /// Comma-separated values.
@@ -166,7 +166,7 @@ pub(crate) fn quote_names(names: &[String]) -> String {
 }
 
 /// Splits a comma-separated flag value into trimmed, non-empty names.
-pub fn split_list(values: &[String]) -> Vec<String> {
+pub(crate) fn split_list(values: &[String]) -> Vec<String> {
     values
         .iter()
         .flat_map(|v| v.split(','))
@@ -177,78 +177,78 @@ pub fn split_list(values: &[String]) -> Vec<String> {
 
 /// Flags that define a training set: files, target, arms and features.
 #[derive(Debug, Clone, clap::Args)]
-pub struct DataArgs {
+pub(crate) struct DataArgs {
     /// Patient files.
     #[command(flatten)]
-    pub input: InputArgs,
+    pub(crate) input: InputArgs,
 
     /// The outcome column. Example: --target responder
     #[arg(long, value_name = "COL")]
-    pub target: String,
+    pub(crate) target: String,
 
     /// The patient ID column, in both files. Example: --id subject
     #[arg(long, value_name = "COL", default_value = "patient_id")]
-    pub id: String,
+    pub(crate) id: String,
 
     /// Column naming each patient's therapy; one model is fitted per therapy
     /// arm. Example: --therapy-col therapy
     #[arg(long, value_name = "COL")]
-    pub therapy_col: Option<String>,
+    pub(crate) therapy_col: Option<String>,
 
     /// Use only this arm of --therapy-col. Example: --therapy ketamine
     #[arg(long, value_name = "NAME", requires = "therapy_col")]
-    pub therapy: Option<String>,
+    pub(crate) therapy: Option<String>,
 
     /// The target label that means "responder", when it is not 0/1,
     /// true/false or yes/no. Example: --positive remission
     #[arg(long, value_name = "LABEL", conflicts_with = "responder_if")]
-    pub positive: Option<String>,
+    pub(crate) positive: Option<String>,
 
     /// Responder rule for a numeric outcome: an operator and a number.
     /// Example: --responder-if '<= -50'
     #[arg(long, value_name = "'OP NUMBER'", allow_hyphen_values = true)]
-    pub responder_if: Option<String>,
+    pub(crate) responder_if: Option<String>,
 
     /// Use only these feature columns (comma-separated). Example: --features age,sex,madrs_baseline
     #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
-    pub features: Vec<String>,
+    pub(crate) features: Vec<String>,
 
     /// Leave these columns out (comma-separated). Example: --exclude site,visit_date
     #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
-    pub exclude: Vec<String>,
+    pub(crate) exclude: Vec<String>,
 
     /// Treat these columns as categorical even if numeric. Example: --categorical site
     #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
-    pub categorical: Vec<String>,
+    pub(crate) categorical: Vec<String>,
 
     /// Add a polygenic score feature `prs` from a PLINK --score file (SNP,
     /// effect allele, weight; whitespace or comma separated; header
     /// optional), summed as `plink --score FILE 1 2 3 sum`. Needs --genotypes.
     /// Example: --prs-weights weights.txt
     #[arg(long, value_name = "FILE")]
-    pub prs_weights: Option<String>,
+    pub(crate) prs_weights: Option<String>,
 
     /// A missing genotype adds 0 to `prs` instead of the mean dosage (PLINK's
     /// `no-mean-imputation`).
     #[arg(long, requires = "prs_weights")]
-    pub prs_no_mean_imputation: bool,
+    pub(crate) prs_no_mean_imputation: bool,
 
     /// Add K principal components of the standardised genotype matrix as
     /// features `pc1..pcK` (fitted on all training rows). Needs --genotypes.
     /// Example: --genotype-pcs 5
     #[arg(long, value_name = "K")]
-    pub genotype_pcs: Option<usize>,
+    pub(crate) genotype_pcs: Option<usize>,
 
     /// Which genotype features to use: the principal components, the SNP
     /// dosages, or both (default: dosages; both with --genotype-pcs).
     /// Example: --genotypes-as pcs
     #[arg(long, value_enum, value_name = "WHAT")]
-    pub genotypes_as: Option<GenotypesAsArg>,
+    pub(crate) genotypes_as: Option<GenotypesAsArg>,
 }
 
 /// `--genotypes-as` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GenotypesAsArg {
+pub(crate) enum GenotypesAsArg {
     /// Only the principal components; the SNP columns are left out.
     Pcs,
     /// Only the SNP dosages.
@@ -269,7 +269,7 @@ impl From<GenotypesAsArg> for GenotypesAs {
 
 impl DataArgs {
     /// The target rule from `--positive` / `--responder-if`.
-    pub fn rule(&self) -> Result<TargetRule> {
+    pub(crate) fn rule(&self) -> Result<TargetRule> {
         Ok(match (&self.positive, &self.responder_if) {
             (Some(label), _) => TargetRule::Positive {
                 label: label.clone(),
@@ -317,10 +317,10 @@ impl DataArgs {
 }
 
 /// Largest `--bootstrap` accepted (memory grows with it).
-pub const MAX_BOOTSTRAP: usize = 100_000;
+pub(crate) const MAX_BOOTSTRAP: usize = 100_000;
 
 /// Checks a `--bootstrap` value.
-pub fn check_bootstrap(b: usize) -> Result<()> {
+pub(crate) fn check_bootstrap(b: usize) -> Result<()> {
     if b > MAX_BOOTSTRAP {
         return Err(Error::usage(format!(
             "--bootstrap {b} is more than {MAX_BOOTSTRAP} replicates; 2000 is usual"
@@ -330,7 +330,7 @@ pub fn check_bootstrap(b: usize) -> Result<()> {
 }
 
 /// Checks a `--threshold` value.
-pub fn check_threshold(t: Option<f64>) -> Result<()> {
+pub(crate) fn check_threshold(t: Option<f64>) -> Result<()> {
     match t {
         Some(t) if !(t > 0.0 && t < 1.0) => Err(Error::usage(format!(
             "--threshold {t} must be a probability strictly between 0 and 1, e.g. --threshold 0.4"

@@ -21,10 +21,10 @@ use crate::training::{Cohort, CohortSpec};
       --therapy-col therapy --algorithms all
   responder compare --data trial.csv --target responder --algorithms logistic,forest \\
       --param forest.trees=500 --cv 10 --repeats 3 --format json")]
-pub struct Args {
+pub(crate) struct Args {
     /// The training data.
     #[command(flatten)]
-    pub data: DataArgs,
+    pub(crate) data: DataArgs,
 
     /// Algorithms to compare (comma-separated), or `all`. Example: --algorithms logistic,elastic-net,forest
     #[arg(
@@ -33,31 +33,31 @@ pub struct Args {
         default_value = "all",
         value_delimiter = ','
     )]
-    pub algorithms: Vec<String>,
+    pub(crate) algorithms: Vec<String>,
 
     /// A hyper-parameter of one algorithm, repeatable. Example: --param forest.trees=500
     #[arg(long = "param", value_name = "ALGO.KEY=VALUE")]
-    pub params: Vec<String>,
+    pub(crate) params: Vec<String>,
 
     /// Folds per repeat. Example: --cv 10
     #[arg(long, default_value_t = 5)]
-    pub cv: usize,
+    pub(crate) cv: usize,
 
     /// Repeats of the K-fold split (each with new folds). Example: --repeats 3
     #[arg(long, default_value_t = 5)]
-    pub repeats: usize,
+    pub(crate) repeats: usize,
 
     /// Seed of the folds and of every algorithm. Example: --seed 7
     #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    pub(crate) seed: u64,
 
     /// Output format (default: table on a terminal, else csv). Example: --format json
     #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    pub(crate) format: Option<Format>,
 
     /// Write results to this file (atomically) instead of stdout. Example: --out compare.csv
     #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
 /// Splits `ALGO.KEY=VALUE` flags by algorithm.
@@ -116,7 +116,7 @@ impl Args {
 }
 
 /// Runs `compare`.
-pub fn run(args: Args, ui: &Ui) -> Result<()> {
+pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let c = args.config()?;
     let mut sink = Sink::open(args.out.as_deref())?;
     let mut notes = Notes::default();

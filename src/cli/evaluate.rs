@@ -21,7 +21,7 @@ use crate::report::plots::{create_dir, evaluation_plots, qini_svg, write_svg};
 
 /// Output formats of `evaluate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum EvalFormat {
+pub(crate) enum EvalFormat {
     /// Readable tables.
     Text,
     /// Every number, as JSON (keys documented in the README).
@@ -34,92 +34,92 @@ pub enum EvalFormat {
   responder evaluate --model models/example.json --data examples/cohort/clinical.csv \\
       --genotypes examples/cohort/genotypes.csv --target responder --plots plots
   responder evaluate --model m.json --data test.csv --target responder --format json --out eval.json")]
-pub struct Args {
+pub(crate) struct Args {
     /// The model bundle written by `train`. Example: --model model.json
     #[arg(long, value_name = "MODEL.json")]
-    pub model: PathBuf,
+    pub(crate) model: PathBuf,
 
     /// Patient files (with the outcome).
     #[command(flatten)]
-    pub input: InputArgs,
+    pub(crate) input: InputArgs,
 
     /// The outcome column, read with the model's responder rule (default:
     /// the column the model was trained on). Example: --target responder
     #[arg(long, value_name = "COL")]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
 
     /// The patient ID column (default: the one the model was trained with).
     /// Example: --id subject
     #[arg(long, value_name = "COL")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
 
     /// Classification threshold for sensitivity, specificity, PPV and NPV
     /// (default: each arm's training prevalence). Example: --threshold 0.4
     #[arg(long, value_name = "P")]
-    pub threshold: Option<f64>,
+    pub(crate) threshold: Option<f64>,
 
     /// Stratified bootstrap replicates for the AUC interval (0 = none).
     /// Example: --bootstrap 5000
     #[arg(long, value_name = "B", default_value_t = 2000)]
-    pub bootstrap: usize,
+    pub(crate) bootstrap: usize,
 
     /// Seed of the bootstrap and of the importance plots; the same inputs
     /// and seed give identical output. Example: --seed 7
     #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    pub(crate) seed: u64,
 
     /// Output format (default: text; json for an --out ending in .json).
     /// Example: --format json
     #[arg(long, value_enum)]
-    pub format: Option<EvalFormat>,
+    pub(crate) format: Option<EvalFormat>,
 
     /// Write results to this file (atomically) instead of stdout. Example: --out eval.json
     #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 
     /// Write SVG plots into this folder (created if needed): ROC with the
     /// bootstrap band, calibration curve, decision curve, importance.
     /// Example: --plots plots/
     #[arg(long, value_name = "DIR")]
-    pub plots: Option<PathBuf>,
+    pub(crate) plots: Option<PathBuf>,
 
     /// Judge treatment selection with the bundle's cross-fitted predictions
     /// of the training patients (for evaluating on the training file: no
     /// patient is scored by a model that saw them). Example: --cross-fitted
     #[arg(long)]
-    pub cross_fitted: bool,
+    pub(crate) cross_fitted: bool,
 
     /// Simulated truth (`patient_id,p_<arm>…`, as `simulate` writes
     /// truth.csv): report how often the recommended therapy is the truly
     /// best one and the mean regret. Example: --truth cohort/truth.csv
     #[arg(long, value_name = "FILE")]
-    pub truth: Option<String>,
+    pub(crate) truth: Option<String>,
 }
 
 /// What `evaluate --format json` prints (keys documented in the README).
 #[derive(Debug, Serialize)]
-pub struct EvaluateOutput<'a> {
+pub(crate) struct EvaluateOutput<'a> {
     /// The bundle file.
-    pub model: String,
+    pub(crate) model: String,
     /// The evaluation files with their SHA-256.
-    pub data: &'a [FileInfo],
+    pub(crate) data: &'a [FileInfo],
     /// The outcome column in the evaluation file.
-    pub target: String,
+    pub(crate) target: String,
     /// The responder rule, from the bundle.
-    pub outcome: &'a str,
+    pub(crate) outcome: &'a str,
     /// `--threshold`, if given.
-    pub threshold: Option<f64>,
+    pub(crate) threshold: Option<f64>,
     /// Bootstrap replicates.
-    pub bootstrap: usize,
+    pub(crate) bootstrap: usize,
     /// The seed.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// The evaluation.
     #[serde(flatten)]
-    pub evaluation: &'a Evaluation,
+    pub(crate) evaluation: &'a Evaluation,
     /// Plot files written (empty without --plots).
-    pub plots: Vec<String>,
+    pub(crate) plots: Vec<String>,
     /// Treatment selection (bundles with two or more arms and a therapy column).
-    pub selection: Option<RecommendationReport>,
+    pub(crate) selection: Option<RecommendationReport>,
 }
 
 impl Args {
@@ -159,7 +159,7 @@ pub(crate) fn warn_evaluation(ui: &Ui, ev: &Evaluation) {
 }
 
 /// Runs `evaluate`.
-pub fn run(args: Args, ui: &Ui) -> Result<()> {
+pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let bundle = Bundle::load(&args.model)?;
     let files = args.files(&bundle)?;
     let mut sink = Sink::open(args.out.as_deref())?;

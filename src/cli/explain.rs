@@ -25,7 +25,7 @@ use crate::report::{render_table, Cell};
 
 /// Output formats of `explain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExplainFormat {
+pub(crate) enum ExplainFormat {
     /// Readable tables.
     Text,
     /// JSON (keys documented in the README).
@@ -38,109 +38,109 @@ pub enum ExplainFormat {
   responder explain --model models/example.json
   responder explain --model models/example.json --data examples/cohort/clinical.csv \\
       --genotypes examples/cohort/genotypes.csv --target responder --patient P00017 --top 5")]
-pub struct Args {
+pub(crate) struct Args {
     /// The model bundle written by `train`. Example: --model model.json
     #[arg(long, value_name = "MODEL.json")]
-    pub model: PathBuf,
+    pub(crate) model: PathBuf,
 
     /// Patient files (optional).
     #[command(flatten)]
-    pub input: OptionalInputArgs,
+    pub(crate) input: OptionalInputArgs,
 
     /// The outcome column for permutation importance (default: the model's
     /// target column, when the file has it). Example: --target responder
     #[arg(long, value_name = "COL", requires = "data")]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
 
     /// The patient ID column (default: the one the model was trained with).
     /// Example: --id subject
     #[arg(long, value_name = "COL", requires = "data")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
 
     /// Show this patient's largest contributions under every arm. Example: --patient P00017
     #[arg(long, value_name = "ID", requires = "data")]
-    pub patient: Option<String>,
+    pub(crate) patient: Option<String>,
 
     /// Show the K largest coefficients, importances and contributions. Example: --top 20
     #[arg(long, value_name = "K", default_value_t = 10)]
-    pub top: usize,
+    pub(crate) top: usize,
 
     /// Seed of the permutations. Example: --seed 7
     #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    pub(crate) seed: u64,
 
     /// Shuffles per feature for permutation importance. Example: --repeats 20
     #[arg(long, value_name = "R", default_value_t = 10)]
-    pub repeats: usize,
+    pub(crate) repeats: usize,
 
     /// Output format (default: text; json for an --out ending in .json).
     /// Example: --format json
     #[arg(long, value_enum)]
-    pub format: Option<ExplainFormat>,
+    pub(crate) format: Option<ExplainFormat>,
 
     /// Write results to this file (atomically) instead of stdout. Example: --out explain.json
     #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
 /// Permutation importance of one arm.
 #[derive(Debug, Serialize)]
-pub struct ArmImportance {
+pub(crate) struct ArmImportance {
     /// Patients of this arm in the file.
-    pub n: usize,
+    pub(crate) n: usize,
     /// AUC before shuffling.
-    pub auc: f64,
+    pub(crate) auc: f64,
     /// Shuffles per feature.
-    pub repeats: usize,
+    pub(crate) repeats: usize,
     /// The `top` features with the largest mean AUC drop.
-    pub features: Vec<Importance>,
+    pub(crate) features: Vec<Importance>,
 }
 
 /// One patient's explanation under one arm.
 #[derive(Debug, Serialize)]
-pub struct PatientExplanation {
+pub(crate) struct PatientExplanation {
     /// The patient ID.
-    pub id: String,
+    pub(crate) id: String,
     /// Whether the patient received this arm.
-    pub received: bool,
+    pub(crate) received: bool,
     /// P(responder) under this arm.
-    pub probability: f64,
+    pub(crate) probability: f64,
     /// `exact log-odds` (linear models) or `change in probability vs missing`.
-    pub method: String,
+    pub(crate) method: String,
     /// The intercept (linear models): log-odds at the training mean.
-    pub intercept: Option<f64>,
+    pub(crate) intercept: Option<f64>,
     /// The `top` largest contributions.
-    pub contributions: Vec<Contribution>,
+    pub(crate) contributions: Vec<Contribution>,
 }
 
 /// One arm's explanation.
 #[derive(Debug, Serialize)]
-pub struct ArmExplanation {
+pub(crate) struct ArmExplanation {
     /// The arm.
-    pub arm: String,
+    pub(crate) arm: String,
     /// The algorithm.
-    pub algorithm: String,
+    pub(crate) algorithm: String,
     /// Linear models: the `top` largest coefficients; otherwise `None`.
-    pub coefficients: Option<Vec<Coefficient>>,
+    pub(crate) coefficients: Option<Vec<Coefficient>>,
     /// With --data and an outcome: permutation importance.
-    pub importance: Option<ArmImportance>,
+    pub(crate) importance: Option<ArmImportance>,
     /// With --patient: that patient's contributions.
-    pub patient: Option<PatientExplanation>,
+    pub(crate) patient: Option<PatientExplanation>,
 }
 
 /// What `explain --format json` prints.
 #[derive(Debug, Serialize)]
-pub struct ExplainOutput {
+pub(crate) struct ExplainOutput {
     /// The bundle file.
-    pub model: String,
+    pub(crate) model: String,
     /// The seed.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// One entry per arm.
-    pub arms: Vec<ArmExplanation>,
+    pub(crate) arms: Vec<ArmExplanation>,
 }
 
 /// Explains one patient (joined row `row`) under `arm`.
-pub fn explain_patient(
+pub(crate) fn explain_patient(
     arm: &Arm,
     frame: &Frame,
     row: usize,
@@ -289,7 +289,7 @@ fn explain_data(
 }
 
 /// Runs `explain`.
-pub fn run(args: Args, ui: &Ui) -> Result<()> {
+pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     if args.top == 0 {
         return Err(Error::usage("--top must be at least 1"));
     }
@@ -360,7 +360,7 @@ fn explain_patients(
 }
 
 /// The explanation as readable tables.
-pub fn render_text(model: &str, arms: &[ArmExplanation]) -> String {
+pub(crate) fn render_text(model: &str, arms: &[ArmExplanation]) -> String {
     let mut out = format!("model {model}\n");
     for e in arms {
         out.push_str(&format!("\n== arm {} ({}) ==\n", e.arm, e.algorithm));

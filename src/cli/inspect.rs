@@ -12,7 +12,7 @@ use crate::output::Sink;
 
 /// Output formats of `inspect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum InspectFormat {
+pub(crate) enum InspectFormat {
     /// A readable summary.
     Text,
     /// The summary as JSON.
@@ -22,84 +22,84 @@ pub enum InspectFormat {
 /// Flags of `inspect`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  responder inspect models/example.json --format json")]
-pub struct Args {
+pub(crate) struct Args {
     /// The model bundle. Example: models/example.json
     #[arg(value_name = "MODEL.json")]
-    pub model: PathBuf,
+    pub(crate) model: PathBuf,
 
     /// Output format. Example: --format json
     #[arg(long, value_enum, default_value = "text")]
-    pub format: InspectFormat,
+    pub(crate) format: InspectFormat,
 }
 
 /// One arm in the summary.
 #[derive(Debug, Serialize)]
-pub struct ArmSummary {
+pub(crate) struct ArmSummary {
     /// Therapy name (`all` without arms).
-    pub therapy: String,
+    pub(crate) therapy: String,
     /// The arm's algorithm.
-    pub algorithm: String,
+    pub(crate) algorithm: String,
     /// Its hyper-parameters.
-    pub params: String,
+    pub(crate) params: String,
     /// Training patients.
-    pub n: usize,
+    pub(crate) n: usize,
     /// Responders among them.
-    pub responders: usize,
+    pub(crate) responders: usize,
     /// Mean CV AUC.
-    pub cv_auc_mean: Option<f64>,
+    pub(crate) cv_auc_mean: Option<f64>,
     /// SD of the fold AUCs.
-    pub cv_auc_sd: Option<f64>,
+    pub(crate) cv_auc_sd: Option<f64>,
     /// Folds.
-    pub cv_folds: Option<usize>,
+    pub(crate) cv_folds: Option<usize>,
 }
 
 /// The summary printed by `inspect` (stable JSON keys).
 #[derive(Debug, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// The bundle file.
-    pub file: String,
+    pub(crate) file: String,
     /// Format name and version.
-    pub format: String,
+    pub(crate) format: String,
     /// Format version.
-    pub format_version: u32,
+    pub(crate) format_version: u32,
     /// Responder version that wrote it.
-    pub tool_version: String,
+    pub(crate) tool_version: String,
     /// Algorithm name.
-    pub algorithm: String,
+    pub(crate) algorithm: String,
     /// Hyper-parameters in words.
-    pub params: String,
+    pub(crate) params: String,
     /// The outcome rule.
-    pub target: String,
+    pub(crate) target: String,
     /// ID column.
-    pub id_column: String,
+    pub(crate) id_column: String,
     /// Therapy column.
-    pub therapy_column: Option<String>,
+    pub(crate) therapy_column: Option<String>,
     /// Arms.
-    pub arms: Vec<ArmSummary>,
+    pub(crate) arms: Vec<ArmSummary>,
     /// Feature counts.
-    pub n_features: usize,
+    pub(crate) n_features: usize,
     /// Numeric features.
-    pub n_numeric: usize,
+    pub(crate) n_numeric: usize,
     /// Categorical features.
-    pub n_categorical: usize,
+    pub(crate) n_categorical: usize,
     /// Dosage features.
-    pub n_dosage: usize,
+    pub(crate) n_dosage: usize,
     /// Feature names.
-    pub features: Vec<String>,
+    pub(crate) features: Vec<String>,
     /// Input files and hashes.
-    pub files: Vec<crate::data::FileInfo>,
+    pub(crate) files: Vec<crate::data::FileInfo>,
     /// Seed.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Whether the bundle holds patient rows.
-    pub holds_patient_rows: bool,
+    pub(crate) holds_patient_rows: bool,
     /// `t-learner` or `s-learner`.
-    pub strategy: String,
+    pub(crate) strategy: String,
     /// Training patients whose cross-fitted predictions (ID + probabilities) are stored.
-    pub cross_fitted_patients: usize,
+    pub(crate) cross_fitted_patients: usize,
     /// Genotype handling in words (alleles, polygenic score, components);
     /// absent without genotype information.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub genotypes: Option<String>,
+    pub(crate) genotypes: Option<String>,
 }
 
 fn describe_genotypes(b: &Bundle) -> Option<String> {
@@ -138,7 +138,7 @@ fn describe_genotypes(b: &Bundle) -> Option<String> {
 }
 
 /// Builds the summary of a bundle.
-pub fn summarise(file: &str, b: &Bundle) -> Summary {
+pub(crate) fn summarise(file: &str, b: &Bundle) -> Summary {
     let count = |k: Kind| b.features.iter().filter(|f| f.kind == k).count();
     Summary {
         file: file.to_string(),
@@ -263,7 +263,7 @@ fn text(s: &Summary) -> String {
 }
 
 /// Runs `inspect`.
-pub fn run(args: Args, _ui: &Ui) -> Result<()> {
+pub(crate) fn run(args: Args, _ui: &Ui) -> Result<()> {
     let bundle = Bundle::load(&args.model)?;
     let summary = summarise(&args.model.display().to_string(), &bundle);
     let out = match args.format {

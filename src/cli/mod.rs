@@ -1,20 +1,20 @@
 //! The command line: one file per subcommand, each with `Args` and `run`.
 
-pub mod algorithms;
-pub mod args;
-pub mod compare;
-pub mod evaluate;
-pub mod explain;
-pub mod inspect;
-pub mod report;
-pub mod score;
-pub mod simulate;
-pub mod train;
+pub(crate) mod algorithms;
+pub(crate) mod args;
+pub(crate) mod compare;
+pub(crate) mod evaluate;
+pub(crate) mod explain;
+pub(crate) mod inspect;
+pub(crate) mod report;
+pub(crate) mod score;
+pub(crate) mod simulate;
+pub(crate) mod train;
 
 use clap::{Parser, Subcommand};
 
 use crate::error::Result;
-pub use args::Ui;
+pub(crate) use args::Ui;
 
 /// Train and score therapy-response models for precision psychiatry research.
 ///
@@ -26,21 +26,21 @@ pub use args::Ui;
 pub struct Cli {
     /// Print nothing to stderr but errors and warnings (no progress bars).
     #[arg(long, short, global = true)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 
     /// Worker threads for folds, trees and candidates (default: all cores);
     /// results do not depend on it. Example: --threads 2
     #[arg(long, global = true, value_name = "N")]
-    pub threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
 
     /// The subcommand.
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Make a synthetic cohort with known true response probabilities.
     Simulate(simulate::Args),
     /// Fit a model (one per therapy arm) and write a model bundle.

@@ -26,36 +26,36 @@ use crate::report::plots::evaluation_plots;
   responder report --model models/example.json --out card/
   responder report --model models/example.json --data examples/cohort/clinical.csv \\
       --genotypes examples/cohort/genotypes.csv --target responder --out card/")]
-pub struct Args {
+pub(crate) struct Args {
     /// The model bundle written by `train`. Example: --model model.json
     #[arg(long, value_name = "MODEL.json")]
-    pub model: PathBuf,
+    pub(crate) model: PathBuf,
 
     /// Patient files (optional).
     #[command(flatten)]
-    pub input: OptionalInputArgs,
+    pub(crate) input: OptionalInputArgs,
 
     /// The outcome column of --data (default: the model's target column).
     /// Example: --target responder
     #[arg(long, value_name = "COL", requires = "data")]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
 
     /// The patient ID column (default: the one the model was trained with).
     #[arg(long, value_name = "COL", requires = "data")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
 
     /// Bootstrap replicates for the AUC interval. Example: --bootstrap 5000
     #[arg(long, value_name = "B", default_value_t = 2000)]
-    pub bootstrap: usize,
+    pub(crate) bootstrap: usize,
 
     /// Seed of the bootstrap and importance. Example: --seed 7
     #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    pub(crate) seed: u64,
 
     /// Folder for model-card.md, model-card.json and the plots (created if
     /// needed). Example: --out card/
     #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
 }
 
 fn write(path: PathBuf, text: &str) -> Result<()> {
@@ -69,7 +69,7 @@ fn write(path: PathBuf, text: &str) -> Result<()> {
 }
 
 /// Runs `report`.
-pub fn run(args: Args, ui: &Ui) -> Result<()> {
+pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     check_bootstrap(args.bootstrap)?;
     let bytes = std::fs::read(&args.model).map_err(|source| Error::Io {
         action: "cannot read model",

@@ -18,59 +18,59 @@ use crate::report::ranked::{write_csv, write_json, write_table, Shape};
   responder score --model models/example.json --data examples/cohort/clinical.csv \\
       --genotypes examples/cohort/genotypes.csv --top 10
   responder score --model m.json --data new.csv --therapy ketamine --format json --out ranked.json")]
-pub struct Args {
+pub(crate) struct Args {
     /// The model bundle written by `train`. Example: --model model.json
     #[arg(long, value_name = "MODEL.json")]
-    pub model: PathBuf,
+    pub(crate) model: PathBuf,
 
     /// Patients to score (without --cross-fitted).
     #[command(flatten)]
-    pub input: OptionalInputArgs,
+    pub(crate) input: OptionalInputArgs,
 
     /// Print the training patients' cross-fitted (out-of-fold) predictions
     /// stored in the bundle instead of scoring a file. Example: --cross-fitted
     #[arg(long)]
-    pub cross_fitted: bool,
+    pub(crate) cross_fitted: bool,
 
     /// Rows read, joined and scored at a time when streaming a file (memory
     /// grows with this, not with the file). Example: --batch-rows 100000
     #[arg(long, value_name = "N", default_value_t = 2_000)]
-    pub batch_rows: usize,
+    pub(crate) batch_rows: usize,
 
     /// Patients held in memory for the ranking; beyond this, sorted runs
     /// go to temporary files (in the --out folder, else the system's
     /// temporary folder) and are merged while writing, so memory stays
     /// bounded whatever the number of patients. Example: --spill-rows 200000
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SPILL_ROWS)]
-    pub spill_rows: usize,
+    pub(crate) spill_rows: usize,
 
     /// Report `none` as best therapy when the best arm beats the runner-up
     /// by less than D. Example: --min-advantage 0.05
     #[arg(long, value_name = "D")]
-    pub min_advantage: Option<f64>,
+    pub(crate) min_advantage: Option<f64>,
 
     /// The patient ID column (default: the one the model was trained with).
     /// Example: --id subject
     #[arg(long, value_name = "COL")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
 
     /// Rank by the probability under this therapy arm (default: each
     /// patient's best arm). Example: --therapy TMS
     #[arg(long, value_name = "NAME")]
-    pub therapy: Option<String>,
+    pub(crate) therapy: Option<String>,
 
     /// Keep only the first K ranked patients. Example: --top 20
     #[arg(long, value_name = "K")]
-    pub top: Option<usize>,
+    pub(crate) top: Option<usize>,
 
     /// Output format (default: table on a terminal, else csv; json for an
     /// --out ending in .json). Example: --format json
     #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    pub(crate) format: Option<Format>,
 
     /// Write results to this file (atomically) instead of stdout. Example: --out ranked.csv
     #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
 /// Where patients come from: a file to score, or the bundle's own
@@ -165,7 +165,7 @@ fn spill_dir(out: Option<&Path>) -> PathBuf {
 }
 
 /// Runs `score`.
-pub fn run(args: Args, ui: &Ui) -> Result<()> {
+pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let bundle = Bundle::load(&args.model)?;
     let c = args.config(&bundle)?;
     let mut sink = Sink::open(args.out.as_deref())?;

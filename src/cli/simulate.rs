@@ -13,27 +13,27 @@ use crate::simulate::simulate;
 #[command(
     after_help = "Example:\n  responder simulate --patients 300 --snps 50 --seed 1 --out examples/cohort"
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// Number of patients. Example: --patients 5000
     #[arg(long, value_name = "N")]
-    pub patients: usize,
+    pub(crate) patients: usize,
 
     /// Number of SNP columns in genotypes.csv. Example: --snps 200
     #[arg(long, value_name = "M")]
-    pub snps: usize,
+    pub(crate) snps: usize,
 
     /// Random seed; the same seed gives byte-identical files. Example: --seed 7
     #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    pub(crate) seed: u64,
 
     /// Output folder (created if absent) for clinical.csv, genotypes.csv and
     /// truth.csv. Example: --out cohort
     #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
 }
 
 /// Runs `simulate`.
-pub fn run(args: Args, ui: &Ui) -> Result<()> {
+pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     if args.patients == 0 {
         return Err(Error::usage("--patients must be at least 1"));
     }
@@ -64,6 +64,18 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
             })?;
         file.commit()?;
     }
+    let names: Vec<&str> = cohort
+        .genotypes
+        .lines()
+        .next()
+        .map(|h| h.split(',').skip(1).collect())
+        .unwrap_or_default();
+    let causal: Vec<String> = cohort
+        .causal
+        .iter()
+        .filter_map(|c| names.get(c.index).map(|n| n.to_string()))
+        .collect();
+    ui.info(format!("causal SNPs: {}", causal.join(", ")));
     ui.info(format!(
         "wrote {} patients × {} SNPs to {} (clinical.csv, genotypes.csv, truth.csv)",
         args.patients,

@@ -19,44 +19,44 @@ use crate::training::{train, Cohort, CohortSpec, Method, TrainSpec};
       --therapy-col therapy --out model.json
   responder train --data trial.tsv --target madrs_change --responder-if '<= -50' --out m.json
   responder train --data clinical.csv --genotypes g.csv --target responder --algorithm auto --out m.json")]
-pub struct Args {
+pub(crate) struct Args {
     /// The training data.
     #[command(flatten)]
-    pub data: DataArgs,
+    pub(crate) data: DataArgs,
 
     /// The algorithm (`responder algorithms` lists them), or `auto` to choose
     /// per arm by inner cross-validation over a small grid. Example: --algorithm elastic-net
     #[arg(long, default_value = "logistic")]
-    pub algorithm: String,
+    pub(crate) algorithm: String,
 
     /// A hyper-parameter, repeatable. Example: --param c=0.5 --param max_iter=200
     #[arg(long = "param", value_name = "KEY=VALUE")]
-    pub params: Vec<String>,
+    pub(crate) params: Vec<String>,
 
     /// Folds of stratified cross-validation per arm (0 = none); with `auto`,
     /// the outer folds of nested cross-validation. Example: --cv 10
     #[arg(long, default_value_t = 5)]
-    pub cv: usize,
+    pub(crate) cv: usize,
 
     /// How arms are modelled: `t-learner` (one model per arm) or `s-learner`
     /// (one model with therapy indicators and therapy × feature
     /// interactions). Example: --strategy s-learner
     #[arg(long, value_enum, default_value = "t-learner")]
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
 
     /// Do not store the training patients' cross-fitted predictions (IDs and
     /// probabilities) in the bundle. Example: --no-cross-fitted
     #[arg(long)]
-    pub no_cross_fitted: bool,
+    pub(crate) no_cross_fitted: bool,
 
     /// Seed for every random choice (folds, bootstrap samples); the same
     /// data and seed give a byte-identical bundle. Example: --seed 7
     #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    pub(crate) seed: u64,
 
     /// Where to write the model bundle (JSON). Example: --out model.json
     #[arg(long, value_name = "MODEL.json")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
 }
 
 impl clap::ValueEnum for Strategy {
@@ -130,7 +130,7 @@ impl Args {
 }
 
 /// Runs `train`.
-pub fn run(args: Args, ui: &Ui) -> Result<()> {
+pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let config = args.config()?;
     let out = AtomicFile::create(&config.out)?;
     let how = &config.train;
@@ -157,6 +157,19 @@ pub fn run(args: Args, ui: &Ui) -> Result<()> {
     bar.finish_and_clear();
     for line in arm_summaries(&bundle) {
         ui.info(line);
+    }
+    let unconverged: Vec<String> = bundle
+        .arms
+        .iter()
+        .filter(|a| a.model.not_converged())
+        .map(|a| format!("`{}`", a.label()))
+        .collect();
+    if !unconverged.is_empty() {
+        ui.warn(format!(
+            "the {} fit of arm {} stopped at its iteration limit before converging (recorded in the bundle); raise it with --param max_iter=N",
+            bundle.arms[0].algorithm.name(),
+            unconverged.join(", ")
+        ));
     }
     if bundle.training.holds_patient_rows {
         ui.warn(format!(

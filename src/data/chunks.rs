@@ -11,7 +11,7 @@ use crate::data::input::Loaded;
 use crate::error::{Error, Result};
 
 /// A file read as header + blocks of lines.
-pub struct LineBlocks {
+pub(crate) struct LineBlocks {
     name: String,
     base_name: String,
     reader: Box<dyn BufRead + Send>,
@@ -20,16 +20,16 @@ pub struct LineBlocks {
 }
 
 /// One block: a parseable in-memory file.
-pub struct Block {
+pub(crate) struct Block {
     /// Header + the block's lines.
-    pub loaded: Loaded,
+    pub(crate) loaded: Loaded,
     /// Whether a line holds a double quote (a quoted field may span lines).
-    pub has_quotes: bool,
+    pub(crate) has_quotes: bool,
 }
 
 impl LineBlocks {
     /// Opens `path` (gzip detected by its magic bytes) and reads its header.
-    pub fn open(path: &str) -> Result<LineBlocks> {
+    pub(crate) fn open(path: &str) -> Result<LineBlocks> {
         let io = |source| Error::Io {
             action: "cannot read",
             path: path.into(),
@@ -89,7 +89,7 @@ impl LineBlocks {
     }
 
     /// The next block of up to `max_rows` non-blank lines, or `None` at the end.
-    pub fn next_block(&mut self, max_rows: usize) -> Result<Option<Block>> {
+    pub(crate) fn next_block(&mut self, max_rows: usize) -> Result<Option<Block>> {
         if self.done {
             return Ok(None);
         }
@@ -121,7 +121,6 @@ impl LineBlocks {
                 base_name: self.base_name.clone(),
                 bytes,
                 sha256: String::new(),
-                gzipped: false,
             },
             has_quotes,
         }))

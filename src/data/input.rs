@@ -10,7 +10,7 @@ use crate::error::{Error, Location, Result};
 
 /// How fields are separated in a text table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delimiter {
+pub(crate) enum Delimiter {
     /// A single byte such as `,` or `\t`.
     Byte(u8),
     /// Runs of spaces or tabs (PLINK `.raw`).
@@ -20,7 +20,7 @@ pub enum Delimiter {
 impl Delimiter {
     /// Parses a `--delimiter` value: `comma`, `tab`, `whitespace`, `semicolon`
     /// or any single character.
-    pub fn parse(s: &str) -> Result<Self> {
+    pub(crate) fn parse(s: &str) -> Result<Self> {
         match s {
             "comma" | "," => Ok(Delimiter::Byte(b',')),
             "tab" | "\\t" | "\t" => Ok(Delimiter::Byte(b'\t')),
@@ -35,22 +35,20 @@ impl Delimiter {
 }
 
 /// A whole input file in memory, decompressed, with its name and hash.
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// Name used in messages (`<stdin>` for `-`).
-    pub name: String,
+    pub(crate) name: String,
     /// Bare file name stored in bundles (no directories).
-    pub base_name: String,
+    pub(crate) base_name: String,
     /// Decompressed contents.
-    pub bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
     /// SHA-256 (hex) of the bytes as read (before decompression).
-    pub sha256: String,
-    /// Whether the file was gzip-compressed.
-    pub gzipped: bool,
+    pub(crate) sha256: String,
 }
 
 impl Loaded {
     /// Reads `path` (or stdin for `-`), transparently decompressing gzip.
-    pub fn read(path: &str) -> Result<Loaded> {
+    pub(crate) fn read(path: &str) -> Result<Loaded> {
         let (name, raw) = if path == "-" {
             let mut buf = Vec::new();
             std::io::stdin()
@@ -101,13 +99,12 @@ impl Loaded {
             base_name,
             bytes,
             sha256,
-            gzipped,
         })
     }
 
     /// Picks the delimiter: the override if given, else from the extension
     /// (`.csv`, `.tsv`, `.raw`, with `.gz` ignored), else by sniffing the header.
-    pub fn delimiter(&self, overridden: Option<Delimiter>) -> Delimiter {
+    pub(crate) fn delimiter(&self, overridden: Option<Delimiter>) -> Delimiter {
         if let Some(d) = overridden {
             return d;
         }
@@ -138,7 +135,7 @@ impl Loaded {
 }
 
 /// Lower-case hexadecimal of a byte string.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -157,7 +154,6 @@ mod tests {
             base_name: name.into(),
             bytes: bytes.to_vec(),
             sha256: String::new(),
-            gzipped: false,
         }
     }
 

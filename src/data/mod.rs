@@ -1,89 +1,93 @@
 //! Reading input files into one joined view of patients: the clinical table
 //! and, optionally, a genotype dosage table joined on the patient ID.
 
-pub mod chunks;
-pub mod genotype;
-pub mod input;
-pub mod table;
-pub mod target;
+pub(crate) mod chunks;
+pub(crate) mod genotype;
+pub(crate) mod input;
+pub(crate) mod table;
+pub(crate) mod target;
 pub(crate) mod truth;
-pub mod vcf;
+pub(crate) mod vcf;
 
 use serde::{Deserialize, Serialize};
 
-pub use genotype::{Alleles, DosageTable, GenotypeFormat};
-pub use input::{Delimiter, Loaded};
-pub use table::{is_missing, parse_number, RawTable, TextColumn};
-pub use target::{Target, TargetRule};
+pub(crate) use genotype::{Alleles, DosageTable};
+pub(crate) use input::{Delimiter, Loaded};
+pub(crate) use table::{is_missing, parse_number, RawTable, TextColumn};
+pub(crate) use target::{Target, TargetRule};
 
 use crate::error::{Error, Location, Result};
 
 /// Options shared by every command that reads patient files.
 #[derive(Debug, Clone)]
-pub struct ReadOptions {
+pub(crate) struct ReadOptions {
     /// Name of the patient ID column.
-    pub id: String,
+    pub(crate) id: String,
     /// Delimiter override for the data file.
-    pub delimiter: Option<Delimiter>,
+    pub(crate) delimiter: Option<Delimiter>,
     /// Delimiter override for the genotype file.
-    pub genotype_delimiter: Option<Delimiter>,
+    pub(crate) genotype_delimiter: Option<Delimiter>,
 }
 
 /// A file that went into a model: its name and the SHA-256 of its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileInfo {
+pub(crate) struct FileInfo {
     /// What the file was (`data` or `genotypes`).
-    pub role: String,
+    pub(crate) role: String,
     /// Bare file name.
-    pub name: String,
+    pub(crate) name: String,
     /// SHA-256 of the file's bytes as read.
-    pub sha256: String,
+    pub(crate) sha256: String,
 }
 
 /// How many patients the ID join matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct JoinSummary {
+pub(crate) struct JoinSummary {
     /// IDs in both files.
-    pub matched: usize,
+    pub(crate) matched: usize,
     /// IDs only in the data file.
-    pub only_data: usize,
+    pub(crate) only_data: usize,
     /// IDs only in the genotype file.
-    pub only_genotypes: usize,
+    pub(crate) only_genotypes: usize,
 }
 
 /// Patients from the data file, joined with their genotypes when given.
 /// Row `i` of the dataset is row `data_rows[i]` of the clinical table.
 #[derive(Debug, Clone)]
-pub struct Dataset {
+pub(crate) struct Dataset {
     /// The clinical (data) table.
-    pub data: RawTable,
+    pub(crate) data: RawTable,
     /// The genotype table, if any.
-    pub genotypes: Option<DosageTable>,
+    pub(crate) genotypes: Option<DosageTable>,
     /// Index of the ID column in `data`.
-    pub id_col: usize,
+    pub(crate) id_col: usize,
     /// Joined rows: the clinical row of each patient.
-    pub data_rows: Vec<usize>,
+    pub(crate) data_rows: Vec<usize>,
     /// Joined rows: the genotype row of each patient (when genotypes given).
-    pub genotype_rows: Vec<usize>,
+    pub(crate) genotype_rows: Vec<usize>,
     /// Files read, with hashes.
-    pub files: Vec<FileInfo>,
+    pub(crate) files: Vec<FileInfo>,
     /// The join's counts, when genotypes were given.
-    pub join: Option<JoinSummary>,
+    pub(crate) join: Option<JoinSummary>,
     /// Numeric columns computed from the genotypes (`prs`, `pc1`, …), one
     /// value per joined row.
-    pub derived: Vec<(String, Vec<f64>)>,
+    pub(crate) derived: Vec<(String, Vec<f64>)>,
 }
 
 impl Dataset {
     /// Reads the data file and optional genotype file and joins them on the ID.
-    pub fn load(data_path: &str, genotypes: Option<&str>, opts: &ReadOptions) -> Result<Dataset> {
+    pub(crate) fn load(
+        data_path: &str,
+        genotypes: Option<&str>,
+        opts: &ReadOptions,
+    ) -> Result<Dataset> {
         let loaded = Loaded::read(data_path)?;
         let geno = genotypes.map(Loaded::read).transpose()?;
         Dataset::from_loaded(loaded, geno, opts)
     }
 
     /// Parses and joins files already read into memory.
-    pub fn from_loaded(
+    pub(crate) fn from_loaded(
         loaded: Loaded,
         geno: Option<Loaded>,
         opts: &ReadOptions,
@@ -182,7 +186,7 @@ impl Dataset {
 
     /// The error for feature columns absent from both files: names every
     /// absent column and the columns that exist.
-    pub fn missing_columns(&self, absent: Vec<String>) -> Error {
+    pub(crate) fn missing_columns(&self, absent: Vec<String>) -> Error {
         let file = match &self.genotypes {
             Some(g) => format!("{} + {}", self.data.file, g.file),
             None => self.data.file.clone(),
@@ -196,33 +200,33 @@ impl Dataset {
     }
 
     /// Number of joined patients.
-    pub fn n_rows(&self) -> usize {
+    pub(crate) fn n_rows(&self) -> usize {
         self.data_rows.len()
     }
 
     /// Patient ID of joined row `i`.
-    pub fn id(&self, i: usize) -> &str {
+    pub(crate) fn id(&self, i: usize) -> &str {
         &self.data.columns[self.id_col][self.data_rows[i]]
     }
 
     /// The ID column's name.
-    pub fn id_name(&self) -> &str {
+    pub(crate) fn id_name(&self) -> &str {
         &self.data.header[self.id_col]
     }
 
     /// Every column name available (data columns, then SNPs, then columns
     /// computed from the genotypes).
-    pub fn column_names(&self) -> Vec<String> {
+    pub(crate) fn column_names(&self) -> Vec<String> {
         let mut names = self.data.header.clone();
         if let Some(g) = &self.genotypes {
-            names.extend(g.snps.iter().cloned());
+            names.extend(g.snps().iter().cloned());
         }
         names.extend(self.derived.iter().map(|(n, _)| n.clone()));
         names
     }
 
     /// Values of a computed column by name.
-    pub fn derived(&self, name: &str) -> Option<&[f64]> {
+    pub(crate) fn derived(&self, name: &str) -> Option<&[f64]> {
         self.derived
             .iter()
             .find(|(n, _)| n == name)
@@ -231,7 +235,7 @@ impl Dataset {
 
     /// Adds a column computed from the genotypes; its name may not be taken
     /// by a data column or SNP.
-    pub fn add_derived(&mut self, name: &str, values: Vec<f64>) -> Result<()> {
+    pub(crate) fn add_derived(&mut self, name: &str, values: Vec<f64>) -> Result<()> {
         let g = self
             .genotypes
             .as_ref()
@@ -258,14 +262,14 @@ impl Dataset {
     }
 
     /// Text cells of a data-file column for the joined rows.
-    pub fn data_cells(&self, col: usize) -> impl Iterator<Item = (usize, &str)> + '_ {
+    pub(crate) fn data_cells(&self, col: usize) -> impl Iterator<Item = (usize, &str)> + '_ {
         self.data_rows
             .iter()
             .map(move |&r| (r, &self.data.columns[col][r]))
     }
 
     /// One-line description of the join for stderr.
-    pub fn join_message(&self) -> Option<String> {
+    pub(crate) fn join_message(&self) -> Option<String> {
         let j = self.join?;
         let g = self.genotypes.as_ref()?;
         Some(format!(

@@ -7,10 +7,10 @@ use crate::data::input::{Delimiter, Loaded};
 use crate::error::{Error, Location, Result};
 
 /// Cell values that mean "missing" (compared case-insensitively).
-pub const MISSING_TOKENS: [&str; 6] = ["", "na", "nan", "n/a", ".", "null"];
+pub(crate) const MISSING_TOKENS: [&str; 6] = ["", "na", "nan", "n/a", ".", "null"];
 
 /// True when a (trimmed) cell is one of the missing tokens.
-pub fn is_missing(cell: &str) -> bool {
+pub(crate) fn is_missing(cell: &str) -> bool {
     if cell.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         return false; // the usual case: a number
     }
@@ -22,55 +22,55 @@ pub fn is_missing(cell: &str) -> bool {
 }
 
 /// Parses a non-missing cell as a finite number.
-pub fn parse_number(cell: &str) -> Option<f64> {
+pub(crate) fn parse_number(cell: &str) -> Option<f64> {
     let v: f64 = cell.trim().parse().ok()?;
     v.is_finite().then_some(v)
 }
 
 /// The text cells of one column in one buffer (no allocation per cell).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct TextColumn {
+pub(crate) struct TextColumn {
     text: String,
     ends: Vec<usize>,
 }
 
 impl TextColumn {
     /// Appends a cell.
-    pub fn push(&mut self, cell: &str) {
+    pub(crate) fn push(&mut self, cell: &str) {
         self.text.push_str(cell);
         self.ends.push(self.text.len());
     }
 
     /// The cell of row `r`.
-    pub fn get(&self, r: usize) -> &str {
+    pub(crate) fn get(&self, r: usize) -> &str {
         let start = if r == 0 { 0 } else { self.ends[r - 1] };
         &self.text[start..self.ends[r]]
     }
 
     /// Number of cells.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ends.len()
     }
 
     /// Bytes of text in all cells.
-    pub fn text_len(&self) -> usize {
+    pub(crate) fn text_len(&self) -> usize {
         self.text.len()
     }
 
     /// True when there are no cells.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
 
     /// Appends every cell of `other`.
-    pub fn append(&mut self, other: &TextColumn) {
+    pub(crate) fn append(&mut self, other: &TextColumn) {
         let base = self.text.len();
         self.text.push_str(&other.text);
         self.ends.extend(other.ends.iter().map(|e| e + base));
     }
 
     /// The cells in row order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         (0..self.len()).map(|r| self.get(r))
     }
 }
@@ -95,30 +95,30 @@ impl<S: AsRef<str>> FromIterator<S> for TextColumn {
 
 /// A table of text cells, stored column by column.
 #[derive(Debug, Clone)]
-pub struct RawTable {
+pub(crate) struct RawTable {
     /// File name for messages.
-    pub file: String,
+    pub(crate) file: String,
     /// Column names, in file order.
-    pub header: Vec<String>,
+    pub(crate) header: Vec<String>,
     /// `columns[c][r]` is the cell of row `r` in column `c`.
-    pub columns: Vec<TextColumn>,
+    pub(crate) columns: Vec<TextColumn>,
     /// 1-based source line of every data row.
-    pub lines: Vec<u64>,
+    pub(crate) lines: Vec<u64>,
 }
 
 impl RawTable {
     /// Number of data rows.
-    pub fn n_rows(&self) -> usize {
+    pub(crate) fn n_rows(&self) -> usize {
         self.lines.len()
     }
 
     /// Index of a column by exact name.
-    pub fn find(&self, name: &str) -> Option<usize> {
+    pub(crate) fn find(&self, name: &str) -> Option<usize> {
         self.header.iter().position(|h| h == name)
     }
 
     /// Index of a required column; the error lists the columns that exist.
-    pub fn require(&self, name: &str) -> Result<usize> {
+    pub(crate) fn require(&self, name: &str) -> Result<usize> {
         self.find(name).ok_or_else(|| Error::MissingColumns {
             file: self.file.clone(),
             missing: vec![name.to_string()],
@@ -128,14 +128,14 @@ impl RawTable {
     }
 
     /// Location of a cell, for messages.
-    pub fn loc(&self, row: usize, col: usize) -> Location {
+    pub(crate) fn loc(&self, row: usize, col: usize) -> Location {
         Location::file(&self.file)
             .line(self.lines[row])
             .column(&self.header[col])
     }
 
     /// Parses a loaded file into a table.
-    pub fn parse(loaded: &Loaded, delimiter: Delimiter) -> Result<RawTable> {
+    pub(crate) fn parse(loaded: &Loaded, delimiter: Delimiter) -> Result<RawTable> {
         let file = loaded.name.clone();
         let bytes = &loaded.bytes[..];
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
@@ -217,7 +217,7 @@ fn not_utf8(file: &str, line: u64) -> Error {
 /// line ending), for files where a record is exactly one line. As in the
 /// csv crate's reading, a line of white space alone is blank unless it holds
 /// the delimiter (a line of tabs in a TSV is a record of empty cells).
-pub struct SimpleLines<'a> {
+pub(crate) struct SimpleLines<'a> {
     bytes: &'a [u8],
     delimiter: u8,
     at: usize,
@@ -258,7 +258,7 @@ impl<'a> Iterator for SimpleLines<'a> {
 /// carriage return, every record is one line split at that byte: returns
 /// the delimiter and the lines (after any byte-order mark). `None` means the
 /// csv crate's rules are needed.
-pub fn simple_lines(bytes: &[u8], delimiter: Delimiter) -> Option<(u8, SimpleLines<'_>)> {
+pub(crate) fn simple_lines(bytes: &[u8], delimiter: Delimiter) -> Option<(u8, SimpleLines<'_>)> {
     let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
     match delimiter {
         Delimiter::Byte(d)
@@ -271,7 +271,7 @@ pub fn simple_lines(bytes: &[u8], delimiter: Delimiter) -> Option<(u8, SimpleLin
 }
 
 /// Splits one line (from [`SimpleLines`]) at `d` into trimmed fields.
-pub fn split_fields<'a>(
+pub(crate) fn split_fields<'a>(
     file: &str,
     line: u64,
     raw: &'a [u8],
@@ -293,11 +293,11 @@ pub fn split_fields<'a>(
 
 /// The field count of a table's first line, which every later line must have.
 #[derive(Debug, Default)]
-pub struct Width(Option<usize>);
+pub(crate) struct Width(Option<usize>);
 
 impl Width {
     /// Records the first count; a later line with another count is an error.
-    pub fn check(&mut self, file: &str, line: u64, n: usize) -> Result<()> {
+    pub(crate) fn check(&mut self, file: &str, line: u64, n: usize) -> Result<()> {
         match self.0 {
             None => self.0 = Some(n),
             Some(w) if w != n => {
@@ -312,7 +312,7 @@ impl Width {
     }
 
     /// The header's field count, once seen.
-    pub fn get(&self) -> Option<usize> {
+    pub(crate) fn get(&self) -> Option<usize> {
         self.0
     }
 }
@@ -320,7 +320,7 @@ impl Width {
 /// Calls `f(line, fields)` for every non-blank line of a table, the header
 /// first. Fields are trimmed. The field count of every line is checked
 /// against the header's.
-pub fn for_each_record(
+pub(crate) fn for_each_record(
     file: &str,
     bytes: &[u8],
     delimiter: Delimiter,
@@ -446,7 +446,7 @@ fn parse_records(file: &str, bytes: &[u8], delimiter: Delimiter) -> Result<RawTa
 /// resistance to crafted collisions is not needed; a collision only costs
 /// the map a comparison (the duplicate check of a ranking uses SipHash).
 #[derive(Debug, Default, Clone, Copy)]
-pub struct IdHasher(u64);
+pub(crate) struct IdHasher(u64);
 
 impl std::hash::Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -468,14 +468,14 @@ impl std::hash::Hasher for IdHasher {
 }
 
 /// Hasher state for maps keyed by patient IDs.
-pub type IdBuild = std::hash::BuildHasherDefault<IdHasher>;
+pub(crate) type IdBuild = std::hash::BuildHasherDefault<IdHasher>;
 
 /// Patient ID → row.
-pub type IdMap<'a> = HashMap<&'a str, usize, IdBuild>;
+pub(crate) type IdMap<'a> = HashMap<&'a str, usize, IdBuild>;
 
 /// Builds the ID index of a table: every row's ID, checking for empty and
 /// duplicate IDs (the error names both lines).
-pub fn id_index(table: &RawTable, id_col: usize) -> Result<IdMap<'_>> {
+pub(crate) fn id_index(table: &RawTable, id_col: usize) -> Result<IdMap<'_>> {
     let ids = &table.columns[id_col];
     if let Some(r) = ids.iter().position(is_missing) {
         return Err(Error::data(table.loc(r, id_col), "the patient ID is empty"));
@@ -484,7 +484,7 @@ pub fn id_index(table: &RawTable, id_col: usize) -> Result<IdMap<'_>> {
 }
 
 /// Maps every ID to its row; a duplicate is an error naming both lines.
-pub fn index_ids<'a>(
+pub(crate) fn index_ids<'a>(
     file: &str,
     column: &str,
     ids: impl ExactSizeIterator<Item = &'a str>,
@@ -515,7 +515,6 @@ mod tests {
             base_name: name.into(),
             bytes: text.as_bytes().to_vec(),
             sha256: String::new(),
-            gzipped: false,
         }
     }
 

@@ -9,7 +9,7 @@ use crate::error::{Error, Location, Result};
 
 /// A comparison for `--responder-if`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CmpOp {
+pub(crate) enum CmpOp {
     /// `<`
     #[serde(rename = "<")]
     Lt,
@@ -57,7 +57,7 @@ impl CmpOp {
 /// How the target column defines a responder; stored in the bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "kebab-case")]
-pub enum TargetRule {
+pub(crate) enum TargetRule {
     /// `0/1`, `true/false` or `yes/no` (1, true, yes = responder).
     Binary,
     /// The given label is a responder; the one other label is not.
@@ -76,7 +76,7 @@ pub enum TargetRule {
 
 impl TargetRule {
     /// Parses `--responder-if 'OP NUMBER'`.
-    pub fn parse_threshold(s: &str) -> Result<TargetRule> {
+    pub(crate) fn parse_threshold(s: &str) -> Result<TargetRule> {
         let t = s.trim();
         let ops = [
             ("<=", CmpOp::Le),
@@ -104,7 +104,7 @@ impl TargetRule {
     }
 
     /// Human description, e.g. "`madrs_change` <= -50".
-    pub fn describe(&self, column: &str) -> String {
+    pub(crate) fn describe(&self, column: &str) -> String {
         match self {
             TargetRule::Binary => format!("`{column}` is 1/true/yes"),
             TargetRule::Positive { label } => format!("`{column}` == `{label}`"),
@@ -115,11 +115,11 @@ impl TargetRule {
 
 /// Responder status of every joined patient (`None` = missing target).
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     /// One entry per joined row.
-    pub values: Vec<Option<bool>>,
+    pub(crate) values: Vec<Option<bool>>,
     /// Rows whose target was missing.
-    pub n_missing: usize,
+    pub(crate) n_missing: usize,
 }
 
 fn binary_word(cell: &str) -> Option<bool> {
@@ -134,14 +134,14 @@ fn binary_word(cell: &str) -> Option<bool> {
 impl Target {
     /// Reads the target column under `rule`; both classes must be present
     /// (a model needs both).
-    pub fn read(ds: &Dataset, column: &str, rule: &TargetRule) -> Result<Target> {
+    pub(crate) fn read(ds: &Dataset, column: &str, rule: &TargetRule) -> Result<Target> {
         Target::read_inner(ds, column, rule, false)
     }
 
     /// Reads the target column under `rule` for evaluation: a column with a
     /// single class is accepted (metrics that need both classes are then
     /// reported as undefined). Every value missing is still an error.
-    pub fn read_labels(ds: &Dataset, column: &str, rule: &TargetRule) -> Result<Target> {
+    pub(crate) fn read_labels(ds: &Dataset, column: &str, rule: &TargetRule) -> Result<Target> {
         Target::read_inner(ds, column, rule, true)
     }
 

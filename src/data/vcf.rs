@@ -19,13 +19,13 @@ const FIXED: [&str; 9] = [
 ];
 
 /// True when the bytes look like a VCF: `##fileformat=VCF` or a `#CHROM` header first.
-pub fn is_vcf(bytes: &[u8]) -> bool {
+pub(crate) fn is_vcf(bytes: &[u8]) -> bool {
     let start = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     start.starts_with(b"##fileformat=VCF") || start.starts_with(b"#CHROM")
 }
 
 /// Parses a VCF into a dosage table.
-pub fn parse(loaded: &Loaded) -> Result<DosageTable> {
+pub(crate) fn parse(loaded: &Loaded) -> Result<DosageTable> {
     let file = loaded.name.as_str();
     let mut t = DosageTable::empty(file, GenotypeFormat::Vcf);
     t.id_column = "sample".into();
@@ -169,7 +169,7 @@ pub fn parse(loaded: &Loaded) -> Result<DosageTable> {
 }
 
 /// ALT copies in a GT call; `.` anywhere → missing.
-pub fn gt_dosage(gt: &str) -> std::result::Result<f64, String> {
+pub(crate) fn gt_dosage(gt: &str) -> std::result::Result<f64, String> {
     let alleles: Vec<&str> = gt.split(['/', '|']).collect();
     if alleles.len() > 2 {
         return Err(format!(
@@ -208,7 +208,6 @@ mod tests {
             base_name: "g.vcf".into(),
             bytes: text.as_bytes().to_vec(),
             sha256: String::new(),
-            gzipped: false,
         }
     }
 

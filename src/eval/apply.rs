@@ -39,33 +39,33 @@ pub(crate) fn trained_on<'a>(bundle: &Bundle, files: &'a [FileInfo]) -> Option<&
 
 /// A labelled evaluation file, prepared for a bundle.
 #[derive(Debug, Clone)]
-pub struct LabelledData {
+pub(crate) struct LabelledData {
     /// The joined files.
-    pub ds: Dataset,
+    pub(crate) ds: Dataset,
     /// The bundle's feature columns, read by name.
-    pub frame: Frame,
+    pub(crate) frame: Frame,
     /// The target column's name in this file.
-    pub target_column: String,
+    pub(crate) target_column: String,
     /// Responder status per joined row (`None`: missing label).
-    pub y: Vec<Option<bool>>,
+    pub(crate) y: Vec<Option<bool>>,
     /// Index of the arm each joined row received (`None`: no usable arm).
     /// Bundles without a therapy column put every row in arm 0.
-    pub arm_of: Vec<Option<usize>>,
+    pub(crate) arm_of: Vec<Option<usize>>,
     /// Rows whose outcome is missing (left out).
-    pub n_missing_target: usize,
+    pub(crate) n_missing_target: usize,
     /// Notes on the genotypes (SNPs flipped to the training file's alleles).
-    pub genotype_notes: Vec<String>,
+    pub(crate) genotype_notes: Vec<String>,
     /// Labelled rows whose therapy is missing (left out).
-    pub n_missing_therapy: usize,
+    pub(crate) n_missing_therapy: usize,
     /// Labelled rows whose therapy is not an arm of the bundle, by therapy.
-    pub unknown_therapy: BTreeMap<String, usize>,
+    pub(crate) unknown_therapy: BTreeMap<String, usize>,
 }
 
 impl LabelledData {
     /// Reads `data` (and `genotypes`) for `bundle`, with the outcome in
     /// `target_column` read under the bundle's rule. A file with one class
     /// is accepted; a missing feature, target or therapy column is an error.
-    pub fn load(
+    pub(crate) fn load(
         bundle: &Bundle,
         data: &str,
         genotypes: Option<&str>,
@@ -77,7 +77,11 @@ impl LabelledData {
     }
 
     /// As [`LabelledData::load`], for files already read.
-    pub fn from_dataset(bundle: &Bundle, ds: Dataset, target_column: &str) -> Result<LabelledData> {
+    pub(crate) fn from_dataset(
+        bundle: &Bundle,
+        ds: Dataset,
+        target_column: &str,
+    ) -> Result<LabelledData> {
         let mut ds = ds;
         let genotype_notes = bundle.prepare_genotypes(&mut ds)?;
         let target = Target::read_labels(&ds, target_column, &bundle.target.rule)?;
@@ -180,7 +184,7 @@ impl LabelledData {
     }
 
     /// Labelled rows that received arm `a`, with their labels.
-    pub fn arm_rows(&self, a: usize) -> (Vec<usize>, Vec<bool>) {
+    pub(crate) fn arm_rows(&self, a: usize) -> (Vec<usize>, Vec<bool>) {
         (0..self.y.len())
             .filter_map(|i| match (self.arm_of[i], self.y[i]) {
                 (Some(arm), Some(y)) if arm == a => Some((i, y)),
@@ -188,23 +192,20 @@ impl LabelledData {
             })
             .unzip()
     }
-
-    /// Rows with a label (whatever their arm), with their labels.
-    pub fn labelled_rows(&self) -> (Vec<usize>, Vec<bool>) {
-        (0..self.y.len())
-            .filter_map(|i| self.y[i].map(|y| (i, y)))
-            .unzip()
-    }
 }
 
 /// Rows transformed and predicted at a time: the model matrix of a large
 /// file never exists whole, and each piece (256 rows × inputs) stays in
 /// the core's cache between being filled and being read by the model.
-pub const PREDICT_BATCH: usize = 256;
+pub(crate) const PREDICT_BATCH: usize = 256;
 
 /// P(responder) under `arm` for `rows` of `frame`, in batches of
 /// [`PREDICT_BATCH`] rows.
-pub fn predict_arm(arm: &Arm, frame: &Frame, rows: &[usize]) -> Result<(Vec<f64>, TransformNotes)> {
+pub(crate) fn predict_arm(
+    arm: &Arm,
+    frame: &Frame,
+    rows: &[usize],
+) -> Result<(Vec<f64>, TransformNotes)> {
     let mut p = Vec::with_capacity(rows.len());
     let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
     for chunk in rows.chunks(PREDICT_BATCH) {
@@ -221,11 +222,15 @@ pub fn predict_arm(arm: &Arm, frame: &Frame, rows: &[usize]) -> Result<(Vec<f64>
 }
 
 /// One probability vector per arm, and unseen category levels per feature.
-pub type ArmPredictions = (Vec<Vec<f64>>, BTreeMap<String, usize>);
+pub(crate) type ArmPredictions = (Vec<Vec<f64>>, BTreeMap<String, usize>);
 
 /// P(responder) under every arm of `bundle` for `rows` (one vector per arm),
 /// with the count of unseen category levels per feature (largest over arms).
-pub fn predict_all(bundle: &Bundle, frame: &Frame, rows: &[usize]) -> Result<ArmPredictions> {
+pub(crate) fn predict_all(
+    bundle: &Bundle,
+    frame: &Frame,
+    rows: &[usize],
+) -> Result<ArmPredictions> {
     let mut probs = Vec::with_capacity(bundle.arms.len());
     let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
     for arm in &bundle.arms {
@@ -252,7 +257,6 @@ mod tests {
     fn batched_prediction_equals_one_pass() {
         let n = PREDICT_BATCH + 37;
         let frame = Frame {
-            n,
             columns: vec![FrameColumn {
                 name: "x".into(),
                 kind: Kind::Numeric,
@@ -271,6 +275,7 @@ mod tests {
             model: FittedModel::Logistic(LogisticModel {
                 intercept: 0.1,
                 coefficients: vec![0.7],
+                not_converged: false,
             }),
             cv: None,
         };

@@ -9,26 +9,26 @@ use serde::Serialize;
 use crate::stats::quantile_sorted;
 
 /// Points of the false-positive-rate grid on which the ROC band is given.
-pub const ROC_GRID: usize = 101;
+pub(crate) const ROC_GRID: usize = 101;
 
 /// The bootstrap distribution of the AUC and the pointwise ROC band.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BootstrapAuc {
+pub(crate) struct BootstrapAuc {
     /// Replicates drawn.
-    pub replicates: usize,
+    pub(crate) replicates: usize,
     /// 2.5th percentile of the replicate AUCs.
-    pub ci_low: f64,
+    pub(crate) ci_low: f64,
     /// 97.5th percentile of the replicate AUCs.
-    pub ci_high: f64,
+    pub(crate) ci_high: f64,
     /// The false-positive-rate grid 0, 0.01, …, 1.
     #[serde(skip)]
-    pub fpr: Vec<f64>,
+    pub(crate) fpr: Vec<f64>,
     /// Pointwise 2.5th percentile of the true-positive rate on the grid.
     #[serde(skip)]
-    pub tpr_low: Vec<f64>,
+    pub(crate) tpr_low: Vec<f64>,
     /// Pointwise 97.5th percentile of the true-positive rate on the grid.
     #[serde(skip)]
-    pub tpr_high: Vec<f64>,
+    pub(crate) tpr_high: Vec<f64>,
 }
 
 /// Patients sorted by descending prediction, cut into blocks of tied
@@ -100,7 +100,12 @@ impl Blocks {
 
 /// Stratified bootstrap of AUC with `replicates` draws seeded by `seed`.
 /// `None` when a class is absent or `replicates` is 0.
-pub fn bootstrap_auc(p: &[f64], y: &[bool], replicates: usize, seed: u64) -> Option<BootstrapAuc> {
+pub(crate) fn bootstrap_auc(
+    p: &[f64],
+    y: &[bool],
+    replicates: usize,
+    seed: u64,
+) -> Option<BootstrapAuc> {
     let pos: Vec<f64> = p.iter().zip(y).filter(|t| *t.1).map(|t| *t.0).collect();
     let neg: Vec<f64> = p.iter().zip(y).filter(|t| !*t.1).map(|t| *t.0).collect();
     if pos.is_empty() || neg.is_empty() || replicates == 0 {

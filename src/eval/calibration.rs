@@ -10,15 +10,15 @@ use crate::stats::{logit, Z95};
 
 /// A coefficient with its Wald standard error and 95 % interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Estimate {
+pub(crate) struct Estimate {
     /// The maximum-likelihood estimate.
-    pub estimate: f64,
+    pub(crate) estimate: f64,
     /// Standard error from the inverse Fisher information.
-    pub se: f64,
+    pub(crate) se: f64,
     /// Lower end of the Wald 95 % interval.
-    pub ci_low: f64,
+    pub(crate) ci_low: f64,
     /// Upper end of the Wald 95 % interval.
-    pub ci_high: f64,
+    pub(crate) ci_high: f64,
 }
 
 impl Estimate {
@@ -34,21 +34,21 @@ impl Estimate {
 
 /// The logistic recalibration of one set of predictions.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Recalibration {
+pub(crate) struct Recalibration {
     /// Calibration-in-the-large: `a` in `logit P(y) = a + logit(p)` (slope
     /// fixed at 1). 0 is ideal; positive means the model under-predicts.
-    pub in_the_large: Option<Estimate>,
+    pub(crate) in_the_large: Option<Estimate>,
     /// Calibration slope: `b` in `logit P(y) = a' + b · logit(p)`. 1 is
     /// ideal; below 1 means predictions are too extreme (overfitting).
-    pub slope: Option<Estimate>,
+    pub(crate) slope: Option<Estimate>,
     /// The intercept `a'` fitted together with the slope.
-    pub slope_intercept: Option<f64>,
+    pub(crate) slope_intercept: Option<f64>,
 }
 
 /// Calibration-in-the-large and calibration slope of predictions `p` for
 /// outcomes `y`. Probabilities of exactly 0 or 1 are clipped before the
 /// logit. Each part is `None` when its fit has no finite solution.
-pub fn recalibrate(p: &[f64], y: &[bool]) -> Recalibration {
+pub(crate) fn recalibrate(p: &[f64], y: &[bool]) -> Recalibration {
     let lp: Vec<f64> = p.iter().map(|&v| logit(v)).collect();
     let ones = vec![1.0; p.len()];
     let zeros = vec![0.0; p.len()];
@@ -66,23 +66,23 @@ pub fn recalibrate(p: &[f64], y: &[bool]) -> Recalibration {
 
 /// One bin of the calibration curve.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct CalibrationBin {
+pub(crate) struct CalibrationBin {
     /// Patients in the bin.
-    pub n: usize,
+    pub(crate) n: usize,
     /// Mean predicted probability.
-    pub mean_predicted: f64,
+    pub(crate) mean_predicted: f64,
     /// Observed share of responders.
-    pub observed: f64,
+    pub(crate) observed: f64,
 }
 
 /// Number of bins for `n` patients: about 20 patients a bin, 1 to 10 bins.
-pub fn default_bins(n: usize) -> usize {
+pub(crate) fn default_bins(n: usize) -> usize {
     (n / 20).clamp(1, 10)
 }
 
 /// The binned calibration curve: patients sorted by predicted probability
 /// and cut into `bins` groups of (nearly) equal size.
-pub fn calibration_bins(p: &[f64], y: &[bool], bins: usize) -> Vec<CalibrationBin> {
+pub(crate) fn calibration_bins(p: &[f64], y: &[bool], bins: usize) -> Vec<CalibrationBin> {
     let n = p.len();
     let bins = bins.clamp(1, n.max(1));
     if n == 0 {

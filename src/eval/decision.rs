@@ -6,24 +6,24 @@ use serde::Serialize;
 
 /// Net benefit of the model and of the default strategies at one threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct NetBenefit {
+pub(crate) struct NetBenefit {
     /// The threshold probability `pt`.
-    pub threshold: f64,
+    pub(crate) threshold: f64,
     /// `TP/n − FP/n · pt/(1 − pt)`, treating patients with `p >= pt`.
-    pub model: f64,
+    pub(crate) model: f64,
     /// Treat everyone: `prevalence − (1 − prevalence) · pt/(1 − pt)`.
-    pub treat_all: f64,
+    pub(crate) treat_all: f64,
     /// Treat no one: always 0.
-    pub treat_none: f64,
+    pub(crate) treat_none: f64,
 }
 
 /// The thresholds 0.05, 0.10, …, 0.95.
-pub fn default_thresholds() -> Vec<f64> {
+pub(crate) fn default_thresholds() -> Vec<f64> {
     (1..20).map(|k| k as f64 / 20.0).collect()
 }
 
 /// Net benefit at each threshold in `thresholds` (each in (0, 1)).
-pub fn decision_curve(p: &[f64], y: &[bool], thresholds: &[f64]) -> Vec<NetBenefit> {
+pub(crate) fn decision_curve(p: &[f64], y: &[bool], thresholds: &[f64]) -> Vec<NetBenefit> {
     let n = p.len() as f64;
     let prev = y.iter().filter(|&&v| v).count() as f64 / n;
     thresholds

@@ -21,98 +21,98 @@ use crate::eval::metrics::{
 /// Below this many patients in either class, a group is flagged as small:
 /// validation guidance asks for at least 100 events and 100 non-events
 /// (Vergouwe et al. 2005; Collins, Ogundimu & Altman 2016).
-pub const SMALL_CLASS: usize = 100;
+pub(crate) const SMALL_CLASS: usize = 100;
 /// Below this many patients in either class, intervals and calibration are
 /// flagged as unreliable.
-pub const TINY_CLASS: usize = 10;
+pub(crate) const TINY_CLASS: usize = 10;
 
 /// Options of an evaluation.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EvalOptions {
+pub(crate) struct EvalOptions {
     /// Bootstrap replicates for the AUC interval (0: none).
-    pub bootstrap: usize,
+    pub(crate) bootstrap: usize,
     /// Seed of the bootstrap.
-    pub seed: u64,
+    pub(crate) seed: u64,
 }
 
 /// The AUC with its intervals.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AucSummary {
+pub(crate) struct AucSummary {
     /// Area under the ROC curve (Mann–Whitney; ties count one half).
-    pub estimate: f64,
+    pub(crate) estimate: f64,
     /// Lower end of the 95 % stratified-bootstrap percentile interval.
-    pub ci_low: Option<f64>,
+    pub(crate) ci_low: Option<f64>,
     /// Upper end of the bootstrap interval.
-    pub ci_high: Option<f64>,
+    pub(crate) ci_high: Option<f64>,
     /// Bootstrap replicates behind the interval.
-    pub bootstrap_replicates: usize,
+    pub(crate) bootstrap_replicates: usize,
     /// DeLong standard error (needs two patients per class).
-    pub delong_se: Option<f64>,
+    pub(crate) delong_se: Option<f64>,
     /// Lower end of the DeLong 95 % interval (normal, clipped to [0, 1]).
-    pub delong_ci_low: Option<f64>,
+    pub(crate) delong_ci_low: Option<f64>,
     /// Upper end of the DeLong 95 % interval.
-    pub delong_ci_high: Option<f64>,
+    pub(crate) delong_ci_high: Option<f64>,
 }
 
 /// Classification at the chosen threshold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AtThreshold {
+pub(crate) struct AtThreshold {
     /// Where the threshold came from: `training prevalence` or `--threshold`.
-    pub source: String,
+    pub(crate) source: String,
     /// Counts and rates.
     #[serde(flatten)]
-    pub confusion: Confusion,
+    pub(crate) confusion: Confusion,
 }
 
 /// Every metric of one group of patients.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GroupEvaluation {
+pub(crate) struct GroupEvaluation {
     /// The arm (`overall` for all arms pooled, `all` for a bundle without arms).
-    pub arm: String,
+    pub(crate) arm: String,
     /// Labelled patients.
-    pub n: usize,
+    pub(crate) n: usize,
     /// Responders among them.
-    pub responders: usize,
+    pub(crate) responders: usize,
     /// Non-responders among them.
-    pub non_responders: usize,
+    pub(crate) non_responders: usize,
     /// Observed share of responders.
-    pub prevalence: f64,
+    pub(crate) prevalence: f64,
     /// Mean predicted probability.
-    pub mean_predicted: f64,
+    pub(crate) mean_predicted: f64,
     /// Observed / expected responders (prevalence / mean prediction).
-    pub observed_expected: Option<f64>,
+    pub(crate) observed_expected: Option<f64>,
     /// Discrimination; `None` when a class is absent.
-    pub auc: Option<AucSummary>,
+    pub(crate) auc: Option<AucSummary>,
     /// Brier score.
-    pub brier: f64,
+    pub(crate) brier: f64,
     /// Scaled Brier score; `None` when a class is absent.
-    pub brier_scaled: Option<f64>,
+    pub(crate) brier_scaled: Option<f64>,
     /// Log-loss (probabilities clipped to machine epsilon).
-    pub log_loss: f64,
+    pub(crate) log_loss: f64,
     /// Logistic recalibration.
-    pub calibration: Recalibration,
+    pub(crate) calibration: Recalibration,
     /// Binned calibration curve.
-    pub calibration_bins: Vec<CalibrationBin>,
+    pub(crate) calibration_bins: Vec<CalibrationBin>,
     /// Classification at the threshold.
-    pub threshold: AtThreshold,
+    pub(crate) threshold: AtThreshold,
     /// Youden-optimal threshold; `None` when a class is absent.
-    pub youden: Option<Youden>,
+    pub(crate) youden: Option<Youden>,
     /// Net benefit at thresholds 0.05–0.95.
-    pub decision_curve: Vec<NetBenefit>,
+    pub(crate) decision_curve: Vec<NetBenefit>,
     /// True when a class has fewer than [`SMALL_CLASS`] patients.
-    pub small_sample: bool,
+    pub(crate) small_sample: bool,
     /// Cautions for this group.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// The empirical ROC curve (for plots).
     #[serde(skip)]
-    pub roc: Option<Vec<RocPoint>>,
+    pub(crate) roc: Option<Vec<RocPoint>>,
     /// The bootstrap, with the ROC band (for plots).
     #[serde(skip)]
-    pub bootstrap: Option<BootstrapAuc>,
+    pub(crate) bootstrap: Option<BootstrapAuc>,
 }
 
 /// Evaluates predictions `p` for outcomes `y` (both non-empty, same length).
-pub fn evaluate_group(
+pub(crate) fn evaluate_group(
     arm: &str,
     p: &[f64],
     y: &[bool],
@@ -191,28 +191,28 @@ pub fn evaluate_group(
 
 /// A bundle evaluated on a labelled file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Evaluation {
+pub(crate) struct Evaluation {
     /// Joined patients in the file.
-    pub n_rows: usize,
+    pub(crate) n_rows: usize,
     /// Patients left out for a missing outcome.
-    pub n_missing_target: usize,
+    pub(crate) n_missing_target: usize,
     /// Labelled patients left out for a missing therapy.
-    pub n_missing_therapy: usize,
+    pub(crate) n_missing_therapy: usize,
     /// Labelled patients left out because their therapy is not an arm.
-    pub n_unknown_therapy: usize,
+    pub(crate) n_unknown_therapy: usize,
     /// One entry per arm with patients, in bundle order.
-    pub arms: Vec<GroupEvaluation>,
+    pub(crate) arms: Vec<GroupEvaluation>,
     /// Every evaluated patient, each with the probability under the arm
     /// they received; `None` when no arm has patients. For a bundle with one
     /// arm it is that arm's group (its warnings are not repeated).
-    pub overall: Option<GroupEvaluation>,
+    pub(crate) overall: Option<GroupEvaluation>,
     /// Cautions about the file as a whole.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Evaluates every arm of `bundle` on the patients who received it, and all
 /// of them pooled. `threshold` overrides each arm's training prevalence.
-pub fn evaluate_bundle(
+pub(crate) fn evaluate_bundle(
     bundle: &Bundle,
     data: &LabelledData,
     threshold: Option<f64>,

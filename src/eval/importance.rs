@@ -18,20 +18,20 @@ use crate::stats::mean_sd;
 
 /// One model input's coefficient.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Coefficient {
+pub(crate) struct Coefficient {
     /// The model input: `name`, or `name=level` for a category's indicator.
-    pub input: String,
+    pub(crate) input: String,
     /// The input column it comes from.
-    pub feature: String,
+    pub(crate) feature: String,
     /// Log-odds change per 1 SD of the input (inputs are standardised).
-    pub coefficient: f64,
+    pub(crate) coefficient: f64,
     /// `exp(coefficient)`: the odds ratio per 1 SD.
-    pub odds_ratio: f64,
+    pub(crate) odds_ratio: f64,
 }
 
 /// The coefficients of a logistic arm on the pipeline's output names,
 /// largest |coefficient| first (ties keep pipeline order).
-pub fn coefficients(arm: &Arm, model: &LogisticModel) -> Vec<Coefficient> {
+pub(crate) fn coefficients(arm: &Arm, model: &LogisticModel) -> Vec<Coefficient> {
     let mut features = Vec::new();
     for f in &arm.pipeline.features {
         features.extend(std::iter::repeat_n(f.name().to_string(), f.width()));
@@ -55,13 +55,13 @@ pub fn coefficients(arm: &Arm, model: &LogisticModel) -> Vec<Coefficient> {
 
 /// Permutation importance of one input column.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Importance {
+pub(crate) struct Importance {
     /// The input column.
-    pub feature: String,
+    pub(crate) feature: String,
     /// Mean drop in AUC when the column is shuffled.
-    pub auc_drop_mean: f64,
+    pub(crate) auc_drop_mean: f64,
     /// Sample standard deviation of the drop over the repeats.
-    pub auc_drop_sd: f64,
+    pub(crate) auc_drop_sd: f64,
 }
 
 /// Permutation importance of every arm of `bundle` on the patients of
@@ -94,7 +94,7 @@ pub(crate) fn importance_by_arm(
 /// times, subtracted from the unshuffled AUC. A categorical column moves as
 /// one (all its indicators together). Returns the unshuffled AUC and the
 /// importances, largest mean drop first; `None` when a class is absent.
-pub fn permutation_importance(
+pub(crate) fn permutation_importance(
     arm: &Arm,
     frame: &Frame,
     rows: &[usize],
@@ -159,19 +159,19 @@ fn permuted(values: &Values, rows: &[usize], perm: &[usize]) -> Values {
 
 /// One input column's contribution to one patient's prediction.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Contribution {
+pub(crate) struct Contribution {
     /// The input column.
-    pub feature: String,
+    pub(crate) feature: String,
     /// The patient's value as read (`NA` when missing).
-    pub value: String,
+    pub(crate) value: String,
     /// Linear models: log-odds contribution (sum over a category's
     /// indicators of coefficient × standardised value). Other models: change
     /// in probability relative to that column set to missing.
-    pub contribution: f64,
+    pub(crate) contribution: f64,
 }
 
 /// The patient's value of a column, as text.
-pub fn raw_value(frame: &Frame, feature: &str, row: usize) -> String {
+pub(crate) fn raw_value(frame: &Frame, feature: &str, row: usize) -> String {
     match frame
         .columns
         .iter()
@@ -189,7 +189,7 @@ pub fn raw_value(frame: &Frame, feature: &str, row: usize) -> String {
 /// Exact log-odds contributions of a linear arm for joined row `row`:
 /// intercept + Σ contributions = the patient's logit. Largest |contribution|
 /// first. Returns the intercept and the contributions.
-pub fn linear_contributions(
+pub(crate) fn linear_contributions(
     arm: &Arm,
     model: &LogisticModel,
     frame: &Frame,
@@ -218,7 +218,11 @@ pub fn linear_contributions(
 /// patient's probability minus the probability with that column set to
 /// missing (so the pipeline imputes it: the training median or mean, or the
 /// `missing` level of a category). Largest |change| first.
-pub fn reference_contributions(arm: &Arm, frame: &Frame, row: usize) -> Result<Vec<Contribution>> {
+pub(crate) fn reference_contributions(
+    arm: &Arm,
+    frame: &Frame,
+    row: usize,
+) -> Result<Vec<Contribution>> {
     let (p, _) = predict_arm(arm, frame, &[row])?;
     let mut work = frame.clone();
     let mut out = Vec::with_capacity(arm.pipeline.features.len());
@@ -254,7 +258,7 @@ fn sort_contributions(v: &mut [Contribution]) {
 }
 
 /// The imputation applied to a missing value of a feature, in words.
-pub fn missing_handling(f: &FittedFeature) -> String {
+pub(crate) fn missing_handling(f: &FittedFeature) -> String {
     match f {
         FittedFeature::Numeric { impute, .. } => format!("training median ({impute})"),
         FittedFeature::Dosage { impute, .. } => format!("training mean dosage ({impute:.4})"),
@@ -287,7 +291,6 @@ mod tests {
         let codes: Vec<u32> = (0..n).map(|i| (i % 3) as u32).collect();
         let noise: Vec<f64> = (0..n).map(|i| ((i * 7) % 5) as f64).collect();
         let frame = Frame {
-            n,
             columns: vec![
                 FrameColumn {
                     name: "age".into(),
@@ -315,6 +318,7 @@ mod tests {
         let model = LogisticModel {
             intercept: -0.2,
             coefficients: vec![1.5, 0.8, -0.3, -0.5, 0.0],
+            not_converged: false,
         };
         let y: Vec<bool> = (0..n).map(|i| i > 18 || i % 3 == 0).collect();
         let arm = Arm {
@@ -352,7 +356,7 @@ mod tests {
     #[test]
     fn importance_ranks_the_strong_feature_first_and_is_seeded() {
         let (frame, arm, y) = setup();
-        let rows: Vec<usize> = (0..frame.n).collect();
+        let rows: Vec<usize> = (0..y.len()).collect();
         let (base, imp) = permutation_importance(&arm, &frame, &rows, &y, 5, 3)
             .unwrap()
             .unwrap();
@@ -365,7 +369,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(imp, again.1);
-        let one_class = vec![true; frame.n];
+        let one_class = vec![true; y.len()];
         assert!(
             permutation_importance(&arm, &frame, &rows, &one_class, 2, 1)
                 .unwrap()

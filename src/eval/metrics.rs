@@ -1,107 +1,24 @@
 //! Discrimination and accuracy metrics: AUC (with DeLong standard error),
-//! Brier score, log-loss, and the confusion matrix at a threshold.
+//! Brier score, log-loss (from `stats::scores`, which training uses too),
+//! and the confusion matrix, ROC curve and Youden threshold.
 
-use crate::stats::clip_prob;
-
-/// Area under the ROC curve (Mann–Whitney, ties counted as one half).
-/// `None` when either class is absent.
-pub fn auc(scores: &[f64], y: &[bool]) -> Option<f64> {
-    let n_pos = y.iter().filter(|&&v| v).count();
-    let n_neg = y.len() - n_pos;
-    if n_pos == 0 || n_neg == 0 {
-        return None;
-    }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    // Sum of the (mid-)ranks of the positives.
-    let mut rank_sum = 0.0;
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
-            j += 1;
-        }
-        let mid = (i + j) as f64 / 2.0 + 1.0;
-        for &o in &order[i..=j] {
-            if y[o] {
-                rank_sum += mid;
-            }
-        }
-        i = j + 1;
-    }
-    let np = n_pos as f64;
-    Some((rank_sum - np * (np + 1.0) / 2.0) / (np * n_neg as f64))
-}
-
-/// Share of correct labels when predicting a responder at p >= 0.5.
-pub fn accuracy(p: &[f64], y: &[bool]) -> f64 {
-    let n = p.len().max(1) as f64;
-    p.iter()
-        .zip(y)
-        .filter(|(&pi, &yi)| (pi >= 0.5) == yi)
-        .count() as f64
-        / n
-}
-
-/// Brier score: the mean squared difference between probability and outcome
-/// (scikit-learn's `brier_score_loss`). NaN for no rows.
-pub fn brier(p: &[f64], y: &[bool]) -> f64 {
-    let s: f64 = p
-        .iter()
-        .zip(y)
-        .map(|(&pi, &yi)| {
-            let d = pi - f64::from(u8::from(yi));
-            d * d
-        })
-        .sum();
-    s / p.len() as f64
-}
-
-/// Scaled Brier score, `1 - brier / (prevalence × (1 - prevalence))`: 1 is
-/// perfect, 0 is no better than predicting the prevalence for everyone.
-/// `None` when one class is absent (the denominator is 0).
-pub fn scaled_brier(p: &[f64], y: &[bool]) -> Option<f64> {
-    let prev = prevalence(y);
-    let denom = prev * (1.0 - prev);
-    (denom > 0.0).then(|| 1.0 - brier(p, y) / denom)
-}
-
-/// Share of responders (NaN for no rows).
-pub fn prevalence(y: &[bool]) -> f64 {
-    y.iter().filter(|&&v| v).count() as f64 / y.len() as f64
-}
-
-/// Mean log-loss (cross-entropy) with probabilities clipped as
-/// scikit-learn's `log_loss`: `-ln clip(p)` for a responder and
-/// `-ln clip(1 - p)` for a non-responder. NaN for no rows.
-pub fn log_loss(p: &[f64], y: &[bool]) -> f64 {
-    let s: f64 = p
-        .iter()
-        .zip(y)
-        .map(|(&pi, &yi)| {
-            if yi {
-                -clip_prob(pi).ln()
-            } else {
-                -clip_prob(1.0 - pi).ln()
-            }
-        })
-        .sum();
-    s / p.len() as f64
-}
+#[cfg(test)]
+use crate::stats::scores::accuracy;
+pub(crate) use crate::stats::scores::{auc, brier, log_loss, scaled_brier};
 
 /// AUC with DeLong's standard error (DeLong, DeLong & Clarke-Pearson 1988),
 /// computed from mid-ranks in O(n log n) (Sun & Xu 2014).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DeLong {
+pub(crate) struct DeLong {
     /// The AUC.
-    pub auc: f64,
+    pub(crate) auc: f64,
     /// Its standard error.
-    pub se: f64,
+    pub(crate) se: f64,
 }
 
 impl DeLong {
     /// The normal-approximation 95 % interval, clipped to [0, 1].
-    pub fn ci95(&self) -> (f64, f64) {
+    pub(crate) fn ci95(&self) -> (f64, f64) {
         let h = crate::stats::Z95 * self.se;
         ((self.auc - h).max(0.0), (self.auc + h).min(1.0))
     }
@@ -129,7 +46,7 @@ fn midranks(v: &[f64]) -> Vec<f64> {
 
 /// DeLong AUC and standard error; `None` unless each class has at least two
 /// patients.
-pub fn delong(scores: &[f64], y: &[bool]) -> Option<DeLong> {
+pub(crate) fn delong(scores: &[f64], y: &[bool]) -> Option<DeLong> {
     let pos: Vec<f64> = scores
         .iter()
         .zip(y)
@@ -165,25 +82,25 @@ pub fn delong(scores: &[f64], y: &[bool]) -> Option<DeLong> {
 
 /// Counts and rates when "predicted responder" means `p >= threshold`.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct Confusion {
+pub(crate) struct Confusion {
     /// The threshold.
-    pub threshold: f64,
+    pub(crate) threshold: f64,
     /// Responders predicted to respond.
-    pub tp: usize,
+    pub(crate) tp: usize,
     /// Non-responders predicted to respond.
-    pub fp: usize,
+    pub(crate) fp: usize,
     /// Non-responders predicted not to respond.
-    pub tn: usize,
+    pub(crate) tn: usize,
     /// Responders predicted not to respond.
-    pub r#fn: usize,
+    pub(crate) r#fn: usize,
     /// TP / (TP + FN); `None` without responders.
-    pub sensitivity: Option<f64>,
+    pub(crate) sensitivity: Option<f64>,
     /// TN / (TN + FP); `None` without non-responders.
-    pub specificity: Option<f64>,
+    pub(crate) specificity: Option<f64>,
     /// TP / (TP + FP); `None` when nobody is predicted to respond.
-    pub ppv: Option<f64>,
+    pub(crate) ppv: Option<f64>,
     /// TN / (TN + FN); `None` when everybody is predicted to respond.
-    pub npv: Option<f64>,
+    pub(crate) npv: Option<f64>,
 }
 
 fn ratio(a: usize, b: usize) -> Option<f64> {
@@ -191,7 +108,7 @@ fn ratio(a: usize, b: usize) -> Option<f64> {
 }
 
 /// The confusion matrix at `threshold` (predicted responder: `p >= threshold`).
-pub fn confusion(p: &[f64], y: &[bool], threshold: f64) -> Confusion {
+pub(crate) fn confusion(p: &[f64], y: &[bool], threshold: f64) -> Confusion {
     let (mut tp, mut fp, mut tn, mut fneg) = (0, 0, 0, 0);
     for (&pi, &yi) in p.iter().zip(y) {
         match (pi >= threshold, yi) {
@@ -216,20 +133,20 @@ pub fn confusion(p: &[f64], y: &[bool], threshold: f64) -> Confusion {
 
 /// The threshold maximising Youden's J = sensitivity + specificity − 1.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct Youden {
+pub(crate) struct Youden {
     /// The threshold (one of the predicted probabilities; `p >= threshold`).
-    pub threshold: f64,
+    pub(crate) threshold: f64,
     /// Sensitivity there.
-    pub sensitivity: f64,
+    pub(crate) sensitivity: f64,
     /// Specificity there.
-    pub specificity: f64,
+    pub(crate) specificity: f64,
     /// J there.
-    pub j: f64,
+    pub(crate) j: f64,
 }
 
 /// Youden-optimal threshold over every distinct predicted probability; ties
 /// in J go to the highest threshold. `None` when a class is absent.
-pub fn youden(p: &[f64], y: &[bool]) -> Option<Youden> {
+pub(crate) fn youden(p: &[f64], y: &[bool]) -> Option<Youden> {
     let roc = roc_curve(p, y)?;
     let mut best: Option<Youden> = None;
     for pt in &roc {
@@ -249,19 +166,19 @@ pub fn youden(p: &[f64], y: &[bool]) -> Option<Youden> {
 
 /// One point of an ROC curve.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RocPoint {
+pub(crate) struct RocPoint {
     /// The threshold (`p >= threshold` is positive); `None` for the (0, 0)
     /// corner above every prediction.
-    pub threshold: Option<f64>,
+    pub(crate) threshold: Option<f64>,
     /// False-positive rate, 1 − specificity.
-    pub fpr: f64,
+    pub(crate) fpr: f64,
     /// True-positive rate, sensitivity.
-    pub tpr: f64,
+    pub(crate) tpr: f64,
 }
 
 /// The empirical ROC curve from (0, 0) to (1, 1), one point per distinct
 /// prediction, thresholds descending. `None` when a class is absent.
-pub fn roc_curve(p: &[f64], y: &[bool]) -> Option<Vec<RocPoint>> {
+pub(crate) fn roc_curve(p: &[f64], y: &[bool]) -> Option<Vec<RocPoint>> {
     let n_pos = y.iter().filter(|&&v| v).count();
     let n_neg = y.len() - n_pos;
     if n_pos == 0 || n_neg == 0 {

@@ -2,18 +2,17 @@
 //! command shares, metrics, calibration, bootstrap intervals, decision
 //! curves, and the evaluation and explanation of a bundle on labelled data.
 
-pub mod apply;
-pub mod bootstrap;
-pub mod calibration;
-pub mod decision;
-pub mod evaluation;
-pub mod importance;
-pub mod metrics;
-pub mod recommendation;
+pub(crate) mod apply;
+pub(crate) mod bootstrap;
+pub(crate) mod calibration;
+pub(crate) mod decision;
+pub(crate) mod evaluation;
+pub(crate) mod importance;
+pub(crate) mod metrics;
+pub(crate) mod recommendation;
 
-pub use apply::LabelledData;
-pub use evaluation::{evaluate_bundle, evaluate_group, EvalOptions, Evaluation, GroupEvaluation};
-pub use metrics::auc;
+pub(crate) use apply::LabelledData;
+pub(crate) use evaluation::{evaluate_bundle, EvalOptions, Evaluation, GroupEvaluation};
 
 #[cfg(test)]
 mod fixture_tests;

@@ -146,18 +146,19 @@ fn cross_fitted_rows(
 
 /// A point estimate with a 95 % percentile bootstrap interval.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BootEstimate {
+pub(crate) struct BootEstimate {
     /// The estimate on the data as observed.
-    pub value: Option<f64>,
+    pub(crate) value: Option<f64>,
     /// 2.5th percentile of the bootstrap replicates.
-    pub lo: Option<f64>,
+    pub(crate) lo: Option<f64>,
     /// 97.5th percentile of the bootstrap replicates.
-    pub hi: Option<f64>,
+    pub(crate) hi: Option<f64>,
 }
 
 impl BootEstimate {
     /// Whether the interval contains zero (or is undefined).
-    pub fn includes_zero(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn includes_zero(&self) -> bool {
         match (self.lo, self.hi) {
             (Some(lo), Some(hi)) => lo <= 0.0 && hi >= 0.0,
             _ => true,
@@ -167,89 +168,89 @@ impl BootEstimate {
 
 /// Followed vs not followed, for patients recommended one therapy (or all).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FollowRow {
+pub(crate) struct FollowRow {
     /// The recommended therapy (`all` for every patient).
-    pub recommended: String,
+    pub(crate) recommended: String,
     /// Patients recommended it.
-    pub n: usize,
+    pub(crate) n: usize,
     /// Of them, how many received it.
-    pub n_followed: usize,
+    pub(crate) n_followed: usize,
     /// Response rate among those who received their recommendation.
-    pub followed_rate: BootEstimate,
+    pub(crate) followed_rate: BootEstimate,
     /// Response rate among those who did not.
-    pub not_followed_rate: BootEstimate,
+    pub(crate) not_followed_rate: BootEstimate,
     /// Followed minus not followed.
-    pub difference: BootEstimate,
+    pub(crate) difference: BootEstimate,
 }
 
 /// One point of the Qini curve.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct QiniPoint {
+pub(crate) struct QiniPoint {
     /// Share of patients targeted, best predicted uplift first.
-    pub fraction: f64,
+    pub(crate) fraction: f64,
     /// Incremental responders (per patient in the whole sample) among them.
-    pub qini: f64,
+    pub(crate) qini: f64,
     /// The same for random targeting.
-    pub random: f64,
+    pub(crate) random: f64,
 }
 
 /// Qini curve of the uplift `p_treatment − p_control` (two arms).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Qini {
+pub(crate) struct Qini {
     /// The arm treated as "treatment".
-    pub treatment: String,
+    pub(crate) treatment: String,
     /// The arm treated as "control".
-    pub control: String,
+    pub(crate) control: String,
     /// Points at fractions 0, 0.05, …, 1.
-    pub points: Vec<QiniPoint>,
+    pub(crate) points: Vec<QiniPoint>,
     /// Area between the curve and the random line (per patient).
-    pub coefficient: f64,
+    pub(crate) coefficient: f64,
 }
 
 /// Agreement with simulated truth.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TruthAgreement {
+pub(crate) struct TruthAgreement {
     /// Patients with a truth row.
-    pub n: usize,
+    pub(crate) n: usize,
     /// Share whose recommended therapy is the truly best one.
-    pub correct_share: f64,
+    pub(crate) correct_share: f64,
     /// Patients whose true advantage (best − second best) is ≥ 0.10.
-    pub n_clear: usize,
+    pub(crate) n_clear: usize,
     /// Share correct among them.
-    pub correct_share_clear: Option<f64>,
+    pub(crate) correct_share_clear: Option<f64>,
     /// Mean of (true best probability − true probability of the recommendation).
-    pub mean_regret: f64,
+    pub(crate) mean_regret: f64,
 }
 
 /// The treatment-selection report (stable JSON keys).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RecommendationReport {
+pub(crate) struct RecommendationReport {
     /// Patients with an outcome and a known arm.
-    pub n: usize,
+    pub(crate) n: usize,
     /// The arms, in bundle order.
-    pub arms: Vec<String>,
+    pub(crate) arms: Vec<String>,
     /// Where the predictions came from (`model` or `cross-fitted`).
-    pub predictions: String,
+    pub(crate) predictions: String,
     /// Patients per recommended therapy.
-    pub recommended_counts: Vec<usize>,
+    pub(crate) recommended_counts: Vec<usize>,
     /// Followed vs not, overall first, then per recommended therapy.
-    pub follow: Vec<FollowRow>,
+    pub(crate) follow: Vec<FollowRow>,
     /// Response rate if everyone received their recommendation (IPW).
-    pub policy_rate: BootEstimate,
+    pub(crate) policy_rate: BootEstimate,
     /// Observed response rate of each arm (what "everyone gets arm a" yields).
-    pub single_therapy_rates: Vec<BootEstimate>,
+    pub(crate) single_therapy_rates: Vec<BootEstimate>,
     /// The best single therapy by observed rate.
-    pub best_single_therapy: String,
+    pub(crate) best_single_therapy: String,
     /// Policy minus the best single therapy.
-    pub benefit_vs_best_single: BootEstimate,
+    pub(crate) benefit_vs_best_single: BootEstimate,
     /// Policy minus the mean of the single-therapy rates (random allocation).
-    pub benefit_vs_random: BootEstimate,
+    pub(crate) benefit_vs_random: BootEstimate,
     /// A plain statement of what the data can tell.
-    pub verdict: String,
+    pub(crate) verdict: String,
     /// Qini curve (two arms only).
-    pub qini: Option<Qini>,
+    pub(crate) qini: Option<Qini>,
     /// Agreement with simulated truth (`--truth`).
-    pub truth: Option<TruthAgreement>,
+    pub(crate) truth: Option<TruthAgreement>,
 }
 
 struct Stats {
@@ -333,7 +334,7 @@ fn diff(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 /// Builds the report. `p[a][i]`: patient `i`'s probability under arm `a`;
 /// `received[i]`: the arm they got; `y[i]`: their outcome. Bootstrap
 /// resamples patients within each received arm (`bootstrap` replicates).
-pub fn recommendation_report(
+pub(crate) fn recommendation_report(
     arms: &[String],
     p: &[Vec<f64>],
     received: &[usize],
@@ -495,7 +496,7 @@ fn verdict(b: &BootEstimate, best: &str, n: usize, k: usize) -> String {
 }
 
 /// Qini curve for two arms: targeting patients by `p[0] − p[1]`.
-pub fn qini(arms: &[String], p: &[Vec<f64>], received: &[usize], y: &[bool]) -> Qini {
+pub(crate) fn qini(arms: &[String], p: &[Vec<f64>], received: &[usize], y: &[bool]) -> Qini {
     let n = y.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| (p[0][b] - p[1][b]).total_cmp(&(p[0][a] - p[1][a])));
@@ -544,7 +545,7 @@ pub fn qini(arms: &[String], p: &[Vec<f64>], received: &[usize], y: &[bool]) -> 
 
 /// Agreement of the recommendations with true probabilities
 /// (`truth[a][i]` for patient `i`, `None` where no truth row exists).
-pub fn truth_agreement(p: &[Vec<f64>], truth: &[Option<Vec<f64>>]) -> TruthAgreement {
+pub(crate) fn truth_agreement(p: &[Vec<f64>], truth: &[Option<Vec<f64>>]) -> TruthAgreement {
     let (mut n, mut correct, mut n_clear, mut correct_clear, mut regret) = (0, 0, 0, 0, 0.0);
     for (i, t) in truth.iter().enumerate() {
         let Some(t) = t else { continue };

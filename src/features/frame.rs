@@ -7,15 +7,15 @@ use std::collections::{BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{is_missing, parse_number, Dataset};
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Result};
 
 /// Code of a missing categorical cell.
-pub const MISSING_CODE: u32 = u32::MAX;
+pub(crate) const MISSING_CODE: u32 = u32::MAX;
 
 /// What a feature column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A clinical number; missing values take the training median.
     Numeric,
     /// A category; missing values become the level `missing`.
@@ -26,7 +26,7 @@ pub enum Kind {
 
 impl Kind {
     /// Lower-case name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Numeric => "numeric",
             Kind::Categorical => "categorical",
@@ -37,7 +37,7 @@ impl Kind {
 
 /// A column's values for every joined patient.
 #[derive(Debug, Clone)]
-pub enum Values {
+pub(crate) enum Values {
     /// Numbers; NaN = missing.
     Numeric(Vec<f64>),
     /// Category codes into `levels`; [`MISSING_CODE`] = missing.
@@ -51,36 +51,34 @@ pub enum Values {
 
 /// A named, typed column.
 #[derive(Debug, Clone)]
-pub struct FrameColumn {
+pub(crate) struct FrameColumn {
     /// Column name.
-    pub name: String,
+    pub(crate) name: String,
     /// Kind of feature.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// The values.
-    pub values: Values,
+    pub(crate) values: Values,
 }
 
 /// A feature's name and kind, as stored in a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FeatureSchema {
+pub(crate) struct FeatureSchema {
     /// Column name in the input files.
-    pub name: String,
+    pub(crate) name: String,
     /// Kind of feature.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
 }
 
 /// The typed feature columns of a dataset, one entry per patient.
 #[derive(Debug, Clone)]
-pub struct Frame {
-    /// Number of patients.
-    pub n: usize,
+pub(crate) struct Frame {
     /// Columns in schema order.
-    pub columns: Vec<FrameColumn>,
+    pub(crate) columns: Vec<FrameColumn>,
 }
 
 impl Frame {
     /// The schema of this frame.
-    pub fn schema(&self) -> Vec<FeatureSchema> {
+    pub(crate) fn schema(&self) -> Vec<FeatureSchema> {
         self.columns
             .iter()
             .map(|c| FeatureSchema {
@@ -96,7 +94,7 @@ impl Frame {
     /// `categorical`. A mostly numeric column with a few words is an error
     /// naming the first bad cell. Columns with no values at all are dropped
     /// (and reported in the returned warnings).
-    pub fn infer(
+    pub(crate) fn infer(
         ds: &Dataset,
         names: &[String],
         categorical: &[String],
@@ -121,25 +119,19 @@ impl Frame {
                 return Err(ds.missing_columns(vec![name.clone()]));
             }
         }
-        Ok((
-            Frame {
-                n: ds.n_rows(),
-                columns,
-            },
-            warnings,
-        ))
+        Ok((Frame { columns }, warnings))
     }
 
     /// Builds a frame for scoring from a stored schema, matching columns by
     /// name. Every absent column is named in one error.
-    pub fn from_schema(ds: &Dataset, schema: &[FeatureSchema]) -> Result<Frame> {
+    pub(crate) fn from_schema(ds: &Dataset, schema: &[FeatureSchema]) -> Result<Frame> {
         Frame::schema_frame(ds, schema, HashMap::new())
     }
 
     /// As [`Frame::from_schema`], but when the joined rows are the genotype
     /// file's rows in order the dosage columns are moved out of `ds` instead
     /// of copied (`ds` keeps empty columns in their place).
-    pub fn from_schema_taking(ds: &mut Dataset, schema: &[FeatureSchema]) -> Result<Frame> {
+    pub(crate) fn from_schema_taking(ds: &mut Dataset, schema: &[FeatureSchema]) -> Result<Frame> {
         let mut taken = HashMap::new();
         if let Some(g) = ds.genotypes.as_mut() {
             let in_order = ds.genotype_rows.len() == g.ids.len()
@@ -217,10 +209,7 @@ impl Frame {
             };
             columns.push(col);
         }
-        Ok(Frame {
-            n: ds.n_rows(),
-            columns,
-        })
+        Ok(Frame { columns })
     }
 }
 
@@ -363,9 +352,4 @@ fn infer_data_column(ds: &Dataset, col: usize, forced: bool) -> Result<Option<Fr
         ));
     }
     Ok(Some(categorical_column(ds, col)))
-}
-
-/// Location of a joined row's cell in the data file, for messages.
-pub fn data_location(ds: &Dataset, joined_row: usize, col: usize) -> Location {
-    ds.data.loc(ds.data_rows[joined_row], col)
 }

@@ -18,17 +18,17 @@ use crate::data::{Alleles, Dataset, DosageTable, Loaded};
 use crate::error::{Error, Location, Result};
 
 /// Name of the polygenic-score feature.
-pub const PRS_FEATURE: &str = "prs";
+pub(crate) const PRS_FEATURE: &str = "prs";
 
 /// Name of principal component `k` (1-based).
-pub fn pc_name(k: usize) -> String {
+pub(crate) fn pc_name(k: usize) -> String {
     format!("pc{k}")
 }
 
 /// Which genotype features a model uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum GenotypesAs {
+pub(crate) enum GenotypesAs {
     /// Only the principal components; the SNP columns are left out.
     Pcs,
     /// Only the SNP dosages.
@@ -39,105 +39,105 @@ pub enum GenotypesAs {
 
 /// One weight of the polygenic score, as matched at training.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PrsWeight {
+pub(crate) struct PrsWeight {
     /// SNP ID.
-    pub snp: String,
+    pub(crate) snp: String,
     /// The allele the weight is for.
-    pub effect_allele: String,
+    pub(crate) effect_allele: String,
     /// The weight.
-    pub weight: f64,
+    pub(crate) weight: f64,
     /// Whether the effect allele is the training file's *other* allele, so
     /// the effect-allele dosage is 2 − dosage.
-    pub flip: bool,
+    pub(crate) flip: bool,
     /// Mean effect-allele dosage over the training rows (2 × the effect
     /// allele's frequency), used for a missing genotype.
-    pub impute: f64,
+    pub(crate) impute: f64,
 }
 
 /// The polygenic score: `sum over SNPs of weight × effect-allele dosage`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PrsModel {
+pub(crate) struct PrsModel {
     /// The weights file's name.
-    pub file: String,
+    pub(crate) file: String,
     /// Missing genotypes take `impute` (PLINK's default); without it they
     /// contribute 0 (PLINK's `no-mean-imputation`).
-    pub mean_imputation: bool,
+    pub(crate) mean_imputation: bool,
     /// The matched weights, in file order.
-    pub weights: Vec<PrsWeight>,
+    pub(crate) weights: Vec<PrsWeight>,
     /// Weights whose SNP was not in the training genotype file.
-    pub unmatched: usize,
+    pub(crate) unmatched: usize,
     /// Weights whose effect allele is neither allele of the SNP (skipped, as PLINK does).
-    pub allele_mismatch: usize,
+    pub(crate) allele_mismatch: usize,
 }
 
 /// Principal components of the standardised genotype matrix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PcaModel {
+pub(crate) struct PcaModel {
     /// The SNPs, in column order.
-    pub snps: Vec<String>,
+    pub(crate) snps: Vec<String>,
     /// Training mean of each SNP's dosage (also its imputation value).
-    pub center: Vec<f64>,
+    pub(crate) center: Vec<f64>,
     /// Training standard deviation of each SNP after imputation (1 if constant).
-    pub scale: Vec<f64>,
+    pub(crate) scale: Vec<f64>,
     /// Mean of the standardised matrix as the PCA saw it.
-    pub mean: Vec<f64>,
+    pub(crate) mean: Vec<f64>,
     /// `components[k][j]`: loading of SNP `j` on component `k`; each
     /// component's largest loading is positive.
-    pub components: Vec<Vec<f64>>,
+    pub(crate) components: Vec<Vec<f64>>,
     /// Share of the variance explained by each component.
-    pub explained_variance_ratio: Vec<f64>,
+    pub(crate) explained_variance_ratio: Vec<f64>,
 }
 
 /// Everything about genotypes a bundle needs beyond the feature schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GenotypeModel {
+pub(crate) struct GenotypeModel {
     /// The training genotype file's name.
-    pub file: String,
+    pub(crate) file: String,
     /// Counted (and other) allele of every SNP the model reads, as in the
     /// training file; SNPs of a file without allele information are absent.
     #[serde(default)]
-    pub alleles: BTreeMap<String, Alleles>,
+    pub(crate) alleles: BTreeMap<String, Alleles>,
     /// Which genotype features the model uses.
-    pub genotypes_as: GenotypesAs,
+    pub(crate) genotypes_as: GenotypesAs,
     /// The polygenic score, with `--prs-weights`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prs: Option<PrsModel>,
+    pub(crate) prs: Option<PrsModel>,
     /// The principal components, with `--genotype-pcs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pca: Option<PcaModel>,
+    pub(crate) pca: Option<PcaModel>,
 }
 
 /// Training options for genetic features.
 #[derive(Debug, Clone, Default)]
-pub struct GeneticOptions {
+pub(crate) struct GeneticOptions {
     /// The PLINK-style score file.
-    pub prs_weights: Option<String>,
+    pub(crate) prs_weights: Option<String>,
     /// PLINK's `no-mean-imputation`.
-    pub no_mean_imputation: bool,
+    pub(crate) no_mean_imputation: bool,
     /// Number of principal components.
-    pub pcs: Option<usize>,
+    pub(crate) pcs: Option<usize>,
     /// Which genotype features to use.
-    pub genotypes_as: Option<GenotypesAs>,
+    pub(crate) genotypes_as: Option<GenotypesAs>,
 }
 
 /// A line of a weights file.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RawWeight {
+pub(crate) struct RawWeight {
     /// SNP ID.
-    pub snp: String,
+    pub(crate) snp: String,
     /// Effect allele.
-    pub allele: String,
+    pub(crate) allele: String,
     /// Weight.
-    pub weight: f64,
+    pub(crate) weight: f64,
     /// Source line.
-    pub line: u64,
+    pub(crate) line: u64,
 }
 
 /// Reads a score file as `plink --score FILE 1 2 3 [header]` does: SNP ID,
 /// effect allele and weight in the first three fields, separated by
 /// whitespace or commas; a first line whose third field is not a number is
 /// a header; blank lines and lines starting with `#` are skipped.
-pub fn read_weights(path: &str) -> Result<(String, Vec<RawWeight>)> {
+pub(crate) fn read_weights(path: &str) -> Result<(String, Vec<RawWeight>)> {
     let loaded = Loaded::read(path)?;
     let file = loaded.name.clone();
     let text = std::str::from_utf8(&loaded.bytes)
@@ -202,7 +202,7 @@ pub fn read_weights(path: &str) -> Result<(String, Vec<RawWeight>)> {
 
 /// How a scoring file's alleles relate to the training file's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AlleleMatch {
+pub(crate) enum AlleleMatch {
     /// Same counted allele.
     Same,
     /// The scoring file counts the training file's other allele; `assumed`
@@ -216,7 +216,7 @@ pub enum AlleleMatch {
 }
 
 /// Compares training alleles `t` with scoring alleles `s`.
-pub fn compare_alleles(t: &Alleles, s: &Alleles) -> AlleleMatch {
+pub(crate) fn compare_alleles(t: &Alleles, s: &Alleles) -> AlleleMatch {
     if s.counted == t.counted {
         return match (&t.other, &s.other) {
             (Some(a), Some(b)) if a != b => AlleleMatch::Mismatch,
@@ -249,7 +249,7 @@ impl GenotypeModel {
     /// `rows` of `ds` (the training patients). Returns the model (alleles
     /// are recorded later with [`GenotypeModel::record_alleles`]) and notes
     /// for stderr.
-    pub fn fit(
+    pub(crate) fn fit(
         ds: &Dataset,
         rows: &[usize],
         opts: &GeneticOptions,
@@ -314,7 +314,7 @@ impl GenotypeModel {
     }
 
     /// Names of the computed features, in order.
-    pub fn derived_names(&self) -> Vec<String> {
+    pub(crate) fn derived_names(&self) -> Vec<String> {
         let mut names = Vec::new();
         if self.prs.is_some() {
             names.push(PRS_FEATURE.to_string());
@@ -327,7 +327,7 @@ impl GenotypeModel {
 
     /// Records the alleles of the SNPs the model reads: SNP features (by
     /// name), the PCA's SNPs and the score's SNPs.
-    pub fn record_alleles(&mut self, g: &DosageTable, features: &[String]) {
+    pub(crate) fn record_alleles(&mut self, g: &DosageTable, features: &[String]) {
         let mut used: Vec<&str> = features.iter().map(String::as_str).collect();
         if let Some(p) = &self.pca {
             used.extend(p.snps.iter().map(String::as_str));
@@ -338,7 +338,7 @@ impl GenotypeModel {
         for name in used {
             if let Some(s) = g.find(name) {
                 if let Some(a) = &g.alleles[s] {
-                    self.alleles.insert(g.snps[s].clone(), a.clone());
+                    self.alleles.insert(g.snp(s).to_string(), a.clone());
                 }
             }
         }
@@ -347,7 +347,7 @@ impl GenotypeModel {
     /// Prepares a scoring dataset: flips SNPs that count the training
     /// file's other allele, refuses SNPs whose alleles do not match, then
     /// adds the computed features. Returns notes for stderr.
-    pub fn apply(&self, ds: &mut Dataset) -> Result<Vec<String>> {
+    pub(crate) fn apply(&self, ds: &mut Dataset) -> Result<Vec<String>> {
         let mut notes = Vec::new();
         let Some(g) = ds.genotypes.as_mut() else {
             let derived = self.derived_names();
@@ -398,7 +398,7 @@ impl GenotypeModel {
                     bad[1..]
                         .iter()
                         .take(10)
-                        .map(|(s, ..)| format!("`{}`", g.snps[*s]))
+                        .map(|(s, ..)| format!("`{}`", g.snp(*s)))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
@@ -409,7 +409,7 @@ impl GenotypeModel {
                 g.snp_location(*s),
                 format!(
                     "SNP `{}`: the alleles here ({a}) do not match the training file {} ({t}){more}",
-                    g.snps[*s], self.file
+                    g.snp(*s), self.file
                 ),
             ));
         }
@@ -439,7 +439,7 @@ impl GenotypeModel {
     }
 
     /// Adds `prs` and `pc1..pcK` to the dataset, computed for every joined row.
-    pub fn add_features(&self, ds: &mut Dataset) -> Result<()> {
+    pub(crate) fn add_features(&self, ds: &mut Dataset) -> Result<()> {
         let Some(g) = ds.genotypes.as_ref() else {
             return Ok(());
         };
@@ -522,7 +522,7 @@ fn fit_prs(
         let effect = |d: f64| if flip { 2.0 - d } else { d };
         let impute = mean_finite(grows.iter().map(|&r| effect(g.values[s][r]))).unwrap_or(0.0);
         weights.push(PrsWeight {
-            snp: g.snps[s].clone(),
+            snp: g.snp(s).to_string(),
             effect_allele: w.allele.clone(),
             weight: w.weight,
             flip,
@@ -571,7 +571,7 @@ fn fit_prs(
 
 impl PrsModel {
     /// The score of every row in `grows` (genotype-file rows).
-    pub fn compute(&self, g: &DosageTable, grows: &[usize]) -> Result<Vec<f64>> {
+    pub(crate) fn compute(&self, g: &DosageTable, grows: &[usize]) -> Result<Vec<f64>> {
         let snps: Vec<&str> = self.weights.iter().map(|w| w.snp.as_str()).collect();
         let idx = locate(g, &snps, "the polygenic score `prs`")?;
         let mut out = vec![0.0; grows.len()];
@@ -599,7 +599,7 @@ impl PrsModel {
 
 fn fit_pca(g: &DosageTable, grows: &[usize], k: usize) -> Result<PcaModel> {
     use linfa::traits::Fit;
-    let p = g.snps.len();
+    let p = g.snps().len();
     let n = grows.len();
     if k == 0 {
         return Err(Error::usage("--genotype-pcs must be at least 1"));
@@ -666,7 +666,7 @@ fn fit_pca(g: &DosageTable, grows: &[usize], k: usize) -> Result<PcaModel> {
         }
     }
     let model = PcaModel {
-        snps: g.snps.clone(),
+        snps: g.snps().to_vec(),
         center,
         scale,
         mean: fitted.mean().to_vec(),
@@ -713,7 +713,7 @@ fn standardise(
 
 impl PcaModel {
     /// Component scores (rows × K) of the genotype-file rows `grows`.
-    pub fn project(&self, g: &DosageTable, grows: &[usize]) -> Result<Array2<f64>> {
+    pub(crate) fn project(&self, g: &DosageTable, grows: &[usize]) -> Result<Array2<f64>> {
         let snps: Vec<&str> = self.snps.iter().map(String::as_str).collect();
         let idx = locate(g, &snps, "the genotype principal components")?;
         let mut x = standardise(g, grows, &idx, &self.center, &self.scale);
@@ -733,7 +733,7 @@ impl PcaModel {
     }
 
     /// Checks stored values (used when loading a bundle).
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         let p = self.snps.len();
         let ok = self.center.len() == p
             && self.scale.len() == p

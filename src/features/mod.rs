@@ -1,10 +1,10 @@
 //! Feature handling: typed columns and the fitted preprocessing pipeline.
 
-pub mod columns;
-pub mod frame;
-pub mod genetic;
-pub mod pipeline;
+pub(crate) mod columns;
+pub(crate) mod frame;
+pub(crate) mod genetic;
+pub(crate) mod pipeline;
 
-pub use frame::{FeatureSchema, Frame, Kind};
-pub use genetic::{GenotypeModel, GenotypesAs};
-pub use pipeline::{FittedFeature, Pipeline, TransformNotes};
+pub(crate) use frame::{FeatureSchema, Frame, Kind};
+pub(crate) use genetic::{GenotypeModel, GenotypesAs};
+pub(crate) use pipeline::{FittedFeature, Pipeline, TransformNotes};

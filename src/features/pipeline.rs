@@ -10,12 +10,12 @@ use crate::error::{Error, Result};
 use crate::features::frame::{FeatureSchema, Frame, FrameColumn, Kind, Values, MISSING_CODE};
 
 /// The level that stands for a missing categorical value.
-pub const MISSING_LEVEL: &str = "missing";
+pub(crate) const MISSING_LEVEL: &str = "missing";
 
 /// One fitted input column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
-pub enum FittedFeature {
+pub(crate) enum FittedFeature {
     /// A number: missing → training median; then `(x - mean) / sd`.
     Numeric {
         /// Column name.
@@ -54,7 +54,7 @@ pub enum FittedFeature {
 
 impl FittedFeature {
     /// The input column's name.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             FittedFeature::Numeric { name, .. }
             | FittedFeature::Dosage { name, .. }
@@ -63,7 +63,7 @@ impl FittedFeature {
     }
 
     /// The kind of input column.
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         match self {
             FittedFeature::Numeric { .. } => Kind::Numeric,
             FittedFeature::Dosage { .. } => Kind::Dosage,
@@ -72,7 +72,7 @@ impl FittedFeature {
     }
 
     /// Number of model inputs this feature produces.
-    pub fn width(&self) -> usize {
+    pub(crate) fn width(&self) -> usize {
         match self {
             FittedFeature::Categorical { levels, .. } => levels.len(),
             _ => 1,
@@ -110,16 +110,16 @@ impl FittedFeature {
 
 /// Counts of unusual values met while transforming.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TransformNotes {
+pub(crate) struct TransformNotes {
     /// `(feature, count)` of category levels never seen in training.
-    pub unseen_levels: Vec<(String, usize)>,
+    pub(crate) unseen_levels: Vec<(String, usize)>,
 }
 
 /// The fitted pipeline for one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Pipeline {
+pub(crate) struct Pipeline {
     /// Fitted features, in schema order.
-    pub features: Vec<FittedFeature>,
+    pub(crate) features: Vec<FittedFeature>,
 }
 
 fn mean_sd(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
@@ -145,7 +145,7 @@ fn mean_sd(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
 }
 
 /// Median of finite values (0 when there are none).
-pub fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
@@ -160,13 +160,13 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 
 impl Pipeline {
     /// Fits the pipeline on `rows` of `frame`.
-    pub fn fit(frame: &Frame, rows: &[usize]) -> Pipeline {
+    pub(crate) fn fit(frame: &Frame, rows: &[usize]) -> Pipeline {
         let features = frame.columns.iter().map(|c| fit_column(c, rows)).collect();
         Pipeline { features }
     }
 
     /// The input columns the pipeline needs.
-    pub fn schema(&self) -> Vec<FeatureSchema> {
+    pub(crate) fn schema(&self) -> Vec<FeatureSchema> {
         self.features
             .iter()
             .map(|f| FeatureSchema {
@@ -177,12 +177,12 @@ impl Pipeline {
     }
 
     /// Number of model inputs.
-    pub fn width(&self) -> usize {
+    pub(crate) fn width(&self) -> usize {
         self.features.iter().map(FittedFeature::width).sum()
     }
 
     /// Names of the model inputs (`name` or `name=level`).
-    pub fn output_names(&self) -> Vec<String> {
+    pub(crate) fn output_names(&self) -> Vec<String> {
         let mut out = Vec::with_capacity(self.width());
         for f in &self.features {
             match f {
@@ -196,13 +196,13 @@ impl Pipeline {
     }
 
     /// Checks stored values (used when loading a bundle).
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         self.features.iter().try_for_each(FittedFeature::check)
     }
 
     /// Transforms `rows` of `frame` into a row-major model matrix. Columns
     /// are matched by name.
-    pub fn transform(
+    pub(crate) fn transform(
         &self,
         frame: &Frame,
         rows: &[usize],
@@ -512,7 +512,6 @@ mod tests {
 
     fn frame() -> Frame {
         Frame {
-            n: 4,
             columns: vec![
                 FrameColumn {
                     name: "age".into(),
@@ -575,7 +574,7 @@ mod tests {
                 values: Values::Numeric(values),
             });
         }
-        let frame = Frame { n, columns };
+        let frame = Frame { columns };
         let train: Vec<usize> = (0..n).filter(|r| r % 4 != 1).collect();
         let p = Pipeline::fit(&frame, &train);
         // The formula, one cell at a time.

@@ -46,7 +46,7 @@ const PARAMS: &[ParamInfo] = &[
 ];
 
 /// Registry entry.
-pub const INFO: AlgorithmInfo = AlgorithmInfo {
+pub(crate) const INFO: AlgorithmInfo = AlgorithmInfo {
     name: "boosting",
     description: "gradient-boosted trees (forust-ml), log-loss",
     params: PARAMS,
@@ -56,19 +56,19 @@ pub const INFO: AlgorithmInfo = AlgorithmInfo {
 
 /// Hyper-parameters of boosting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BoostingParams {
+pub(crate) struct BoostingParams {
     /// Iterations.
-    pub trees: usize,
+    pub(crate) trees: usize,
     /// Learning rate.
-    pub learning_rate: f64,
+    pub(crate) learning_rate: f64,
     /// Tree depth.
-    pub max_depth: usize,
+    pub(crate) max_depth: usize,
     /// L2 penalty.
-    pub l2: f64,
+    pub(crate) l2: f64,
     /// Minimum leaf hessian.
-    pub min_leaf_weight: f64,
+    pub(crate) min_leaf_weight: f64,
     /// Row subsampling.
-    pub subsample: f64,
+    pub(crate) subsample: f64,
 }
 
 impl Default for BoostingParams {
@@ -86,7 +86,7 @@ impl Default for BoostingParams {
 
 impl BoostingParams {
     /// Validates `--param` values.
-    pub fn from_raw(raw: &RawParams) -> Result<BoostingParams> {
+    pub(crate) fn from_raw(raw: &RawParams) -> Result<BoostingParams> {
         let n = "boosting";
         raw.check_keys(n, PARAMS)?;
         let d = BoostingParams::default();
@@ -136,7 +136,7 @@ impl BoostingParams {
     }
 
     /// `key=value` summary.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "trees={}, learning_rate={}, max_depth={}, l2={}, min_leaf_weight={}, subsample={}",
             self.trees,
@@ -151,14 +151,14 @@ impl BoostingParams {
 
 /// A fitted booster, stored as forust's JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BoostingModel {
+pub(crate) struct BoostingModel {
     /// Number of inputs.
-    pub n_inputs: usize,
+    pub(crate) n_inputs: usize,
     /// forust's model document.
-    pub booster: serde_json::Value,
+    pub(crate) booster: serde_json::Value,
     /// The booster parsed from `booster`, built on first use.
     #[serde(skip)]
-    pub parsed: Cached<GradientBooster>,
+    pub(crate) parsed: Cached<GradientBooster>,
 }
 
 fn column_major(x: ArrayView2<f64>) -> Vec<f64> {
@@ -174,7 +174,7 @@ impl BoostingModel {
     }
 
     /// Checks that the stored booster loads.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         self.booster().map(|_| ()).map_err(|e| e.to_string())
     }
 }

@@ -7,11 +7,11 @@ use std::sync::OnceLock;
 use crate::error::Result;
 
 /// A value built on first use and then reused.
-pub struct Cached<T>(OnceLock<T>);
+pub(crate) struct Cached<T>(OnceLock<T>);
 
 impl<T> Cached<T> {
     /// The value, building it with `make` the first time.
-    pub fn get_or_make(&self, make: impl FnOnce() -> Result<T>) -> Result<&T> {
+    pub(crate) fn get_or_make(&self, make: impl FnOnce() -> Result<T>) -> Result<&T> {
         if let Some(v) = self.0.get() {
             return Ok(v);
         }

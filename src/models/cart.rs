@@ -9,20 +9,20 @@ use crate::models::tree::{Node, Nodes, LEAF};
 use ndarray::ArrayView2;
 
 /// Inputs cut into at most 255 ordered bins, column by column.
-pub struct Binned {
+pub(crate) struct Binned {
     /// `bins[f * n + i]`: bin of row `i` in input `f`.
-    pub bins: Vec<u8>,
+    pub(crate) bins: Vec<u8>,
     /// Per input: thresholds; bin `b` holds values `<= thresholds[b]`.
-    pub thresholds: Vec<Vec<f64>>,
+    pub(crate) thresholds: Vec<Vec<f64>>,
     /// Rows.
-    pub n: usize,
+    pub(crate) n: usize,
     /// Inputs.
-    pub p: usize,
+    pub(crate) p: usize,
 }
 
 impl Binned {
     /// Bins every input at up to `max_bins` quantile cut points.
-    pub fn new(x: ArrayView2<f64>, max_bins: usize) -> Binned {
+    pub(crate) fn new(x: ArrayView2<f64>, max_bins: usize) -> Binned {
         let (n, p) = x.dim();
         let max_bins = max_bins.clamp(2, 255);
         let mut bins = vec![0u8; n * p];
@@ -61,13 +61,13 @@ impl Binned {
 
 /// How one tree grows.
 #[derive(Debug, Clone, Copy)]
-pub struct GrowParams {
+pub(crate) struct GrowParams {
     /// Maximum depth (0 = unlimited).
-    pub max_depth: usize,
+    pub(crate) max_depth: usize,
     /// Minimum rows in a leaf.
-    pub min_leaf: usize,
+    pub(crate) min_leaf: usize,
     /// Inputs tried at each split.
-    pub mtry: usize,
+    pub(crate) mtry: usize,
 }
 
 struct Task {
@@ -234,7 +234,7 @@ impl Grower<'_> {
 /// scikit-learn, impurities and leaf shares use the weighted counts while
 /// `min_leaf` counts distinct rows, and inputs that are constant within a
 /// node do not count towards the `mtry` inputs tried there.
-pub fn grow(
+pub(crate) fn grow(
     data: &Binned,
     y: &[bool],
     weight: &[u32],

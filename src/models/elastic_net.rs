@@ -42,7 +42,7 @@ const PARAMS: &[ParamInfo] = &[
 ];
 
 /// Registry entry.
-pub const INFO: AlgorithmInfo = AlgorithmInfo {
+pub(crate) const INFO: AlgorithmInfo = AlgorithmInfo {
     name: "elastic-net",
     description: "L1/L2-penalised linear model (linfa-elasticnet) + Platt scaling",
     params: PARAMS,
@@ -52,17 +52,17 @@ pub const INFO: AlgorithmInfo = AlgorithmInfo {
 
 /// Hyper-parameters of the elastic net.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ElasticNetParams {
+pub(crate) struct ElasticNetParams {
     /// Penalty strength.
-    pub alpha: f64,
+    pub(crate) alpha: f64,
     /// L1 share of the penalty.
-    pub l1_ratio: f64,
+    pub(crate) l1_ratio: f64,
     /// Maximum iterations.
-    pub max_iter: usize,
+    pub(crate) max_iter: usize,
     /// Tolerance.
-    pub tol: f64,
+    pub(crate) tol: f64,
     /// Folds for cross-fitted Platt scores.
-    pub platt_folds: usize,
+    pub(crate) platt_folds: usize,
 }
 
 impl Default for ElasticNetParams {
@@ -79,7 +79,7 @@ impl Default for ElasticNetParams {
 
 impl ElasticNetParams {
     /// Validates `--param` values.
-    pub fn from_raw(raw: &RawParams) -> Result<ElasticNetParams> {
+    pub(crate) fn from_raw(raw: &RawParams) -> Result<ElasticNetParams> {
         let n = "elastic-net";
         raw.check_keys(n, PARAMS)?;
         let d = ElasticNetParams::default();
@@ -114,7 +114,7 @@ impl ElasticNetParams {
     }
 
     /// `key=value` summary.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "alpha={}, l1_ratio={}, max_iter={}, tol={}, platt_folds={}",
             self.alpha, self.l1_ratio, self.max_iter, self.tol, self.platt_folds
@@ -124,13 +124,13 @@ impl ElasticNetParams {
 
 /// A fitted elastic net with its Platt calibration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ElasticNetModel {
+pub(crate) struct ElasticNetModel {
     /// Intercept of the linear score.
-    pub intercept: f64,
+    pub(crate) intercept: f64,
     /// Weights of the linear score (many exactly zero).
-    pub coefficients: Vec<f64>,
+    pub(crate) coefficients: Vec<f64>,
     /// Map from score to probability.
-    pub platt: Platt,
+    pub(crate) platt: Platt,
 }
 
 fn fit_linear(x: ArrayView2<f64>, y: &[bool], p: &ElasticNetParams) -> Result<(f64, Array1<f64>)> {
@@ -193,7 +193,7 @@ impl Classifier for ElasticNetModel {
 
 impl ElasticNetModel {
     /// Checks stored numbers.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         if self.intercept.is_finite() && self.coefficients.iter().all(|c| c.is_finite()) {
             self.platt.validate()
         } else {

@@ -42,7 +42,7 @@ const PARAMS: &[ParamInfo] = &[
 ];
 
 /// Registry entry.
-pub const INFO: AlgorithmInfo = AlgorithmInfo {
+pub(crate) const INFO: AlgorithmInfo = AlgorithmInfo {
     name: "forest",
     description: "random forest: bagged trees with per-split input sampling, grown in parallel",
     params: PARAMS,
@@ -52,17 +52,17 @@ pub const INFO: AlgorithmInfo = AlgorithmInfo {
 
 /// Hyper-parameters of the forest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ForestParams {
+pub(crate) struct ForestParams {
     /// Number of trees.
-    pub trees: usize,
+    pub(crate) trees: usize,
     /// Inputs per split (0 = sqrt).
-    pub max_features: usize,
+    pub(crate) max_features: usize,
     /// Minimum rows per leaf.
-    pub min_leaf: usize,
+    pub(crate) min_leaf: usize,
     /// Maximum depth (0 = unlimited).
-    pub max_depth: usize,
+    pub(crate) max_depth: usize,
     /// Histogram bins.
-    pub max_bins: usize,
+    pub(crate) max_bins: usize,
 }
 
 impl Default for ForestParams {
@@ -79,7 +79,7 @@ impl Default for ForestParams {
 
 impl ForestParams {
     /// Validates `--param` values.
-    pub fn from_raw(raw: &RawParams) -> Result<ForestParams> {
+    pub(crate) fn from_raw(raw: &RawParams) -> Result<ForestParams> {
         let n = "forest";
         raw.check_keys(n, PARAMS)?;
         let d = ForestParams::default();
@@ -121,7 +121,7 @@ impl ForestParams {
     }
 
     /// `key=value` summary.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "trees={}, max_features={}, min_leaf={}, max_depth={}, max_bins={}",
             self.trees,
@@ -139,11 +139,11 @@ impl ForestParams {
 
 /// A fitted forest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ForestModel {
+pub(crate) struct ForestModel {
     /// Number of inputs.
-    pub n_inputs: usize,
+    pub(crate) n_inputs: usize,
     /// The trees.
-    pub trees: Vec<Nodes>,
+    pub(crate) trees: Vec<Nodes>,
 }
 
 /// A well-mixed seed for tree `i` (SplitMix64 of seed and index).
@@ -212,7 +212,7 @@ impl Classifier for ForestModel {
 
 impl ForestModel {
     /// Checks every tree.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         if self.trees.is_empty() {
             return Err("the forest has no trees".into());
         }

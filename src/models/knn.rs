@@ -27,7 +27,7 @@ const PARAMS: &[ParamInfo] = &[
 ];
 
 /// Registry entry.
-pub const INFO: AlgorithmInfo = AlgorithmInfo {
+pub(crate) const INFO: AlgorithmInfo = AlgorithmInfo {
     name: "knn",
     description: "k nearest neighbours (linfa-nn), weighted vote; keeps the training rows",
     params: PARAMS,
@@ -37,11 +37,11 @@ pub const INFO: AlgorithmInfo = AlgorithmInfo {
 
 /// Hyper-parameters of k-NN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KnnParams {
+pub(crate) struct KnnParams {
     /// Neighbours.
-    pub k: usize,
+    pub(crate) k: usize,
     /// Whether votes are weighted by 1/distance.
-    pub distance_weighted: bool,
+    pub(crate) distance_weighted: bool,
 }
 
 impl Default for KnnParams {
@@ -55,7 +55,7 @@ impl Default for KnnParams {
 
 impl KnnParams {
     /// Validates `--param` values.
-    pub fn from_raw(raw: &RawParams) -> Result<KnnParams> {
+    pub(crate) fn from_raw(raw: &RawParams) -> Result<KnnParams> {
         raw.check_keys("knn", PARAMS)?;
         let distance_weighted = match raw.text("weights") {
             None | Some("distance") => true,
@@ -73,7 +73,7 @@ impl KnnParams {
     }
 
     /// `key=value` summary.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "k={}, weights={}",
             self.k,
@@ -88,20 +88,20 @@ impl KnnParams {
 
 /// A fitted k-NN model: the training rows themselves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KnnModel {
+pub(crate) struct KnnModel {
     /// Neighbours.
-    pub k: usize,
+    pub(crate) k: usize,
     /// 1/distance weights.
-    pub distance_weighted: bool,
+    pub(crate) distance_weighted: bool,
     /// Inputs per row.
-    pub n_inputs: usize,
+    pub(crate) n_inputs: usize,
     /// Training rows (standardised inputs), row-major.
-    pub train_x: Vec<f64>,
+    pub(crate) train_x: Vec<f64>,
     /// Training labels.
-    pub train_y: Vec<bool>,
+    pub(crate) train_y: Vec<bool>,
     /// `train_x` as a matrix, built on first use.
     #[serde(skip)]
-    pub matrix: Cached<Array2<f64>>,
+    pub(crate) matrix: Cached<Array2<f64>>,
 }
 
 impl Classifier for KnnModel {
@@ -169,7 +169,7 @@ impl Classifier for KnnModel {
 
 impl KnnModel {
     /// Checks shapes and values.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         let ok = self.k >= 1
             && self.k <= self.train_y.len()
             && self.train_x.len() == self.train_y.len() * self.n_inputs

@@ -18,15 +18,13 @@ const BLOCK_ROWS: usize = 4096;
 
 /// What [`minimize`] found.
 #[derive(Debug, Clone)]
-pub struct Minimum {
+pub(crate) struct Minimum {
     /// The minimiser.
-    pub x: Vec<f64>,
-    /// The objective there.
-    pub value: f64,
+    pub(crate) x: Vec<f64>,
     /// Iterations used.
-    pub iterations: usize,
+    pub(crate) iterations: usize,
     /// Whether the gradient tolerance was reached.
-    pub converged: bool,
+    pub(crate) converged: bool,
 }
 
 /// Minimises `f` (which returns the value and writes the gradient) from `x0`
@@ -34,7 +32,7 @@ pub struct Minimum {
 /// Stops when the largest |gradient| is ≤ `gtol`, when the relative decrease
 /// of the value falls below 64 machine epsilons (as SciPy's L-BFGS-B), or
 /// after `max_iter` iterations.
-pub fn minimize(
+pub(crate) fn minimize(
     mut f: impl FnMut(&[f64], &mut [f64]) -> f64,
     x0: Vec<f64>,
     max_iter: usize,
@@ -104,7 +102,6 @@ pub fn minimize(
                 // No decrease found: the current point is as good as it gets.
                 return Minimum {
                     x,
-                    value: fx,
                     iterations,
                     converged: false,
                 };
@@ -136,7 +133,6 @@ pub fn minimize(
     }
     Minimum {
         x,
-        value: fx,
         iterations,
         converged,
     }
@@ -145,7 +141,7 @@ pub fn minimize(
 /// Penalised mean logistic loss and its gradient for the row-major matrix
 /// `x` (`d` columns), labels `y` and parameters `w` = (coefficients…,
 /// intercept): mean log-loss + `l2` · ‖coefficients‖² / 2.
-pub fn logistic_loss_grad(
+pub(crate) fn logistic_loss_grad(
     x: &[f64],
     d: usize,
     y: &[bool],
@@ -199,7 +195,7 @@ pub fn logistic_loss_grad(
 }
 
 /// Dot product with four accumulators (lets the compiler vectorise it).
-pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0; 4];
     let ca = a.chunks_exact(4);
     let cb = b.chunks_exact(4);
@@ -218,7 +214,7 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// `y += a · x`.
-pub fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
+pub(crate) fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
     for (yi, xi) in y.iter_mut().zip(x) {
         *yi += a * xi;
     }

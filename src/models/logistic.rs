@@ -29,7 +29,7 @@ const PARAMS: &[ParamInfo] = &[
 ];
 
 /// Registry entry.
-pub const INFO: AlgorithmInfo = AlgorithmInfo {
+pub(crate) const INFO: AlgorithmInfo = AlgorithmInfo {
     name: "logistic",
     description: "L2-penalised logistic regression (L-BFGS, objective and stopping rule of scikit-learn's lbfgs)",
     params: PARAMS,
@@ -39,13 +39,13 @@ pub const INFO: AlgorithmInfo = AlgorithmInfo {
 
 /// Hyper-parameters of logistic regression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LogisticParams {
+pub(crate) struct LogisticParams {
     /// Inverse regularisation strength (scikit-learn's `C`).
-    pub c: f64,
+    pub(crate) c: f64,
     /// Maximum iterations.
-    pub max_iter: usize,
+    pub(crate) max_iter: usize,
     /// Gradient tolerance.
-    pub tol: f64,
+    pub(crate) tol: f64,
 }
 
 impl Default for LogisticParams {
@@ -60,7 +60,7 @@ impl Default for LogisticParams {
 
 impl LogisticParams {
     /// Validates `--param` values.
-    pub fn from_raw(raw: &RawParams) -> Result<LogisticParams> {
+    pub(crate) fn from_raw(raw: &RawParams) -> Result<LogisticParams> {
         raw.check_keys("logistic", PARAMS)?;
         let d = LogisticParams::default();
         Ok(LogisticParams {
@@ -87,11 +87,15 @@ impl LogisticParams {
 
 /// A fitted logistic regression: P = 1 / (1 + exp(-(intercept + x·coefficients))).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LogisticModel {
+pub(crate) struct LogisticModel {
     /// Intercept on the logit scale.
-    pub intercept: f64,
+    pub(crate) intercept: f64,
     /// One coefficient per model input (standardised scale).
-    pub coefficients: Vec<f64>,
+    pub(crate) coefficients: Vec<f64>,
+    /// Whether the fit stopped at `max_iter` before reaching `tol` (as
+    /// scikit-learn's "lbfgs failed to converge"); stored only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) not_converged: bool,
 }
 
 impl Classifier for LogisticModel {
@@ -114,6 +118,7 @@ impl Classifier for LogisticModel {
         let model = LogisticModel {
             intercept: found.x[d],
             coefficients: found.x[..d].to_vec(),
+            not_converged: !found.converged && found.iterations >= params.max_iter,
         };
         model
             .validate()
@@ -129,7 +134,7 @@ impl Classifier for LogisticModel {
 
 impl LogisticModel {
     /// Checks that every stored number is finite.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         if self.intercept.is_finite() && self.coefficients.iter().all(|c| c.is_finite()) {
             Ok(())
         } else {

@@ -1,28 +1,28 @@
 //! Classifiers: one trait over the algorithms, one small file per algorithm,
 //! and the serde-tagged enums stored in bundles.
 
-pub mod boosting;
-pub mod cached;
-pub mod cart;
-pub mod elastic_net;
-pub mod forest;
-pub mod knn;
-pub mod lbfgs;
-pub mod logistic;
-pub mod naive_bayes;
-pub mod params;
-pub mod platt;
-pub mod svm;
-pub mod tree;
+pub(crate) mod boosting;
+pub(crate) mod cached;
+pub(crate) mod cart;
+pub(crate) mod elastic_net;
+pub(crate) mod forest;
+pub(crate) mod knn;
+pub(crate) mod lbfgs;
+pub(crate) mod logistic;
+pub(crate) mod naive_bayes;
+pub(crate) mod params;
+pub(crate) mod platt;
+pub(crate) mod svm;
+pub(crate) mod tree;
 
 use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-pub use params::{ParamInfo, RawParams};
+pub(crate) use params::{ParamInfo, RawParams};
 
 /// A binary classifier giving P(responder).
-pub trait Classifier: Sized {
+pub(crate) trait Classifier: Sized {
     /// The algorithm's validated hyper-parameters.
     type Params;
     /// Fits on rows of `x` with labels `y` (true = responder).
@@ -33,21 +33,21 @@ pub trait Classifier: Sized {
 
 /// An algorithm's name and the hyper-parameters it accepts.
 #[derive(Debug, Clone, Copy)]
-pub struct AlgorithmInfo {
+pub(crate) struct AlgorithmInfo {
     /// Name used with `--algorithm`.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// One-line description.
-    pub description: &'static str,
+    pub(crate) description: &'static str,
     /// Its parameters.
-    pub params: &'static [ParamInfo],
+    pub(crate) params: &'static [ParamInfo],
     /// Whether it gives probabilities natively (else: Platt scaling or leaf shares).
-    pub native_probabilities: bool,
+    pub(crate) native_probabilities: bool,
     /// Whether its bundle keeps training rows.
-    pub keeps_training_rows: bool,
+    pub(crate) keeps_training_rows: bool,
 }
 
 /// Every algorithm responder knows, in display order.
-pub const ALGORITHMS: &[AlgorithmInfo] = &[
+pub(crate) const ALGORITHMS: &[AlgorithmInfo] = &[
     logistic::INFO,
     elastic_net::INFO,
     tree::INFO,
@@ -58,15 +58,10 @@ pub const ALGORITHMS: &[AlgorithmInfo] = &[
     boosting::INFO,
 ];
 
-/// Looks up an algorithm by name.
-pub fn algorithm_info(name: &str) -> Option<&'static AlgorithmInfo> {
-    ALGORITHMS.iter().find(|a| a.name == name)
-}
-
 /// An algorithm with validated hyper-parameters; stored in bundles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "algorithm", rename_all = "kebab-case")]
-pub enum AlgorithmParams {
+pub(crate) enum AlgorithmParams {
     /// L2-penalised logistic regression.
     Logistic(logistic::LogisticParams),
     /// Elastic net + Platt.
@@ -87,7 +82,7 @@ pub enum AlgorithmParams {
 
 impl AlgorithmParams {
     /// Builds from `--algorithm NAME` and `--param KEY=VALUE` pairs.
-    pub fn from_cli(name: &str, raw: &RawParams) -> Result<AlgorithmParams> {
+    pub(crate) fn from_cli(name: &str, raw: &RawParams) -> Result<AlgorithmParams> {
         use AlgorithmParams as A;
         Ok(match name {
             "logistic" => A::Logistic(logistic::LogisticParams::from_raw(raw)?),
@@ -112,7 +107,7 @@ impl AlgorithmParams {
     }
 
     /// The algorithm's name.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         use AlgorithmParams as A;
         match self {
             A::Logistic(_) => "logistic",
@@ -127,7 +122,7 @@ impl AlgorithmParams {
     }
 
     /// `key=value` pairs of the hyper-parameters, for display.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         use AlgorithmParams as A;
         match self {
             A::Logistic(p) => format!("c={}, max_iter={}, tol={}", p.c, p.max_iter, p.tol),
@@ -142,7 +137,7 @@ impl AlgorithmParams {
     }
 
     /// Fits this algorithm after checking the inputs linfa would panic on.
-    pub fn fit(&self, x: ArrayView2<f64>, y: &[bool], seed: u64) -> Result<FittedModel> {
+    pub(crate) fn fit(&self, x: ArrayView2<f64>, y: &[bool], seed: u64) -> Result<FittedModel> {
         use AlgorithmParams as A;
         use FittedModel as M;
         check_fit_inputs(x, y)?;
@@ -162,7 +157,7 @@ impl AlgorithmParams {
 /// A fitted model; stored in bundles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "algorithm", rename_all = "kebab-case")]
-pub enum FittedModel {
+pub(crate) enum FittedModel {
     /// Logistic regression.
     Logistic(logistic::LogisticModel),
     /// Elastic net + Platt.
@@ -183,7 +178,7 @@ pub enum FittedModel {
 
 impl FittedModel {
     /// P(responder) for every row of `x`, after checking its shape and values.
-    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
+    pub(crate) fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
         use FittedModel as M;
         let want = self.n_inputs();
         if x.ncols() != want {
@@ -218,7 +213,7 @@ impl FittedModel {
     }
 
     /// Number of inputs the model takes.
-    pub fn n_inputs(&self) -> usize {
+    pub(crate) fn n_inputs(&self) -> usize {
         use FittedModel as M;
         match self {
             M::Logistic(m) => m.coefficients.len(),
@@ -233,7 +228,7 @@ impl FittedModel {
     }
 
     /// The algorithm's name.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         use FittedModel as M;
         match self {
             M::Logistic(_) => "logistic",
@@ -247,8 +242,13 @@ impl FittedModel {
         }
     }
 
+    /// Whether the fit stopped at its iteration limit before converging.
+    pub(crate) fn not_converged(&self) -> bool {
+        matches!(self, FittedModel::Logistic(m) if m.not_converged)
+    }
+
     /// Whether this fitted model stores training rows.
-    pub fn holds_training_rows(&self) -> bool {
+    pub(crate) fn holds_training_rows(&self) -> bool {
         match self {
             FittedModel::Knn(_) => true,
             FittedModel::Svm(m) => m.n_support > 0,
@@ -257,7 +257,7 @@ impl FittedModel {
     }
 
     /// Checks stored values after loading a bundle.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         use FittedModel as M;
         match self {
             M::Logistic(m) => m.validate(),
@@ -274,7 +274,7 @@ impl FittedModel {
 
 /// Refuses inputs that make linfa panic or return nonsense: no rows, a
 /// length mismatch, a non-finite value, or a single class.
-pub fn check_fit_inputs(x: ArrayView2<f64>, y: &[bool]) -> Result<()> {
+pub(crate) fn check_fit_inputs(x: ArrayView2<f64>, y: &[bool]) -> Result<()> {
     if x.nrows() == 0 || x.ncols() == 0 {
         return Err(Error::Fit(format!(
             "cannot fit a model on {} rows × {} columns",
@@ -335,7 +335,7 @@ mod tests {
             let model = params.fit(x.view(), &y, 7).unwrap();
             let p1 = model.predict_proba(x.view()).unwrap();
             assert!(p1.iter().all(|p| (0.0..=1.0).contains(p)), "{}", info.name);
-            let auc = crate::eval::auc(p1.as_slice().unwrap(), &y).unwrap();
+            let auc = crate::stats::scores::auc(p1.as_slice().unwrap(), &y).unwrap();
             assert!(auc > 0.7, "{}: in-sample AUC {auc}", info.name);
             let json = serde_json::to_string(&model).unwrap();
             let back: FittedModel = serde_json::from_str(&json).unwrap();

@@ -19,7 +19,7 @@ const PARAMS: &[ParamInfo] = &[ParamInfo {
 }];
 
 /// Registry entry.
-pub const INFO: AlgorithmInfo = AlgorithmInfo {
+pub(crate) const INFO: AlgorithmInfo = AlgorithmInfo {
     name: "naive-bayes",
     description:
         "Gaussian naive Bayes (scikit-learn's var_smoothing rule), probabilities by log-sum-exp",
@@ -30,9 +30,9 @@ pub const INFO: AlgorithmInfo = AlgorithmInfo {
 
 /// Hyper-parameters of naive Bayes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NaiveBayesParams {
+pub(crate) struct NaiveBayesParams {
     /// Variance smoothing.
-    pub var_smoothing: f64,
+    pub(crate) var_smoothing: f64,
 }
 
 impl Default for NaiveBayesParams {
@@ -45,7 +45,7 @@ impl Default for NaiveBayesParams {
 
 impl NaiveBayesParams {
     /// Validates `--param` values.
-    pub fn from_raw(raw: &RawParams) -> Result<NaiveBayesParams> {
+    pub(crate) fn from_raw(raw: &RawParams) -> Result<NaiveBayesParams> {
         raw.check_keys("naive-bayes", PARAMS)?;
         Ok(NaiveBayesParams {
             var_smoothing: raw.f64(
@@ -60,29 +60,29 @@ impl NaiveBayesParams {
     }
 
     /// `key=value` summary.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!("var_smoothing={}", self.var_smoothing)
     }
 }
 
 /// Per-class Gaussian parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClassGaussians {
+pub(crate) struct ClassGaussians {
     /// Prior probability of the class.
-    pub prior: f64,
+    pub(crate) prior: f64,
     /// Mean of every input.
-    pub mean: Vec<f64>,
+    pub(crate) mean: Vec<f64>,
     /// Variance of every input (smoothed).
-    pub var: Vec<f64>,
+    pub(crate) var: Vec<f64>,
 }
 
 /// A fitted naive Bayes model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NaiveBayesModel {
+pub(crate) struct NaiveBayesModel {
     /// Non-responders.
-    pub negative: ClassGaussians,
+    pub(crate) negative: ClassGaussians,
     /// Responders.
-    pub positive: ClassGaussians,
+    pub(crate) positive: ClassGaussians,
 }
 
 /// Mean and population variance (divisor n) of every column of `x`; the
@@ -158,7 +158,7 @@ impl Classifier for NaiveBayesModel {
 
 impl NaiveBayesModel {
     /// Checks shapes and values (`n_inputs` = expected input count).
-    pub fn validate(&self, n_inputs: usize) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self, n_inputs: usize) -> std::result::Result<(), String> {
         for c in [&self.negative, &self.positive] {
             let ok = c.mean.len() == n_inputs
                 && c.var.len() == n_inputs
@@ -174,7 +174,7 @@ impl NaiveBayesModel {
     }
 
     /// Number of inputs.
-    pub fn n_inputs(&self) -> usize {
+    pub(crate) fn n_inputs(&self) -> usize {
         self.positive.mean.len()
     }
 }

@@ -6,24 +6,24 @@ use crate::error::{Error, Result};
 
 /// One hyper-parameter an algorithm accepts.
 #[derive(Debug, Clone, Copy)]
-pub struct ParamInfo {
+pub(crate) struct ParamInfo {
     /// Key used with `--param`.
-    pub key: &'static str,
+    pub(crate) key: &'static str,
     /// Default value, as text.
-    pub default: &'static str,
+    pub(crate) default: &'static str,
     /// What it does.
-    pub help: &'static str,
+    pub(crate) help: &'static str,
 }
 
 /// The `--param` pairs as given, checked against an algorithm's keys.
 #[derive(Debug, Clone, Default)]
-pub struct RawParams {
+pub(crate) struct RawParams {
     pairs: BTreeMap<String, String>,
 }
 
 impl RawParams {
     /// Parses `KEY=VALUE` strings; a key given twice is an error.
-    pub fn parse(items: &[String]) -> Result<RawParams> {
+    pub(crate) fn parse(items: &[String]) -> Result<RawParams> {
         let mut pairs = BTreeMap::new();
         for item in items {
             let (k, v) = item.split_once('=').ok_or_else(|| {
@@ -40,7 +40,7 @@ impl RawParams {
     }
 
     /// Errors if any key is not among `valid`, listing valid keys and defaults.
-    pub fn check_keys(&self, algorithm: &str, valid: &[ParamInfo]) -> Result<()> {
+    pub(crate) fn check_keys(&self, algorithm: &str, valid: &[ParamInfo]) -> Result<()> {
         for k in self.pairs.keys() {
             if !valid.iter().any(|p| p.key == k) {
                 return Err(Error::usage(format!(
@@ -53,12 +53,12 @@ impl RawParams {
     }
 
     /// A text parameter as given.
-    pub fn text(&self, key: &str) -> Option<&str> {
+    pub(crate) fn text(&self, key: &str) -> Option<&str> {
         self.pairs.get(key).map(String::as_str)
     }
 
     /// A floating-point parameter, with `ok` as its validity check.
-    pub fn f64(
+    pub(crate) fn f64(
         &self,
         algorithm: &str,
         valid: &[ParamInfo],
@@ -80,7 +80,7 @@ impl RawParams {
     }
 
     /// An integer parameter, with `ok` as its validity check.
-    pub fn usize(
+    pub(crate) fn usize(
         &self,
         algorithm: &str,
         valid: &[ParamInfo],

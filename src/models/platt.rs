@@ -11,16 +11,16 @@ use crate::stats::sigmoid;
 
 /// P(responder) = 1 / (1 + exp(a · score + b)).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Platt {
+pub(crate) struct Platt {
     /// Slope (negative when larger scores mean responders).
-    pub a: f64,
+    pub(crate) a: f64,
     /// Offset.
-    pub b: f64,
+    pub(crate) b: f64,
 }
 
 impl Platt {
     /// Fits on scores and labels; needs both classes.
-    pub fn fit(scores: &[f64], y: &[bool]) -> Result<Platt> {
+    pub(crate) fn fit(scores: &[f64], y: &[bool]) -> Result<Platt> {
         let pos = y.iter().filter(|&&v| v).count();
         if pos == 0 || pos == y.len() {
             return Err(Error::Fit(format!(
@@ -42,12 +42,12 @@ impl Platt {
     }
 
     /// The probability for one score.
-    pub fn predict(&self, score: f64) -> f64 {
+    pub(crate) fn predict(&self, score: f64) -> f64 {
         sigmoid(-(self.a * score + self.b))
     }
 
     /// Checks that both parameters are finite.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         if self.a.is_finite() && self.b.is_finite() {
             Ok(())
         } else {

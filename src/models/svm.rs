@@ -39,7 +39,7 @@ const PARAMS: &[ParamInfo] = &[
 ];
 
 /// Registry entry.
-pub const INFO: AlgorithmInfo = AlgorithmInfo {
+pub(crate) const INFO: AlgorithmInfo = AlgorithmInfo {
     name: "svm",
     description:
         "support vector machine (linfa-svm), linear or Gaussian kernel, Platt probabilities",
@@ -51,7 +51,7 @@ pub const INFO: AlgorithmInfo = AlgorithmInfo {
 /// The kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kernel {
+pub(crate) enum Kernel {
     /// Plain dot product.
     Linear,
     /// Radial basis function.
@@ -60,15 +60,15 @@ pub enum Kernel {
 
 /// Hyper-parameters of the SVM.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SvmParams {
+pub(crate) struct SvmParams {
     /// Kernel.
-    pub kernel: Kernel,
+    pub(crate) kernel: Kernel,
     /// Penalty.
-    pub c: f64,
+    pub(crate) c: f64,
     /// Gaussian width (0 = 1/inputs).
-    pub gamma: f64,
+    pub(crate) gamma: f64,
     /// Solver tolerance.
-    pub eps: f64,
+    pub(crate) eps: f64,
 }
 
 impl Default for SvmParams {
@@ -84,7 +84,7 @@ impl Default for SvmParams {
 
 impl SvmParams {
     /// Validates `--param` values.
-    pub fn from_raw(raw: &RawParams) -> Result<SvmParams> {
+    pub(crate) fn from_raw(raw: &RawParams) -> Result<SvmParams> {
         let n = "svm";
         raw.check_keys(n, PARAMS)?;
         let d = SvmParams::default();
@@ -113,7 +113,7 @@ impl SvmParams {
     }
 
     /// `key=value` summary.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "kernel={}, c={}, gamma={}, eps={}",
             match self.kernel {
@@ -133,20 +133,20 @@ impl SvmParams {
 
 /// A fitted SVM: linfa's model as JSON plus the Platt map of its decision values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SvmModel {
+pub(crate) struct SvmModel {
     /// Number of inputs.
-    pub n_inputs: usize,
+    pub(crate) n_inputs: usize,
     /// Kernel used.
-    pub kernel: Kernel,
+    pub(crate) kernel: Kernel,
     /// Support vectors kept (Gaussian kernel only).
-    pub n_support: usize,
+    pub(crate) n_support: usize,
     /// Map from decision value to probability.
-    pub platt: Platt,
+    pub(crate) platt: Platt,
     /// linfa's fitted model (serde form).
-    pub svm: serde_json::Value,
+    pub(crate) svm: serde_json::Value,
     /// linfa's model rebuilt from `svm`, on first use.
     #[serde(skip)]
-    pub parsed: Cached<Svm<f64, Pr>>,
+    pub(crate) parsed: Cached<Svm<f64, Pr>>,
 }
 
 impl SvmModel {
@@ -158,7 +158,7 @@ impl SvmModel {
     }
 
     /// Checks stored values.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         self.platt.validate()?;
         self.linfa().map(|_| ()).map_err(|e| e.to_string())
     }

@@ -31,7 +31,7 @@ const PARAMS: &[ParamInfo] = &[
 ];
 
 /// Registry entry.
-pub const INFO: AlgorithmInfo = AlgorithmInfo {
+pub(crate) const INFO: AlgorithmInfo = AlgorithmInfo {
     name: "tree",
     description: "one classification tree (CART, Gini); probability = responder share in the leaf",
     params: PARAMS,
@@ -41,11 +41,11 @@ pub const INFO: AlgorithmInfo = AlgorithmInfo {
 
 /// Hyper-parameters of a single tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TreeParams {
+pub(crate) struct TreeParams {
     /// Maximum depth.
-    pub max_depth: usize,
+    pub(crate) max_depth: usize,
     /// Minimum rows per leaf.
-    pub min_leaf: usize,
+    pub(crate) min_leaf: usize,
 }
 
 impl Default for TreeParams {
@@ -59,7 +59,7 @@ impl Default for TreeParams {
 
 impl TreeParams {
     /// Validates `--param` values.
-    pub fn from_raw(raw: &RawParams) -> Result<TreeParams> {
+    pub(crate) fn from_raw(raw: &RawParams) -> Result<TreeParams> {
         let n = "tree";
         raw.check_keys(n, PARAMS)?;
         let d = TreeParams::default();
@@ -84,50 +84,50 @@ impl TreeParams {
     }
 
     /// `key=value` summary.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!("max_depth={}, min_leaf={}", self.max_depth, self.min_leaf)
     }
 }
 
 /// One node of a stored tree.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Node {
+pub(crate) struct Node {
     /// Input index of the split, or `u32::MAX` for a leaf.
-    pub feature: u32,
+    pub(crate) feature: u32,
     /// Split value: rows with `x <= threshold` go left.
-    pub threshold: f64,
+    pub(crate) threshold: f64,
     /// Index of the left child.
-    pub left: u32,
+    pub(crate) left: u32,
     /// Index of the right child.
-    pub right: u32,
+    pub(crate) right: u32,
     /// P(responder) in this node's training rows.
-    pub value: f64,
+    pub(crate) value: f64,
 }
 
 /// A leaf marker for [`Node::feature`].
-pub const LEAF: u32 = u32::MAX;
+pub(crate) const LEAF: u32 = u32::MAX;
 
 /// A binary tree stored as a flat node list (root first). In a bundle it
 /// is written as three arrays (see [`CompactNodes`]); the older list of node
 /// objects is still read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Nodes {
+pub(crate) struct Nodes {
     /// The nodes.
-    pub nodes: Vec<Node>,
+    pub(crate) nodes: Vec<Node>,
 }
 
 /// The stored form of [`Nodes`]: about a third of the size of a list of
 /// node objects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CompactNodes {
+pub(crate) struct CompactNodes {
     /// Per node: the input it splits on, or -1 for a leaf.
-    pub split: Vec<i64>,
+    pub(crate) split: Vec<i64>,
     /// Per node: the threshold (split nodes; `x <= threshold` goes left) or
     /// P(responder) (leaves).
-    pub value: Vec<f64>,
+    pub(crate) value: Vec<f64>,
     /// Per split node, in node order: its left child; the right child is
     /// the next node.
-    pub left: Vec<u32>,
+    pub(crate) left: Vec<u32>,
 }
 
 impl Serialize for Nodes {
@@ -223,7 +223,7 @@ impl<'de> Deserialize<'de> for Nodes {
 
 impl Nodes {
     /// P(responder) for one row.
-    pub fn predict_row(&self, row: &[f64]) -> f64 {
+    pub(crate) fn predict_row(&self, row: &[f64]) -> f64 {
         let mut i = 0usize;
         loop {
             let n = &self.nodes[i];
@@ -239,7 +239,7 @@ impl Nodes {
     }
 
     /// Checks indices and values so that prediction cannot fail.
-    pub fn validate(&self, n_inputs: usize) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self, n_inputs: usize) -> std::result::Result<(), String> {
         if self.nodes.is_empty() {
             return Err("a tree has no nodes".into());
         }
@@ -266,11 +266,11 @@ impl Nodes {
 
 /// A fitted single tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TreeModel {
+pub(crate) struct TreeModel {
     /// Number of inputs.
-    pub n_inputs: usize,
+    pub(crate) n_inputs: usize,
     /// The tree.
-    pub tree: Nodes,
+    pub(crate) tree: Nodes,
 }
 
 impl Classifier for TreeModel {
@@ -324,7 +324,7 @@ mod tests {
         assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
         // Not hard labels: some leaf is mixed.
         assert!(p.iter().any(|&v| v > 0.0 && v < 1.0));
-        let auc = crate::eval::auc(p.as_slice().unwrap(), &y).unwrap();
+        let auc = crate::stats::scores::auc(p.as_slice().unwrap(), &y).unwrap();
         assert!(auc > 0.8, "{auc}");
     }
 

@@ -2,22 +2,22 @@
 
 /// One patient's scores, ready to print.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RankedRow {
+pub(crate) struct RankedRow {
     /// 1-based rank.
-    pub rank: usize,
+    pub(crate) rank: usize,
     /// Patient ID.
-    pub id: String,
+    pub(crate) id: String,
     /// P(responder) under each arm, in bundle order.
-    pub probs: Vec<f64>,
+    pub(crate) probs: Vec<f64>,
     /// Index of the arm with the highest probability.
-    pub best: usize,
+    pub(crate) best: usize,
     /// Best minus second-best probability (0 with one arm).
-    pub advantage: f64,
+    pub(crate) advantage: f64,
 }
 
 impl RankedRow {
     /// Row `rank` of the ranking: patient `id` with probabilities `probs`.
-    pub fn new(rank: usize, id: &str, probs: Vec<f64>) -> RankedRow {
+    pub(crate) fn new(rank: usize, id: &str, probs: Vec<f64>) -> RankedRow {
         let (best, advantage) = best_and_advantage(&probs);
         RankedRow {
             rank,
@@ -31,7 +31,7 @@ impl RankedRow {
 
 /// The arm with the highest probability (the first on ties) and its margin
 /// over the runner-up (0 with one arm).
-pub fn best_and_advantage(p: &[f64]) -> (usize, f64) {
+pub(crate) fn best_and_advantage(p: &[f64]) -> (usize, f64) {
     let mut best = 0;
     for (a, &v) in p.iter().enumerate() {
         if v > p[best] {
@@ -56,7 +56,7 @@ pub fn best_and_advantage(p: &[f64]) -> (usize, f64) {
 /// Ranks patients (the in-memory reference of the tests). `probs[a][i]` is patient `i`'s probability under arm
 /// `a`. Patients are sorted by descending probability of arm `by`, or of
 /// their best arm when `by` is `None`; ties keep input order.
-pub fn rank(ids: &[String], probs: &[Vec<f64>], by: Option<usize>) -> Vec<RankedRow> {
+pub(crate) fn rank(ids: &[String], probs: &[Vec<f64>], by: Option<usize>) -> Vec<RankedRow> {
     let n = ids.len();
     let mut rows: Vec<RankedRow> = (0..n)
         .map(|i| RankedRow::new(0, &ids[i], probs.iter().map(|a| a[i]).collect()))

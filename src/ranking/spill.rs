@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::ranking::best::best_and_advantage;
 
 /// Patients held in memory before a sorted run is written to disk.
-pub const DEFAULT_SPILL_ROWS: usize = 1_000_000;
+pub(crate) const DEFAULT_SPILL_ROWS: usize = 1_000_000;
 
 /// Bytes of the in-memory run (IDs, probabilities, hashes and the sort
 /// index) beyond which it is written out even with fewer rows.
@@ -32,7 +32,7 @@ const MERGE_BUFFER_BYTES: usize = 32 << 20;
 /// The 64-bit hash of a patient ID used by the duplicate check: SipHash
 /// with fixed keys (well mixed: structured IDs such as `R1P000123` do not
 /// collide, which the quicker multiply-rotate hash of the ID index did).
-pub fn id_hash(id: &str) -> u64 {
+pub(crate) fn id_hash(id: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
     id.hash(&mut h);
@@ -40,7 +40,7 @@ pub fn id_hash(id: &str) -> u64 {
 }
 
 /// Collects scored patients and ranks them.
-pub struct Ranker {
+pub(crate) struct Ranker {
     arms: usize,
     by: Option<usize>,
     top: Option<usize>,
@@ -56,7 +56,7 @@ pub struct Ranker {
 }
 
 /// The ranked patients, ready to be written in rank order.
-pub enum Ranked {
+pub(crate) enum Ranked {
     /// Everything fitted in memory: `order` lists the shown rows.
     Memory {
         /// Patient IDs in input order.
@@ -83,7 +83,7 @@ impl Ranker {
     /// A ranker for `arms` arms, ranking by arm `by` (else each patient's
     /// best arm), keeping the first `top` when given; runs beyond
     /// `spill_rows` patients go to temporary files in `dir`.
-    pub fn new(
+    pub(crate) fn new(
         arms: usize,
         by: Option<usize>,
         top: Option<usize>,
@@ -107,18 +107,18 @@ impl Ranker {
     }
 
     /// Patients received so far.
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.first_row + self.ids.len() as u64
     }
 
     /// True before any patient is received.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Whether two patients so far have IDs with the same hash (the caller
     /// then checks the IDs themselves).
-    pub fn has_duplicate(&self) -> bool {
+    pub(crate) fn has_duplicate(&self) -> bool {
         self.duplicate
     }
 
@@ -127,7 +127,12 @@ impl Ranker {
     /// be distinct). The in-memory run is written out first when the block
     /// would take it past `spill_rows` patients (or about 128 MB); a block
     /// arriving at an empty run is kept as it is (no copy).
-    pub fn push(&mut self, ids: TextColumn, probs: Vec<Vec<f64>>, hashes: Vec<u64>) -> Result<()> {
+    pub(crate) fn push(
+        &mut self,
+        ids: TextColumn,
+        probs: Vec<Vec<f64>>,
+        hashes: Vec<u64>,
+    ) -> Result<()> {
         if ids.len() > u32::MAX as usize {
             return Err(Error::usage(
                 "more than 4,294,967,295 patients in one block: use a smaller --batch-rows",
@@ -235,7 +240,7 @@ impl Ranker {
     }
 
     /// Ranks everything received. `Ok(None)` when two IDs share a hash.
-    pub fn finish(mut self) -> Result<Option<Ranked>> {
+    pub(crate) fn finish(mut self) -> Result<Option<Ranked>> {
         if self.runs.is_empty() {
             self.sorted_hashes();
             if self.duplicate {
@@ -367,7 +372,7 @@ fn read_record(r: &mut impl Read, arms: usize, run: usize) -> std::io::Result<Op
 
 impl Ranked {
     /// Number of patients that will be shown.
-    pub fn shown(&self) -> usize {
+    pub(crate) fn shown(&self) -> usize {
         match self {
             Ranked::Memory { order, .. } => order.len(),
             Ranked::Runs { shown, .. } => *shown as usize,
@@ -377,7 +382,7 @@ impl Ranked {
     /// Calls `f(ids, probs, rows)` on consecutive batches of at most
     /// `batch` ranked patients, in rank order: `rows` index `ids` and
     /// `probs[a]`.
-    pub fn for_each_batch(
+    pub(crate) fn for_each_batch(
         self,
         batch: usize,
         mut f: impl FnMut(&TextColumn, &[Vec<f64>], &[u32]) -> Result<()>,

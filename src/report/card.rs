@@ -11,21 +11,21 @@ use crate::eval::{Evaluation, GroupEvaluation};
 use crate::models::ALGORITHMS;
 
 /// Marks an item a tool cannot know, in the Markdown card.
-pub fn blank(what: &str) -> String {
+pub(crate) fn blank(what: &str) -> String {
     format!("**[TO FILL: {what}]**")
 }
 
 /// One TRIPOD+AI item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Item {
+pub(crate) struct Item {
     /// Item number in the TRIPOD+AI checklist.
-    pub item: String,
+    pub(crate) item: String,
     /// Its topic.
-    pub topic: String,
+    pub(crate) topic: String,
     /// `filled` (from the bundle/evaluation), `partial` or `to_fill`.
-    pub status: String,
+    pub(crate) status: String,
     /// What the tool could fill (Markdown), or the blank.
-    pub text: String,
+    pub(crate) text: String,
 }
 
 fn item(n: &str, topic: &str, status: &str, text: String) -> Item {
@@ -39,91 +39,91 @@ fn item(n: &str, topic: &str, status: &str, text: String) -> Item {
 
 /// A predictor and its handling.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Predictor {
+pub(crate) struct Predictor {
     /// Column name.
-    pub name: String,
+    pub(crate) name: String,
     /// `numeric`, `categorical` or `dosage`.
-    pub kind: String,
+    pub(crate) kind: String,
     /// Missing-value handling (first arm's pipeline).
-    pub missing: String,
+    pub(crate) missing: String,
     /// Categories (categorical predictors), first arm.
-    pub levels: Option<Vec<String>>,
+    pub(crate) levels: Option<Vec<String>>,
 }
 
 /// One arm's training summary and internal validation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ArmCard {
+pub(crate) struct ArmCard {
     /// The arm.
-    pub arm: String,
+    pub(crate) arm: String,
     /// Training patients.
-    pub n: usize,
+    pub(crate) n: usize,
     /// Responders among them.
-    pub responders: usize,
+    pub(crate) responders: usize,
     /// Cross-validation folds (`None`: not cross-validated).
-    pub cv_folds: Option<usize>,
+    pub(crate) cv_folds: Option<usize>,
     /// Mean fold AUC.
-    pub cv_auc_mean: Option<f64>,
+    pub(crate) cv_auc_mean: Option<f64>,
     /// SD of the fold AUCs.
-    pub cv_auc_sd: Option<f64>,
+    pub(crate) cv_auc_sd: Option<f64>,
     /// Pooled out-of-fold AUC.
-    pub cv_auc_pooled: Option<f64>,
+    pub(crate) cv_auc_pooled: Option<f64>,
     /// Every fold's AUC.
-    pub cv_fold_auc: Option<Vec<f64>>,
+    pub(crate) cv_fold_auc: Option<Vec<f64>>,
 }
 
 /// The model card (stable JSON keys, documented in the README).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ModelCard {
+pub(crate) struct ModelCard {
     /// Always `responder-model-card`.
-    pub card_format: String,
+    pub(crate) card_format: String,
     /// Card version.
-    pub card_version: u32,
+    pub(crate) card_version: u32,
     /// The bundle file as given.
-    pub model_file: String,
+    pub(crate) model_file: String,
     /// SHA-256 of the bundle file.
-    pub model_sha256: String,
+    pub(crate) model_sha256: String,
     /// Responder version that wrote the bundle.
-    pub tool_version: String,
+    pub(crate) tool_version: String,
     /// Algorithm name.
-    pub algorithm: String,
+    pub(crate) algorithm: String,
     /// Its hyper-parameters.
-    pub hyperparameters: serde_json::Value,
+    pub(crate) hyperparameters: serde_json::Value,
     /// The hyper-parameters in words.
-    pub hyperparameters_text: String,
+    pub(crate) hyperparameters_text: String,
     /// The outcome definition.
-    pub outcome: String,
+    pub(crate) outcome: String,
     /// The outcome column.
-    pub outcome_column: String,
+    pub(crate) outcome_column: String,
     /// The therapy column (arms), if any.
-    pub therapy_column: Option<String>,
+    pub(crate) therapy_column: Option<String>,
     /// Training files and hashes.
-    pub training_files: Vec<FileInfo>,
+    pub(crate) training_files: Vec<FileInfo>,
     /// Patients after the ID join.
-    pub training_n_joined: usize,
+    pub(crate) training_n_joined: usize,
     /// Left out for a missing outcome.
-    pub training_n_missing_target: usize,
+    pub(crate) training_n_missing_target: usize,
     /// Left out for a missing therapy.
-    pub training_n_missing_therapy: usize,
+    pub(crate) training_n_missing_therapy: usize,
     /// Patients used.
-    pub training_n: usize,
+    pub(crate) training_n: usize,
     /// Responders used.
-    pub training_responders: usize,
+    pub(crate) training_responders: usize,
     /// The seed.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Whether the model file stores training patients' rows (k-NN, SVM).
-    pub holds_patient_rows: bool,
+    pub(crate) holds_patient_rows: bool,
     /// Per-arm training and cross-validation.
-    pub arms: Vec<ArmCard>,
+    pub(crate) arms: Vec<ArmCard>,
     /// Predictors.
-    pub predictors: Vec<Predictor>,
+    pub(crate) predictors: Vec<Predictor>,
     /// Evaluation files and hashes (with --data).
-    pub evaluation_files: Option<Vec<FileInfo>>,
+    pub(crate) evaluation_files: Option<Vec<FileInfo>>,
     /// The evaluation (with --data; same keys as `evaluate --format json`).
-    pub evaluation: Option<Evaluation>,
+    pub(crate) evaluation: Option<Evaluation>,
     /// Plot files, relative to the card.
-    pub plots: Vec<String>,
+    pub(crate) plots: Vec<String>,
     /// The TRIPOD+AI items.
-    pub items: Vec<Item>,
+    pub(crate) items: Vec<Item>,
 }
 
 fn f3(v: Option<f64>) -> String {
@@ -176,7 +176,7 @@ fn hyperparameters(bundle: &Bundle) -> (serde_json::Value, String) {
 }
 
 /// Builds the card from a bundle and an optional evaluation.
-pub fn build(
+pub(crate) fn build(
     model_file: &str,
     model_sha256: &str,
     bundle: &Bundle,
@@ -370,7 +370,7 @@ fn group_rows(groups: &[&GroupEvaluation]) -> String {
 }
 
 /// The card as Markdown.
-pub fn render_markdown(c: &ModelCard) -> String {
+pub(crate) fn render_markdown(c: &ModelCard) -> String {
     let mut s = String::new();
     md_model(c, &mut s);
     md_training(c, &mut s);

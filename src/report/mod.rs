@@ -1,10 +1,10 @@
 //! Writers for results: aligned text tables, CSV and JSON, SVG plots and
 //! the model card.
 
-pub mod card;
+pub(crate) mod card;
 pub(crate) mod evaluation;
-pub mod plots;
-pub mod ranked;
-pub mod table;
+pub(crate) mod plots;
+pub(crate) mod ranked;
+pub(crate) mod table;
 
-pub use table::{render_csv, render_table, Cell};
+pub(crate) use table::{render_csv, render_table, Cell};

@@ -24,7 +24,7 @@ fn m<E: std::fmt::Display>(e: E) -> String {
 }
 
 /// A file-name-safe version of an arm name.
-pub fn file_stem(arm: &str) -> String {
+pub(crate) fn file_stem(arm: &str) -> String {
     let s: String = arm
         .chars()
         .map(|c| {
@@ -44,7 +44,7 @@ pub fn file_stem(arm: &str) -> String {
 
 /// The ROC curve of a group with its pointwise 95 % bootstrap band and the
 /// diagonal. `None` when the ROC curve is undefined (one class).
-pub fn roc_svg(g: &GroupEvaluation) -> Option<std::result::Result<String, String>> {
+pub(crate) fn roc_svg(g: &GroupEvaluation) -> Option<std::result::Result<String, String>> {
     let roc = g.roc.as_ref()?;
     let mut svg = String::new();
     let drawn = (|| -> Drawn {
@@ -110,7 +110,7 @@ pub fn roc_svg(g: &GroupEvaluation) -> Option<std::result::Result<String, String
 }
 
 /// The binned calibration curve with the diagonal of perfect calibration.
-pub fn calibration_svg(g: &GroupEvaluation) -> std::result::Result<String, String> {
+pub(crate) fn calibration_svg(g: &GroupEvaluation) -> std::result::Result<String, String> {
     let mut svg = String::new();
     (|| -> Drawn {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -168,7 +168,7 @@ pub fn calibration_svg(g: &GroupEvaluation) -> std::result::Result<String, Strin
 }
 
 /// Net benefit of the model, treat-all and treat-none over the thresholds.
-pub fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, String> {
+pub(crate) fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, String> {
     let mut svg = String::new();
     (|| -> Drawn {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -229,7 +229,9 @@ pub fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, String> 
 }
 
 /// The Qini curve of a two-arm selection, with the random-targeting line.
-pub fn qini_svg(q: &crate::eval::recommendation::Qini) -> std::result::Result<String, String> {
+pub(crate) fn qini_svg(
+    q: &crate::eval::recommendation::Qini,
+) -> std::result::Result<String, String> {
     let mut svg = String::new();
     (|| -> Drawn {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -292,7 +294,7 @@ pub fn qini_svg(q: &crate::eval::recommendation::Qini) -> std::result::Result<St
 
 /// Horizontal bars of mean AUC drop (± 1 SD) for the `top` most important
 /// features.
-pub fn importance_svg(
+pub(crate) fn importance_svg(
     arm: &str,
     importance: &[Importance],
     top: usize,
@@ -376,7 +378,7 @@ pub fn importance_svg(
 }
 
 /// Creates `dir` (and its parents); the error names the folder.
-pub fn create_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
         action: "cannot create the plot folder",
         path: dir.to_path_buf(),
@@ -385,7 +387,7 @@ pub fn create_dir(dir: &Path) -> Result<()> {
 }
 
 /// Writes `text` atomically to `dir/name`; returns the path.
-pub fn write_svg(
+pub(crate) fn write_svg(
     dir: &Path,
     name: &str,
     text: std::result::Result<String, String>,
@@ -409,7 +411,7 @@ pub fn write_svg(
 /// Writes the ROC, calibration and decision-curve plots of every group,
 /// and the importance plot of every `(arm, importances)` pair, into `dir`
 /// (which must exist). Returns the files written.
-pub fn write_plots(
+pub(crate) fn write_plots(
     dir: &Path,
     groups: &[&GroupEvaluation],
     importance: &[(String, Vec<Importance>)],
@@ -473,7 +475,8 @@ pub(crate) fn evaluation_plots(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::{evaluate_group, EvalOptions};
+    use crate::eval::evaluation::evaluate_group;
+    use crate::eval::EvalOptions;
 
     #[test]
     fn plots_are_svg_with_text_elements() {

@@ -6,7 +6,7 @@ use unicode_width::UnicodeWidthStr;
 
 /// One output cell.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
+pub(crate) enum Cell {
     /// Text.
     Text(String),
     /// An integer.
@@ -41,7 +41,7 @@ fn pad(s: &str, width: usize, right: bool) -> String {
 }
 
 /// An aligned plain-text table with a header rule.
-pub fn render_table(header: &[String], rows: &[Vec<Cell>]) -> String {
+pub(crate) fn render_table(header: &[String], rows: &[Vec<Cell>]) -> String {
     let rendered: Vec<Vec<String>> = rows
         .iter()
         .map(|r| r.iter().map(Cell::render).collect())
@@ -90,7 +90,7 @@ pub(crate) fn csv_text(w: csv::Writer<Vec<u8>>) -> String {
 }
 
 /// Comma-separated values with a header line.
-pub fn render_csv(header: &[String], rows: &[Vec<Cell>]) -> String {
+pub(crate) fn render_csv(header: &[String], rows: &[Vec<Cell>]) -> String {
     let mut w = csv_writer();
     // Writing into memory cannot fail.
     let _ = w.write_record(header);

@@ -8,9 +8,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::eval::metrics::{accuracy, auc, brier, log_loss};
 use crate::models::AlgorithmParams;
 use crate::stats::mean_sd;
+use crate::stats::scores::{accuracy, auc, brier, log_loss};
 use crate::training::arm_seed;
 use crate::training::cohort::{ArmData, Cohort};
 use crate::training::cv::{fit_rows, fold_seed, for_each_fold, pick, Folds};

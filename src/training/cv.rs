@@ -7,11 +7,11 @@ use rayon::prelude::*;
 
 use crate::bundle::CvMetrics;
 use crate::error::Result;
-use crate::eval::metrics::auc;
 use crate::features::{Frame, Pipeline};
 use crate::models::{AlgorithmParams, FittedModel};
 use crate::stats::folds::{split, stratified_folds};
 use crate::stats::mean_sd;
+use crate::stats::scores::auc;
 
 /// The seed of fold `f`'s fits, from the seed of the folds.
 pub(crate) fn fold_seed(seed: u64, f: usize) -> u64 {

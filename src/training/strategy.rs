@@ -6,9 +6,9 @@
 
 use crate::bundle::{s_learner_inputs, Arm, CrossFitted, CvMetrics, Design, Tuning};
 use crate::error::{Error, Result};
-use crate::eval::metrics::auc;
 use crate::features::Pipeline;
 use crate::models::{AlgorithmParams, FittedModel};
+use crate::stats::scores::auc;
 use crate::training::cohort::{ArmData, Cohort};
 use crate::training::cv::{
     cross_validate, cv_metrics, fit_rows, fold_seed, for_each_fold, pick, Folds,

@@ -7,9 +7,9 @@ use rayon::prelude::*;
 
 use crate::bundle::{CandidateScore, CvMetrics};
 use crate::error::{Error, Result};
-use crate::eval::metrics::auc;
 use crate::features::Frame;
 use crate::models::{AlgorithmParams, RawParams};
+use crate::stats::scores::auc;
 use crate::training::cv::{cross_validate, cv_metrics, fit_predict, for_each_fold, pick, Folds};
 
 /// Inner folds used to compare candidates.

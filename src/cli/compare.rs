@@ -155,86 +155,92 @@ fn render(rows: &[CompareRow], format: Format) -> String {
             s.push('\n');
             s
         }
-        Format::Csv => {
-            let header: Vec<String> = [
-                "arm",
-                "algorithm",
-                "params",
-                "folds_ok",
-                "folds_failed",
-                "auc_mean",
-                "auc_sd",
-                "brier_mean",
-                "brier_sd",
-                "log_loss_mean",
-                "log_loss_sd",
-                "accuracy_mean",
-                "accuracy_sd",
-                "fit_seconds_mean",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-            let cells: Vec<Vec<Cell>> = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        Cell::Text(r.arm.clone()),
-                        Cell::Text(r.algorithm.clone()),
-                        Cell::Text(r.params.clone()),
-                        Cell::Int(r.folds_ok),
-                        Cell::Int(r.folds_failed),
-                        Cell::Num(r.auc_mean, 4),
-                        Cell::Num(r.auc_sd, 4),
-                        Cell::Num(r.brier_mean, 4),
-                        Cell::Num(r.brier_sd, 4),
-                        Cell::Num(r.log_loss_mean, 4),
-                        Cell::Num(r.log_loss_sd, 4),
-                        Cell::Num(r.accuracy_mean, 4),
-                        Cell::Num(r.accuracy_sd, 4),
-                        Cell::Num(r.fit_seconds_mean, 3),
-                    ]
-                })
-                .collect();
-            render_csv(&header, &cells)
-        }
-        Format::Table => {
-            let header: Vec<String> = [
-                "arm",
-                "algorithm",
-                "AUC",
-                "Brier",
-                "log-loss",
-                "accuracy",
-                "fit s",
-                "failed",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-            let pm = |m: f64, s: f64| {
-                if m.is_finite() {
-                    format!("{m:.3} ± {s:.3}")
-                } else {
-                    "NA".into()
-                }
-            };
-            let cells: Vec<Vec<Cell>> = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        Cell::Text(r.arm.clone()),
-                        Cell::Text(r.algorithm.clone()),
-                        Cell::Text(pm(r.auc_mean, r.auc_sd)),
-                        Cell::Text(pm(r.brier_mean, r.brier_sd)),
-                        Cell::Text(pm(r.log_loss_mean, r.log_loss_sd)),
-                        Cell::Text(pm(r.accuracy_mean, r.accuracy_sd)),
-                        Cell::Num(r.fit_seconds_mean, 3),
-                        Cell::Int(r.folds_failed),
-                    ]
-                })
-                .collect();
-            render_table(&header, &cells)
-        }
+        Format::Csv => render_rows_csv(rows),
+        Format::Table => render_rows_table(rows),
     }
+}
+
+/// Every column of every row, as CSV (the JSON keys but `first_error`).
+fn render_rows_csv(rows: &[CompareRow]) -> String {
+    let header: Vec<String> = [
+        "arm",
+        "algorithm",
+        "params",
+        "folds_ok",
+        "folds_failed",
+        "auc_mean",
+        "auc_sd",
+        "brier_mean",
+        "brier_sd",
+        "log_loss_mean",
+        "log_loss_sd",
+        "accuracy_mean",
+        "accuracy_sd",
+        "fit_seconds_mean",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let cells: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                Cell::Text(r.arm.clone()),
+                Cell::Text(r.algorithm.clone()),
+                Cell::Text(r.params.clone()),
+                Cell::Int(r.folds_ok),
+                Cell::Int(r.folds_failed),
+                Cell::Num(r.auc_mean, 4),
+                Cell::Num(r.auc_sd, 4),
+                Cell::Num(r.brier_mean, 4),
+                Cell::Num(r.brier_sd, 4),
+                Cell::Num(r.log_loss_mean, 4),
+                Cell::Num(r.log_loss_sd, 4),
+                Cell::Num(r.accuracy_mean, 4),
+                Cell::Num(r.accuracy_sd, 4),
+                Cell::Num(r.fit_seconds_mean, 3),
+            ]
+        })
+        .collect();
+    render_csv(&header, &cells)
+}
+
+/// The main columns as `mean ± sd`, as an aligned table.
+fn render_rows_table(rows: &[CompareRow]) -> String {
+    let header: Vec<String> = [
+        "arm",
+        "algorithm",
+        "AUC",
+        "Brier",
+        "log-loss",
+        "accuracy",
+        "fit s",
+        "failed",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let pm = |m: f64, s: f64| {
+        if m.is_finite() {
+            format!("{m:.3} ± {s:.3}")
+        } else {
+            "NA".into()
+        }
+    };
+    let cells: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                Cell::Text(r.arm.clone()),
+                Cell::Text(r.algorithm.clone()),
+                Cell::Text(pm(r.auc_mean, r.auc_sd)),
+                Cell::Text(pm(r.brier_mean, r.brier_sd)),
+                Cell::Text(pm(r.log_loss_mean, r.log_loss_sd)),
+                Cell::Text(pm(r.accuracy_mean, r.accuracy_sd)),
+                Cell::Num(r.fit_seconds_mean, 3),
+                Cell::Int(r.folds_failed),
+            ]
+        })
+        .collect();
+    render_table(&header, &cells)
 }

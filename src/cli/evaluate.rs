@@ -158,6 +158,50 @@ pub(crate) fn warn_evaluation(ui: &Ui, ev: &Evaluation) {
     }
 }
 
+/// The evaluation as text or JSON.
+fn render(
+    args: &Args,
+    bundle: &Bundle,
+    data: &LabelledData,
+    ev: &Evaluation,
+    written: &[PathBuf],
+    selection: Option<RecommendationReport>,
+) -> String {
+    let model = args.model.display().to_string();
+    let format = args.format.unwrap_or(if out_is_json(args.out.as_deref()) {
+        EvalFormat::Json
+    } else {
+        EvalFormat::Text
+    });
+    let text = match format {
+        EvalFormat::Json => {
+            let out = EvaluateOutput {
+                model,
+                data: &data.ds.files,
+                target: data.target_column.clone(),
+                outcome: &bundle.target.description,
+                threshold: args.threshold,
+                bootstrap: args.bootstrap,
+                seed: args.seed,
+                evaluation: ev,
+                plots: written.iter().map(|p| p.display().to_string()).collect(),
+                selection,
+            };
+            let mut s = serde_json::to_string_pretty(&out).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        EvalFormat::Text => {
+            let mut t = render_text(&model, bundle, data, ev);
+            if let Some(sel) = &selection {
+                t.push_str(&render_selection(sel));
+            }
+            t
+        }
+    };
+    text
+}
+
 /// Runs `evaluate`.
 pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let bundle = Bundle::load(&args.model)?;
@@ -211,38 +255,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     ) {
         written.push(write_svg(dir, "qini.svg", qini_svg(q))?);
     }
-    let format = args.format.unwrap_or(if out_is_json(args.out.as_deref()) {
-        EvalFormat::Json
-    } else {
-        EvalFormat::Text
-    });
-    let text = match format {
-        EvalFormat::Json => {
-            let out = EvaluateOutput {
-                model,
-                data: &data.ds.files,
-                target: data.target_column.clone(),
-                outcome: &bundle.target.description,
-                threshold: args.threshold,
-                bootstrap: args.bootstrap,
-                seed: args.seed,
-                evaluation: &ev,
-                plots: written.iter().map(|p| p.display().to_string()).collect(),
-                selection,
-            };
-            let mut s = serde_json::to_string_pretty(&out)
-                .map_err(|e| Error::Fit(format!("cannot serialise the evaluation: {e}")))?;
-            s.push('\n');
-            s
-        }
-        EvalFormat::Text => {
-            let mut t = render_text(&model, &bundle, &data, &ev);
-            if let Some(sel) = &selection {
-                t.push_str(&render_selection(sel));
-            }
-            t
-        }
-    };
+    let text = render(&args, &bundle, &data, &ev, &written, selection);
     sink.write_text(&text)?;
     sink.finish()?;
     if !written.is_empty() {

@@ -205,144 +205,192 @@ impl DosageTable {
         if crate::data::vcf::is_vcf(&loaded.bytes) {
             return crate::data::vcf::parse(loaded);
         }
-        let mut table = DosageTable::empty(&file, GenotypeFormat::Dosage);
-        // Position of the ID column and of every SNP column in a record.
-        let mut id_pos = 0usize;
-        let mut snp_pos: Vec<usize> = Vec::new();
-        // Rows are staged row by row and moved into the columns in groups,
-        // which keeps the writes in cache.
-        const STAGE_ROWS: usize = 64;
-        let mut stage: Vec<f64> = Vec::new();
-        /// Moves the staged rows into the columns once `min_rows` are staged.
-        fn flush(stage: &mut Vec<f64>, columns: &mut [Vec<f64>], min_rows: usize) {
-            let width = columns.len();
-            if width == 0 {
-                stage.clear();
-                return;
-            }
-            if stage.len() < min_rows * width {
-                return;
-            }
-            let rows = stage.len() / width;
-            for (s, column) in columns.iter_mut().enumerate() {
-                column.extend((0..rows).map(|r| stage[r * width + s]));
-            }
-            stage.clear();
-        }
-        /// Records a patient's ID and line (an empty ID is an error).
-        fn add_patient(table: &mut DosageTable, id: &str, line: u64) -> Result<()> {
-            if is_missing(id) {
-                return Err(Error::data(
-                    Location::file(&table.file)
-                        .line(line)
-                        .column(&table.id_column),
-                    "the patient ID is empty",
-                ));
-            }
-            table.ids.push(id);
-            table.lines.push(line);
-            Ok(())
-        }
-        let mut width = Width::default();
-        let mut row = |line: u64, row: Row| -> Result<()> {
-            let split: Vec<&str>;
-            let fields = match row {
-                Row::Fields(fields) => fields,
-                Row::Line(raw, d) => {
-                    // The usual genotype line: the ID first, then one-digit
-                    // dosages; anything else goes through the general path.
-                    if id_pos == 0 && width.get() == Some(snp_pos.len() + 1) {
-                        if let Some(id) =
-                            digit_line(&file, line, raw, d, snp_pos.len(), &mut stage)?
-                        {
-                            add_patient(&mut table, id, line)?;
-                            flush(&mut stage, &mut table.values, STAGE_ROWS);
-                            return Ok(());
-                        }
-                    }
-                    let mut v = Vec::new();
-                    split_fields(&file, line, raw, d, &mut v)?;
-                    width.check(&file, line, v.len())?;
-                    split = v;
-                    &split[..]
-                }
-            };
-            if table.id_column.is_empty() {
-                let header: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
-                check_header(&file, &header)?;
-                let layout = plink_layout(&header);
-                let plink = layout.is_some();
-                if let Some((iid, first_snp)) = layout {
-                    id_pos = iid;
-                    snp_pos = (first_snp..header.len()).collect();
-                } else {
-                    id_pos = header.iter().position(|h| h == id).ok_or_else(|| {
-                        Error::MissingColumns {
-                            file: file.clone(),
-                            missing: vec![id.to_string()],
-                            available: header.clone(),
-                            hint: None,
-                        }
-                    })?;
-                    snp_pos = (0..header.len()).filter(|&c| c != id_pos).collect();
-                }
-                table.plink = plink;
-                table.id_column = header[id_pos].clone();
-                table.raw_names = snp_pos.iter().map(|&c| header[c].clone()).collect();
-                if plink {
-                    table.format = GenotypeFormat::PlinkRaw;
-                    let (snps, alleles) = table.raw_names.iter().map(|c| split_raw_name(c)).unzip();
-                    table.snps = snps;
-                    table.alleles = alleles;
-                    check_header(&file, &table.snps).map_err(|_| {
-                        let dup = first_duplicate(&table.snps);
-                        Error::data(
-                            Location::file(&file).line(line).column(&dup),
-                            format!("SNP `{dup}` appears in more than one column (one column per SNP, please)"),
-                        )
-                    })?;
-                } else {
-                    table.snps = table.raw_names.clone();
-                    table.alleles = vec![None; snp_pos.len()];
-                }
-                table.snp_lines = vec![line; snp_pos.len()];
-                table.values = vec![Vec::new(); snp_pos.len()];
-                return Ok(());
-            }
-            add_patient(&mut table, fields[id_pos], line)?;
-            for (s, &c) in snp_pos.iter().enumerate() {
-                let v = parse_dosage(fields[c]).map_err(|why| {
-                    Error::data(Location::file(&file).line(line).column(&table.snps[s]), why)
-                })?;
-                stage.push(v);
-            }
-            flush(&mut stage, &mut table.values, STAGE_ROWS);
-            Ok(())
+        let mut reader = DosageReader {
+            table: DosageTable::empty(&file, GenotypeFormat::Dosage),
+            id,
+            id_pos: 0,
+            snp_pos: Vec::new(),
+            stage: Vec::new(),
+            width: Width::default(),
         };
         match simple_lines(&loaded.bytes, delimiter) {
             Some((d, lines)) => {
                 for (line, raw) in lines {
-                    row(line, Row::Line(raw, d))?;
+                    reader.row(line, Row::Line(raw, d))?;
                 }
             }
             None => for_each_record(&file, &loaded.bytes, delimiter, |line, fields| {
-                row(line, Row::Fields(fields))
+                reader.row(line, Row::Fields(fields))
             })?,
         }
-        flush(&mut stage, &mut table.values, 0);
-        if table.ids.is_empty() {
+        reader.finish()
+    }
+}
+
+/// Rows are staged row by row and moved into the columns in groups, which
+/// keeps the writes in cache.
+const STAGE_ROWS: usize = 64;
+
+/// The state of [`DosageTable::parse`] on a delimited file.
+struct DosageReader<'a> {
+    table: DosageTable,
+    /// The ID column of a CSV/TSV file.
+    id: &'a str,
+    /// Position of the ID column in a record.
+    id_pos: usize,
+    /// Position of every SNP column in a record.
+    snp_pos: Vec<usize>,
+    /// Staged rows (row-major), not yet moved into the columns.
+    stage: Vec<f64>,
+    width: Width,
+}
+
+impl DosageReader<'_> {
+    /// One line: the header first, then patients.
+    fn row(&mut self, line: u64, row: Row) -> Result<()> {
+        let split: Vec<&str>;
+        let fields = match row {
+            Row::Fields(fields) => fields,
+            Row::Line(raw, d) => {
+                // The usual genotype line: the ID first, then one-digit
+                // dosages; anything else goes through the general path.
+                if self.id_pos == 0 && self.width.get() == Some(self.snp_pos.len() + 1) {
+                    let file = &self.table.file;
+                    if let Some(id) =
+                        digit_line(file, line, raw, d, self.snp_pos.len(), &mut self.stage)?
+                    {
+                        self.add_patient(id, line)?;
+                        self.flush(STAGE_ROWS);
+                        return Ok(());
+                    }
+                }
+                let mut v = Vec::new();
+                split_fields(&self.table.file, line, raw, d, &mut v)?;
+                self.width.check(&self.table.file, line, v.len())?;
+                split = v;
+                &split[..]
+            }
+        };
+        if self.table.id_column.is_empty() {
+            return self.header(fields, line);
+        }
+        self.add_patient(fields[self.id_pos], line)?;
+        for (s, &c) in self.snp_pos.iter().enumerate() {
+            let v = parse_dosage(fields[c]).map_err(|why| {
+                Error::data(
+                    Location::file(&self.table.file)
+                        .line(line)
+                        .column(&self.table.snps[s]),
+                    why,
+                )
+            })?;
+            self.stage.push(v);
+        }
+        self.flush(STAGE_ROWS);
+        Ok(())
+    }
+
+    /// The header: a PLINK `.raw` layout or an ID column and SNP columns.
+    fn header(&mut self, fields: &[&str], line: u64) -> Result<()> {
+        let file = self.table.file.clone();
+        let header: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
+        check_header(&file, &header)?;
+        let layout = plink_layout(&header);
+        let plink = layout.is_some();
+        if let Some((iid, first_snp)) = layout {
+            self.id_pos = iid;
+            self.snp_pos = (first_snp..header.len()).collect();
+        } else {
+            self.id_pos =
+                header
+                    .iter()
+                    .position(|h| h == self.id)
+                    .ok_or_else(|| Error::MissingColumns {
+                        file: file.clone(),
+                        missing: vec![self.id.to_string()],
+                        available: header.clone(),
+                        hint: None,
+                    })?;
+            let id_pos = self.id_pos;
+            self.snp_pos = (0..header.len()).filter(|&c| c != id_pos).collect();
+        }
+        let t = &mut self.table;
+        t.plink = plink;
+        t.id_column = header[self.id_pos].clone();
+        t.raw_names = self.snp_pos.iter().map(|&c| header[c].clone()).collect();
+        if plink {
+            t.format = GenotypeFormat::PlinkRaw;
+            let (snps, alleles) = t.raw_names.iter().map(|c| split_raw_name(c)).unzip();
+            t.snps = snps;
+            t.alleles = alleles;
+            check_header(&file, &t.snps).map_err(|_| {
+                let dup = first_duplicate(&t.snps);
+                Error::data(
+                    Location::file(&file).line(line).column(&dup),
+                    format!(
+                        "SNP `{dup}` appears in more than one column (one column per SNP, please)"
+                    ),
+                )
+            })?;
+        } else {
+            t.snps = t.raw_names.clone();
+            t.alleles = vec![None; self.snp_pos.len()];
+        }
+        t.snp_lines = vec![line; self.snp_pos.len()];
+        t.values = vec![Vec::new(); self.snp_pos.len()];
+        Ok(())
+    }
+
+    /// Records a patient's ID and line (an empty ID is an error).
+    fn add_patient(&mut self, id: &str, line: u64) -> Result<()> {
+        if is_missing(id) {
             return Err(Error::data(
-                Location::file(&file),
+                Location::file(&self.table.file)
+                    .line(line)
+                    .column(&self.table.id_column),
+                "the patient ID is empty",
+            ));
+        }
+        self.table.ids.push(id);
+        self.table.lines.push(line);
+        Ok(())
+    }
+
+    /// Moves the staged rows into the columns once `min_rows` are staged.
+    fn flush(&mut self, min_rows: usize) {
+        let columns = &mut self.table.values;
+        let width = columns.len();
+        if width == 0 {
+            self.stage.clear();
+            return;
+        }
+        if self.stage.len() < min_rows * width {
+            return;
+        }
+        let rows = self.stage.len() / width;
+        for (s, column) in columns.iter_mut().enumerate() {
+            column.extend((0..rows).map(|r| self.stage[r * width + s]));
+        }
+        self.stage.clear();
+    }
+
+    /// The table, once every line is read.
+    fn finish(mut self) -> Result<DosageTable> {
+        self.flush(0);
+        let file = &self.table.file;
+        if self.table.ids.is_empty() {
+            return Err(Error::data(
+                Location::file(file),
                 "the file has a header line but no data rows",
             ));
         }
-        if table.snps.is_empty() {
+        if self.table.snps.is_empty() {
             return Err(Error::data(
-                Location::file(&file),
+                Location::file(file),
                 "the genotype file has no SNP columns besides the ID",
             ));
         }
-        Ok(table)
+        Ok(self.table)
     }
 }
 

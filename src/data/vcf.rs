@@ -31,8 +31,7 @@ pub(crate) fn parse(loaded: &Loaded) -> Result<DosageTable> {
     t.id_column = "sample".into();
     let mut header_line = 0u64;
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let text = &loaded.bytes;
-    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
+    for (i, raw) in loaded.bytes.split(|&b| b == b'\n').enumerate() {
         let line = i as u64 + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.is_empty() || raw.starts_with(b"##") {
@@ -46,107 +45,11 @@ pub(crate) fn parse(loaded: &Loaded) -> Result<DosageTable> {
         })?;
         let fields: Vec<&str> = s.split('\t').collect();
         if header_line == 0 {
-            if !s.starts_with("#CHROM") {
-                return Err(Error::data(
-                    Location::file(file).line(line),
-                    "expected the `#CHROM POS ID REF ALT QUAL FILTER INFO FORMAT sample…` header line (tab-separated) before the first variant",
-                ));
-            }
-            if fields.len() < FIXED.len() + 1 || fields[..FIXED.len()] != FIXED {
-                return Err(Error::data(
-                    Location::file(file).line(line),
-                    "the header must be `#CHROM POS ID REF ALT QUAL FILTER INFO FORMAT` followed by at least one sample, separated by tabs",
-                ));
-            }
+            read_header(&mut t, &fields, line)?;
             header_line = line;
-            let samples: Vec<String> = fields[FIXED.len()..]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            let mut ids: HashMap<&str, usize> = HashMap::new();
-            for (k, name) in samples.iter().enumerate() {
-                if name.is_empty() {
-                    return Err(Error::data(
-                        Location::file(file).line(line),
-                        format!("sample name {} is empty", k + 1),
-                    ));
-                }
-                if let Some(first) = ids.insert(name, k) {
-                    return Err(Error::data(
-                        Location::file(file).line(line).column(name),
-                        format!(
-                            "the sample name appears twice (samples {} and {})",
-                            first + 1,
-                            k + 1
-                        ),
-                    ));
-                }
-            }
-            t.lines = vec![line; samples.len()];
-            t.ids = samples.iter().collect();
-            continue;
-        }
-        if fields.len() != t.ids.len() + FIXED.len() {
-            return Err(Error::data(
-                Location::file(file).line(line),
-                format!(
-                    "{} tab-separated fields, but the header has {}",
-                    fields.len(),
-                    t.ids.len() + FIXED.len()
-                ),
-            ));
-        }
-        let (chrom, pos, id, reference, alt) =
-            (fields[0], fields[1], fields[2], fields[3], fields[4]);
-        if alt.contains(',') {
-            t.skipped_multiallelic += 1;
-            continue;
-        }
-        let name = if id == "." || id.is_empty() {
-            format!("{chrom}:{pos}:{reference}:{alt}")
         } else {
-            id.to_string()
-        };
-        if let Some(first) = seen.insert(name.clone(), line) {
-            return Err(Error::data(
-                Location::file(file).line(line).column("ID"),
-                format!("variant `{name}` appears twice (lines {first} and {line})"),
-            ));
+            read_variant(&mut t, &fields, line, &mut seen)?;
         }
-        let format: Vec<&str> = fields[8].split(':').collect();
-        let ds = format.iter().position(|f| *f == "DS");
-        let gt = format.iter().position(|f| *f == "GT");
-        if ds.is_none() && gt.is_none() {
-            return Err(Error::data(
-                Location::file(file).line(line).column("FORMAT"),
-                format!("`{}` has neither a DS nor a GT field", fields[8]),
-            ));
-        }
-        let mut values = Vec::with_capacity(t.ids.len());
-        for (k, cell) in fields[FIXED.len()..].iter().enumerate() {
-            let parts: Vec<&str> = cell.split(':').collect();
-            let at = |loc: Location, why: String| Error::data(loc, why);
-            let loc = || Location::file(file).line(line).column(&t.ids[k]);
-            let v = match ds {
-                Some(d) => match parts.get(d) {
-                    None => f64::NAN,
-                    Some(v) => parse_dosage(v).map_err(|why| at(loc(), format!("DS: {why}")))?,
-                },
-                None => {
-                    let g = gt.map_or(".", |g| parts.get(g).copied().unwrap_or("."));
-                    gt_dosage(g).map_err(|why| at(loc(), why))?
-                }
-            };
-            values.push(v);
-        }
-        t.values.push(values);
-        t.snps.push(name);
-        t.raw_names.push(id.to_string());
-        t.alleles.push(Some(Alleles {
-            counted: alt.to_string(),
-            other: Some(reference.to_string()),
-        }));
-        t.snp_lines.push(line);
     }
     if header_line == 0 {
         return Err(Error::data(
@@ -166,6 +69,128 @@ pub(crate) fn parse(loaded: &Loaded) -> Result<DosageTable> {
         return Err(Error::data(Location::file(file), why));
     }
     Ok(t)
+}
+
+/// The `#CHROM` line: checks the fixed columns and reads the sample names
+/// (non-empty and distinct) as the patient IDs.
+fn read_header(t: &mut DosageTable, fields: &[&str], line: u64) -> Result<()> {
+    let file = t.file.clone();
+    if !fields[0].starts_with("#CHROM") {
+        return Err(Error::data(
+            Location::file(&file).line(line),
+            "expected the `#CHROM POS ID REF ALT QUAL FILTER INFO FORMAT sample…` header line (tab-separated) before the first variant",
+        ));
+    }
+    if fields.len() < FIXED.len() + 1 || fields[..FIXED.len()] != FIXED {
+        return Err(Error::data(
+            Location::file(&file).line(line),
+            "the header must be `#CHROM POS ID REF ALT QUAL FILTER INFO FORMAT` followed by at least one sample, separated by tabs",
+        ));
+    }
+    let samples = &fields[FIXED.len()..];
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    for (k, name) in samples.iter().enumerate() {
+        if name.is_empty() {
+            return Err(Error::data(
+                Location::file(&file).line(line),
+                format!("sample name {} is empty", k + 1),
+            ));
+        }
+        if let Some(first) = ids.insert(name, k) {
+            return Err(Error::data(
+                Location::file(&file).line(line).column(*name),
+                format!(
+                    "the sample name appears twice (samples {} and {})",
+                    first + 1,
+                    k + 1
+                ),
+            ));
+        }
+    }
+    t.lines = vec![line; samples.len()];
+    t.ids = samples.iter().collect();
+    Ok(())
+}
+
+/// One variant line: its name (ID, or CHROM:POS:REF:ALT), alleles and
+/// every sample's dosage; multi-allelic sites are skipped and counted.
+fn read_variant(
+    t: &mut DosageTable,
+    fields: &[&str],
+    line: u64,
+    seen: &mut HashMap<String, u64>,
+) -> Result<()> {
+    let file = t.file.clone();
+    if fields.len() != t.ids.len() + FIXED.len() {
+        return Err(Error::data(
+            Location::file(&file).line(line),
+            format!(
+                "{} tab-separated fields, but the header has {}",
+                fields.len(),
+                t.ids.len() + FIXED.len()
+            ),
+        ));
+    }
+    let (chrom, pos, id, reference, alt) = (fields[0], fields[1], fields[2], fields[3], fields[4]);
+    if alt.contains(',') {
+        t.skipped_multiallelic += 1;
+        return Ok(());
+    }
+    let name = if id == "." || id.is_empty() {
+        format!("{chrom}:{pos}:{reference}:{alt}")
+    } else {
+        id.to_string()
+    };
+    if let Some(first) = seen.insert(name.clone(), line) {
+        return Err(Error::data(
+            Location::file(&file).line(line).column("ID"),
+            format!("variant `{name}` appears twice (lines {first} and {line})"),
+        ));
+    }
+    let values = sample_dosages(t, fields, line)?;
+    t.values.push(values);
+    t.snps.push(name);
+    t.raw_names.push(id.to_string());
+    t.alleles.push(Some(Alleles {
+        counted: alt.to_string(),
+        other: Some(reference.to_string()),
+    }));
+    t.snp_lines.push(line);
+    Ok(())
+}
+
+/// Every sample's dosage on one variant line: DS when FORMAT has it, else
+/// the ALT count of GT.
+fn sample_dosages(t: &DosageTable, fields: &[&str], line: u64) -> Result<Vec<f64>> {
+    let file = &t.file;
+    let format: Vec<&str> = fields[8].split(':').collect();
+    let ds = format.iter().position(|f| *f == "DS");
+    let gt = format.iter().position(|f| *f == "GT");
+    if ds.is_none() && gt.is_none() {
+        return Err(Error::data(
+            Location::file(file).line(line).column("FORMAT"),
+            format!("`{}` has neither a DS nor a GT field", fields[8]),
+        ));
+    }
+    let mut values = Vec::with_capacity(t.ids.len());
+    for (k, cell) in fields[FIXED.len()..].iter().enumerate() {
+        let parts: Vec<&str> = cell.split(':').collect();
+        let loc = || Location::file(file).line(line).column(&t.ids[k]);
+        let v = match ds {
+            Some(d) => match parts.get(d) {
+                None => f64::NAN,
+                Some(v) => {
+                    parse_dosage(v).map_err(|why| Error::data(loc(), format!("DS: {why}")))?
+                }
+            },
+            None => {
+                let g = gt.map_or(".", |g| parts.get(g).copied().unwrap_or("."));
+                gt_dosage(g).map_err(|why| Error::data(loc(), why))?
+            }
+        };
+        values.push(v);
+    }
+    Ok(values)
 }
 
 /// ALT copies in a GT call; `.` anywhere → missing.

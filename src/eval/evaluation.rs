@@ -210,6 +210,41 @@ pub(crate) struct Evaluation {
     pub(crate) warnings: Vec<String>,
 }
 
+/// The classification threshold and where it came from: `--threshold`, or
+/// the training prevalence `responders / n`.
+fn pick_threshold(threshold: Option<f64>, responders: usize, n: usize) -> (f64, &'static str) {
+    match threshold {
+        Some(t) => (t, "--threshold"),
+        None => (responders as f64 / n.max(1) as f64, "training prevalence"),
+    }
+}
+
+/// Every evaluated patient pooled, each with the probability under the arm
+/// they received; with one arm, that arm's group (same numbers, same
+/// interval, warnings not repeated).
+fn overall_group(
+    bundle: &Bundle,
+    arms: &[GroupEvaluation],
+    p: &[f64],
+    y: &[bool],
+    threshold: Option<f64>,
+    opts: EvalOptions,
+) -> Option<GroupEvaluation> {
+    if bundle.arms.len() == 1 {
+        return arms.first().cloned().map(|mut g| {
+            g.arm = "overall".into();
+            g.warnings.clear();
+            g
+        });
+    }
+    (!y.is_empty()).then(|| {
+        let t = &bundle.training;
+        let (t, source) = pick_threshold(threshold, t.responders, t.n);
+        let seed = opts.seed.wrapping_add(bundle.arms.len() as u64);
+        evaluate_group("overall", p, y, t, source, EvalOptions { seed, ..opts })
+    })
+}
+
 /// Evaluates every arm of `bundle` on the patients who received it, and all
 /// of them pooled. `threshold` overrides each arm's training prevalence.
 pub(crate) fn evaluate_bundle(
@@ -232,13 +267,7 @@ pub(crate) fn evaluate_bundle(
             continue;
         }
         let (p, _) = predict_arm(arm, &data.frame, &rows)?;
-        let (t, source) = match threshold {
-            Some(t) => (t, "--threshold"),
-            None => (
-                arm.responders as f64 / arm.n.max(1) as f64,
-                "training prevalence",
-            ),
-        };
+        let (t, source) = pick_threshold(threshold, arm.responders, arm.n);
         let seed = opts.seed.wrapping_add(a as u64);
         arms.push(evaluate_group(
             &names[a],
@@ -251,35 +280,7 @@ pub(crate) fn evaluate_bundle(
         all_p.extend(p);
         all_y.extend(y);
     }
-    // One arm: the pooled group is that arm (same numbers, same interval).
-    let single = (bundle.arms.len() == 1)
-        .then(|| arms.first().cloned())
-        .flatten()
-        .map(|mut g| {
-            g.arm = "overall".into();
-            g.warnings.clear();
-            g
-        });
-    let overall = single.or_else(|| {
-        (!all_y.is_empty()).then(|| {
-            let (t, source) = match threshold {
-                Some(t) => (t, "--threshold"),
-                None => (
-                    bundle.training.responders as f64 / bundle.training.n.max(1) as f64,
-                    "training prevalence",
-                ),
-            };
-            let seed = opts.seed.wrapping_add(bundle.arms.len() as u64);
-            evaluate_group(
-                "overall",
-                &all_p,
-                &all_y,
-                t,
-                source,
-                EvalOptions { seed, ..opts },
-            )
-        })
-    });
+    let overall = overall_group(bundle, &arms, &all_p, &all_y, threshold, opts);
     // The same clinical file as in training (a shared genotype file is fine).
     if let Some(f) = trained_on(bundle, &data.ds.files) {
         warnings.push(format!(

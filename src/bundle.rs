@@ -4,7 +4,6 @@
 //! the persisted format and its validation: every type stored in a bundle
 //! is defined here; `training` fills them, the other layers read them.
 
-use std::io::Write;
 use std::path::Path;
 
 use ndarray::{Array2, ArrayView2};
@@ -265,6 +264,15 @@ impl Bundle {
         self.arms.iter().map(Arm::label).collect()
     }
 
+    /// The cross-fitted predictions, or an error naming the bundle file
+    /// `model` when it has none.
+    pub(crate) fn cross_fitted_or_error(&self, model: &str) -> Result<&CrossFitted> {
+        self.cross_fitted.as_ref().ok_or_else(|| Error::Model {
+            file: model.to_string(),
+            message: "the bundle has no cross-fitted predictions (trained with --cv 0 or --no-cross-fitted)".into(),
+        })
+    }
+
     /// Flips and checks a scoring file's alleles against the training
     /// file's and adds the computed genotype features (`prs`, `pc1`, …).
     /// Returns notes for stderr. A bundle without genotype information
@@ -285,16 +293,8 @@ impl Bundle {
     }
 
     /// Writes the bundle into an already-created atomic file and commits it.
-    pub(crate) fn write(&self, mut file: AtomicFile) -> Result<()> {
-        let json = self.to_json()?;
-        let path = file.path().to_path_buf();
-        file.write_all(json.as_bytes())
-            .map_err(|source| Error::Io {
-                action: "cannot write",
-                path,
-                source,
-            })?;
-        file.commit()
+    pub(crate) fn write(&self, file: AtomicFile) -> Result<()> {
+        file.write_and_commit(self.to_json()?.as_bytes())
     }
 
     /// Reads and checks a bundle file.

@@ -128,10 +128,10 @@ impl Error {
 }
 
 /// Formats every name as `` `a`, `b`, `c` ``.
-pub(crate) fn quote_all(names: &[String]) -> String {
+pub(crate) fn quote_all<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> String {
     names
-        .iter()
-        .map(|n| format!("`{n}`"))
+        .into_iter()
+        .map(|n| format!("`{}`", n.as_ref()))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -139,11 +139,11 @@ pub(crate) fn quote_all(names: &[String]) -> String {
 /// Formats names as `` `a`, `b`, `c` ``, shortening very long lists.
 pub(crate) fn quote_list(names: &[String]) -> String {
     const SHOW: usize = 40;
-    let mut out: Vec<String> = names.iter().take(SHOW).map(|n| format!("`{n}`")).collect();
+    let mut out = quote_all(names.iter().take(SHOW));
     if names.len() > SHOW {
-        out.push(format!("… and {} more", names.len() - SHOW));
+        out.push_str(&format!(", … and {} more", names.len() - SHOW));
     }
-    out.join(", ")
+    out
 }
 
 #[cfg(test)]

@@ -69,6 +69,16 @@ impl AtomicFile {
         &self.path
     }
 
+    /// Writes all of `bytes` and commits the file.
+    pub(crate) fn write_and_commit(mut self, bytes: &[u8]) -> Result<()> {
+        self.write_all(bytes).map_err(|source| Error::Io {
+            action: "cannot write",
+            path: self.path.clone(),
+            source,
+        })?;
+        self.commit()
+    }
+
     /// Flushes and renames the file into place.
     pub(crate) fn commit(self) -> Result<()> {
         let path = self.path.clone();
@@ -91,6 +101,27 @@ impl Write for AtomicFile {
     fn flush(&mut self) -> io::Result<()> {
         self.temp.flush()
     }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Stdout(w) => w.write(buf),
+            Sink::File(f) => f.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Stdout(w) => w.flush(),
+            Sink::File(f) => f.flush(),
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically.
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    AtomicFile::create(path)?.write_and_commit(bytes)
 }
 
 /// Where a command's results go.
@@ -117,11 +148,7 @@ impl Sink {
 
     /// Writes all of `text`, naming the destination on failure.
     pub(crate) fn write_text(&mut self, text: &str) -> Result<()> {
-        let r = match self {
-            Sink::Stdout(w) => w.write_all(text.as_bytes()),
-            Sink::File(f) => f.write_all(text.as_bytes()),
-        };
-        r.map_err(|e| self.error(e))
+        self.write_all(text.as_bytes()).map_err(|e| self.error(e))
     }
 
     fn error(&self, source: io::Error) -> Error {

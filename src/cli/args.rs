@@ -160,11 +160,6 @@ pub(crate) enum Format {
     Json,
 }
 
-/// Formats names as `` `a`, `b`, `c` `` (every one of them).
-pub(crate) fn quote_names(names: &[String]) -> String {
-    crate::error::quote_all(names)
-}
-
 /// Splits a comma-separated flag value into trimmed, non-empty names.
 pub(crate) fn split_list(values: &[String]) -> Vec<String> {
     values

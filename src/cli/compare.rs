@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::models::{AlgorithmParams, RawParams, ALGORITHMS};
 use crate::notes::Notes;
 use crate::output::Sink;
+use crate::report::table::header;
 use crate::report::{render_csv, render_table, Cell};
 use crate::training::compare::{compare, CompareRow};
 use crate::training::{Cohort, CohortSpec};
@@ -162,7 +163,7 @@ fn render(rows: &[CompareRow], format: Format) -> String {
 
 /// Every column of every row, as CSV (the JSON keys but `first_error`).
 fn render_rows_csv(rows: &[CompareRow]) -> String {
-    let header: Vec<String> = [
+    let header = header(&[
         "arm",
         "algorithm",
         "params",
@@ -177,10 +178,7 @@ fn render_rows_csv(rows: &[CompareRow]) -> String {
         "accuracy_mean",
         "accuracy_sd",
         "fit_seconds_mean",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     let cells: Vec<Vec<Cell>> = rows
         .iter()
         .map(|r| {
@@ -207,7 +205,7 @@ fn render_rows_csv(rows: &[CompareRow]) -> String {
 
 /// The main columns as `mean ± sd`, as an aligned table.
 fn render_rows_table(rows: &[CompareRow]) -> String {
-    let header: Vec<String> = [
+    let header = header(&[
         "arm",
         "algorithm",
         "AUC",
@@ -216,10 +214,7 @@ fn render_rows_table(rows: &[CompareRow]) -> String {
         "accuracy",
         "fit s",
         "failed",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     let pm = |m: f64, s: f64| {
         if m.is_finite() {
             format!("{m:.3} ± {s:.3}")

@@ -1,7 +1,6 @@
 //! `responder report`: a TRIPOD+AI model card (Markdown and JSON) from a
 //! bundle and, with `--data`, its evaluation and plots.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
@@ -16,7 +15,7 @@ use crate::eval::apply::EvalFiles;
 use crate::eval::LabelledData;
 use crate::eval::{evaluate_bundle, EvalOptions};
 use crate::notes::Notes;
-use crate::output::AtomicFile;
+use crate::output::write_file;
 use crate::report::card::{build, render_markdown};
 use crate::report::plots::evaluation_plots;
 
@@ -56,16 +55,6 @@ pub(crate) struct Args {
     /// needed). Example: --out card/
     #[arg(long, value_name = "DIR")]
     pub(crate) out: PathBuf,
-}
-
-fn write(path: PathBuf, text: &str) -> Result<()> {
-    let mut f = AtomicFile::create(&path)?;
-    f.write_all(text.as_bytes()).map_err(|source| Error::Io {
-        action: "cannot write",
-        path: path.clone(),
-        source,
-    })?;
-    f.commit()
 }
 
 /// Runs `report`.
@@ -123,8 +112,11 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let mut json = serde_json::to_string_pretty(&card)
         .map_err(|e| Error::Fit(format!("cannot serialise the model card: {e}")))?;
     json.push('\n');
-    write(args.out.join("model-card.json"), &json)?;
-    write(args.out.join("model-card.md"), &render_markdown(&card))?;
+    write_file(&args.out.join("model-card.json"), json.as_bytes())?;
+    write_file(
+        &args.out.join("model-card.md"),
+        render_markdown(&card).as_bytes(),
+    )?;
     let to_fill = card.items.iter().filter(|i| i.status != "filled").count();
     ui.info(format!(
         "wrote {} (model-card.md, model-card.json{}); {to_fill} of {} TRIPOD+AI items need the authors' input",

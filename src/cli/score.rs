@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::bundle::Bundle;
-use crate::cli::args::{out_is_json, quote_names, Format, InputArgs, OptionalInputArgs};
+use crate::cli::args::{out_is_json, Format, InputArgs, OptionalInputArgs};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
 use crate::notes::Notes;
@@ -105,7 +105,7 @@ impl Args {
                             file: self.model.display().to_string(),
                             message: format!(
                                 "--therapy `{name}` is not an arm of this model; its arms are: {}",
-                                quote_names(&arm_names)
+                                crate::error::quote_all(&arm_names)
                             ),
                         })?,
                 )

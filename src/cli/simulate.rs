@@ -1,6 +1,5 @@
 //! `responder simulate`: write a synthetic cohort with known truth.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use crate::cli::Ui;
@@ -50,19 +49,11 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         .map(|f| AtomicFile::create(args.out.join(f)))
         .collect::<Result<_>>()?;
     let cohort = simulate(args.patients, args.snps, args.seed);
-    for (mut file, text) in
-        files
-            .into_iter()
-            .zip([&cohort.clinical, &cohort.genotypes, &cohort.truth])
+    for (file, text) in files
+        .into_iter()
+        .zip([&cohort.clinical, &cohort.genotypes, &cohort.truth])
     {
-        let path = file.path().to_path_buf();
-        file.write_all(text.as_bytes())
-            .map_err(|source| Error::Io {
-                action: "cannot write",
-                path,
-                source,
-            })?;
-        file.commit()?;
+        file.write_and_commit(text.as_bytes())?;
     }
     let names: Vec<&str> = cohort
         .genotypes

@@ -162,13 +162,13 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         .arms
         .iter()
         .filter(|a| a.model.not_converged())
-        .map(|a| format!("`{}`", a.label()))
+        .map(|a| a.label())
         .collect();
     if !unconverged.is_empty() {
         ui.warn(format!(
             "the {} fit of arm {} stopped at its iteration limit before converging (recorded in the bundle); raise it with --param max_iter=N",
             bundle.arms[0].algorithm.name(),
-            unconverged.join(", ")
+            crate::error::quote_all(&unconverged)
         ));
     }
     if bundle.training.holds_patient_rows {

@@ -516,12 +516,7 @@ mod tests {
     use super::*;
 
     fn load(name: &str, text: &str) -> Loaded {
-        Loaded {
-            name: name.into(),
-            base_name: name.into(),
-            bytes: text.as_bytes().to_vec(),
-            sha256: String::new(),
-        }
+        Loaded::from_text(name, text)
     }
 
     #[test]

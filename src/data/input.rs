@@ -46,6 +46,19 @@ pub(crate) struct Loaded {
     pub(crate) sha256: String,
 }
 
+#[cfg(test)]
+impl Loaded {
+    /// An in-memory file for tests.
+    pub(crate) fn from_text(name: &str, text: &str) -> Loaded {
+        Loaded {
+            name: name.into(),
+            base_name: name.into(),
+            bytes: text.as_bytes().to_vec(),
+            sha256: String::new(),
+        }
+    }
+}
+
 impl Loaded {
     /// Reads `path` (or stdin for `-`), transparently decompressing gzip.
     pub(crate) fn read(path: &str) -> Result<Loaded> {

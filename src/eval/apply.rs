@@ -176,7 +176,7 @@ impl LabelledData {
                 Location::file(file),
                 format!(
                     "no labelled patient received an arm of the model (arms: {})",
-                    quote_all(&bundle.arm_names())
+                    quote_all(bundle.arm_names())
                 ),
             ));
         }

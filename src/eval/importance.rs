@@ -107,31 +107,46 @@ pub(crate) fn permutation_importance(
         return Ok(None);
     };
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut work = frame.clone();
     let mut out = Vec::with_capacity(arm.pipeline.features.len());
-    for f in &arm.pipeline.features {
-        let Some(c) = work.columns.iter().position(|c| c.name == f.name()) else {
-            continue;
-        };
-        let original = work.columns[c].values.clone();
+    for_each_column(arm, frame, |f, work, c, original| {
         let mut drops = Vec::with_capacity(repeats);
         let mut perm: Vec<usize> = (0..rows.len()).collect();
         for _ in 0..repeats {
             perm.shuffle(&mut rng);
-            work.columns[c].values = permuted(&original, rows, &perm);
-            let (pp, _) = predict_arm(arm, &work, rows)?;
+            work.columns[c].values = permuted(original, rows, &perm);
+            let (pp, _) = predict_arm(arm, work, rows)?;
             drops.push(base - auc(&pp, y).unwrap_or(f64::NAN));
         }
-        work.columns[c].values = original;
         let (m, sd) = mean_sd(&drops);
         out.push(Importance {
             feature: f.name().to_string(),
             auc_drop_mean: m,
             auc_drop_sd: sd,
         });
-    }
+        Ok(())
+    })?;
     out.sort_by(|a, b| b.auc_drop_mean.total_cmp(&a.auc_drop_mean));
     Ok(Some((base, out)))
+}
+
+/// Runs `visit` once per input column of `arm` found in `frame`, on a copy
+/// of the frame that it may change (the column is restored afterwards),
+/// with the column's index and its original values.
+fn for_each_column(
+    arm: &Arm,
+    frame: &Frame,
+    mut visit: impl FnMut(&FittedFeature, &mut Frame, usize, &Values) -> Result<()>,
+) -> Result<()> {
+    let mut work = frame.clone();
+    for f in &arm.pipeline.features {
+        let Some(c) = work.columns.iter().position(|c| c.name == f.name()) else {
+            continue;
+        };
+        let original = work.columns[c].values.clone();
+        visit(f, &mut work, c, &original)?;
+        work.columns[c].values = original;
+    }
+    Ok(())
 }
 
 /// A copy of `values` where `rows[i]` takes the value of `rows[perm[i]]`.
@@ -224,22 +239,17 @@ pub(crate) fn reference_contributions(
     row: usize,
 ) -> Result<Vec<Contribution>> {
     let (p, _) = predict_arm(arm, frame, &[row])?;
-    let mut work = frame.clone();
     let mut out = Vec::with_capacity(arm.pipeline.features.len());
-    for f in &arm.pipeline.features {
-        let Some(c) = work.columns.iter().position(|c| c.name == f.name()) else {
-            continue;
-        };
-        let original = work.columns[c].values.clone();
-        work.columns[c].values = with_missing(&original, row);
-        let (q, _) = predict_arm(arm, &work, &[row])?;
-        work.columns[c].values = original;
+    for_each_column(arm, frame, |f, work, c, original| {
+        work.columns[c].values = with_missing(original, row);
+        let (q, _) = predict_arm(arm, work, &[row])?;
         out.push(Contribution {
             feature: f.name().to_string(),
             value: raw_value(frame, f.name(), row),
             contribution: p[0] - q[0],
         });
-    }
+        Ok(())
+    })?;
     sort_contributions(&mut out);
     Ok(out)
 }

@@ -108,12 +108,7 @@ fn cross_fitted_rows(
     data: &LabelledData,
     rows: &[usize],
 ) -> Result<Vec<Vec<f64>>> {
-    let cf = bundle.cross_fitted.as_ref().ok_or_else(|| Error::Model {
-        file: model.to_string(),
-        message:
-            "the bundle has no cross-fitted predictions (trained with --cv 0 or --no-cross-fitted)"
-                .into(),
-    })?;
+    let cf = bundle.cross_fitted_or_error(model)?;
     let index: std::collections::HashMap<&str, usize> = cf
         .ids
         .iter()

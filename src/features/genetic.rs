@@ -356,11 +356,7 @@ impl GenotypeModel {
             }
             return Err(Error::usage(format!(
                 "the model computes {} from genotypes: pass the genotype file with --genotypes",
-                derived
-                    .iter()
-                    .map(|d| format!("`{d}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                crate::error::quote_all(&derived)
             )));
         };
         if g.skipped_multiallelic > 0 {
@@ -395,12 +391,7 @@ impl GenotypeModel {
                 format!(
                     "; {} more SNPs do not match either: {}",
                     bad.len() - 1,
-                    bad[1..]
-                        .iter()
-                        .take(10)
-                        .map(|(s, ..)| format!("`{}`", g.snp(*s)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    crate::error::quote_all(bad[1..].iter().take(10).map(|(s, ..)| g.snp(*s)))
                 )
             } else {
                 String::new()

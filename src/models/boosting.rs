@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::models::cached::Cached;
+use crate::models::params::Range;
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
 use crate::stats::sigmoid;
 
@@ -87,51 +88,15 @@ impl Default for BoostingParams {
 impl BoostingParams {
     /// Validates `--param` values.
     pub(crate) fn from_raw(raw: &RawParams) -> Result<BoostingParams> {
-        let n = "boosting";
-        raw.check_keys(n, PARAMS)?;
+        let p = raw.reader("boosting", PARAMS)?;
         let d = BoostingParams::default();
         Ok(BoostingParams {
-            trees: raw.usize(
-                n,
-                PARAMS,
-                "trees",
-                d.trees,
-                |x| (1..=100_000).contains(&x),
-                "1 to 100000",
-            )?,
-            learning_rate: raw.f64(
-                n,
-                PARAMS,
-                "learning_rate",
-                d.learning_rate,
-                |x| x > 0.0 && x <= 1.0,
-                "in (0, 1]",
-            )?,
-            max_depth: raw.usize(
-                n,
-                PARAMS,
-                "max_depth",
-                d.max_depth,
-                |x| (1..=32).contains(&x),
-                "1 to 32",
-            )?,
-            l2: raw.f64(n, PARAMS, "l2", d.l2, |x| x >= 0.0, "a number >= 0")?,
-            min_leaf_weight: raw.f64(
-                n,
-                PARAMS,
-                "min_leaf_weight",
-                d.min_leaf_weight,
-                |x| x >= 0.0,
-                "a number >= 0",
-            )?,
-            subsample: raw.f64(
-                n,
-                PARAMS,
-                "subsample",
-                d.subsample,
-                |x| x > 0.0 && x <= 1.0,
-                "in (0, 1]",
-            )?,
+            trees: p.int("trees", d.trees, 1, 100_000)?,
+            learning_rate: p.num("learning_rate", d.learning_rate, Range::AboveUpTo(0.0, 1.0))?,
+            max_depth: p.int("max_depth", d.max_depth, 1, 32)?,
+            l2: p.num("l2", d.l2, Range::AtLeast(0.0))?,
+            min_leaf_weight: p.num("min_leaf_weight", d.min_leaf_weight, Range::AtLeast(0.0))?,
+            subsample: p.num("subsample", d.subsample, Range::AboveUpTo(0.0, 1.0))?,
         })
     }
 

@@ -9,6 +9,7 @@ use ndarray::{Array1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::models::params::Range;
 use crate::models::platt::Platt;
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
 use crate::stats::folds::{split, stratified_folds};
@@ -80,31 +81,14 @@ impl Default for ElasticNetParams {
 impl ElasticNetParams {
     /// Validates `--param` values.
     pub(crate) fn from_raw(raw: &RawParams) -> Result<ElasticNetParams> {
-        let n = "elastic-net";
-        raw.check_keys(n, PARAMS)?;
+        let p = raw.reader("elastic-net", PARAMS)?;
         let d = ElasticNetParams::default();
         Ok(ElasticNetParams {
-            alpha: raw.f64(n, PARAMS, "alpha", d.alpha, |x| x > 0.0, "a number > 0")?,
-            l1_ratio: raw.f64(
-                n,
-                PARAMS,
-                "l1_ratio",
-                d.l1_ratio,
-                |x| (0.0..=1.0).contains(&x),
-                "between 0 and 1",
-            )?,
-            max_iter: raw.usize(
-                n,
-                PARAMS,
-                "max_iter",
-                d.max_iter,
-                |x| x >= 1,
-                "an integer >= 1",
-            )?,
-            tol: raw.f64(n, PARAMS, "tol", d.tol, |x| x > 0.0, "a number > 0")?,
-            platt_folds: raw.usize(
-                n,
-                PARAMS,
+            alpha: p.num("alpha", d.alpha, Range::Above(0.0))?,
+            l1_ratio: p.num("l1_ratio", d.l1_ratio, Range::Within(0.0, 1.0))?,
+            max_iter: p.int("max_iter", d.max_iter, 1, usize::MAX)?,
+            tol: p.num("tol", d.tol, Range::Above(0.0))?,
+            platt_folds: p.int_where(
                 "platt_folds",
                 d.platt_folds,
                 |x| x != 1 && x <= 20,

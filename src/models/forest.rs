@@ -80,43 +80,14 @@ impl Default for ForestParams {
 impl ForestParams {
     /// Validates `--param` values.
     pub(crate) fn from_raw(raw: &RawParams) -> Result<ForestParams> {
-        let n = "forest";
-        raw.check_keys(n, PARAMS)?;
+        let p = raw.reader("forest", PARAMS)?;
         let d = ForestParams::default();
         Ok(ForestParams {
-            trees: raw.usize(
-                n,
-                PARAMS,
-                "trees",
-                d.trees,
-                |x| (1..=100_000).contains(&x),
-                "1 to 100000",
-            )?,
-            max_features: raw.usize(
-                n,
-                PARAMS,
-                "max_features",
-                d.max_features,
-                |_| true,
-                "an integer >= 0",
-            )?,
-            min_leaf: raw.usize(
-                n,
-                PARAMS,
-                "min_leaf",
-                d.min_leaf,
-                |x| x >= 1,
-                "an integer >= 1",
-            )?,
-            max_depth: raw.usize(n, PARAMS, "max_depth", d.max_depth, |x| x <= 64, "0 to 64")?,
-            max_bins: raw.usize(
-                n,
-                PARAMS,
-                "max_bins",
-                d.max_bins,
-                |x| (2..=255).contains(&x),
-                "2 to 255",
-            )?,
+            trees: p.int("trees", d.trees, 1, 100_000)?,
+            max_features: p.int("max_features", d.max_features, 0, usize::MAX)?,
+            min_leaf: p.int("min_leaf", d.min_leaf, 1, usize::MAX)?,
+            max_depth: p.int("max_depth", d.max_depth, 0, 64)?,
+            max_bins: p.int("max_bins", d.max_bins, 2, 255)?,
         })
     }
 

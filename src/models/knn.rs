@@ -56,8 +56,8 @@ impl Default for KnnParams {
 impl KnnParams {
     /// Validates `--param` values.
     pub(crate) fn from_raw(raw: &RawParams) -> Result<KnnParams> {
-        raw.check_keys("knn", PARAMS)?;
-        let distance_weighted = match raw.text("weights") {
+        let p = raw.reader("knn", PARAMS)?;
+        let distance_weighted = match p.text("weights") {
             None | Some("distance") => true,
             Some("uniform") => false,
             Some(o) => {
@@ -67,7 +67,7 @@ impl KnnParams {
             }
         };
         Ok(KnnParams {
-            k: raw.usize("knn", PARAMS, "k", 25, |x| x >= 1, "an integer >= 1")?,
+            k: p.int("k", 25, 1, usize::MAX)?,
             distance_weighted,
         })
     }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::models::lbfgs::{logistic_loss_grad, minimize};
+use crate::models::params::Range;
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
 use crate::stats::sigmoid;
 
@@ -61,26 +62,12 @@ impl Default for LogisticParams {
 impl LogisticParams {
     /// Validates `--param` values.
     pub(crate) fn from_raw(raw: &RawParams) -> Result<LogisticParams> {
-        raw.check_keys("logistic", PARAMS)?;
+        let p = raw.reader("logistic", PARAMS)?;
         let d = LogisticParams::default();
         Ok(LogisticParams {
-            c: raw.f64("logistic", PARAMS, "c", d.c, |x| x > 0.0, "a number > 0")?,
-            max_iter: raw.usize(
-                "logistic",
-                PARAMS,
-                "max_iter",
-                d.max_iter,
-                |x| x >= 1,
-                "an integer >= 1",
-            )?,
-            tol: raw.f64(
-                "logistic",
-                PARAMS,
-                "tol",
-                d.tol,
-                |x| x > 0.0,
-                "a number > 0",
-            )?,
+            c: p.num("c", d.c, Range::Above(0.0))?,
+            max_iter: p.int("max_iter", d.max_iter, 1, usize::MAX)?,
+            tol: p.num("tol", d.tol, Range::Above(0.0))?,
         })
     }
 }

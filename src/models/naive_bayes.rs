@@ -9,6 +9,7 @@ use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::models::params::Range;
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
 use crate::stats::sigmoid;
 
@@ -46,16 +47,9 @@ impl Default for NaiveBayesParams {
 impl NaiveBayesParams {
     /// Validates `--param` values.
     pub(crate) fn from_raw(raw: &RawParams) -> Result<NaiveBayesParams> {
-        raw.check_keys("naive-bayes", PARAMS)?;
+        let p = raw.reader("naive-bayes", PARAMS)?;
         Ok(NaiveBayesParams {
-            var_smoothing: raw.f64(
-                "naive-bayes",
-                PARAMS,
-                "var_smoothing",
-                1e-9,
-                |x| x >= 0.0,
-                "a number >= 0",
-            )?,
+            var_smoothing: p.num("var_smoothing", 1e-9, Range::AtLeast(0.0))?,
         })
     }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::models::cached::Cached;
+use crate::models::params::Range;
 use crate::models::platt::Platt;
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
 
@@ -85,10 +86,9 @@ impl Default for SvmParams {
 impl SvmParams {
     /// Validates `--param` values.
     pub(crate) fn from_raw(raw: &RawParams) -> Result<SvmParams> {
-        let n = "svm";
-        raw.check_keys(n, PARAMS)?;
+        let p = raw.reader("svm", PARAMS)?;
         let d = SvmParams::default();
-        let kernel = match raw.text("kernel") {
+        let kernel = match p.text("kernel") {
             None | Some("linear") => Kernel::Linear,
             Some("gaussian") | Some("rbf") => Kernel::Gaussian,
             Some(other) => {
@@ -97,18 +97,12 @@ impl SvmParams {
                 )))
             }
         };
+        let c = if kernel == Kernel::Linear { d.c } else { 1.0 };
         Ok(SvmParams {
             kernel,
-            c: raw.f64(
-                n,
-                PARAMS,
-                "c",
-                if kernel == Kernel::Linear { d.c } else { 1.0 },
-                |x| x > 0.0,
-                "a number > 0",
-            )?,
-            gamma: raw.f64(n, PARAMS, "gamma", d.gamma, |x| x >= 0.0, "a number >= 0")?,
-            eps: raw.f64(n, PARAMS, "eps", d.eps, |x| x > 0.0, "a number > 0")?,
+            c: p.num("c", c, Range::Above(0.0))?,
+            gamma: p.num("gamma", d.gamma, Range::AtLeast(0.0))?,
+            eps: p.num("eps", d.eps, Range::Above(0.0))?,
         })
     }
 

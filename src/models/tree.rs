@@ -60,26 +60,11 @@ impl Default for TreeParams {
 impl TreeParams {
     /// Validates `--param` values.
     pub(crate) fn from_raw(raw: &RawParams) -> Result<TreeParams> {
-        let n = "tree";
-        raw.check_keys(n, PARAMS)?;
+        let p = raw.reader("tree", PARAMS)?;
         let d = TreeParams::default();
         Ok(TreeParams {
-            max_depth: raw.usize(
-                n,
-                PARAMS,
-                "max_depth",
-                d.max_depth,
-                |x| (1..=64).contains(&x),
-                "1 to 64",
-            )?,
-            min_leaf: raw.usize(
-                n,
-                PARAMS,
-                "min_leaf",
-                d.min_leaf,
-                |x| x >= 1,
-                "an integer >= 1",
-            )?,
+            max_depth: p.int("max_depth", d.max_depth, 1, 64)?,
+            min_leaf: p.int("min_leaf", d.min_leaf, 1, usize::MAX)?,
         })
     }
 

@@ -53,12 +53,7 @@ pub(crate) fn rank_cross_fitted(
     mut ranker: Ranker,
     model: &str,
 ) -> Result<Scored> {
-    let cf = bundle.cross_fitted.as_ref().ok_or_else(|| Error::Model {
-        file: model.to_string(),
-        message:
-            "the bundle has no cross-fitted predictions (trained with --cv 0 or --no-cross-fitted)"
-                .into(),
-    })?;
+    let cf = bundle.cross_fitted_or_error(model)?;
     ranker.push(
         cf.ids.iter().collect::<TextColumn>(),
         cf.p.clone(),

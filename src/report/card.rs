@@ -264,11 +264,7 @@ fn items(c: &ModelCard, _bundle: &Bundle) -> Vec<Item> {
         format!(
             "one model per therapy arm (column `{}`): {}",
             c.therapy_column.as_deref().unwrap_or_default(),
-            c.arms
-                .iter()
-                .map(|a| format!("`{}`", a.arm))
-                .collect::<Vec<_>>()
-                .join(", ")
+            crate::error::quote_all(c.arms.iter().map(|a| &a.arm))
         )
     } else {
         "one model for all patients".to_string()

@@ -5,6 +5,7 @@
 use crate::bundle::Bundle;
 use crate::eval::recommendation::{BootEstimate, RecommendationReport};
 use crate::eval::{Evaluation, GroupEvaluation, LabelledData};
+use crate::report::table::header;
 use crate::report::{render_table, Cell};
 
 fn num(v: Option<f64>, d: usize) -> Cell {
@@ -18,10 +19,6 @@ fn interval(lo: Option<f64>, hi: Option<f64>, d: usize) -> Cell {
         }
         _ => Cell::Text("NA".into()),
     }
-}
-
-fn header(names: &[&str]) -> Vec<String> {
-    names.iter().map(|s| s.to_string()).collect()
 }
 
 /// The evaluation as readable tables.

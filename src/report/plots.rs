@@ -3,7 +3,6 @@
 //! with its bootstrap band, binned calibration curve, decision curve and
 //! permutation importance.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
@@ -12,12 +11,57 @@ use crate::bundle::Bundle;
 use crate::error::{Error, Result};
 use crate::eval::importance::{importance_by_arm, Importance};
 use crate::eval::{Evaluation, GroupEvaluation, LabelledData};
-use crate::output::AtomicFile;
+use crate::output::write_file;
 
 const SIZE: (u32, u32) = (640, 480);
 const FONT: &str = "sans-serif";
 
 type Drawn = std::result::Result<(), String>;
+
+/// A chart with `f64` axes drawn into an SVG string.
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// A chart on `root` with a caption, the given axis ranges and the axis
+/// descriptions `(x, y)`, its mesh drawn.
+fn xy_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    caption: String,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    desc: (&str, &str),
+    y_area: u32,
+) -> std::result::Result<Chart<'a, 'b>, String> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, (FONT, 18))
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(x, y)
+        .map_err(m)?;
+    chart
+        .configure_mesh()
+        .x_desc(desc.0)
+        .y_desc(desc.1)
+        .draw()
+        .map_err(m)?;
+    Ok(chart)
+}
+
+/// The series legend at `position`.
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> Drawn {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.5))
+        .label_font((FONT, 13))
+        .draw()
+        .map_err(m)
+}
 
 fn m<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
@@ -54,19 +98,14 @@ pub(crate) fn roc_svg(g: &GroupEvaluation) -> Option<std::result::Result<String,
             (Some(l), Some(h)) => format!("AUC {:.3} [{l:.3}, {h:.3}]", a.estimate),
             _ => format!("AUC {:.3}", a.estimate),
         });
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("ROC: {} (n={})", g.arm, g.n), (FONT, 18))
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0f64..1f64, 0f64..1f64)
-            .map_err(m)?;
-        chart
-            .configure_mesh()
-            .x_desc("1 - specificity (false-positive rate)")
-            .y_desc("sensitivity")
-            .draw()
-            .map_err(m)?;
+        let mut chart = xy_chart(
+            &root,
+            format!("ROC: {} (n={})", g.arm, g.n),
+            0f64..1f64,
+            0f64..1f64,
+            ("1 - specificity (false-positive rate)", "sensitivity"),
+            50,
+        )?;
         if let Some(b) = &g.bootstrap {
             let mut poly: Vec<(f64, f64)> = b
                 .fpr
@@ -96,14 +135,7 @@ pub(crate) fn roc_svg(g: &GroupEvaluation) -> Option<std::result::Result<String,
             .map_err(m)?
             .label(auc.unwrap_or_else(|| "ROC".into()))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.5))
-            .label_font((FONT, 13))
-            .draw()
-            .map_err(m)?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present().map_err(m)
     })();
     Some(drawn.map(|()| svg))
@@ -115,19 +147,14 @@ pub(crate) fn calibration_svg(g: &GroupEvaluation) -> std::result::Result<String
     (|| -> Drawn {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(m)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("Calibration: {} (n={})", g.arm, g.n), (FONT, 18))
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0f64..1f64, 0f64..1f64)
-            .map_err(m)?;
-        chart
-            .configure_mesh()
-            .x_desc("mean predicted probability")
-            .y_desc("observed share of responders")
-            .draw()
-            .map_err(m)?;
+        let mut chart = xy_chart(
+            &root,
+            format!("Calibration: {} (n={})", g.arm, g.n),
+            0f64..1f64,
+            0f64..1f64,
+            ("mean predicted probability", "observed share of responders"),
+            50,
+        )?;
         chart
             .draw_series(LineSeries::new(
                 vec![(0.0, 0.0), (1.0, 1.0)],
@@ -154,14 +181,7 @@ pub(crate) fn calibration_svg(g: &GroupEvaluation) -> std::result::Result<String
         chart
             .draw_series(pts.iter().map(|&p| Circle::new(p, 4, RED.filled())))
             .map_err(m)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.5))
-            .label_font((FONT, 13))
-            .draw()
-            .map_err(m)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(m)
     })()?;
     Ok(svg)
@@ -180,19 +200,14 @@ pub(crate) fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, S
             .fold(g.prevalence, f64::max)
             .max(0.05);
         let bottom = -0.05 * top.max(0.2) - 0.02;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("Decision curve: {} (n={})", g.arm, g.n), (FONT, 18))
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0f64..1f64, bottom..top * 1.05)
-            .map_err(m)?;
-        chart
-            .configure_mesh()
-            .x_desc("threshold probability")
-            .y_desc("net benefit")
-            .draw()
-            .map_err(m)?;
+        let mut chart = xy_chart(
+            &root,
+            format!("Decision curve: {} (n={})", g.arm, g.n),
+            0f64..1f64,
+            bottom..top * 1.05,
+            ("threshold probability", "net benefit"),
+            56,
+        )?;
         let series = |f: fn(&crate::eval::decision::NetBenefit) -> f64| -> Vec<(f64, f64)> {
             g.decision_curve
                 .iter()
@@ -215,14 +230,7 @@ pub(crate) fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, S
             .map_err(m)?
             .label("treat none")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.5))
-            .label_font((FONT, 13))
-            .draw()
-            .map_err(m)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(m)
     })()?;
     Ok(svg)
@@ -247,22 +255,17 @@ pub(crate) fn qini_svg(
             .map(|p| p.qini.max(p.random))
             .fold(0.0, f64::max);
         let pad = ((hi - lo) * 0.1).max(0.01);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!("Qini curve: {} vs {}", q.treatment, q.control),
-                (FONT, 18),
-            )
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0f64..1f64, (lo - pad)..(hi + pad))
-            .map_err(m)?;
-        chart
-            .configure_mesh()
-            .x_desc("share of patients targeted (by predicted uplift)")
-            .y_desc("incremental responders per patient")
-            .draw()
-            .map_err(m)?;
+        let mut chart = xy_chart(
+            &root,
+            format!("Qini curve: {} vs {}", q.treatment, q.control),
+            0f64..1f64,
+            (lo - pad)..(hi + pad),
+            (
+                "share of patients targeted (by predicted uplift)",
+                "incremental responders per patient",
+            ),
+            56,
+        )?;
         chart
             .draw_series(LineSeries::new(
                 q.points.iter().map(|p| (p.fraction, p.qini)),
@@ -279,14 +282,7 @@ pub(crate) fn qini_svg(
             .map_err(m)?
             .label("random")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.5))
-            .label_font((FONT, 13))
-            .draw()
-            .map_err(m)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(m)
     })()?;
     Ok(svg)
@@ -398,13 +394,7 @@ pub(crate) fn write_svg(
         path: path.clone(),
         source: std::io::Error::other(e),
     })?;
-    let mut f = AtomicFile::create(&path)?;
-    f.write_all(text.as_bytes()).map_err(|source| Error::Io {
-        action: "cannot write",
-        path: path.clone(),
-        source,
-    })?;
-    f.commit()?;
+    write_file(&path, text.as_bytes())?;
     Ok(path)
 }
 

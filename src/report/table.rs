@@ -30,6 +30,11 @@ impl Cell {
     }
 }
 
+/// Column names from string literals.
+pub(crate) fn header(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
 /// Pads `s` to `width` display columns, on the left or the right.
 fn pad(s: &str, width: usize, right: bool) -> String {
     let fill = " ".repeat(width.saturating_sub(s.width()));

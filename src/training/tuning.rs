@@ -43,24 +43,6 @@ pub(crate) fn auto_grid() -> Vec<AlgorithmParams> {
         .collect()
 }
 
-/// Mean AUC of `algorithm` over `k` stratified folds of `rows`.
-fn cv_auc(
-    frame: &Frame,
-    rows: &[usize],
-    y: &[bool],
-    k: usize,
-    algorithm: &AlgorithmParams,
-    seed: u64,
-) -> Result<f64> {
-    let (metrics, _) = cross_validate(frame, rows, y, k, algorithm, seed, &|| {})?;
-    // A fold without both classes has no AUC: count the candidate as chance.
-    Ok(if metrics.auc_mean.is_finite() {
-        metrics.auc_mean
-    } else {
-        0.5
-    })
-}
-
 /// Scores every candidate by inner CV on `rows`; returns the scores (failed
 /// candidates are dropped) and the index of the best among them.
 pub(crate) fn choose(
@@ -72,7 +54,16 @@ pub(crate) fn choose(
 ) -> Result<(Vec<CandidateScore>, usize)> {
     let results: Vec<Result<f64>> = candidates
         .par_iter()
-        .map(|c| cv_auc(frame, rows, y, INNER_FOLDS, c, seed))
+        .map(|c| {
+            let (m, _) = cross_validate(frame, rows, y, INNER_FOLDS, c, seed, &|| {})?;
+            // A fold without both classes has no AUC: count the candidate
+            // as chance.
+            Ok(if m.auc_mean.is_finite() {
+                m.auc_mean
+            } else {
+                0.5
+            })
+        })
         .collect();
     let mut scores = Vec::new();
     let mut failures = Vec::new();

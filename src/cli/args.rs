@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::{Delimiter, ReadOptions, TargetRule};
 use crate::error::{Error, Result};
-use crate::features::genetic::{GeneticOptions, GenotypesAs};
+use crate::features::genotype::{GeneticOptions, GenotypesAs};
 use crate::notes::{Note, Notes};
 use crate::training::CohortSpec;
 

@@ -2,7 +2,7 @@
 //! and, optionally, a genotype dosage table joined on the patient ID.
 
 pub(crate) mod chunks;
-pub(crate) mod genotype;
+pub(crate) mod dosage;
 pub(crate) mod input;
 pub(crate) mod table;
 pub(crate) mod target;
@@ -11,7 +11,7 @@ pub(crate) mod vcf;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use genotype::{Alleles, DosageTable};
+pub(crate) use dosage::{Alleles, DosageTable};
 pub(crate) use input::{Delimiter, Loaded};
 pub(crate) use table::{is_missing, parse_number, RawTable, TextColumn};
 pub(crate) use target::{Target, TargetRule};

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use crate::data::genotype::{parse_dosage, Alleles, DosageTable, GenotypeFormat};
+use crate::data::dosage::{parse_dosage, Alleles, DosageTable, GenotypeFormat};
 use crate::data::input::Loaded;
 use crate::error::{Error, Location, Result};
 

@@ -237,7 +237,7 @@ fn dosage_from_data(ds: &Dataset, name: &str) -> Result<FrameColumn> {
     let col = ds.data.require(name)?;
     let mut values = Vec::with_capacity(ds.n_rows());
     for (r, cell) in ds.data_cells(col) {
-        let v = crate::data::genotype::parse_dosage(cell)
+        let v = crate::data::dosage::parse_dosage(cell)
             .map_err(|why| Error::data(ds.data.loc(r, col), why))?;
         values.push(v);
     }

@@ -2,9 +2,9 @@
 
 pub(crate) mod columns;
 pub(crate) mod frame;
-pub(crate) mod genetic;
+pub(crate) mod genotype;
 pub(crate) mod pipeline;
 
 pub(crate) use frame::{FeatureSchema, Frame, Kind};
-pub(crate) use genetic::{GenotypeModel, GenotypesAs};
+pub(crate) use genotype::{GenotypeModel, GenotypesAs};
 pub(crate) use pipeline::{FittedFeature, Pipeline, TransformNotes};

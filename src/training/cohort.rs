@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use crate::data::{is_missing, Dataset, ReadOptions, Target, TargetRule};
 use crate::error::{quote_all, Error, Location, Result};
 use crate::features::columns::choose_columns;
-use crate::features::genetic::{GeneticOptions, GenotypeModel, GenotypesAs};
+use crate::features::genotype::{GeneticOptions, GenotypeModel, GenotypesAs};
 use crate::features::Frame;
 use crate::notes::Notes;
 

@@ -12,6 +12,7 @@ mod evaluate;
 mod explain;
 mod genetics;
 mod inspect;
+mod readme;
 mod report;
 mod score;
 mod simulate;

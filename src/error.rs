@@ -118,6 +118,14 @@ impl Error {
         Error::Usage(message.into())
     }
 
+    /// The exit status: 2 for a usage error (as clap's own), else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+
     /// True when the error is a closed pipe on output (e.g. `| head`).
     pub fn is_broken_pipe(&self) -> bool {
         match self {

@@ -3,6 +3,8 @@
 //! depends on clinical features, a few causal SNPs and therapy × feature
 //! interactions, so that the best therapy differs between patients.
 
+use std::io::{self, Write};
+
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -33,11 +35,14 @@ pub(crate) const GENOTYPE_MISSING: f64 = 0.01;
 pub(crate) struct CausalSnp {
     /// Index among the SNP columns.
     pub(crate) index: usize,
+    /// The SNP's name.
+    pub(crate) name: String,
     /// Effect per allele on the logit under TMS, ketamine, SSRI.
     pub(crate) effect: [f64; 3],
 }
 
 /// The simulated cohort, as CSV text.
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub(crate) struct Cohort {
     /// `clinical.csv`.
@@ -98,6 +103,7 @@ impl Snps {
             taken[j] = true;
             causal.push(CausalSnp {
                 index: j,
+                name: names[j].clone(),
                 effect: *effect,
             });
         }
@@ -195,67 +201,94 @@ impl Patient {
 }
 
 /// The three files' header lines.
-fn headers(snps: &Snps, cohort: &mut Cohort) {
-    cohort.clinical.push_str("patient_id,");
-    cohort.clinical.push_str(&CLINICAL_FEATURES.join(","));
-    cohort.clinical.push_str(",therapy,responder\n");
-    cohort.genotypes.push_str("patient_id");
+fn headers(snps: &Snps, out: &mut [&mut dyn Write; 3]) -> io::Result<()> {
+    let clinical = format!(
+        "patient_id,{},therapy,responder\n",
+        CLINICAL_FEATURES.join(",")
+    );
+    let mut genotypes = String::from("patient_id");
     for n in &snps.names {
-        cohort.genotypes.push(',');
-        cohort.genotypes.push_str(n);
+        genotypes.push(',');
+        genotypes.push_str(n);
     }
-    cohort.genotypes.push('\n');
-    cohort.truth.push_str("patient_id");
+    genotypes.push('\n');
+    let mut truth = String::from("patient_id");
     for t in THERAPIES {
-        cohort.truth.push_str(",p_");
-        cohort.truth.push_str(t);
+        truth.push_str(",p_");
+        truth.push_str(t);
     }
-    cohort.truth.push('\n');
+    truth.push('\n');
+    out[0].write_all(clinical.as_bytes())?;
+    out[1].write_all(genotypes.as_bytes())?;
+    out[2].write_all(truth.as_bytes())
 }
 
-/// Simulates `patients` patients with `snps` SNPs from `seed`.
-pub(crate) fn simulate(patients: usize, snps: usize, seed: u64) -> Cohort {
+/// Writes a cohort of `patients` patients with `snps` SNPs from `seed` as
+/// it is drawn (memory does not grow with the number of patients) into
+/// `out` = clinical, genotypes, truth. Returns the causal SNPs.
+pub(crate) fn simulate_into(
+    patients: usize,
+    snps: usize,
+    seed: u64,
+    out: &mut [&mut dyn Write; 3],
+) -> io::Result<Vec<CausalSnp>> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let design = Snps::draw(&mut rng, snps);
-    let mut c = Cohort {
-        clinical: String::with_capacity(patients * 64),
-        genotypes: String::with_capacity(patients * (64 + 3 * snps)),
-        truth: String::with_capacity(patients * 40),
-        causal: design.causal.clone(),
-    };
-    headers(&design, &mut c);
+    headers(&design, out)?;
     let mut dosage = vec![0u8; snps];
+    let (mut clinical, mut genotypes, mut truth) = (String::new(), String::new(), String::new());
     for i in 0..patients {
         let id = format!("P{:05}", i + 1);
         let patient = Patient::draw(&mut rng, &design.maf, &mut dosage);
         let p = patient.truth(&design, &dosage);
         let responder = rng.gen_bool(p[patient.therapy]);
         // Clinical row, with cells missing at random.
-        c.clinical.push_str(&id);
+        clinical.clear();
+        clinical.push_str(&id);
         for cell in patient.cells() {
-            c.clinical.push(',');
+            clinical.push(',');
             if !rng.gen_bool(CLINICAL_MISSING) {
-                c.clinical.push_str(&cell);
+                clinical.push_str(&cell);
             }
         }
-        c.clinical.push(',');
-        c.clinical.push_str(THERAPIES[patient.therapy]);
-        c.clinical.push_str(if responder { ",1\n" } else { ",0\n" });
-        c.genotypes.push_str(&id);
+        clinical.push(',');
+        clinical.push_str(THERAPIES[patient.therapy]);
+        clinical.push_str(if responder { ",1\n" } else { ",0\n" });
+        genotypes.clear();
+        genotypes.push_str(&id);
         for &d in &dosage {
-            c.genotypes.push(',');
+            genotypes.push(',');
             if !rng.gen_bool(GENOTYPE_MISSING) {
-                c.genotypes.push(char::from(b'0' + d));
+                genotypes.push(char::from(b'0' + d));
             }
         }
-        c.genotypes.push('\n');
-        c.truth.push_str(&id);
+        genotypes.push('\n');
+        truth.clear();
+        truth.push_str(&id);
         for v in p {
-            c.truth.push_str(&format!(",{v:.6}"));
+            truth.push_str(&format!(",{v:.6}"));
         }
-        c.truth.push('\n');
+        truth.push('\n');
+        out[0].write_all(clinical.as_bytes())?;
+        out[1].write_all(genotypes.as_bytes())?;
+        out[2].write_all(truth.as_bytes())?;
     }
-    c
+    Ok(design.causal)
+}
+
+/// Simulates `patients` patients with `snps` SNPs from `seed`, in memory.
+#[cfg(test)]
+pub(crate) fn simulate(patients: usize, snps: usize, seed: u64) -> Cohort {
+    let (mut c, mut g, mut t) = (Vec::new(), Vec::new(), Vec::new());
+    let causal = simulate_into(patients, snps, seed, &mut [&mut c, &mut g, &mut t])
+        .expect("writing to memory cannot fail");
+    let text = |v: Vec<u8>| String::from_utf8(v).expect("ASCII");
+    Cohort {
+        clinical: text(c),
+        genotypes: text(g),
+        truth: text(t),
+        causal,
+    }
 }
 
 #[cfg(test)]

@@ -92,6 +92,11 @@ pub(crate) struct InputArgs {
 impl InputArgs {
     /// Read options with the given ID column.
     pub(crate) fn read_options(&self, id: &str) -> Result<ReadOptions> {
+        if self.data == "-" && self.genotypes.as_deref() == Some("-") {
+            return Err(Error::usage(
+                "--data - and --genotypes - both name stdin, which can be read only once: give one of them as a file",
+            ));
+        }
         Ok(ReadOptions {
             id: id.to_string(),
             delimiter: self
@@ -272,6 +277,15 @@ impl DataArgs {
             (None, Some(expr)) => TargetRule::parse_threshold(expr)?,
             (None, None) => TargetRule::Binary,
         })
+    }
+
+    /// The files read: clinical data, genotypes, PRS weights.
+    pub(crate) fn inputs(&self) -> Vec<Option<String>> {
+        vec![
+            Some(self.input.data.clone()),
+            self.input.genotypes.clone(),
+            self.prs_weights.clone(),
+        ]
     }
 
     /// The validated training-set configuration.

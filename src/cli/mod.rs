@@ -63,8 +63,43 @@ pub(crate) enum Command {
     Report(report::Args),
 }
 
+impl Command {
+    /// The files the command reads: no output may replace one of them.
+    fn inputs(&self) -> Vec<String> {
+        let mut v: Vec<Option<String>> = match self {
+            Command::Train(a) => a.data.inputs(),
+            Command::Compare(a) => a.data.inputs(),
+            Command::Score(a) => vec![
+                Some(a.model.display().to_string()),
+                a.input.data.clone(),
+                a.input.genotypes.clone(),
+            ],
+            Command::Evaluate(a) => vec![
+                Some(a.model.display().to_string()),
+                Some(a.input.data.clone()),
+                a.input.genotypes.clone(),
+                a.truth.clone(),
+            ],
+            Command::Explain(a) => vec![
+                Some(a.model.display().to_string()),
+                a.input.data.clone(),
+                a.input.genotypes.clone(),
+            ],
+            Command::Report(a) => vec![
+                Some(a.model.display().to_string()),
+                a.input.data.clone(),
+                a.input.genotypes.clone(),
+            ],
+            Command::Inspect(_) | Command::Simulate(_) | Command::Algorithms(_) => Vec::new(),
+        };
+        v.drain(..).flatten().collect()
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
+    crate::output::install_signal_cleanup();
+    crate::output::protect_inputs(cli.command.inputs());
     let ui = Ui::new(cli.quiet);
     if let Some(n) = cli.threads {
         if n == 0 {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::cli::Ui;
 use crate::error::{Error, Result};
 use crate::output::AtomicFile;
-use crate::simulate::simulate;
+use crate::simulate::simulate_into;
 
 /// Flags of `simulate`.
 #[derive(Debug, clap::Args)]
@@ -13,59 +13,81 @@ use crate::simulate::simulate;
     after_help = "Example:\n  responder simulate --patients 300 --snps 50 --seed 1 --out examples/cohort"
 )]
 pub(crate) struct Args {
-    /// Number of patients. Example: --patients 5000
-    #[arg(long, value_name = "N")]
-    pub(crate) patients: usize,
+    /// Number of patients, 1 to 100,000,000 (the files are written as the
+    /// patients are drawn). Example: --patients 5000
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub(crate) patients: u64,
 
-    /// Number of SNP columns in genotypes.csv. Example: --snps 200
-    #[arg(long, value_name = "M")]
-    pub(crate) snps: usize,
+    /// Number of SNP columns in genotypes.csv, 1 to 100,000. Example: --snps 200
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub(crate) snps: u64,
 
     /// Random seed; the same seed gives byte-identical files. Example: --seed 7
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
 
     /// Output folder (created if absent) for clinical.csv, genotypes.csv and
-    /// truth.csv. Example: --out cohort
+    /// truth.csv; a folder that is not empty needs --force. Example: --out cohort
     #[arg(long, value_name = "DIR")]
     pub(crate) out: PathBuf,
+
+    /// Write into a folder that is not empty (replacing clinical.csv,
+    /// genotypes.csv and truth.csv there; other files are left alone).
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+/// The files `simulate` writes.
+const FILES: [&str; 3] = ["clinical.csv", "genotypes.csv", "truth.csv"];
+
+/// Refuses a folder that holds anything unless `force`.
+fn check_folder(out: &std::path::Path, force: bool) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return Ok(());
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if names.is_empty() || force {
+        return Ok(());
+    }
+    names.sort();
+    let shown = names.len().min(5);
+    Err(Error::usage(format!(
+        "the folder `{}` is not empty ({}{}): add --force to replace {} there, or choose an empty or new folder",
+        out.display(),
+        crate::error::quote_all(&names[..shown]),
+        if names.len() > shown { ", …" } else { "" },
+        FILES.join(", ")
+    )))
 }
 
 /// Runs `simulate`.
 pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
-    if args.patients == 0 {
-        return Err(Error::usage("--patients must be at least 1"));
-    }
-    if args.snps == 0 {
-        return Err(Error::usage("--snps must be at least 1"));
-    }
+    check_folder(&args.out, args.force)?;
     std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {
         action: "cannot create folder",
         path: args.out.clone(),
         source,
     })?;
-    let files: Vec<AtomicFile> = ["clinical.csv", "genotypes.csv", "truth.csv"]
-        .iter()
-        .map(|f| AtomicFile::create(args.out.join(f)))
-        .collect::<Result<_>>()?;
-    let cohort = simulate(args.patients, args.snps, args.seed);
-    for (file, text) in files
-        .into_iter()
-        .zip([&cohort.clinical, &cohort.genotypes, &cohort.truth])
-    {
-        file.write_and_commit(text.as_bytes())?;
+    let [c, g, t] = FILES.map(|f| AtomicFile::create(args.out.join(f)));
+    let (mut c, mut g, mut t) = (c?, g?, t?);
+    let causal = simulate_into(
+        args.patients as usize,
+        args.snps as usize,
+        args.seed,
+        &mut [&mut c, &mut g, &mut t],
+    )
+    .map_err(|source| Error::Io {
+        action: "cannot write",
+        path: args.out.clone(),
+        source,
+    })?;
+    for f in [c, g, t] {
+        f.commit()?;
     }
-    let names: Vec<&str> = cohort
-        .genotypes
-        .lines()
-        .next()
-        .map(|h| h.split(',').skip(1).collect())
-        .unwrap_or_default();
-    let causal: Vec<String> = cohort
-        .causal
-        .iter()
-        .filter_map(|c| names.get(c.index).map(|n| n.to_string()))
-        .collect();
+    let causal: Vec<String> = causal.iter().map(|c| c.name.clone()).collect();
     ui.info(format!("causal SNPs: {}", causal.join(", ")));
     ui.info(format!(
         "wrote {} patients × {} SNPs to {} (clinical.csv, genotypes.csv, truth.csv)",

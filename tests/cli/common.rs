@@ -28,10 +28,24 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
 
 /// Runs `cmd`, asserts exit status 1 with exactly one `error:` line on
 /// stderr containing every `needle`, and no panic. Returns stderr.
+#[track_caller]
 pub fn fails(cmd: &mut Command, needles: &[&str]) -> String {
+    fails_with(cmd, 1, needles)
+}
+
+/// As [`fails`], for a usage error (exit status 2, as clap's own).
+#[track_caller]
+pub fn fails_usage(cmd: &mut Command, needles: &[&str]) -> String {
+    fails_with(cmd, 2, needles)
+}
+
+/// Runs `cmd`, asserts exit status `code` with exactly one `error:` line
+/// on stderr containing every `needle`, and no panic. Returns stderr.
+#[track_caller]
+pub fn fails_with(cmd: &mut Command, code: i32, needles: &[&str]) -> String {
     let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "want one error line: {stderr}");

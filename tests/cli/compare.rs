@@ -189,7 +189,7 @@ fn a_failing_algorithm_is_reported_and_the_others_carry_on() {
 fn bad_flags() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "c.csv", &small_clinical(30));
-    fails(
+    fails_usage(
         responder().args([
             "compare",
             "--data",
@@ -201,7 +201,7 @@ fn bad_flags() {
         ]),
         &["unknown algorithm `magic`"],
     );
-    fails(
+    fails_usage(
         responder()
             .args([
                 "compare",
@@ -215,7 +215,7 @@ fn bad_flags() {
             .args(["--param", "forest.trees=10"]),
         &["--param `forest.trees=10` must name one of the compared algorithms"],
     );
-    fails(
+    fails_usage(
         responder()
             .args([
                 "compare",
@@ -229,7 +229,7 @@ fn bad_flags() {
             .args(["--param", "forest.leaves=10"]),
         &["unknown parameter `leaves` for forest; valid: trees (default 200)"],
     );
-    fails(
+    fails_usage(
         responder().args([
             "compare",
             "--data",
@@ -281,7 +281,7 @@ fn thread_count_does_not_change_results() {
         v
     };
     assert_eq!(run("1"), run("2"));
-    fails(
+    fails_usage(
         responder().args(["--threads", "0", "algorithms"]),
         &["--threads must be at least 1"],
     );

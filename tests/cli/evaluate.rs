@@ -147,7 +147,7 @@ fn threshold_flag_overrides_training_prevalence() {
         assert_eq!(g["threshold"]["threshold"], 0.3);
         assert_eq!(g["threshold"]["source"], "--threshold");
     }
-    fails(
+    fails_usage(
         &mut example_eval(&["--threshold", "1.5"]),
         &["--threshold 1.5", "between 0 and 1"],
     );
@@ -496,7 +496,7 @@ fn treatment_selection_bad_inputs() {
         .arg(&model)
         .assert()
         .success();
-    fails(
+    fails_usage(
         responder().args(["evaluate", "--model"]).arg(&model).args([
             "--data",
             &btheb,

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::common::{fails, repo, responder, write};
+use crate::common::{fails, fails_usage, repo, responder, write};
 
 fn fx(name: &str) -> String {
     repo(&format!("tests/fixtures/genetics/{name}"))
@@ -291,7 +291,7 @@ fn principal_components_round_trip() {
         "{text}"
     );
     // scoring a PC model needs the genotypes
-    fails(
+    fails_usage(
         responder()
             .args(["score", "--model"])
             .arg(&m3)
@@ -314,23 +314,23 @@ fn genetic_flag_errors() {
             .arg(&out);
         c
     };
-    fails(
+    fails_usage(
         base(None).args(["--genotype-pcs", "2"]),
         &["need --genotypes"],
     );
-    fails(
+    fails_usage(
         base(Some(&fx("train.raw"))).args(["--genotypes-as", "pcs"]),
         &["--genotypes-as pcs needs --genotype-pcs"],
     );
-    fails(
+    fails_usage(
         base(Some(&fx("train.raw"))).args(["--genotype-pcs", "2", "--genotypes-as", "dosages"]),
         &["--genotypes-as dosages leaves the components"],
     );
-    fails(
+    fails_usage(
         base(Some(&fx("train.raw"))).args(["--genotype-pcs", "0"]),
         &["at least 1"],
     );
-    fails(
+    fails_usage(
         base(Some(&fx("train.raw"))).args(["--genotype-pcs", "7"]),
         &["--genotype-pcs 7 is too many", "6 SNPs"],
     );

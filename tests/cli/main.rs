@@ -14,6 +14,7 @@ mod genetics;
 mod inspect;
 mod readme;
 mod report;
+mod safety;
 mod score;
 mod simulate;
 mod train;

@@ -455,7 +455,7 @@ fn cross_fitted_and_min_advantage() {
             .all(|l| l.split(',').nth(4) == Some("none")),
         "{none}"
     );
-    fails(
+    fails_usage(
         responder().args(["score", "--model"]).arg(&model).args([
             "--data",
             &data,
@@ -529,7 +529,7 @@ fn streamed_blocks_give_the_same_ranking_as_one_pass() {
         ]),
         &["bad.csv, line 72, column `age`: `old` is not a number"],
     );
-    fails(
+    fails_usage(
         responder().args(["score", "--model"]).arg(&model).args([
             "--data",
             &data,
@@ -614,7 +614,7 @@ fn rankings_spilled_to_temporary_files_are_identical() {
         ]),
         &["dup.csv, column `patient_id`: duplicate patient ID `P003` on lines 5 and 72"],
     );
-    fails(
+    fails_usage(
         responder().args(["score", "--model"]).arg(&model).args([
             "--data",
             &data,

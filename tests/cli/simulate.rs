@@ -74,11 +74,56 @@ fn same_seed_gives_identical_bytes() {
 #[test]
 fn zero_patients_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    fails(
+    fails_usage(
         responder()
             .args(["simulate", "--patients", "0", "--snps", "10", "--out"])
             .arg(dir.path()),
-        &["--patients must be at least 1"],
+        &["invalid value '0' for '--patients <N>'", "1..=100000000"],
+    );
+    // More than can be done is refused before anything is allocated.
+    fails_usage(
+        responder()
+            .args([
+                "simulate",
+                "--patients",
+                "100000000000",
+                "--snps",
+                "10",
+                "--out",
+            ])
+            .arg(dir.path()),
+        &["--patients", "1..=100000000"],
+    );
+}
+
+#[test]
+fn a_folder_that_is_not_empty_needs_force() {
+    // `simulate --out examples/cohort`, the example of its own --help, must
+    // not silently replace the bundled data.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "clinical.csv", "precious");
+    write(dir.path(), "notes.txt", "mine");
+    let sim = || {
+        let mut c = responder();
+        c.args(["simulate", "--patients", "5", "--snps", "2", "--out"])
+            .arg(dir.path());
+        c
+    };
+    fails_usage(
+        &mut sim(),
+        &["is not empty", "`clinical.csv`, `notes.txt`", "--force"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("clinical.csv")).unwrap(),
+        "precious"
+    );
+    sim().arg("--force").assert().success();
+    assert!(std::fs::read_to_string(dir.path().join("clinical.csv"))
+        .unwrap()
+        .starts_with("patient_id,"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("notes.txt")).unwrap(),
+        "mine"
     );
 }
 

@@ -518,15 +518,15 @@ fn bad_flags_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "c.csv", &small_clinical(20));
     let out = dir.path().join("m.json");
-    fails(
+    fails_usage(
         train_cmd(&data, &out).args(["--param", "gamma=2"]),
         &["unknown parameter `gamma` for logistic; valid: c (default 1.0)"],
     );
-    fails(
+    fails_usage(
         train_cmd(&data, &out).args(["--algorithm", "deep-net"]),
         &["unknown algorithm `deep-net`; available: logistic"],
     );
-    fails(
+    fails_usage(
         train_cmd(&data, &out).args(["--cv", "1"]),
         &["--cv must be 0"],
     );
@@ -534,7 +534,7 @@ fn bad_flags_are_errors() {
         train_cmd(&data, &out).args(["--features", "age,height"]),
         &["missing column `height`"],
     );
-    fails(
+    fails_usage(
         train_cmd(&data, &out).args(["--responder-if", "big"]),
         &["--responder-if `big`"],
     );
@@ -635,11 +635,11 @@ fn auto_chooses_per_arm_and_stores_the_nested_estimate() {
     );
     assert_eq!(arm["cv"]["folds"], 3);
     assert_eq!(arm["model"]["algorithm"], arm["algorithm"]["algorithm"]);
-    fails(
+    fails_usage(
         train_cmd(&data, &out).args(["--algorithm", "auto", "--param", "c=1"]),
         &["--param cannot be combined with --algorithm auto"],
     );
-    fails(
+    fails_usage(
         train_cmd(&data, &out).args(["--algorithm", "auto", "--cv", "0"]),
         &["--algorithm auto needs --cv of at least 2"],
     );
@@ -695,11 +695,11 @@ fn s_learner_bundle_and_cross_fitted_predictions() {
         .assert()
         .success();
     assert!(bundle(&t)["cross_fitted"].is_null());
-    fails(
+    fails_usage(
         train_cmd(&data, &out).args(["--strategy", "s-learner"]),
         &["--strategy s-learner needs --therapy-col"],
     );
-    fails(
+    fails_usage(
         train_cmd(&data, &out).args([
             "--therapy-col",
             "therapy",

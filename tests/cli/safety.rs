@@ -1,0 +1,243 @@
+//! Outputs never destroy anything: no output replaces an input (whatever
+//! its spelling), links and devices are honoured, interrupted runs leave
+//! nothing behind.
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+fn model(dir: &Path) -> (String, String) {
+    let data = write(dir, "train.csv", &small_clinical(120));
+    let out = dir.join("model.json");
+    responder()
+        .args([
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "responder",
+            "--therapy-col",
+            "therapy",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    (data, out.display().to_string())
+}
+
+#[test]
+fn an_output_never_replaces_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = model(dir.path());
+    let before = std::fs::read(&data).unwrap();
+    let train = |out: &str| {
+        let mut c = responder();
+        c.args([
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "responder",
+            "--out",
+            out,
+        ]);
+        c
+    };
+    // The same file, another spelling of it, a symbolic link and a hard link.
+    let spelled = format!("{}/./{}", dir.path().display(), "train.csv");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&data, dir.path().join("link.csv")).unwrap();
+    std::fs::hard_link(&data, dir.path().join("hard.csv")).unwrap();
+    let link = dir.path().join("link.csv").display().to_string();
+    let hard = dir.path().join("hard.csv").display().to_string();
+    for out in [&data, &spelled, &link, &hard] {
+        fails_usage(
+            &mut train(out),
+            &["is the input", "train.csv", "choose another output file"],
+        );
+    }
+    assert_eq!(std::fs::read(&data).unwrap(), before);
+    // score: neither the model nor the data may be the ranking.
+    let model_before = std::fs::read(&model).unwrap();
+    for out in [&model, &data] {
+        fails_usage(
+            responder().args(["score", "--model", &model, "--data", &data, "--out", out]),
+            &["is the input"],
+        );
+    }
+    assert_eq!(std::fs::read(&model).unwrap(), model_before);
+    assert_eq!(std::fs::read(&data).unwrap(), before);
+    // report: the card folder may not hold the model under a card's name.
+    let card = dir.path().join("card");
+    std::fs::create_dir(&card).unwrap();
+    let inside = card.join("model-card.json");
+    std::fs::copy(&model, &inside).unwrap();
+    fails_usage(
+        responder()
+            .args(["report", "--model"])
+            .arg(&inside)
+            .arg("--out")
+            .arg(&card),
+        &["is the input"],
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn devices_and_links_are_written_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = model(dir.path());
+    // The usual way to discard results works and leaves /dev/null a device.
+    responder()
+        .args([
+            "score",
+            "--model",
+            &model,
+            "--data",
+            &data,
+            "--out",
+            "/dev/null",
+        ])
+        .assert()
+        .success();
+    assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+    // A link given as --out: its target is written, the link stays a link.
+    let target = dir.path().join("ranked.csv");
+    std::fs::write(&target, "old").unwrap();
+    let link = dir.path().join("out-link.csv");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    responder()
+        .args([
+            "score", "--model", &model, "--data", &data, "--format", "csv", "--out",
+        ])
+        .arg(&link)
+        .assert()
+        .success();
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&target)
+        .unwrap()
+        .starts_with("rank,patient_id"));
+    assert!(files_in(dir.path()).iter().all(|f| !f.ends_with(".tmp")));
+}
+
+/// Waits until `dir` holds at least `n` temporary files (or `child` ends).
+fn wait_for_temporaries(dir: &Path, n: usize, child: &mut Child) {
+    let start = Instant::now();
+    while files_in(dir).iter().filter(|f| f.ends_with(".tmp")).count() < n {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the command ended early"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no temporary file appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// `train` reading its data from a stdin that never ends: it has created its
+/// output's temporary file and waits.
+fn waiting_train(out_dir: &Path) -> Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("responder"))
+        .args(["train", "--data", "-", "--target", "responder", "--out"])
+        .arg(out_dir.join("model.json"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn interrupted_runs_leave_nothing_behind() {
+    for sig in ["-INT", "-TERM"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = waiting_train(dir.path());
+        wait_for_temporaries(dir.path(), 1, &mut child);
+        signal(&child, sig);
+        let out = child.wait_with_output().unwrap();
+        let code = if sig == "-INT" { 130 } else { 143 };
+        assert_eq!(out.status.code(), Some(code), "{sig}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+        assert!(
+            files_in(dir.path()).is_empty(),
+            "{sig}: {:?}",
+            files_in(dir.path())
+        );
+    }
+    // simulate writes three files at once.
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = dir.path().join("cohort");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("responder"))
+        .args([
+            "simulate",
+            "--patients",
+            "100000000",
+            "--snps",
+            "50",
+            "--out",
+        ])
+        .arg(&cohort)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while !cohort.is_dir() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    wait_for_temporaries(&cohort, 3, &mut child);
+    signal(&child, "-TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    assert!(files_in(&cohort).is_empty(), "{:?}", files_in(&cohort));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_killed_run_is_cleaned_up_by_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = waiting_train(dir.path());
+    wait_for_temporaries(dir.path(), 1, &mut child);
+    signal(&child, "-KILL");
+    child.wait().unwrap();
+    // SIGKILL cannot be caught: the temporary stays ...
+    assert_eq!(
+        files_in(dir.path())
+            .iter()
+            .filter(|f| f.ends_with(".tmp"))
+            .count(),
+        1
+    );
+    // ... until the next run writing the same file sweeps it.
+    let data = write(dir.path(), "train.csv", &small_clinical(60));
+    responder()
+        .args(["train", "--data", &data, "--target", "responder", "--out"])
+        .arg(dir.path().join("model.json"))
+        .assert()
+        .success();
+    assert_eq!(files_in(dir.path()), vec!["model.json", "train.csv"]);
+}
+
+#[test]
+fn stdin_cannot_be_both_inputs() {
+    fails_usage(
+        responder().args([
+            "train", "--data", "-", "--genotypes", "-", "--target", "responder", "--out", "m.json",
+        ]),
+        &["both name stdin", "read only once"],
+    );
+}

@@ -11,7 +11,6 @@ use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::models::cached::Cached;
 use crate::models::params::Range;
 use crate::models::platt::Platt;
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
@@ -125,8 +124,33 @@ impl SvmParams {
     }
 }
 
-/// A fitted SVM: linfa's model as JSON plus the Platt map of its decision values.
+/// The separating function of a fitted SVM, in responder's own checked
+/// form: a weight vector (linear kernel) or the support vectors with their
+/// dual coefficients (Gaussian kernel).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Separator {
+    /// `decision(x) = w · x − rho`.
+    Linear {
+        /// One weight per input.
+        weights: Vec<f64>,
+    },
+    /// `decision(x) = Σ alpha_k exp(−|sv_k − x|² / eps) − rho`.
+    Gaussian {
+        /// Kernel width as linfa stores it (1 / gamma).
+        eps: f64,
+        /// Dual coefficient of each support vector.
+        alpha: Vec<f64>,
+        /// The support vectors, row after row (training rows).
+        vectors: Vec<f64>,
+    },
+}
+
+/// A fitted SVM: its separating function and the Platt map of its decision
+/// values. The decision value is computed with linfa-svm's arithmetic, so
+/// predictions are identical to linfa's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "StoredSvm")]
 pub(crate) struct SvmModel {
     /// Number of inputs.
     pub(crate) n_inputs: usize,
@@ -136,25 +160,192 @@ pub(crate) struct SvmModel {
     pub(crate) n_support: usize,
     /// Map from decision value to probability.
     pub(crate) platt: Platt,
-    /// linfa's fitted model (serde form).
-    pub(crate) svm: serde_json::Value,
-    /// linfa's model rebuilt from `svm`, on first use.
-    #[serde(skip)]
-    pub(crate) parsed: Cached<Svm<f64, Pr>>,
+    /// The offset of the decision value.
+    pub(crate) rho: f64,
+    /// The separating function.
+    pub(crate) separator: Separator,
+}
+
+/// An SVM as stored: this format, or linfa-svm's serde form in bundles
+/// written before responder 0.2 (converted on load).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredSvm {
+    Own {
+        n_inputs: usize,
+        kernel: Kernel,
+        n_support: usize,
+        platt: Platt,
+        rho: f64,
+        separator: Separator,
+    },
+    Linfa {
+        n_inputs: usize,
+        kernel: Kernel,
+        n_support: usize,
+        platt: Platt,
+        svm: serde_json::Value,
+    },
+}
+
+impl TryFrom<StoredSvm> for SvmModel {
+    type Error = String;
+
+    fn try_from(s: StoredSvm) -> std::result::Result<Self, String> {
+        let m = match s {
+            StoredSvm::Own {
+                n_inputs,
+                kernel,
+                n_support,
+                platt,
+                rho,
+                separator,
+            } => SvmModel {
+                n_inputs,
+                kernel,
+                n_support,
+                platt,
+                rho,
+                separator,
+            },
+            StoredSvm::Linfa {
+                n_inputs,
+                kernel,
+                n_support,
+                platt,
+                svm,
+            } => {
+                let svm: Svm<f64, Pr> = serde_json::from_value(svm)
+                    .map_err(|e| format!("the stored SVM cannot be read: {e}"))?;
+                from_linfa(&svm, n_inputs, kernel, n_support, platt)?
+            }
+        };
+        m.validate()?;
+        Ok(m)
+    }
+}
+
+/// The linfa model's separating function in the checked form.
+fn from_linfa(
+    svm: &Svm<f64, Pr>,
+    n_inputs: usize,
+    kernel: Kernel,
+    n_support: usize,
+    platt: Platt,
+) -> std::result::Result<SvmModel, String> {
+    // linfa's serde form is the only public view of its hyperplane.
+    let v = serde_json::to_value(svm).map_err(|e| format!("SVM: {e}"))?;
+    let data = |x: &serde_json::Value| -> std::result::Result<Vec<f64>, String> {
+        serde_json::from_value(x.get("data").cloned().unwrap_or_default())
+            .map_err(|e| format!("the stored SVM is malformed: {e}"))
+    };
+    let separator = match (
+        &v["sep_hyperplane"]["Linear"],
+        &v["sep_hyperplane"]["WeightedCombination"],
+    ) {
+        (w, _) if !w.is_null() => Separator::Linear { weights: data(w)? },
+        (_, sv) if !sv.is_null() => {
+            let eps = v["kernel_method"]["Gaussian"]
+                .as_f64()
+                .ok_or("the stored SVM's kernel is not Gaussian")?;
+            // linfa pairs the support vectors with the coefficients above
+            // its threshold, in order.
+            let alpha = svm
+                .alpha
+                .iter()
+                .copied()
+                .filter(|a| a.abs() > 100.0 * f64::EPSILON)
+                .collect();
+            Separator::Gaussian {
+                eps,
+                alpha,
+                vectors: data(sv)?,
+            }
+        }
+        _ => return Err("the stored SVM has no separating function".into()),
+    };
+    Ok(SvmModel {
+        n_inputs,
+        kernel,
+        n_support,
+        platt,
+        rho: svm.rho,
+        separator,
+    })
 }
 
 impl SvmModel {
-    fn linfa(&self) -> Result<&Svm<f64, Pr>> {
-        self.parsed.get_or_make(|| {
-            serde_json::from_value(self.svm.clone())
-                .map_err(|e| Error::Fit(format!("stored SVM cannot be read: {e}")))
-        })
-    }
-
-    /// Checks stored values.
+    /// Checks every shape and value: a vector one short or one column
+    /// narrow is refused, not read past or misaligned.
     pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         self.platt.validate()?;
-        self.linfa().map(|_| ()).map_err(|e| e.to_string())
+        if !self.rho.is_finite() {
+            return Err("the SVM offset is not a number".into());
+        }
+        let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        match (&self.separator, self.kernel) {
+            (Separator::Linear { weights }, Kernel::Linear) => {
+                if weights.len() != self.n_inputs || !finite(weights) {
+                    return Err(format!(
+                        "the SVM has {} weights for {} inputs (or a weight that is not a number)",
+                        weights.len(),
+                        self.n_inputs
+                    ));
+                }
+            }
+            (
+                Separator::Gaussian {
+                    eps,
+                    alpha,
+                    vectors,
+                },
+                Kernel::Gaussian,
+            ) => {
+                if !(eps.is_finite() && *eps > 0.0)
+                    || alpha.len() != self.n_support
+                    || vectors.len() != self.n_support * self.n_inputs
+                    || !finite(alpha)
+                    || !finite(vectors)
+                {
+                    return Err(format!(
+                        "the SVM's {} coefficients and {} support-vector values do not match n_support {} × {} inputs (or the kernel width or a value is not a number)",
+                        alpha.len(),
+                        vectors.len(),
+                        self.n_support,
+                        self.n_inputs
+                    ));
+                }
+            }
+            _ => return Err("the SVM's separating function does not match its kernel".into()),
+        }
+        Ok(())
+    }
+
+    /// The decision value of one row (linfa-svm's `weighted_sum − rho`).
+    fn decision(&self, row: ndarray::ArrayView1<f64>) -> f64 {
+        let sum = match &self.separator {
+            Separator::Linear { weights } => {
+                let w = ndarray::ArrayView1::from(&weights[..]);
+                (&w * &row).sum()
+            }
+            Separator::Gaussian {
+                eps,
+                alpha,
+                vectors,
+            } => vectors
+                .chunks_exact(self.n_inputs.max(1))
+                .zip(alpha)
+                .map(|(sv, a)| {
+                    let d = sv
+                        .iter()
+                        .zip(row.iter())
+                        .map(|(x, y)| (*x - *y) * (*x - *y))
+                        .sum::<f64>();
+                    (-d / eps).exp() * *a
+                })
+                .sum(),
+        };
+        sum - self.rho
     }
 }
 
@@ -193,21 +384,15 @@ impl Classifier for SvmModel {
             Kernel::Linear => 0,
             Kernel::Gaussian => svm.nsupport(),
         };
-        let value = serde_json::to_value(&svm).map_err(|e| Error::Fit(format!("SVM: {e}")))?;
-        Ok(SvmModel {
-            n_inputs: x.ncols(),
-            kernel: params.kernel,
-            n_support,
-            platt,
-            svm: value,
-            parsed: Cached::default(),
-        })
+        let model =
+            from_linfa(&svm, x.ncols(), params.kernel, n_support, platt).map_err(Error::Fit)?;
+        model.validate().map_err(Error::Fit)?;
+        Ok(model)
     }
 
     fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
-        let svm = self.linfa()?;
         Ok(x.outer_iter()
-            .map(|r| self.platt.predict(svm.weighted_sum(&r) - svm.rho))
+            .map(|r| self.platt.predict(self.decision(r)))
             .collect())
     }
 }

@@ -41,4 +41,7 @@ pub(crate) mod simulate;
 pub(crate) mod stats;
 pub(crate) mod training;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use error::{Error, Result};

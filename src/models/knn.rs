@@ -173,7 +173,10 @@ impl KnnModel {
         let ok = self.k >= 1
             && self.k <= self.train_y.len()
             && self.train_x.len() == self.train_y.len() * self.n_inputs
-            && self.train_x.iter().all(|v| v.is_finite());
+            && self
+                .train_x
+                .iter()
+                .all(|v| v.abs() <= crate::models::MAX_INPUT);
         if ok {
             Ok(())
         } else {

@@ -21,6 +21,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 pub(crate) use params::{ParamInfo, RawParams};
 
+/// The largest model input accepted, in absolute value. Inputs are
+/// standardised, so anything near this is absurd data; the bound keeps
+/// squared distances and sums of products finite.
+pub(crate) const MAX_INPUT: f64 = 1e100;
+
 /// A binary classifier giving P(responder).
 pub(crate) trait Classifier: Sized {
     /// The algorithm's validated hyper-parameters.
@@ -187,8 +192,10 @@ impl FittedModel {
                 x.ncols()
             )));
         }
-        if x.iter().any(|v| !v.is_finite()) {
-            return Err(Error::Fit("a model input is not a finite number".into()));
+        if x.iter().any(|v| v.is_nan() || v.abs() > MAX_INPUT) {
+            return Err(Error::Fit(format!(
+                "a model input is not a number or beyond ±{MAX_INPUT:e} standard deviations of the training data"
+            )));
         }
         if x.nrows() == 0 {
             return Ok(Array1::zeros(0));

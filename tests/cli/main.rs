@@ -17,4 +17,5 @@ mod report;
 mod safety;
 mod score;
 mod simulate;
+mod tamper;
 mod train;

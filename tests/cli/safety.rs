@@ -236,7 +236,15 @@ fn a_killed_run_is_cleaned_up_by_the_next_one() {
 fn stdin_cannot_be_both_inputs() {
     fails_usage(
         responder().args([
-            "train", "--data", "-", "--genotypes", "-", "--target", "responder", "--out", "m.json",
+            "train",
+            "--data",
+            "-",
+            "--genotypes",
+            "-",
+            "--target",
+            "responder",
+            "--out",
+            "m.json",
         ]),
         &["both name stdin", "read only once"],
     );

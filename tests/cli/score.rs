@@ -339,7 +339,7 @@ fn newer_format_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let model = two_arm_model(dir.path());
     let text = std::fs::read_to_string(&model).unwrap().replacen(
-        "\"format_version\": 1",
+        "\"format_version\": 2",
         "\"format_version\": 7",
         1,
     );
@@ -348,7 +348,7 @@ fn newer_format_version_is_refused() {
         responder().args(["score", "--model", &newer, "--data", "x.csv"]),
         &[
             "newer.json: the bundle has format version 7",
-            "reads up to version 1: upgrade responder",
+            "reads up to version 2: upgrade responder",
         ],
     );
 }

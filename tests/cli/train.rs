@@ -69,7 +69,7 @@ fn per_arm_bundle_holds_one_model_per_therapy_and_the_summary() {
     assert!(stderr.contains("CV AUC"), "{stderr}");
     let b = bundle(&out);
     assert_eq!(b["format"], "responder-model");
-    assert_eq!(b["format_version"], 1);
+    assert_eq!(b["format_version"], 2);
     assert_eq!(b["arms"].as_array().unwrap().len(), 2);
     assert_eq!(b["arms"][0]["therapy"], "A");
     assert_eq!(b["arms"][0]["cv"]["folds"], 3);

@@ -15,10 +15,14 @@ use crate::features::{FeatureSchema, GenotypeModel, Pipeline};
 use crate::models::{AlgorithmParams, FittedModel};
 use crate::output::AtomicFile;
 
+mod validate;
+
 /// The bundle's format name.
 pub(crate) const FORMAT: &str = "responder-model";
-/// The newest format version this build reads and the one it writes.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// The newest format version this build reads and the one it writes
+/// (2: boosting and SVM models in responder's own representation; version 1
+/// bundles are read and converted).
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// How the outcome was defined.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -321,6 +325,7 @@ impl Bundle {
             format: Option<serde_json::Value>,
             format_version: Option<serde_json::Value>,
             tool_version: Option<serde_json::Value>,
+            strategy: Option<serde_json::Value>,
         }
         let head: Head = serde_json::from_slice(bytes).map_err(|e| {
             bad(format!(
@@ -340,6 +345,20 @@ impl Bundle {
             .as_ref()
             .and_then(|v| v.as_u64())
             .ok_or_else(|| bad("the bundle has no valid `format_version`".into()))?;
+        if version == 0 {
+            return Err(bad(
+                "`format_version` is 0, which no responder writes (1 and 2 are read): the file was edited or is not a responder bundle".into(),
+            ));
+        }
+        if let Some(s) = head.strategy.as_ref() {
+            let known = Strategy::ALL.iter().any(|k| Some(k.as_str()) == s.as_str());
+            if !known {
+                return Err(bad(format!(
+                    "`strategy` is {s}, which this responder does not know ({}): a newer responder may read it",
+                    crate::error::quote_all(Strategy::ALL.map(|k| k.as_str()))
+                )));
+            }
+        }
         if version > u64::from(FORMAT_VERSION) {
             let writer = head
                 .tool_version
@@ -351,81 +370,16 @@ impl Bundle {
                 env!("CARGO_PKG_VERSION")
             )));
         }
-        let bundle: Bundle =
-            serde_json::from_slice(bytes).map_err(|e| bad(format!("corrupt model bundle: {e}")))?;
+        // The path of a failing value (`arms[1].model`) names the key.
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let bundle: Bundle = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            bad(format!("corrupt model bundle: `{path}`: {inner}"))
+        })?;
         bundle
             .validate()
             .map_err(|m| bad(format!("corrupt model bundle: {m}")))?;
         Ok(bundle)
-    }
-
-    /// Internal consistency of a loaded bundle.
-    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
-        if self.arms.is_empty() {
-            return Err("it has no arms".into());
-        }
-        if let Some(p) = self.genotypes.as_ref().and_then(|g| g.pca.as_ref()) {
-            p.validate()?;
-        }
-        if let Some(p) = self.genotypes.as_ref().and_then(|g| g.prs.as_ref()) {
-            if p.weights
-                .iter()
-                .any(|w| !w.weight.is_finite() || !w.impute.is_finite())
-            {
-                return Err("the polygenic score has invalid weights".into());
-            }
-        }
-        for (i, arm) in self.arms.iter().enumerate() {
-            let label = arm.therapy.clone().unwrap_or_else(|| format!("#{}", i + 1));
-            if arm.pipeline.schema() != self.features {
-                return Err(format!(
-                    "arm `{label}`: its pipeline does not match the feature list"
-                ));
-            }
-            arm.pipeline
-                .validate()
-                .map_err(|e| format!("arm `{label}`: {e}"))?;
-            arm.model
-                .validate()
-                .map_err(|e| format!("arm `{label}`: {e}"))?;
-            if arm.model.name() != arm.algorithm.name() {
-                return Err(format!(
-                    "arm `{label}`: the model is {} but its parameters are for {}",
-                    arm.model.name(),
-                    arm.algorithm.name()
-                ));
-            }
-            if arm.model.n_inputs() != arm.design.width(arm.pipeline.width()) {
-                return Err(format!(
-                    "arm `{label}`: the model takes {} inputs but the pipeline makes {}",
-                    arm.model.n_inputs(),
-                    arm.design.width(arm.pipeline.width())
-                ));
-            }
-            if let Design::SLearner { arm: a, arms } = arm.design {
-                if a != i || arms != self.arms.len() {
-                    return Err(format!(
-                        "arm `{label}`: its S-learner design is inconsistent"
-                    ));
-                }
-            }
-            if self.arms[..i].iter().any(|a| a.therapy == arm.therapy) {
-                return Err(format!("arm `{label}` appears twice"));
-            }
-        }
-        if let Some(cf) = &self.cross_fitted {
-            let n = cf.ids.len();
-            let ok = cf.received.len() == n
-                && cf.received.iter().all(|&a| a < self.arms.len())
-                && cf.p.len() == self.arms.len()
-                && cf
-                    .p
-                    .iter()
-                    .all(|v| v.len() == n && v.iter().all(|p| (0.0..=1.0).contains(p)));
-            if !ok {
-                return Err("its cross-fitted predictions are malformed".into());
-            }
-        }
-        Ok(())
     }
 }

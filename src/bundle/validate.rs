@@ -1,0 +1,251 @@
+//! Checks of a loaded bundle: every count, index, shape and cross-reference
+//! a command will rely on, so that an edited or corrupt bundle is refused
+//! with a message naming the key instead of panicking, hanging or giving
+//! silently wrong results.
+
+use std::collections::HashSet;
+
+use crate::bundle::{Bundle, Design, Strategy};
+use crate::features::genotype::{pc_name, PRS_FEATURE};
+use crate::features::FittedFeature;
+
+type Check = std::result::Result<(), String>;
+
+/// The first name that appears twice.
+fn duplicate<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut seen = HashSet::new();
+    names.into_iter().find(|n| !seen.insert(*n))
+}
+
+impl Bundle {
+    /// Internal consistency of a loaded bundle; the message names the key.
+    pub(crate) fn validate(&self) -> Check {
+        self.validate_arms_shape()?;
+        self.validate_features()?;
+        self.validate_genotypes()?;
+        for (i, arm) in self.arms.iter().enumerate() {
+            self.validate_arm(i)
+                .map_err(|e| format!("arms[{i}] (`{}`): {e}", arm.label()))?;
+        }
+        self.validate_training()?;
+        self.validate_cross_fitted()
+    }
+
+    /// Arms exist, are named when there is a therapy column, and are distinct.
+    fn validate_arms_shape(&self) -> Check {
+        if self.arms.is_empty() {
+            return Err("`arms` is empty".into());
+        }
+        match &self.therapy_column {
+            None if self.arms.len() > 1 => {
+                return Err(format!(
+                    "`therapy_column` is missing but there are {} arms: without it no patient can be assigned to an arm",
+                    self.arms.len()
+                ))
+            }
+            None => {}
+            Some(col) => {
+                if col.is_empty() {
+                    return Err("`therapy_column` is empty".into());
+                }
+                if let Some(i) = self.arms.iter().position(|a| a.therapy.as_deref().is_none_or(str::is_empty)) {
+                    return Err(format!("arms[{i}].therapy is missing or empty, but the bundle has a therapy column"));
+                }
+            }
+        }
+        if let Some(d) = duplicate(self.arms.iter().filter_map(|a| a.therapy.as_deref())) {
+            return Err(format!("arm `{d}` appears twice in `arms`"));
+        }
+        if self.strategy == Strategy::SLearner && self.arms.len() < 2 {
+            return Err("`strategy` is s-learner but there is only one arm".into());
+        }
+        Ok(())
+    }
+
+    /// Feature names are distinct; computed genotype features (`prs`,
+    /// `pcK`) are computed by the bundle's genotype section.
+    fn validate_features(&self) -> Check {
+        if self.features.is_empty() {
+            return Err("`features` is empty".into());
+        }
+        if let Some(d) = duplicate(self.features.iter().map(|f| f.name.as_str())) {
+            return Err(format!("feature `{d}` appears twice in `features`"));
+        }
+        let g = self.genotypes.as_ref();
+        let n_pcs = g
+            .and_then(|g| g.pca.as_ref())
+            .map_or(0, |p| p.components.len());
+        for f in &self.features {
+            if f.name == PRS_FEATURE && g.and_then(|g| g.prs.as_ref()).is_none() {
+                return Err("`features` has `prs` but `genotypes.prs` is missing: the score cannot be computed".into());
+            }
+            let pc = f
+                .name
+                .strip_prefix("pc")
+                .and_then(|k| k.parse::<usize>().ok());
+            if let Some(k) = pc.filter(|&k| k >= 1 && pc_name(k) == f.name) {
+                if g.is_some_and(|g| g.pca.is_some()) && k > n_pcs {
+                    return Err(format!(
+                        "`features` has `{}` but `genotypes.pca` has {n_pcs} components",
+                        f.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The genotype section: distinct SNPs, a PCA with SNPs and components,
+    /// finite weights.
+    fn validate_genotypes(&self) -> Check {
+        let Some(g) = &self.genotypes else {
+            return Ok(());
+        };
+        if let Some(p) = &g.prs {
+            if p.weights.is_empty() {
+                return Err("`genotypes.prs.weights` is empty".into());
+            }
+            if let Some(d) = duplicate(p.weights.iter().map(|w| w.snp.as_str())) {
+                return Err(format!(
+                    "SNP `{d}` appears twice in `genotypes.prs.weights`"
+                ));
+            }
+            if p.weights.iter().any(|w| {
+                !w.weight.is_finite() || !w.impute.is_finite() || !(0.0..=2.0).contains(&w.impute)
+            }) {
+                return Err("`genotypes.prs.weights` has a weight or imputation value that is not a number (or an imputed dosage outside 0–2)".into());
+            }
+        }
+        if let Some(p) = &g.pca {
+            if p.snps.is_empty() || p.components.is_empty() {
+                return Err(format!(
+                    "`genotypes.pca` has {} SNPs and {} components: it needs at least one of each",
+                    p.snps.len(),
+                    p.components.len()
+                ));
+            }
+            if let Some(d) = duplicate(p.snps.iter().map(String::as_str)) {
+                return Err(format!("SNP `{d}` appears twice in `genotypes.pca.snps`"));
+            }
+            p.validate().map_err(|e| format!("`genotypes.pca`: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// One arm: counts, pipeline, model and design.
+    fn validate_arm(&self, i: usize) -> Check {
+        let arm = &self.arms[i];
+        if arm.n == 0 || arm.responders == 0 || arm.responders >= arm.n {
+            return Err(format!(
+                "`responders` ({}) must be between 1 and `n` ({}) − 1: a model needs both classes",
+                arm.responders, arm.n
+            ));
+        }
+        if arm.pipeline.schema() != self.features {
+            return Err("its `pipeline` does not match `features`".into());
+        }
+        arm.pipeline
+            .validate()
+            .map_err(|e| format!("`pipeline`: {e}"))?;
+        for f in &arm.pipeline.features {
+            if let FittedFeature::Categorical { name, levels, .. } = f {
+                if let Some(d) = duplicate(levels.iter().map(String::as_str)) {
+                    return Err(format!("`pipeline`: level `{d}` of `{name}` appears twice"));
+                }
+            }
+        }
+        arm.model.validate().map_err(|e| format!("`model`: {e}"))?;
+        if arm.model.name() != arm.algorithm.name() {
+            return Err(format!(
+                "`model` is {} but `algorithm` is {}",
+                arm.model.name(),
+                arm.algorithm.name()
+            ));
+        }
+        let width = arm.design.width(arm.pipeline.width());
+        if arm.model.n_inputs() != width {
+            return Err(format!(
+                "the model takes {} inputs but the pipeline and design make {width}",
+                arm.model.n_inputs()
+            ));
+        }
+        match (self.strategy, arm.design) {
+            (Strategy::TLearner, Design::PerArm) => Ok(()),
+            (Strategy::SLearner, Design::SLearner { arm: a, arms }) => {
+                if a != i || arms != self.arms.len() {
+                    return Err(format!(
+                        "`design` says arm {a} of {arms}, but it is arm {i} of {}",
+                        self.arms.len()
+                    ));
+                }
+                // One model for all arms: every copy must be the same.
+                let first = &self.arms[0];
+                if arm.model != first.model
+                    || arm.pipeline != first.pipeline
+                    || arm.algorithm != first.algorithm
+                {
+                    return Err(
+                        "its copy of the S-learner's shared model differs from arms[0]'s".into(),
+                    );
+                }
+                Ok(())
+            }
+            (s, _) => Err(format!("`design` does not fit `strategy` {}", s.as_str())),
+        }
+    }
+
+    /// The training summary adds up.
+    fn validate_training(&self) -> Check {
+        let t = &self.training;
+        let n: usize = self.arms.iter().map(|a| a.n).sum();
+        let r: usize = self.arms.iter().map(|a| a.responders).sum();
+        if t.n != n || t.responders != r {
+            return Err(format!(
+                "`training` counts {} patients and {} responders but the arms add up to {n} and {r}",
+                t.n, t.responders
+            ));
+        }
+        if t.n_joined < t.n {
+            return Err(format!(
+                "`training.n_joined` ({}) is below `training.n` ({})",
+                t.n_joined, t.n
+            ));
+        }
+        Ok(())
+    }
+
+    /// Cross-fitted predictions: one row per distinct training patient.
+    fn validate_cross_fitted(&self) -> Check {
+        let Some(cf) = &self.cross_fitted else {
+            return Ok(());
+        };
+        let n = cf.ids.len();
+        if cf.received.len() != n
+            || cf.p.len() != self.arms.len()
+            || cf.p.iter().any(|v| v.len() != n)
+        {
+            return Err(format!(
+                "`cross_fitted` has {n} IDs, {} received arms and {} probability rows (one per arm, of {n} each, are needed)",
+                cf.received.len(),
+                cf.p.len()
+            ));
+        }
+        if let Some(i) = cf.received.iter().position(|&a| a >= self.arms.len()) {
+            return Err(format!(
+                "`cross_fitted.received[{i}]` names arm {} of {}",
+                cf.received[i],
+                self.arms.len()
+            ));
+        }
+        if cf.p.iter().flatten().any(|p| !(0.0..=1.0).contains(p)) {
+            return Err("`cross_fitted.p` has a value that is not a probability".into());
+        }
+        if cf.ids.iter().any(String::is_empty) {
+            return Err("`cross_fitted.ids` has an empty ID".into());
+        }
+        if let Some(d) = duplicate(cf.ids.iter().map(String::as_str)) {
+            return Err(format!("patient `{d}` appears twice in `cross_fitted.ids`"));
+        }
+        Ok(())
+    }
+}

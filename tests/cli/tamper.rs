@@ -1,0 +1,278 @@
+//! Edited model bundles: each tampering with a bundle's *contents* (not its
+//! JSON syntax) is refused by every command that reads it, with one error
+//! naming the key, instead of a panic, a hang or a silently wrong result.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+/// Trains on the small two-arm cohort (with genotypes) and returns the
+/// bundle as JSON.
+fn trained(dir: &Path, extra: &[&str]) -> Value {
+    let data = write(dir, "train.csv", &small_clinical(160));
+    let geno = write(dir, "geno.csv", &small_genotypes(160));
+    let out = dir.join("base.json");
+    responder()
+        .args(["train", "--data", &data, "--genotypes", &geno])
+        .args([
+            "--target",
+            "responder",
+            "--therapy-col",
+            "therapy",
+            "--cv",
+            "3",
+            "--out",
+        ])
+        .arg(&out)
+        .args(extra)
+        .assert()
+        .success();
+    serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap()
+}
+
+/// Writes `bundle`, then asserts that `inspect` and `score` both refuse it
+/// with one error line containing every needle.
+fn refused(dir: &Path, bundle: &Value, needles: &[&str]) {
+    let path = write(
+        dir,
+        "edited.json",
+        &serde_json::to_string_pretty(bundle).unwrap(),
+    );
+    let data = dir.join("train.csv").display().to_string();
+    let geno = dir.join("geno.csv").display().to_string();
+    let mut all = vec!["edited.json"];
+    all.extend(needles);
+    fails(responder().args(["inspect", &path]), &all);
+    fails(
+        responder().args([
+            "score",
+            "--model",
+            &path,
+            "--data",
+            &data,
+            "--genotypes",
+            &geno,
+        ]),
+        &all,
+    );
+}
+
+#[test]
+fn edited_boosting_trees_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = trained(
+        dir.path(),
+        &["--algorithm", "boosting", "--param", "trees=5"],
+    );
+    let tree = "/arms/0/model/trees/0";
+    let edit = |f: &dyn Fn(&mut Value)| {
+        let mut b = base.clone();
+        f(&mut b);
+        b
+    };
+    // A node whose child is itself (this hung every command before).
+    let self_child = edit(&|b| {
+        let t = b.pointer_mut(tree).unwrap();
+        let first_split = t["split"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|s| s.as_i64() >= Some(0))
+            .unwrap();
+        t["left"][first_split] = json!(first_split);
+    });
+    refused(
+        dir.path(),
+        &self_child,
+        &[
+            "`arms[0].model`",
+            "boosted tree node",
+            "children must come after their parent",
+        ],
+    );
+    // A child beyond the node list, a split input beyond the inputs.
+    let far = edit(&|b| b.pointer_mut(tree).unwrap()["right"][0] = json!(999_999));
+    refused(dir.path(), &far, &["out of range"]);
+    let input = edit(&|b| b.pointer_mut(tree).unwrap()["split"][0] = json!(10_000));
+    refused(dir.path(), &input, &["out of range"]);
+    // An empty tree; arrays of different lengths.
+    let empty = edit(&|b| {
+        let t = b.pointer_mut(tree).unwrap();
+        for k in ["split", "value", "left", "right", "missing"] {
+            t[k] = json!([]);
+        }
+    });
+    refused(dir.path(), &empty, &["has no nodes"]);
+    let short = edit(&|b| {
+        b.pointer_mut(tree).unwrap()["value"]
+            .as_array_mut()
+            .unwrap()
+            .pop();
+    });
+    refused(dir.path(), &short, &["different lengths"]);
+}
+
+#[test]
+fn edited_svms_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let linear = trained(dir.path(), &["--algorithm", "svm"]);
+    let mut short = linear.clone();
+    short
+        .pointer_mut("/arms/1/model/separator/linear/weights")
+        .unwrap()
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    refused(
+        dir.path(),
+        &short,
+        &["`arms[1].model`", "5 weights for 6 inputs"],
+    );
+    let gaussian = trained(
+        dir.path(),
+        &["--algorithm", "svm", "--param", "kernel=gaussian"],
+    );
+    let mut narrow = gaussian.clone();
+    // Support vectors one column narrow: one value fewer per vector.
+    let m = narrow.pointer_mut("/arms/0/model").unwrap();
+    let n_support = m["n_support"].as_u64().unwrap() as usize;
+    let vectors = m["separator"]["gaussian"]["vectors"]
+        .as_array_mut()
+        .unwrap();
+    vectors.truncate(vectors.len() - n_support);
+    refused(dir.path(), &narrow, &["support-vector values"]);
+}
+
+#[test]
+fn inconsistent_bundles_are_refused_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = trained(dir.path(), &["--genotype-pcs", "2"]);
+    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, Vec<&str>)> = vec![
+        (
+            "unnamed arm",
+            Box::new(|b| b["arms"][1]["therapy"] = Value::Null),
+            vec!["arms[1].therapy is missing"],
+        ),
+        (
+            "no therapy column",
+            Box::new(|b| b["therapy_column"] = Value::Null),
+            vec!["`therapy_column` is missing", "2 arms"],
+        ),
+        (
+            "responders > n",
+            Box::new(|b| b["arms"][0]["responders"] = json!(11_111_111)),
+            vec!["arms[0]", "`responders` (11111111)"],
+        ),
+        (
+            "format 0",
+            Box::new(|b| b["format_version"] = json!(0)),
+            vec!["`format_version` is 0"],
+        ),
+        (
+            "unknown strategy",
+            Box::new(|b| b["strategy"] = json!("x-learner")),
+            vec!["`strategy` is \"x-learner\""],
+        ),
+        (
+            "duplicate PCA SNP",
+            Box::new(|b| {
+                let snps = b
+                    .pointer_mut("/genotypes/pca/snps")
+                    .unwrap()
+                    .as_array_mut()
+                    .unwrap();
+                snps[1] = snps[0].clone();
+            }),
+            vec!["appears twice in `genotypes.pca.snps`"],
+        ),
+        (
+            "PCA without SNPs",
+            Box::new(|b| {
+                let p = b.pointer_mut("/genotypes/pca").unwrap();
+                for k in ["snps", "center", "scale", "mean"] {
+                    p[k] = json!([]);
+                }
+                p["components"] = json!([[], []]);
+            }),
+            vec!["`genotypes.pca` has 0 SNPs"],
+        ),
+        (
+            "pc3 without a third component",
+            Box::new(|b| {
+                b.pointer_mut("/genotypes/pca/components")
+                    .unwrap()
+                    .as_array_mut()
+                    .unwrap()
+                    .pop();
+            }),
+            vec!["`pc2` but `genotypes.pca` has 1 components"],
+        ),
+        (
+            "duplicate cross-fitted ID",
+            Box::new(|b| {
+                let ids = b
+                    .pointer_mut("/cross_fitted/ids")
+                    .unwrap()
+                    .as_array_mut()
+                    .unwrap();
+                ids[1] = ids[0].clone();
+            }),
+            vec!["appears twice in `cross_fitted.ids`"],
+        ),
+        (
+            "training counts",
+            Box::new(|b| b["training"]["n"] = json!(5)),
+            vec!["`training` counts 5 patients"],
+        ),
+    ];
+    for (what, edit, needles) in cases {
+        let mut b = base.clone();
+        edit(&mut b);
+        let needles: Vec<&str> = needles.clone();
+        eprintln!("case: {what}");
+        refused(dir.path(), &b, &needles);
+    }
+}
+
+#[test]
+fn duplicate_levels_prs_snps_and_s_learner_copies_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = trained(dir.path(), &["--strategy", "s-learner"]);
+    // The S-learner stores its one model under every arm: the copies must agree.
+    let c = b.pointer_mut("/arms/1/model/coefficients/0").unwrap();
+    *c = json!(c.as_f64().unwrap() + 1.0);
+    refused(dir.path(), &b, &["arms[1]", "differs from arms[0]"]);
+    // A categorical feature's levels must be distinct.
+    let mut b = trained(dir.path(), &[]);
+    let sex = b["arms"][0]["pipeline"]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|f| f["name"] == "sex")
+        .unwrap();
+    let levels = b["arms"][0]["pipeline"]["features"][sex]["levels"]
+        .as_array_mut()
+        .unwrap();
+    levels[1] = levels[0].clone();
+    refused(
+        dir.path(),
+        &b,
+        &["arms[0]", "level `F` of `sex` appears twice"],
+    );
+    // A polygenic score's SNPs must be distinct.
+    let weights = write(dir.path(), "w.txt", "SNP A1 BETA\nrs1 A 0.5\nrs2 A 0.2\n");
+    let mut b = trained(dir.path(), &["--prs-weights", &weights]);
+    let w = b
+        .pointer_mut("/genotypes/prs/weights")
+        .unwrap()
+        .as_array_mut()
+        .unwrap();
+    w[1]["snp"] = w[0]["snp"].clone();
+    refused(
+        dir.path(),
+        &b,
+        &["appears twice in `genotypes.prs.weights`"],
+    );
+}

@@ -149,7 +149,8 @@ fn edited_svms_are_refused() {
 fn inconsistent_bundles_are_refused_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let base = trained(dir.path(), &["--genotype-pcs", "2"]);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, Vec<&str>)> = vec![
+    type Case<'a> = (&'a str, Box<dyn Fn(&mut Value)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "unnamed arm",
             Box::new(|b| b["arms"][1]["therapy"] = Value::Null),

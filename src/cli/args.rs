@@ -165,6 +165,33 @@ pub(crate) enum Format {
     Json,
 }
 
+/// A whole-number flag from `lo` to `hi` (clap checks it: a value out of
+/// range is a usage error, exit status 2).
+pub(crate) fn count(lo: u64, hi: u64) -> impl clap::builder::TypedValueParser<Value = usize> {
+    use clap::builder::TypedValueParser;
+    clap::value_parser!(u64)
+        .range(lo..=hi)
+        .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+}
+
+/// A probability strictly between 0 and 1.
+pub(crate) fn open_probability(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err(format!(
+            "{s} is not a probability strictly between 0 and 1 (e.g. 0.4)"
+        )),
+    }
+}
+
+/// A number from 0 to 1.
+pub(crate) fn unit_interval(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s} is not a number from 0 to 1")),
+    }
+}
+
 /// Splits a comma-separated flag value into trimmed, non-empty names.
 pub(crate) fn split_list(values: &[String]) -> Vec<String> {
     values
@@ -235,8 +262,8 @@ pub(crate) struct DataArgs {
 
     /// Add K principal components of the standardised genotype matrix as
     /// features `pc1..pcK` (fitted on all training rows). Needs --genotypes.
-    /// Example: --genotype-pcs 5
-    #[arg(long, value_name = "K")]
+    /// Example: --genotype-pcs 5 (1 to 1000)
+    #[arg(long, value_name = "K", value_parser = count(1, 1000))]
     pub(crate) genotype_pcs: Option<usize>,
 
     /// Which genotype features to use: the principal components, the SNP
@@ -322,28 +349,5 @@ impl DataArgs {
             categorical: split_list(&self.categorical),
             genetic,
         })
-    }
-}
-
-/// Largest `--bootstrap` accepted (memory grows with it).
-pub(crate) const MAX_BOOTSTRAP: usize = 100_000;
-
-/// Checks a `--bootstrap` value.
-pub(crate) fn check_bootstrap(b: usize) -> Result<()> {
-    if b > MAX_BOOTSTRAP {
-        return Err(Error::usage(format!(
-            "--bootstrap {b} is more than {MAX_BOOTSTRAP} replicates; 2000 is usual"
-        )));
-    }
-    Ok(())
-}
-
-/// Checks a `--threshold` value.
-pub(crate) fn check_threshold(t: Option<f64>) -> Result<()> {
-    match t {
-        Some(t) if !(t > 0.0 && t < 1.0) => Err(Error::usage(format!(
-            "--threshold {t} must be a probability strictly between 0 and 1, e.g. --threshold 0.4"
-        ))),
-        _ => Ok(()),
     }
 }

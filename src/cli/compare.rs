@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::args::{split_list, DataArgs, Format};
+use crate::cli::args::{count, split_list, DataArgs, Format};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
 use crate::models::{AlgorithmParams, RawParams, ALGORITHMS};
@@ -40,12 +40,12 @@ pub(crate) struct Args {
     #[arg(long = "param", value_name = "ALGO.KEY=VALUE")]
     pub(crate) params: Vec<String>,
 
-    /// Folds per repeat. Example: --cv 10
-    #[arg(long, default_value_t = 5)]
+    /// Folds per repeat. 2 to 100. Example: --cv 10
+    #[arg(long, default_value_t = 5, value_parser = count(2, 100))]
     pub(crate) cv: usize,
 
-    /// Repeats of the K-fold split (each with new folds). Example: --repeats 3
-    #[arg(long, default_value_t = 5)]
+    /// Repeats of the K-fold split (each with new folds). 1 to 1000. Example: --repeats 3
+    #[arg(long, default_value_t = 5, value_parser = count(1, 1000))]
     pub(crate) repeats: usize,
 
     /// Seed of the folds and of every algorithm. Example: --seed 7
@@ -100,12 +100,6 @@ impl Args {
             .iter()
             .map(|n| AlgorithmParams::from_cli(n, &params_for(n, &self.params)?))
             .collect::<Result<_>>()?;
-        if self.cv < 2 {
-            return Err(Error::usage("--cv must be at least 2"));
-        }
-        if self.repeats < 1 {
-            return Err(Error::usage("--repeats must be at least 1"));
-        }
         Ok(Config {
             cohort: self.data.spec()?,
             algorithms,

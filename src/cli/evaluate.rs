@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::bundle::Bundle;
-use crate::cli::args::{check_bootstrap, check_threshold, out_is_json, InputArgs};
+use crate::cli::args::{count, open_probability, out_is_json, InputArgs};
 use crate::cli::Ui;
 use crate::data::truth::Truth;
 use crate::data::FileInfo;
@@ -55,12 +55,13 @@ pub(crate) struct Args {
 
     /// Classification threshold for sensitivity, specificity, PPV and NPV
     /// (default: each arm's training prevalence). Example: --threshold 0.4
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = open_probability)]
     pub(crate) threshold: Option<f64>,
 
-    /// Stratified bootstrap replicates for the AUC interval (0 = none).
+    /// Stratified bootstrap replicates for the AUC interval (0 = none; at
+    /// most 100,000).
     /// Example: --bootstrap 5000
-    #[arg(long, value_name = "B", default_value_t = 2000)]
+    #[arg(long, value_name = "B", default_value_t = 2000, value_parser = count(0, 100_000))]
     pub(crate) bootstrap: usize,
 
     /// Seed of the bootstrap and of the importance plots; the same inputs
@@ -125,8 +126,6 @@ pub(crate) struct EvaluateOutput<'a> {
 impl Args {
     /// The labelled files, checked against the bundle.
     fn files(&self, bundle: &Bundle) -> Result<EvalFiles> {
-        check_threshold(self.threshold)?;
-        check_bootstrap(self.bootstrap)?;
         let multi = bundle.arms.len() >= 2 && bundle.therapy_column.is_some();
         if !multi && (self.cross_fitted || self.truth.is_some()) {
             return Err(Error::usage(

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::bundle::{Arm, Bundle};
-use crate::cli::args::{out_is_json, InputArgs, OptionalInputArgs};
+use crate::cli::args::{count, out_is_json, InputArgs, OptionalInputArgs};
 use crate::cli::Ui;
 use crate::data::Dataset;
 use crate::error::{Error, Location, Result};
@@ -61,16 +61,17 @@ pub(crate) struct Args {
     #[arg(long, value_name = "ID", requires = "data")]
     pub(crate) patient: Option<String>,
 
-    /// Show the K largest coefficients, importances and contributions. Example: --top 20
-    #[arg(long, value_name = "K", default_value_t = 10)]
+    /// Show the K largest coefficients, importances and contributions (1 to
+    /// 10,000). Example: --top 20
+    #[arg(long, value_name = "K", default_value_t = 10, value_parser = count(1, 10_000))]
     pub(crate) top: usize,
 
     /// Seed of the permutations. Example: --seed 7
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
 
-    /// Shuffles per feature for permutation importance. Example: --repeats 20
-    #[arg(long, value_name = "R", default_value_t = 10)]
+    /// Shuffles per feature for permutation importance (1 to 10,000). Example: --repeats 20
+    #[arg(long, value_name = "R", default_value_t = 10, value_parser = count(1, 10_000))]
     pub(crate) repeats: usize,
 
     /// Output format (default: text; json for an --out ending in .json).
@@ -290,12 +291,6 @@ fn explain_data(
 
 /// Runs `explain`.
 pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
-    if args.top == 0 {
-        return Err(Error::usage("--top must be at least 1"));
-    }
-    if args.repeats == 0 {
-        return Err(Error::usage("--repeats must be at least 1"));
-    }
     let bundle = Bundle::load(&args.model)?;
     let mut sink = Sink::open(args.out.as_deref())?;
     let mut arms = coefficient_explanations(&bundle, args.top);

@@ -28,9 +28,9 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub(crate) quiet: bool,
 
-    /// Worker threads for folds, trees and candidates (default: all cores);
-    /// results do not depend on it. Example: --threads 2
-    #[arg(long, global = true, value_name = "N")]
+    /// Worker threads for folds, trees and candidates (default: all cores;
+    /// 1 to 1024); results do not depend on it. Example: --threads 2
+    #[arg(long, global = true, value_name = "N", value_parser = args::count(1, 1024))]
     pub(crate) threads: Option<usize>,
 
     /// The subcommand.
@@ -102,13 +102,12 @@ pub fn run(cli: Cli) -> Result<()> {
     crate::output::protect_inputs(cli.command.inputs());
     let ui = Ui::new(cli.quiet);
     if let Some(n) = cli.threads {
-        if n == 0 {
-            return Err(crate::error::Error::usage("--threads must be at least 1"));
-        }
-        // Fails only if a pool already exists (e.g. a second call in-process).
-        let _ = rayon::ThreadPoolBuilder::new()
+        rayon::ThreadPoolBuilder::new()
             .num_threads(n)
-            .build_global();
+            .build_global()
+            .map_err(|e| {
+                crate::error::Error::Fit(format!("cannot start {n} worker threads: {e}"))
+            })?;
     }
     match cli.command {
         Command::Simulate(a) => simulate::run(a, &ui),

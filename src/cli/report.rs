@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use crate::bundle::Bundle;
-use crate::cli::args::check_bootstrap;
+use crate::cli::args::count;
 use crate::cli::args::OptionalInputArgs;
 use crate::cli::evaluate::warn_evaluation;
 use crate::cli::Ui;
@@ -43,8 +43,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "COL", requires = "data")]
     pub(crate) id: Option<String>,
 
-    /// Bootstrap replicates for the AUC interval. Example: --bootstrap 5000
-    #[arg(long, value_name = "B", default_value_t = 2000)]
+    /// Bootstrap replicates for the AUC interval (at most 100,000). Example: --bootstrap 5000
+    #[arg(long, value_name = "B", default_value_t = 2000, value_parser = count(0, 100_000))]
     pub(crate) bootstrap: usize,
 
     /// Seed of the bootstrap and importance. Example: --seed 7
@@ -59,7 +59,6 @@ pub(crate) struct Args {
 
 /// Runs `report`.
 pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
-    check_bootstrap(args.bootstrap)?;
     let bytes = std::fs::read(&args.model).map_err(|source| Error::Io {
         action: "cannot read model",
         path: args.model.clone(),

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::bundle::Bundle;
-use crate::cli::args::{out_is_json, Format, InputArgs, OptionalInputArgs};
+use crate::cli::args::{count, out_is_json, unit_interval, Format, InputArgs, OptionalInputArgs};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
 use crate::notes::Notes;
@@ -34,19 +34,19 @@ pub(crate) struct Args {
 
     /// Rows read, joined and scored at a time when streaming a file (memory
     /// grows with this, not with the file). Example: --batch-rows 100000
-    #[arg(long, value_name = "N", default_value_t = 2_000)]
+    #[arg(long, value_name = "N", default_value_t = 2_000, value_parser = count(1, 1_000_000))]
     pub(crate) batch_rows: usize,
 
     /// Patients held in memory for the ranking; beyond this, sorted runs
     /// go to temporary files (in the --out folder, else the system's
     /// temporary folder) and are merged while writing, so memory stays
     /// bounded whatever the number of patients. Example: --spill-rows 200000
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_SPILL_ROWS)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SPILL_ROWS, value_parser = count(1, 1_000_000_000))]
     pub(crate) spill_rows: usize,
 
     /// Report `none` as best therapy when the best arm beats the runner-up
     /// by less than D. Example: --min-advantage 0.05
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", value_parser = unit_interval)]
     pub(crate) min_advantage: Option<f64>,
 
     /// The patient ID column (default: the one the model was trained with).
@@ -60,7 +60,7 @@ pub(crate) struct Args {
     pub(crate) therapy: Option<String>,
 
     /// Keep only the first K ranked patients. Example: --top 20
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = count(1, u64::from(u32::MAX)))]
     pub(crate) top: Option<usize>,
 
     /// Output format (default: table on a terminal, else csv; json for an
@@ -111,17 +111,6 @@ impl Args {
                 )
             }
         };
-        if self.top == Some(0) {
-            return Err(Error::usage("--top must be at least 1"));
-        }
-        if let Some(d) = self.min_advantage {
-            if !(0.0..=1.0).contains(&d) {
-                return Err(Error::usage("--min-advantage must be between 0 and 1"));
-            }
-        }
-        if self.spill_rows == 0 {
-            return Err(Error::usage("--spill-rows must be at least 1"));
-        }
         let source = if self.cross_fitted {
             Source::CrossFitted
         } else {
@@ -132,9 +121,6 @@ impl Args {
                 delimiter: None,
                 genotype_delimiter: None,
             });
-            if self.batch_rows == 0 {
-                return Err(Error::usage("--batch-rows must be at least 1"));
-            }
             Source::Files(ScoreFiles {
                 read: input.read_options(&id)?,
                 data: input.data,

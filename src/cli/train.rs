@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::bundle::{Bundle, Strategy};
-use crate::cli::args::DataArgs;
+use crate::cli::args::{count, DataArgs};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
 use crate::models::{AlgorithmParams, RawParams};
@@ -34,8 +34,8 @@ pub(crate) struct Args {
     pub(crate) params: Vec<String>,
 
     /// Folds of stratified cross-validation per arm (0 = none); with `auto`,
-    /// the outer folds of nested cross-validation. Example: --cv 10
-    #[arg(long, default_value_t = 5)]
+    /// the outer folds of nested cross-validation; at most 100. Example: --cv 10
+    #[arg(long, default_value_t = 5, value_parser = count(0, 100))]
     pub(crate) cv: usize,
 
     /// How arms are modelled: `t-learner` (one model per arm) or `s-learner`

@@ -28,7 +28,7 @@ const PARAMS: &[ParamInfo] = &[
     ParamInfo {
         key: "max_iter",
         default: "1000",
-        help: "maximum coordinate-descent iterations",
+        help: "maximum coordinate-descent iterations (1 to 100000)",
     },
     ParamInfo {
         key: "tol",
@@ -86,7 +86,7 @@ impl ElasticNetParams {
         Ok(ElasticNetParams {
             alpha: p.num("alpha", d.alpha, Range::Above(0.0))?,
             l1_ratio: p.num("l1_ratio", d.l1_ratio, Range::Within(0.0, 1.0))?,
-            max_iter: p.int("max_iter", d.max_iter, 1, usize::MAX)?,
+            max_iter: p.int("max_iter", d.max_iter, 1, 100_000)?,
             tol: p.num("tol", d.tol, Range::Above(0.0))?,
             platt_folds: p.int_where(
                 "platt_folds",
@@ -123,7 +123,7 @@ fn fit_linear(x: ArrayView2<f64>, y: &[bool], p: &ElasticNetParams) -> Result<(f
     let m = ElasticNet::params()
         .penalty(p.alpha)
         .l1_ratio(p.l1_ratio)
-        .max_iterations(p.max_iter as u32)
+        .max_iterations(u32::try_from(p.max_iter).unwrap_or(u32::MAX))
         .tolerance(p.tol)
         .fit(&ds)
         .map_err(|e| Error::Fit(format!("elastic net failed: {e}")))?;

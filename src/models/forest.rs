@@ -84,8 +84,8 @@ impl ForestParams {
         let d = ForestParams::default();
         Ok(ForestParams {
             trees: p.int("trees", d.trees, 1, 100_000)?,
-            max_features: p.int("max_features", d.max_features, 0, usize::MAX)?,
-            min_leaf: p.int("min_leaf", d.min_leaf, 1, usize::MAX)?,
+            max_features: p.int("max_features", d.max_features, 0, 1_000_000)?,
+            min_leaf: p.int("min_leaf", d.min_leaf, 1, 1_000_000)?,
             max_depth: p.int("max_depth", d.max_depth, 0, 64)?,
             max_bins: p.int("max_bins", d.max_bins, 2, 255)?,
         })

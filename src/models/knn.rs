@@ -17,7 +17,7 @@ const PARAMS: &[ParamInfo] = &[
     ParamInfo {
         key: "k",
         default: "25",
-        help: "number of neighbours",
+        help: "number of neighbours (1 to 10000)",
     },
     ParamInfo {
         key: "weights",
@@ -67,7 +67,7 @@ impl KnnParams {
             }
         };
         Ok(KnnParams {
-            k: p.int("k", 25, 1, usize::MAX)?,
+            k: p.int("k", 25, 1, 10_000)?,
             distance_weighted,
         })
     }

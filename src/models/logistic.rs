@@ -20,7 +20,7 @@ const PARAMS: &[ParamInfo] = &[
     ParamInfo {
         key: "max_iter",
         default: "100",
-        help: "maximum L-BFGS iterations",
+        help: "maximum L-BFGS iterations (1 to 100000)",
     },
     ParamInfo {
         key: "tol",
@@ -66,7 +66,7 @@ impl LogisticParams {
         let d = LogisticParams::default();
         Ok(LogisticParams {
             c: p.num("c", d.c, Range::Above(0.0))?,
-            max_iter: p.int("max_iter", d.max_iter, 1, usize::MAX)?,
+            max_iter: p.int("max_iter", d.max_iter, 1, 100_000)?,
             tol: p.num("tol", d.tol, Range::Above(0.0))?,
         })
     }

@@ -64,7 +64,7 @@ impl TreeParams {
         let d = TreeParams::default();
         Ok(TreeParams {
             max_depth: p.int("max_depth", d.max_depth, 1, 64)?,
-            min_leaf: p.int("min_leaf", d.min_leaf, 1, usize::MAX)?,
+            min_leaf: p.int("min_leaf", d.min_leaf, 1, 1_000_000)?,
         })
     }
 

@@ -239,7 +239,7 @@ fn bad_flags() {
             "--cv",
             "1",
         ]),
-        &["--cv must be at least 2"],
+        &["invalid value '1' for '--cv <CV>'", "2..=100"],
     );
     fails(
         responder().args(["compare", "--data", "missing.csv", "--target", "responder"]),
@@ -283,6 +283,6 @@ fn thread_count_does_not_change_results() {
     assert_eq!(run("1"), run("2"));
     fails_usage(
         responder().args(["--threads", "0", "algorithms"]),
-        &["--threads must be at least 1"],
+        &["invalid value '0' for '--threads <N>'", "1..=1024"],
     );
 }

@@ -149,7 +149,10 @@ fn threshold_flag_overrides_training_prevalence() {
     }
     fails_usage(
         &mut example_eval(&["--threshold", "1.5"]),
-        &["--threshold 1.5", "between 0 and 1"],
+        &[
+            "--threshold <P>",
+            "1.5 is not a probability strictly between 0 and 1",
+        ],
     );
 }
 

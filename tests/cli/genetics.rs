@@ -328,7 +328,7 @@ fn genetic_flag_errors() {
     );
     fails_usage(
         base(Some(&fx("train.raw"))).args(["--genotype-pcs", "0"]),
-        &["at least 1"],
+        &["--genotype-pcs <K>", "1..=1000"],
     );
     fails_usage(
         base(Some(&fx("train.raw"))).args(["--genotype-pcs", "7"]),

@@ -249,3 +249,63 @@ fn stdin_cannot_be_both_inputs() {
         &["both name stdin", "read only once"],
     );
 }
+
+#[test]
+fn counts_are_bounded_by_what_can_be_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(60));
+    let train = |args: &[&str]| {
+        let mut c = responder();
+        c.args(["train", "--data", &data, "--target", "responder", "--out"])
+            .arg(dir.path().join("m.json"))
+            .args(args);
+        c
+    };
+    fails_usage(
+        &mut train(&["--threads", "100000"]),
+        &["--threads <N>", "1..=1024"],
+    );
+    fails_usage(&mut train(&["--cv", "1000"]), &["--cv <CV>", "0..=100"]);
+    fails_usage(
+        &mut train(&["--algorithm", "svm", "--param", "c=1e308"]),
+        &["c=1e308", "in (0, 10]"],
+    );
+    // Once truncated to 1 iteration while the bundle recorded the original.
+    fails_usage(
+        &mut train(&[
+            "--algorithm",
+            "elastic-net",
+            "--param",
+            "max_iter=4294967297",
+        ]),
+        &["max_iter=4294967297", "1 to 100000"],
+    );
+    fails_usage(
+        responder().args([
+            "compare",
+            "--data",
+            &data,
+            "--target",
+            "responder",
+            "--repeats",
+            "100000000",
+        ]),
+        &["--repeats <REPEATS>", "1..=1000"],
+    );
+    fails_usage(
+        responder().args(["explain", "--model", "m.json", "--repeats", "100000000"]),
+        &["--repeats <R>", "1..=10000"],
+    );
+    fails_usage(
+        responder().args([
+            "evaluate",
+            "--model",
+            "m.json",
+            "--data",
+            &data,
+            "--bootstrap",
+            "100000000",
+        ]),
+        &["--bootstrap <B>", "0..=100000"],
+    );
+}

@@ -462,7 +462,7 @@ fn cross_fitted_and_min_advantage() {
             "--min-advantage",
             "2",
         ]),
-        &["--min-advantage must be between 0 and 1"],
+        &["invalid value '2' for '--min-advantage <D>'"],
     );
     // No cross-fitted predictions without CV.
     responder()
@@ -536,7 +536,7 @@ fn streamed_blocks_give_the_same_ranking_as_one_pass() {
             "--batch-rows",
             "0",
         ]),
-        &["--batch-rows must be at least 1"],
+        &["invalid value '0' for '--batch-rows <N>'"],
     );
 }
 
@@ -621,7 +621,7 @@ fn rankings_spilled_to_temporary_files_are_identical() {
             "--spill-rows",
             "0",
         ]),
-        &["--spill-rows must be at least 1"],
+        &["invalid value '0' for '--spill-rows <N>'"],
     );
     // Runs that cannot be written are an error naming the folder (not a
     // silent fall-back to reading everything into memory).

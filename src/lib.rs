@@ -32,6 +32,7 @@ pub(crate) mod data;
 pub mod error;
 pub(crate) mod eval;
 pub(crate) mod features;
+pub(crate) mod memory;
 pub(crate) mod models;
 pub(crate) mod notes;
 pub(crate) mod output;

@@ -90,11 +90,16 @@ fn unregister(path: &Path) {
     }
 }
 
-/// Removes every temporary file being written (on SIGINT/SIGTERM, before
-/// the process exits).
+/// Removes every temporary file being written (on SIGINT/SIGTERM or when
+/// memory runs out, before the process exits). Does not wait for the list
+/// (the failure may have happened while it was held).
 pub(crate) fn remove_live_temporaries() {
-    let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(set) = live.take() {
+    let live = match LIVE.try_lock() {
+        Ok(l) => l,
+        Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return,
+    };
+    if let Some(set) = live.as_ref() {
         for p in set {
             let _ = std::fs::remove_file(p);
         }

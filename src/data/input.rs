@@ -34,6 +34,40 @@ impl Delimiter {
     }
 }
 
+/// Reads everything from `r`, reserving memory before filling it (`hint`
+/// bytes first, then in steps): running out of memory is an error.
+fn read_all(mut r: impl Read, hint: u64) -> std::io::Result<Vec<u8>> {
+    let oom = |n: usize| {
+        std::io::Error::new(
+            std::io::ErrorKind::OutOfMemory,
+            format!("not enough memory to hold {} MB of it", n >> 20),
+        )
+    };
+    let mut buf: Vec<u8> = Vec::new();
+    let first = usize::try_from(hint)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    buf.try_reserve_exact(first).map_err(|_| oom(first))?;
+    loop {
+        if buf.len() == buf.capacity() {
+            let more = buf.capacity().max(1 << 20);
+            buf.try_reserve(more).map_err(|_| oom(buf.len() + more))?;
+        }
+        let len = buf.len();
+        let window = (buf.capacity() - len).min(1 << 20);
+        buf.resize(len + window, 0);
+        match r.read(&mut buf[len..]) {
+            Ok(0) => {
+                buf.truncate(len);
+                return Ok(buf);
+            }
+            Ok(n) => buf.truncate(len + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(len),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// A whole input file in memory, decompressed, with its name and hash.
 pub(crate) struct Loaded {
     /// Name used in messages (`<stdin>` for `-`).
@@ -61,16 +95,19 @@ impl Loaded {
 
 impl Loaded {
     /// Reads `path` (or stdin for `-`), transparently decompressing gzip.
+    /// Memory for the contents is reserved before it is filled, so a file
+    /// too large for the machine is an error, not an abort.
     pub(crate) fn read(path: &str) -> Result<Loaded> {
+        let io = |p: &str| {
+            let p = p.to_string();
+            move |source| Error::Io {
+                action: "cannot read",
+                path: p.clone().into(),
+                source,
+            }
+        };
         let (name, raw) = if path == "-" {
-            let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|source| Error::Io {
-                    action: "cannot read",
-                    path: "<stdin>".into(),
-                    source,
-                })?;
+            let buf = read_all(std::io::stdin().lock(), 0).map_err(io("<stdin>"))?;
             ("<stdin>".to_string(), buf)
         } else {
             let p = Path::new(path);
@@ -80,26 +117,24 @@ impl Loaded {
                     "is a directory, not a file",
                 ));
             }
-            let buf = std::fs::read(p).map_err(|source| Error::Io {
-                action: "cannot read",
-                path: p.to_path_buf(),
-                source,
-            })?;
+            let file = std::fs::File::open(p).map_err(io(path))?;
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let buf = read_all(file, len).map_err(io(path))?;
             (path.to_string(), buf)
         };
         let sha256 = hex(&Sha256::digest(&raw));
         let gzipped = raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;
         let bytes = if gzipped {
-            let mut out = Vec::with_capacity(raw.len() * 4);
-            flate2::read::MultiGzDecoder::new(&raw[..])
-                .read_to_end(&mut out)
-                .map_err(|e| {
-                    Error::data(
-                        Location::file(&name),
-                        format!("cannot decompress gzip data: {e} (is the file truncated?)"),
-                    )
-                })?;
-            out
+            read_all(
+                flate2::read::MultiGzDecoder::new(&raw[..]),
+                raw.len() as u64 * 4,
+            )
+            .map_err(|e| {
+                Error::data(
+                    Location::file(&name),
+                    format!("cannot decompress gzip data: {e} (is the file truncated?)"),
+                )
+            })?
         } else {
             raw
         };

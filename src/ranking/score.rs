@@ -71,12 +71,15 @@ pub(crate) fn score_files(
     ranker: impl Fn() -> Ranker,
     notes: &mut Notes,
 ) -> Result<Scored> {
-    if let Some(done) = stream(bundle, files, ranker(), notes)? {
-        return Ok(done);
-    }
-    // Not streamable (stdin, VCF, quoted line breaks, files in a different
-    // patient order, a repeated ID) or a problem: read whole files, which
-    // also gives the exact error with the file's own line numbers.
+    let why = match stream(bundle, files, ranker(), notes)? {
+        Streamed::Done(done) => return Ok(done),
+        Streamed::Fallback(why) => why,
+    };
+    // Not streamable, or a problem in a block: read whole files, which also
+    // gives the exact error with the file's own line numbers.
+    notes.info(format!(
+        "reading whole files (memory grows with the number of patients): {why}"
+    ));
     let mut r = ranker();
     let ds = Dataset::load(&files.data, files.genotypes.as_deref(), &files.read)?;
     if let Some(msg) = ds.join_message() {
@@ -126,25 +129,38 @@ impl StreamState {
     }
 }
 
-/// The two files as line blocks, when they can be streamed at all.
-fn open_streams(files: &ScoreFiles) -> Option<(LineBlocks, Option<LineBlocks>)> {
+/// The outcome of trying to stream.
+enum Streamed {
+    /// Every patient scored and ranked.
+    Done(Scored),
+    /// Read whole files instead, for this reason.
+    Fallback(String),
+}
+
+/// The two files as line blocks, or why they cannot be streamed.
+fn open_streams(
+    files: &ScoreFiles,
+) -> std::result::Result<(LineBlocks, Option<LineBlocks>), String> {
     if files.data == "-" {
-        return None;
+        return Err("the data come from stdin".into());
     }
     if let Some(g) = &files.genotypes {
         let l = g.to_ascii_lowercase();
-        if g == "-" || l.ends_with(".vcf") || l.ends_with(".vcf.gz") {
-            return None;
+        if g == "-" {
+            return Err("the genotypes come from stdin".into());
+        }
+        if l.ends_with(".vcf") || l.ends_with(".vcf.gz") {
+            return Err("the genotypes are a VCF".into());
         }
     }
-    let data = LineBlocks::open(&files.data).ok()?;
+    let data = LineBlocks::open(&files.data).map_err(|e| e.to_string())?;
     let geno = files
         .genotypes
         .as_deref()
         .map(LineBlocks::open)
         .transpose()
-        .ok()?;
-    Some((data, geno))
+        .map_err(|e| e.to_string())?;
+    Ok((data, geno))
 }
 
 /// Scores files block by block in bounded memory when both list the same
@@ -157,9 +173,10 @@ fn stream(
     files: &ScoreFiles,
     mut ranker: Ranker,
     notes: &mut Notes,
-) -> Result<Option<Scored>> {
-    let Some((mut data, mut geno)) = open_streams(files) else {
-        return Ok(None);
+) -> Result<Streamed> {
+    let (mut data, mut geno) = match open_streams(files) {
+        Ok(s) => s,
+        Err(why) => return Ok(Streamed::Fallback(why)),
     };
     let batch = files.batch_rows;
     let mut state = StreamState::default();
@@ -168,8 +185,11 @@ fn stream(
     let in_flight = rayon::current_num_threads().max(1);
     let mut next = read_group(&mut data, &mut geno, batch, in_flight);
     loop {
-        let Ok(Some(group)) = next else {
-            return Ok(None);
+        let group = match next {
+            Ok(Ok(group)) => group,
+            Ok(Err(why)) => return Ok(Streamed::Fallback(why)),
+            // A line too long or a read failure: reading whole would fail too.
+            Err(e) => return Err(e),
         };
         if group.is_empty() {
             break;
@@ -186,23 +206,30 @@ fn stream(
             },
         );
         for block in scored {
-            let Ok(Some(mut block)) = block else {
-                return Ok(None);
+            let mut block = match block {
+                Ok(Some(b)) => b,
+                Ok(None) => {
+                    return Ok(Streamed::Fallback(
+                        "the two files do not list the same patients in the same order".into(),
+                    ))
+                }
+                // The whole-file read reports it with the file's own lines.
+                Err(_) => return Ok(Streamed::Fallback("a problem was found in a block".into())),
             };
             state.absorb(&mut block);
             ranker.push(block.ids, block.probs, block.hashes)?;
             if ranker.has_duplicate() {
-                return Ok(None); // a repeated ID (or hash): let the full read report it
+                return Ok(Streamed::Fallback("a patient ID appears twice".into()));
             }
         }
         next = read;
     }
     if ranker.is_empty() {
-        return Ok(None);
+        return Ok(Streamed::Fallback("the file has no patients".into()));
     }
     let n = ranker.len();
     let Some(ranked) = ranker.finish()? else {
-        return Ok(None); // a repeated ID (or hash): let the full read report it
+        return Ok(Streamed::Fallback("a patient ID appears twice".into()));
     };
     if let Some(g) = &state.geno_file {
         notes.info(format!(
@@ -214,7 +241,7 @@ fn stream(
         notes.info(note);
     }
     warn_unseen(notes, &state.data_file, &state.unseen);
-    Ok(Some(Scored {
+    Ok(Streamed::Done(Scored {
         ranked,
         id_name: state.id_name,
         n,
@@ -225,20 +252,26 @@ fn stream(
 type BlockPair = (Block, Option<Block>);
 
 /// The next `n` blocks of the data file and of the genotype file (aligned
-/// line for line); empty at the end of both, `None` when the files cannot
-/// be streamed (a quoted field, or one file longer than the other).
+/// line for line); empty at the end of both; the reason when the files
+/// cannot be streamed (a quoted field across lines, or one file longer
+/// than the other).
 fn read_group(
     data: &mut LineBlocks,
     geno: &mut Option<LineBlocks>,
     batch: usize,
     n: usize,
-) -> Result<Option<Vec<BlockPair>>> {
+) -> Result<std::result::Result<Vec<BlockPair>, String>> {
+    let longer = |f: &str| {
+        Ok(Err(format!(
+            "the {f} file lists more patients than the other"
+        )))
+    };
     let mut group = Vec::with_capacity(n);
     while group.len() < n {
         let Some(db) = data.next_block(batch)? else {
             if let Some(g) = geno.as_mut() {
                 if g.next_block(1)?.is_some() {
-                    return Ok(None); // genotype file has more patients
+                    return longer("genotype");
                 }
             }
             break;
@@ -246,16 +279,16 @@ fn read_group(
         let gb = match geno.as_mut() {
             Some(g) => match g.next_block(batch)? {
                 Some(b) => Some(b),
-                None => return Ok(None),
+                None => return longer("data"),
             },
             None => None,
         };
-        if db.has_quotes || gb.as_ref().is_some_and(|b| b.has_quotes) {
-            return Ok(None);
+        if db.open_quote || gb.as_ref().is_some_and(|b| b.open_quote) {
+            return Ok(Err("a quoted field goes on past a line end".into()));
         }
         group.push((db, gb));
     }
-    Ok(Some(group))
+    Ok(Ok(group))
 }
 
 /// Scored patients: one streamed block, or a whole file.

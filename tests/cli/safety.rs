@@ -309,3 +309,53 @@ fn counts_are_bounded_by_what_can_be_done() {
         &["--bootstrap <B>", "0..=100000"],
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn running_out_of_memory_is_an_error_line_not_an_abort() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model) = model(dir.path());
+    let bin = assert_cmd::cargo::cargo_bin("responder");
+    let out = dir.path().join("ranked.csv");
+    // 600 MB of patients on stdin, under a 400 MB address-space limit.
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 400000; exec '{}' score --model '{}' --data - --out '{}'",
+            bin.display(),
+            model,
+            out.display()
+        ))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(b"patient_id,age,sex,score,therapy\n");
+        let block: String = (0..10_000)
+            .map(|i| format!("P{i:09},40,F,12.5,A\n"))
+            .collect();
+        for _ in 0..2_000 {
+            if stdin.write_all(block.as_bytes()).is_err() {
+                break; // the process has stopped reading
+            }
+        }
+    });
+    let result = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("memory"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+    assert!(files_in(dir.path())
+        .iter()
+        .all(|f| !f.ends_with(".tmp") && f != "ranked.csv"));
+}

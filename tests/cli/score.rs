@@ -635,3 +635,119 @@ fn rankings_spilled_to_temporary_files_are_identical() {
         &["cannot write a temporary ranking file in `/nonexistent/responder-tmp`"],
     );
 }
+
+#[test]
+fn quoted_cells_and_classic_mac_line_ends_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    let data = dir.path().join("train.csv").display().to_string();
+    let geno = dir.path().join("geno.csv").display().to_string();
+    let run = |data: &str, geno: &str| {
+        let out = responder()
+            .args(["score", "--model"])
+            .arg(&model)
+            .args([
+                "--data",
+                data,
+                "--genotypes",
+                geno,
+                "--format",
+                "csv",
+                "--batch-rows",
+                "7",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (plain, stderr) = run(&data, &geno);
+    assert!(stderr.contains("streamed in blocks of 7 rows"), "{stderr}");
+    // R's write.csv quotes every string (header included).
+    let quoted: String = std::fs::read_to_string(&data)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            l.split(',')
+                .map(|c| {
+                    if c.parse::<f64>().is_ok() {
+                        c.to_string()
+                    } else {
+                        format!("\"{c}\"")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n"
+        })
+        .collect();
+    let quoted = write(dir.path(), "quoted.csv", &quoted);
+    // Classic Mac line ends in both files.
+    let cr = |path: &str, name: &str| {
+        let text = std::fs::read_to_string(path).unwrap().replace('\n', "\r");
+        write(dir.path(), name, &text)
+    };
+    let (data_cr, geno_cr) = (cr(&data, "data_cr.csv"), cr(&geno, "geno_cr.csv"));
+    for (d, g) in [(&quoted, &geno), (&data_cr, &geno_cr), (&quoted, &geno_cr)] {
+        let (out, stderr) = run(d, g);
+        assert_eq!(out, plain, "{d} {g}");
+        assert!(
+            stderr.contains("streamed in blocks of 7 rows"),
+            "{d} {g}: {stderr}"
+        );
+        assert!(!stderr.contains("reading whole files"), "{stderr}");
+    }
+    // A quoted line break cannot be streamed: said on stderr, same result.
+    let broken = std::fs::read_to_string(&quoted)
+        .unwrap()
+        .replacen("\"M\"", "\"M\n\"", 1);
+    let broken_path = write(dir.path(), "broken.csv", &broken);
+    let out = responder()
+        .args(["score", "--model"])
+        .arg(&model)
+        .args([
+            "--data",
+            &broken_path,
+            "--genotypes",
+            &geno,
+            "--format",
+            "csv",
+            "--batch-rows",
+            "7",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("reading whole files (memory grows with the number of patients): a quoted field goes on past a line end"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_line_without_end_is_an_error_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    // 300 MiB of one line, written in pieces.
+    let path = dir.path().join("one-line.csv");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        f.write_all(b"patient_id,age\n").unwrap();
+        let chunk = vec![b'7'; 1 << 20];
+        for _ in 0..300 {
+            f.write_all(&chunk).unwrap();
+        }
+    }
+    fails(
+        responder()
+            .args(["score", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(&path),
+        &["one-line.csv, line 2", "longer than 256 MiB"],
+    );
+}

@@ -243,6 +243,9 @@ pub(crate) struct Bundle {
     pub(crate) cross_fitted: Option<CrossFitted>,
     /// The training summary.
     pub(crate) training: TrainingSummary,
+    /// The file the bundle was read from (for messages; not stored).
+    #[serde(skip)]
+    pub(crate) file: String,
 }
 
 impl Arm {
@@ -380,6 +383,8 @@ impl Bundle {
         bundle
             .validate()
             .map_err(|m| bad(format!("corrupt model bundle: {m}")))?;
+        let mut bundle = bundle;
+        bundle.file = name.to_string();
         Ok(bundle)
     }
 }

@@ -9,6 +9,7 @@ use crate::bundle::{Arm, Bundle};
 use crate::data::{is_missing, Dataset, FileInfo, ReadOptions, Target};
 use crate::error::{quote_all, Error, Location, Result};
 use crate::features::{Frame, TransformNotes};
+use crate::models::MAX_INPUT;
 use crate::notes::Notes;
 
 /// The labelled files to judge a bundle on (a validated configuration).
@@ -209,7 +210,9 @@ pub(crate) fn predict_arm(
     let mut p = Vec::with_capacity(rows.len());
     let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
     for chunk in rows.chunks(PREDICT_BATCH) {
-        let (x, notes) = arm.model_inputs(frame, chunk)?;
+        let (x, notes) = arm.pipeline.transform(frame, chunk)?;
+        check_inputs(arm, frame, chunk, x.view())?;
+        let x = arm.design.expand(x);
         p.extend(arm.model.predict_proba(x.view())?.iter());
         for (feature, n) in notes.unseen_levels {
             *unseen.entry(feature).or_insert(0) += n;
@@ -219,6 +222,41 @@ pub(crate) fn predict_arm(
         unseen_levels: unseen.into_iter().collect(),
     };
     Ok((p, notes))
+}
+
+/// Refuses a standardised input that is not a number or lies beyond
+/// [`MAX_INPUT`] training SDs, naming the file, line, column and value.
+fn check_inputs(
+    arm: &Arm,
+    frame: &Frame,
+    rows: &[usize],
+    x: ndarray::ArrayView2<f64>,
+) -> Result<()> {
+    let Some((k, v)) = x
+        .iter()
+        .enumerate()
+        .find(|(_, v)| v.is_nan() || v.abs() > MAX_INPUT)
+    else {
+        return Ok(());
+    };
+    let (i, j) = (k / x.ncols().max(1), k % x.ncols().max(1));
+    // The input column of model input j.
+    let mut feature = "";
+    let mut start = 0;
+    for f in &arm.pipeline.features {
+        if j < start + f.width() {
+            feature = f.name();
+            break;
+        }
+        start += f.width();
+    }
+    Err(Error::data(
+        frame.source.location(rows[i], feature),
+        format!(
+            "arm `{}`: the value becomes {v:e} after standardising, beyond ±{MAX_INPUT:e} training standard deviations: check the cell",
+            arm.label()
+        ),
+    ))
 }
 
 /// One probability vector per arm, and unseen category levels per feature.
@@ -234,7 +272,14 @@ pub(crate) fn predict_all(
     let mut probs = Vec::with_capacity(bundle.arms.len());
     let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
     for arm in &bundle.arms {
-        let (p, notes) = predict_arm(arm, frame, rows)?;
+        let (p, notes) = predict_arm(arm, frame, rows).map_err(|e| match e {
+            // A model that computes nonsense: the bundle is at fault.
+            Error::Fit(m) => Error::Model {
+                file: bundle.file.clone(),
+                message: format!("arm `{}`: {m}", arm.label()),
+            },
+            other => other,
+        })?;
         for (feature, n) in notes.unseen_levels {
             let e = unseen.entry(feature).or_insert(0);
             *e = (*e).max(n);
@@ -257,6 +302,7 @@ mod tests {
     fn batched_prediction_equals_one_pass() {
         let n = PREDICT_BATCH + 37;
         let frame = Frame {
+            source: Default::default(),
             columns: vec![FrameColumn {
                 name: "x".into(),
                 kind: Kind::Numeric,
@@ -268,7 +314,7 @@ mod tests {
             therapy: None,
             n,
             responders: 1,
-            pipeline: Pipeline::fit(&frame, &rows),
+            pipeline: Pipeline::fit(&frame, &rows).unwrap(),
             algorithm: AlgorithmParams::Logistic(Default::default()),
             tuning: None,
             design: Design::PerArm,

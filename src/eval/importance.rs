@@ -301,6 +301,7 @@ mod tests {
         let codes: Vec<u32> = (0..n).map(|i| (i % 3) as u32).collect();
         let noise: Vec<f64> = (0..n).map(|i| ((i * 7) % 5) as f64).collect();
         let frame = Frame {
+            source: Default::default(),
             columns: vec![
                 FrameColumn {
                     name: "age".into(),
@@ -323,7 +324,7 @@ mod tests {
             ],
         };
         let rows: Vec<usize> = (0..n).collect();
-        let pipeline = Pipeline::fit(&frame, &rows);
+        let pipeline = Pipeline::fit(&frame, &rows).unwrap();
         assert_eq!(pipeline.width(), 5);
         let model = LogisticModel {
             intercept: -0.2,

@@ -74,7 +74,42 @@ pub(crate) struct FeatureSchema {
 pub(crate) struct Frame {
     /// Columns in schema order.
     pub(crate) columns: Vec<FrameColumn>,
+    /// Where each row came from (file and line), for messages.
+    pub(crate) source: RowSource,
 }
+
+/// The file and line of each row of a frame.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RowSource {
+    /// The clinical file.
+    pub(crate) file: String,
+    /// The 1-based line of each row (empty when unknown).
+    pub(crate) lines: Vec<u64>,
+}
+
+impl RowSource {
+    /// The joined rows of `ds`.
+    fn of(ds: &Dataset) -> RowSource {
+        RowSource {
+            file: ds.data.file.clone(),
+            lines: ds.data_rows.iter().map(|&r| ds.data.lines[r]).collect(),
+        }
+    }
+
+    /// Where row `row`, column `column` is.
+    pub(crate) fn location(&self, row: usize, column: &str) -> crate::error::Location {
+        let loc = crate::error::Location::file(&self.file);
+        let loc = match self.lines.get(row) {
+            Some(&l) => loc.line(l),
+            None => loc,
+        };
+        loc.column(column)
+    }
+}
+
+/// The largest number accepted in a numeric column, in absolute value:
+/// beyond it, squaring it for the variance overflows.
+pub(crate) const MAX_VALUE: f64 = 1e150;
 
 impl Frame {
     /// The schema of this frame.
@@ -119,7 +154,13 @@ impl Frame {
                 return Err(ds.missing_columns(vec![name.clone()]));
             }
         }
-        Ok((Frame { columns }, warnings))
+        Ok((
+            Frame {
+                columns,
+                source: RowSource::of(ds),
+            },
+            warnings,
+        ))
     }
 
     /// Builds a frame for scoring from a stored schema, matching columns by
@@ -209,7 +250,10 @@ impl Frame {
             };
             columns.push(col);
         }
-        Ok(Frame { columns })
+        Ok(Frame {
+            columns,
+            source: RowSource::of(ds),
+        })
     }
 }
 
@@ -269,12 +313,21 @@ fn numeric_from_data(ds: &Dataset, name: &str) -> Result<FrameColumn> {
         if is_missing(cell) {
             values.push(f64::NAN);
         } else {
-            values.push(parse_number(cell).ok_or_else(|| {
+            let v = parse_number(cell).ok_or_else(|| {
                 Error::data(
                     ds.data.loc(r, col),
                     format!("`{cell}` is not a number, and the model uses this column as a number"),
                 )
-            })?);
+            })?;
+            if v.abs() > MAX_VALUE {
+                return Err(Error::data(
+                    ds.data.loc(r, col),
+                    format!(
+                        "`{cell}` is too large to use (beyond ±{MAX_VALUE:e}, its square overflows): check the cell and its units, or leave the column out with --exclude"
+                    ),
+                ));
+            }
+            values.push(v);
         }
     }
     Ok(FrameColumn {

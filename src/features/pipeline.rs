@@ -122,7 +122,10 @@ pub(crate) struct Pipeline {
     pub(crate) features: Vec<FittedFeature>,
 }
 
-fn mean_sd(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+/// Mean and population SD for standardisation; the SD of a constant
+/// column is 1 (it then standardises to 0), and an overflowing variance
+/// gives a NaN SD that [`Pipeline::fit`] refuses.
+fn scale_of(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     let (mut n, mut sum) = (0usize, 0.0);
     for v in values.clone() {
         n += 1;
@@ -134,14 +137,14 @@ fn mean_sd(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     let mean = sum / n as f64;
     let var = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
     let sd = var.sqrt();
-    (
-        mean,
-        if sd > 1e-12 && sd.is_finite() {
-            sd
-        } else {
-            1.0
-        },
-    )
+    let sd = if !sd.is_finite() {
+        f64::NAN
+    } else if sd > 1e-12 {
+        sd
+    } else {
+        1.0
+    };
+    (mean, sd)
 }
 
 /// Median of finite values (0 when there are none).
@@ -159,10 +162,20 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
 }
 
 impl Pipeline {
-    /// Fits the pipeline on `rows` of `frame`.
-    pub(crate) fn fit(frame: &Frame, rows: &[usize]) -> Pipeline {
-        let features = frame.columns.iter().map(|c| fit_column(c, rows)).collect();
-        Pipeline { features }
+    /// Fits the pipeline on `rows` of `frame`; every fitted value must be
+    /// finite (a column whose variance overflows is an error naming it).
+    pub(crate) fn fit(frame: &Frame, rows: &[usize]) -> Result<Pipeline> {
+        let features: Vec<FittedFeature> =
+            frame.columns.iter().map(|c| fit_column(c, rows)).collect();
+        for f in &features {
+            f.check().map_err(|_| {
+                Error::data(
+                    crate::error::Location::file(&frame.source.file).column(f.name()),
+                    "its values are too spread out to standardise (the variance overflows): check the column's cells and units, or leave it out with --exclude",
+                )
+            })?;
+        }
+        Ok(Pipeline { features })
     }
 
     /// The input columns the pipeline needs.
@@ -444,7 +457,7 @@ fn fit_column(c: &FrameColumn, rows: &[usize]) -> FittedFeature {
                 Kind::Dosage => 0.0,
                 _ => median(present),
             };
-            let (mean, sd) = mean_sd(
+            let (mean, sd) = scale_of(
                 rows.iter()
                     .map(|&r| if v[r].is_nan() { impute } else { v[r] }),
             );
@@ -492,7 +505,7 @@ fn fit_column(c: &FrameColumn, rows: &[usize]) -> FittedFeature {
                         0.0
                     }
                 });
-                let (m, s) = mean_sd(indicator);
+                let (m, s) = scale_of(indicator);
                 means.push(m);
                 sds.push(s);
             }
@@ -512,6 +525,7 @@ mod tests {
 
     fn frame() -> Frame {
         Frame {
+            source: Default::default(),
             columns: vec![
                 FrameColumn {
                     name: "age".into(),
@@ -574,9 +588,12 @@ mod tests {
                 values: Values::Numeric(values),
             });
         }
-        let frame = Frame { columns };
+        let frame = Frame {
+            columns,
+            source: Default::default(),
+        };
         let train: Vec<usize> = (0..n).filter(|r| r % 4 != 1).collect();
-        let p = Pipeline::fit(&frame, &train);
+        let p = Pipeline::fit(&frame, &train).unwrap();
         // The formula, one cell at a time.
         let expected = |r: usize| -> Vec<f64> {
             let mut out = Vec::new();
@@ -637,7 +654,7 @@ mod tests {
     #[test]
     fn fits_on_training_rows_only() {
         let f = frame();
-        let p = Pipeline::fit(&f, &[0, 1, 2]);
+        let p = Pipeline::fit(&f, &[0, 1, 2]).unwrap();
         match &p.features[0] {
             FittedFeature::Numeric { impute, mean, .. } => {
                 assert_eq!(*impute, 30.0); // median of 20, 40; row 3 unseen
@@ -665,7 +682,7 @@ mod tests {
     #[test]
     fn transform_standardises_and_counts_unseen_levels() {
         let f = frame();
-        let p = Pipeline::fit(&f, &[0, 1, 3]);
+        let p = Pipeline::fit(&f, &[0, 1, 3]).unwrap();
         let (x, notes) = p.transform(&f, &[0, 1, 2, 3]).unwrap();
         assert_eq!(x.dim(), (4, 4)); // sex has F, M only
         assert!(x.iter().all(|v| v.is_finite()));
@@ -677,7 +694,7 @@ mod tests {
 
     #[test]
     fn constant_column_gets_unit_sd() {
-        let (m, s) = mean_sd([3.0, 3.0].into_iter());
+        let (m, s) = scale_of([3.0, 3.0].into_iter());
         assert_eq!((m, s), (3.0, 1.0));
         assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(vec![]), 0.0);

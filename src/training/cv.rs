@@ -88,7 +88,7 @@ pub(crate) fn fit_rows(
     algorithm: &AlgorithmParams,
     seed: u64,
 ) -> Result<(Pipeline, FittedModel)> {
-    let pipeline = Pipeline::fit(frame, train);
+    let pipeline = Pipeline::fit(frame, train)?;
     let (x, _) = pipeline.transform(frame, train)?;
     let model = algorithm.fit(x.view(), y_train, seed)?;
     Ok((pipeline, model))

@@ -99,6 +99,7 @@ pub(crate) fn train(
             holds_patient_rows: holds_rows,
         },
         arms,
+        file: String::new(),
     })
 }
 

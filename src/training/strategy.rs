@@ -160,7 +160,7 @@ impl Pooled {
         seed: u64,
     ) -> Result<(Pipeline, FittedModel)> {
         let rows = pick(&self.rows, idx);
-        let pipeline = Pipeline::fit(&c.frame, &rows);
+        let pipeline = Pipeline::fit(&c.frame, &rows)?;
         let (x, _) = pipeline.transform(&c.frame, &rows)?;
         let xs = s_learner_inputs(x.view(), &pick(&self.arm_of, idx), c.arms.len());
         Ok((

@@ -359,3 +359,34 @@ fn running_out_of_memory_is_an_error_line_not_an_abort() {
         .iter()
         .all(|f| !f.ends_with(".tmp") && f != "ranked.csv"));
 }
+
+#[test]
+fn an_overflowing_value_is_an_error_naming_the_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    // One value of 1e308 once made the variance overflow, the scaler fall
+    // back to sd = 1 and every patient score 0.500000 (exit 0).
+    let text = small_clinical(60).replacen("P010,30,", "P010,1e308,", 1);
+    let data = write(dir.path(), "huge.csv", &text);
+    fails(
+        responder()
+            .args(["train", "--data", &data, "--target", "responder", "--out"])
+            .arg(dir.path().join("m.json")),
+        &[
+            "huge.csv, line 12, column `age`",
+            "`1e308` is too large",
+            "--exclude",
+        ],
+    );
+    // At scoring, a value far outside the training data is located too.
+    let (_, model) = model(dir.path());
+    let far = small_clinical(60).replacen("P010,30,", "P010,1e140,", 1);
+    let far = write(dir.path(), "far.csv", &far);
+    fails(
+        responder().args(["score", "--model", &model, "--data", &far]),
+        &[
+            "far.csv, line 12, column `age`",
+            "after standardising",
+            "check the cell",
+        ],
+    );
+}

@@ -96,6 +96,9 @@ pub(crate) struct Summary {
     pub(crate) strategy: String,
     /// Training patients whose cross-fitted predictions (ID + probabilities) are stored.
     pub(crate) cross_fitted_patients: usize,
+    /// Every kind of patient-level content the bundle holds, in words
+    /// (empty: aggregate parameters only).
+    pub(crate) patient_content: Vec<String>,
     /// Genotype handling in words (alleles, polygenic score, components);
     /// absent without genotype information.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -135,6 +138,49 @@ fn describe_genotypes(b: &Bundle) -> Option<String> {
         ));
     }
     Some(parts.join("; "))
+}
+
+/// Every kind of patient-level content in `b`.
+fn patient_content(b: &Bundle) -> Vec<String> {
+    let mut out = Vec::new();
+    let rows: Vec<String> = b
+        .arms
+        .iter()
+        .filter(|a| a.model.holds_training_rows())
+        .map(|a| format!("`{}` ({})", a.label(), a.model.name()))
+        .collect();
+    if !rows.is_empty() {
+        out.push(format!(
+            "training rows (standardised inputs) in the models of arm{} {}",
+            if rows.len() == 1 { "" } else { "s" },
+            rows.join(", ")
+        ));
+    }
+    if let Some(cf) = &b.cross_fitted {
+        out.push(format!(
+            "the IDs of {} training patients with their out-of-fold probabilities (cross-fitted predictions)",
+            cf.ids.len()
+        ));
+    }
+    let categorical: Vec<(&str, usize)> = b.arms[0]
+        .pipeline
+        .features
+        .iter()
+        .filter_map(|f| match f {
+            crate::features::FittedFeature::Categorical { name, levels, .. } => {
+                Some((name.as_str(), levels.len()))
+            }
+            _ => None,
+        })
+        .collect();
+    if let Some(&(name, n)) = categorical.iter().max_by_key(|(_, n)| *n) {
+        out.push(format!(
+            "the category levels of {} column{} (values copied from the training data; the most: `{name}`, {n} levels)",
+            categorical.len(),
+            if categorical.len() == 1 { "" } else { "s" }
+        ));
+    }
+    out
 }
 
 /// Builds the summary of a bundle.
@@ -179,6 +225,7 @@ pub(crate) fn summarise(file: &str, b: &Bundle) -> Summary {
             || b.arms.iter().any(|a| a.model.holds_training_rows()),
         strategy: b.strategy.as_str().to_string(),
         cross_fitted_patients: b.cross_fitted.as_ref().map_or(0, |c| c.ids.len()),
+        patient_content: patient_content(b),
         genotypes: describe_genotypes(b),
     }
 }
@@ -225,7 +272,15 @@ fn text(s: &Summary) -> String {
         if s.holds_patient_rows {
             "the bundle KEEPS training rows (standardised inputs): treat it as patient data".into()
         } else {
-            "none stored (aggregate parameters only)".into()
+            "none stored".into()
+        },
+    );
+    line(
+        "patient-level",
+        if s.patient_content.is_empty() {
+            "nothing: aggregate parameters only".into()
+        } else {
+            s.patient_content.join("; ")
         },
     );
     line("strategy", s.strategy.clone());

@@ -46,8 +46,14 @@ pub(crate) struct Args {
 
     /// Do not store the training patients' cross-fitted predictions (IDs and
     /// probabilities) in the bundle. Example: --no-cross-fitted
-    #[arg(long)]
+    #[arg(long, conflicts_with = "cross_fitted")]
     pub(crate) no_cross_fitted: bool,
+
+    /// Store the cross-fitted predictions even for a model that keeps
+    /// training rows (knn, Gaussian svm), which leaves them out by default:
+    /// with the rows, the IDs identify the training patients.
+    #[arg(long)]
+    pub(crate) cross_fitted: bool,
 
     /// Seed for every random choice (folds, bootstrap samples); the same
     /// data and seed give a byte-identical bundle. Example: --seed 7
@@ -67,6 +73,16 @@ impl clap::ValueEnum for Strategy {
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         Some(clap::builder::PossibleValue::new(self.as_str()))
     }
+}
+
+/// Whether `--algorithm NAME --param …` keeps training rows in the bundle
+/// (k-NN; an SVM with the Gaussian kernel).
+fn keeps_rows(name: &str, params: &[String]) -> bool {
+    name == "knn"
+        || (name == "svm"
+            && params.iter().any(|p| {
+                p.replace(' ', "") == "kernel=gaussian" || p.replace(' ', "") == "kernel=rbf"
+            }))
 }
 
 /// `train`'s validated configuration.
@@ -121,7 +137,8 @@ impl Args {
                 method,
                 cv: self.cv,
                 strategy: self.strategy,
-                keep_cross_fitted: !self.no_cross_fitted,
+                keep_cross_fitted: !self.no_cross_fitted
+                    && (self.cross_fitted || !keeps_rows(&self.algorithm, &self.params)),
                 seed: self.seed,
             },
             out: self.out.clone(),
@@ -132,6 +149,7 @@ impl Args {
 /// Runs `train`.
 pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let config = args.config()?;
+    let args_no_cross_fitted = args.no_cross_fitted;
     let out = AtomicFile::create(&config.out)?;
     let how = &config.train;
     let auto = how.method == Method::Auto;
@@ -177,6 +195,16 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
             bundle.algorithm,
             config.out.display()
         ));
+        if bundle.cross_fitted.is_some() {
+            ui.warn(format!(
+                "{} also holds the training patients' IDs (cross-fitted predictions, --cross-fitted): with the rows they identify every training patient",
+                config.out.display()
+            ));
+        } else if how.cv >= 2 && !args_no_cross_fitted {
+            ui.info(
+                "cross-fitted predictions (patient IDs) are left out for a model that keeps training rows; --cross-fitted stores them",
+            );
+        }
     }
     bundle.write(out)?;
     ui.info(format!("wrote {}", config.out.display()));

@@ -46,9 +46,16 @@ pub(crate) struct Predictor {
     pub(crate) kind: String,
     /// Missing-value handling (first arm's pipeline).
     pub(crate) missing: String,
-    /// Categories (categorical predictors), first arm.
+    /// Categories (categorical predictors), first arm; not listed (`None`)
+    /// when there are more than [`CARD_LEVELS`].
     pub(crate) levels: Option<Vec<String>>,
+    /// Number of categories (categorical predictors).
+    pub(crate) n_levels: Option<usize>,
 }
+
+/// The most category levels a model card lists: beyond this a column's
+/// levels may identify patients and are only counted.
+pub(crate) const CARD_LEVELS: usize = 30;
 
 /// One arm's training summary and internal validation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -209,7 +216,15 @@ pub(crate) fn build(
             kind: f.kind().as_str().to_string(),
             missing: missing_handling(f),
             levels: match f {
-                crate::features::FittedFeature::Categorical { levels, .. } => Some(levels.clone()),
+                crate::features::FittedFeature::Categorical { levels, .. }
+                    if levels.len() <= CARD_LEVELS =>
+                {
+                    Some(levels.clone())
+                }
+                _ => None,
+            },
+            n_levels: match f {
+                crate::features::FittedFeature::Categorical { levels, .. } => Some(levels.len()),
                 _ => None,
             },
         })
@@ -471,7 +486,11 @@ fn md_predictors(c: &ModelCard, s: &mut String) {
             p.name,
             p.kind,
             p.missing,
-            p.levels.as_ref().map_or(String::new(), |l| l.join(", "))
+            match (&p.levels, p.n_levels) {
+                (Some(l), _) => l.join(", "),
+                (None, Some(n)) => format!("{n} levels (not listed: more than {CARD_LEVELS})"),
+                (None, None) => String::new(),
+            }
         ));
     }
     s.push('\n');

@@ -128,6 +128,7 @@ impl Cohort {
         for w in warnings {
             notes.warn(w);
         }
+        refuse_identifiers(&ds, &frame)?;
         if let (Some(m), Some(g)) = (&mut genetics, &ds.genotypes) {
             m.record_alleles(g, &names);
         }
@@ -288,6 +289,121 @@ fn feature_names(
         )));
     }
     Ok(names)
+}
+
+/// Words that name identifying columns (compared with the column name's
+/// lower-case tokens, split at non-letters).
+const IDENTIFYING: [&str; 22] = [
+    "mrn",
+    "ssn",
+    "nhs",
+    "nino",
+    "name",
+    "firstname",
+    "lastname",
+    "surname",
+    "forename",
+    "initials",
+    "dob",
+    "birthdate",
+    "birthday",
+    "birth",
+    "email",
+    "mail",
+    "phone",
+    "telephone",
+    "mobile",
+    "address",
+    "street",
+    "postcode",
+];
+
+/// Words that mark an ID column when its values are (nearly) all distinct.
+const ID_WORDS: [&str; 8] = [
+    "id",
+    "identifier",
+    "subject",
+    "patient",
+    "record",
+    "case",
+    "participant",
+    "study",
+];
+
+/// Why column `c` looks like a patient identifier, if it does: an
+/// identifying name, or (nearly) one value per patient.
+fn identifier_reason(c: &crate::features::frame::FrameColumn) -> Option<String> {
+    use crate::features::frame::{Values, MISSING_CODE};
+    let lower = c.name.to_ascii_lowercase();
+    let tokens: Vec<&str> = lower
+        .split(|ch: char| !ch.is_ascii_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let compact: String = tokens.concat();
+    if let Some(w) = IDENTIFYING
+        .iter()
+        .find(|w| tokens.contains(w) || compact == **w)
+    {
+        return Some(format!("its name (`{w}`) marks identifying data"));
+    }
+    let (present, distinct) = match &c.values {
+        Values::Categorical { codes, levels } => (
+            codes.iter().filter(|&&k| k != MISSING_CODE).count(),
+            levels.len(),
+        ),
+        Values::Numeric(v) => {
+            let mut seen: Vec<u64> = v
+                .iter()
+                .filter(|x| !x.is_nan())
+                .map(|x| x.to_bits())
+                .collect();
+            let n = seen.len();
+            seen.sort_unstable();
+            seen.dedup();
+            (n, seen.len())
+        }
+    };
+    let unique = present >= 10 && distinct * 10 >= present * 9;
+    let text = matches!(c.values, Values::Categorical { .. });
+    let id_word = tokens.iter().any(|t| ID_WORDS.contains(t));
+    if unique && (text || id_word) {
+        return Some(format!(
+            "{distinct} different values among {present} patients{}",
+            if text { "" } else { " and an ID-like name" }
+        ));
+    }
+    None
+}
+
+/// Refuses feature columns that look like patient identifiers (MRN, name,
+/// date of birth, a text column with one value per patient): a model must
+/// not store them, and the bundle and model card would.
+fn refuse_identifiers(ds: &Dataset, frame: &Frame) -> Result<()> {
+    let found: Vec<(String, String)> = frame
+        .columns
+        .iter()
+        .filter_map(|c| identifier_reason(c).map(|why| (c.name.clone(), why)))
+        .collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+    Err(Error::data(
+        Location::file(&ds.data.file),
+        format!(
+            "{} {} ({}): a model would store {} in the bundle and the model card; leave {} out with --exclude {}",
+            quote_all(&names),
+            if names.len() == 1 { "looks like a patient identifier" } else { "look like patient identifiers" },
+            found
+                .iter()
+                .map(|(n, why)| format!("`{n}`: {why}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            if names.len() == 1 { "its values" } else { "their values" },
+            if names.len() == 1 { "it" } else { "them" },
+            names.join(",")
+        ),
+    ))
 }
 
 /// Refuses an arm with fewer than `min` responders or non-responders.

@@ -169,11 +169,19 @@ fn interrupted_runs_leave_nothing_behind() {
     for sig in ["-INT", "-TERM"] {
         let dir = tempfile::tempdir().unwrap();
         let mut child = waiting_train(dir.path());
+        // Keep stdin open while waiting (wait_with_output would close it).
+        let stdin = child.stdin.take();
         wait_for_temporaries(dir.path(), 1, &mut child);
         signal(&child, sig);
         let out = child.wait_with_output().unwrap();
+        drop(stdin);
         let code = if sig == "-INT" { 130 } else { 143 };
-        assert_eq!(out.status.code(), Some(code), "{sig}");
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{sig}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
         assert!(
             files_in(dir.path()).is_empty(),
@@ -211,9 +219,11 @@ fn interrupted_runs_leave_nothing_behind() {
 fn a_killed_run_is_cleaned_up_by_the_next_one() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = waiting_train(dir.path());
+    let stdin = child.stdin.take();
     wait_for_temporaries(dir.path(), 1, &mut child);
     signal(&child, "-KILL");
     child.wait().unwrap();
+    drop(stdin);
     // SIGKILL cannot be caught: the temporary stays ...
     assert_eq!(
         files_in(dir.path())
@@ -389,4 +399,156 @@ fn an_overflowing_value_is_an_error_naming_the_cell() {
             "check the cell",
         ],
     );
+}
+
+/// `small_clinical` with extra columns `name=value(i)`.
+fn with_columns(n: usize, extra: &[(&str, &dyn Fn(usize) -> String)]) -> String {
+    let mut out = String::new();
+    for (i, line) in small_clinical(n).lines().enumerate() {
+        out.push_str(line);
+        for (name, value) in extra {
+            out.push(',');
+            out.push_str(&if i == 0 {
+                name.to_string()
+            } else {
+                value(i - 1)
+            });
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn identifier_columns_are_refused_and_never_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.json");
+    let train = |text: &str| {
+        let data = write(dir.path(), "c.csv", text);
+        let mut c = responder();
+        c.args([
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "responder",
+            "--therapy-col",
+            "therapy",
+            "--out",
+        ])
+        .arg(&out);
+        c
+    };
+    // A medical record number (text, one per patient) and a name column.
+    let mrn = |i: usize| format!("MRN{:07}", i * 7919);
+    let name = |i: usize| ["Ann", "Bob", "Cy", "Di"][i % 4].to_string();
+    let text = with_columns(80, &[("record", &mrn), ("patient_name", &name)]);
+    fails(
+        &mut train(&text),
+        &[
+            "`record`, `patient_name` look like patient identifiers",
+            "80 different values among 80 patients",
+            "`patient_name`: its name (`name`)",
+            "--exclude record,patient_name",
+        ],
+    );
+    assert!(!out.exists());
+    // A numeric ID column with an ID-like name, and dates of birth.
+    let sid = |i: usize| (100_000 + i * 3).to_string();
+    let dob = |i: usize| format!("19{:02}-0{}-1{}", 40 + i % 50, 1 + i % 9, i % 10);
+    fails(
+        &mut train(&with_columns(80, &[("subject_id", &sid)])),
+        &["`subject_id` looks like a patient identifier"],
+    );
+    fails(
+        &mut train(&with_columns(80, &[("date_of_birth", &dob)])),
+        &["`date_of_birth`", "(`birth`)"],
+    );
+    // A site code with few levels is a feature, not an identifier.
+    let site = |i: usize| format!("S{}", i % 4);
+    train(&with_columns(80, &[("site_id", &site)]))
+        .assert()
+        .success();
+}
+
+#[test]
+fn many_category_levels_stay_out_of_the_model_card_and_inspect_lists_patient_content() {
+    let dir = tempfile::tempdir().unwrap();
+    // A code with 40 levels in each arm of 80 patients: a feature, but its levels
+    // are values from the training data.
+    let code = |i: usize| format!("C{:02}", i % 80);
+    let data = write(dir.path(), "c.csv", &with_columns(160, &[("icd", &code)]));
+    let model = dir.path().join("m.json");
+    responder()
+        .args([
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "responder",
+            "--therapy-col",
+            "therapy",
+            "--out",
+        ])
+        .arg(&model)
+        .assert()
+        .success();
+    let card = dir.path().join("card");
+    responder()
+        .args(["report", "--model"])
+        .arg(&model)
+        .arg("--out")
+        .arg(&card)
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(card.join("model-card.md")).unwrap();
+    assert!(md.contains("40 levels (not listed: more than 30)"), "{md}");
+    assert!(!md.contains("C17"));
+    let json = std::fs::read_to_string(card.join("model-card.json")).unwrap();
+    assert!(!json.contains("C17"));
+    let inspect = responder().args(["inspect"]).arg(&model).output().unwrap();
+    let text = String::from_utf8(inspect.stdout).unwrap();
+    assert!(text.contains("the IDs of 160 training patients"), "{text}");
+    assert!(text.contains("the most: `icd`, 40 levels"), "{text}");
+}
+
+#[test]
+fn knn_bundles_leave_patient_ids_out_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(120));
+    let model = dir.path().join("knn.json");
+    let run = |extra: &[&str]| {
+        responder()
+            .args([
+                "train",
+                "--data",
+                &data,
+                "--target",
+                "responder",
+                "--algorithm",
+                "knn",
+                "--out",
+            ])
+            .arg(&model)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("left out for a model that keeps training rows"),
+        "{stderr}"
+    );
+    let b: serde_json::Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+    assert!(b["cross_fitted"].is_null());
+    let out = run(&["--cross-fitted"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("they identify every training patient"),
+        "{stderr}"
+    );
+    let b: serde_json::Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+    assert_eq!(b["cross_fitted"]["ids"].as_array().unwrap().len(), 120);
 }

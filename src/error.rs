@@ -34,9 +34,9 @@ impl Location {
         self
     }
 
-    /// Adds a column name.
+    /// Adds a column name (shortened and escaped as [`shown`] does).
     pub(crate) fn column(mut self, column: impl Into<String>) -> Self {
-        self.column = Some(column.into());
+        self.column = Some(shown(&column.into(), SHOWN_CHARS));
         self
     }
 }
@@ -105,17 +105,18 @@ pub enum Error {
 }
 
 impl Error {
-    /// Shorthand for a data error.
+    /// Shorthand for a data error; quoted values in `message` are
+    /// shortened and escaped (see [`tidy`]).
     pub(crate) fn data(location: Location, message: impl Into<String>) -> Self {
         Error::Data {
             location,
-            message: message.into(),
+            message: tidy(&message.into()),
         }
     }
 
-    /// Shorthand for a usage error.
+    /// Shorthand for a usage error (quoted values tidied as for data).
     pub(crate) fn usage(message: impl Into<String>) -> Self {
-        Error::Usage(message.into())
+        Error::Usage(tidy(&message.into()))
     }
 
     /// The exit status: 2 for a usage error (as clap's own), else 1.
@@ -133,6 +134,52 @@ impl Error {
             _ => false,
         }
     }
+}
+
+/// Characters of a quoted value shown in a message.
+pub(crate) const SHOWN_CHARS: usize = 60;
+
+/// `s` for a message: control characters escaped (a NUL shows as
+/// `\u{0}`, not as nothing) and at most `max` characters, with the length
+/// of a longer value said.
+pub(crate) fn shown(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    let n = s.chars().count();
+    for c in s
+        .chars()
+        .take(if n > max { max.saturating_sub(1) } else { max })
+    {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if n > max {
+        out.push_str(&format!("… ({n} characters)"));
+    }
+    out
+}
+
+/// A message with every `` `quoted` `` value passed through [`shown`], and
+/// control characters outside quotes escaped too: a 1 MB cell or a NUL
+/// byte never reaches the terminal raw.
+pub(crate) fn tidy(message: &str) -> String {
+    if !message.chars().any(|c| c.is_control()) && message.len() < 200 {
+        return message.to_string();
+    }
+    message
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                shown(part, SHOWN_CHARS)
+            } else {
+                shown(part, usize::MAX)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`")
 }
 
 /// Formats every name as `` `a`, `b`, `c` ``.
@@ -163,6 +210,23 @@ mod tests {
         let loc = Location::file("a.csv").line(3).column("age");
         assert_eq!(loc.to_string(), "a.csv, line 3, column `age`");
         assert_eq!(Location::file("a.csv").to_string(), "a.csv");
+    }
+
+    #[test]
+    fn quoted_values_are_shortened_and_escaped() {
+        assert_eq!(shown("3\u{0}7", 60), "3\\u{0}7");
+        let long = "x".repeat(1_000_000);
+        let m = tidy(&format!("`{long}` is not a number"));
+        assert!(m.len() < 120, "{}", m.len());
+        assert!(
+            m.ends_with("… (1000000 characters)` is not a number"),
+            "{m}"
+        );
+        assert_eq!(tidy("plain `msg`"), "plain `msg`");
+        assert_eq!(
+            Location::file("a.csv").column("ab\tc").to_string(),
+            "a.csv, column `ab\\tc`"
+        );
     }
 
     #[test]

@@ -552,3 +552,29 @@ fn knn_bundles_leave_patient_ids_out_by_default() {
     let b: serde_json::Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
     assert_eq!(b["cross_fitted"]["ids"].as_array().unwrap().len(), 120);
 }
+
+#[test]
+fn error_lines_quote_cells_short_and_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.json");
+    // A 1 MB cell once gave a 1,000,232-byte error line.
+    let big =
+        small_clinical(60).replacen("P010,30,", &format!("P010,{},", "9x".repeat(500_000)), 1);
+    let data = write(dir.path(), "big.csv", &big);
+    let stderr = fails(
+        responder()
+            .args(["train", "--data", &data, "--target", "responder", "--out"])
+            .arg(&out),
+        &["big.csv, line 12, column `age`", "(1000000 characters)"],
+    );
+    assert!(stderr.len() < 400, "{} bytes", stderr.len());
+    // A NUL byte once showed "3\0 7" as "37".
+    let nul = small_clinical(60).replacen("P010,30,", "P010,3\u{0}7,", 1);
+    let data = write(dir.path(), "nul.csv", &nul);
+    fails(
+        responder()
+            .args(["train", "--data", &data, "--target", "responder", "--out"])
+            .arg(&out),
+        &["`3\\u{0}7` is not a number"],
+    );
+}

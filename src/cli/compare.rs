@@ -86,7 +86,9 @@ impl Args {
         if names.iter().any(|n| n == "all") {
             names = ALGORITHMS.iter().map(|a| a.name.to_string()).collect();
         }
-        names.dedup();
+        // Each algorithm once, in the order first named.
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|n| seen.insert(n.clone()));
         for p in &self.params {
             let algo = p.split_once('.').map(|(a, _)| a).unwrap_or("");
             if !names.iter().any(|n| n == algo) {

@@ -104,6 +104,9 @@ pub(crate) struct RawTable {
     pub(crate) columns: Vec<TextColumn>,
     /// 1-based source line of every data row.
     pub(crate) lines: Vec<u64>,
+    /// Column name → first column, built on the first lookup (a wide
+    /// table is searched by hash, not scanned once per feature).
+    index: std::sync::OnceLock<HashMap<String, usize>>,
 }
 
 impl RawTable {
@@ -114,7 +117,14 @@ impl RawTable {
 
     /// Index of a column by exact name.
     pub(crate) fn find(&self, name: &str) -> Option<usize> {
-        self.header.iter().position(|h| h == name)
+        let index = self.index.get_or_init(|| {
+            let mut m = HashMap::with_capacity(self.header.len());
+            for (c, h) in self.header.iter().enumerate() {
+                m.entry(h.clone()).or_insert(c);
+            }
+            m
+        });
+        index.get(name).copied()
     }
 
     /// Index of a required column; the error lists the columns that exist.
@@ -438,6 +448,7 @@ fn parse_records(file: &str, bytes: &[u8], delimiter: Delimiter) -> Result<RawTa
         header: header.unwrap_or_default(),
         columns,
         lines,
+        index: std::sync::OnceLock::new(),
     })
 }
 

@@ -34,7 +34,21 @@ impl Truth {
         }
         let cols: Vec<usize> = wanted.iter().filter_map(|w| table.find(w)).collect();
         let mut by_id = HashMap::with_capacity(table.n_rows());
+        let mut line_of: HashMap<String, u64> = HashMap::with_capacity(table.n_rows());
         for r in 0..table.n_rows() {
+            let pid = &table.columns[id_col][r];
+            if crate::data::is_missing(pid) {
+                return Err(Error::data(table.loc(r, id_col), "the patient ID is empty"));
+            }
+            if let Some(first) = line_of.insert(pid.to_string(), table.lines[r]) {
+                return Err(Error::data(
+                    table.loc(r, id_col),
+                    format!(
+                        "duplicate patient ID `{pid}` on lines {first} and {}: the truth of a patient must be given once",
+                        table.lines[r]
+                    ),
+                ));
+            }
             let mut v = Vec::with_capacity(cols.len());
             for &c in &cols {
                 let cell = &table.columns[c][r];

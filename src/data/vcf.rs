@@ -31,7 +31,12 @@ pub(crate) fn parse(loaded: &Loaded) -> Result<DosageTable> {
     t.id_column = "sample".into();
     let mut header_line = 0u64;
     let mut seen: HashMap<String, u64> = HashMap::new();
-    for (i, raw) in loaded.bytes.split(|&b| b == b'\n').enumerate() {
+    // A byte-order mark before `##fileformat` is not part of the header.
+    let bytes = loaded
+        .bytes
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(&loaded.bytes);
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = i as u64 + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.is_empty() || raw.starts_with(b"##") {

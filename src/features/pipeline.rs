@@ -404,9 +404,17 @@ impl<'a> CategoricalPlan<'a> {
             .collect();
         CategoricalPlan {
             codes,
+            // A cell whose text is the missing level's name is not a missing
+            // cell: it is a level the model never saw.
             map: file_levels
                 .iter()
-                .map(|l| lookup.get(l.as_str()).copied())
+                .map(|l| {
+                    if l == MISSING_LEVEL {
+                        None
+                    } else {
+                        lookup.get(l.as_str()).copied()
+                    }
+                })
                 .collect(),
             missing: lookup.get(MISSING_LEVEL).copied(),
             mean,

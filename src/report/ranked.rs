@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::error::Result;
 use crate::output::Sink;
 use crate::ranking::{best_and_advantage, Ranked, RankedRow};
-use crate::report::table::{csv_text, csv_writer};
+use crate::report::table::{csv_text, csv_writer, csv_written};
 use crate::report::{render_csv, render_table, Cell};
 
 /// Decimals printed for probabilities.
@@ -193,18 +193,20 @@ fn csv_lines(
         field.clear();
         let _ = write!(field, "{}", first_rank + k);
         let _ = w.write_field(field.as_bytes());
-        let _ = w.write_field(ids.get(i));
+        let _ = w.write_field(csv_text(ids.get(i)).as_bytes());
         for &v in &p {
             num(v, &mut w, &mut field);
         }
         if shape.multi() {
             let (best, advantage) = best_and_advantage(&p);
-            let _ = w.write_field(best_label(best, advantage, shape.arms, shape.min_advantage));
+            let _ = w.write_field(
+                csv_text(best_label(best, advantage, shape.arms, shape.min_advantage)).as_bytes(),
+            );
             num(advantage, &mut w, &mut field);
         }
         let _ = w.write_record(None::<&[u8]>);
     }
-    csv_text(w)
+    csv_written(w)
 }
 
 /// Writes the ranked CSV, formatting the lines of each batch in parallel

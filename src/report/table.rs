@@ -47,9 +47,15 @@ fn pad(s: &str, width: usize, right: bool) -> String {
 
 /// An aligned plain-text table with a header rule.
 pub(crate) fn render_table(header: &[String], rows: &[Vec<Cell>]) -> String {
+    // A line break or tab inside a cell (an ID, a level) would break the
+    // row: control characters are shown escaped.
     let rendered: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| r.iter().map(Cell::render).collect())
+        .map(|r| {
+            r.iter()
+                .map(|c| crate::error::shown(&c.render(), usize::MAX))
+                .collect()
+        })
         .collect();
     let mut width: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for r in &rendered {
@@ -80,6 +86,18 @@ pub(crate) fn render_table(header: &[String], rows: &[Vec<Cell>]) -> String {
     out
 }
 
+/// A text cell for CSV output, defused against formula injection as OWASP
+/// advises: a cell that a spreadsheet would run as a formula (starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`.
+/// Numbers are written as they are.
+pub(crate) fn csv_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}").into()
+    } else {
+        s.into()
+    }
+}
+
 /// A CSV writer into memory (no header handling of its own).
 pub(crate) fn csv_writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new()
@@ -88,7 +106,7 @@ pub(crate) fn csv_writer() -> csv::Writer<Vec<u8>> {
 }
 
 /// The text a CSV writer into memory holds.
-pub(crate) fn csv_text(w: csv::Writer<Vec<u8>>) -> String {
+pub(crate) fn csv_written(w: csv::Writer<Vec<u8>>) -> String {
     // Flushing into memory cannot fail.
     let bytes = w.into_inner().unwrap_or_default();
     String::from_utf8(bytes).unwrap_or_default()
@@ -98,11 +116,14 @@ pub(crate) fn csv_text(w: csv::Writer<Vec<u8>>) -> String {
 pub(crate) fn render_csv(header: &[String], rows: &[Vec<Cell>]) -> String {
     let mut w = csv_writer();
     // Writing into memory cannot fail.
-    let _ = w.write_record(header);
+    let _ = w.write_record(header.iter().map(|h| csv_text(h).into_owned()));
     for r in rows {
-        let _ = w.write_record(r.iter().map(Cell::render));
+        let _ = w.write_record(r.iter().map(|c| match c {
+            Cell::Text(s) => csv_text(s).into_owned(),
+            other => other.render(),
+        }));
     }
-    csv_text(w)
+    csv_written(w)
 }
 
 #[cfg(test)]

@@ -129,6 +129,7 @@ impl Cohort {
             notes.warn(w);
         }
         refuse_identifiers(&ds, &frame)?;
+        refuse_missing_level(&ds, &frame)?;
         if let (Some(m), Some(g)) = (&mut genetics, &ds.genotypes) {
             m.record_alleles(g, &names);
         }
@@ -404,6 +405,31 @@ fn refuse_identifiers(ds: &Dataset, frame: &Frame) -> Result<()> {
             names.join(",")
         ),
     ))
+}
+
+/// Refuses a categorical column with a cell whose text is the name of the
+/// level for missing values (it would merge with the missing cells).
+fn refuse_missing_level(ds: &Dataset, frame: &Frame) -> Result<()> {
+    use crate::features::frame::Values;
+    use crate::features::pipeline::MISSING_LEVEL;
+    for c in &frame.columns {
+        if let Values::Categorical { levels, .. } = &c.values {
+            if levels.iter().any(|l| l == MISSING_LEVEL) {
+                let col = ds.data.find(&c.name).unwrap_or(0);
+                let row = ds
+                    .data_cells(col)
+                    .find(|(_, v)| *v == MISSING_LEVEL)
+                    .map_or(0, |(r, _)| r);
+                return Err(Error::data(
+                    ds.data.loc(row, col),
+                    format!(
+                        "the text `{MISSING_LEVEL}` is the name responder gives the level of missing values, so it would merge with the empty cells: make these cells empty (if they are missing) or rename the level"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Refuses an arm with fewer than `min` responders or non-responders.

@@ -530,6 +530,26 @@ fn treatment_selection_bad_inputs() {
             .args(["--data", &btheb, "--truth", &truth]),
         &["truth.csv: missing columns `p_BtheB`, `p_TAU`"],
     );
+    // A patient given twice, or without an ID.
+    for (text, needle) in [
+        (
+            "patient_id,p_BtheB,p_TAU\n1,0.5,0.4\n2,0.1,0.2\n1,0.9,0.1\n",
+            "duplicate patient ID `1` on lines 2 and 4",
+        ),
+        (
+            "patient_id,p_BtheB,p_TAU\n1,0.5,0.4\n,0.1,0.2\n",
+            "line 3, column `patient_id`: the patient ID is empty",
+        ),
+    ] {
+        let truth = write(dir.path(), "truth2.csv", text);
+        fails(
+            responder()
+                .args(["evaluate", "--model"])
+                .arg(&model)
+                .args(["--data", &btheb, "--truth", &truth]),
+            &[needle],
+        );
+    }
     // Patients who were not in training cannot use --cross-fitted.
     let other = write(
         dir.path(),

@@ -86,6 +86,13 @@ fn every_format_gives_the_same_features_model_and_scores() {
             assert!(stderr.contains("skipped 1 multi-allelic"), "{stderr}");
         }
     }
+    // A VCF saved with a byte-order mark was recognised, then refused.
+    let bom = dir.path().join("bom.vcf");
+    let mut bytes = b"\xef\xbb\xbf".to_vec();
+    bytes.extend(std::fs::read(fx("train_gt.vcf")).unwrap());
+    std::fs::write(&bom, bytes).unwrap();
+    let (got, _) = score(&m, &fx("clinical.csv"), &bom.display().to_string());
+    assert_eq!(got, want, "a VCF with a byte-order mark");
     // training on each format gives the same models
     for geno in ["train_plink2.raw", "train_ds.vcf", "train_gt.vcf.gz"] {
         let m2 = dir.path().join("m2.json");

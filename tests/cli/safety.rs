@@ -578,3 +578,86 @@ fn error_lines_quote_cells_short_and_escaped() {
         &["`3\\u{0}7` is not a number"],
     );
 }
+
+#[test]
+fn the_missing_level_name_and_repeated_algorithms() {
+    let dir = tempfile::tempdir().unwrap();
+    // A cell whose text is `missing` once merged with the empty cells.
+    let text = small_clinical(60).replacen(",F,", ",missing,", 1);
+    let data = write(dir.path(), "c.csv", &text);
+    fails(
+        responder()
+            .args(["train", "--data", &data, "--target", "responder", "--out"])
+            .arg(dir.path().join("m.json")),
+        &[
+            "c.csv, line 2, column `sex`",
+            "`missing` is the name responder gives the level of missing values",
+        ],
+    );
+    // At scoring, the text `missing` is a level the model never saw.
+    let (train, model) = model(dir.path());
+    let scoring = std::fs::read_to_string(&train)
+        .unwrap()
+        .replacen(",F,", ",missing,", 1);
+    let scoring = write(dir.path(), "new.csv", &scoring);
+    let out = responder()
+        .args(["score", "--model", &model, "--data", &scoring])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("1 patients have a `sex` level the model never saw"));
+    // An algorithm named twice runs once.
+    let out = responder()
+        .args([
+            "compare",
+            "--data",
+            &train,
+            "--target",
+            "responder",
+            "--cv",
+            "2",
+            "--repeats",
+            "1",
+        ])
+        .args(["--algorithms", "logistic,tree,logistic", "--format", "csv"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        csv.lines().filter(|l| l.contains(",logistic,")).count(),
+        1,
+        "{csv}"
+    );
+}
+
+#[test]
+fn csv_cells_are_defused_and_tables_keep_one_row_per_patient() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, model) = model(dir.path());
+    // IDs that a spreadsheet would run as formulas, and one with a line break.
+    let text = std::fs::read_to_string(&train)
+        .unwrap()
+        .replacen("\nP001,", "\n=HYPERLINK(\"x\"),", 1)
+        .replacen("\nP002,", "\n\"@SUM(1)\",", 1)
+        .replacen("\nP003,", "\n\"P\n003\",", 1);
+    let data = write(dir.path(), "new.csv", &text);
+    let csv = responder()
+        .args([
+            "score", "--model", &model, "--data", &data, "--format", "csv",
+        ])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(csv.contains(",\"'=HYPERLINK(\"\"x\"\")\","), "{csv}");
+    assert!(csv.contains(",'@SUM(1),"), "{csv}");
+    let table = responder()
+        .args([
+            "score", "--model", &model, "--data", &data, "--format", "table",
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert_eq!(table.lines().count(), 2 + 120, "{table}");
+    assert!(table.contains("P\\n003"), "{table}");
+}

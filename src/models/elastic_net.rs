@@ -115,9 +115,16 @@ pub(crate) struct ElasticNetModel {
     pub(crate) coefficients: Vec<f64>,
     /// Map from score to probability.
     pub(crate) platt: Platt,
+    /// Whether coordinate descent stopped at `max_iter` before reaching
+    /// `tol`; stored only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) not_converged: bool,
 }
 
-fn fit_linear(x: ArrayView2<f64>, y: &[bool], p: &ElasticNetParams) -> Result<(f64, Array1<f64>)> {
+/// The intercept, weights and whether the iteration limit was reached.
+type Linear = (f64, Array1<f64>, bool);
+
+fn fit_linear(x: ArrayView2<f64>, y: &[bool], p: &ElasticNetParams) -> Result<Linear> {
     let target: Array1<f64> = y.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
     let ds = DatasetBase::new(x, target);
     let m = ElasticNet::params()
@@ -127,14 +134,15 @@ fn fit_linear(x: ArrayView2<f64>, y: &[bool], p: &ElasticNetParams) -> Result<(f
         .tolerance(p.tol)
         .fit(&ds)
         .map_err(|e| Error::Fit(format!("elastic net failed: {e}")))?;
-    Ok((m.intercept(), m.hyperplane().clone()))
+    let capped = m.n_steps() as usize >= p.max_iter;
+    Ok((m.intercept(), m.hyperplane().clone(), capped))
 }
 
 impl Classifier for ElasticNetModel {
     type Params = ElasticNetParams;
 
     fn fit(x: ArrayView2<f64>, y: &[bool], params: &ElasticNetParams, seed: u64) -> Result<Self> {
-        let (intercept, w) = fit_linear(x, y, params)?;
+        let (intercept, w, not_converged) = fit_linear(x, y, params)?;
         // Scores for calibration: cross-fitted when possible, so the Platt
         // map is not fitted on in-sample (optimistic) scores.
         let k = params.platt_folds;
@@ -150,7 +158,7 @@ impl Classifier for ElasticNetModel {
                 let (tr, te) = split(&folds, f);
                 let xt = x.select(Axis(0), &tr);
                 let yt: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
-                let (b0, wf) = fit_linear(xt.view(), &yt, params)?;
+                let (b0, wf, _) = fit_linear(xt.view(), &yt, params)?;
                 for &i in &te {
                     s[i] = x.row(i).dot(&wf) + b0;
                 }
@@ -164,6 +172,7 @@ impl Classifier for ElasticNetModel {
             intercept,
             coefficients: w.to_vec(),
             platt,
+            not_converged,
         };
         m.validate().map_err(Error::Fit)?;
         Ok(m)

@@ -251,7 +251,11 @@ impl FittedModel {
 
     /// Whether the fit stopped at its iteration limit before converging.
     pub(crate) fn not_converged(&self) -> bool {
-        matches!(self, FittedModel::Logistic(m) if m.not_converged)
+        match self {
+            FittedModel::Logistic(m) => m.not_converged,
+            FittedModel::ElasticNet(m) => m.not_converged,
+            _ => false,
+        }
     }
 
     /// Whether this fitted model stores training rows.

@@ -76,6 +76,9 @@ pub(crate) struct ArmCard {
     pub(crate) cv_auc_pooled: Option<f64>,
     /// Every fold's AUC.
     pub(crate) cv_fold_auc: Option<Vec<f64>>,
+    /// Whether the final fit stopped at its iteration limit before
+    /// converging.
+    pub(crate) not_converged: bool,
 }
 
 /// The model card (stable JSON keys, documented in the README).
@@ -205,6 +208,7 @@ pub(crate) fn build(
             cv_auc_sd: a.cv.as_ref().map(|c| c.auc_sd),
             cv_auc_pooled: a.cv.as_ref().map(|c| c.auc_pooled),
             cv_fold_auc: a.cv.as_ref().map(|c| c.fold_auc.clone()),
+            not_converged: a.model.not_converged(),
         })
         .collect();
     let first = &bundle.arms[0].pipeline;
@@ -473,6 +477,12 @@ fn md_training(c: &ModelCard, s: &mut String) {
         ));
     }
     s.push_str("\nCross-validation stores fold AUCs only, so no confidence interval is given here; the evaluation below (with `--data`) gives intervals.\n\n");
+    for a in c.arms.iter().filter(|a| a.not_converged) {
+        s.push_str(&format!(
+            "**Caution:** the fit of arm {} stopped at its iteration limit before converging (`max_iter`); its coefficients may not be the optimum.\n\n",
+            a.arm
+        ));
+    }
 }
 
 /// Every predictor with its kind, missing-value handling and levels.

@@ -711,3 +711,46 @@ fn s_learner_bundle_and_cross_fitted_predictions() {
         &["--strategy s-learner takes a fixed --algorithm"],
     );
 }
+
+#[test]
+fn a_fit_stopped_at_its_iteration_limit_is_recorded_and_warned() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "c.csv", &small_clinical(120));
+    for (alg, param) in [("logistic", "max_iter=1"), ("elastic-net", "max_iter=1")] {
+        let out = dir.path().join(format!("{alg}.json"));
+        let assert = train_cmd(&data, &out)
+            .args([
+                "--therapy-col",
+                "therapy",
+                "--algorithm",
+                alg,
+                "--param",
+                param,
+            ])
+            .assert()
+            .success();
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        assert!(
+            stderr.contains("stopped at its iteration limit before converging"),
+            "{alg}: {stderr}"
+        );
+        let b = bundle(&out);
+        assert_eq!(b["arms"][0]["model"]["not_converged"], true, "{alg}");
+        let card = dir.path().join(format!("card-{alg}"));
+        responder()
+            .args(["report", "--model"])
+            .arg(&out)
+            .arg("--out")
+            .arg(&card)
+            .assert()
+            .success();
+        let md = std::fs::read_to_string(card.join("model-card.md")).unwrap();
+        assert!(md.contains("before converging"), "{alg}");
+    }
+    // The usual fit converges and stores no such key.
+    let out = dir.path().join("ok.json");
+    train_cmd(&data, &out).assert().success();
+    assert!(bundle(&out)["arms"][0]["model"]
+        .get("not_converged")
+        .is_none());
+}

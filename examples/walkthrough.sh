@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # A walkthrough of responder on the bundled example cohort.
-# Run from the repository root:  bash examples/walkthrough.sh
+# Run from the repository root:  bash examples/walkthrough.sh [OUTPUT_FOLDER]
+# Everything it makes (bundles, plots, the model card) is kept in
+# OUTPUT_FOLDER (default: a new folder under $TMPDIR), named at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet
-R=target/debug/responder
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+R="${CARGO_TARGET_DIR:-target}/debug/responder"
+WORK="${1:-$(mktemp -d "${TMPDIR:-/tmp}/responder-walkthrough.XXXXXX")}"
+mkdir -p "$WORK"
+trap 'echo; echo "everything this walkthrough made is in $WORK (plots: $WORK/plots, model card: $WORK/card)"' EXIT
 
 echo "== 1. a synthetic cohort with known truth (600 patients, 50 SNPs)"
 $R simulate --patients 600 --snps 50 --seed 42 --out "$WORK/cohort"

@@ -199,7 +199,20 @@ pub(crate) fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, S
             .map(|d| d.model.max(d.treat_all))
             .fold(g.prevalence, f64::max)
             .max(0.05);
-        let bottom = -0.05 * top.max(0.2) - 0.02;
+        // The model's curve is always shown whole (a negative net benefit
+        // is a result); treat-all, which falls steeply at high thresholds,
+        // is clipped to the floor of the plot instead of vanishing.
+        let model_low = g
+            .decision_curve
+            .iter()
+            .map(|d| d.model)
+            .fold(f64::INFINITY, f64::min);
+        let floor = -0.05 * top.max(0.2) - 0.02;
+        let bottom = if model_low < floor {
+            model_low - 0.05 * (top - model_low)
+        } else {
+            floor
+        };
         let mut chart = xy_chart(
             &root,
             format!("Decision curve: {} (n={})", g.arm, g.n),
@@ -211,8 +224,7 @@ pub(crate) fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, S
         let series = |f: fn(&crate::eval::decision::NetBenefit) -> f64| -> Vec<(f64, f64)> {
             g.decision_curve
                 .iter()
-                .map(|d| (d.threshold, f(d)))
-                .filter(|&(_, v)| v >= bottom)
+                .map(|d| (d.threshold, f(d).max(bottom)))
                 .collect()
         };
         chart
@@ -467,6 +479,42 @@ mod tests {
     use super::*;
     use crate::eval::evaluation::evaluate_group;
     use crate::eval::EvalOptions;
+
+    /// The points of the first polyline drawn in `colour`.
+    fn polyline_points(svg: &str, colour: &str) -> usize {
+        let line = svg
+            .lines()
+            .find(|l| l.contains("<polyline") && l.contains(colour))
+            .expect("a polyline");
+        let points = line
+            .split("points=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        points.split_whitespace().count()
+    }
+
+    #[test]
+    fn a_negative_net_benefit_is_drawn_not_dropped() {
+        let p: Vec<f64> = (0..60).map(|i| (i as f64 + 0.5) / 60.0).collect();
+        let y: Vec<bool> = (0..60).map(|i| i % 3 == 0).collect();
+        let opts = EvalOptions {
+            bootstrap: 0,
+            seed: 1,
+        };
+        let mut g = evaluate_group("TMS", &p, &y, 0.5, "--threshold", opts);
+        // Net benefits down to -0.27 from threshold 0.35 on (a real trial's
+        // curve once jumped from 0.30 to 0.95 over them).
+        for d in g.decision_curve.iter_mut().filter(|d| d.threshold > 0.33) {
+            d.model = -0.27;
+        }
+        let svg = decision_svg(&g).unwrap();
+        assert_eq!(polyline_points(&svg, "#0000FF"), g.decision_curve.len());
+        // Treat-all, far below at high thresholds, runs along the floor.
+        assert_eq!(polyline_points(&svg, "#FF0000"), g.decision_curve.len());
+    }
 
     #[test]
     fn plots_are_svg_with_text_elements() {

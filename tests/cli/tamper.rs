@@ -277,3 +277,82 @@ fn duplicate_levels_prs_snps_and_s_learner_copies_are_refused() {
         &["appears twice in `genotypes.prs.weights`"],
     );
 }
+
+/// Every value of `v` with its JSON pointer.
+fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
+    out.push(at.clone());
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| pointers(x, format!("{at}/{i}"), out)),
+        Value::Object(o) => o
+            .iter()
+            .for_each(|(k, x)| pointers(x, format!("{at}/{k}"), out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn mutated_bundles_end_in_time_with_exit_0_or_1() {
+    // The binary end to end (the library-level fuzz test runs thousands).
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("train.csv").display().to_string();
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: usize| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % n as u64) as usize
+    };
+    for alg in ["boosting", "svm", "forest", "knn"] {
+        let extra: &[&str] = match alg {
+            "svm" => &["--algorithm", "svm", "--param", "kernel=gaussian"],
+            "knn" => &["--algorithm", "knn", "--param", "k=5", "--cross-fitted"],
+            _ => &["--algorithm", alg],
+        };
+        let base = trained(dir.path(), extra);
+        let mut all = Vec::new();
+        pointers(&base, String::new(), &mut all);
+        for _ in 0..12 {
+            let mut b = base.clone();
+            let at = &all[next(all.len())];
+            let edit = [
+                json!(0),
+                json!(-1),
+                json!(1e308),
+                json!(4294967297u64),
+                json!([]),
+                json!("x"),
+                Value::Null,
+            ];
+            if let Some(x) = b.pointer_mut(at) {
+                *x = edit[next(edit.len())].clone();
+            }
+            let path = write(dir.path(), "fuzz.json", &serde_json::to_string(&b).unwrap());
+            for args in [
+                vec!["inspect", path.as_str()],
+                vec!["score", "--model", &path, "--data", &data],
+            ] {
+                let out = responder()
+                    .args(&args)
+                    .timeout(std::time::Duration::from_secs(60))
+                    .output()
+                    .unwrap();
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(
+                    matches!(out.status.code(), Some(0 | 1)),
+                    "{alg} {at}: {stderr}"
+                );
+                assert!(!stderr.contains("panicked"), "{alg} {at}: {stderr}");
+                if out.status.code() == Some(1) {
+                    assert_eq!(
+                        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+                        1,
+                        "{stderr}"
+                    );
+                }
+            }
+        }
+    }
+}

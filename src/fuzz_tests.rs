@@ -61,6 +61,7 @@ fn spec(data: &str, geno: &str, pcs: bool) -> CohortSpec {
             id: "patient_id".into(),
             delimiter: None,
             genotype_delimiter: None,
+            decimal_comma: false,
         },
         target: "responder".into(),
         rule: TargetRule::Binary,
@@ -211,6 +212,7 @@ fn exercise(bytes: &[u8], data: &str, geno: &str) -> bool {
         id: bundle.id_column.clone(),
         delimiter: None,
         genotype_delimiter: None,
+        decimal_comma: false,
     };
     if let Ok(mut ds) = Dataset::load(data, Some(geno), &read) {
         if bundle.prepare_genotypes(&mut ds).is_ok() {

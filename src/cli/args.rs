@@ -87,6 +87,20 @@ pub(crate) struct InputArgs {
     /// Field delimiter of --genotypes, as for --delimiter. Example: --genotype-delimiter whitespace
     #[arg(long, value_name = "DELIM")]
     pub(crate) genotype_delimiter: Option<String>,
+
+    /// Decimal mark of the numbers in the files: `comma` reads `2,6` as 2.6
+    /// (European spreadsheet exports; the file must not be comma-separated).
+    #[arg(long, value_enum, default_value_t = Decimal::Point)]
+    pub(crate) decimal: Decimal,
+}
+
+/// The decimal mark of numbers in the input files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Decimal {
+    /// `2.6`.
+    Point,
+    /// `2,6`.
+    Comma,
 }
 
 impl InputArgs {
@@ -109,6 +123,7 @@ impl InputArgs {
                 .as_deref()
                 .map(Delimiter::parse)
                 .transpose()?,
+            decimal_comma: self.decimal == Decimal::Comma,
         })
     }
 }
@@ -134,6 +149,10 @@ pub(crate) struct OptionalInputArgs {
     /// Field delimiter of --genotypes. Example: --genotype-delimiter whitespace
     #[arg(long, value_name = "DELIM", requires = "genotypes")]
     pub(crate) genotype_delimiter: Option<String>,
+
+    /// Decimal mark of the numbers in the files (`comma`: `2,6` is 2.6).
+    #[arg(long, value_enum, default_value_t = Decimal::Point, requires = "data")]
+    pub(crate) decimal: Decimal,
 }
 
 impl OptionalInputArgs {
@@ -144,6 +163,7 @@ impl OptionalInputArgs {
             genotypes: self.genotypes.clone(),
             delimiter: self.delimiter.clone(),
             genotype_delimiter: self.genotype_delimiter.clone(),
+            decimal: self.decimal,
         })
     }
 }

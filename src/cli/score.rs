@@ -120,6 +120,7 @@ impl Args {
                 genotypes: None,
                 delimiter: None,
                 genotype_delimiter: None,
+                decimal: crate::cli::args::Decimal::Point,
             });
             Source::Files(ScoreFiles {
                 read: input.read_options(&id)?,

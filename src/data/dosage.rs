@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::input::{Delimiter, Loaded};
 use crate::data::table::{
-    check_header, for_each_record, is_missing, simple_lines, split_fields, utf8, TextColumn, Width,
+    check_header, decimal_comma_hint, decimal_comma_number, for_each_record, is_missing,
+    simple_lines, split_fields, utf8, TextColumn, Width,
 };
 use crate::error::{Error, Location, Result};
 
@@ -105,6 +106,9 @@ pub(crate) struct DosageTable {
     pub(crate) snp_lines: Vec<u64>,
     /// VCF sites skipped because they have more than one ALT allele.
     pub(crate) skipped_multiallelic: usize,
+    /// What the reader resolved on its own (unknown alleles, GT used where
+    /// DS was missing, renamed records), for stderr.
+    pub(crate) notes: Vec<String>,
     /// The layout the file was read as.
     pub(crate) format: GenotypeFormat,
     /// `values[s][r]`: dosage of SNP `s` in row `r`; NaN = missing.
@@ -152,6 +156,7 @@ impl DosageTable {
             alleles: Vec::new(),
             snp_lines: Vec::new(),
             skipped_multiallelic: 0,
+            notes: Vec::new(),
             values: Vec::new(),
             plink: format == GenotypeFormat::PlinkRaw,
             format,
@@ -196,8 +201,13 @@ impl DosageTable {
 
     /// Parses a genotype file: VCF when it starts with `##fileformat=VCF` or
     /// `#CHROM`, else a delimited dosage table; `id` names the ID column of
-    /// CSV/TSV files.
-    pub(crate) fn parse(loaded: &Loaded, delimiter: Delimiter, id: &str) -> Result<DosageTable> {
+    /// CSV/TSV files; `decimal_comma` reads `0,95` as 0.95.
+    pub(crate) fn parse(
+        loaded: &Loaded,
+        delimiter: Delimiter,
+        id: &str,
+        decimal_comma: bool,
+    ) -> Result<DosageTable> {
         let file = loaded.name.clone();
         if loaded.bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(Error::data(Location::file(&file), "the file is empty"));
@@ -205,9 +215,16 @@ impl DosageTable {
         if crate::data::vcf::is_vcf(&loaded.bytes) {
             return crate::data::vcf::parse(loaded);
         }
+        if crate::data::vcf::is_headerless_vcf(&loaded.bytes) {
+            return Err(Error::data(
+                Location::file(&file).line(1),
+                "this looks like VCF variant lines without the VCF header (the `##fileformat=VCF…` lines and the `#CHROM … FORMAT` line that names the samples): put the header back (e.g. `bcftools reheader -h header.txt`, or `cat header.txt FILE`) and pass the whole VCF",
+            ));
+        }
         let mut reader = DosageReader {
             table: DosageTable::empty(&file, GenotypeFormat::Dosage),
             id,
+            decimal_comma,
             id_pos: 0,
             snp_pos: Vec::new(),
             stage: Vec::new(),
@@ -236,6 +253,8 @@ struct DosageReader<'a> {
     table: DosageTable,
     /// The ID column of a CSV/TSV file.
     id: &'a str,
+    /// Cells may use a decimal comma (`0,95`).
+    decimal_comma: bool,
     /// Position of the ID column in a record.
     id_pos: usize,
     /// Position of every SNP column in a record.
@@ -276,12 +295,17 @@ impl DosageReader<'_> {
         }
         self.add_patient(fields[self.id_pos], line)?;
         for (s, &c) in self.snp_pos.iter().enumerate() {
-            let v = parse_dosage(fields[c]).map_err(|why| {
+            let cell = fields[c];
+            let point = match self.decimal_comma {
+                true => decimal_comma_number(cell),
+                false => None,
+            };
+            let v = parse_dosage(point.as_deref().unwrap_or(cell)).map_err(|why| {
                 Error::data(
                     Location::file(&self.table.file)
                         .line(line)
                         .column(&self.table.snps[s]),
-                    why,
+                    format!("{why}{}", decimal_comma_hint(cell)),
                 )
             })?;
             self.stage.push(v);
@@ -377,6 +401,9 @@ impl DosageReader<'_> {
     /// The table, once every line is read.
     fn finish(mut self) -> Result<DosageTable> {
         self.flush(0);
+        if self.table.plink {
+            resolve_missing_alleles(&mut self.table)?;
+        }
         let file = &self.table.file;
         if self.table.ids.is_empty() {
             return Err(Error::data(
@@ -391,6 +418,83 @@ impl DosageReader<'_> {
             ));
         }
         Ok(self.table)
+    }
+}
+
+/// PLINK's code for "no allele" (a SNP monomorphic in the fileset).
+pub(crate) const PLINK_MISSING_ALLELE: &str = "0";
+
+/// `.raw` columns that count PLINK's missing allele `0` (plink 1.9 writes
+/// `rs1_0` for a SNP monomorphic in the fileset, every value 0): a column
+/// that names the other allele (`rs1_0(/G)`) is recoded to count it
+/// (2 − dosage); one that names none keeps its values with no alleles, so
+/// it is never flipped. A nonzero count of allele `0` is an error.
+fn resolve_missing_alleles(t: &mut DosageTable) -> Result<()> {
+    let (mut recoded, mut unknown) = (0usize, 0usize);
+    for s in 0..t.snps.len() {
+        let Some(a) = t.alleles[s].as_mut() else {
+            continue;
+        };
+        if a.other.as_deref() == Some(PLINK_MISSING_ALLELE) {
+            a.other = None;
+        }
+        if a.counted != PLINK_MISSING_ALLELE {
+            continue;
+        }
+        if let Some(r) = t.values[s].iter().position(|&v| v.is_finite() && v != 0.0) {
+            return Err(Error::data(
+                Location::file(&t.file)
+                    .line(t.lines[r])
+                    .column(&t.raw_names[s]),
+                format!(
+                    "the column counts allele `0` (PLINK's code for a missing allele) yet has {} copies here: the SNP's alleles are broken in the source (e.g. a VCF record with ALT `.` whose calls name allele 1); fix the record or leave the SNP out (plink --exclude-snp {})",
+                    t.values[s][r], t.snps[s]
+                ),
+            ));
+        }
+        match a.other.take() {
+            Some(other) => {
+                for v in &mut t.values[s] {
+                    *v = 2.0 - *v;
+                }
+                t.alleles[s] = Some(Alleles {
+                    counted: other,
+                    other: None,
+                });
+                recoded += 1;
+            }
+            None => {
+                t.alleles[s] = None;
+                unknown += 1;
+            }
+        }
+    }
+    if recoded > 0 {
+        t.notes.push(format!(
+            "{}: {recoded} SNP column{} count{} allele `0` (PLINK's code for an allele not seen in the fileset): read as copies of the other allele named (2 − dosage)",
+            t.file,
+            plural(recoded),
+            if recoded == 1 { "s" } else { "" }
+        ));
+    }
+    if unknown > 0 {
+        t.notes.push(format!(
+            "{}: {unknown} SNP column{} count{} allele `0` (PLINK's code for an allele not seen in the fileset, e.g. `rs1_0`) and name{} no other allele: never flipped, their 0s taken as 0 copies of the model's counted allele (export with `--recode A include-alt` so the alleles can be checked)",
+            t.file,
+            plural(unknown),
+            if unknown == 1 { "s" } else { "" },
+            if unknown == 1 { "s" } else { "" }
+        ));
+    }
+    Ok(())
+}
+
+/// `"s"` unless `n` is 1.
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }
 
@@ -525,6 +629,7 @@ mod tests {
             &load("g.csv", "rs1,patient_id,rs2\n0,P1,2\n,P2,1.5\n"),
             Delimiter::Byte(b','),
             "patient_id",
+            false,
         )
         .unwrap();
         assert_eq!(t.ids.iter().collect::<Vec<_>>(), vec!["P1", "P2"]);
@@ -543,12 +648,14 @@ mod tests {
             &load("g.csv", &format!("patient_id,rs1,rs2,rs3\n{body}")),
             Delimiter::Byte(b','),
             "patient_id",
+            false,
         )
         .unwrap();
         let general = DosageTable::parse(
             &load("g.csv", &format!("\"patient_id\",rs1,rs2,rs3\n{body}")),
             Delimiter::Byte(b','),
             "patient_id",
+            false,
         )
         .unwrap();
         assert_eq!(quick.ids, general.ids);
@@ -604,10 +711,14 @@ mod tests {
                 ),
             ] {
                 let text = format!("{header},rs1,rs2,rs3\nP1,0,1,2\n{bad}\n");
-                let e =
-                    DosageTable::parse(&load("g.csv", &text), Delimiter::Byte(b','), "patient_id")
-                        .unwrap_err()
-                        .to_string();
+                let e = DosageTable::parse(
+                    &load("g.csv", &text),
+                    Delimiter::Byte(b','),
+                    "patient_id",
+                    false,
+                )
+                .unwrap_err()
+                .to_string();
                 assert!(e.starts_with(want), "{header}: {e}");
             }
         }
@@ -622,6 +733,7 @@ mod tests {
             ),
             Delimiter::Whitespace,
             "patient_id",
+            false,
         )
         .unwrap();
         assert!(t.plink);
@@ -643,6 +755,7 @@ mod tests {
             ),
             Delimiter::Whitespace,
             "patient_id",
+            false,
         )
         .unwrap();
         assert_eq!(t.snps, vec!["rs1", "1_100_C_T"]);
@@ -658,9 +771,78 @@ mod tests {
             &load("g.raw", "#IID PAT MAT SEX PHENOTYPE rs9_C\nP1 0 0 1 -9 1\n"),
             Delimiter::Whitespace,
             "patient_id",
+            false,
         )
         .unwrap();
         assert_eq!((&t.ids[0], t.snps[0].as_str()), ("P1", "rs9"));
+    }
+
+    /// plink 1.9 writes `rs1_0` for a SNP monomorphic in the fileset: `0`
+    /// is no allele. Without the other allele the column has no alleles
+    /// (never flipped); with it (`include-alt`) it counts that allele.
+    #[test]
+    fn plink_missing_allele_code_is_unknown() {
+        let raw = |header: &str, rows: &str| {
+            DosageTable::parse(
+                &load(
+                    "g.raw",
+                    &format!("FID IID PAT MAT SEX PHENOTYPE {header}\n{rows}"),
+                ),
+                Delimiter::Whitespace,
+                "patient_id",
+                false,
+            )
+        };
+        let t = raw("rs1_0 rs2_A", "F P1 0 0 1 -9 0 1\nF P2 0 0 1 -9 NA 2\n").unwrap();
+        assert_eq!(t.snps, vec!["rs1", "rs2"]);
+        assert_eq!(t.alleles[0], None);
+        assert_eq!(t.values[0][0], 0.0);
+        assert!(
+            t.notes[0].contains("1 SNP column counts allele `0`"),
+            "{:?}",
+            t.notes
+        );
+        let t = raw("rs1_0(/G)", "F P1 0 0 1 -9 0\nF P2 0 0 1 -9 NA\n").unwrap();
+        assert_eq!(
+            t.alleles[0],
+            Some(Alleles {
+                counted: "G".into(),
+                other: None
+            })
+        );
+        assert_eq!(t.values[0][0], 2.0);
+        assert!(t.values[0][1].is_nan());
+        let t = raw("rs1_A(/0)", "F P1 0 0 1 -9 1\n").unwrap();
+        assert_eq!(t.alleles[0].as_ref().unwrap().other, None);
+        let e = raw("rs1_A rs9_0", "F P1 0 0 1 -9 0 0\nF P2 0 0 1 -9 1 1\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("g.raw, line 3, column `rs9_0`: the column counts allele `0`"),
+            "{e}"
+        );
+        // The real plink 1.9 files: the monomorphic SNP, and a VCF whose
+        // calls name allele 1 where ALT is `.`.
+        let real = |name: &str| {
+            let path = format!(
+                "{}/tests/fixtures/genetics/real/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            DosageTable::parse(
+                &Loaded::read(&path).unwrap(),
+                Delimiter::Whitespace,
+                "IID",
+                false,
+            )
+        };
+        let t = real("base_plink19.raw").unwrap();
+        let s = t.find("rs27892198").unwrap();
+        assert_eq!(t.alleles[s], None);
+        let t = real("base_plink19_include-alt.raw").unwrap();
+        let s = t.find("rs27892198").unwrap();
+        assert_eq!(t.alleles[s].as_ref().unwrap().counted, "G");
+        assert!(t.values[s].iter().all(|v| *v == 2.0 || v.is_nan()));
+        let e = real("alt_dot_plink19.raw").unwrap_err().to_string();
+        assert!(e.contains("line 3, column `rs6092462_0`"), "{e}");
     }
 
     #[test]
@@ -682,6 +864,7 @@ mod tests {
             ),
             Delimiter::Whitespace,
             "patient_id",
+            false,
         )
         .unwrap_err();
         assert!(e.to_string().contains("line 1, column `rs1`"), "{e}");
@@ -693,6 +876,7 @@ mod tests {
             &load("g.csv", "patient_id,rs1\nP1,0\nP2,3\n"),
             Delimiter::Byte(b','),
             "patient_id",
+            false,
         )
         .unwrap_err();
         assert_eq!(
@@ -703,6 +887,7 @@ mod tests {
             &load("g.csv", "patient_id,rs1\nP1,AA\n"),
             Delimiter::Byte(b','),
             "patient_id",
+            false,
         )
         .unwrap_err();
         assert!(e

@@ -138,6 +138,9 @@ impl Loaded {
         } else {
             raw
         };
+        let mut bytes = bytes;
+        refuse_binary(&name, &bytes)?;
+        classic_mac_line_ends(&mut bytes);
         let base_name = Path::new(&name)
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())
@@ -158,7 +161,13 @@ impl Loaded {
         }
         let lower = self.name.to_ascii_lowercase();
         let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
+        let first = self.bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let count = |c: u8| first.iter().filter(|&&b| b == c).count();
         if stem.ends_with(".csv") {
+            // A European spreadsheet's "CSV" is `;`-separated.
+            if count(b',') == 0 && count(b';') > 0 {
+                return Delimiter::Byte(b';');
+            }
             return Delimiter::Byte(b',');
         }
         if stem.ends_with(".tsv") || stem.ends_with(".tab") {
@@ -167,8 +176,6 @@ impl Loaded {
         if stem.ends_with(".raw") {
             return Delimiter::Whitespace;
         }
-        let first = self.bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
-        let count = |c: u8| first.iter().filter(|&&b| b == c).count();
         let (commas, tabs, semis) = (count(b','), count(b'\t'), count(b';'));
         if tabs > commas && tabs >= semis {
             Delimiter::Byte(b'\t')
@@ -179,6 +186,47 @@ impl Loaded {
         } else {
             Delimiter::Byte(b',')
         }
+    }
+}
+
+/// Refuses files that are not text, saying what they are and how to get a
+/// text file from them: BCF, PLINK binary (.bed/.pgen), BGEN, ZIP (an
+/// Excel workbook), old Office files, UTF-16 text and anything with NUL
+/// bytes near the start. No byte of the file is echoed.
+fn refuse_binary(name: &str, bytes: &[u8]) -> Result<()> {
+    let head = &bytes[..bytes.len().min(8192)];
+    let why = if head.starts_with(b"BCF\x02") {
+        "is a BCF file (binary VCF): convert it to text with `bcftools view -Oz -o FILE.vcf.gz FILE.bcf` and pass the .vcf.gz"
+    } else if head.starts_with(&[0x6c, 0x1b]) {
+        "is a PLINK binary genotype file (.bed or .pgen), which cannot be read yet: export dosages with `plink --bfile PREFIX --recode A` or `plink2 --pfile PREFIX --export A` and pass the .raw file"
+    } else if head.get(16..20) == Some(b"bgen".as_slice()) {
+        "is a BGEN file, which cannot be read: convert it with `plink2 --bgen FILE ref-first --sample FILE.sample --export A` and pass the .raw file"
+    } else if head.starts_with(b"PK\x03\x04") {
+        "is a ZIP archive (an Excel .xlsx workbook?): save the sheet as CSV (UTF-8) and pass that"
+    } else if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        "is an Office document (an Excel .xls workbook?): save the sheet as CSV (UTF-8) and pass that"
+    } else if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        "is UTF-16 text: save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`)"
+    } else if head.iter().filter(|&&b| b == 0).count() * 100 > head.len() {
+        // (A stray NUL in a cell is left to the readers, which name it.)
+        "is not a text file (it contains NUL bytes): pass a CSV/TSV table, a PLINK .raw file or a VCF"
+    } else {
+        return Ok(());
+    };
+    Err(Error::data(Location::file(name), why))
+}
+
+/// Turns classic-Mac line ends (a carriage return not followed by a line
+/// feed) into line feeds, in place, so every reader counts lines right.
+/// CRLF is left alone.
+fn classic_mac_line_ends(bytes: &mut [u8]) {
+    let mut at = 0;
+    while let Some(i) = memchr::memchr(b'\r', &bytes[at..]) {
+        let i = at + i;
+        if bytes.get(i + 1) != Some(&b'\n') {
+            bytes[i] = b'\n';
+        }
+        at = i + 1;
     }
 }
 
@@ -228,6 +276,42 @@ mod tests {
             loaded("a.csv", b"").delimiter(Some(Delimiter::Byte(b';'))),
             Delimiter::Byte(b';')
         );
+    }
+
+    #[test]
+    fn semicolon_csv_is_sniffed() {
+        assert_eq!(
+            loaded("a.csv", b"id;age\n1;2\n").delimiter(None),
+            Delimiter::Byte(b';')
+        );
+        assert_eq!(
+            loaded("a.csv", b"id,age;x\n").delimiter(None),
+            Delimiter::Byte(b',')
+        );
+    }
+
+    #[test]
+    fn classic_mac_line_ends_become_line_feeds() {
+        let mut b = b"a,b\r1,2\r\n3,4\r".to_vec();
+        classic_mac_line_ends(&mut b);
+        assert_eq!(b, b"a,b\n1,2\r\n3,4\n");
+    }
+
+    #[test]
+    fn binary_files_are_named_not_echoed() {
+        for (bytes, needle) in [
+            (&b"BCF\x02\x02\x00\x01"[..], "is a BCF file"),
+            (&[0x6c, 0x1b, 0x01, 0xff][..], "PLINK binary"),
+            (&b"PK\x03\x04\x00"[..], "ZIP archive"),
+            (&[0xFF, 0xFE, b'a', 0][..], "UTF-16"),
+            (&b"id\0x\0\n\x001\0,\x002\n"[..], "NUL bytes"),
+            (&b"\x14\0\0\0\x14\0\0\0\x05\0\0\0\x02\0\0\0bgen"[..], "BGEN"),
+        ] {
+            let e = refuse_binary("f", bytes).unwrap_err().to_string();
+            assert!(e.starts_with("f: ") && e.contains(needle), "{e}");
+        }
+        assert!(refuse_binary("f", b"id,x\n1,2\n").is_ok());
+        assert!(refuse_binary("f", b"id,x\n1,2\n3,4\n5,6\n7,8\n9,1\0\n0,1\n2,3\n4,5\n6,7\n8,9\n0,1\n2,3\n4,5\n6,7\n8,9\n0,1\n2,3\n4,5\n6,7\n8,9\n0,1\n2,3\n4,5\n6,7\n8,9\n0,1\n2,3\n4,5\n6,7\n8,9\n0,1\n2,3\n4,5\n6,7\n8,9\n0,1\n2,3\n4,5\n6,7\n8,9\n0,1\n2,3\n4,5\n6,7\n8,9\n").is_ok());
     }
 
     #[test]

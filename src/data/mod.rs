@@ -27,6 +27,9 @@ pub(crate) struct ReadOptions {
     pub(crate) delimiter: Option<Delimiter>,
     /// Delimiter override for the genotype file.
     pub(crate) genotype_delimiter: Option<Delimiter>,
+    /// Numbers are written with a decimal comma (`2,6`), as in many
+    /// European spreadsheet exports (`--decimal comma`).
+    pub(crate) decimal_comma: bool,
 }
 
 /// A file that went into a model: its name and the SHA-256 of its bytes.
@@ -92,7 +95,17 @@ impl Dataset {
         geno: Option<Loaded>,
         opts: &ReadOptions,
     ) -> Result<Dataset> {
-        let data = RawTable::parse(&loaded, loaded.delimiter(opts.delimiter))?;
+        let delimiter = loaded.delimiter(opts.delimiter);
+        if opts.decimal_comma && delimiter == Delimiter::Byte(b',') {
+            return Err(Error::usage(format!(
+                "--decimal comma: {} is read as comma-separated, so a comma cannot also be the decimal mark; pass its delimiter (e.g. --delimiter semicolon)",
+                loaded.name
+            )));
+        }
+        let mut data = RawTable::parse(&loaded, delimiter)?;
+        if opts.decimal_comma {
+            data.read_decimal_commas();
+        }
         let id_col = data.require(&opts.id)?;
         let data_index = table::id_index(&data, id_col)?;
         let mut files = vec![FileInfo {
@@ -114,7 +127,9 @@ impl Dataset {
                 derived: Vec::new(),
             });
         };
-        let geno = DosageTable::parse(&gl, gl.delimiter(opts.genotype_delimiter), &opts.id)?;
+        let geno_delimiter = gl.delimiter(opts.genotype_delimiter);
+        let decimal_comma = opts.decimal_comma && geno_delimiter != Delimiter::Byte(b',');
+        let geno = DosageTable::parse(&gl, geno_delimiter, &opts.id, decimal_comma)?;
         files.push(FileInfo {
             role: "genotypes".into(),
             name: gl.base_name.clone(),

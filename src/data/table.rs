@@ -27,6 +27,32 @@ pub(crate) fn parse_number(cell: &str) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
+/// The cell with its decimal comma made a point, when it reads as a number
+/// written with a decimal comma (`2,6`, `-0,25`, `1,5e-3`; one comma, no
+/// point, digits on both sides).
+pub(crate) fn decimal_comma_number(cell: &str) -> Option<String> {
+    let c = cell.trim();
+    let (whole, frac) = c.split_once(',')?;
+    let whole = whole.strip_prefix(['-', '+']).unwrap_or(whole);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let frac_digits = frac.split(['e', 'E']).next().unwrap_or("");
+    if !digits(whole) || !digits(frac_digits) || frac.contains([',', '.']) {
+        return None;
+    }
+    let point = c.replacen(',', ".", 1);
+    parse_number(&point).map(|_| point)
+}
+
+/// A hint for a cell that is not a number but looks like one written with a
+/// decimal comma (empty otherwise).
+pub(crate) fn decimal_comma_hint(cell: &str) -> &'static str {
+    if decimal_comma_number(cell).is_some() {
+        " (it looks like a number with a decimal comma: pass --decimal comma)"
+    } else {
+        ""
+    }
+}
+
 /// The text cells of one column in one buffer (no allocation per cell).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct TextColumn {
@@ -144,12 +170,37 @@ impl RawTable {
             .column(&self.header[col])
     }
 
+    /// Makes every decimal-comma number (`2,6`) a decimal-point one (`2.6`),
+    /// leaving other cells as they are (`--decimal comma`).
+    pub(crate) fn read_decimal_commas(&mut self) {
+        for column in &mut self.columns {
+            if !column.text.contains(',') {
+                continue;
+            }
+            let converted: TextColumn = column
+                .iter()
+                .map(|c| decimal_comma_number(c).unwrap_or_else(|| c.to_string()))
+                .collect();
+            *column = converted;
+        }
+    }
+
     /// Parses a loaded file into a table.
     pub(crate) fn parse(loaded: &Loaded, delimiter: Delimiter) -> Result<RawTable> {
         let file = loaded.name.clone();
         let bytes = &loaded.bytes[..];
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(Error::data(Location::file(&file), "the file is empty"));
+        }
+        let start = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        if start.starts_with(b"##fileformat=VCF")
+            || start.starts_with(b"#CHROM")
+            || crate::data::vcf::is_headerless_vcf(start)
+        {
+            return Err(Error::data(
+                Location::file(&file),
+                "is a VCF (genotypes), not a table of patients: pass it with --genotypes",
+            ));
         }
         let mut table = parse_records(&file, bytes, delimiter)?;
         if table.header.is_empty() {
@@ -313,7 +364,11 @@ impl Width {
             Some(w) if w != n => {
                 return Err(Error::data(
                     Location::file(file).line(line),
-                    format!("the line has {n} fields but the header has {w}"),
+                    if w == 1 {
+                        format!("the line has {n} fields but the header has 1: if the file is not separated by the delimiter it was read with, pass --delimiter (comma, semicolon, tab, whitespace or one character)")
+                    } else {
+                        format!("the line has {n} fields but the header has {w}")
+                    },
                 ))
             }
             _ => {}
@@ -641,6 +696,31 @@ mod tests {
             e.to_string(),
             "a.csv, column `id`: duplicate patient ID `A` on lines 2 and 4"
         );
+    }
+
+    #[test]
+    fn decimal_commas() {
+        for (cell, want) in [
+            ("2,6", Some("2.6")),
+            ("-0,25", Some("-0.25")),
+            (" 1,5e-3 ", Some("1.5e-3")),
+            ("1.234,5", None),
+            ("1,2,3", None),
+            (",5", None),
+            ("5,", None),
+            ("a,b", None),
+            ("2.6", None),
+        ] {
+            assert_eq!(decimal_comma_number(cell).as_deref(), want, "{cell}");
+        }
+        let mut t = RawTable::parse(
+            &load("a.csv", "id;x;y\n1;2,6;a,b\n2;3;c\n"),
+            Delimiter::Byte(b';'),
+        )
+        .unwrap();
+        t.read_decimal_commas();
+        assert_eq!(t.columns[1].iter().collect::<Vec<_>>(), ["2.6", "3"]);
+        assert_eq!(t.columns[2].iter().collect::<Vec<_>>(), ["a,b", "c"]);
     }
 
     #[test]

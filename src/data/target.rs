@@ -170,7 +170,8 @@ impl Target {
                         return Err(Error::data(
                             ds.data.loc(r, col),
                             format!(
-                                "`{cell}` is not a number, but --responder-if compares numbers"
+                                "`{cell}` is not a number, but --responder-if compares numbers{}",
+                                crate::data::table::decimal_comma_hint(cell)
                             ),
                         ))
                     }

@@ -18,10 +18,47 @@ const FIXED: [&str; 9] = [
     "#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
 ];
 
-/// True when the bytes look like a VCF: `##fileformat=VCF` or a `#CHROM` header first.
+/// True when the bytes look like a VCF: `##` meta lines (`##fileformat=VCF`
+/// first in a valid file) or a `#CHROM` header first.
 pub(crate) fn is_vcf(bytes: &[u8]) -> bool {
     let start = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    start.starts_with(b"##fileformat=VCF") || start.starts_with(b"#CHROM")
+    start.starts_with(b"##") || start.starts_with(b"#CHROM")
+}
+
+/// True when the first line looks like a VCF data line (CHROM, a numeric
+/// POS, …, a FORMAT with GT or DS, samples) without the VCF header.
+pub(crate) fn is_headerless_vcf(bytes: &[u8]) -> bool {
+    let first = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let Ok(first) = std::str::from_utf8(first) else {
+        return false;
+    };
+    let f: Vec<&str> = first.trim_end_matches('\r').split('\t').collect();
+    f.len() > FIXED.len()
+        && !f[1].is_empty()
+        && f[1].bytes().all(|b| b.is_ascii_digit())
+        && f[8].split(':').any(|k| k == "GT" || k == "DS")
+}
+
+/// What a VCF read resolved on its own, counted for stderr.
+#[derive(Default)]
+struct Counts {
+    /// Sample cells whose DS was `.` or absent and whose GT was used.
+    gt_for_ds: usize,
+    /// Variant lines that had such cells.
+    gt_for_ds_lines: usize,
+    /// Sites with ALT `.` (no alternate allele), read as copies of REF.
+    alt_missing: usize,
+    /// Records named `ID:ALT` because another record at the same position
+    /// has the same ID (split multi-allelic sites).
+    renamed: usize,
+}
+
+/// A variant already read: its line, position and index among the SNPs.
+struct Seen {
+    line: u64,
+    site: String,
+    alt: String,
+    snp: usize,
 }
 
 /// Parses a VCF into a dosage table.
@@ -30,7 +67,8 @@ pub(crate) fn parse(loaded: &Loaded) -> Result<DosageTable> {
     let mut t = DosageTable::empty(file, GenotypeFormat::Vcf);
     t.id_column = "sample".into();
     let mut header_line = 0u64;
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut seen: HashMap<String, Seen> = HashMap::new();
+    let mut counts = Counts::default();
     // A byte-order mark before `##fileformat` is not part of the header.
     let bytes = loaded
         .bytes
@@ -53,7 +91,7 @@ pub(crate) fn parse(loaded: &Loaded) -> Result<DosageTable> {
             read_header(&mut t, &fields, line)?;
             header_line = line;
         } else {
-            read_variant(&mut t, &fields, line, &mut seen)?;
+            read_variant(&mut t, &fields, line, &mut seen, &mut counts)?;
         }
     }
     if header_line == 0 {
@@ -73,9 +111,34 @@ pub(crate) fn parse(loaded: &Loaded) -> Result<DosageTable> {
         };
         return Err(Error::data(Location::file(file), why));
     }
+    counts.notes(&mut t);
     Ok(t)
 }
 
+impl Counts {
+    /// Adds a note for every count that is not zero.
+    fn notes(&self, t: &mut DosageTable) {
+        let file = t.file.clone();
+        if self.gt_for_ds > 0 {
+            t.notes.push(format!(
+                "{file}: {} sample cells on {} variant lines have no DS value (`.` or absent, as `bcftools merge` writes for a genotyped batch): their GT call was used",
+                self.gt_for_ds, self.gt_for_ds_lines
+            ));
+        }
+        if self.alt_missing > 0 {
+            t.notes.push(format!(
+                "{file}: {} sites have ALT `.` (no alternate allele): read as copies of REF",
+                self.alt_missing
+            ));
+        }
+        if self.renamed > 0 {
+            t.notes.push(format!(
+                "{file}: {} records share their ID with another record at the same position (split multi-allelic sites): named `ID:ALT`",
+                self.renamed
+            ));
+        }
+    }
+}
 /// The `#CHROM` line: checks the fixed columns and reads the sample names
 /// (non-empty and distinct) as the patient IDs.
 fn read_header(t: &mut DosageTable, fields: &[&str], line: u64) -> Result<()> {
@@ -123,7 +186,8 @@ fn read_variant(
     t: &mut DosageTable,
     fields: &[&str],
     line: u64,
-    seen: &mut HashMap<String, u64>,
+    seen: &mut HashMap<String, Seen>,
+    counts: &mut Counts,
 ) -> Result<()> {
     let file = t.file.clone();
     if fields.len() != t.ids.len() + FIXED.len() {
@@ -141,32 +205,87 @@ fn read_variant(
         t.skipped_multiallelic += 1;
         return Ok(());
     }
-    let name = if id == "." || id.is_empty() {
-        format!("{chrom}:{pos}:{reference}:{alt}")
+    let site = format!("{chrom}:{pos}");
+    let mut name = if id == "." || id.is_empty() {
+        format!("{site}:{reference}:{alt}")
     } else {
         id.to_string()
     };
-    if let Some(first) = seen.insert(name.clone(), line) {
-        return Err(Error::data(
-            Location::file(&file).line(line).column("ID"),
-            format!("variant `{name}` appears twice (lines {first} and {line})"),
-        ));
+    if let Some(first) = seen.get(&name) {
+        // `bcftools norm -m-` keeps the ID on every record it splits a
+        // multi-allelic site into: tell them apart by ALT.
+        let renamed = format!("{name}:{alt}");
+        if first.site != site || first.alt == alt || seen.contains_key(&renamed) {
+            return Err(Error::data(
+                Location::file(&file).line(line).column("ID"),
+                format!(
+                    "variant `{name}` appears twice (lines {} and {line}); give each record its own ID (e.g. bcftools annotate --set-id '%CHROM:%POS:%REF:%FIRST_ALT')",
+                    first.line
+                ),
+            ));
+        }
+        let (first_snp, first_line, first_alt) = (first.snp, first.line, first.alt.clone());
+        if t.snps[first_snp] == name {
+            let first_name = format!("{name}:{first_alt}");
+            t.snps[first_snp] = first_name.clone();
+            t.raw_names[first_snp] = first_name.clone();
+            seen.insert(
+                first_name,
+                Seen {
+                    line: first_line,
+                    site: site.clone(),
+                    alt: first_alt,
+                    snp: first_snp,
+                },
+            );
+            counts.renamed += 1;
+        }
+        counts.renamed += 1;
+        name = renamed;
     }
-    let values = sample_dosages(t, fields, line)?;
+    let snp = t.snps.len();
+    let alt_missing = alt == "." || alt.is_empty();
+    let mut values = sample_dosages(t, fields, line, alt_missing, counts)?;
+    let alleles = if alt_missing {
+        // No alternate allele: every call is REF/REF; count REF instead.
+        counts.alt_missing += 1;
+        for v in &mut values {
+            *v = 2.0 - *v;
+        }
+        Alleles {
+            counted: reference.to_string(),
+            other: None,
+        }
+    } else {
+        Alleles {
+            counted: alt.to_string(),
+            other: Some(reference.to_string()),
+        }
+    };
+    seen.entry(name.clone()).or_insert(Seen {
+        line,
+        site,
+        alt: alt.to_string(),
+        snp,
+    });
     t.values.push(values);
+    t.raw_names.push(name.clone());
     t.snps.push(name);
-    t.raw_names.push(id.to_string());
-    t.alleles.push(Some(Alleles {
-        counted: alt.to_string(),
-        other: Some(reference.to_string()),
-    }));
+    t.alleles.push(Some(alleles));
     t.snp_lines.push(line);
     Ok(())
 }
 
-/// Every sample's dosage on one variant line: DS when FORMAT has it, else
-/// the ALT count of GT.
-fn sample_dosages(t: &DosageTable, fields: &[&str], line: u64) -> Result<Vec<f64>> {
+/// Every sample's dosage on one variant line: DS when the cell has one,
+/// else the ALT count of GT (counted). At a site with no ALT (`.`) any
+/// ALT copy is an error.
+fn sample_dosages(
+    t: &DosageTable,
+    fields: &[&str],
+    line: u64,
+    alt_missing: bool,
+    counts: &mut Counts,
+) -> Result<Vec<f64>> {
     let file = &t.file;
     let format: Vec<&str> = fields[8].split(':').collect();
     let ds = format.iter().position(|f| *f == "DS");
@@ -178,52 +297,81 @@ fn sample_dosages(t: &DosageTable, fields: &[&str], line: u64) -> Result<Vec<f64
         ));
     }
     let mut values = Vec::with_capacity(t.ids.len());
+    let mut fell_back = 0usize;
     for (k, cell) in fields[FIXED.len()..].iter().enumerate() {
         let parts: Vec<&str> = cell.split(':').collect();
         let loc = || Location::file(file).line(line).column(&t.ids[k]);
-        let v = match ds {
-            Some(d) => match parts.get(d) {
-                None => f64::NAN,
-                Some(v) => {
-                    parse_dosage(v).map_err(|why| Error::data(loc(), format!("DS: {why}")))?
-                }
-            },
-            None => {
-                let g = gt.map_or(".", |g| parts.get(g).copied().unwrap_or("."));
-                gt_dosage(g).map_err(|why| Error::data(loc(), why))?
+        let ds_cell = ds.and_then(|d| parts.get(d).copied()).filter(|v| *v != ".");
+        let gt_cell = gt.and_then(|g| parts.get(g).copied());
+        let v = match (ds_cell, gt_cell) {
+            (Some(v), _) => {
+                parse_dosage(v).map_err(|why| Error::data(loc(), format!("DS: {why}")))?
             }
+            (None, Some(g)) => {
+                let v = gt_dosage(g).map_err(|why| Error::data(loc(), why))?;
+                if ds.is_some() && !v.is_nan() {
+                    fell_back += 1;
+                }
+                v
+            }
+            (None, None) => f64::NAN,
         };
+        if alt_missing && v.is_finite() && v != 0.0 {
+            return Err(Error::data(
+                loc(),
+                format!(
+                    "ALT is `.` (no alternate allele), yet the sample has {v} ALT copies (`{}`): fix the record's ALT, or drop the site (bcftools view -e 'ALT=\".\"')",
+                    crate::error::shown(cell, 60)
+                ),
+            ));
+        }
         values.push(v);
+    }
+    if fell_back > 0 {
+        counts.gt_for_ds += fell_back;
+        counts.gt_for_ds_lines += 1;
     }
     Ok(values)
 }
 
-/// ALT copies in a GT call; `.` anywhere → missing.
+/// ALT copies in a GT call; `.` anywhere → missing. VCF 4.4's explicit
+/// phasing of the first allele (`/0|1`, `|1`) is read like `0|1`, `1`.
 pub(crate) fn gt_dosage(gt: &str) -> std::result::Result<f64, String> {
-    let alleles: Vec<&str> = gt.split(['/', '|']).collect();
+    let calls = gt
+        .strip_prefix(['/', '|'])
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(gt);
+    let alleles: Vec<&str> = calls.split(['/', '|']).collect();
     if alleles.len() > 2 {
         return Err(format!(
-            "GT `{gt}` has {} alleles; only haploid and diploid calls are read",
+            "GT `{}` has {} alleles; only haploid and diploid calls are read",
+            crate::error::shown(gt, 60),
             alleles.len()
         ));
     }
     let mut alt = 0.0;
+    let mut missing = false;
     for a in &alleles {
         match *a {
-            "." | "" => return Ok(f64::NAN),
+            "." => missing = true,
             "0" => {}
             "1" => alt += 1.0,
-            other if other.parse::<u32>().is_ok() => {
+            other if !other.is_empty() && other.bytes().all(|b| b.is_ascii_digit()) => {
                 return Err(format!(
-                    "GT `{gt}` names allele {other}, but the site has one ALT allele"
+                    "GT `{}` names allele {other}, but the site has one ALT allele",
+                    crate::error::shown(gt, 60)
                 ))
             }
             _ => {
                 return Err(format!(
-                    "`{gt}` is not a GT call (expected e.g. 0/1 or 1|1)"
+                    "`{}` is not a GT call (expected e.g. 0/1, 1|1 or VCF 4.4's /0|1)",
+                    crate::error::shown(gt, 60)
                 ))
             }
         }
+    }
+    if missing {
+        return Ok(f64::NAN);
     }
     Ok(if alleles.len() == 1 { 2.0 * alt } else { alt })
 }
@@ -255,6 +403,125 @@ mod tests {
         assert!(gt_dosage("0/2").unwrap_err().contains("allele 2"));
         assert!(gt_dosage("0/1/1").is_err());
         assert!(gt_dosage("A/B").is_err());
+        // VCF 4.4 explicit phasing of the first allele.
+        assert_eq!(gt_dosage("/0|1"), Ok(1.0));
+        assert_eq!(gt_dosage("|1/1"), Ok(2.0));
+        assert_eq!(gt_dosage("|1"), Ok(2.0));
+        assert_eq!(gt_dosage("/0"), Ok(0.0));
+        assert!(gt_dosage("/.|.").unwrap().is_nan());
+        assert!(gt_dosage("/0|1|1").is_err());
+        assert!(gt_dosage("0/").is_err());
+        assert!(gt_dosage("//1").is_err());
+    }
+
+    fn fixture(name: &str) -> Loaded {
+        let path = format!(
+            "{}/tests/fixtures/genetics/real/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        Loaded::read(&path).unwrap()
+    }
+
+    /// htslib-style VCF 4.4 phase prefixes, against the hand-checked table
+    /// `vcf44_phase.expected.tsv` (haploid calls count twice, as in PLINK).
+    #[test]
+    fn vcf44_phase_prefixes_read_as_expected() {
+        let t = parse(&fixture("vcf44_phase.vcf")).unwrap();
+        let expected = fixture("vcf44_phase.expected.tsv");
+        let text = std::str::from_utf8(&expected.bytes).unwrap();
+        let mut checked = 0;
+        for row in text.lines().skip(1) {
+            let f: Vec<&str> = row.split('\t').collect();
+            let (snp, sample, ploidy, alt) = (f[0], f[1], f[3], f[4]);
+            let s = t.find(snp).unwrap();
+            let r = t.ids.iter().position(|i| i == sample).unwrap();
+            let got = t.values[s][r];
+            if alt == "NA" {
+                assert!(got.is_nan(), "{snp} {sample}: {got}");
+            } else {
+                let copies: f64 = alt.parse().unwrap();
+                let want = if ploidy == "1" { 2.0 * copies } else { copies };
+                assert_eq!(got, want, "{snp} {sample} `{}`", f[2]);
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, 24);
+    }
+
+    /// `bcftools merge` of an imputed batch (GT:DS) with a genotyped one
+    /// writes `0/1:.`: the genotyped samples' calls are read from GT.
+    #[test]
+    fn merged_ds_and_gt_batches_use_gt_where_ds_is_missing() {
+        let t = parse(&fixture("merged_ds_gt.vcf")).unwrap();
+        let base = parse(&fixture("base.vcf")).unwrap();
+        let mut compared = 0;
+        for (s, snp) in t.snps().iter().enumerate() {
+            let b = base.find(snp).unwrap();
+            for (r, id) in t.ids.iter().enumerate() {
+                let n: u32 = id[1..].parse().unwrap();
+                if n <= 40 {
+                    assert!(!t.values[s][r].is_nan(), "{snp} {id}: DS read");
+                    continue;
+                }
+                let rb = base.ids.iter().position(|i| i == id).unwrap();
+                let (got, want) = (t.values[s][r], base.values[b][rb]);
+                assert!(got == want || (got.is_nan() && want.is_nan()), "{snp} {id}");
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, 40 * t.snps().len());
+        assert!(
+            t.notes
+                .iter()
+                .any(|n| n.contains("no DS value") && n.contains("GT call was used")),
+            "{:?}",
+            t.notes
+        );
+    }
+
+    /// ALT `.`: a site with calls 0/0 counts REF (2 copies); a call naming
+    /// allele 1 there is an error naming the line and sample.
+    #[test]
+    fn alt_dot_sites() {
+        let ok = format!("{HEAD}1\t10\trs1\tG\t.\t.\tPASS\t.\tGT\t0/0\t./.\n");
+        let t = parse(&load(&ok)).unwrap();
+        assert_eq!(t.values[0][0], 2.0);
+        assert!(t.values[0][1].is_nan());
+        assert_eq!(
+            t.alleles[0],
+            Some(Alleles {
+                counted: "G".into(),
+                other: None
+            })
+        );
+        assert!(t.notes[0].contains("1 sites have ALT `.`"), "{:?}", t.notes);
+        let e = parse(&fixture("alt_dot.vcf")).unwrap_err().to_string();
+        assert!(
+            e.contains("line 8, column `S002`: ALT is `.` (no alternate allele), yet the sample has 1 ALT copies"),
+            "{e}"
+        );
+    }
+
+    /// Records split by `bcftools norm -m-` keep their ID: they are named
+    /// `ID:ALT`; a true duplicate (other position, or same ALT) is an error.
+    #[test]
+    fn split_multiallelic_records_are_named_by_alt() {
+        let t = parse(&fixture("multiallelic_split.vcf")).unwrap();
+        assert!(t.find("rs87112396:C").is_some(), "{:?}", t.snps());
+        assert!(t.find("rs87112396:G").is_some());
+        assert!(t.find("rs87112396").is_none());
+        assert!(t.notes.iter().any(|n| n.contains("named `ID:ALT`")));
+        let dup = format!(
+            "{HEAD}1\t10\trs1\tA\tG\t.\tPASS\t.\tGT\t0/1\t0/1\n1\t10\trs1\tA\tG\t.\tPASS\t.\tGT\t0/1\t0/1\n"
+        );
+        let e = parse(&load(&dup)).unwrap_err().to_string();
+        assert!(e.contains("appears twice (lines 3 and 4)"), "{e}");
+        let three = format!(
+            "{HEAD}1\t10\trs1\tA\tG\t.\tPASS\t.\tGT\t0/1\t0/1\n1\t10\trs1\tA\tC\t.\tPASS\t.\tGT\t0/0\t1/1\n1\t10\trs1\tA\tT\t.\tPASS\t.\tGT\t0/0\t0/1\n"
+        );
+        let t = parse(&load(&three)).unwrap();
+        assert_eq!(t.snps(), ["rs1:G", "rs1:C", "rs1:T"]);
+        assert_eq!(t.values[1], vec![0.0, 2.0]);
     }
 
     #[test]
@@ -268,7 +535,8 @@ mod tests {
         assert_eq!(t.ids.iter().collect::<Vec<_>>(), vec!["P1", "P2"]);
         assert_eq!(t.snps, vec!["rs1", "1:20:C:T"]);
         assert_eq!(t.values[0][0], 0.9);
-        assert!(t.values[0][1].is_nan());
+        // DS `.` next to a called GT: the call is used.
+        assert_eq!(t.values[0][1], 2.0);
         assert_eq!(t.values[1], vec![0.0, 2.0]);
         assert_eq!(t.skipped_multiallelic, 1);
         assert_eq!(t.snp_lines, vec![3, 4]);

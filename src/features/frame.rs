@@ -316,7 +316,10 @@ fn numeric_from_data(ds: &Dataset, name: &str) -> Result<FrameColumn> {
             let v = parse_number(cell).ok_or_else(|| {
                 Error::data(
                     ds.data.loc(r, col),
-                    format!("`{cell}` is not a number, and the model uses this column as a number"),
+                    format!(
+                        "`{cell}` is not a number, and the model uses this column as a number{}",
+                        crate::data::table::decimal_comma_hint(cell)
+                    ),
                 )
             })?;
             if v.abs() > MAX_VALUE {
@@ -370,6 +373,7 @@ fn infer_data_column(ds: &Dataset, col: usize, forced: bool) -> Result<Option<Fr
     let mut numeric = 0usize;
     let mut first_word: Option<(usize, &str)> = None;
     let mut distinct = BTreeSet::new();
+    let (mut comma_numbers, mut first_comma) = (0usize, None);
     for (r, cell) in ds.data_cells(col) {
         if is_missing(cell) {
             continue;
@@ -377,8 +381,14 @@ fn infer_data_column(ds: &Dataset, col: usize, forced: bool) -> Result<Option<Fr
         present += 1;
         if parse_number(cell).is_some() {
             numeric += 1;
-        } else if first_word.is_none() {
-            first_word = Some((r, cell));
+        } else {
+            if crate::data::table::decimal_comma_number(cell).is_some() {
+                comma_numbers += 1;
+                first_comma.get_or_insert((r, cell));
+            }
+            if first_word.is_none() {
+                first_word = Some((r, cell));
+            }
         }
         if distinct.len() < 3 {
             distinct.insert(cell);
@@ -386,6 +396,17 @@ fn infer_data_column(ds: &Dataset, col: usize, forced: bool) -> Result<Option<Fr
     }
     if present == 0 {
         return Ok(None);
+    }
+    if let (false, Some((r, cell))) = (forced, first_comma) {
+        if numeric + comma_numbers == present {
+            return Err(Error::data(
+                ds.data.loc(r, col),
+                format!(
+                    "`{cell}` and {} more values of this column look like numbers written with a decimal comma: pass --decimal comma to read them as numbers (or --categorical {name} to keep them as text)",
+                    comma_numbers - 1
+                ),
+            ));
+        }
     }
     if forced || numeric == 0 {
         return Ok(Some(categorical_column(ds, col)));

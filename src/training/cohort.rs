@@ -245,6 +245,9 @@ fn fit_genetics(
             g.file, g.skipped_multiallelic
         ));
     }
+    for n in &g.notes {
+        notes.info(n.clone());
+    }
     let (model, fit_notes) = GenotypeModel::fit(ds, train_rows, &spec.genetic)?;
     for n in fit_notes {
         notes.info(n);

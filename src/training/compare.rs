@@ -255,6 +255,7 @@ mod tests {
                 id: "patient_id".into(),
                 delimiter: None,
                 genotype_delimiter: None,
+                decimal_comma: false,
             },
             target: "responder".into(),
             rule: TargetRule::Binary,

@@ -143,6 +143,43 @@ fn a_file_counting_the_other_allele_is_flipped_and_reported() {
     assert!(stderr.contains("names no alleles"), "{stderr}");
 }
 
+/// A SNP monomorphic in the scoring fileset: plink 1.9 writes `rs1_0`
+/// (allele `0` = none) with every value 0. That is never a reason to flip:
+/// the patients score as with `rs1_A` at 0 copies, and stderr says so.
+#[test]
+fn plink_missing_allele_code_is_never_flipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    for training in ["train.raw", "train_plink2.raw"] {
+        train(&fx(training), &m, &[]);
+        let raw = std::fs::read_to_string(fx("train.raw")).unwrap();
+        let mut zero = String::new();
+        let mut named = String::new();
+        for (i, line) in raw.lines().enumerate() {
+            let mut f: Vec<&str> = line.split(' ').collect();
+            if i == 0 {
+                f[6] = "rs1_0";
+                zero.push_str(&(f.join(" ") + "\n"));
+                f[6] = "rs1_A";
+            } else {
+                f[6] = "0";
+                zero.push_str(&(f.join(" ") + "\n"));
+            }
+            named.push_str(&(f.join(" ") + "\n"));
+        }
+        let zero = write(dir.path(), "mono.raw", &zero);
+        let named = write(dir.path(), "named.raw", &named);
+        let (want, _) = score(&m, &fx("clinical.csv"), &named);
+        let (got, stderr) = score(&m, &fx("clinical.csv"), &zero);
+        assert_eq!(got, want, "{training}");
+        assert!(!stderr.contains("flipped 1 SNP"), "{stderr}");
+        assert!(
+            stderr.contains("mono.raw: 1 SNP column counts allele `0`"),
+            "{stderr}"
+        );
+    }
+}
+
 #[test]
 fn alleles_that_do_not_match_are_an_error_naming_the_snp() {
     let dir = tempfile::tempdir().unwrap();

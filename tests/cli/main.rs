@@ -12,6 +12,7 @@ mod evaluate;
 mod explain;
 mod genetics;
 mod inspect;
+mod readers;
 mod readme;
 mod report;
 mod safety;

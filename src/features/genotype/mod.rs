@@ -209,6 +209,7 @@ impl GenotypeModel {
                 g.file, g.skipped_multiallelic
             ));
         }
+        notes.extend(g.notes.iter().cloned());
         let (mut flipped, mut assumed, mut unchecked) = (0usize, 0usize, 0usize);
         let mut bad: Vec<(usize, Alleles, Alleles)> = Vec::new();
         for (snp, t) in &self.alleles {
@@ -265,8 +266,9 @@ impl GenotypeModel {
         }
         if unchecked > 0 {
             notes.push(format!(
-                "{}: the file names no alleles, so the counted allele of {unchecked} SNPs is taken to be the training file's",
-                g.file
+                "{}: the file names no alleles for {unchecked} SNP{}, so the counted allele is taken to be the training file's",
+                g.file,
+                crate::data::dosage::plural(unchecked)
             ));
         }
         self.add_features(ds)?;
@@ -379,7 +381,7 @@ mod tests {
     fn prs_matches_plink_sum_on_the_fixture() {
         use crate::data::{Delimiter, DosageTable};
         let raw = Loaded::read(&fixture("prs.raw")).unwrap();
-        let g = DosageTable::parse(&raw, Delimiter::Whitespace, "patient_id").unwrap();
+        let g = DosageTable::parse(&raw, Delimiter::Whitespace, "patient_id", false).unwrap();
         let rows: Vec<usize> = (0..g.ids.len()).collect();
         let (name, weights) = read_weights(&fixture("prs_weights.txt")).unwrap();
         assert_eq!(weights.len(), 6, "the header line is skipped");
@@ -433,5 +435,57 @@ mod tests {
             read_weights(p.to_str().unwrap()).unwrap().1[0].weight,
             -0.01
         );
+        // Headers that do not say which column is the weight are refused.
+        for (text, needle) in [
+            (
+                "SNP A1 scoreA scoreB\nrs1 A 1 2\n",
+                "which column holds the weight",
+            ),
+            ("SNP A1 OR\nrs1 A 1.2\n", "column `OR`, a ratio"),
+            (
+                "#weight_type=OR\nrsID effect_allele effect_weight\nrs1 A 1.2\n",
+                "line 1: the weights are odds ratios",
+            ),
+            (
+                "chr_name chr_position effect_allele other_allele effect_weight\n1 100 A G 0.2\n",
+                "by chr_name/chr_position only",
+            ),
+            (
+                "rsID chr_name pos allele w\nrs1 1 100 A 0.2\n",
+                "effect allele and the weight",
+            ),
+            (
+                "SNP A1 BETA\nrs1 A x\n",
+                "line 2, column `weight`: `x` is not a number",
+            ),
+        ] {
+            std::fs::write(&p, text).unwrap();
+            let e = read_weights(p.to_str().unwrap()).unwrap_err().to_string();
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+        // Columns found by name in any order.
+        std::fs::write(&p, "BETA SNP A1\n0.5 rs1 A\n").unwrap();
+        let w = &read_weights(p.to_str().unwrap()).unwrap().1[0];
+        assert_eq!(
+            (w.snp.as_str(), w.allele.as_str(), w.weight),
+            ("rs1", "A", 0.5)
+        );
+    }
+
+    /// A PGS Catalog scoring file (`#` header block, `rsID chr_name
+    /// chr_position effect_allele other_allele effect_weight`) gives the same
+    /// weights as the PLINK layout of the same score (plink 2's sums of the
+    /// two are byte-identical in the fixtures).
+    #[test]
+    fn pgs_catalog_layout_is_read_by_column_names() {
+        let real = |n: &str| fixture(&format!("real/{n}"));
+        let (_, plink) = read_weights(&real("weights_plink.txt")).unwrap();
+        for pgs in ["PGS_example.txt", "PGS_example.txt.gz"] {
+            let (_, got) = read_weights(&real(pgs)).unwrap();
+            assert_eq!(got.len(), plink.len());
+            for (a, b) in got.iter().zip(&plink) {
+                assert_eq!((&a.snp, &a.allele, a.weight), (&b.snp, &b.allele, b.weight));
+            }
+        }
     }
 }

@@ -56,10 +56,111 @@ pub(crate) struct RawWeight {
     pub(crate) line: u64,
 }
 
-/// Reads a score file as `plink --score FILE 1 2 3 [header]` does: SNP ID,
-/// effect allele and weight in the first three fields, separated by
-/// whitespace or commas; a first line whose third field is not a number is
-/// a header; blank lines and lines starting with `#` are skipped.
+/// Column names (compared case-insensitively) of the SNP ID, the effect
+/// allele and the weight: PLINK's (`SNP A1 BETA`), the PGS Catalog's
+/// (`rsID effect_allele effect_weight`, or `hm_rsID` in harmonised files)
+/// and common GWAS summary layouts.
+const SNP_NAMES: [&str; 8] = [
+    "rsid",
+    "snp",
+    "id",
+    "hm_rsid",
+    "snpid",
+    "variant_id",
+    "markername",
+    "marker",
+];
+const ALLELE_NAMES: [&str; 5] = ["effect_allele", "a1", "ea", "allele1", "effectallele"];
+const WEIGHT_NAMES: [&str; 6] = ["effect_weight", "beta", "weight", "score", "b", "effect"];
+
+/// Where the three fields of a weights line are.
+#[derive(Debug, Clone, Copy)]
+struct WeightColumns {
+    snp: usize,
+    allele: usize,
+    weight: usize,
+}
+
+/// The columns of a header line, found by name; `None` when the line names
+/// none of them. A header that names some but not all, or whose weight
+/// cannot be told, is an error saying what to do.
+fn header_columns(file: &str, line: u64, fields: &[&str]) -> Result<Option<WeightColumns>> {
+    let find = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| fields.iter().position(|f| f.eq_ignore_ascii_case(n)))
+    };
+    let (snp, allele, weight) = (find(&SNP_NAMES), find(&ALLELE_NAMES), find(&WEIGHT_NAMES));
+    let hint = "name the columns SNP, A1 and BETA (PLINK's layout) or rsID, effect_allele and effect_weight (the PGS Catalog's), or give three columns in that order";
+    match (snp, allele, weight) {
+        (Some(snp), Some(allele), Some(weight)) => Ok(Some(WeightColumns {
+            snp,
+            allele,
+            weight,
+        })),
+        (None, None, None) if fields.len() == 3 => Ok(None),
+        _ => {
+            let ratio = fields
+                .iter()
+                .find(|f| ["or", "hr"].iter().any(|r| f.eq_ignore_ascii_case(r)));
+            let why = if let (Some(r), None) = (ratio, weight) {
+                format!("the weights are in column `{r}`, a ratio: a score sums log ratios, so convert it (log({r})) into a column named BETA")
+            } else if snp.is_none()
+                && fields
+                    .iter()
+                    .any(|f| f.eq_ignore_ascii_case("chr_position"))
+            {
+                "the file locates variants by chr_name/chr_position only; responder matches weights by SNP ID: use a file with rsID (or hm_rsID, as in the PGS Catalog's harmonised files)".to_string()
+            } else {
+                let missing: Vec<&str> = [
+                    (snp, "SNP ID"),
+                    (allele, "effect allele"),
+                    (weight, "weight"),
+                ]
+                .iter()
+                .filter(|(c, _)| c.is_none())
+                .map(|(_, w)| *w)
+                .collect();
+                format!(
+                    "cannot tell which column holds the {}: {hint}",
+                    missing.join(" and the ")
+                )
+            };
+            Err(Error::data(Location::file(file).line(line), why))
+        }
+    }
+}
+
+/// The `#weight_type=` of a PGS Catalog header, refused when the weights
+/// are ratios (a score sums betas or log ratios).
+fn check_weight_type(file: &str, line: u64, comment: &str) -> Result<()> {
+    let Some(kind) = comment
+        .trim_start_matches('#')
+        .trim()
+        .strip_prefix("weight_type=")
+    else {
+        return Ok(());
+    };
+    let k = kind.trim().to_ascii_uppercase();
+    if k == "OR" || k == "HR" || k == "ODDS RATIO" || k == "HAZARD RATIO" {
+        return Err(Error::data(
+            Location::file(file).line(line),
+            format!(
+                "the weights are {} (`weight_type={}`): a score sums log ratios, so convert effect_weight with log() first",
+                if k.starts_with('O') { "odds ratios" } else { "hazard ratios" },
+                kind.trim()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a score file: PLINK's `--score FILE 1 2 3 [header]` layout (SNP
+/// ID, effect allele and weight in the first three fields, separated by
+/// whitespace or commas) or, when a header names them, the columns by name
+/// (PLINK `SNP A1 BETA`, PGS Catalog `rsID … effect_allele … effect_weight`
+/// with its `#` header lines). Blank lines and lines starting with `#` are
+/// skipped; a weight that is not a number is an error naming the line.
 pub(crate) fn read_weights(path: &str) -> Result<(String, Vec<RawWeight>)> {
     let loaded = Loaded::read(path)?;
     let file = loaded.name.clone();
@@ -67,49 +168,70 @@ pub(crate) fn read_weights(path: &str) -> Result<(String, Vec<RawWeight>)> {
         .map_err(|_| Error::data(Location::file(&file), "the file is not valid UTF-8 text"))?;
     let mut out: Vec<RawWeight> = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut columns: Option<WeightColumns> = None;
     let mut first = true;
     for (i, line) in text.lines().enumerate() {
         let n = i as u64 + 1;
         let line = line.trim_start_matches('\u{feff}').trim();
-        if line.is_empty() || line.starts_with('#') {
+        if line.starts_with('#') {
+            check_weight_type(&file, n, line)?;
+            continue;
+        }
+        if line.is_empty() {
             continue;
         }
         let fields: Vec<&str> = line
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|f| !f.is_empty())
             .collect();
-        let was_first = std::mem::replace(&mut first, false);
-        if fields.len() < 3 {
+        if std::mem::replace(&mut first, false) {
+            let numeric = fields.get(2).is_some_and(|w| w.parse::<f64>().is_ok());
+            if !numeric && fields.len() >= 3 {
+                columns = header_columns(&file, n, &fields)?;
+                continue;
+            }
+        }
+        let c = columns.unwrap_or(WeightColumns {
+            snp: 0,
+            allele: 1,
+            weight: 2,
+        });
+        let need = c.snp.max(c.allele).max(c.weight) + 1;
+        if fields.len() < need {
             return Err(Error::data(
                 Location::file(&file).line(n),
                 format!(
-                    "{} fields; a weights line needs SNP, effect allele and weight",
-                    fields.len()
+                    "{} fields; a weights line needs SNP, effect allele and weight{}",
+                    fields.len(),
+                    if need > 3 {
+                        format!(" (the header puts them in {need} columns)")
+                    } else {
+                        String::new()
+                    }
                 ),
             ));
         }
-        let weight = match fields[2].parse::<f64>() {
+        let weight = match fields[c.weight].parse::<f64>() {
             Ok(w) if w.is_finite() => w,
-            _ if was_first => continue, // a header line
             _ => {
                 return Err(Error::data(
                     Location::file(&file).line(n).column("weight"),
-                    format!("`{}` is not a number", fields[2]),
+                    format!("`{}` is not a number", fields[c.weight]),
                 ))
             }
         };
-        if let Some(prev) = seen.insert(fields[0].to_string(), n) {
+        let (snp, allele) = (fields[c.snp], fields[c.allele]);
+        if let Some(prev) = seen.insert(snp.to_string(), n) {
             return Err(Error::data(
                 Location::file(&file).line(n),
                 format!(
-                    "SNP `{}` has a weight on lines {prev} and {n}; give one weight per SNP",
-                    fields[0]
+                    "SNP `{snp}` has a weight on lines {prev} and {n}; give one weight per SNP"
                 ),
             ));
         }
         out.push(RawWeight {
-            snp: fields[0].to_string(),
-            allele: fields[1].to_string(),
+            snp: snp.to_string(),
+            allele: allele.to_string(),
             weight,
             line: n,
         });

@@ -1,0 +1,285 @@
+//! Files read right: genotype and table files written by real tools
+//! (tests/fixtures/genetics/real/, made by make.sh there with plink 1.9,
+//! plink 2 and bcftools) are read as those tools mean them, or refused
+//! with a message that names the problem and what to do.
+
+use crate::common::{fails, fails_usage, repo, responder, small_clinical, write};
+
+fn real(name: &str) -> String {
+    repo(&format!("tests/fixtures/genetics/real/{name}"))
+}
+
+/// `train` on the real fixtures' clinical file with `geno`; (bundle JSON, stderr).
+fn train_real(geno: &str, extra: &[&str]) -> (serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.json");
+    let o = responder()
+        .args([
+            "train",
+            "--data",
+            &real("clinical.csv"),
+            "--genotypes",
+            geno,
+        ])
+        .args(["--target", "responder", "--cv", "2", "--out"])
+        .arg(&out)
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stderr}");
+    let bundle = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    (bundle, stderr)
+}
+
+fn features(b: &serde_json::Value) -> Vec<String> {
+    b["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// bcftools merge of an imputed (GT:DS) and a genotyped (GT) batch writes
+/// `0/1:.`; the genotyped samples' calls are used and counted on stderr.
+#[test]
+fn merged_vcf_uses_gt_where_ds_is_missing() {
+    let (_, stderr) = train_real(&real("merged_ds_gt.vcf.gz"), &[]);
+    assert!(
+        stderr.contains("merged_ds_gt.vcf.gz: ") && stderr.contains("have no DS value"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("their GT call was used"), "{stderr}");
+}
+
+/// A GT naming allele 1 at a site whose ALT is `.` is refused, naming the
+/// line and the sample.
+#[test]
+fn alt_dot_with_an_alt_call_is_refused() {
+    fails(
+        responder()
+            .args(["train", "--data", &real("clinical.csv"), "--genotypes"])
+            .arg(real("alt_dot.vcf"))
+            .args(["--target", "responder", "--out", "/dev/null"]),
+        &[
+            "alt_dot.vcf, line 8, column `S002`",
+            "ALT is `.` (no alternate allele)",
+        ],
+    );
+}
+
+/// Records split by `bcftools norm -m-` keep their ID; they are named
+/// `ID:ALT` and both can be model features.
+#[test]
+fn split_multiallelic_records_are_usable() {
+    let (b, stderr) = train_real(&real("multiallelic_split.vcf"), &[]);
+    let f = features(&b);
+    assert!(f.contains(&"rs87112396:C".to_string()), "{f:?}");
+    assert!(f.contains(&"rs87112396:G".to_string()), "{f:?}");
+    assert!(stderr.contains("named `ID:ALT`"), "{stderr}");
+}
+
+/// A PGS Catalog scoring file gives the same polygenic score as the PLINK
+/// layout of the same weights.
+#[test]
+fn pgs_catalog_file_gives_the_plink_layout_score() {
+    let geno = real("base_plink2_include-alt.raw");
+    let prs = |w: &str| {
+        let (b, _) = train_real(&geno, &["--prs-weights", &real(w)]);
+        b["genotypes"]["prs"]["weights"].clone()
+    };
+    let want = prs("weights_plink.txt");
+    assert!(want.as_array().is_some_and(|w| w.len() > 5), "{want}");
+    assert_eq!(prs("PGS_example.txt"), want);
+    assert_eq!(prs("PGS_example.txt.gz"), want);
+}
+
+/// A VCF without its header lines and a BCF are named for what they are.
+#[test]
+fn headerless_vcf_and_bcf_are_named() {
+    let train = |geno: &str| {
+        let mut c = responder();
+        c.args([
+            "train",
+            "--data",
+            &real("clinical.csv"),
+            "--genotypes",
+            geno,
+        ])
+        .args(["--target", "responder", "--out", "/dev/null"]);
+        c
+    };
+    fails(
+        &mut train(&real("base_noheader.vcf")),
+        &["base_noheader.vcf, line 1: this looks like VCF variant lines without the VCF header"],
+    );
+    let e = fails(
+        &mut train(&real("base.bcf")),
+        &["base.bcf: is a BCF file (binary VCF)", "bcftools view"],
+    );
+    assert!(e.is_ascii(), "no binary bytes echoed: {e}");
+    fails(
+        &mut train(&real("base.bed")),
+        &["base.bed: is a PLINK binary genotype file"],
+    );
+    fails(
+        responder()
+            .args([
+                "train",
+                "--data",
+                &real("base.vcf"),
+                "--target",
+                "responder",
+            ])
+            .args(["--out", "/dev/null"]),
+        &["base.vcf: is a VCF (genotypes), not a table of patients"],
+    );
+}
+
+/// Numbers written with a decimal comma in a `;`-separated file: refused
+/// with a hint by default (never silently categorical), read with
+/// `--decimal comma` to the same model as the decimal-point file.
+#[test]
+fn decimal_commas_are_read_or_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let point = small_clinical(60);
+    let mut comma = String::new();
+    for (i, line) in point.lines().enumerate() {
+        let mut f: Vec<String> = line.split(',').map(str::to_string).collect();
+        if i > 0 {
+            f[3] = format!("{},5", f[3]); // score 12 → 12,5
+        }
+        comma.push_str(&(f.join(";") + "\n"));
+    }
+    let point: String = point
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut f: Vec<String> = l.split(',').map(str::to_string).collect();
+            if i > 0 {
+                f[3] = format!("{}.5", f[3]);
+            }
+            f.join(",") + "\n"
+        })
+        .collect();
+    let point = write(dir.path(), "point.csv", &point);
+    let comma = write(dir.path(), "comma.csv", &comma);
+    let train = |data: &str, extra: &[&str]| {
+        let mut c = responder();
+        c.args(["train", "--data", data, "--target", "responder"])
+            .args([
+                "--therapy-col",
+                "therapy",
+                "--cv",
+                "3",
+                "--algorithm",
+                "logistic",
+            ])
+            .args(extra);
+        c
+    };
+    fails(
+        &mut train(&comma, &["--out", "/dev/null"]),
+        &[
+            "comma.csv, line 2, column `score`: `0,5` and 59 more values",
+            "decimal comma: pass --decimal comma",
+        ],
+    );
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    let run = |c: &mut assert_cmd::Command, out: &std::path::Path| {
+        let o = c.arg("--out").arg(out).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap();
+        v["arms"].clone()
+    };
+    let want = run(&mut train(&point, &[]), &a);
+    let got = run(&mut train(&comma, &["--decimal", "comma"]), &b);
+    assert_eq!(got, want);
+    // Scoring a decimal-comma file needs the flag too, and says so.
+    fails(
+        responder()
+            .args(["score", "--model"])
+            .arg(&a)
+            .args(["--data", &comma]),
+        &[
+            "column `score`",
+            "`0,5` is not a number",
+            "pass --decimal comma",
+        ],
+    );
+    let o = responder()
+        .args(["score", "--model"])
+        .arg(&a)
+        .args(["--data", &comma, "--decimal", "comma", "--format", "csv"])
+        .output()
+        .unwrap();
+    let p = responder()
+        .args(["score", "--model"])
+        .arg(&a)
+        .args(["--data", &point, "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(o.stdout, p.stdout);
+    // A comma cannot be both the delimiter and the decimal mark.
+    fails_usage(
+        &mut train(&point, &["--decimal", "comma", "--out", "/dev/null"]),
+        &["--decimal comma", "comma-separated"],
+    );
+}
+
+/// Classic-Mac (CR-only) files: errors name the right line.
+#[test]
+fn cr_only_files_name_the_right_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = small_clinical(40)
+        .replacen("P005,25,", "P005,x,", 1)
+        .replace('\n', "\r");
+    let p = write(dir.path(), "mac.csv", &text);
+    fails(
+        responder()
+            .args([
+                "train",
+                "--data",
+                &p,
+                "--target",
+                "responder",
+                "--features",
+                "age",
+            ])
+            .args(["--out", "/dev/null"]),
+        &["mac.csv, line 7, column `age`: `x` is not a number"],
+    );
+}
+
+/// A `;`-separated `.csv` is read as such; a one-field header of another
+/// separator gets a --delimiter hint.
+#[test]
+fn semicolon_csv_is_sniffed_and_other_separators_hinted() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = small_clinical(40);
+    let semi = write(dir.path(), "semi.csv", &text.replace(',', ";"));
+    let o = responder()
+        .args([
+            "train",
+            "--data",
+            &semi,
+            "--target",
+            "responder",
+            "--cv",
+            "2",
+        ])
+        .args(["--out", "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pipe = write(dir.path(), "pipe.csv", &text.replacen(',', "|", 6));
+    fails(
+        responder()
+            .args(["train", "--data", &pipe, "--target", "responder"])
+            .args(["--out", "/dev/null"]),
+        &["pipe.csv, line 2", "header has 1", "pass --delimiter"],
+    );
+}

@@ -44,5 +44,7 @@ pub(crate) mod training;
 
 #[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+mod reader_tests;
 
 pub use error::{Error, Result};

@@ -159,7 +159,9 @@ impl RawTable {
             file: self.file.clone(),
             missing: vec![name.to_string()],
             available: self.header.clone(),
-            hint: None,
+            hint: (self.header.len() == 1 && self.header[0].contains(name)).then(|| {
+                "the header was read as one field: pass the file's delimiter with --delimiter (comma, semicolon, tab, whitespace or one character)".to_string()
+            }),
         })
     }
 

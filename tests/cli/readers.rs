@@ -282,4 +282,14 @@ fn semicolon_csv_is_sniffed_and_other_separators_hinted() {
             .args(["--out", "/dev/null"]),
         &["pipe.csv, line 2", "header has 1", "pass --delimiter"],
     );
+    let bar = write(dir.path(), "bar.csv", "patient_id|age|responder\nP1|3|1\n");
+    fails(
+        responder()
+            .args(["train", "--data", &bar, "--target", "responder"])
+            .args(["--out", "/dev/null"]),
+        &[
+            "bar.csv: missing column `patient_id`",
+            "pass the file's delimiter with --delimiter",
+        ],
+    );
 }

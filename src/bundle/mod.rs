@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::features::{FeatureSchema, GenotypeModel, Pipeline};
 use crate::models::{AlgorithmParams, FittedModel};
 use crate::output::AtomicFile;
+use crate::stats::sample_size::SampleSize;
 
 mod validate;
 
@@ -126,6 +127,35 @@ pub(crate) struct CvMetrics {
     pub(crate) auc_sd: f64,
     /// AUC of all out-of-fold predictions pooled.
     pub(crate) auc_pooled: f64,
+    /// DeLong 95 % interval of the pooled AUC (absent when a class has
+    /// fewer than two patients, and in bundles written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) auc_pooled_ci: Option<[f64; 2]>,
+}
+
+impl CvMetrics {
+    /// Why an arm with `responders` of `n` patients and these
+    /// cross-validation results cannot support a recommendation, if it
+    /// cannot: fewer responders or non-responders than folds, or a pooled
+    /// out-of-fold AUC whose 95 % interval reaches 0.5 (or lies below it).
+    pub(crate) fn weakness(&self, responders: usize, n: usize) -> Option<String> {
+        let smaller = responders.min(n.saturating_sub(responders));
+        if smaller < self.folds {
+            return Some(format!(
+                "{responders} responders and {} non-responders: too few for its {} folds",
+                n.saturating_sub(responders),
+                self.folds
+            ));
+        }
+        match self.auc_pooled_ci {
+            Some([lo, hi]) if lo <= 0.5 => Some(format!(
+                "cross-validated AUC {:.3} (95% CI {lo:.3}–{hi:.3}) {} 0.5: no better than chance",
+                self.auc_pooled,
+                if hi < 0.5 { "is below" } else { "includes" }
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// One `auto` candidate's inner-CV result.
@@ -160,6 +190,36 @@ pub(crate) struct CrossFitted {
     pub(crate) p: Vec<Vec<f64>>,
 }
 
+/// Missing values of one feature among the training patients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct FeatureMissing {
+    /// The feature.
+    pub(crate) feature: String,
+    /// Training patients with the value missing.
+    pub(crate) missing: usize,
+    /// Training patients.
+    pub(crate) n: usize,
+}
+
+impl FeatureMissing {
+    /// The share missing.
+    pub(crate) fn share(&self) -> f64 {
+        self.missing as f64 / self.n.max(1) as f64
+    }
+}
+
+/// A feature that may carry the outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct LeakSuspect {
+    /// The feature.
+    pub(crate) feature: String,
+    /// Its AUC alone (numeric value, or a level's response rate), when
+    /// it could be computed.
+    pub(crate) auc: Option<f64>,
+    /// Why it is suspected.
+    pub(crate) reason: String,
+}
+
 /// One therapy arm's model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Arm {
@@ -184,6 +244,11 @@ pub(crate) struct Arm {
     /// Cross-validation results (absent with `--cv 0`); with `auto`, the
     /// outer folds of nested cross-validation.
     pub(crate) cv: Option<CvMetrics>,
+    /// Riley et al.'s minimum sample size for this arm's model, from its
+    /// cross-validated C-statistic (absent without cross-validation, with
+    /// a CV AUC not above 0.5, and in older bundles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sample_size: Option<SampleSize>,
 }
 
 /// What went into training.
@@ -207,6 +272,13 @@ pub(crate) struct TrainingSummary {
     pub(crate) cv_folds: usize,
     /// Whether the bundle stores training rows (k-NN, Gaussian SVM).
     pub(crate) holds_patient_rows: bool,
+    /// Features with missing values among the training patients, most
+    /// missing first (absent in bundles written before it was recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) missing: Vec<FeatureMissing>,
+    /// Features that may leak the outcome, found at training.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) leakage: Vec<LeakSuspect>,
 }
 
 /// A trained model as written by `train` and read by every other command.
@@ -254,6 +326,15 @@ impl Arm {
         self.therapy.clone().unwrap_or_else(|| "all".into())
     }
 
+    /// Why this arm is too weak to recommend on (see
+    /// [`CvMetrics::weakness`]); `None` for a sound arm or one without
+    /// cross-validation.
+    pub(crate) fn weakness(&self) -> Option<String> {
+        self.cv
+            .as_ref()
+            .and_then(|cv| cv.weakness(self.responders, self.n))
+    }
+
     /// The model inputs for `rows` of `frame`: pipeline, then design.
     pub(crate) fn model_inputs(
         &self,
@@ -266,6 +347,11 @@ impl Arm {
 }
 
 impl Bundle {
+    /// Per arm: whether it is too weak to recommend on.
+    pub(crate) fn weak_arms(&self) -> Vec<bool> {
+        self.arms.iter().map(|a| a.weakness().is_some()).collect()
+    }
+
     /// Arm names (`None` for the single arm of a bundle without arms).
     pub(crate) fn arm_names(&self) -> Vec<String> {
         self.arms.iter().map(Arm::label).collect()

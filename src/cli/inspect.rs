@@ -51,6 +51,13 @@ pub(crate) struct ArmSummary {
     pub(crate) cv_auc_sd: Option<f64>,
     /// Folds.
     pub(crate) cv_folds: Option<usize>,
+    /// Pooled out-of-fold AUC and its DeLong 95 % interval.
+    pub(crate) cv_auc_pooled: Option<f64>,
+    /// The interval `[low, high]`.
+    pub(crate) cv_auc_pooled_ci: Option<[f64; 2]>,
+    /// Why the arm cannot support a recommendation (`null`: it can, or
+    /// it was not cross-validated).
+    pub(crate) weak: Option<String>,
 }
 
 /// The summary printed by `inspect` (stable JSON keys).
@@ -212,6 +219,9 @@ pub(crate) fn summarise(file: &str, b: &Bundle) -> Summary {
                 cv_auc_mean: a.cv.as_ref().map(|c| c.auc_mean),
                 cv_auc_sd: a.cv.as_ref().map(|c| c.auc_sd),
                 cv_folds: a.cv.as_ref().map(|c| c.folds),
+                cv_auc_pooled: a.cv.as_ref().map(|c| c.auc_pooled),
+                cv_auc_pooled_ci: a.cv.as_ref().and_then(|c| c.auc_pooled_ci),
+                weak: a.weakness(),
             })
             .collect(),
         n_features: b.features.len(),
@@ -298,7 +308,13 @@ fn text(s: &Summary) -> String {
     out.push_str("\narm               n  responders  CV AUC\n");
     for a in &s.arms {
         let cv = match (a.cv_auc_mean, a.cv_auc_sd, a.cv_folds) {
-            (Some(m), Some(sd), Some(k)) => format!("{m:.3} ± {sd:.3} ({k} folds)"),
+            (Some(m), Some(sd), Some(k)) => match a.cv_auc_pooled_ci {
+                Some([lo, hi]) => format!(
+                    "{m:.3} ± {sd:.3} ({k} folds; pooled {:.3}, 95% CI {lo:.3}–{hi:.3})",
+                    a.cv_auc_pooled.unwrap_or(f64::NAN)
+                ),
+                None => format!("{m:.3} ± {sd:.3} ({k} folds)"),
+            },
             _ => "not cross-validated".into(),
         };
         let cv = if s.algorithm == "auto" {
@@ -313,6 +329,14 @@ fn text(s: &Summary) -> String {
             a.responders,
             100.0 * a.responders as f64 / a.n.max(1) as f64
         ));
+    }
+    for a in &s.arms {
+        if let Some(why) = &a.weak {
+            out.push_str(&format!(
+                "weak arm {}: {why}; score withholds recommendations that rest on it\n",
+                a.therapy
+            ));
+        }
     }
     out
 }

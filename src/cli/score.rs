@@ -1,6 +1,7 @@
 //! `responder score`: apply a bundle to new patients and rank them.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::bundle::Bundle;
 use crate::cli::args::{count, out_is_json, unit_interval, Format, InputArgs, OptionalInputArgs};
@@ -48,6 +49,13 @@ pub(crate) struct Args {
     /// by less than D. Example: --min-advantage 0.05
     #[arg(long, value_name = "D", value_parser = unit_interval)]
     pub(crate) min_advantage: Option<f64>,
+
+    /// Recommend even on arms flagged as weak at training (cross-validated
+    /// AUC whose 95% interval reaches 0.5, or fewer responders or
+    /// non-responders than folds). Without it, a patient whose best or
+    /// runner-up therapy is a weak arm gets best_therapy `none`.
+    #[arg(long)]
+    pub(crate) allow_weak_arms: bool,
 
     /// The patient ID column (default: the one the model was trained with).
     /// Example: --id subject
@@ -185,10 +193,18 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         }
     });
     let arm_names = bundle.arm_names();
+    let weak = if args.allow_weak_arms || arm_names.len() < 2 {
+        vec![false; arm_names.len()]
+    } else {
+        bundle.weak_arms()
+    };
+    let withheld = AtomicUsize::new(0);
     let shape = Shape {
         id_name: &scored.id_name,
         arms: &arm_names,
         min_advantage: c.min_advantage,
+        weak: &weak,
+        withheld: &withheld,
     };
     match format {
         Format::Csv => write_csv(&mut sink, scored.ranked, shape)?,
@@ -196,6 +212,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         Format::Table => write_table(&mut sink, scored.ranked, shape)?,
     }
     sink.finish()?;
+    weak_arm_notes(&bundle, &withheld, args.allow_weak_arms, ui);
     ui.info(format!(
         "scored {} patients with {model} ({} arm{})",
         scored.n,
@@ -203,4 +220,26 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         if arm_names.len() > 1 { "s" } else { "" }
     ));
     Ok(())
+}
+
+/// Says on stderr which arms are weak and how many recommendations that
+/// withheld (or, with --allow-weak-arms, that they were made anyway).
+fn weak_arm_notes(bundle: &Bundle, withheld: &AtomicUsize, allowed: bool, ui: &Ui) {
+    if bundle.arms.len() < 2 {
+        return;
+    }
+    for arm in &bundle.arms {
+        if let Some(why) = arm.weakness() {
+            ui.warn(format!("arm `{}` is weak at training: {why}", arm.label()));
+        }
+    }
+    let n = withheld.load(Ordering::Relaxed);
+    if n > 0 {
+        ui.warn(format!(
+            "{n} patient{} got best_therapy `none` because their best or runner-up therapy is a weak arm; --allow-weak-arms recommends anyway",
+            if n == 1 { "" } else { "s" }
+        ));
+    } else if allowed && bundle.weak_arms().iter().any(|&w| w) {
+        ui.warn("--allow-weak-arms: recommendations include weak arms");
+    }
 }

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::models::{AlgorithmParams, RawParams};
 use crate::notes::Notes;
 use crate::output::AtomicFile;
+use crate::training::audit::MISSING_WARN;
 use crate::training::tuning::{auto_grid, INNER_FOLDS};
 use crate::training::{train, Cohort, CohortSpec, Method, TrainSpec};
 
@@ -176,6 +177,18 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     for line in arm_summaries(&bundle) {
         ui.info(line);
     }
+    audit_notes(&bundle, ui);
+    sample_size_notes(&bundle, ui);
+    if bundle.arms.len() > 1 {
+        for arm in &bundle.arms {
+            if let Some(why) = arm.weakness() {
+                ui.warn(format!(
+                    "arm `{}` is weak: {why}; `score` withholds the recommendation (best_therapy `none`) from patients whose best or runner-up therapy is this arm, unless --allow-weak-arms",
+                    arm.label()
+                ));
+            }
+        }
+    }
     let unconverged: Vec<String> = bundle
         .arms
         .iter()
@@ -238,11 +251,16 @@ fn arm_summaries(bundle: &Bundle) -> Vec<String> {
         .map(|arm| {
             let cv = match &arm.cv {
                 Some(cv) => format!(
-                    "{} AUC {:.3} ± {:.3} ({} folds)",
+                    "{} AUC {:.3} ± {:.3} ({} folds; pooled {:.3}{})",
                     if auto { "nested-CV" } else { "CV" },
                     cv.auc_mean,
                     cv.auc_sd,
-                    cv.folds
+                    cv.folds,
+                    cv.auc_pooled,
+                    match cv.auc_pooled_ci {
+                        Some([lo, hi]) => format!(", 95% CI {lo:.3}–{hi:.3}"),
+                        None => String::new(),
+                    }
                 ),
                 None => "no cross-validation".into(),
             };
@@ -264,4 +282,91 @@ fn arm_summaries(bundle: &Bundle) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// A cross-validated AUC from which on leakage is suspected.
+const HIGH_CV_AUC: f64 = 0.95;
+
+/// Missing values and possible leaks, on stderr.
+fn audit_notes(bundle: &Bundle, ui: &Ui) {
+    let missing = &bundle.training.missing;
+    if !missing.is_empty() {
+        let shown: Vec<String> = missing
+            .iter()
+            .take(10)
+            .map(|m| format!("{} {:.1}%", m.feature, 100.0 * m.share()))
+            .collect();
+        ui.info(format!(
+            "missing values (imputed from the training patients) in {} of {} features: {}{}",
+            missing.len(),
+            bundle.features.len(),
+            shown.join(", "),
+            if missing.len() > 10 {
+                format!(", and {} more", missing.len() - 10)
+            } else {
+                String::new()
+            }
+        ));
+        let many: Vec<String> = missing
+            .iter()
+            .filter(|m| m.share() > MISSING_WARN)
+            .map(|m| format!("`{}` ({:.1}%)", m.feature, 100.0 * m.share()))
+            .collect();
+        if !many.is_empty() {
+            ui.warn(format!(
+                "more than {:.0}% missing: {}; imputed values carry little information and the missingness may itself depend on the outcome: check the data, or leave them out with --exclude",
+                100.0 * MISSING_WARN,
+                many.join(", ")
+            ));
+        }
+    }
+    for a in &bundle.arms {
+        if let Some(cv) = a.cv.as_ref().filter(|cv| cv.auc_pooled >= HIGH_CV_AUC) {
+            ui.warn(format!(
+                "arm `{}`: a cross-validated AUC of {:.3} is rarely real for a treatment outcome: check that no feature was measured after treatment started or is derived from the outcome{}",
+                a.label(),
+                cv.auc_pooled,
+                if bundle.training.leakage.is_empty() {
+                    ""
+                } else {
+                    " (see the features named below)"
+                }
+            ));
+        }
+    }
+    for l in &bundle.training.leakage {
+        ui.warn(format!(
+            "`{}` may leak the outcome: {}{}; a value measured after treatment started is unknown when a therapy is chosen: leave it out with --exclude {}",
+            l.feature,
+            l.reason,
+            l.auc.map_or(String::new(), |a| format!(" (AUC alone {a:.3})")),
+            l.feature
+        ));
+    }
+}
+
+/// Riley et al.'s minimum sample size per arm: a warning when not met.
+fn sample_size_notes(bundle: &Bundle, ui: &Ui) {
+    let short: Vec<String> = bundle
+        .arms
+        .iter()
+        .filter_map(|a| {
+            let s = a.sample_size.as_ref()?;
+            (!s.met()).then(|| {
+                format!(
+                    "{} has {} patients, {} needed for {} parameters",
+                    a.label(),
+                    s.n_available,
+                    s.n_required,
+                    s.parameters
+                )
+            })
+        })
+        .collect();
+    if !short.is_empty() {
+        ui.warn(format!(
+            "fewer patients than Riley et al.'s minimum sample size (from the cross-validated AUC; `report` shows the criteria): {}; expect optimism and check the model on held-out data",
+            short.join("; ")
+        ));
+    }
 }

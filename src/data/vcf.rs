@@ -211,37 +211,8 @@ fn read_variant(
     } else {
         id.to_string()
     };
-    if let Some(first) = seen.get(&name) {
-        // `bcftools norm -m-` keeps the ID on every record it splits a
-        // multi-allelic site into: tell them apart by ALT.
-        let renamed = format!("{name}:{alt}");
-        if first.site != site || first.alt == alt || seen.contains_key(&renamed) {
-            return Err(Error::data(
-                Location::file(&file).line(line).column("ID"),
-                format!(
-                    "variant `{name}` appears twice (lines {} and {line}); give each record its own ID (e.g. bcftools annotate --set-id '%CHROM:%POS:%REF:%FIRST_ALT')",
-                    first.line
-                ),
-            ));
-        }
-        let (first_snp, first_line, first_alt) = (first.snp, first.line, first.alt.clone());
-        if t.snps[first_snp] == name {
-            let first_name = format!("{name}:{first_alt}");
-            t.snps[first_snp] = first_name.clone();
-            t.raw_names[first_snp] = first_name.clone();
-            seen.insert(
-                first_name,
-                Seen {
-                    line: first_line,
-                    site: site.clone(),
-                    alt: first_alt,
-                    snp: first_snp,
-                },
-            );
-            counts.renamed += 1;
-        }
-        counts.renamed += 1;
-        name = renamed;
+    if seen.contains_key(&name) {
+        name = split_record_name(t, seen, counts, &name, &site, alt, line)?;
     }
     let snp = t.snps.len();
     let alt_missing = alt == "." || alt.is_empty();
@@ -274,6 +245,51 @@ fn read_variant(
     t.alleles.push(Some(alleles));
     t.snp_lines.push(line);
     Ok(())
+}
+
+/// The name of a record whose ID was seen before: `bcftools norm -m-`
+/// keeps the ID on every record it splits a multi-allelic site into, so
+/// they are told apart by ALT (`ID:ALT`, the first record renamed too);
+/// the same ID at another position or with the same ALT is an error.
+fn split_record_name(
+    t: &mut DosageTable,
+    seen: &mut HashMap<String, Seen>,
+    counts: &mut Counts,
+    name: &str,
+    site: &str,
+    alt: &str,
+    line: u64,
+) -> Result<String> {
+    let file = t.file.clone();
+    let first = &seen[name];
+    let renamed = format!("{name}:{alt}");
+    if first.site != site || first.alt == alt || seen.contains_key(&renamed) {
+        return Err(Error::data(
+            Location::file(&file).line(line).column("ID"),
+            format!(
+                "variant `{name}` appears twice (lines {} and {line}); give each record its own ID (e.g. bcftools annotate --set-id '%CHROM:%POS:%REF:%FIRST_ALT')",
+                first.line
+            ),
+        ));
+    }
+    let (first_snp, first_line, first_alt) = (first.snp, first.line, first.alt.clone());
+    if t.snps[first_snp] == name {
+        let first_name = format!("{name}:{first_alt}");
+        t.snps[first_snp] = first_name.clone();
+        t.raw_names[first_snp] = first_name.clone();
+        seen.insert(
+            first_name,
+            Seen {
+                line: first_line,
+                site: site.to_string(),
+                alt: first_alt,
+                snp: first_snp,
+            },
+        );
+        counts.renamed += 1;
+    }
+    counts.renamed += 1;
+    Ok(renamed)
 }
 
 /// Every sample's dosage on one variant line: DS when the cell has one,

@@ -324,6 +324,7 @@ mod tests {
                 not_converged: false,
             }),
             cv: None,
+            sample_size: None,
         };
         let (batched, _) = predict_arm(&arm, &frame, &rows).unwrap();
         let (x, _) = arm.model_inputs(&frame, &rows).unwrap();

@@ -342,6 +342,7 @@ mod tests {
             design: Default::default(),
             model: FittedModel::Logistic(model),
             cv: None,
+            sample_size: None,
         };
         (frame, arm, y)
     }

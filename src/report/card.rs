@@ -4,11 +4,12 @@
 
 use serde::Serialize;
 
-use crate::bundle::Bundle;
+use crate::bundle::{Bundle, FeatureMissing, LeakSuspect};
 use crate::data::FileInfo;
 use crate::eval::importance::missing_handling;
 use crate::eval::{Evaluation, GroupEvaluation};
 use crate::models::ALGORITHMS;
+use crate::stats::sample_size::SampleSize;
 
 /// Marks an item a tool cannot know, in the Markdown card.
 pub(crate) fn blank(what: &str) -> String {
@@ -76,6 +77,13 @@ pub(crate) struct ArmCard {
     pub(crate) cv_auc_pooled: Option<f64>,
     /// Every fold's AUC.
     pub(crate) cv_fold_auc: Option<Vec<f64>>,
+    /// DeLong 95 % interval `[low, high]` of the pooled out-of-fold AUC.
+    pub(crate) cv_auc_pooled_ci: Option<[f64; 2]>,
+    /// Why the arm cannot support a recommendation (`null` if it can or
+    /// was not cross-validated).
+    pub(crate) weak: Option<String>,
+    /// Riley et al.'s minimum sample size for the arm's model.
+    pub(crate) sample_size: Option<SampleSize>,
     /// Whether the final fit stopped at its iteration limit before
     /// converging.
     pub(crate) not_converged: bool,
@@ -124,6 +132,10 @@ pub(crate) struct ModelCard {
     pub(crate) holds_patient_rows: bool,
     /// Per-arm training and cross-validation.
     pub(crate) arms: Vec<ArmCard>,
+    /// Features with missing values among the training patients.
+    pub(crate) missing: Vec<FeatureMissing>,
+    /// Features that may leak the outcome, found at training.
+    pub(crate) leakage: Vec<LeakSuspect>,
     /// Predictors.
     pub(crate) predictors: Vec<Predictor>,
     /// Evaluation files and hashes (with --data).
@@ -208,6 +220,9 @@ pub(crate) fn build(
             cv_auc_sd: a.cv.as_ref().map(|c| c.auc_sd),
             cv_auc_pooled: a.cv.as_ref().map(|c| c.auc_pooled),
             cv_fold_auc: a.cv.as_ref().map(|c| c.fold_auc.clone()),
+            cv_auc_pooled_ci: a.cv.as_ref().and_then(|c| c.auc_pooled_ci),
+            weak: a.weakness(),
+            sample_size: a.sample_size.clone(),
             not_converged: a.model.not_converged(),
         })
         .collect();
@@ -256,6 +271,8 @@ pub(crate) fn build(
         holds_patient_rows: t.holds_patient_rows
             || bundle.arms.iter().any(|a| a.model.holds_training_rows()),
         arms,
+        missing: t.missing.clone(),
+        leakage: t.leakage.clone(),
         predictors,
         evaluation_files: evaluation.map(|(f, _)| f.to_vec()),
         evaluation: evaluation.map(|(_, e)| e.clone()),
@@ -264,6 +281,74 @@ pub(crate) fn build(
     };
     card.items = items(&card, bundle);
     card
+}
+
+/// `filled` when every arm has Riley's calculation, else `partial`.
+fn sample_size_status(c: &ModelCard) -> &'static str {
+    if c.arms.iter().all(|a| a.sample_size.is_some()) {
+        "filled"
+    } else {
+        "partial"
+    }
+}
+
+/// Item 10: the patients used and Riley et al.'s minimum per arm.
+fn sample_size_text(c: &ModelCard) -> String {
+    let mut t = format!(
+        "{} patients with {} responders ({}) were used for training. Minimum sample size for developing a binary-outcome model (Riley et al., BMJ 2020; criteria of `pmsampsize`: expected shrinkage ≥ 0.9, optimism in Nagelkerke R² ≤ 0.05, overall risk within ±0.05; anticipated Cox-Snell R² from the cross-validated C-statistic by Riley et al.'s 2021 approximation): ",
+        c.training_n,
+        c.training_responders,
+        pct(c.training_responders, c.training_n)
+    );
+    let per_arm: Vec<String> = c
+        .arms
+        .iter()
+        .map(|a| match &a.sample_size {
+            Some(s) => format!(
+                "{}: {} required ({} / {} / {} by the three criteria; {} parameters, prevalence {:.3}, R²cs {:.4} from C {:.3}), {} available: {}",
+                a.arm,
+                s.n_required,
+                s.n_criterion_1,
+                s.n_criterion_2,
+                s.n_criterion_3,
+                s.parameters,
+                s.prevalence,
+                s.r2_cs,
+                s.c_statistic,
+                s.n_available,
+                if s.met() { "met" } else { "NOT met" }
+            ),
+            None => format!(
+                "{}: not computable (no cross-validated C-statistic above 0.5)",
+                a.arm
+            ),
+        })
+        .collect();
+    t.push_str(&per_arm.join("; "));
+    t.push('.');
+    t
+}
+
+/// Item 11's missingness: the features with missing values.
+fn missing_text(c: &ModelCard) -> String {
+    if c.missing.is_empty() {
+        return "no predictor had a missing value in the training data".into();
+    }
+    let shown: Vec<String> = c
+        .missing
+        .iter()
+        .take(30)
+        .map(|m| format!("`{}` {:.1}%", m.feature, 100.0 * m.share()))
+        .collect();
+    format!(
+        "share missing among training patients: {}{}",
+        shown.join(", "),
+        if c.missing.len() > 30 {
+            format!(" and {} more features", c.missing.len() - 30)
+        } else {
+            String::new()
+        }
+    )
 }
 
 fn files_text(files: &[FileInfo]) -> String {
@@ -327,8 +412,8 @@ fn items(c: &ModelCard, _bundle: &Bundle) -> Vec<Item> {
         item("8b", "Outcome assessment", "to_fill", blank("how and by whom the outcome was assessed; blinding to predictors")),
         item("9a", "Predictors", "filled", format!("{} predictors: {} numeric, {} categorical, {} genotype dosages; listed with their handling of missing values in the predictor table", c.predictors.len(), n_kind("numeric"), n_kind("categorical"), n_kind("dosage"))),
         item("9b-c", "Predictor measurement", "to_fill", blank("how and when predictors were measured; blinding to the outcome")),
-        item("10", "Sample size", "partial", format!("{} patients with {} responders ({}) were used for training. {}", c.training_n, c.training_responders, pct(c.training_responders, c.training_n), blank("how the study size was arrived at (e.g. Riley et al. criteria)"))),
-        item("11", "Missing data", "filled", format!("patients with a missing outcome were left out ({} in training) and patients with a missing therapy ({}); missing predictor values were imputed as listed in the predictor table (single imputation with training values)", c.training_n_missing_target, c.training_n_missing_therapy)),
+        item("10", "Sample size", sample_size_status(c), sample_size_text(c)),
+        item("11", "Missing data", "filled", format!("patients with a missing outcome were left out ({} in training) and patients with a missing therapy ({}); missing predictor values were imputed as listed in the predictor table (single imputation with training values); {}", c.training_n_missing_target, c.training_n_missing_therapy, missing_text(c))),
         item("12a-d", "Analytical methods", "filled", format!("{algo} ({}), {arms_text}; hyper-parameters as stored in the model; seed {}. Internal validation: {cv_text}.", c.hyperparameters_text, c.seed)),
         item("12e-g", "Performance measures", "filled", "discrimination: AUC with a stratified-bootstrap percentile 95% CI and a DeLong CI; accuracy: Brier score, scaled Brier score, log-loss; calibration: calibration-in-the-large and calibration slope from a logistic recalibration on logit(p), observed/expected ratio, binned calibration curve; classification: sensitivity, specificity, PPV and NPV at the training prevalence, Youden-optimal threshold; clinical utility: decision-curve net benefit (Vickers & Elkin 2006) at thresholds 0.05–0.95".into()),
         item("13", "Class imbalance", "filled", "no resampling or reweighting; probabilities are those of the fitted model".into()),
@@ -455,7 +540,7 @@ fn md_training(c: &ModelCard, s: &mut String) {
         "- {} patients after the ID join; {} left out for a missing outcome, {} for a missing therapy; {} used, {} responders ({})\n\n",
         c.training_n_joined, c.training_n_missing_target, c.training_n_missing_therapy, c.training_n, c.training_responders, pct(c.training_responders, c.training_n)
     ));
-    s.push_str("## Training and internal validation per arm\n\n| arm | n | responders | CV folds | CV AUC mean ± SD | pooled out-of-fold AUC | fold AUCs |\n|---|---|---|---|---|---|---|\n");
+    s.push_str("## Training and internal validation per arm\n\n| arm | n | responders | CV folds | CV AUC mean ± SD | pooled out-of-fold AUC [95% CI DeLong] | fold AUCs |\n|---|---|---|---|---|---|---|\n");
     for a in &c.arms {
         s.push_str(&format!(
             "| {} | {} | {} ({}) | {} | {} | {} | {} |\n",
@@ -468,7 +553,10 @@ fn md_training(c: &ModelCard, s: &mut String) {
                 (Some(m), Some(sd)) => format!("{m:.3} ± {sd:.3}"),
                 _ => "NA".into(),
             },
-            f3(a.cv_auc_pooled),
+            match a.cv_auc_pooled_ci {
+                Some([lo, hi]) => format!("{} [{lo:.3}, {hi:.3}]", f3(a.cv_auc_pooled)),
+                None => f3(a.cv_auc_pooled),
+            },
             a.cv_fold_auc.as_ref().map_or("NA".into(), |v| v
                 .iter()
                 .map(|x| format!("{x:.3}"))
@@ -476,13 +564,72 @@ fn md_training(c: &ModelCard, s: &mut String) {
                 .join(", ")),
         ));
     }
-    s.push_str("\nCross-validation stores fold AUCs only, so no confidence interval is given here; the evaluation below (with `--data`) gives intervals.\n\n");
+    s.push_str("\nThe interval is DeLong's, on the out-of-fold predictions of all folds pooled (it does not include the variation between refits, so it is if anything too narrow).\n\n");
+    if c.algorithm == "auto" {
+        s.push_str("The cross-validation above is **nested**: within each outer fold, `auto` chose its algorithm and hyper-parameters by an inner cross-validation on that fold's training rows only, so the outer AUCs are not inflated by the choice.\n\n");
+    }
+    for a in &c.arms {
+        if let Some(why) = &a.weak {
+            s.push_str(&format!(
+                "**Weak arm:** {}: {why}. `score` withholds the recommendation (best therapy `none`) from patients whose best or runner-up therapy is this arm, unless `--allow-weak-arms`.\n\n",
+                a.arm
+            ));
+        }
+    }
     for a in c.arms.iter().filter(|a| a.not_converged) {
         s.push_str(&format!(
             "**Caution:** the fit of arm {} stopped at its iteration limit before converging (`max_iter`); its coefficients may not be the optimum.\n\n",
             a.arm
         ));
     }
+    md_sample_size(c, s);
+    for l in &c.leakage {
+        s.push_str(&format!(
+            "**Possible leakage:** `{}`: {}{}. A value measured after treatment started is unknown when a therapy is chosen.\n\n",
+            l.feature,
+            l.reason,
+            l.auc.map_or(String::new(), |a| format!(" (AUC alone {a:.3})"))
+        ));
+    }
+    let many: Vec<String> = c
+        .missing
+        .iter()
+        .filter(|m| m.share() > crate::training::audit::MISSING_WARN)
+        .map(|m| format!("`{}` ({:.1}%)", m.feature, 100.0 * m.share()))
+        .collect();
+    if !many.is_empty() {
+        s.push_str(&format!(
+            "**Much missing data:** more than 20% missing in {}; these were imputed with training values.\n\n",
+            many.join(", ")
+        ));
+    }
+}
+
+/// Riley et al.'s minimum sample size per arm, as a table.
+fn md_sample_size(c: &ModelCard, s: &mut String) {
+    if c.arms.iter().all(|a| a.sample_size.is_none()) {
+        return;
+    }
+    s.push_str("### Sample size (Riley et al. 2020)\n\nMinimum sample size for developing a binary-outcome model (`pmsampsize` criteria); the anticipated Cox-Snell R² comes from the cross-validated C-statistic (Riley et al. 2021's approximation).\n\n| arm | parameters | prevalence | C | R²cs | shrinkage ≥ 0.9 | optimism ≤ 0.05 | risk ± 0.05 | required | available | met |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for a in &c.arms {
+        if let Some(z) = &a.sample_size {
+            s.push_str(&format!(
+                "| {} | {} | {:.3} | {:.3} | {:.4} | {} | {} | {} | {} | {} | {} |\n",
+                a.arm,
+                z.parameters,
+                z.prevalence,
+                z.c_statistic,
+                z.r2_cs,
+                z.n_criterion_1,
+                z.n_criterion_2,
+                z.n_criterion_3,
+                z.n_required,
+                z.n_available,
+                if z.met() { "yes" } else { "**no**" }
+            ));
+        }
+    }
+    s.push('\n');
 }
 
 /// Every predictor with its kind, missing-value handling and levels.

@@ -2,6 +2,8 @@
 //! crate), the JSON array (written as it is merged) and the aligned table.
 //! Probabilities are printed with six decimals.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
@@ -23,6 +25,11 @@ pub(crate) struct Shape<'a> {
     pub(crate) arms: &'a [String],
     /// `best_therapy` is `none` below this advantage.
     pub(crate) min_advantage: f64,
+    /// Per arm: too weak to recommend on (a patient whose best or
+    /// runner-up arm is weak gets `none`); all `false` to recommend anyway.
+    pub(crate) weak: &'a [bool],
+    /// Counts the patients shown whose recommendation a weak arm withheld.
+    pub(crate) withheld: &'a AtomicUsize,
 }
 
 impl Shape<'_> {
@@ -49,18 +56,28 @@ fn round(v: f64) -> f64 {
     (v * s).round() / s
 }
 
-/// The best therapy's name, or `none` when its advantage is below `min_advantage`.
-pub(crate) fn best_label(best: usize, advantage: f64, arms: &[String], min_advantage: f64) -> &str {
-    if advantage < min_advantage {
-        "none"
-    } else {
-        &arms[best]
+/// The best therapy's name, or `none` when its advantage over the
+/// runner-up is below `min_advantage`, or when the best or runner-up arm
+/// is weak (counted in `withheld`). `p` are the patient's probabilities.
+pub(crate) fn best_label<'a>(p: &[f64], best: usize, advantage: f64, s: &Shape<'a>) -> &'a str {
+    if advantage < s.min_advantage {
+        return "none";
     }
+    if s.weak.iter().any(|&w| w) {
+        let runner_up = (0..p.len())
+            .filter(|&a| a != best)
+            .max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a)));
+        if s.weak[best] || runner_up.is_some_and(|r| s.weak[r]) {
+            s.withheld.fetch_add(1, Ordering::Relaxed);
+            return "none";
+        }
+    }
+    &s.arms[best]
 }
 
 /// The JSON object of one ranked patient.
 fn json_item(r: &RankedRow, s: Shape) -> Value {
-    let (id, arms, multi, min_advantage) = (s.id_name, s.arms, s.multi(), s.min_advantage);
+    let (id, arms, multi) = (s.id_name, s.arms, s.multi());
     let mut m = Map::new();
     m.insert("rank".into(), r.rank.into());
     m.insert(id.into(), r.id.clone().into());
@@ -70,7 +87,7 @@ fn json_item(r: &RankedRow, s: Shape) -> Value {
         }
         m.insert(
             "best_therapy".into(),
-            best_label(r.best, r.advantage, arms, min_advantage).into(),
+            best_label(&r.probs, r.best, r.advantage, &s).into(),
         );
         m.insert("advantage".into(), round(r.advantage).into());
     } else {
@@ -81,12 +98,12 @@ fn json_item(r: &RankedRow, s: Shape) -> Value {
 
 /// The table cells of one ranked patient.
 fn table_cells(r: &RankedRow, s: Shape) -> Vec<Cell> {
-    let (arms, multi, min_advantage) = (s.arms, s.multi(), s.min_advantage);
+    let multi = s.multi();
     let mut c = vec![Cell::Int(r.rank), Cell::Text(r.id.clone())];
     c.extend(r.probs.iter().map(|&p| Cell::Num(p, DECIMALS)));
     if multi {
         c.push(Cell::Text(
-            best_label(r.best, r.advantage, arms, min_advantage).to_string(),
+            best_label(&r.probs, r.best, r.advantage, &s).to_string(),
         ));
         c.push(Cell::Num(r.advantage, DECIMALS));
     }
@@ -199,9 +216,7 @@ fn csv_lines(
         }
         if shape.multi() {
             let (best, advantage) = best_and_advantage(&p);
-            let _ = w.write_field(
-                csv_text(best_label(best, advantage, shape.arms, shape.min_advantage)).as_bytes(),
-            );
+            let _ = w.write_field(csv_text(best_label(&p, best, advantage, &shape)).as_bytes());
             num(advantage, &mut w, &mut field);
         }
         let _ = w.write_record(None::<&[u8]>);

@@ -6,6 +6,7 @@
 pub(crate) mod folds;
 pub(crate) mod glm;
 pub(crate) mod linalg;
+pub(crate) mod sample_size;
 pub(crate) mod scores;
 
 /// The 97.5 % quantile of the standard normal distribution.

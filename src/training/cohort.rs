@@ -87,6 +87,17 @@ struct Therapies {
 }
 
 impl Cohort {
+    /// Every training row of every arm, in frame order, with its label.
+    pub(crate) fn labelled_rows(&self) -> (Vec<usize>, Vec<bool>) {
+        let mut all: Vec<(usize, bool)> = self
+            .arms
+            .iter()
+            .flat_map(|a| a.rows.iter().copied().zip(a.y.iter().copied()))
+            .collect();
+        all.sort_unstable();
+        all.into_iter().unzip()
+    }
+
     /// Reads, joins and checks the data of `spec`; every arm needs at
     /// least `min_per_class` responders and non-responders (`why` names
     /// what needs them, e.g. `--cv 5`).

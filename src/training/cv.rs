@@ -11,7 +11,7 @@ use crate::features::{Frame, Pipeline};
 use crate::models::{AlgorithmParams, FittedModel};
 use crate::stats::folds::{split, stratified_folds};
 use crate::stats::mean_sd;
-use crate::stats::scores::auc;
+use crate::stats::scores::{auc, delong};
 
 /// The seed of fold `f`'s fits, from the seed of the folds.
 pub(crate) fn fold_seed(seed: u64, f: usize) -> u64 {
@@ -114,7 +114,8 @@ pub(crate) fn pick<T: Copy>(values: &[T], positions: &[usize]) -> Vec<T> {
 }
 
 /// Fold AUCs, their mean and sample SD, and the AUC of the pooled
-/// out-of-fold predictions `oof` (one per row, labels `y`).
+/// out-of-fold predictions `oof` (one per row, labels `y`) with its DeLong
+/// 95 % interval.
 pub(crate) fn cv_metrics(fold_auc: Vec<f64>, oof: &[f64], y: &[bool]) -> CvMetrics {
     let (auc_mean, auc_sd) = mean_sd(&fold_auc);
     CvMetrics {
@@ -123,6 +124,10 @@ pub(crate) fn cv_metrics(fold_auc: Vec<f64>, oof: &[f64], y: &[bool]) -> CvMetri
         auc_mean,
         auc_sd,
         auc_pooled: auc(oof, y).unwrap_or(f64::NAN),
+        auc_pooled_ci: delong(oof, y).map(|d| {
+            let (lo, hi) = d.ci95();
+            [lo, hi]
+        }),
     }
 }
 

@@ -3,6 +3,7 @@
 //! writes a bundle. Imports data, features, models and the bundle format;
 //! knows nothing of evaluation reports or the command line.
 
+pub(crate) mod audit;
 pub(crate) mod cohort;
 pub(crate) mod compare;
 pub(crate) mod cv;
@@ -71,6 +72,19 @@ pub(crate) fn train(
     };
     let cross_fitted = cross_fitted.filter(|_| how.keep_cross_fitted);
     let holds_rows = arms.iter().any(|a| a.model.holds_training_rows());
+    let (rows, y) = cohort.labelled_rows();
+    let mut arms = arms;
+    for arm in &mut arms {
+        // The S-learner's one model sees every patient.
+        let (n, events) = match arm.design {
+            crate::bundle::Design::PerArm => (arm.n, arm.responders),
+            crate::bundle::Design::SLearner { .. } => (y.len(), y.iter().filter(|&&b| b).count()),
+        };
+        let parameters = arm.design.width(arm.pipeline.width());
+        arm.sample_size = arm.cv.as_ref().and_then(|cv| {
+            crate::stats::sample_size::from_c_statistic(parameters, n, events, cv.auc_pooled)
+        });
+    }
     Ok(Bundle {
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,
@@ -97,6 +111,8 @@ pub(crate) fn train(
             seed: how.seed,
             cv_folds: how.cv,
             holds_patient_rows: holds_rows,
+            missing: audit::missingness(&cohort.frame, &rows),
+            leakage: audit::leakage(&cohort.frame, &rows, &y, &spec.target),
         },
         arms,
         file: String::new(),

@@ -87,6 +87,7 @@ fn final_fit(
         design: Design::PerArm,
         model,
         cv,
+        sample_size: None,
     })
 }
 
@@ -207,6 +208,7 @@ pub(crate) fn fit_s_learner(
             },
             model: model.clone(),
             cv,
+            sample_size: None,
         })
         .collect();
     Ok((arms, cross))

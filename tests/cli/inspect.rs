@@ -19,7 +19,7 @@ fn text_summary_names_arms_features_and_hash() {
         "SSRI",
         "TMS",
         "ketamine",
-        "folds)",
+        "folds; pooled",
     ] {
         assert!(text.contains(needle), "`{needle}` not in:\n{text}");
     }

@@ -11,6 +11,7 @@ mod compare;
 mod evaluate;
 mod explain;
 mod genetics;
+mod honesty;
 mod inspect;
 mod readers;
 mod readme;

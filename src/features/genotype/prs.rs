@@ -196,30 +196,7 @@ pub(crate) fn read_weights(path: &str) -> Result<(String, Vec<RawWeight>)> {
             allele: 1,
             weight: 2,
         });
-        let need = c.snp.max(c.allele).max(c.weight) + 1;
-        if fields.len() < need {
-            return Err(Error::data(
-                Location::file(&file).line(n),
-                format!(
-                    "{} fields; a weights line needs SNP, effect allele and weight{}",
-                    fields.len(),
-                    if need > 3 {
-                        format!(" (the header puts them in {need} columns)")
-                    } else {
-                        String::new()
-                    }
-                ),
-            ));
-        }
-        let weight = match fields[c.weight].parse::<f64>() {
-            Ok(w) if w.is_finite() => w,
-            _ => {
-                return Err(Error::data(
-                    Location::file(&file).line(n).column("weight"),
-                    format!("`{}` is not a number", fields[c.weight]),
-                ))
-            }
-        };
+        let weight = weight_of(&file, n, &fields, c)?;
         let (snp, allele) = (fields[c.snp], fields[c.allele]);
         if let Some(prev) = seen.insert(snp.to_string(), n) {
             return Err(Error::data(
@@ -243,6 +220,33 @@ pub(crate) fn read_weights(path: &str) -> Result<(String, Vec<RawWeight>)> {
         ));
     }
     Ok((loaded.base_name, out))
+}
+
+/// The weight on weights-file line `n` (columns `c`), checking the line
+/// has every column the layout needs.
+fn weight_of(file: &str, n: u64, fields: &[&str], c: WeightColumns) -> Result<f64> {
+    let need = c.snp.max(c.allele).max(c.weight) + 1;
+    if fields.len() < need {
+        return Err(Error::data(
+            Location::file(file).line(n),
+            format!(
+                "{} fields; a weights line needs SNP, effect allele and weight{}",
+                fields.len(),
+                if need > 3 {
+                    format!(" (the header puts them in {need} columns)")
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+    }
+    match fields[c.weight].parse::<f64>() {
+        Ok(w) if w.is_finite() => Ok(w),
+        _ => Err(Error::data(
+            Location::file(file).line(n).column("weight"),
+            format!("`{}` is not a number", fields[c.weight]),
+        )),
+    }
 }
 
 pub(super) fn fit_prs(

@@ -1,0 +1,247 @@
+//! Honest results on small trials: weak arms withhold recommendations,
+//! possible leaks, missingness and the minimum sample size are reported.
+
+use std::path::Path;
+
+use crate::common::*;
+
+/// A deterministic stream of numbers in [0, 1).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Two arms of `n` patients: in arm A the outcome follows `x`, in arm B it
+/// is a coin toss. Extra columns: `extra(i, responder, rng)` gives their
+/// cells, `extra_header` their names.
+fn trial(n: usize, extra_header: &str, extra: impl Fn(usize, bool, &mut Lcg) -> String) -> String {
+    let mut rng = Lcg(42);
+    let mut s = format!("patient_id,x,z,therapy{extra_header},responder\n");
+    for i in 0..n {
+        let arm = if i % 2 == 0 { "A" } else { "B" };
+        let x = rng.next() * 4.0 - 2.0;
+        let z = rng.next();
+        let resp = if arm == "A" {
+            rng.next() < 1.0 / (1.0 + (-2.5 * x).exp())
+        } else {
+            rng.next() < 0.5
+        };
+        let e = extra(i, resp, &mut rng);
+        s.push_str(&format!(
+            "P{i:04},{x:.4},{z:.4},{arm}{e},{}\n",
+            u8::from(resp)
+        ));
+    }
+    s
+}
+
+fn train(dir: &Path, data: &str, extra: &[&str]) -> (String, serde_json::Value) {
+    let out = dir.join("m.json");
+    let o = responder()
+        .args(["train", "--data", data, "--target", "responder"])
+        .args(["--therapy-col", "therapy", "--out"])
+        .arg(&out)
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stderr}");
+    let b = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    (stderr, b)
+}
+
+#[test]
+fn a_noise_arm_is_flagged_and_withholds_recommendations() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(
+        dir.path(),
+        "t.csv",
+        &trial(240, "", |_, _, _| String::new()),
+    );
+    let (stderr, b) = train(dir.path(), &data, &[]);
+    assert!(
+        stderr.contains("warning: arm `B` is weak: cross-validated AUC"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("arm `A` is weak"), "{stderr}");
+    let ci = b["arms"][1]["cv"]["auc_pooled_ci"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() <= 0.5, "{ci:?}");
+    let ci_a = b["arms"][0]["cv"]["auc_pooled_ci"].as_array().unwrap();
+    assert!(ci_a[0].as_f64().unwrap() > 0.5, "{ci_a:?}");
+
+    // With two arms, every patient's best or runner-up arm is B.
+    let model = dir.path().join("m.json");
+    let o = responder()
+        .args(["score", "--model"])
+        .arg(&model)
+        .args(["--data", &data, "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let csv = String::from_utf8(o.stdout).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 240);
+    assert!(
+        rows.iter().all(|r| r.split(',').nth(4) == Some("none")),
+        "{csv}"
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("240 patients got best_therapy `none` because their best or runner-up therapy is a weak arm"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("arm `B` is weak at training"), "{stderr}");
+
+    // --allow-weak-arms recommends anyway.
+    let o = responder()
+        .args(["score", "--model"])
+        .arg(&model)
+        .args(["--data", &data, "--format", "csv", "--allow-weak-arms"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(o.stdout).unwrap();
+    assert!(!csv
+        .lines()
+        .skip(1)
+        .any(|r| r.split(',').nth(4) == Some("none")));
+
+    // inspect and the model card say so.
+    let o = responder().arg("inspect").arg(&model).output().unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("weak arm B:"), "{text}");
+    let o = responder()
+        .args(["report", "--model"])
+        .arg(&model)
+        .args(["--out"])
+        .arg(dir.path().join("card"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let card = std::fs::read_to_string(dir.path().join("card/model-card.md")).unwrap();
+    assert!(
+        card.contains("### Sample size (Riley et al. 2020)"),
+        "{card}"
+    );
+    assert!(card.contains("**Weak arm:** B:"), "{card}");
+}
+
+#[test]
+fn clean_data_gets_no_weak_leak_or_missing_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    // Both arms follow x.
+    let mut rng = Lcg(7);
+    let mut s = String::from("patient_id,x,z,therapy,responder\n");
+    for i in 0..300 {
+        let x = rng.next() * 4.0 - 2.0;
+        let z = rng.next();
+        let resp = rng.next() < 1.0 / (1.0 + (-x).exp());
+        s.push_str(&format!(
+            "P{i:04},{x:.4},{z:.4},{},{}\n",
+            if i % 2 == 0 { "A" } else { "B" },
+            u8::from(resp)
+        ));
+    }
+    let data = write(dir.path(), "t.csv", &s);
+    let (stderr, b) = train(dir.path(), &data, &[]);
+    for w in ["is weak", "may leak", "missing", "rarely real"] {
+        assert!(!stderr.contains(w), "{w}: {stderr}");
+    }
+    assert!(b["training"].get("missing").is_none());
+    assert!(b["training"].get("leakage").is_none());
+    // Riley's minimum sample size is recorded per arm.
+    let ss = &b["arms"][0]["sample_size"];
+    for key in [
+        "parameters",
+        "prevalence",
+        "r2_cs",
+        "shrinkage",
+        "n_criterion_1",
+        "n_criterion_2",
+        "n_criterion_3",
+        "n_required",
+        "n_available",
+    ] {
+        assert!(ss.get(key).is_some(), "{key} missing in {ss}");
+    }
+    assert_eq!(ss["parameters"], 2);
+    assert_eq!(ss["n_available"], 150);
+}
+
+#[test]
+fn a_post_baseline_column_is_named_as_a_possible_leak() {
+    let dir = tempfile::tempdir().unwrap();
+    // `x_6m` is the outcome measured later, with a little noise.
+    let data = write(
+        dir.path(),
+        "t.csv",
+        &trial(240, ",x_6m", |_, r, rng| {
+            format!(",{:.3}", f64::from(u8::from(r)) * 2.0 + rng.next())
+        }),
+    );
+    let (stderr, b) = train(dir.path(), &data, &[]);
+    assert!(
+        stderr.contains("`x_6m` may leak the outcome: alone it separates responders, and its name marks a follow-up time (`6m`) (AUC alone 1.000)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--exclude x_6m"), "{stderr}");
+    assert!(
+        stderr.contains("is rarely real for a treatment outcome"),
+        "{stderr}"
+    );
+    assert_eq!(b["training"]["leakage"][0]["feature"], "x_6m");
+    // Leaving it out silences it.
+    let (stderr, _) = train(dir.path(), &data, &["--exclude", "x_6m"]);
+    assert!(!stderr.contains("may leak"), "{stderr}");
+    // A column that alone separates responders, whatever its name.
+    let data = write(
+        dir.path(),
+        "u.csv",
+        &trial(240, ",lab", |_, r, rng| {
+            format!(",{:.3}", f64::from(u8::from(r)) * 2.0 + rng.next())
+        }),
+    );
+    let (stderr, _) = train(dir.path(), &data, &[]);
+    assert!(
+        stderr.contains(
+            "`lab` may leak the outcome: alone it separates responders (AUC alone 1.000)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn much_missing_data_is_counted_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(
+        dir.path(),
+        "t.csv",
+        &trial(240, ",crp", |i, _, rng| {
+            if i % 5 < 2 {
+                ",NA".into()
+            } else {
+                format!(",{:.2}", rng.next() * 10.0)
+            }
+        }),
+    );
+    let (stderr, b) = train(dir.path(), &data, &[]);
+    assert!(
+        stderr.contains(
+            "missing values (imputed from the training patients) in 1 of 3 features: crp 40.0%"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: more than 20% missing: `crp` (40.0%)"),
+        "{stderr}"
+    );
+    assert_eq!(b["training"]["missing"][0]["feature"], "crp");
+    assert_eq!(b["training"]["missing"][0]["missing"], 96);
+    assert_eq!(b["training"]["missing"][0]["n"], 240);
+}

@@ -9,6 +9,7 @@ pub(crate) mod inspect;
 pub(crate) mod report;
 pub(crate) mod score;
 pub(crate) mod simulate;
+pub(crate) mod split;
 pub(crate) mod train;
 
 use clap::{Parser, Subcommand};
@@ -61,6 +62,8 @@ pub(crate) enum Command {
     Explain(explain::Args),
     /// Write a TRIPOD+AI model card (Markdown and JSON) for a model.
     Report(report::Args),
+    /// Split a data file into stratified train and test files.
+    Split(split::Args),
 }
 
 impl Command {
@@ -90,6 +93,7 @@ impl Command {
                 a.input.data.clone(),
                 a.input.genotypes.clone(),
             ],
+            Command::Split(a) => vec![Some(a.data.clone())],
             Command::Inspect(_) | Command::Simulate(_) | Command::Algorithms(_) => Vec::new(),
         };
         v.drain(..).flatten().collect()
@@ -119,6 +123,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Evaluate(a) => evaluate::run(a, &ui),
         Command::Explain(a) => explain::run(a, &ui),
         Command::Report(a) => report::run(a, &ui),
+        Command::Split(a) => split::run(a, &ui),
     }
 }
 

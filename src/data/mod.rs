@@ -4,6 +4,7 @@
 pub(crate) mod chunks;
 pub(crate) mod dosage;
 pub(crate) mod input;
+pub(crate) mod split;
 pub(crate) mod table;
 pub(crate) mod target;
 pub(crate) mod truth;

@@ -32,8 +32,8 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "l2",
-        default: "1.0",
-        help: "L2 penalty on leaf weights",
+        default: "20",
+        help: "L2 penalty on leaf weights (20: measured on 19 small real trials in bench/small_trials, where 1 overfitted)",
     },
     ParamInfo {
         key: "min_leaf_weight",
@@ -79,7 +79,7 @@ impl Default for BoostingParams {
             trees: 100,
             learning_rate: 0.1,
             max_depth: 3,
-            l2: 1.0,
+            l2: 20.0,
             min_leaf_weight: 1.0,
             subsample: 1.0,
         }

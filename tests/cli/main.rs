@@ -19,5 +19,6 @@ mod report;
 mod safety;
 mod score;
 mod simulate;
+mod split;
 mod tamper;
 mod train;

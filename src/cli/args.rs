@@ -251,9 +251,14 @@ pub(crate) struct DataArgs {
     #[arg(long, value_name = "LABEL", conflicts_with = "responder_if")]
     pub(crate) positive: Option<String>,
 
-    /// Responder rule for a numeric outcome: an operator and a number.
-    /// Example: --responder-if '<= -50'
-    #[arg(long, value_name = "'OP NUMBER'", allow_hyphen_values = true)]
+    /// Responder rule for a numeric outcome: an operator and a number
+    /// ('<= -50'), or the target compared with a sum of numbers, columns and
+    /// `number * column` terms: response '<target> <= 0.5 * madrs_baseline'
+    /// (a fall of at least 50%), remission '<target> <= 10'. Rows where a
+    /// named column is missing are left out and counted. The target stays
+    /// out of the features; the columns on the right stay features (they are
+    /// measured before treatment). Example: --responder-if 'madrs_wk6 <= 0.5 * madrs_baseline'
+    #[arg(long, value_name = "RULE", allow_hyphen_values = true)]
     pub(crate) responder_if: Option<String>,
 
     /// Use only these feature columns (comma-separated). Example: --features age,sex,madrs_baseline
@@ -321,7 +326,7 @@ impl DataArgs {
             (Some(label), _) => TargetRule::Positive {
                 label: label.clone(),
             },
-            (None, Some(expr)) => TargetRule::parse_threshold(expr)?,
+            (None, Some(expr)) => TargetRule::parse_rule(expr, &self.target)?,
             (None, None) => TargetRule::Binary,
         })
     }

@@ -72,9 +72,82 @@ pub(crate) enum TargetRule {
         /// The threshold.
         value: f64,
     },
+    /// A numeric outcome compared with a linear expression of other
+    /// columns, e.g. `madrs_wk6 <= 0.5 * madrs_baseline`.
+    Relative {
+        /// The comparison.
+        op: CmpOp,
+        /// The expression's constant.
+        constant: f64,
+        /// Its terms `coefficient × column`.
+        terms: Vec<Term>,
+    },
+}
+
+/// One term `coefficient × column` of a relative rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Term {
+    /// The coefficient.
+    pub(crate) coefficient: f64,
+    /// The column (a baseline measurement, known before treatment).
+    pub(crate) column: String,
 }
 
 impl TargetRule {
+    /// Parses `--responder-if`: `'OP NUMBER'`, or `'TARGET OP EXPRESSION'`
+    /// where the expression adds numbers, columns and `number * column`
+    /// terms (e.g. `'madrs_wk6 <= 0.5 * madrs_baseline'`).
+    pub(crate) fn parse_rule(s: &str, target: &str) -> Result<TargetRule> {
+        let t = s.trim();
+        if t.starts_with(['<', '>', '=', '!']) {
+            return TargetRule::parse_threshold(s);
+        }
+        let tokens = tokenize(t).map_err(|m| {
+            Error::usage(format!("--responder-if `{s}`: {m} (example: --responder-if '{target} <= 0.5 * madrs_baseline')"))
+        })?;
+        let op_at = tokens.iter().position(|k| matches!(k, Tok::Op(_)));
+        let (Some(i), Some(Tok::Name(lhs))) = (op_at, tokens.first()) else {
+            return Err(Error::usage(format!(
+                "--responder-if `{s}` must be an operator and a number ('<= -50') or `{target} OP EXPRESSION` ('{target} <= 0.5 * madrs_baseline')"
+            )));
+        };
+        if i != 1 || lhs != target {
+            return Err(Error::usage(format!(
+                "--responder-if `{s}`: the left side must be the target `{target}` alone (the columns to compare with go on the right)"
+            )));
+        }
+        let Tok::Op(op) = tokens[1] else {
+            unreachable!("position found an operator")
+        };
+        let (constant, terms) =
+            linear(&tokens[2..]).map_err(|m| Error::usage(format!("--responder-if `{s}`: {m}")))?;
+        if terms.is_empty() {
+            return Ok(TargetRule::Threshold {
+                op,
+                value: constant,
+            });
+        }
+        if let Some(t) = terms.iter().find(|t| t.column == target) {
+            return Err(Error::usage(format!(
+                "--responder-if `{s}`: the target `{}` cannot also be on the right side",
+                t.column
+            )));
+        }
+        Ok(TargetRule::Relative {
+            op,
+            constant,
+            terms,
+        })
+    }
+
+    /// The columns a rule reads besides the target.
+    pub(crate) fn columns(&self) -> Vec<&str> {
+        match self {
+            TargetRule::Relative { terms, .. } => terms.iter().map(|t| t.column.as_str()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Parses `--responder-if 'OP NUMBER'`.
     pub(crate) fn parse_threshold(s: &str) -> Result<TargetRule> {
         let t = s.trim();
@@ -109,7 +182,178 @@ impl TargetRule {
             TargetRule::Binary => format!("`{column}` is 1/true/yes"),
             TargetRule::Positive { label } => format!("`{column}` == `{label}`"),
             TargetRule::Threshold { op, value } => format!("`{column}` {} {value}", op.symbol()),
+            TargetRule::Relative {
+                op,
+                constant,
+                terms,
+            } => {
+                let mut rhs = String::new();
+                for (k, t) in terms.iter().enumerate() {
+                    let c = t.coefficient;
+                    let sign = if c < 0.0 {
+                        "- "
+                    } else if k > 0 {
+                        "+ "
+                    } else {
+                        ""
+                    };
+                    rhs.push_str(sign);
+                    if c.abs() != 1.0 {
+                        rhs.push_str(&format!("{} × ", c.abs()));
+                    }
+                    rhs.push_str(&format!("`{}` ", t.column));
+                }
+                if *constant != 0.0 {
+                    rhs.push_str(&format!(
+                        "{} {}",
+                        if *constant < 0.0 { "-" } else { "+" },
+                        constant.abs()
+                    ));
+                }
+                format!("`{column}` {} {}", op.symbol(), rhs.trim_end())
+            }
         }
+    }
+}
+
+/// A token of a `--responder-if` expression.
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Num(f64),
+    Name(String),
+    Op(CmpOp),
+    Plus,
+    Minus,
+    Times,
+}
+
+/// Splits an expression into numbers, column names (bare, or in
+/// backquotes when they hold other characters), `+ - *` and comparisons.
+fn tokenize(s: &str) -> std::result::Result<Vec<Tok>, String> {
+    let b: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '`' {
+            let end = b[i + 1..]
+                .iter()
+                .position(|&x| x == '`')
+                .ok_or("a backquoted column name is not closed")?;
+            out.push(Tok::Name(b[i + 1..i + 1 + end].iter().collect()));
+            i += end + 2;
+        } else if c.is_ascii_digit() || (c == '.' && b.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
+            let start = i;
+            while i < b.len()
+                && (b[i].is_ascii_digit()
+                    || b[i] == '.'
+                    || ((b[i] == 'e' || b[i] == 'E') && i + 1 < b.len())
+                    || ((b[i] == '+' || b[i] == '-') && matches!(b[i - 1], 'e' | 'E')))
+            {
+                i += 1;
+            }
+            let text: String = b[start..i].iter().collect();
+            out.push(Tok::Num(
+                text.parse::<f64>()
+                    .map_err(|_| format!("`{text}` is not a number"))?,
+            ));
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_' || b[i] == '.') {
+                i += 1;
+            }
+            out.push(Tok::Name(b[start..i].iter().collect()));
+        } else {
+            let two: String = b[i..(i + 2).min(b.len())].iter().collect();
+            let (tok, len) = match (two.as_str(), c) {
+                ("<=", _) => (Tok::Op(CmpOp::Le), 2),
+                (">=", _) => (Tok::Op(CmpOp::Ge), 2),
+                ("==", _) => (Tok::Op(CmpOp::Eq), 2),
+                ("!=", _) => (Tok::Op(CmpOp::Ne), 2),
+                (_, '<') => (Tok::Op(CmpOp::Lt), 1),
+                (_, '>') => (Tok::Op(CmpOp::Gt), 1),
+                (_, '=') => (Tok::Op(CmpOp::Eq), 1),
+                (_, '+') => (Tok::Plus, 1),
+                (_, '-') => (Tok::Minus, 1),
+                (_, '*') => (Tok::Times, 1),
+                _ => return Err(format!("unexpected `{c}`")),
+            };
+            out.push(tok);
+            i += len;
+        }
+    }
+    Ok(out)
+}
+
+/// A sum of terms: `[+|-] (NUMBER | NAME | NUMBER * NAME | NAME * NUMBER)`
+/// repeated; returns the constant and the column terms (a column named
+/// twice is summed).
+fn linear(t: &[Tok]) -> std::result::Result<(f64, Vec<Term>), String> {
+    if t.is_empty() {
+        return Err("nothing to compare with after the operator".into());
+    }
+    let mut constant = 0.0;
+    let mut terms: Vec<Term> = Vec::new();
+    let mut i = 0;
+    while i < t.len() {
+        let mut sign = 1.0;
+        while let Some(Tok::Plus | Tok::Minus) = t.get(i) {
+            if t[i] == Tok::Minus {
+                sign = -sign;
+            }
+            i += 1;
+        }
+        let (coef, column, used) = match (t.get(i), t.get(i + 1), t.get(i + 2)) {
+            (Some(Tok::Num(a)), Some(Tok::Times), Some(Tok::Name(n))) => (*a, Some(n), 3),
+            (Some(Tok::Name(n)), Some(Tok::Times), Some(Tok::Num(a))) => (*a, Some(n), 3),
+            (Some(Tok::Num(a)), _, _) => (*a, None, 1),
+            (Some(Tok::Name(n)), _, _) => (1.0, Some(n), 1),
+            (Some(other), _, _) => {
+                return Err(format!(
+                    "expected a number or a column, found {}",
+                    describe(other)
+                ))
+            }
+            (None, _, _) => return Err("the expression ends with an operator".into()),
+        };
+        i += used;
+        match column {
+            Some(name) => match terms.iter_mut().find(|x| &x.column == name) {
+                Some(x) => x.coefficient += sign * coef,
+                None => terms.push(Term {
+                    coefficient: sign * coef,
+                    column: name.clone(),
+                }),
+            },
+            None => constant += sign * coef,
+        }
+        match t.get(i) {
+            None | Some(Tok::Plus | Tok::Minus) => {}
+            Some(other) => {
+                return Err(format!(
+                    "expected + or - between terms, found {} (only sums of `number * column` terms are supported)",
+                    describe(other)
+                ))
+            }
+        }
+    }
+    if !constant.is_finite() || terms.iter().any(|x| !x.coefficient.is_finite()) {
+        return Err("a number is too large".into());
+    }
+    Ok((constant, terms))
+}
+
+fn describe(t: &Tok) -> String {
+    match t {
+        Tok::Num(v) => format!("the number {v}"),
+        Tok::Name(n) => format!("the column `{n}`"),
+        Tok::Op(o) => format!("a second comparison `{}`", o.symbol()),
+        Tok::Plus => "`+`".into(),
+        Tok::Minus => "`-`".into(),
+        Tok::Times => "`*`".into(),
     }
 }
 
@@ -118,8 +362,11 @@ impl TargetRule {
 pub(crate) struct Target {
     /// One entry per joined row.
     pub(crate) values: Vec<Option<bool>>,
-    /// Rows whose target was missing.
+    /// Rows whose target was missing, or a value the rule compares with
+    /// (those are also in `n_missing_rule`).
     pub(crate) n_missing: usize,
+    /// Rows with a target but a missing value in a column of the rule.
+    pub(crate) n_missing_rule: usize,
 }
 
 fn binary_word(cell: &str) -> Option<bool> {
@@ -152,6 +399,14 @@ impl Target {
         one_class_ok: bool,
     ) -> Result<Target> {
         let col = ds.data.require(column)?;
+        let refs: Vec<(usize, f64)> = match rule {
+            TargetRule::Relative { terms, .. } => terms
+                .iter()
+                .map(|t| Ok((ds.data.require(&t.column)?, t.coefficient)))
+                .collect::<Result<_>>()?,
+            _ => Vec::new(),
+        };
+        let mut n_missing_rule = 0;
         let mut values = Vec::with_capacity(ds.n_rows());
         let mut labels: BTreeMap<&str, (usize, usize)> = BTreeMap::new(); // label -> (count, first row)
         for (r, cell) in ds.data_cells(col) {
@@ -164,18 +419,25 @@ impl Target {
             let v = match rule {
                 TargetRule::Binary => binary_word(cell),
                 TargetRule::Positive { label } => Some(cell == label),
-                TargetRule::Threshold { op, value } => match parse_number(cell) {
-                    Some(x) => Some(op.apply(x, *value)),
-                    None => {
-                        return Err(Error::data(
-                            ds.data.loc(r, col),
-                            format!(
-                                "`{cell}` is not a number, but --responder-if compares numbers{}",
-                                crate::data::table::decimal_comma_hint(cell)
-                            ),
-                        ))
+                TargetRule::Threshold { op, value } => Some(op.apply(number(ds, r, col)?, *value)),
+                TargetRule::Relative { op, constant, .. } => {
+                    let x = number(ds, r, col)?;
+                    let mut rhs = *constant;
+                    let mut missing = false;
+                    for &(c, k) in &refs {
+                        if is_missing(&ds.data.columns[c][r]) {
+                            missing = true;
+                        } else {
+                            rhs += k * number(ds, r, c)?;
+                        }
                     }
-                },
+                    if missing {
+                        n_missing_rule += 1;
+                        None
+                    } else {
+                        Some(op.apply(x, rhs))
+                    }
+                }
             };
             values.push(v);
         }
@@ -252,8 +514,26 @@ impl Target {
                 ),
             ));
         }
-        Ok(Target { values, n_missing })
+        Ok(Target {
+            values,
+            n_missing,
+            n_missing_rule,
+        })
     }
+}
+
+/// The number in table row `r`, column `c`, or an error naming the cell.
+fn number(ds: &Dataset, r: usize, c: usize) -> Result<f64> {
+    let cell = &ds.data.columns[c][r];
+    parse_number(cell).ok_or_else(|| {
+        Error::data(
+            ds.data.loc(r, c),
+            format!(
+                "`{cell}` is not a number, but --responder-if compares numbers{}",
+                crate::data::table::decimal_comma_hint(cell)
+            ),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -278,6 +558,67 @@ mod tests {
         );
         assert!(TargetRule::parse_threshold("about 5").is_err());
         assert!(TargetRule::parse_threshold("<= x").is_err());
+    }
+
+    #[test]
+    fn parses_relative_rules() {
+        let r = TargetRule::parse_rule("madrs_wk6 <= 0.5 * madrs_baseline", "madrs_wk6").unwrap();
+        assert_eq!(
+            r,
+            TargetRule::Relative {
+                op: CmpOp::Le,
+                constant: 0.0,
+                terms: vec![Term {
+                    coefficient: 0.5,
+                    column: "madrs_baseline".into()
+                }]
+            }
+        );
+        assert_eq!(
+            r.describe("madrs_wk6"),
+            "`madrs_wk6` <= 0.5 × `madrs_baseline`"
+        );
+        // A constant alone is the old threshold rule.
+        assert_eq!(
+            TargetRule::parse_rule("madrs_wk6 <= 10", "madrs_wk6").unwrap(),
+            TargetRule::Threshold {
+                op: CmpOp::Le,
+                value: 10.0
+            }
+        );
+        assert_eq!(
+            TargetRule::parse_rule("<= -50", "x").unwrap(),
+            TargetRule::Threshold {
+                op: CmpOp::Le,
+                value: -50.0
+            }
+        );
+        let r = TargetRule::parse_rule("post < `bdi.pre` * 0.5 - 2 + a - a * 2", "post").unwrap();
+        let TargetRule::Relative {
+            constant, terms, ..
+        } = &r
+        else {
+            panic!("{r:?}")
+        };
+        assert_eq!(*constant, -2.0);
+        assert_eq!(terms.len(), 2);
+        assert_eq!(terms[0].coefficient, 0.5);
+        assert_eq!(terms[1].coefficient, -1.0);
+        assert_eq!(r.describe("post"), "`post` < 0.5 × `bdi.pre` - `a` - 2");
+        for (rule, msg) in [
+            ("other <= 0.5 * base", "the left side must be the target"),
+            ("y <= 0.5 * base * 2", "expected + or -"),
+            ("y <= ", "nothing to compare with"),
+            ("y <= base +", "ends with an operator"),
+            ("y <= y * 0.5", "cannot also be on the right"),
+            ("y <= `base", "not closed"),
+            ("y <= base / 2", "unexpected `/`"),
+            ("y <= base <= 3", "a second comparison"),
+            ("y", "must be an operator"),
+        ] {
+            let e = TargetRule::parse_rule(rule, "y").unwrap_err().to_string();
+            assert!(e.contains(msg), "{rule}: {e}");
+        }
     }
 
     #[test]

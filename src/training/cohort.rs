@@ -112,10 +112,19 @@ impl Cohort {
             notes.info(msg);
         }
         let target = Target::read(&ds, &spec.target, &spec.rule)?;
-        if target.n_missing > 0 {
+        let no_target = target.n_missing - target.n_missing_rule;
+        if no_target > 0 {
             notes.info(format!(
                 "{}: {} rows with a missing `{}` are left out",
-                ds.data.file, target.n_missing, spec.target
+                ds.data.file, no_target, spec.target
+            ));
+        }
+        if target.n_missing_rule > 0 {
+            notes.info(format!(
+                "{}: {} rows with a missing {} (compared with by --responder-if) are left out",
+                ds.data.file,
+                target.n_missing_rule,
+                crate::error::quote_all(spec.rule.columns())
             ));
         }
         let therapies = read_therapies(&ds, spec, &target, notes)?;

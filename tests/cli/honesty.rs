@@ -245,3 +245,100 @@ fn much_missing_data_is_counted_and_named() {
     assert_eq!(b["training"]["missing"][0]["missing"], 96);
     assert_eq!(b["training"]["missing"][0]["n"], 240);
 }
+
+/// A depression trial: MADRS at baseline and week 6 (the outcome).
+fn madrs_trial(n: usize) -> String {
+    let mut rng = Lcg(11);
+    let mut s = String::from("patient_id,age,madrs_baseline,therapy,madrs_wk6\n");
+    for i in 0..n {
+        let base = 20.0 + (rng.next() * 20.0).round();
+        let age = 20 + i % 50;
+        let fall = rng.next() * 0.8 + if age < 40 { 0.15 } else { 0.0 };
+        let wk6 = (base * (1.0 - fall)).round();
+        let base_cell = if i % 25 == 3 {
+            "NA".to_string()
+        } else {
+            format!("{base}")
+        };
+        s.push_str(&format!(
+            "P{i:04},{age},{base_cell},{},{wk6}\n",
+            if i % 2 == 0 { "TMS" } else { "SSRI" }
+        ));
+    }
+    s
+}
+
+#[test]
+fn responder_rules_relative_to_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "madrs.csv", &madrs_trial(300));
+    let out = dir.path().join("m.json");
+    let o = responder()
+        .args(["train", "--data", &data, "--target", "madrs_wk6"])
+        .args(["--responder-if", "madrs_wk6 <= 0.5 * madrs_baseline"])
+        .args(["--therapy-col", "therapy", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("madrs.csv: 12 rows with a missing `madrs_baseline` (compared with by --responder-if) are left out"),
+        "{stderr}"
+    );
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(
+        b["target"]["description"],
+        "`madrs_wk6` <= 0.5 × `madrs_baseline`"
+    );
+    assert_eq!(b["target"]["rule"]["rule"], "relative");
+    assert_eq!(b["training"]["n"], 288);
+    // The baseline stays a feature; the outcome does not.
+    let features: Vec<&str> = b["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(features, ["age", "madrs_baseline"]);
+    // The rule by hand: responders among rows with both values.
+    let text = madrs_trial(300);
+    let mut responders = 0;
+    for l in text.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        if let (Ok(b), Ok(w)) = (f[2].parse::<f64>(), f[4].parse::<f64>()) {
+            responders += usize::from(w <= 0.5 * b);
+        }
+    }
+    assert_eq!(b["training"]["responders"], responders);
+    // evaluate applies the stored rule to new data.
+    responder()
+        .args(["evaluate", "--model"])
+        .arg(&out)
+        .args(["--data", &data, "--format", "json", "--bootstrap", "0"])
+        .assert()
+        .success();
+    // A column the file lacks, and a non-number, name the file.
+    fails(
+        responder()
+            .args(["train", "--data", &data, "--target", "madrs_wk6"])
+            .args(["--responder-if", "madrs_wk6 <= 0.5 * madrs_bl", "--out"])
+            .arg(dir.path().join("x.json")),
+        &["madrs.csv", "missing column `madrs_bl`"],
+    );
+    fails(
+        responder()
+            .args(["train", "--data", &data, "--target", "madrs_wk6"])
+            .args(["--responder-if", "madrs_wk6 <= 0.5 * therapy", "--out"])
+            .arg(dir.path().join("x.json")),
+        &["madrs.csv, line 2, column `therapy`", "is not a number"],
+    );
+    fails_usage(
+        responder()
+            .args(["train", "--data", &data, "--target", "madrs_wk6"])
+            .args(["--responder-if", "madrs_baseline >= 2 * madrs_wk6", "--out"])
+            .arg(dir.path().join("x.json")),
+        &["the left side must be the target `madrs_wk6`"],
+    );
+}

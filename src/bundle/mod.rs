@@ -8,6 +8,7 @@ use std::path::Path;
 
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::data::{FileInfo, TargetRule};
 use crate::error::{Error, Result};
@@ -279,6 +280,48 @@ pub(crate) struct TrainingSummary {
     /// Features that may leak the outcome, found at training.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) leakage: Vec<LeakSuspect>,
+    /// Salted hashes of the training patients' IDs, so an evaluation can
+    /// count the patients it shares with training (absent in older bundles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) id_hashes: Option<IdHashes>,
+}
+
+/// Salted hashes of patient IDs: `SHA-256(salt ‖ ID)` cut to 64 bits,
+/// sorted. Not reversible by a lookup table; whoever holds the bundle and
+/// a candidate ID can still test whether it was in training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct IdHashes {
+    /// The salt (hex), derived from the training files' SHA-256 and the seed.
+    pub(crate) salt: String,
+    /// One hash per training patient (16 hex digits), sorted.
+    pub(crate) hashes: Vec<String>,
+}
+
+impl IdHashes {
+    /// The hashes of `ids` with a salt drawn from `salt_source`.
+    pub(crate) fn new<'a>(ids: impl Iterator<Item = &'a str>, salt_source: &[u8]) -> IdHashes {
+        let mut h = Sha256::new();
+        h.update(b"responder patient-id salt\0");
+        h.update(salt_source);
+        let salt = crate::data::input::hex(&h.finalize()[..16]);
+        let mut hashes: Vec<String> = ids.map(|id| hash_id(&salt, id)).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        IdHashes { salt, hashes }
+    }
+
+    /// Whether patient `id` was among the hashed ones.
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.hashes.binary_search(&hash_id(&self.salt, id)).is_ok()
+    }
+}
+
+fn hash_id(salt: &str, id: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update([0u8]);
+    h.update(id.as_bytes());
+    crate::data::input::hex(&h.finalize()[..8])
 }
 
 /// A trained model as written by `train` and read by every other command.

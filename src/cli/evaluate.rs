@@ -84,9 +84,10 @@ pub(crate) struct Args {
     #[arg(long, value_name = "DIR")]
     pub(crate) plots: Option<PathBuf>,
 
-    /// Judge treatment selection with the bundle's cross-fitted predictions
-    /// of the training patients (for evaluating on the training file: no
-    /// patient is scored by a model that saw them). Example: --cross-fitted
+    /// Use the bundle's cross-fitted predictions of the training patients
+    /// for every table (discrimination, calibration, classification, decision
+    /// curve, treatment selection): for evaluating on the training file, no
+    /// patient is scored by a model that saw them. Example: --cross-fitted
     #[arg(long)]
     pub(crate) cross_fitted: bool,
 
@@ -127,9 +128,9 @@ impl Args {
     /// The labelled files, checked against the bundle.
     fn files(&self, bundle: &Bundle) -> Result<EvalFiles> {
         let multi = bundle.arms.len() >= 2 && bundle.therapy_column.is_some();
-        if !multi && (self.cross_fitted || self.truth.is_some()) {
+        if !multi && self.truth.is_some() {
             return Err(Error::usage(
-                "--cross-fitted and --truth judge treatment selection, which needs a model with two or more therapy arms",
+                "--truth judges treatment selection, which needs a model with two or more therapy arms",
             ));
         }
         let id = self.id.as_deref().unwrap_or(&bundle.id_column);
@@ -218,7 +219,13 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         bootstrap: args.bootstrap,
         seed: args.seed,
     };
-    let ev = evaluate_bundle(&bundle, &data, args.threshold, opts)?;
+    let ev = evaluate_bundle(
+        &bundle,
+        &data,
+        args.threshold,
+        opts,
+        args.cross_fitted.then_some(model.as_str()),
+    )?;
     warn_evaluation(ui, &ev);
     let truth = match &args.truth {
         Some(path) => Some(Truth::read(path, &bundle.id_column, &bundle.arm_names())?),

@@ -136,6 +136,9 @@ pub(crate) struct ExplainOutput {
     pub(crate) model: String,
     /// The seed.
     pub(crate) seed: u64,
+    /// "apparent performance (n of N patients were in training)" when the
+    /// importance was measured on training patients.
+    pub(crate) apparent_performance: Option<String>,
     /// One entry per arm.
     pub(crate) arms: Vec<ArmExplanation>,
 }
@@ -207,7 +210,7 @@ fn explain_labelled(
     labelled: &LabelledData,
     arms: &mut [ArmExplanation],
     ui: &Ui,
-) -> Result<()> {
+) -> Result<Option<String>> {
     for note in &labelled.genotype_notes {
         ui.info(note.clone());
     }
@@ -246,7 +249,16 @@ fn explain_labelled(
             arms,
         )?;
     }
-    Ok(())
+    let rows: Vec<usize> = (0..bundle.arms.len())
+        .flat_map(|a| labelled.arm_rows(a).0)
+        .collect();
+    let marker = crate::eval::apply::overlap(bundle, labelled, &rows).and_then(|o| o.marker());
+    if let Some(m) = &marker {
+        ui.warn(format!(
+            "permutation importance: {m}; it describes the fit, not how the model generalises"
+        ));
+    }
+    Ok(marker)
 }
 
 /// Reads `--data` and adds importance (when the file has the outcome) and
@@ -257,7 +269,7 @@ fn explain_data(
     bundle: &Bundle,
     arms: &mut [ArmExplanation],
     ui: &Ui,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let id = args.id.clone().unwrap_or_else(|| bundle.id_column.clone());
     let mut ds = Dataset::load(
         &input.data,
@@ -286,7 +298,7 @@ fn explain_data(
     if let Some(pid) = &args.patient {
         explain_patients(bundle, &ds, &frame, None, pid, args.top, arms)?;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Runs `explain`.
@@ -294,8 +306,9 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let bundle = Bundle::load(&args.model)?;
     let mut sink = Sink::open(args.out.as_deref())?;
     let mut arms = coefficient_explanations(&bundle, args.top);
+    let mut apparent_performance = None;
     if let Some(input) = args.input.input() {
-        explain_data(&args, &input, &bundle, &mut arms, ui)?;
+        apparent_performance = explain_data(&args, &input, &bundle, &mut arms, ui)?;
     }
     let json_out = out_is_json(args.out.as_deref());
     let format = args.format.unwrap_or(if json_out {
@@ -308,6 +321,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
             let out = ExplainOutput {
                 model: args.model.display().to_string(),
                 seed: args.seed,
+                apparent_performance,
                 arms,
             };
             let mut s = serde_json::to_string_pretty(&out)
@@ -315,7 +329,13 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
             s.push('\n');
             s
         }
-        ExplainFormat::Text => render_text(&args.model.display().to_string(), &arms),
+        ExplainFormat::Text => {
+            let mut t = render_text(&args.model.display().to_string(), &arms);
+            if let Some(m) = &apparent_performance {
+                t = format!("*** {} ***\n{t}", m.to_uppercase());
+            }
+            t
+        }
     };
     sink.write_text(&text)?;
     sink.finish()

@@ -92,7 +92,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
             bootstrap: args.bootstrap,
             seed: args.seed,
         };
-        let ev = evaluate_bundle(&bundle, &labelled, None, opts)?;
+        let ev = evaluate_bundle(&bundle, &labelled, None, opts, None)?;
         warn_evaluation(ui, &ev);
         let written = evaluation_plots(&args.out, &bundle, &labelled, &ev, args.seed)?;
         plot_files = written

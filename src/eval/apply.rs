@@ -38,6 +38,87 @@ pub(crate) fn trained_on<'a>(bundle: &Bundle, files: &'a [FileInfo]) -> Option<&
     })
 }
 
+/// The bundle's cross-fitted probabilities (one vector per arm) of the
+/// patients at `rows`; every one of them must be a training patient.
+pub(crate) fn cross_fitted_rows(
+    bundle: &Bundle,
+    model: &str,
+    data: &LabelledData,
+    rows: &[usize],
+) -> Result<Vec<Vec<f64>>> {
+    let cf = bundle.cross_fitted_or_error(model)?;
+    let index: std::collections::HashMap<&str, usize> = cf
+        .ids
+        .iter()
+        .enumerate()
+        .map(|(k, id)| (id.as_str(), k))
+        .collect();
+    let mut missing = 0;
+    let mut p = vec![Vec::with_capacity(rows.len()); bundle.arms.len()];
+    for &i in rows {
+        match index.get(data.ds.id(i)) {
+            Some(&k) => {
+                for (a, pa) in p.iter_mut().enumerate() {
+                    pa.push(cf.p[a][k]);
+                }
+            }
+            None => missing += 1,
+        }
+    }
+    if missing > 0 {
+        return Err(Error::data(
+            Location::file(&data.ds.data.file),
+            format!(
+                "{missing} patients are not among the bundle's {} cross-fitted training patients; --cross-fitted only judges the training patients",
+                cf.ids.len()
+            ),
+        ));
+    }
+    Ok(p)
+}
+
+/// How many evaluated patients the model was trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Overlap {
+    /// Evaluated patients who were training patients.
+    pub(crate) in_training: usize,
+    /// Evaluated patients.
+    pub(crate) evaluated: usize,
+    /// How it was found: `id-hash` (the bundle's salted training IDs) or
+    /// `same-file` (an older bundle: the training data file itself).
+    pub(crate) method: &'static str,
+}
+
+impl Overlap {
+    /// The marker every output carries when any patient was in training.
+    pub(crate) fn marker(&self) -> Option<String> {
+        (self.in_training > 0).then(|| {
+            format!(
+                "apparent performance ({} of {} patients were in training)",
+                self.in_training, self.evaluated
+            )
+        })
+    }
+}
+
+/// How many of the patients at `rows` of `data` the bundle was trained on;
+/// `None` when the bundle keeps no ID hashes and the file is not its
+/// training file.
+pub(crate) fn overlap(bundle: &Bundle, data: &LabelledData, rows: &[usize]) -> Option<Overlap> {
+    match &bundle.training.id_hashes {
+        Some(h) => Some(Overlap {
+            in_training: rows.iter().filter(|&&i| h.contains(data.ds.id(i))).count(),
+            evaluated: rows.len(),
+            method: "id-hash",
+        }),
+        None => trained_on(bundle, &data.ds.files).map(|_| Overlap {
+            in_training: rows.len(),
+            evaluated: rows.len(),
+            method: "same-file",
+        }),
+    }
+}
+
 /// A labelled evaluation file, prepared for a bundle.
 #[derive(Debug, Clone)]
 pub(crate) struct LabelledData {

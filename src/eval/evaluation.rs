@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::bundle::Bundle;
 use crate::error::Result;
-use crate::eval::apply::{predict_arm, trained_on, LabelledData};
+use crate::eval::apply::{cross_fitted_rows, overlap, predict_arm, LabelledData, Overlap};
 use crate::eval::bootstrap::{bootstrap_auc, BootstrapAuc};
 use crate::eval::calibration::{
     calibration_bins, default_bins, recalibrate, CalibrationBin, Recalibration,
@@ -192,6 +192,15 @@ pub(crate) fn evaluate_group(
 /// A bundle evaluated on a labelled file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct Evaluation {
+    /// Where the probabilities come from: `model` (the bundle's models on
+    /// the file) or `cross-fitted` (out-of-fold, training patients only).
+    pub(crate) predictions: &'static str,
+    /// Evaluated patients the model was trained on (`null`: unknown, an
+    /// older bundle on another file).
+    pub(crate) overlap: Option<Overlap>,
+    /// "apparent performance (n of N patients were in training)" when any
+    /// evaluated patient was (model predictions only).
+    pub(crate) apparent_performance: Option<String>,
     /// Joined patients in the file.
     pub(crate) n_rows: usize,
     /// Patients left out for a missing outcome.
@@ -247,16 +256,21 @@ fn overall_group(
 
 /// Evaluates every arm of `bundle` on the patients who received it, and all
 /// of them pooled. `threshold` overrides each arm's training prevalence.
+/// With `cross_fitted` (the model file's name, for messages), every
+/// patient's probability is the bundle's cross-fitted one (out-of-fold),
+/// so the file must hold training patients only.
 pub(crate) fn evaluate_bundle(
     bundle: &Bundle,
     data: &LabelledData,
     threshold: Option<f64>,
     opts: EvalOptions,
+    cross_fitted: Option<&str>,
 ) -> Result<Evaluation> {
     let names = bundle.arm_names();
     let mut arms = Vec::new();
     let mut warnings = Vec::new();
     let (mut all_p, mut all_y) = (Vec::new(), Vec::new());
+    let mut evaluated = Vec::new();
     for (a, arm) in bundle.arms.iter().enumerate() {
         let (rows, y) = data.arm_rows(a);
         if rows.is_empty() {
@@ -266,7 +280,11 @@ pub(crate) fn evaluate_bundle(
             ));
             continue;
         }
-        let (p, _) = predict_arm(arm, &data.frame, &rows)?;
+        let p = match cross_fitted {
+            Some(model) => cross_fitted_rows(bundle, model, data, &rows)?.swap_remove(a),
+            None => predict_arm(arm, &data.frame, &rows)?.0,
+        };
+        evaluated.extend_from_slice(&rows);
         let (t, source) = pick_threshold(threshold, arm.responders, arm.n);
         let seed = opts.seed.wrapping_add(a as u64);
         arms.push(evaluate_group(
@@ -281,11 +299,16 @@ pub(crate) fn evaluate_bundle(
         all_y.extend(y);
     }
     let overall = overall_group(bundle, &arms, &all_p, &all_y, threshold, opts);
-    // The same clinical file as in training (a shared genotype file is fine).
-    if let Some(f) = trained_on(bundle, &data.ds.files) {
+    // Patients the model was trained on (by ID hash; older bundles: the
+    // same clinical file). Cross-fitted predictions never saw them.
+    let overlap = overlap(bundle, data, &evaluated);
+    let apparent_performance = match (cross_fitted, overlap) {
+        (None, Some(o)) => o.marker(),
+        _ => None,
+    };
+    if let Some(m) = &apparent_performance {
         warnings.push(format!(
-            "{} is the data file the model was trained on: this is apparent (optimistic) performance, not validation; evaluate on patients the model has not seen",
-            f.name
+            "{m}: optimistic, not validation; evaluate on patients the model has not seen, or their cross-fitted predictions (--cross-fitted)"
         ));
     }
     let n_unknown_therapy = data.unknown_therapy.values().sum();
@@ -301,6 +324,13 @@ pub(crate) fn evaluate_bundle(
         ));
     }
     Ok(Evaluation {
+        predictions: if cross_fitted.is_some() {
+            "cross-fitted"
+        } else {
+            "model"
+        },
+        overlap,
+        apparent_performance,
         n_rows: data.ds.n_rows(),
         n_missing_target: data.n_missing_target,
         n_missing_therapy: data.n_missing_therapy,

@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::bundle::Bundle;
 use crate::data::truth::Truth;
-use crate::error::{Error, Location, Result};
-use crate::eval::apply::{predict_all, trained_on, LabelledData};
+use crate::error::Result;
+use crate::eval::apply::{cross_fitted_rows, overlap, predict_all, LabelledData};
 use crate::notes::Notes;
 use crate::stats::{argmax, quantile};
 
@@ -69,10 +69,10 @@ pub(crate) fn judge(
     let p = match source {
         Predictions::CrossFitted => cross_fitted_rows(bundle, model, data, &rows)?,
         Predictions::Model => {
-            if trained_on(bundle, &data.ds.files).is_some() {
-                notes.warn(
-                    "treatment selection is judged on the model's own training patients; add --cross-fitted for an honest estimate",
-                );
+            if let Some(m) = overlap(bundle, data, &rows).and_then(|o| o.marker()) {
+                notes.warn(format!(
+                    "treatment selection: {m}; add --cross-fitted for an honest estimate"
+                ));
             }
             predict_all(bundle, &data.frame, &rows)?.0
         }
@@ -98,45 +98,6 @@ pub(crate) fn judge(
         report.truth = Some(truth_agreement(&p, &rows_truth));
     }
     Ok(Some(report))
-}
-
-/// The bundle's cross-fitted probabilities (one vector per arm) of the
-/// patients at `rows`; every one of them must be a training patient.
-fn cross_fitted_rows(
-    bundle: &Bundle,
-    model: &str,
-    data: &LabelledData,
-    rows: &[usize],
-) -> Result<Vec<Vec<f64>>> {
-    let cf = bundle.cross_fitted_or_error(model)?;
-    let index: std::collections::HashMap<&str, usize> = cf
-        .ids
-        .iter()
-        .enumerate()
-        .map(|(k, id)| (id.as_str(), k))
-        .collect();
-    let mut missing = 0;
-    let mut p = vec![Vec::with_capacity(rows.len()); bundle.arms.len()];
-    for &i in rows {
-        match index.get(data.ds.id(i)) {
-            Some(&k) => {
-                for (a, pa) in p.iter_mut().enumerate() {
-                    pa.push(cf.p[a][k]);
-                }
-            }
-            None => missing += 1,
-        }
-    }
-    if missing > 0 {
-        return Err(Error::data(
-            Location::file(&data.ds.data.file),
-            format!(
-                "{missing} patients are not among the bundle's {} cross-fitted training patients; --cross-fitted only judges the training patients",
-                cf.ids.len()
-            ),
-        ));
-    }
-    Ok(p)
 }
 
 /// A point estimate with a 95 % percentile bootstrap interval.

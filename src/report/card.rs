@@ -283,6 +283,13 @@ pub(crate) fn build(
     card
 }
 
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 /// `filled` when every arm has Riley's calculation, else `partial`.
 fn sample_size_status(c: &ModelCard) -> &'static str {
     if c.arms.iter().all(|a| a.sample_size.is_some()) {
@@ -667,6 +674,17 @@ fn md_evaluation(c: &ModelCard, e: &Evaluation, s: &mut String) {
         "- {} patients; left out: {} missing outcome, {} missing therapy, {} therapy without an arm\n\n",
         e.n_rows, e.n_missing_target, e.n_missing_therapy, e.n_unknown_therapy
     ));
+    match (&e.apparent_performance, e.overlap) {
+        (Some(m), _) => s.push_str(&format!(
+            "**{}: these are apparent, optimistic results, not a validation.**\n\n",
+            capitalise(m)
+        )),
+        (None, Some(o)) => s.push_str(&format!(
+            "None of the {} evaluated patients was in training (checked by salted ID hashes).\n\n",
+            o.evaluated
+        )),
+        (None, None) => {}
+    }
     let groups: Vec<&GroupEvaluation> = e.arms.iter().chain(&e.overall).collect();
     s.push_str(&group_rows(&groups));
     md_classification(&groups, s);

@@ -40,6 +40,21 @@ pub(crate) fn render_text(
         "left out: {} with a missing outcome, {} with a missing therapy, {} with a therapy the model has no arm for\n",
         ev.n_missing_target, ev.n_missing_therapy, ev.n_unknown_therapy
     ));
+    if let Some(m) = &ev.apparent_performance {
+        out.push_str(&format!(
+            "*** {} — optimistic, not validation ***\n",
+            m.to_uppercase()
+        ));
+    } else if ev.predictions == "cross-fitted" {
+        out.push_str(
+            "predictions: cross-fitted (each patient scored by models that did not see them)\n",
+        );
+    } else if let Some(o) = ev.overlap {
+        out.push_str(&format!(
+            "none of the {} evaluated patients was in training\n",
+            o.evaluated
+        ));
+    }
     out.push_str(&discrimination(&groups));
     out.push_str(&calibration(&groups));
     out.push_str(&classification(&groups));

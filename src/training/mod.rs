@@ -113,10 +113,22 @@ pub(crate) fn train(
             holds_patient_rows: holds_rows,
             missing: audit::missingness(&cohort.frame, &rows),
             leakage: audit::leakage(&cohort.frame, &rows, &y, &spec.target),
+            id_hashes: Some(id_hashes(cohort, &rows, how.seed)),
         },
         arms,
         file: String::new(),
     })
+}
+
+/// Salted hashes of the training patients' IDs; the salt comes from the
+/// training files' hashes and the seed, so the bundle stays reproducible.
+fn id_hashes(cohort: &Cohort, rows: &[usize], seed: u64) -> crate::bundle::IdHashes {
+    let mut source = Vec::new();
+    for f in &cohort.ds.files {
+        source.extend_from_slice(f.sha256.as_bytes());
+    }
+    source.extend_from_slice(&seed.to_le_bytes());
+    crate::bundle::IdHashes::new(rows.iter().map(|&r| cohort.ds.id(r)), &source)
 }
 
 /// A pipeline and model per arm (fixed algorithm or `auto`).

@@ -99,7 +99,10 @@ fn example_json_has_every_arm_and_metric() {
     let ssri = arms[0]["threshold"]["threshold"].as_f64().unwrap();
     assert!((ssri - 88.0 / 200.0).abs() < 1e-12);
     // The example model is evaluated on its own training data: say so.
-    assert!(err.contains("apparent (optimistic) performance"), "{err}");
+    assert!(
+        err.contains("apparent performance (600 of 600 patients were in training)"),
+        "{err}"
+    );
     // Every arm has fewer than 100 of a class: the small-sample warning.
     assert!(err.contains("fewer than 100 in a class"), "{err}");
     assert_eq!(arms[0]["small_sample"], true);
@@ -500,11 +503,10 @@ fn treatment_selection_bad_inputs() {
         .assert()
         .success();
     fails_usage(
-        responder().args(["evaluate", "--model"]).arg(&model).args([
-            "--data",
-            &btheb,
-            "--cross-fitted",
-        ]),
+        responder()
+            .args(["evaluate", "--model"])
+            .arg(&model)
+            .args(["--data", &btheb, "--truth", &btheb]),
         &["needs a model with two or more therapy arms"],
     );
     // A truth file without the arm columns.

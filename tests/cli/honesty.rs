@@ -342,3 +342,118 @@ fn responder_rules_relative_to_baseline() {
         &["the left side must be the target `madrs_wk6`"],
     );
 }
+
+/// The data lines of `text` (after its header) from `from` to `to`.
+fn lines_of(text: &str, from: usize, to: usize) -> String {
+    let mut l: Vec<&str> = text.lines().collect();
+    let header = l.remove(0);
+    let mut out = format!("{header}\n");
+    for x in &l[from..to] {
+        out.push_str(x);
+        out.push('\n');
+    }
+    out
+}
+
+fn evaluate_json(model: &Path, data: &str, extra: &[&str]) -> serde_json::Value {
+    let o = responder()
+        .args(["evaluate", "--model"])
+        .arg(model)
+        .args(["--data", data, "--format", "json", "--bootstrap", "0"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn patients_shared_with_training_mark_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = trial(300, "", |_, _, _| String::new());
+    let train_file = write(dir.path(), "train.csv", &lines_of(&all, 0, 200));
+    let whole = write(dir.path(), "all.csv", &all);
+    let test_file = write(dir.path(), "test.csv", &lines_of(&all, 200, 300));
+    // The training rows re-sorted: not byte-identical to the training file.
+    let mut rows: Vec<&str> = all.lines().skip(1).take(200).collect();
+    rows.reverse();
+    let resorted = write(
+        dir.path(),
+        "resorted.csv",
+        &format!("{}\n{}\n", all.lines().next().unwrap(), rows.join("\n")),
+    );
+    let (_, _) = train(dir.path(), &train_file, &[]);
+    let model = dir.path().join("m.json");
+
+    let j = evaluate_json(&model, &whole, &[]);
+    assert_eq!(
+        j["apparent_performance"],
+        "apparent performance (200 of 300 patients were in training)"
+    );
+    assert_eq!(j["overlap"]["in_training"], 200);
+    assert_eq!(j["overlap"]["method"], "id-hash");
+    let j = evaluate_json(&model, &resorted, &[]);
+    assert_eq!(
+        j["apparent_performance"],
+        "apparent performance (200 of 200 patients were in training)"
+    );
+    let j = evaluate_json(&model, &test_file, &[]);
+    assert!(j["apparent_performance"].is_null());
+    assert_eq!(j["overlap"]["in_training"], 0);
+
+    // The text report says it on stdout, not only on stderr.
+    let o = responder()
+        .args(["evaluate", "--model"])
+        .arg(&model)
+        .args(["--data", &whole, "--bootstrap", "0"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("*** APPARENT PERFORMANCE (200 OF 300 PATIENTS WERE IN TRAINING)"),
+        "{text}"
+    );
+    // So do the model card and explain.
+    let card = dir.path().join("card");
+    responder()
+        .args(["report", "--model"])
+        .arg(&model)
+        .args(["--data", &whole, "--bootstrap", "0", "--out"])
+        .arg(&card)
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(card.join("model-card.md")).unwrap();
+    assert!(
+        md.contains("**Apparent performance (200 of 300 patients were in training)"),
+        "{md}"
+    );
+    let cj: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(card.join("model-card.json")).unwrap())
+            .unwrap();
+    assert_eq!(cj["evaluation"]["overlap"]["in_training"], 200);
+    let o = responder()
+        .args(["explain", "--model"])
+        .arg(&model)
+        .args(["--data", &whole, "--repeats", "2", "--format", "json"])
+        .output()
+        .unwrap();
+    let ej: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        ej["apparent_performance"],
+        "apparent performance (200 of 300 patients were in training)"
+    );
+
+    // With --cross-fitted every table uses the out-of-fold predictions.
+    let model_auc = evaluate_json(&model, &train_file, &[])["arms"][0]["auc"]["estimate"]
+        .as_f64()
+        .unwrap();
+    let j = evaluate_json(&model, &train_file, &["--cross-fitted"]);
+    assert_eq!(j["predictions"], "cross-fitted");
+    assert!(j["apparent_performance"].is_null());
+    let cf_auc = j["arms"][0]["auc"]["estimate"].as_f64().unwrap();
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    let pooled = b["arms"][0]["cv"]["auc_pooled"].as_f64().unwrap();
+    assert!((cf_auc - pooled).abs() < 1e-12, "{cf_auc} vs {pooled}");
+    assert!(cf_auc < model_auc, "{cf_auc} vs apparent {model_auc}");
+}

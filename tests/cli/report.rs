@@ -70,7 +70,7 @@ fn card_with_evaluation_and_plots_is_deterministic() {
     let md = std::fs::read_to_string(a.join("model-card.md")).unwrap();
     assert!(md.contains("## Evaluation"));
     assert!(md.contains("![roc_TMS.svg](roc_TMS.svg)"));
-    assert!(md.contains("apparent (optimistic) performance"));
+    assert!(md.contains("Apparent performance (600 of 600 patients were in training)"));
     let v: Value =
         serde_json::from_str(&std::fs::read_to_string(a.join("model-card.json")).unwrap()).unwrap();
     assert!(v["evaluation"]["overall"]["auc"]["ci_low"]

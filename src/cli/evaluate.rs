@@ -12,6 +12,7 @@ use crate::data::truth::Truth;
 use crate::data::FileInfo;
 use crate::error::{Error, Result};
 use crate::eval::apply::EvalFiles;
+use crate::eval::evaluation::add_optimism;
 use crate::eval::recommendation::{judge, JudgeOptions, Predictions, RecommendationReport};
 use crate::eval::{evaluate_bundle, EvalOptions, Evaluation, LabelledData};
 use crate::notes::Notes;
@@ -91,6 +92,18 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) cross_fitted: bool,
 
+    /// Internal validation the way clinical statisticians do it: `bootstrap`
+    /// is Harrell's optimism correction (as rms::validate): each arm's whole
+    /// pipeline and model refitted on --replicates bootstrap samples of the
+    /// file's patients, giving apparent, optimism and corrected AUC, Brier,
+    /// calibration intercept and slope. Example: --optimism bootstrap
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub(crate) optimism: Option<OptimismMethod>,
+
+    /// Bootstrap samples for --optimism (1 to 10,000). Example: --replicates 400
+    #[arg(long, value_name = "B", default_value_t = 200, value_parser = count(1, 10_000), requires = "optimism")]
+    pub(crate) replicates: usize,
+
     /// Simulated truth (`patient_id,p_<arm>…`, as `simulate` writes
     /// truth.csv): report how often the recommended therapy is the truly
     /// best one and the mean regret. Example: --truth cohort/truth.csv
@@ -144,6 +157,13 @@ impl Args {
                 .unwrap_or_else(|| bundle.target.column.clone()),
         })
     }
+}
+
+/// `--optimism` methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum OptimismMethod {
+    /// Harrell's bootstrap optimism correction.
+    Bootstrap,
 }
 
 /// Prints the warnings of an evaluation (file-level, then per group).
@@ -226,6 +246,12 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         opts,
         args.cross_fitted.then_some(model.as_str()),
     )?;
+    let mut ev = ev;
+    if args.optimism.is_some() {
+        for n in add_optimism(&bundle, &data, &mut ev, args.replicates, args.seed)? {
+            ui.warn(n);
+        }
+    }
     warn_evaluation(ui, &ev);
     let truth = match &args.truth {
         Some(path) => Some(Truth::read(path, &bundle.id_column, &bundle.arm_names())?),

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::bundle::Bundle;
+use crate::bundle::{Bundle, Design};
 use crate::error::Result;
 use crate::eval::apply::{cross_fitted_rows, overlap, predict_arm, LabelledData, Overlap};
 use crate::eval::bootstrap::{bootstrap_auc, BootstrapAuc};
@@ -17,6 +17,7 @@ use crate::eval::metrics::{
     auc, brier, confusion, delong, log_loss, roc_curve, scaled_brier, youden, Confusion, RocPoint,
     Youden,
 };
+use crate::training::optimism::{bootstrap_optimism, Optimism};
 
 /// Below this many patients in either class, a group is flagged as small:
 /// validation guidance asks for at least 100 events and 100 non-events
@@ -103,6 +104,9 @@ pub(crate) struct GroupEvaluation {
     pub(crate) small_sample: bool,
     /// Cautions for this group.
     pub(crate) warnings: Vec<String>,
+    /// Harrell's bootstrap optimism correction (`--optimism bootstrap`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) optimism: Option<Optimism>,
     /// The empirical ROC curve (for plots).
     #[serde(skip)]
     pub(crate) roc: Option<Vec<RocPoint>>,
@@ -184,6 +188,7 @@ pub(crate) fn evaluate_group(
         decision_curve: decision_curve(p, y, &default_thresholds()),
         small_sample: small < SMALL_CLASS,
         warnings,
+        optimism: None,
         roc: roc_curve(p, y),
         bootstrap: boot,
     }
@@ -217,6 +222,10 @@ pub(crate) struct Evaluation {
     pub(crate) overall: Option<GroupEvaluation>,
     /// Cautions about the file as a whole.
     pub(crate) warnings: Vec<String>,
+    /// The optimism correction of a one-arm bundle (`--optimism`; per arm
+    /// in `arms[].optimism`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) optimism: Option<Optimism>,
 }
 
 /// The classification threshold and where it came from: `--threshold`, or
@@ -338,7 +347,61 @@ pub(crate) fn evaluate_bundle(
         arms,
         overall,
         warnings,
+        optimism: None,
     })
+}
+
+/// Adds Harrell's bootstrap optimism correction to every arm of `ev`:
+/// each arm's algorithm and pipeline refitted on `replicates` bootstrap
+/// samples of the patients who received it in `data`. Per-arm models only
+/// (an S-learner's one model is not refitted per arm).
+pub(crate) fn add_optimism(
+    bundle: &Bundle,
+    data: &LabelledData,
+    ev: &mut Evaluation,
+    replicates: usize,
+    seed: u64,
+) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    let names = bundle.arm_names();
+    for (a, arm) in bundle.arms.iter().enumerate() {
+        if !matches!(arm.design, Design::PerArm) {
+            notes.push(
+                "--optimism refits per-arm models; this S-learner bundle was not refitted"
+                    .to_string(),
+            );
+            break;
+        }
+        let (rows, y) = data.arm_rows(a);
+        let Some(g) = ev.arms.iter_mut().find(|g| g.arm == names[a]) else {
+            continue;
+        };
+        g.optimism = bootstrap_optimism(
+            &data.frame,
+            &rows,
+            &y,
+            &arm.algorithm,
+            replicates,
+            seed.wrapping_add(a as u64),
+        )?;
+        match &g.optimism {
+            None => notes.push(format!(
+                "arm `{}`: no optimism correction (the refitted model's AUC or calibration is undefined)",
+                names[a]
+            )),
+            Some(o) if o.used < o.replicates => notes.push(format!(
+                "arm `{}`: {} of {} bootstrap samples were left out (one class, or a fit that failed)",
+                names[a],
+                o.replicates - o.used,
+                o.replicates
+            )),
+            _ => {}
+        }
+    }
+    if bundle.arms.len() == 1 {
+        ev.optimism = ev.arms.first().and_then(|g| g.optimism.clone());
+    }
+    Ok(notes)
 }
 
 #[cfg(test)]

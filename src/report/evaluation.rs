@@ -59,7 +59,44 @@ pub(crate) fn render_text(
     out.push_str(&calibration(&groups));
     out.push_str(&classification(&groups));
     out.push_str(&decision_curve(&groups));
+    out.push_str(&optimism(&groups));
     out
+}
+
+/// Harrell's bootstrap optimism correction, per arm and index.
+fn optimism(groups: &[&GroupEvaluation]) -> String {
+    let with: Vec<_> = groups
+        .iter()
+        .filter_map(|g| g.optimism.as_ref().map(|o| (g, o)))
+        .collect();
+    let Some((_, first)) = with.first() else {
+        return String::new();
+    };
+    let mut rows = Vec::new();
+    for (g, o) in &with {
+        for (name, c) in [
+            ("AUC", o.auc),
+            ("Brier", o.brier),
+            ("calibration intercept", o.calibration_intercept),
+            ("calibration slope", o.calibration_slope),
+        ] {
+            rows.push(vec![
+                Cell::Text(g.arm.clone()),
+                Cell::Text(name.into()),
+                Cell::Num(c.apparent, 3),
+                Cell::Num(c.optimism, 3),
+                Cell::Num(c.corrected, 3),
+            ]);
+        }
+    }
+    format!(
+        "\nInternal validation (Harrell's bootstrap optimism correction, {} samples; whole pipeline refitted on each)\n{}",
+        first.replicates,
+        render_table(
+            &header(&["arm", "index", "apparent", "optimism", "corrected"]),
+            &rows
+        )
+    )
 }
 
 /// Discrimination and accuracy: AUC with its intervals, Brier, log-loss.

@@ -7,6 +7,7 @@ pub(crate) mod audit;
 pub(crate) mod cohort;
 pub(crate) mod compare;
 pub(crate) mod cv;
+pub(crate) mod optimism;
 pub(crate) mod strategy;
 pub(crate) mod tuning;
 

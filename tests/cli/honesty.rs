@@ -457,3 +457,86 @@ fn patients_shared_with_training_mark_every_output() {
     assert!((cf_auc - pooled).abs() < 1e-12, "{cf_auc} vs {pooled}");
     assert!(cf_auc < model_auc, "{cf_auc} vs apparent {model_auc}");
 }
+
+/// Harrell's bootstrap optimism correction of a (nearly) unpenalised
+/// logistic model on the licorice trial agrees with
+/// `rms::validate(fit, method = "boot", B = 400)` (fixture from
+/// bench/validation_reference.R: the mean and SD over 20 seeds) within
+/// Monte-Carlo noise: 4.5 SD covers an independent run's own noise.
+#[test]
+fn bootstrap_optimism_matches_rms_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = repo("examples/trials/licorice_sore_throat.csv");
+    let model = dir.path().join("lic.json");
+    responder()
+        .args(["train", "--data", &data, "--target", "responder"])
+        .args(["--exclude", "throat_pain_30min,throat_pain_4h,preOp_pain"])
+        .args(["--categorical", "preOp_smoking", "--param", "c=1000000"])
+        .args(["--cv", "0", "--out"])
+        .arg(&model)
+        .assert()
+        .success();
+    let j = evaluate_json(
+        &model,
+        &data,
+        &[
+            "--optimism",
+            "bootstrap",
+            "--replicates",
+            "400",
+            "--seed",
+            "2",
+        ],
+    );
+    let o = &j["optimism"];
+    assert_eq!(o["method"], "bootstrap");
+    assert_eq!(o["replicates"], 400);
+    assert_eq!(j["arms"][0]["optimism"], *o);
+    let fx: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("tests/fixtures/validation/rms_validate_licorice.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mc = &fx["monte_carlo"];
+    // Apparent: the same fit as lrm's.
+    let dxy = fx["validate"]["primary"]["Dxy"]["index.orig"]
+        .as_f64()
+        .unwrap();
+    let apparent = o["auc"]["apparent"].as_f64().unwrap();
+    assert!((apparent - (dxy / 2.0 + 0.5)).abs() < 1e-4, "{apparent}");
+    for (ours, theirs) in [
+        ("auc", "AUC"),
+        ("brier", "B"),
+        ("calibration_intercept", "Intercept"),
+        ("calibration_slope", "Slope"),
+    ] {
+        let got = o[ours]["corrected"].as_f64().unwrap();
+        let mean = mc["corrected_mean"][theirs].as_f64().unwrap();
+        let sd = mc["corrected_sd"][theirs].as_f64().unwrap();
+        assert!(
+            (got - mean).abs() <= 4.5 * sd,
+            "{ours}: {got} vs rms {mean} ± {sd}"
+        );
+    }
+    // Optimism is positive for the AUC: corrected below apparent.
+    assert!(o["auc"]["corrected"].as_f64().unwrap() < apparent);
+    // Text output has the table.
+    let out = responder()
+        .args(["evaluate", "--model"])
+        .arg(&model)
+        .args([
+            "--data",
+            &data,
+            "--bootstrap",
+            "0",
+            "--optimism",
+            "bootstrap",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Internal validation (Harrell's bootstrap optimism correction, 200 samples"),
+        "{text}"
+    );
+}

@@ -330,15 +330,23 @@ fn text(s: &Summary) -> String {
             100.0 * a.responders as f64 / a.n.max(1) as f64
         ));
     }
-    for a in &s.arms {
-        if let Some(why) = &a.weak {
-            out.push_str(&format!(
-                "weak arm {}: {why}; score withholds recommendations that rest on it\n",
-                a.therapy
-            ));
-        }
-    }
+    out.push_str(&weak_lines(s));
     out
+}
+
+/// One line per weak arm.
+fn weak_lines(s: &Summary) -> String {
+    s.arms
+        .iter()
+        .filter_map(|a| {
+            a.weak.as_ref().map(|why| {
+                format!(
+                    "weak arm {}: {why}; score withholds recommendations that rest on it\n",
+                    a.therapy
+                )
+            })
+        })
+        .collect()
 }
 
 /// Runs `inspect`.

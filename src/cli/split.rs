@@ -76,21 +76,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         .iter()
         .map(|c| table.require(c))
         .collect::<Result<Vec<usize>>>()?;
-    let keys: Vec<String> = (0..n)
-        .map(|r| {
-            cols.iter()
-                .map(|&c| {
-                    let v = table.columns[c].get(r);
-                    if is_missing(v) {
-                        "\u{0}missing".to_string()
-                    } else {
-                        v.to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\u{1}")
-        })
-        .collect();
+    let keys = strata_keys(&table, &cols);
     let test = test_rows(&keys, args.test, args.seed);
     let n_test = test.iter().filter(|&&t| t).count();
     if n_test == 0 || n_test == n {
@@ -151,4 +137,24 @@ fn rows_text(table: &RawTable, test: &[bool], want: bool, delimiter: u8) -> Vec<
         let _ = w.write_record(table.columns.iter().map(|c| c.get(r)));
     }
     w.into_inner().unwrap_or_default()
+}
+
+/// Each row's stratum: its cells in `cols` (a missing cell is a level of
+/// its own), joined.
+fn strata_keys(table: &RawTable, cols: &[usize]) -> Vec<String> {
+    (0..table.n_rows())
+        .map(|r| {
+            cols.iter()
+                .map(|&c| {
+                    let v = table.columns[c].get(r);
+                    if is_missing(v) {
+                        "\u{0}missing".to_string()
+                    } else {
+                        v.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\u{1}")
+        })
+        .collect()
 }

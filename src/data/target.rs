@@ -442,61 +442,7 @@ impl Target {
             values.push(v);
         }
         let loc = Location::file(&ds.data.file).column(column);
-        let label_list = |labels: &BTreeMap<&str, (usize, usize)>| {
-            labels
-                .iter()
-                .take(10)
-                .map(|(l, (n, _))| format!("`{l}` ({n})"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        match rule {
-            TargetRule::Binary => {
-                let bad = labels.keys().any(|l| binary_word(l).is_none());
-                if bad {
-                    let numeric = labels.keys().all(|l| parse_number(l).is_some());
-                    let hint = if numeric && labels.len() > 2 {
-                        "a numeric outcome needs --responder-if, e.g. --responder-if '<= -50'"
-                    } else if labels.len() == 2 {
-                        "name the responder label with --positive LABEL"
-                    } else {
-                        "use --positive LABEL for two labels, or --responder-if 'OP NUMBER' for a numeric outcome"
-                    };
-                    return Err(Error::data(
-                        loc,
-                        format!(
-                            "the target is not 0/1, true/false or yes/no: {} label{} {}; {hint}",
-                            labels.len(),
-                            if labels.len() == 1 { "" } else { "s" },
-                            label_list(&labels)
-                        ),
-                    ));
-                }
-            }
-            TargetRule::Positive { label } => {
-                let only_negatives = one_class_ok && labels.len() == 1;
-                if !labels.contains_key(label.as_str()) && !only_negatives {
-                    return Err(Error::data(
-                        loc,
-                        format!(
-                            "--positive `{label}` never occurs; the labels are {}",
-                            label_list(&labels)
-                        ),
-                    ));
-                }
-                if labels.len() > 2 {
-                    return Err(Error::data(
-                        loc,
-                        format!(
-                            "the target has {} labels ({}) but --positive needs exactly two; recode it or use --responder-if",
-                            labels.len(),
-                            label_list(&labels)
-                        ),
-                    ));
-                }
-            }
-            _ => {}
-        }
+        check_labels(rule, &labels, loc.clone(), one_class_ok)?;
         let n_missing = values.iter().filter(|v| v.is_none()).count();
         let pos = values.iter().filter(|v| **v == Some(true)).count();
         let neg = values.iter().filter(|v| **v == Some(false)).count();
@@ -520,6 +466,72 @@ impl Target {
             n_missing_rule,
         })
     }
+}
+
+/// The labels seen (label → count, first row) fit `rule`: 0/1-like words
+/// for `Binary`, the named label and one other for `Positive`.
+fn check_labels(
+    rule: &TargetRule,
+    labels: &BTreeMap<&str, (usize, usize)>,
+    loc: Location,
+    one_class_ok: bool,
+) -> Result<()> {
+    let label_list = |labels: &BTreeMap<&str, (usize, usize)>| {
+        labels
+            .iter()
+            .take(10)
+            .map(|(l, (n, _))| format!("`{l}` ({n})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match rule {
+        TargetRule::Binary => {
+            let bad = labels.keys().any(|l| binary_word(l).is_none());
+            if bad {
+                let numeric = labels.keys().all(|l| parse_number(l).is_some());
+                let hint = if numeric && labels.len() > 2 {
+                    "a numeric outcome needs --responder-if, e.g. --responder-if '<= -50'"
+                } else if labels.len() == 2 {
+                    "name the responder label with --positive LABEL"
+                } else {
+                    "use --positive LABEL for two labels, or --responder-if 'OP NUMBER' for a numeric outcome"
+                };
+                return Err(Error::data(
+                    loc,
+                    format!(
+                        "the target is not 0/1, true/false or yes/no: {} label{} {}; {hint}",
+                        labels.len(),
+                        if labels.len() == 1 { "" } else { "s" },
+                        label_list(labels)
+                    ),
+                ));
+            }
+        }
+        TargetRule::Positive { label } => {
+            let only_negatives = one_class_ok && labels.len() == 1;
+            if !labels.contains_key(label.as_str()) && !only_negatives {
+                return Err(Error::data(
+                    loc,
+                    format!(
+                        "--positive `{label}` never occurs; the labels are {}",
+                        label_list(labels)
+                    ),
+                ));
+            }
+            if labels.len() > 2 {
+                return Err(Error::data(
+                    loc,
+                    format!(
+                        "the target has {} labels ({}) but --positive needs exactly two; recode it or use --responder-if",
+                        labels.len(),
+                        label_list(labels)
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The number in table row `r`, column `c`, or an error naming the cell.

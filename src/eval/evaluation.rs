@@ -194,6 +194,20 @@ pub(crate) fn evaluate_group(
     }
 }
 
+/// The apparent-performance marker (model predictions on patients the
+/// model was trained on), also added to `warnings`.
+fn apparent_marker(
+    cross_fitted: bool,
+    overlap: Option<Overlap>,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
+    let m = overlap.filter(|_| !cross_fitted)?.marker()?;
+    warnings.push(format!(
+        "{m}: optimistic, not validation; evaluate on patients the model has not seen, or their cross-fitted predictions (--cross-fitted)"
+    ));
+    Some(m)
+}
+
 /// A bundle evaluated on a labelled file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct Evaluation {
@@ -311,15 +325,7 @@ pub(crate) fn evaluate_bundle(
     // Patients the model was trained on (by ID hash; older bundles: the
     // same clinical file). Cross-fitted predictions never saw them.
     let overlap = overlap(bundle, data, &evaluated);
-    let apparent_performance = match (cross_fitted, overlap) {
-        (None, Some(o)) => o.marker(),
-        _ => None,
-    };
-    if let Some(m) = &apparent_performance {
-        warnings.push(format!(
-            "{m}: optimistic, not validation; evaluate on patients the model has not seen, or their cross-fitted predictions (--cross-fitted)"
-        ));
-    }
+    let apparent_performance = apparent_marker(cross_fitted.is_some(), overlap, &mut warnings);
     let n_unknown_therapy = data.unknown_therapy.values().sum();
     if n_unknown_therapy > 0 {
         warnings.push(format!(

@@ -112,21 +112,7 @@ impl Cohort {
             notes.info(msg);
         }
         let target = Target::read(&ds, &spec.target, &spec.rule)?;
-        let no_target = target.n_missing - target.n_missing_rule;
-        if no_target > 0 {
-            notes.info(format!(
-                "{}: {} rows with a missing `{}` are left out",
-                ds.data.file, no_target, spec.target
-            ));
-        }
-        if target.n_missing_rule > 0 {
-            notes.info(format!(
-                "{}: {} rows with a missing {} (compared with by --responder-if) are left out",
-                ds.data.file,
-                target.n_missing_rule,
-                crate::error::quote_all(spec.rule.columns())
-            ));
-        }
+        missing_target_notes(&ds.data.file, spec, &target, notes);
         let therapies = read_therapies(&ds, spec, &target, notes)?;
         let usable = |i: usize| {
             target.values[i].is_some()
@@ -478,4 +464,22 @@ fn check_classes(
             "{what} has {pos} responders and {neg} non-responders; {why} needs at least {min} of each"
         ),
     ))
+}
+
+/// Counts the rows left out for a missing target or rule column.
+fn missing_target_notes(file: &str, spec: &CohortSpec, target: &Target, notes: &mut Notes) {
+    let no_target = target.n_missing - target.n_missing_rule;
+    if no_target > 0 {
+        notes.info(format!(
+            "{file}: {no_target} rows with a missing `{}` are left out",
+            spec.target
+        ));
+    }
+    if target.n_missing_rule > 0 {
+        notes.info(format!(
+            "{file}: {} rows with a missing {} (compared with by --responder-if) are left out",
+            target.n_missing_rule,
+            crate::error::quote_all(spec.rule.columns())
+        ));
+    }
 }

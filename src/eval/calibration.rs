@@ -75,9 +75,11 @@ pub(crate) struct CalibrationBin {
     pub(crate) observed: f64,
 }
 
-/// Number of bins for `n` patients: about 20 patients a bin, 1 to 10 bins.
+/// Number of bins for `n` patients: about 20 patients a bin, 3 to 10 bins
+/// (never one bin, which would draw a single dot as a "curve"; fewer only
+/// with fewer than 3 patients).
 pub(crate) fn default_bins(n: usize) -> usize {
-    (n / 20).clamp(1, 10)
+    (n / 20).clamp(3.min(n.max(1)), 10)
 }
 
 /// The binned calibration curve: patients sorted by predicted probability
@@ -146,7 +148,10 @@ mod tests {
         assert_eq!(b[0].observed, 0.5);
         assert_eq!(b[1].observed, 1.0);
         assert_eq!(default_bins(600), 10);
-        assert_eq!(default_bins(7), 1);
+        assert_eq!(default_bins(7), 3);
+        assert_eq!(default_bins(33), 3);
+        assert_eq!(default_bins(2), 2);
+        assert_eq!(default_bins(0), 1);
         assert!(calibration_bins(&[], &[], 3).is_empty());
     }
 }

@@ -15,6 +15,10 @@ pub(crate) struct NetBenefit {
     pub(crate) treat_all: f64,
     /// Treat no one: always 0.
     pub(crate) treat_none: f64,
+    /// Net interventions avoided per 100 patients compared with treating
+    /// everyone: `(model − treat_all) / (pt/(1 − pt)) · 100` (Vickers,
+    /// Van Calster & Steyerberg, BMJ 2016;352:i6).
+    pub(crate) interventions_avoided_per_100: f64,
 }
 
 /// The thresholds 0.05, 0.10, …, 0.95.
@@ -40,11 +44,14 @@ pub(crate) fn decision_curve(p: &[f64], y: &[bool], thresholds: &[f64]) -> Vec<N
                     }
                 }
             }
+            let model = tp as f64 / n - fp as f64 / n * w;
+            let treat_all = prev - (1.0 - prev) * w;
             NetBenefit {
                 threshold: pt,
-                model: tp as f64 / n - fp as f64 / n * w,
-                treat_all: prev - (1.0 - prev) * w,
+                model,
+                treat_all,
                 treat_none: 0.0,
+                interventions_avoided_per_100: (model - treat_all) / w * 100.0,
             }
         })
         .collect()
@@ -65,6 +72,9 @@ mod tests {
         let d = decision_curve(&p, &y, &[0.25]);
         // TP = 2, FP = 1 at p >= 0.25; w = 1/3.
         assert!((d[0].model - (0.5 - 0.25 / 3.0)).abs() < 1e-15);
+        // Treat all at 0.25: 0.5 - 0.5/3; the model treats one fewer
+        // non-responder: 25 per 100 avoided.
+        assert!((d[0].interventions_avoided_per_100 - 25.0).abs() < 1e-12);
         assert_eq!(default_thresholds().len(), 19);
         assert_eq!(default_thresholds()[0], 0.05);
         assert_eq!(default_thresholds()[18], 0.95);

@@ -12,11 +12,12 @@ use crate::eval::bootstrap::{bootstrap_auc, BootstrapAuc};
 use crate::eval::calibration::{
     calibration_bins, default_bins, recalibrate, CalibrationBin, Recalibration,
 };
-use crate::eval::decision::{decision_curve, default_thresholds, NetBenefit};
+use crate::eval::decision::{add_bands, decision_curve, default_thresholds, NetBenefit};
 use crate::eval::metrics::{
     auc, brier, confusion, delong, log_loss, roc_curve, scaled_brier, youden, Confusion, RocPoint,
     Youden,
 };
+use crate::eval::smooth::{smooth_calibration, SmoothCalibration};
 use crate::training::optimism::{bootstrap_optimism, Optimism};
 
 /// Below this many patients in either class, a group is flagged as small:
@@ -94,6 +95,10 @@ pub(crate) struct GroupEvaluation {
     pub(crate) calibration: Recalibration,
     /// Binned calibration curve.
     pub(crate) calibration_bins: Vec<CalibrationBin>,
+    /// Loess calibration curve with its band, ICI, E50, E90 and E-max;
+    /// `None` with fewer than 10 patients, one class or fewer than 4
+    /// distinct predictions.
+    pub(crate) calibration_smooth: Option<SmoothCalibration>,
     /// Classification at the threshold.
     pub(crate) threshold: AtThreshold,
     /// Youden-optimal threshold; `None` when a class is absent.
@@ -107,6 +112,10 @@ pub(crate) struct GroupEvaluation {
     /// Harrell's bootstrap optimism correction (`--optimism bootstrap`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) optimism: Option<Optimism>,
+    /// Patients per twentieth of the probability scale (`[0, 0.05)`, …,
+    /// `[0.95, 1]`): the histogram under the calibration plot.
+    #[serde(skip)]
+    pub(crate) risk_histogram: Vec<usize>,
     /// The empirical ROC curve (for plots).
     #[serde(skip)]
     pub(crate) roc: Option<Vec<RocPoint>>,
@@ -180,15 +189,27 @@ pub(crate) fn evaluate_group(
         log_loss: log_loss(p, y),
         calibration,
         calibration_bins: calibration_bins(p, y, default_bins(n)),
+        calibration_smooth: smooth_calibration(p, y),
         threshold: AtThreshold {
             source: threshold_source.to_string(),
             confusion: confusion(p, y, threshold),
         },
         youden: youden(p, y),
-        decision_curve: decision_curve(p, y, &default_thresholds()),
+        decision_curve: {
+            let mut d = decision_curve(p, y, &default_thresholds());
+            add_bands(&mut d, p, y, opts.bootstrap, opts.seed);
+            d
+        },
         small_sample: small < SMALL_CLASS,
         warnings,
         optimism: None,
+        risk_histogram: {
+            let mut h = vec![0usize; 20];
+            for &v in p {
+                h[((v * 20.0) as usize).min(19)] += 1;
+            }
+            h
+        },
         roc: roc_curve(p, y),
         bootstrap: boot,
     }

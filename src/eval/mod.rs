@@ -10,6 +10,7 @@ pub(crate) mod evaluation;
 pub(crate) mod importance;
 pub(crate) mod metrics;
 pub(crate) mod recommendation;
+pub(crate) mod smooth;
 
 pub(crate) use apply::LabelledData;
 pub(crate) use evaluation::{evaluate_bundle, EvalOptions, Evaluation, GroupEvaluation};

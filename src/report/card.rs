@@ -442,7 +442,7 @@ fn items(c: &ModelCard, _bundle: &Bundle) -> Vec<Item> {
 }
 
 fn group_rows(groups: &[&GroupEvaluation]) -> String {
-    let mut s = String::from("| arm | n | responders | AUC [95% CI bootstrap] | DeLong 95% CI | Brier | scaled Brier | log-loss | CITL [95% CI] | slope [95% CI] | O/E |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    let mut s = String::from("| arm | n | responders | AUC [95% CI bootstrap] | DeLong 95% CI | Brier | scaled Brier | log-loss | CITL [95% CI] | slope [95% CI] | O/E | ICI / E-max (loess) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for g in groups {
         let auc = g.auc.as_ref();
         let ci = |lo: Option<f64>, hi: Option<f64>| match (lo, hi) {
@@ -454,7 +454,7 @@ fn group_rows(groups: &[&GroupEvaluation]) -> String {
             None => "NA".into(),
         };
         s.push_str(&format!(
-            "| {} | {} | {} | {}{} | {} | {:.4} | {} | {:.4} | {} | {} | {} |\n",
+            "| {} | {} | {} | {}{} | {} | {:.4} | {} | {:.4} | {} | {} | {} | {} |\n",
             g.arm,
             g.n,
             g.responders,
@@ -471,6 +471,9 @@ fn group_rows(groups: &[&GroupEvaluation]) -> String {
             est(g.calibration.in_the_large),
             est(g.calibration.slope),
             f3(g.observed_expected),
+            g.calibration_smooth
+                .as_ref()
+                .map_or("NA".into(), |c| format!("{:.3} / {:.3}", c.ici, c.emax)),
         ));
     }
     s

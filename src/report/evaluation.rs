@@ -153,7 +153,7 @@ fn discrimination(groups: &[&GroupEvaluation]) -> String {
 fn calibration(groups: &[&GroupEvaluation]) -> String {
     let mut out = String::new();
     out.push_str(
-        "\nCalibration (logistic recalibration on logit(p); ideal: intercept 0, slope 1, O/E 1)\n",
+        "\nCalibration (logistic recalibration on logit(p); ideal: intercept 0, slope 1, O/E 1;\nICI/E90/Emax: mean/90th percentile/largest |p - loess curve|, ideal 0)\n",
     );
     let rows: Vec<Vec<Cell>> = groups
         .iter()
@@ -172,6 +172,9 @@ fn calibration(groups: &[&GroupEvaluation]) -> String {
                 ),
                 num(c.slope.map(|e| e.estimate), 3),
                 interval(c.slope.map(|e| e.ci_low), c.slope.map(|e| e.ci_high), 3),
+                num(g.calibration_smooth.as_ref().map(|s| s.ici), 3),
+                num(g.calibration_smooth.as_ref().map(|s| s.e90), 3),
+                num(g.calibration_smooth.as_ref().map(|s| s.emax), 3),
             ]
         })
         .collect();
@@ -185,6 +188,9 @@ fn calibration(groups: &[&GroupEvaluation]) -> String {
             "95% CI",
             "slope",
             "95% CI",
+            "ICI",
+            "E90",
+            "Emax",
         ]),
         &rows,
     ));
@@ -238,11 +244,12 @@ fn classification(groups: &[&GroupEvaluation]) -> String {
 fn decision_curve(groups: &[&GroupEvaluation]) -> String {
     let mut out = String::new();
     out.push_str(
-        "\nDecision curve: net benefit of the model / of treating all (treating none = 0)\n",
+        "\nDecision curve: net benefit of the model [bootstrap 95% CI] / of treating all (treating none = 0)\n",
     );
     let mut h = vec!["threshold".to_string()];
     for g in groups {
         h.push(g.arm.clone());
+        h.push("95% CI".into());
         h.push(format!("{} all", g.arm));
     }
     let n_t = groups.first().map_or(0, |g| g.decision_curve.len());
@@ -250,8 +257,10 @@ fn decision_curve(groups: &[&GroupEvaluation]) -> String {
         .map(|t| {
             let mut r = vec![Cell::Num(groups[0].decision_curve[t].threshold, 2)];
             for g in groups {
-                r.push(Cell::Num(g.decision_curve[t].model, 4));
-                r.push(Cell::Num(g.decision_curve[t].treat_all, 4));
+                let d = &g.decision_curve[t];
+                r.push(Cell::Num(d.model, 4));
+                r.push(interval(d.model_ci_low, d.model_ci_high, 4));
+                r.push(Cell::Num(d.treat_all, 4));
             }
             r
         })

@@ -141,7 +141,9 @@ pub(crate) fn roc_svg(g: &GroupEvaluation) -> Option<std::result::Result<String,
     Some(drawn.map(|()| svg))
 }
 
-/// The binned calibration curve with the diagonal of perfect calibration.
+/// The calibration plot: the loess curve with its pointwise 95 % band, the
+/// binned curve, the diagonal of perfect calibration, and a histogram of the
+/// predicted risks along the bottom.
 pub(crate) fn calibration_svg(g: &GroupEvaluation) -> std::result::Result<String, String> {
     let mut svg = String::new();
     (|| -> Drawn {
@@ -152,9 +154,30 @@ pub(crate) fn calibration_svg(g: &GroupEvaluation) -> std::result::Result<String
             format!("Calibration: {} (n={})", g.arm, g.n),
             0f64..1f64,
             0f64..1f64,
-            ("mean predicted probability", "observed share of responders"),
+            ("predicted probability", "observed share of responders"),
             50,
         )?;
+        // Histogram of predicted risks: the tallest bar is 0.15 high.
+        let top = g.risk_histogram.iter().copied().max().unwrap_or(0).max(1) as f64;
+        chart
+            .draw_series(
+                g.risk_histogram
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &c)| c > 0)
+                    .map(|(k, &c)| {
+                        let x0 = k as f64 / 20.0;
+                        Rectangle::new(
+                            [(x0 + 0.005, 0.0), (x0 + 0.045, 0.15 * c as f64 / top)],
+                            BLACK.mix(0.25).filled(),
+                        )
+                    }),
+            )
+            .map_err(m)?
+            .label("predicted risks (histogram)")
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 4), (x + 20, y + 4)], BLACK.mix(0.25).filled())
+            });
         chart
             .draw_series(LineSeries::new(
                 vec![(0.0, 0.0), (1.0, 1.0)],
@@ -163,6 +186,30 @@ pub(crate) fn calibration_svg(g: &GroupEvaluation) -> std::result::Result<String
             .map_err(m)?
             .label("perfect calibration")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.4)));
+        if let Some(sm) = &g.calibration_smooth {
+            let clip = |v: f64| v.clamp(0.0, 1.0);
+            let band: Vec<(f64, f64)> = sm
+                .curve
+                .iter()
+                .map(|c| (c.predicted, clip(c.ci_high)))
+                .chain(sm.curve.iter().rev().map(|c| (c.predicted, clip(c.ci_low))))
+                .collect();
+            chart
+                .draw_series(std::iter::once(Polygon::new(band, BLUE.mix(0.15).filled())))
+                .map_err(m)?
+                .label("95% band")
+                .legend(|(x, y)| {
+                    Rectangle::new([(x, y - 4), (x + 20, y + 4)], BLUE.mix(0.15).filled())
+                });
+            chart
+                .draw_series(LineSeries::new(
+                    sm.curve.iter().map(|c| (c.predicted, clip(c.observed))),
+                    BLUE.stroke_width(2),
+                ))
+                .map_err(m)?
+                .label(format!("loess, ICI {:.3}, E-max {:.3}", sm.ici, sm.emax))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        }
         let pts: Vec<(f64, f64)> = g
             .calibration_bins
             .iter()
@@ -174,13 +221,10 @@ pub(crate) fn calibration_svg(g: &GroupEvaluation) -> std::result::Result<String
             .map(|s| format!(", slope {:.2}", s.estimate))
             .unwrap_or_default();
         chart
-            .draw_series(LineSeries::new(pts.clone(), RED.stroke_width(2)))
+            .draw_series(pts.iter().map(|&p| Circle::new(p, 4, RED.filled())))
             .map_err(m)?
             .label(format!("{} bins of equal size{slope}", pts.len()))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
-        chart
-            .draw_series(pts.iter().map(|&p| Circle::new(p, 4, RED.filled())))
-            .map_err(m)?;
+            .legend(|(x, y)| Circle::new((x + 10, y), 4, RED.filled()));
         legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(m)
     })()?;
@@ -196,7 +240,11 @@ pub(crate) fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, S
         let top = g
             .decision_curve
             .iter()
-            .map(|d| d.model.max(d.treat_all))
+            .map(|d| {
+                d.model
+                    .max(d.treat_all)
+                    .max(d.model_ci_high.unwrap_or(d.model))
+            })
             .fold(g.prevalence, f64::max)
             .max(0.05);
         // The model's curve is always shown whole (a negative net benefit
@@ -227,6 +275,26 @@ pub(crate) fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, S
                 .map(|d| (d.threshold, f(d).max(bottom)))
                 .collect()
         };
+        let band: Vec<(f64, f64)> = g
+            .decision_curve
+            .iter()
+            .filter_map(|d| Some((d.threshold, d.model_ci_high?.max(bottom))))
+            .chain(
+                g.decision_curve
+                    .iter()
+                    .rev()
+                    .filter_map(|d| Some((d.threshold, d.model_ci_low?.max(bottom)))),
+            )
+            .collect();
+        if !band.is_empty() {
+            chart
+                .draw_series(std::iter::once(Polygon::new(band, BLUE.mix(0.15).filled())))
+                .map_err(m)?
+                .label("model, bootstrap 95% band")
+                .legend(|(x, y)| {
+                    Rectangle::new([(x, y - 4), (x + 20, y + 4)], BLUE.mix(0.15).filled())
+                });
+        }
         chart
             .draw_series(LineSeries::new(series(|d| d.model), BLUE.stroke_width(2)))
             .map_err(m)?

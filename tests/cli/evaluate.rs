@@ -94,6 +94,29 @@ fn example_json_has_every_arm_and_metric() {
         assert_eq!(dc[0]["threshold"], 0.05);
         assert_eq!(dc[0]["treat_none"], 0.0);
         assert!(!g["calibration_bins"].as_array().unwrap().is_empty());
+        // The bootstrap band of the model's net benefit holds the estimate.
+        for d in dc {
+            let (lo, hi) = (
+                d["model_ci_low"].as_f64().unwrap(),
+                d["model_ci_high"].as_f64().unwrap(),
+            );
+            let m = d["model"].as_f64().unwrap();
+            assert!(lo <= m + 1e-12 && m <= hi + 1e-12, "{d}");
+        }
+        // The loess curve, its band and the calibration errors.
+        let sm = &g["calibration_smooth"];
+        assert!(sm["method"].as_str().unwrap().starts_with("loess"));
+        let (ici, e90, emax) = (
+            sm["ici"].as_f64().unwrap(),
+            sm["e90"].as_f64().unwrap(),
+            sm["emax"].as_f64().unwrap(),
+        );
+        assert!(0.0 < ici && ici <= e90 && e90 <= emax && emax < 1.0, "{sm}");
+        let curve = sm["curve"].as_array().unwrap();
+        assert_eq!(curve.len(), 50);
+        assert!(curve
+            .iter()
+            .all(|c| c["ci_low"].as_f64() < c["ci_high"].as_f64()));
     }
     // Arm thresholds are the training prevalences stored in the bundle.
     let ssri = arms[0]["threshold"]["threshold"].as_f64().unwrap();
@@ -270,6 +293,15 @@ fn plots_are_written_as_svg() {
         let svg = std::fs::read_to_string(plots.join(f)).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("<text"), "{f}");
     }
+    // Calibration: loess curve with band, histogram; decision: band.
+    let cal = std::fs::read_to_string(plots.join("calibration_SSRI.svg")).unwrap();
+    assert!(
+        cal.contains("loess, ICI") && cal.contains("95% band"),
+        "{cal}"
+    );
+    assert!(cal.contains("predicted risks (histogram)") && cal.contains("<polygon"));
+    let dec = std::fs::read_to_string(plots.join("decision_overall.svg")).unwrap();
+    assert!(dec.contains("bootstrap 95% band") && dec.contains("<polygon"));
     assert!(err.contains("wrote 15 plots"), "{err}");
 }
 

@@ -154,9 +154,13 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let out = AtomicFile::create(&config.out)?;
     let how = &config.train;
     let auto = how.method == Method::Auto;
-    let need = how.cv.max(if auto { INNER_FOLDS } else { 2 });
-    let why = if how.cv >= 2 {
-        format!("--cv {}", how.cv)
+    // Every training fold keeps at least one patient of each class with 2
+    // of each (stratified folds); `auto`'s inner folds need one more than
+    // they are. An arm with fewer of a class than --cv folds is trained and
+    // flagged weak (its held-out folds without a class have no fold AUC).
+    let need = if auto { INNER_FOLDS + 1 } else { 2 };
+    let why = if auto {
+        "--algorithm auto (nested CV)".to_string()
     } else {
         "a model".to_string()
     };

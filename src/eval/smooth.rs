@@ -168,8 +168,9 @@ fn solve(mut a: [[f64; 3]; 3], k: usize) -> Option<[f64; 3]> {
         rhs.swap(col, piv);
         for r in col + 1..k {
             let f = a[r][col] / a[col][col];
-            for c in col..k {
-                a[r][c] -= f * a[col][c];
+            let pivot_row = a[col];
+            for (c, v) in a[r].iter_mut().enumerate().take(k).skip(col) {
+                *v -= f * pivot_row[c];
             }
             rhs[r] -= f * rhs[col];
         }

@@ -116,14 +116,27 @@ pub(crate) fn pick<T: Copy>(values: &[T], positions: &[usize]) -> Vec<T> {
 /// Fold AUCs, their mean and sample SD, and the AUC of the pooled
 /// out-of-fold predictions `oof` (one per row, labels `y`) with its DeLong
 /// 95 % interval.
+///
+/// A held-out fold with one class has no AUC (NaN in `fold_auc`): it is
+/// left out of `fold_auc` and of the mean, while `folds` still counts it.
 pub(crate) fn cv_metrics(fold_auc: Vec<f64>, oof: &[f64], y: &[bool]) -> CvMetrics {
-    let (auc_mean, auc_sd) = mean_sd(&fold_auc);
+    let folds = fold_auc.len();
+    let fold_auc: Vec<f64> = fold_auc.into_iter().filter(|v| v.is_finite()).collect();
+    let auc_pooled = auc(oof, y).unwrap_or(f64::NAN);
+    // No held-out fold with both classes (an arm far too small for its
+    // folds, flagged weak): the mean is the pooled AUC, so the bundle
+    // holds no NaN.
+    let (auc_mean, auc_sd) = if fold_auc.is_empty() {
+        (auc_pooled, 0.0)
+    } else {
+        mean_sd(&fold_auc)
+    };
     CvMetrics {
-        folds: fold_auc.len(),
+        folds,
         fold_auc,
         auc_mean,
         auc_sd,
-        auc_pooled: auc(oof, y).unwrap_or(f64::NAN),
+        auc_pooled,
         auc_pooled_ci: delong(oof, y).map(|d| {
             let (lo, hi) = d.ci95();
             [lo, hi]

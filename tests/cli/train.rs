@@ -2,6 +2,7 @@
 //! foundation issue names.
 
 use crate::common::*;
+use crate::eval_common::ok;
 
 use std::path::Path;
 
@@ -474,11 +475,36 @@ fn arm_too_small_for_cv() {
     let mut text = small_clinical(40);
     text.push_str("P900,30,F,10,C,1\nP901,30,F,40,C,0\nP902,30,F,45,C,1\n");
     let data = write(dir.path(), "c.csv", &text);
+    // One non-responder: no model can be cross-validated.
     fails(
         train_cmd(&data, &dir.path().join("m.json")).args(["--therapy-col", "therapy"]),
-        &["c.csv, column `responder`: arm `C` has 2 responders and 1 non-responders; --cv 5 needs at least 5 of each"],
+        &["c.csv, column `responder`: arm `C` has 2 responders and 1 non-responders; a model needs at least 2 of each"],
     );
     assert_no_output(dir.path(), &["c.csv"]);
+    // Two of each, fewer than the 5 folds: trained, flagged weak, stored.
+    text.push_str("P903,31,M,12,C,0\n");
+    let data = write(dir.path(), "c.csv", &text);
+    let model = dir.path().join("m.json");
+    let (_, err) = ok(train_cmd(&data, &model).args(["--therapy-col", "therapy"]));
+    assert!(
+        err.contains("arm `C`")
+            && err.contains("2 responders and 2 non-responders: too few for its 5 folds"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+    let c = v["arms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["therapy"] == "C")
+        .unwrap();
+    assert_eq!(c["cv"]["folds"], 5);
+    assert!(c["cv"]["auc_mean"].as_f64().is_some());
+    // `auto` needs 4 of each (nested CV).
+    fails(
+        train_cmd(&data, &dir.path().join("a.json")).args(["--therapy-col", "therapy", "--algorithm", "auto"]),
+        &["arm `C` has 2 responders and 2 non-responders; --algorithm auto (nested CV) needs at least 4 of each"],
+    );
 }
 
 #[test]

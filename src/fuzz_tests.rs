@@ -225,7 +225,7 @@ fn exercise(bytes: &[u8], data: &str, geno: &str) -> bool {
         }
     }
     let _ = crate::cli::inspect::summarise("fuzz.json", &bundle);
-    let card = crate::report::card::build("fuzz.json", "0", &bundle, None, Vec::new());
+    let card = crate::report::card::build("fuzz.json", "0", &bundle, None, None, Vec::new());
     let _ = crate::report::card::render_markdown(&card);
     true
 }

@@ -29,6 +29,7 @@
 pub(crate) mod bundle;
 pub mod cli;
 pub(crate) mod data;
+pub(crate) mod effects;
 pub mod error;
 pub(crate) mod eval;
 pub(crate) mod features;

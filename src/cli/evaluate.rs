@@ -14,11 +14,12 @@ use crate::error::{Error, Result};
 use crate::eval::apply::EvalFiles;
 use crate::eval::evaluation::add_optimism;
 use crate::eval::recommendation::{judge, JudgeOptions, Predictions, RecommendationReport};
+use crate::eval::selection::{EffectOptions, EffectsOutput, PropensityChoice};
 use crate::eval::{evaluate_bundle, EvalOptions, Evaluation, LabelledData};
 use crate::notes::Notes;
 use crate::output::Sink;
 use crate::report::evaluation::{render_selection, render_text};
-use crate::report::plots::{create_dir, evaluation_plots, qini_svg, write_svg};
+use crate::report::plots::{create_dir, evaluation_plots, file_stem, qini_svg, toc_svg, write_svg};
 
 /// Output formats of `evaluate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -104,6 +105,30 @@ pub(crate) struct Args {
     #[arg(long, value_name = "B", default_value_t = 200, value_parser = count(1, 10_000), requires = "optimism")]
     pub(crate) replicates: usize,
 
+    /// Propensities for the doubly robust treatment-selection analysis:
+    /// `randomised` (a trial: the observed arm shares, or --allocation) or
+    /// `estimate` (observational data: a cross-fitted multinomial logistic
+    /// model of the therapy on the features). Example: --propensity estimate
+    #[arg(long, value_enum, default_value = "randomised")]
+    pub(crate) propensity: PropensityChoice,
+
+    /// The design's allocation ratios when a trial randomised unequally
+    /// (ratios or shares; every arm named). Example: --allocation TMS=2,SSRI=1,ketamine=1
+    #[arg(long, value_name = "ARM=R,...", value_parser = parse_allocation)]
+    pub(crate) allocation: Option<Allocation>,
+
+    /// The control arm each arm is compared with (default: an arm named
+    /// control, placebo, sham, TAU, usual care or waitlist, else the first
+    /// arm). Example: --control SSRI
+    #[arg(long, value_name = "ARM")]
+    pub(crate) control: Option<String>,
+
+    /// A column of sites or trials: standard errors become cluster-robust
+    /// and AUC, calibration slope and policy gain are reported per group.
+    /// Example: --group-col site
+    #[arg(long, value_name = "COL")]
+    pub(crate) group_col: Option<String>,
+
     /// Simulated truth (`patient_id,p_<arm>…`, as `simulate` writes
     /// truth.csv): report how often the recommended therapy is the truly
     /// best one and the mean regret. Example: --truth cohort/truth.csv
@@ -135,6 +160,9 @@ pub(crate) struct EvaluateOutput<'a> {
     pub(crate) plots: Vec<String>,
     /// Treatment selection (bundles with two or more arms and a therapy column).
     pub(crate) selection: Option<RecommendationReport>,
+    /// Evidence for treatment selection: doubly robust policy values,
+    /// contrasts with control, calibration test, RATE, groups.
+    pub(crate) effects: Option<EffectsOutput>,
 }
 
 impl Args {
@@ -157,6 +185,32 @@ impl Args {
                 .unwrap_or_else(|| bundle.target.column.clone()),
         })
     }
+}
+
+/// `--allocation`: arm names and their ratios.
+#[derive(Debug, Clone)]
+pub(crate) struct Allocation(pub(crate) Vec<(String, f64)>);
+
+/// Parses `--allocation ARM=R,ARM=R,...` (positive ratios, each arm once).
+fn parse_allocation(s: &str) -> std::result::Result<Allocation, String> {
+    let mut out: Vec<(String, f64)> = Vec::new();
+    for part in s.split(',') {
+        let (arm, r) = part
+            .rsplit_once('=')
+            .ok_or_else(|| format!("`{part}` is not ARM=RATIO (e.g. TMS=2,SSRI=1)"))?;
+        let arm = arm.trim();
+        let v: f64 = r
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v > 0.0)
+            .ok_or_else(|| format!("`{r}` for arm `{arm}` is not a positive number"))?;
+        if out.iter().any(|(a, _)| a == arm) {
+            return Err(format!("arm `{arm}` is named twice"));
+        }
+        out.push((arm.to_string(), v));
+    }
+    Ok(Allocation(out))
 }
 
 /// `--optimism` methods.
@@ -185,7 +239,7 @@ fn render(
     data: &LabelledData,
     ev: &Evaluation,
     written: &[PathBuf],
-    selection: Option<RecommendationReport>,
+    mut selection: Option<RecommendationReport>,
 ) -> String {
     let model = args.model.display().to_string();
     let format = args.format.unwrap_or(if out_is_json(args.out.as_deref()) {
@@ -205,6 +259,7 @@ fn render(
                 seed: args.seed,
                 evaluation: ev,
                 plots: written.iter().map(|p| p.display().to_string()).collect(),
+                effects: selection.as_mut().and_then(|s| s.effects.take()),
                 selection,
             };
             let mut s = serde_json::to_string_pretty(&out).unwrap_or_default();
@@ -225,6 +280,11 @@ fn render(
 /// Runs `evaluate`.
 pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let bundle = Bundle::load(&args.model)?;
+    if args.allocation.is_some() && args.propensity == PropensityChoice::Estimate {
+        return Err(Error::usage(
+            "--allocation gives a randomised design's propensities; it cannot be combined with --propensity estimate",
+        ));
+    }
     let files = args.files(&bundle)?;
     let mut sink = Sink::open(args.out.as_deref())?;
     if let Some(dir) = &args.plots {
@@ -265,6 +325,14 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         },
         bootstrap: args.bootstrap.max(200),
         seed: args.seed,
+        effects: EffectOptions {
+            propensity: args.propensity,
+            allocation: args.allocation.clone().map(|a| a.0),
+            control: args.control.clone(),
+            group_col: args.group_col.clone(),
+            replicates: crate::effects::rate::RATE_REPLICATES,
+            seed: args.seed,
+        },
     };
     let mut notes = Notes::default();
     let selection = judge(
@@ -286,6 +354,15 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         selection.as_ref().and_then(|s| s.qini.as_ref()),
     ) {
         written.push(write_svg(dir, "qini.svg", qini_svg(q))?);
+    }
+    if let (Some(dir), Some(e)) = (
+        &args.plots,
+        selection.as_ref().and_then(|s| s.effects.as_ref()),
+    ) {
+        for c in &e.effects.contrasts {
+            let name = format!("toc_{}.svg", file_stem(&c.arm));
+            written.push(write_svg(dir, &name, toc_svg(&c.arm, &c.control, &c.rate))?);
+        }
     }
     let text = render(&args, &bundle, &data, &ev, &written, selection);
     sink.write_text(&text)?;

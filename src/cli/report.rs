@@ -10,14 +10,17 @@ use crate::cli::args::count;
 use crate::cli::args::OptionalInputArgs;
 use crate::cli::evaluate::warn_evaluation;
 use crate::cli::Ui;
+use crate::effects::rate::RATE_REPLICATES;
 use crate::error::{Error, Result};
 use crate::eval::apply::EvalFiles;
+use crate::eval::recommendation::{judge, JudgeOptions, Predictions};
+use crate::eval::selection::{EffectOptions, PropensityChoice};
 use crate::eval::LabelledData;
 use crate::eval::{evaluate_bundle, EvalOptions};
 use crate::notes::Notes;
 use crate::output::write_file;
 use crate::report::card::{build, render_markdown};
-use crate::report::plots::evaluation_plots;
+use crate::report::plots::{evaluation_plots, file_stem, toc_svg, write_svg};
 
 /// Flags of `report`.
 #[derive(Debug, clap::Args)]
@@ -51,6 +54,25 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
 
+    /// Use the bundle's cross-fitted predictions of its training patients
+    /// (as `evaluate --cross-fitted`) for the treatment-selection evidence:
+    /// for a card made on the training file. Example: --cross-fitted
+    #[arg(long, requires = "data")]
+    pub(crate) cross_fitted: bool,
+
+    /// Propensities for the treatment-selection evidence (as `evaluate`).
+    /// Example: --propensity estimate
+    #[arg(long, value_enum, default_value = "randomised", requires = "data")]
+    pub(crate) propensity: PropensityChoice,
+
+    /// The control arm (as `evaluate`). Example: --control SSRI
+    #[arg(long, value_name = "ARM", requires = "data")]
+    pub(crate) control: Option<String>,
+
+    /// A column of sites or trials (as `evaluate`). Example: --group-col site
+    #[arg(long, value_name = "COL", requires = "data")]
+    pub(crate) group_col: Option<String>,
+
     /// Folder for model-card.md, model-card.json and the plots (created if
     /// needed). Example: --out card/
     #[arg(long, value_name = "DIR")]
@@ -73,6 +95,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         source,
     })?;
     let mut evaluation = None;
+    let mut effects = None;
     let mut plot_files = Vec::new();
     if let Some(input) = args.input.input() {
         let files = EvalFiles {
@@ -94,7 +117,41 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         };
         let ev = evaluate_bundle(&bundle, &labelled, None, opts, None)?;
         warn_evaluation(ui, &ev);
-        let written = evaluation_plots(&args.out, &bundle, &labelled, &ev, args.seed)?;
+        let mut written = evaluation_plots(&args.out, &bundle, &labelled, &ev, args.seed)?;
+        let judge_opts = JudgeOptions {
+            source: if args.cross_fitted {
+                Predictions::CrossFitted
+            } else {
+                Predictions::Model
+            },
+            bootstrap: args.bootstrap.max(200),
+            seed: args.seed,
+            effects: EffectOptions {
+                propensity: args.propensity,
+                allocation: None,
+                control: args.control.clone(),
+                group_col: args.group_col.clone(),
+                replicates: RATE_REPLICATES,
+                seed: args.seed,
+            },
+        };
+        let mut notes = Notes::default();
+        let selection = judge(&bundle, &name, &labelled, judge_opts, None, &mut notes);
+        ui.notes(&notes);
+        effects = selection?.and_then(|s| s.effects);
+        if let Some(e) = &effects {
+            for c in &e.effects.contrasts {
+                let file = format!("toc_{}.svg", file_stem(&c.arm));
+                written.push(write_svg(
+                    &args.out,
+                    &file,
+                    toc_svg(&c.arm, &c.control, &c.rate),
+                )?);
+            }
+            for w in &e.effects.warnings {
+                ui.warn(w);
+            }
+        }
         plot_files = written
             .iter()
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -106,6 +163,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         &sha,
         &bundle,
         evaluation.as_ref().map(|(f, e)| (f.as_slice(), e)),
+        effects,
         plot_files,
     );
     let mut json = serde_json::to_string_pretty(&card)

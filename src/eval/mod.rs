@@ -10,6 +10,7 @@ pub(crate) mod evaluation;
 pub(crate) mod importance;
 pub(crate) mod metrics;
 pub(crate) mod recommendation;
+pub(crate) mod selection;
 pub(crate) mod smooth;
 
 pub(crate) use apply::LabelledData;

@@ -15,6 +15,7 @@ use crate::bundle::Bundle;
 use crate::data::truth::Truth;
 use crate::error::Result;
 use crate::eval::apply::{cross_fitted_rows, overlap, predict_all, LabelledData};
+use crate::eval::selection::{effects_of, EffectOptions, EffectsOutput};
 use crate::notes::Notes;
 use crate::stats::{argmax, quantile};
 
@@ -28,7 +29,7 @@ pub(crate) enum Predictions {
 }
 
 /// How recommendations are judged.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct JudgeOptions {
     /// Where the probabilities come from.
     pub(crate) source: Predictions,
@@ -36,6 +37,9 @@ pub(crate) struct JudgeOptions {
     pub(crate) bootstrap: usize,
     /// Seed of the bootstrap.
     pub(crate) seed: u64,
+    /// The effects analysis (doubly robust policy values, calibration
+    /// test, RATE).
+    pub(crate) effects: EffectOptions,
 }
 
 /// Judges the recommendations of a multi-arm bundle on the labelled
@@ -54,6 +58,7 @@ pub(crate) fn judge(
         source,
         bootstrap,
         seed,
+        effects,
     } = opts;
     if bundle.arms.len() < 2 || bundle.therapy_column.is_none() {
         return Ok(None);
@@ -90,6 +95,9 @@ pub(crate) fn judge(
         seed,
         label,
     );
+    let mut out = effects_of(bundle, data, &rows, &p, &received, &y, &effects)?;
+    out.outcome_predictions = label.to_string();
+    report.effects = Some(out);
     if let Some(t) = truth {
         let rows_truth: Vec<Option<Vec<f64>>> = rows
             .iter()
@@ -207,6 +215,9 @@ pub(crate) struct RecommendationReport {
     pub(crate) qini: Option<Qini>,
     /// Agreement with simulated truth (`--truth`).
     pub(crate) truth: Option<TruthAgreement>,
+    /// The effects analysis (written as the top-level `effects`).
+    #[serde(skip)]
+    pub(crate) effects: Option<EffectsOutput>,
 }
 
 struct Stats {
@@ -377,6 +388,7 @@ pub(crate) fn recommendation_report(
         verdict,
         qini: (k == 2).then(|| qini(arms, p, received, y)),
         truth: None,
+        effects: None,
     }
 }
 

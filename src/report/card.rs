@@ -7,8 +7,10 @@ use serde::Serialize;
 use crate::bundle::{Bundle, FeatureMissing, LeakSuspect};
 use crate::data::FileInfo;
 use crate::eval::importance::missing_handling;
+use crate::eval::selection::EffectsOutput;
 use crate::eval::{Evaluation, GroupEvaluation};
 use crate::models::ALGORITHMS;
+use crate::report::effects::render_effects_md;
 use crate::stats::sample_size::SampleSize;
 
 /// Marks an item a tool cannot know, in the Markdown card.
@@ -142,6 +144,9 @@ pub(crate) struct ModelCard {
     pub(crate) evaluation_files: Option<Vec<FileInfo>>,
     /// The evaluation (with --data; same keys as `evaluate --format json`).
     pub(crate) evaluation: Option<Evaluation>,
+    /// Evidence for treatment selection (with --data, two or more arms and
+    /// the therapy column; the `effects` object of `evaluate`).
+    pub(crate) effects: Option<EffectsOutput>,
     /// Plot files, relative to the card.
     pub(crate) plots: Vec<String>,
     /// The TRIPOD+AI items.
@@ -203,6 +208,7 @@ pub(crate) fn build(
     model_sha256: &str,
     bundle: &Bundle,
     evaluation: Option<(&[FileInfo], &Evaluation)>,
+    effects: Option<EffectsOutput>,
     plots: Vec<String>,
 ) -> ModelCard {
     let t = &bundle.training;
@@ -276,6 +282,7 @@ pub(crate) fn build(
         predictors,
         evaluation_files: evaluation.map(|(f, _)| f.to_vec()),
         evaluation: evaluation.map(|(_, e)| e.clone()),
+        effects,
         plots,
         items: Vec::new(),
     };
@@ -487,6 +494,9 @@ pub(crate) fn render_markdown(c: &ModelCard) -> String {
     md_predictors(c, &mut s);
     if let Some(e) = &c.evaluation {
         md_evaluation(c, e, &mut s);
+    }
+    if let Some(e) = &c.effects {
+        s.push_str(&render_effects_md(e, &c.plots));
     }
     if !c.plots.is_empty() {
         s.push_str("## Plots\n\n");

@@ -311,26 +311,17 @@ pub(crate) fn render_selection(s: &RecommendationReport) -> String {
         })
         .collect();
     out.push_str(&render_table(&header, &rows));
-    out.push_str("\nresponse rate if everyone received ... (self-normalised IPW, observed arm shares as propensities; 95% bootstrap CI)\n");
-    out.push_str(&format!(
-        "  their recommended therapy   {}\n",
-        pct(&s.policy_rate)
-    ));
-    for (a, e) in s.arms.iter().zip(&s.single_therapy_rates) {
-        out.push_str(&format!("  {:<27} {}\n", a, pct(e)));
-    }
-    out.push_str(&format!(
-        "  benefit vs all {:<12} {}\n  benefit vs random allocation {}\n",
-        s.best_single_therapy,
-        pct(&s.benefit_vs_best_single),
-        pct(&s.benefit_vs_random)
-    ));
-    out.push_str(&format!("{}\n", s.verdict));
-    if let Some(q) = &s.qini {
-        out.push_str(&format!(
-            "Qini coefficient ({} vs {}, targeting by predicted uplift): {:.4}\n",
-            q.treatment, q.control, q.coefficient
-        ));
+    match &s.effects {
+        Some(e) => out.push_str(&crate::report::effects::render_effects(e)),
+        None => {
+            out.push_str(&format!("{}\n", s.verdict));
+            if let Some(q) = &s.qini {
+                out.push_str(&format!(
+                    "Qini coefficient ({} vs {}, targeting by predicted uplift): {:.4}\n",
+                    q.treatment, q.control, q.coefficient
+                ));
+            }
+        }
     }
     if let Some(t) = &s.truth {
         out.push_str(&format!(

@@ -2,6 +2,7 @@
 //! the model card.
 
 pub(crate) mod card;
+pub(crate) mod effects;
 pub(crate) mod evaluation;
 pub(crate) mod plots;
 pub(crate) mod ranked;

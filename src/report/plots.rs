@@ -316,6 +316,67 @@ pub(crate) fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, S
     Ok(svg)
 }
 
+/// The TOC curve of an arm vs control (RATE), with its pointwise 95 % band
+/// and the zero line of random targeting.
+pub(crate) fn toc_svg(
+    arm: &str,
+    control: &str,
+    r: &crate::effects::rate::Rate,
+) -> std::result::Result<String, String> {
+    let mut svg = String::new();
+    (|| -> Drawn {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(m)?;
+        let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
+        let lo = r.toc.iter().map(|p| finite(p.ci_low)).fold(0.0, f64::min);
+        let hi = r.toc.iter().map(|p| finite(p.ci_high)).fold(0.0, f64::max);
+        let pad = ((hi - lo) * 0.1).max(0.01);
+        let mut chart = xy_chart(
+            &root,
+            format!(
+                "TOC: {arm} vs {control} (AUTOC {:.3} ± {:.3})",
+                r.autoc.estimate, r.autoc.se
+            ),
+            0f64..1f64,
+            (lo - pad)..(hi + pad),
+            (
+                "share of patients treated (highest predicted advantage first)",
+                "effect among them minus average effect",
+            ),
+            56,
+        )?;
+        let band: Vec<(f64, f64)> = r
+            .toc
+            .iter()
+            .map(|p| (p.q, finite(p.ci_high)))
+            .chain(r.toc.iter().rev().map(|p| (p.q, finite(p.ci_low))))
+            .collect();
+        chart
+            .draw_series(std::iter::once(Polygon::new(band, BLUE.mix(0.15).filled())))
+            .map_err(m)?
+            .label("95% band (half-sample bootstrap)")
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 4), (x + 20, y + 4)], BLUE.mix(0.15).filled())
+            });
+        chart
+            .draw_series(LineSeries::new(
+                r.toc.iter().map(|p| (p.q, p.estimate)),
+                BLUE.stroke_width(2),
+            ))
+            .map_err(m)?
+            .label("TOC")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        chart
+            .draw_series(LineSeries::new(vec![(0.0, 0.0), (1.0, 0.0)], BLACK))
+            .map_err(m)?
+            .label("random targeting")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        root.present().map_err(m)
+    })()?;
+    Ok(svg)
+}
+
 /// The Qini curve of a two-arm selection, with the random-targeting line.
 pub(crate) fn qini_svg(
     q: &crate::eval::recommendation::Qini,

@@ -16,7 +16,7 @@ pub(crate) enum Cell {
 }
 
 impl Cell {
-    fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         match self {
             Cell::Text(s) => s.clone(),
             Cell::Int(i) => i.to_string(),

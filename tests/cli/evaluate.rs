@@ -278,7 +278,7 @@ fn plots_are_written_as_svg() {
     let plots = dir.path().join("deep/plots");
     let (out, err) = ok(example_eval(&["--format", "json", "--plots"]).arg(&plots));
     let v: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["plots"].as_array().unwrap().len(), 15);
+    assert_eq!(v["plots"].as_array().unwrap().len(), 17);
     let files = files_in(&plots);
     for want in [
         "roc_TMS.svg",
@@ -286,6 +286,7 @@ fn plots_are_written_as_svg() {
         "calibration_SSRI.svg",
         "decision_overall.svg",
         "importance_ketamine.svg",
+        "toc_TMS.svg",
     ] {
         assert!(files.contains(&want.to_string()), "{want} not in {files:?}");
     }
@@ -302,7 +303,7 @@ fn plots_are_written_as_svg() {
     assert!(cal.contains("predicted risks (histogram)") && cal.contains("<polygon"));
     let dec = std::fs::read_to_string(plots.join("decision_overall.svg")).unwrap();
     assert!(dec.contains("bootstrap 95% band") && dec.contains("<polygon"));
-    assert!(err.contains("wrote 15 plots"), "{err}");
+    assert!(err.contains("wrote 17 plots"), "{err}");
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod eval_common;
 
 mod algorithms;
 mod compare;
+mod effects;
 mod evaluate;
 mod explain;
 mod genetics;

@@ -65,7 +65,8 @@ fn card_with_evaluation_and_plots_is_deterministic() {
     };
     let a = run("a");
     let files = files_in(&a);
-    assert_eq!(files.len(), 17, "{files:?}");
+    assert_eq!(files.len(), 19, "{files:?}");
+    assert!(files.contains(&"toc_ketamine.svg".to_string()));
     assert!(files.contains(&"roc_overall.svg".to_string()));
     let md = std::fs::read_to_string(a.join("model-card.md")).unwrap();
     assert!(md.contains("## Evaluation"));
@@ -76,7 +77,16 @@ fn card_with_evaluation_and_plots_is_deterministic() {
     assert!(v["evaluation"]["overall"]["auc"]["ci_low"]
         .as_f64()
         .is_some());
-    assert_eq!(v["plots"].as_array().unwrap().len(), 15);
+    assert_eq!(v["plots"].as_array().unwrap().len(), 17);
+    // The treatment-selection evidence, with its TOC plots.
+    assert!(md.contains("## Evidence for treatment selection"), "{md}");
+    assert!(md.contains("| everyone gets their recommended arm |"));
+    assert!(md.contains("![toc_TMS.svg](toc_TMS.svg)"));
+    assert_eq!(v["effects"]["control"], "SSRI");
+    assert_eq!(v["effects"]["outcome_predictions"], "model");
+    assert!(v["effects"]["policy"]["recommended"]["se"]
+        .as_f64()
+        .is_some());
     let b = run("b");
     for f in &files {
         assert_eq!(

@@ -1,0 +1,192 @@
+//! Propensities: the probability of each arm given the patient. For a
+//! randomised trial, the allocation (the observed arm shares, or the
+//! design's `--allocation`); for observational data, a cross-fitted
+//! multinomial logistic model of the received arm on the features.
+
+use ndarray::{Array2, ArrayView2};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+
+use crate::models::lbfgs::minimize;
+
+/// Folds of the cross-fitted propensity model.
+pub(crate) const PROPENSITY_FOLDS: usize = 5;
+/// Candidate L2 penalties `λ` (`λ‖W‖²/2` added to the summed log-loss on
+/// standardised inputs; intercepts free; `λ = 1` is scikit-learn's default
+/// `C = 1`). The one with the smallest cross-validated log-loss is used: a
+/// randomised trial with many features then gets nearly constant
+/// propensities instead of noise-fitted extremes.
+pub(crate) const PENALTIES: [f64; 5] = [1.0, 10.0, 100.0, 1000.0, 10000.0];
+
+/// The observed share of each of `k` arms.
+pub(crate) fn shares(received: &[usize], k: usize) -> Vec<f64> {
+    let mut c = vec![0usize; k];
+    for &a in received {
+        c[a] += 1;
+    }
+    c.iter()
+        .map(|&v| v as f64 / received.len().max(1) as f64)
+        .collect()
+}
+
+/// A multinomial logit: per arm after the first (the base, all zero), an
+/// intercept followed by one coefficient per input.
+#[derive(Debug, Clone)]
+pub(crate) struct Multinomial {
+    k: usize,
+    p: usize,
+    params: Vec<f64>,
+}
+
+impl Multinomial {
+    /// Fits arms `received` (indices `0..k`) on the rows of `x` by
+    /// maximum likelihood with an L2 penalty `l2` on the slopes.
+    pub(crate) fn fit(x: ArrayView2<f64>, received: &[usize], k: usize, l2: f64) -> Multinomial {
+        let (n, p) = x.dim();
+        let width = p + 1;
+        let dim = (k - 1) * width;
+        let objective = |w: &[f64], grad: &mut [f64]| -> f64 {
+            grad.iter_mut().for_each(|g| *g = 0.0);
+            let mut loss = 0.0;
+            let mut z = vec![0.0; k];
+            for i in 0..n {
+                let row = x.row(i);
+                z[0] = 0.0;
+                for a in 1..k {
+                    let b = &w[(a - 1) * width..a * width];
+                    z[a] = b[0] + row.iter().zip(&b[1..]).map(|(u, v)| u * v).sum::<f64>();
+                }
+                let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let s: f64 = z.iter().map(|v| (v - m).exp()).sum();
+                let lse = m + s.ln();
+                loss += lse - z[received[i]];
+                for a in 1..k {
+                    let r = (z[a] - lse).exp() - f64::from(u8::from(received[i] == a));
+                    let g = &mut grad[(a - 1) * width..a * width];
+                    g[0] += r;
+                    for (gj, u) in g[1..].iter_mut().zip(row.iter()) {
+                        *gj += r * u;
+                    }
+                }
+            }
+            for a in 1..k {
+                for j in 1..width {
+                    let idx = (a - 1) * width + j;
+                    loss += 0.5 * l2 * w[idx] * w[idx];
+                    grad[idx] += l2 * w[idx];
+                }
+            }
+            loss
+        };
+        let m = minimize(objective, vec![0.0; dim], 1000, 1e-8 * n.max(1) as f64);
+        Multinomial { k, p, params: m.x }
+    }
+
+    /// `e[a][i]` for the rows of `x`.
+    #[allow(clippy::needless_range_loop)]
+    pub(crate) fn predict(&self, x: ArrayView2<f64>) -> Vec<Vec<f64>> {
+        let width = self.p + 1;
+        let n = x.nrows();
+        let mut e = vec![vec![0.0; n]; self.k];
+        let mut z = vec![0.0; self.k];
+        for i in 0..n {
+            let row = x.row(i);
+            for a in 1..self.k {
+                let b = &self.params[(a - 1) * width..a * width];
+                z[a] = b[0] + row.iter().zip(&b[1..]).map(|(u, v)| u * v).sum::<f64>();
+            }
+            let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let s: f64 = z.iter().map(|v| (v - m).exp()).sum();
+            for a in 0..self.k {
+                e[a][i] = (z[a] - m).exp() / s;
+            }
+        }
+        e
+    }
+}
+
+/// Fold of each patient: arms dealt to `folds` folds, seeded.
+fn deal(received: &[usize], k: usize, folds: usize, seed: u64) -> Vec<usize> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut fold = vec![0usize; received.len()];
+    let mut next = 0;
+    for a in 0..k {
+        let mut idx: Vec<usize> = (0..received.len()).filter(|&i| received[i] == a).collect();
+        idx.shuffle(&mut rng);
+        for i in idx {
+            fold[i] = next % folds;
+            next += 1;
+        }
+    }
+    fold
+}
+
+/// Out-of-fold propensities with penalty `l2` for the fold split `fold`.
+fn out_of_fold(
+    x: &Array2<f64>,
+    received: &[usize],
+    k: usize,
+    fold: &[usize],
+    folds: usize,
+    l2: f64,
+) -> Vec<Vec<f64>> {
+    let n = received.len();
+    let parts: Vec<(Vec<usize>, Vec<Vec<f64>>)> = (0..folds)
+        .into_par_iter()
+        .map(|f| {
+            let train: Vec<usize> = (0..n).filter(|&i| fold[i] != f).collect();
+            let test: Vec<usize> = (0..n).filter(|&i| fold[i] == f).collect();
+            if test.is_empty() {
+                return (test, Vec::new());
+            }
+            let xt = x.select(ndarray::Axis(0), &train);
+            let rt: Vec<usize> = train.iter().map(|&i| received[i]).collect();
+            let model = Multinomial::fit(xt.view(), &rt, k, l2);
+            let pred = model.predict(x.select(ndarray::Axis(0), &test).view());
+            (test, pred)
+        })
+        .collect();
+    let mut e = vec![vec![0.0; n]; k];
+    for (test, pred) in parts {
+        for (j, &i) in test.iter().enumerate() {
+            for a in 0..k {
+                e[a][i] = pred[a][j];
+            }
+        }
+    }
+    e
+}
+
+/// Cross-fitted propensities and the penalty used: the penalty is chosen
+/// among [`PENALTIES`] by the out-of-fold log-loss on one fold split;
+/// then each fold's patients (another split) are predicted by a model
+/// fitted on the other folds. Folds are stratified by arm and seeded.
+pub(crate) fn cross_fitted(
+    x: &Array2<f64>,
+    received: &[usize],
+    k: usize,
+    seed: u64,
+) -> (Vec<Vec<f64>>, f64) {
+    let n = received.len();
+    let folds = PROPENSITY_FOLDS.min(n.max(2));
+    let tune = deal(received, k, folds, seed ^ 0x7e57_7e57);
+    let loss = |l2: f64| -> f64 {
+        let e = out_of_fold(x, received, k, &tune, folds, l2);
+        (0..n)
+            .map(|i| -e[received[i]][i].max(1e-300).ln())
+            .sum::<f64>()
+    };
+    let losses: Vec<f64> = PENALTIES.iter().map(|&l| loss(l)).collect();
+    // The strongest penalty within 1e-9 (relative) of the best loss.
+    let best = losses.iter().copied().fold(f64::INFINITY, f64::min);
+    let l2 = PENALTIES
+        .iter()
+        .zip(&losses)
+        .filter(|(_, &v)| v <= best + 1e-9 * best.abs())
+        .map(|(&l, _)| l)
+        .fold(0.0, f64::max);
+    let fold = deal(received, k, folds, seed ^ 0x0e5c_0e5c);
+    (out_of_fold(x, received, k, &fold, folds, l2), l2)
+}

@@ -111,6 +111,26 @@ impl Snps {
     }
 }
 
+/// Variants of the simulated design (all off: the default cohort).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Design {
+    /// No treatment-effect heterogeneity: every patient's response
+    /// probability under each therapy is one prognostic probability plus a
+    /// constant per therapy (the risk difference is the same for everyone).
+    pub(crate) no_heterogeneity: bool,
+    /// Therapy assigned by a multinomial logit of prior failures, CRP and
+    /// anxiety (confounded), the true propensities written to
+    /// propensity.csv.
+    pub(crate) confounded: bool,
+    /// Number of sites (0: no `site` column); each site shifts every
+    /// therapy's logit by its own N(0, 0.5²) offset.
+    pub(crate) sites: usize,
+}
+
+/// Constant risk differences over the prognostic probability under
+/// `--no-heterogeneity`, for (TMS, ketamine, SSRI).
+const CONSTANT_EFFECT: [f64; 3] = [0.06, 0.0, -0.04];
+
 /// One simulated patient's clinical values and therapy.
 struct Patient {
     age: f64,
@@ -122,12 +142,14 @@ struct Patient {
     crp: f64,
     bmi: f64,
     therapy: usize,
+    /// True propensities of the three therapies.
+    propensity: [f64; 3],
 }
 
 impl Patient {
     /// Draws the clinical values, the therapy and then `dosage` (in this
     /// order: the stream of random numbers defines the cohort).
-    fn draw(rng: &mut impl Rng, maf: &[f64], dosage: &mut [u8]) -> Patient {
+    fn draw(rng: &mut impl Rng, maf: &[f64], dosage: &mut [u8], design: Design) -> Patient {
         let age = (45.0 + 13.0 * normal(rng)).clamp(18.0, 80.0).round();
         let female = rng.gen_bool(0.6);
         let madrs = (31.0 + 6.0 * normal(rng)).clamp(20.0, 54.0).round();
@@ -143,7 +165,30 @@ impl Patient {
         let anxiety = rng.gen_bool(0.45);
         let crp = ((2.5f64.ln() + 0.8 * normal(rng)).exp().clamp(0.1, 50.0) * 10.0).round() / 10.0;
         let bmi = ((27.0 + 5.0 * normal(rng)).clamp(16.0, 50.0) * 10.0).round() / 10.0;
-        let therapy = rng.gen_range(0..THERAPIES.len());
+        let (therapy, propensity) = if design.confounded {
+            // More prior failures → TMS; higher CRP → ketamine; anxiety → SSRI.
+            let z_crp = (crp.ln() - 2.5f64.ln()) / 0.8;
+            let lin = [
+                0.7 * (prior - 1.3),
+                0.8 * z_crp,
+                0.6 * f64::from(u8::from(anxiety)),
+            ];
+            let m = lin.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let w = lin.map(|v| (v - m).exp());
+            let s: f64 = w.iter().sum();
+            let e = w.map(|v| v / s);
+            let u: f64 = rng.gen();
+            let t = if u < e[0] {
+                0
+            } else if u < e[0] + e[1] {
+                1
+            } else {
+                2
+            };
+            (t, e)
+        } else {
+            (rng.gen_range(0..THERAPIES.len()), [1.0 / 3.0; 3])
+        };
         for (j, d) in dosage.iter_mut().enumerate() {
             *d = u8::from(rng.gen_bool(maf[j])) + u8::from(rng.gen_bool(maf[j]));
         }
@@ -157,11 +202,12 @@ impl Patient {
             crp,
             bmi,
             therapy,
+            propensity,
         }
     }
 
     /// The true response probability under each therapy.
-    fn truth(&self, snps: &Snps, dosage: &[u8]) -> [f64; 3] {
+    fn truth(&self, snps: &Snps, dosage: &[u8], design: Design, site_shift: f64) -> [f64; 3] {
         let z_age = (self.age - 45.0) / 13.0;
         let z_madrs = (self.madrs - 31.0) / 6.0;
         let z_ep = (self.episode.ln() - 10f64.ln()) / 0.9;
@@ -171,6 +217,17 @@ impl Patient {
         let fem = f64::from(u8::from(self.female));
         let prior = self.prior;
         let common = -0.30 * z_madrs - 0.20 * z_ep + 0.10 * fem;
+        if design.no_heterogeneity {
+            // One prognostic probability (clinical and SNP effects common to
+            // all therapies) plus a constant risk difference per therapy.
+            let mut l = common - 0.20 * (prior - 1.3) + site_shift;
+            for c in &snps.causal {
+                let centred = f64::from(dosage[c.index]) - 2.0 * snps.maf[c.index];
+                l += c.effect.iter().sum::<f64>() / 3.0 * centred;
+            }
+            let q = sigmoid(0.8 * l).clamp(0.1, 0.9);
+            return CONSTANT_EFFECT.map(|d| q + d);
+        }
         let mut logit = [
             -0.10 + common - 0.35 * z_age - 0.45 * z_ep - 0.25 * (prior - 1.3),
             -0.35 + common + 0.40 * (prior - 1.3) + 0.50 * z_crp + 0.30 * anx,
@@ -182,7 +239,7 @@ impl Patient {
                 *l += c.effect[t] * centred;
             }
         }
-        logit.map(sigmoid)
+        logit.map(|l| sigmoid(l + site_shift))
     }
 
     /// The clinical cells between the ID and the therapy.
@@ -201,10 +258,11 @@ impl Patient {
 }
 
 /// The three files' header lines.
-fn headers(snps: &Snps, out: &mut [&mut dyn Write; 3]) -> io::Result<()> {
+fn headers(snps: &Snps, design: Design, out: &mut [&mut dyn Write; 4]) -> io::Result<()> {
     let clinical = format!(
-        "patient_id,{},therapy,responder\n",
-        CLINICAL_FEATURES.join(",")
+        "patient_id,{},therapy,responder{}\n",
+        CLINICAL_FEATURES.join(","),
+        if design.sites > 0 { ",site" } else { "" }
     );
     let mut genotypes = String::from("patient_id");
     for n in &snps.names {
@@ -220,27 +278,45 @@ fn headers(snps: &Snps, out: &mut [&mut dyn Write; 3]) -> io::Result<()> {
     truth.push('\n');
     out[0].write_all(clinical.as_bytes())?;
     out[1].write_all(genotypes.as_bytes())?;
-    out[2].write_all(truth.as_bytes())
+    out[2].write_all(truth.as_bytes())?;
+    if design.confounded {
+        out[3].write_all(b"patient_id,e_TMS,e_ketamine,e_SSRI\n")?;
+    }
+    Ok(())
 }
 
 /// Writes a cohort of `patients` patients with `snps` SNPs from `seed` as
 /// it is drawn (memory does not grow with the number of patients) into
-/// `out` = clinical, genotypes, truth. Returns the causal SNPs.
+/// `out` = clinical, genotypes, truth, propensities (written only when
+/// `variant.confounded`). Returns the causal SNPs.
 pub(crate) fn simulate_into(
     patients: usize,
     snps: usize,
     seed: u64,
-    out: &mut [&mut dyn Write; 3],
+    variant: Design,
+    out: &mut [&mut dyn Write; 4],
 ) -> io::Result<Vec<CausalSnp>> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let design = Snps::draw(&mut rng, snps);
-    headers(&design, out)?;
+    // Site offsets come from their own stream, so the default cohort's
+    // random numbers are unchanged.
+    let mut site_rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5173_5173);
+    let site_shift: Vec<f64> = (0..variant.sites)
+        .map(|_| 0.5 * normal(&mut site_rng))
+        .collect();
+    headers(&design, variant, out)?;
     let mut dosage = vec![0u8; snps];
     let (mut clinical, mut genotypes, mut truth) = (String::new(), String::new(), String::new());
     for i in 0..patients {
         let id = format!("P{:05}", i + 1);
-        let patient = Patient::draw(&mut rng, &design.maf, &mut dosage);
-        let p = patient.truth(&design, &dosage);
+        let patient = Patient::draw(&mut rng, &design.maf, &mut dosage, variant);
+        let site = (variant.sites > 0).then(|| site_rng.gen_range(0..variant.sites));
+        let p = patient.truth(
+            &design,
+            &dosage,
+            variant,
+            site.map_or(0.0, |s| site_shift[s]),
+        );
         let responder = rng.gen_bool(p[patient.therapy]);
         // Clinical row, with cells missing at random.
         clinical.clear();
@@ -253,7 +329,11 @@ pub(crate) fn simulate_into(
         }
         clinical.push(',');
         clinical.push_str(THERAPIES[patient.therapy]);
-        clinical.push_str(if responder { ",1\n" } else { ",0\n" });
+        clinical.push_str(if responder { ",1" } else { ",0" });
+        if let Some(s) = site {
+            clinical.push_str(&format!(",S{}", s + 1));
+        }
+        clinical.push('\n');
         genotypes.clear();
         genotypes.push_str(&id);
         for &d in &dosage {
@@ -272,6 +352,10 @@ pub(crate) fn simulate_into(
         out[0].write_all(clinical.as_bytes())?;
         out[1].write_all(genotypes.as_bytes())?;
         out[2].write_all(truth.as_bytes())?;
+        if variant.confounded {
+            let e = patient.propensity;
+            out[3].write_all(format!("{id},{:.6},{:.6},{:.6}\n", e[0], e[1], e[2]).as_bytes())?;
+        }
     }
     Ok(design.causal)
 }
@@ -280,8 +364,14 @@ pub(crate) fn simulate_into(
 #[cfg(test)]
 pub(crate) fn simulate(patients: usize, snps: usize, seed: u64) -> Cohort {
     let (mut c, mut g, mut t) = (Vec::new(), Vec::new(), Vec::new());
-    let causal = simulate_into(patients, snps, seed, &mut [&mut c, &mut g, &mut t])
-        .expect("writing to memory cannot fail");
+    let causal = simulate_into(
+        patients,
+        snps,
+        seed,
+        Design::default(),
+        &mut [&mut c, &mut g, &mut t, &mut io::sink()],
+    )
+    .expect("writing to memory cannot fail");
     let text = |v: Vec<u8>| String::from_utf8(v).expect("ASCII");
     Cohort {
         clinical: text(c),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::cli::Ui;
 use crate::error::{Error, Result};
 use crate::output::AtomicFile;
-use crate::simulate::simulate_into;
+use crate::simulate::{simulate_into, Design};
 
 /// Flags of `simulate`.
 #[derive(Debug, clap::Args)]
@@ -30,6 +30,24 @@ pub(crate) struct Args {
     /// truth.csv; a folder that is not empty needs --force. Example: --out cohort
     #[arg(long, value_name = "DIR")]
     pub(crate) out: PathBuf,
+
+    /// No treatment-effect heterogeneity: each therapy's response
+    /// probability is one prognostic probability plus a constant (TMS +0.06,
+    /// ketamine 0, SSRI −0.04), the same risk difference for every patient.
+    #[arg(long)]
+    pub(crate) no_heterogeneity: bool,
+
+    /// Confounded assignment: the therapy depends on prior failures, CRP and
+    /// anxiety (a multinomial logit); the true propensities are written to
+    /// propensity.csv (`patient_id,e_TMS,e_ketamine,e_SSRI`).
+    #[arg(long)]
+    pub(crate) confounded: bool,
+
+    /// Sites (2 to 1,000): a `site` column (S1, S2, …) in clinical.csv, each
+    /// site shifting every therapy's logit by its own N(0, 0.5²) offset.
+    /// Example: --sites 4
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(2..=1000))]
+    pub(crate) sites: Option<u64>,
 
     /// Write into a folder that is not empty (replacing clinical.csv,
     /// genotypes.csv and truth.csv there; other files are left alone).
@@ -73,27 +91,48 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     })?;
     let [c, g, t] = FILES.map(|f| AtomicFile::create(args.out.join(f)));
     let (mut c, mut g, mut t) = (c?, g?, t?);
+    let design = Design {
+        no_heterogeneity: args.no_heterogeneity,
+        confounded: args.confounded,
+        sites: args.sites.unwrap_or(0) as usize,
+    };
+    let mut e = if design.confounded {
+        Some(AtomicFile::create(args.out.join("propensity.csv"))?)
+    } else {
+        None
+    };
+    let mut sink = std::io::sink();
+    let fourth: &mut dyn std::io::Write = match e.as_mut() {
+        Some(f) => f,
+        None => &mut sink,
+    };
     let causal = simulate_into(
         args.patients as usize,
         args.snps as usize,
         args.seed,
-        &mut [&mut c, &mut g, &mut t],
+        design,
+        &mut [&mut c, &mut g, &mut t, fourth],
     )
     .map_err(|source| Error::Io {
         action: "cannot write",
         path: args.out.clone(),
         source,
     })?;
-    for f in [c, g, t] {
+    for f in [c, g, t].into_iter().chain(e) {
         f.commit()?;
     }
     let causal: Vec<String> = causal.iter().map(|c| c.name.clone()).collect();
     ui.info(format!("causal SNPs: {}", causal.join(", ")));
     ui.info(format!(
-        "wrote {} patients × {} SNPs to {} (clinical.csv, genotypes.csv, truth.csv)",
+        "wrote {} patients × {} SNPs to {} (clinical.csv, genotypes.csv, truth.csv{})",
         args.patients,
         args.snps,
-        args.out.display()
+        args.out.display(),
+        if design.confounded {
+            ", propensity.csv"
+        } else {
+            ""
+        }
     ));
     Ok(())
 }

@@ -136,3 +136,104 @@ fn unwritable_out_is_an_error() {
         &["cannot create folder", "plain-file"],
     );
 }
+
+#[test]
+fn design_variants_no_heterogeneity_confounded_sites() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        responder()
+            .args([
+                "simulate",
+                "--patients",
+                "400",
+                "--snps",
+                "10",
+                "--seed",
+                "3",
+                "--out",
+            ])
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .success();
+        out
+    };
+    // No heterogeneity: the same risk differences for every patient.
+    let flat = run("flat", &["--no-heterogeneity"]);
+    let truth = std::fs::read_to_string(flat.join("truth.csv")).unwrap();
+    for line in truth.lines().skip(1) {
+        let p: Vec<f64> = line
+            .split(',')
+            .skip(1)
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert!(
+            (p[0] - p[1] - 0.06).abs() < 2e-6 && (p[2] - p[1] + 0.04).abs() < 2e-6,
+            "{line}"
+        );
+    }
+    // Confounded: true propensities written, rows summing to 1, and the
+    // therapy follows them (more prior failures, more TMS).
+    let conf = run("conf", &["--confounded"]);
+    let e = std::fs::read_to_string(conf.join("propensity.csv")).unwrap();
+    assert!(e.starts_with("patient_id,e_TMS,e_ketamine,e_SSRI\n"));
+    assert_eq!(e.lines().count(), 401);
+    for line in e.lines().skip(1) {
+        let s: f64 = line
+            .split(',')
+            .skip(1)
+            .map(|v| v.parse::<f64>().unwrap())
+            .sum();
+        assert!((s - 1.0).abs() < 1e-5, "{line}");
+    }
+    let clinical = std::fs::read_to_string(conf.join("clinical.csv")).unwrap();
+    let header: Vec<&str> = clinical.lines().next().unwrap().split(',').collect();
+    let (pc, tc) = (
+        header.iter().position(|h| *h == "prior_failures").unwrap(),
+        header.iter().position(|h| *h == "therapy").unwrap(),
+    );
+    let (mut tms_hi, mut hi, mut tms_lo, mut lo) = (0, 0, 0, 0);
+    for line in clinical.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let Ok(prior) = f[pc].parse::<f64>() else {
+            continue;
+        };
+        let tms = f[tc] == "TMS";
+        if prior >= 2.0 {
+            hi += 1;
+            tms_hi += usize::from(tms);
+        } else {
+            lo += 1;
+            tms_lo += usize::from(tms);
+        }
+    }
+    assert!(tms_hi as f64 / hi as f64 > tms_lo as f64 / lo as f64 + 0.1);
+    // Sites: a site column; the default cohort has none and no propensity file.
+    let sites = run("sites", &["--sites", "4"]);
+    let c = std::fs::read_to_string(sites.join("clinical.csv")).unwrap();
+    assert!(c.lines().next().unwrap().ends_with(",responder,site"));
+    assert!(c
+        .lines()
+        .skip(1)
+        .all(|l| ["S1", "S2", "S3", "S4"].contains(&l.rsplit(',').next().unwrap())));
+    let plain = run("plain", &[]);
+    assert!(!plain.join("propensity.csv").exists());
+    let p = std::fs::read_to_string(plain.join("clinical.csv")).unwrap();
+    assert!(p.lines().next().unwrap().ends_with(",responder"));
+    fails_usage(
+        responder()
+            .args([
+                "simulate",
+                "--patients",
+                "5",
+                "--snps",
+                "2",
+                "--sites",
+                "1",
+                "--out",
+            ])
+            .arg(dir.path().join("x")),
+        &["--sites"],
+    );
+}

@@ -277,6 +277,31 @@ fn render(
     text
 }
 
+/// Writes the plots of `--plots` (none without it): per group, the
+/// selection's Qini curve and each contrast's TOC curve.
+fn write_plots(
+    args: &Args,
+    bundle: &Bundle,
+    data: &LabelledData,
+    ev: &Evaluation,
+    selection: Option<&RecommendationReport>,
+) -> Result<Vec<PathBuf>> {
+    let mut written = match &args.plots {
+        Some(dir) => evaluation_plots(dir, bundle, data, ev, args.seed)?,
+        None => Vec::new(),
+    };
+    if let (Some(dir), Some(q)) = (&args.plots, selection.and_then(|s| s.qini.as_ref())) {
+        written.push(write_svg(dir, "qini.svg", qini_svg(q))?);
+    }
+    if let (Some(dir), Some(e)) = (&args.plots, selection.and_then(|s| s.effects.as_ref())) {
+        for c in &e.effects.contrasts {
+            let name = format!("toc_{}.svg", file_stem(&c.arm));
+            written.push(write_svg(dir, &name, toc_svg(&c.arm, &c.control, &c.rate))?);
+        }
+    }
+    Ok(written)
+}
+
 /// Runs `evaluate`.
 pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let bundle = Bundle::load(&args.model)?;
@@ -345,25 +370,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     );
     ui.notes(&notes);
     let selection = selection?;
-    let mut written = match &args.plots {
-        Some(dir) => evaluation_plots(dir, &bundle, &data, &ev, args.seed)?,
-        None => Vec::new(),
-    };
-    if let (Some(dir), Some(q)) = (
-        &args.plots,
-        selection.as_ref().and_then(|s| s.qini.as_ref()),
-    ) {
-        written.push(write_svg(dir, "qini.svg", qini_svg(q))?);
-    }
-    if let (Some(dir), Some(e)) = (
-        &args.plots,
-        selection.as_ref().and_then(|s| s.effects.as_ref()),
-    ) {
-        for c in &e.effects.contrasts {
-            let name = format!("toc_{}.svg", file_stem(&c.arm));
-            written.push(write_svg(dir, &name, toc_svg(&c.arm, &c.control, &c.rate))?);
-        }
-    }
+    let written = write_plots(&args, &bundle, &data, &ev, selection.as_ref())?;
     let text = render(&args, &bundle, &data, &ev, &written, selection);
     sink.write_text(&text)?;
     sink.finish()?;

@@ -14,7 +14,7 @@ use crate::effects::rate::RATE_REPLICATES;
 use crate::error::{Error, Result};
 use crate::eval::apply::EvalFiles;
 use crate::eval::recommendation::{judge, JudgeOptions, Predictions};
-use crate::eval::selection::{EffectOptions, PropensityChoice};
+use crate::eval::selection::{EffectOptions, EffectsOutput, PropensityChoice};
 use crate::eval::LabelledData;
 use crate::eval::{evaluate_bundle, EvalOptions};
 use crate::notes::Notes;
@@ -79,6 +79,54 @@ pub(crate) struct Args {
     pub(crate) out: PathBuf,
 }
 
+/// The treatment-selection evidence for the card, with its TOC plots
+/// added to `written`; `None` for a one-arm model or a file without the
+/// therapy column.
+fn treatment_evidence(
+    args: &Args,
+    bundle: &Bundle,
+    name: &str,
+    labelled: &LabelledData,
+    written: &mut Vec<PathBuf>,
+    ui: &Ui,
+) -> Result<Option<EffectsOutput>> {
+    let judge_opts = JudgeOptions {
+        source: if args.cross_fitted {
+            Predictions::CrossFitted
+        } else {
+            Predictions::Model
+        },
+        bootstrap: args.bootstrap.max(200),
+        seed: args.seed,
+        effects: EffectOptions {
+            propensity: args.propensity,
+            allocation: None,
+            control: args.control.clone(),
+            group_col: args.group_col.clone(),
+            replicates: RATE_REPLICATES,
+            seed: args.seed,
+        },
+    };
+    let mut notes = Notes::default();
+    let selection = judge(bundle, name, labelled, judge_opts, None, &mut notes);
+    ui.notes(&notes);
+    let effects = selection?.and_then(|s| s.effects);
+    if let Some(e) = &effects {
+        for c in &e.effects.contrasts {
+            let file = format!("toc_{}.svg", file_stem(&c.arm));
+            written.push(write_svg(
+                &args.out,
+                &file,
+                toc_svg(&c.arm, &c.control, &c.rate),
+            )?);
+        }
+        for w in &e.effects.warnings {
+            ui.warn(w);
+        }
+    }
+    Ok(effects)
+}
+
 /// Runs `report`.
 pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let bytes = std::fs::read(&args.model).map_err(|source| Error::Io {
@@ -118,40 +166,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         let ev = evaluate_bundle(&bundle, &labelled, None, opts, None)?;
         warn_evaluation(ui, &ev);
         let mut written = evaluation_plots(&args.out, &bundle, &labelled, &ev, args.seed)?;
-        let judge_opts = JudgeOptions {
-            source: if args.cross_fitted {
-                Predictions::CrossFitted
-            } else {
-                Predictions::Model
-            },
-            bootstrap: args.bootstrap.max(200),
-            seed: args.seed,
-            effects: EffectOptions {
-                propensity: args.propensity,
-                allocation: None,
-                control: args.control.clone(),
-                group_col: args.group_col.clone(),
-                replicates: RATE_REPLICATES,
-                seed: args.seed,
-            },
-        };
-        let mut notes = Notes::default();
-        let selection = judge(&bundle, &name, &labelled, judge_opts, None, &mut notes);
-        ui.notes(&notes);
-        effects = selection?.and_then(|s| s.effects);
-        if let Some(e) = &effects {
-            for c in &e.effects.contrasts {
-                let file = format!("toc_{}.svg", file_stem(&c.arm));
-                written.push(write_svg(
-                    &args.out,
-                    &file,
-                    toc_svg(&c.arm, &c.control, &c.rate),
-                )?);
-            }
-            for w in &e.effects.warnings {
-                ui.warn(w);
-            }
-        }
+        effects = treatment_evidence(&args, &bundle, &name, &labelled, &mut written, ui)?;
         plot_files = written
             .iter()
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))

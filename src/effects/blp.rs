@@ -46,6 +46,52 @@ fn p_one_sided(t: f64, df: usize) -> f64 {
     StudentsT::new(0.0, 1.0, df as f64).map_or(f64::NAN, |d| d.sf(t))
 }
 
+/// The CR3 meat `Σ_g u_g u_gᵀ`, `u_g = X_gᵀ (I − H_gg)⁻¹ e_g`, computed as
+/// `e_g + X_g (XᵀX − X_gᵀX_g)⁻¹ X_gᵀ e_g` (Woodbury; `XᵀX = diag(s)`), so
+/// every group costs O(size); `None` when a group's system is singular.
+fn cr3_meat(
+    of: &[usize],
+    groups: usize,
+    resid: &[f64],
+    tau_bar: f64,
+    c: &[f64],
+    s: [f64; 2],
+) -> Option<[[f64; 2]; 2]> {
+    let mut xtx_g = vec![[[0.0f64; 2]; 2]; groups];
+    let mut xte_g = vec![[0.0f64; 2]; groups];
+    for (i, &g) in of.iter().enumerate() {
+        let xi = [tau_bar, c[i]];
+        for r in 0..2 {
+            xte_g[g][r] += xi[r] * resid[i];
+            for k in 0..2 {
+                xtx_g[g][r][k] += xi[r] * xi[k];
+            }
+        }
+    }
+    let mut meat = [[0.0f64; 2]; 2];
+    for (a, v) in xtx_g.iter().zip(&xte_g) {
+        let m = [[s[0] - a[0][0], -a[0][1]], [-a[1][0], s[1] - a[1][1]]];
+        let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+        if det.abs() <= 1e-300 {
+            return None;
+        }
+        let w = [
+            (m[1][1] * v[0] - m[0][1] * v[1]) / det,
+            (-m[1][0] * v[0] + m[0][0] * v[1]) / det,
+        ];
+        let u = [
+            v[0] + a[0][0] * w[0] + a[0][1] * w[1],
+            v[1] + a[1][0] * w[0] + a[1][1] * w[1],
+        ];
+        for r in 0..2 {
+            for k in 0..2 {
+                meat[r][k] += u[r] * u[k];
+            }
+        }
+    }
+    Some(meat)
+}
+
 /// The test for scores `d` and predicted advantages `tau` (same length);
 /// `clusters` gives each patient's group index `0..G`. `None` with fewer
 /// than 3 patients, a mean prediction of 0 or identical predictions.
@@ -96,39 +142,7 @@ pub(crate) fn calibration_test(
             "HC3".to_string()
         }
         Some((of, groups)) => {
-            // (I − X_g A X_gᵀ)⁻¹ e_g = e_g + X_g (XᵀX − X_gᵀX_g)⁻¹ X_gᵀ e_g
-            // (Woodbury; A = (XᵀX)⁻¹), so every group costs O(size).
-            let mut xtx_g = vec![[[0.0f64; 2]; 2]; groups];
-            let mut xte_g = vec![[0.0f64; 2]; groups];
-            for (i, &g) in of.iter().enumerate() {
-                let xi = x(i);
-                for r in 0..2 {
-                    xte_g[g][r] += xi[r] * resid[i];
-                    for k in 0..2 {
-                        xtx_g[g][r][k] += xi[r] * xi[k];
-                    }
-                }
-            }
-            for g in 0..groups {
-                let m = [
-                    [s11 - xtx_g[g][0][0], -xtx_g[g][0][1]],
-                    [-xtx_g[g][1][0], s22 - xtx_g[g][1][1]],
-                ];
-                let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
-                if det.abs() <= 1e-300 {
-                    return None;
-                }
-                let v = xte_g[g];
-                let w = [
-                    (m[1][1] * v[0] - m[0][1] * v[1]) / det,
-                    (-m[1][0] * v[0] + m[0][0] * v[1]) / det,
-                ];
-                let a = xtx_g[g];
-                add([
-                    v[0] + a[0][0] * w[0] + a[0][1] * w[1],
-                    v[1] + a[1][0] * w[0] + a[1][1] * w[1],
-                ]);
-            }
+            meat = cr3_meat(of, groups, &resid, tau_bar, &c, [s11, s22])?;
             format!("CR3 ({groups} groups)")
         }
     };

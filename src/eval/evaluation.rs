@@ -124,6 +124,22 @@ pub(crate) struct GroupEvaluation {
     pub(crate) bootstrap: Option<BootstrapAuc>,
 }
 
+/// The decision curve at 0.05–0.95 with the model's bootstrap band.
+fn banded_decision_curve(p: &[f64], y: &[bool], opts: EvalOptions) -> Vec<NetBenefit> {
+    let mut d = decision_curve(p, y, &default_thresholds());
+    add_bands(&mut d, p, y, opts.bootstrap, opts.seed);
+    d
+}
+
+/// Patients per twentieth of the probability scale.
+fn risk_histogram(p: &[f64]) -> Vec<usize> {
+    let mut h = vec![0usize; 20];
+    for &v in p {
+        h[((v * 20.0) as usize).min(19)] += 1;
+    }
+    h
+}
+
 /// Evaluates predictions `p` for outcomes `y` (both non-empty, same length).
 pub(crate) fn evaluate_group(
     arm: &str,
@@ -195,21 +211,11 @@ pub(crate) fn evaluate_group(
             confusion: confusion(p, y, threshold),
         },
         youden: youden(p, y),
-        decision_curve: {
-            let mut d = decision_curve(p, y, &default_thresholds());
-            add_bands(&mut d, p, y, opts.bootstrap, opts.seed);
-            d
-        },
+        decision_curve: banded_decision_curve(p, y, opts),
         small_sample: small < SMALL_CLASS,
         warnings,
         optimism: None,
-        risk_histogram: {
-            let mut h = vec![0usize; 20];
-            for &v in p {
-                h[((v * 20.0) as usize).min(19)] += 1;
-            }
-            h
-        },
+        risk_histogram: risk_histogram(p),
         roc: roc_curve(p, y),
         bootstrap: boot,
     }

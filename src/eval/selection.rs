@@ -178,25 +178,18 @@ fn groups(data: &LabelledData, col: &str, rows: &[usize]) -> Result<(Vec<usize>,
     Ok((of.iter().map(|&k| rank[k]).collect(), sorted))
 }
 
-/// The effects analysis of `rows` of `data` (patients with an outcome and
-/// an arm), whose probabilities under each arm are `p[a][j]`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn effects_of(
-    bundle: &Bundle,
+/// The propensities `e[a][i]`, `randomised`/`estimated`, and how they were formed.
+fn propensities(
     data: &LabelledData,
     rows: &[usize],
-    p: &[Vec<f64>],
     received: &[usize],
-    y: &[bool],
+    arms: &[String],
     opts: &EffectOptions,
-) -> Result<EffectsOutput> {
-    let arms = bundle.arm_names();
-    let k = arms.len();
-    let n = rows.len();
-    let control = control_index(&arms, opts.control.as_deref())?;
-    let (e, kind, method) = match (opts.propensity, &opts.allocation) {
+) -> Result<(Vec<Vec<f64>>, &'static str, String)> {
+    let (k, n) = (arms.len(), rows.len());
+    Ok(match (opts.propensity, &opts.allocation) {
         (PropensityChoice::Randomised, Some(alloc)) => (
-            allocation(&arms, alloc, n)?,
+            allocation(arms, alloc, n)?,
             "randomised",
             "the design's allocation (--allocation)".to_string(),
         ),
@@ -221,7 +214,26 @@ pub(crate) fn effects_of(
                 ),
             )
         }
-    };
+    })
+}
+
+/// The effects analysis of `rows` of `data` (patients with an outcome and
+/// an arm), whose probabilities under each arm are `p[a][j]`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn effects_of(
+    bundle: &Bundle,
+    data: &LabelledData,
+    rows: &[usize],
+    p: &[Vec<f64>],
+    received: &[usize],
+    y: &[bool],
+    opts: &EffectOptions,
+) -> Result<EffectsOutput> {
+    let arms = bundle.arm_names();
+    let k = arms.len();
+    let n = rows.len();
+    let control = control_index(&arms, opts.control.as_deref())?;
+    let (e, kind, method) = propensities(data, rows, received, &arms, opts)?;
     if let Some(a) = (0..k).find(|&a| e[a].iter().any(|&v| v <= 0.0)) {
         return Err(Error::data(
             crate::error::Location::file(&data.ds.data.file),

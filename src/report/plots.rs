@@ -188,19 +188,18 @@ pub(crate) fn calibration_svg(g: &GroupEvaluation) -> std::result::Result<String
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.4)));
         if let Some(sm) = &g.calibration_smooth {
             let clip = |v: f64| v.clamp(0.0, 1.0);
-            let band: Vec<(f64, f64)> = sm
-                .curve
-                .iter()
-                .map(|c| (c.predicted, clip(c.ci_high)))
-                .chain(sm.curve.iter().rev().map(|c| (c.predicted, clip(c.ci_low))))
-                .collect();
-            chart
-                .draw_series(std::iter::once(Polygon::new(band, BLUE.mix(0.15).filled())))
-                .map_err(m)?
-                .label("95% band")
-                .legend(|(x, y)| {
-                    Rectangle::new([(x, y - 4), (x + 20, y + 4)], BLUE.mix(0.15).filled())
-                });
+            draw_band(
+                &mut chart,
+                sm.curve
+                    .iter()
+                    .map(|c| (c.predicted, clip(c.ci_high)))
+                    .collect(),
+                sm.curve
+                    .iter()
+                    .map(|c| (c.predicted, clip(c.ci_low)))
+                    .collect(),
+                "95% band",
+            )?;
             chart
                 .draw_series(LineSeries::new(
                     sm.curve.iter().map(|c| (c.predicted, clip(c.observed))),
@@ -275,25 +274,18 @@ pub(crate) fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, S
                 .map(|d| (d.threshold, f(d).max(bottom)))
                 .collect()
         };
-        let band: Vec<(f64, f64)> = g
+        let upper: Vec<(f64, f64)> = g
             .decision_curve
             .iter()
             .filter_map(|d| Some((d.threshold, d.model_ci_high?.max(bottom))))
-            .chain(
-                g.decision_curve
-                    .iter()
-                    .rev()
-                    .filter_map(|d| Some((d.threshold, d.model_ci_low?.max(bottom)))),
-            )
             .collect();
-        if !band.is_empty() {
-            chart
-                .draw_series(std::iter::once(Polygon::new(band, BLUE.mix(0.15).filled())))
-                .map_err(m)?
-                .label("model, bootstrap 95% band")
-                .legend(|(x, y)| {
-                    Rectangle::new([(x, y - 4), (x + 20, y + 4)], BLUE.mix(0.15).filled())
-                });
+        if !upper.is_empty() {
+            let lower = g
+                .decision_curve
+                .iter()
+                .filter_map(|d| Some((d.threshold, d.model_ci_low?.max(bottom))))
+                .collect();
+            draw_band(&mut chart, upper, lower, "model, bootstrap 95% band")?;
         }
         chart
             .draw_series(LineSeries::new(series(|d| d.model), BLUE.stroke_width(2)))
@@ -314,6 +306,23 @@ pub(crate) fn decision_svg(g: &GroupEvaluation) -> std::result::Result<String, S
         root.present().map_err(m)
     })()?;
     Ok(svg)
+}
+
+/// A shaded band between `upper` and `lower` (same x, increasing), in the
+/// legend as `label`.
+fn draw_band(
+    chart: &mut Chart<'_, '_>,
+    upper: Vec<(f64, f64)>,
+    lower: Vec<(f64, f64)>,
+    label: &str,
+) -> Drawn {
+    let pts: Vec<(f64, f64)> = upper.into_iter().chain(lower.into_iter().rev()).collect();
+    chart
+        .draw_series(std::iter::once(Polygon::new(pts, BLUE.mix(0.15).filled())))
+        .map_err(m)?
+        .label(label)
+        .legend(|(x, y)| Rectangle::new([(x, y - 4), (x + 20, y + 4)], BLUE.mix(0.15).filled()));
+    Ok(())
 }
 
 /// The TOC curve of an arm vs control (RATE), with its pointwise 95 % band

@@ -67,6 +67,7 @@ fn spec(data: &str, geno: &str, pcs: bool) -> CohortSpec {
         rule: TargetRule::Binary,
         therapy_col: Some("therapy".into()),
         therapy: None,
+        group_col: None,
         features: Vec::new(),
         exclude: Vec::new(),
         categorical: Vec::new(),

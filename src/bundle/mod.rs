@@ -284,6 +284,20 @@ pub(crate) struct TrainingSummary {
     /// count the patients it shares with training (absent in older bundles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) id_hashes: Option<IdHashes>,
+    /// Grouped cross-validation (`--group-col`), absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cv_groups: Option<CvGroups>,
+}
+
+/// How cross-validation kept sites or trials together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct CvGroups {
+    /// The group column.
+    pub(crate) column: String,
+    /// The groups, sorted.
+    pub(crate) groups: Vec<String>,
+    /// `grouped K-fold` or `leave-one-group-out`.
+    pub(crate) method: String,
 }
 
 /// Salted hashes of patient IDs: `SHA-256(salt ‖ ID)` cut to 64 bits,

@@ -194,6 +194,47 @@ pub(crate) fn count(lo: u64, hi: u64) -> impl clap::builder::TypedValueParser<Va
         .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
 }
 
+/// `--cv groups`: one fold per group of `--group-col`.
+pub(crate) const CV_GROUPS: usize = usize::MAX;
+
+/// `--cv K` (`lo` to `hi`) or `--cv groups` ([`CV_GROUPS`]).
+pub(crate) fn cv_folds(
+    lo: usize,
+    hi: usize,
+) -> impl Fn(&str) -> std::result::Result<usize, String> + Clone {
+    move |s: &str| {
+        if s.trim() == "groups" {
+            return Ok(CV_GROUPS);
+        }
+        match s.trim().parse::<usize>() {
+            Ok(v) if (lo..=hi).contains(&v) => Ok(v),
+            _ => Err(format!(
+                "`{s}` is not a number of folds from {lo} to {hi} or `groups` (leave-one-group-out with --group-col)"
+            )),
+        }
+    }
+}
+
+/// The number of folds once the groups of `--group-col` are known:
+/// `--cv groups` becomes one fold per group; grouped folds need at least 2
+/// groups and no more folds than groups.
+pub(crate) fn resolve_group_folds(cv: usize, n_groups: Option<usize>) -> Result<usize> {
+    match n_groups {
+        None if cv == CV_GROUPS => Err(Error::usage(
+            "--cv groups (leave-one-group-out) needs --group-col",
+        )),
+        None => Ok(cv),
+        Some(g) if g < 2 && cv != 0 => Err(Error::usage(format!(
+            "--group-col has {g} group among the training patients: grouped cross-validation needs at least 2"
+        ))),
+        Some(g) if cv == CV_GROUPS => Ok(g),
+        Some(g) if cv > g => Err(Error::usage(format!(
+            "--group-col has {g} groups, fewer than --cv {cv} folds: use --cv {g} or fewer, or --cv groups"
+        ))),
+        Some(_) => Ok(cv),
+    }
+}
+
 /// A probability strictly between 0 and 1.
 pub(crate) fn open_probability(s: &str) -> std::result::Result<f64, String> {
     match s.trim().parse::<f64>() {
@@ -241,6 +282,12 @@ pub(crate) struct DataArgs {
     /// arm. Example: --therapy-col therapy
     #[arg(long, value_name = "COL")]
     pub(crate) therapy_col: Option<String>,
+
+    /// A column of sites or trials: cross-validation folds never split a
+    /// group (grouped K-fold; `--cv groups`: leave-one-group-out), and the
+    /// column is not a feature. Example: --group-col site
+    #[arg(long, value_name = "COL")]
+    pub(crate) group_col: Option<String>,
 
     /// Use only this arm of --therapy-col. Example: --therapy ketamine
     #[arg(long, value_name = "NAME", requires = "therapy_col")]
@@ -356,6 +403,19 @@ impl DataArgs {
                 "--prs-weights, --genotype-pcs and --genotypes-as need --genotypes",
             ));
         }
+        if let Some(g) = &self.group_col {
+            if [
+                Some(&self.target),
+                self.therapy_col.as_ref(),
+                Some(&self.id),
+            ]
+            .contains(&Some(g))
+            {
+                return Err(Error::usage(format!(
+                    "--group-col `{g}` is also the target, therapy or ID column"
+                )));
+            }
+        }
         if self.therapy_col.as_deref() == Some(self.target.as_str()) {
             return Err(Error::usage(
                 "--therapy-col and --target name the same column",
@@ -369,6 +429,7 @@ impl DataArgs {
             rule: self.rule()?,
             therapy_col: self.therapy_col.clone(),
             therapy: self.therapy.clone(),
+            group_col: self.group_col.clone(),
             features: split_list(&self.features),
             exclude: split_list(&self.exclude),
             categorical: split_list(&self.categorical),

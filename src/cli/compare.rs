@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::args::{count, split_list, DataArgs, Format};
+use crate::cli::args::{count, cv_folds, resolve_group_folds, split_list, DataArgs, Format};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
 use crate::models::{AlgorithmParams, RawParams, ALGORITHMS};
@@ -40,8 +40,10 @@ pub(crate) struct Args {
     #[arg(long = "param", value_name = "ALGO.KEY=VALUE")]
     pub(crate) params: Vec<String>,
 
-    /// Folds per repeat. 2 to 100. Example: --cv 10
-    #[arg(long, default_value_t = 5, value_parser = count(2, 100))]
+    /// Folds per repeat, 2 to 100; with --group-col, folds keep each group
+    /// whole, and `groups` is one fold per group (leave-one-group-out).
+    /// Example: --cv 10
+    #[arg(long, default_value = "5", value_parser = cv_folds(2, 100))]
     pub(crate) cv: usize,
 
     /// Repeats of the K-fold split (each with new folds). 1 to 1000. Example: --repeats 3
@@ -114,12 +116,18 @@ impl Args {
 
 /// Runs `compare`.
 pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
-    let c = args.config()?;
+    let mut c = args.config()?;
     let mut sink = Sink::open(args.out.as_deref())?;
     let mut notes = Notes::default();
-    let cohort = Cohort::assemble(&c.cohort, c.cv, &format!("--cv {}", c.cv), &mut notes);
+    let (need, why) = if c.cohort.group_col.is_some() {
+        (2, "a model".to_string())
+    } else {
+        (c.cv, format!("--cv {}", c.cv))
+    };
+    let cohort = Cohort::assemble(&c.cohort, need, &why, &mut notes);
     ui.notes(&notes);
     let cohort = cohort?;
+    c.cv = resolve_group_folds(c.cv, cohort.n_groups())?;
     let (n_algos, n_arms) = (c.algorithms.len(), cohort.arms.len());
     ui.info(format!(
         "comparing {n_algos} algorithm{} on {n_arms} arm{} × {} repeats × {} folds",

@@ -302,6 +302,47 @@ fn write_plots(
     Ok(written)
 }
 
+/// The treatment-selection judgement and its effects analysis (warnings
+/// printed); `None` for a one-arm model or a file without the therapy column.
+fn select(
+    args: &Args,
+    bundle: &Bundle,
+    model: &str,
+    data: &LabelledData,
+    truth: Option<&Truth>,
+    ui: &Ui,
+) -> Result<Option<RecommendationReport>> {
+    let judge_opts = JudgeOptions {
+        source: if args.cross_fitted {
+            Predictions::CrossFitted
+        } else {
+            Predictions::Model
+        },
+        bootstrap: args.bootstrap.max(200),
+        seed: args.seed,
+        effects: EffectOptions {
+            propensity: args.propensity,
+            allocation: args.allocation.clone().map(|a| a.0),
+            control: args.control.clone(),
+            group_col: args.group_col.clone(),
+            replicates: crate::effects::rate::RATE_REPLICATES,
+            seed: args.seed,
+        },
+    };
+    let mut notes = Notes::default();
+    let selection = judge(bundle, model, data, judge_opts, truth, &mut notes);
+    ui.notes(&notes);
+    let selection = selection?;
+    for w in selection
+        .iter()
+        .filter_map(|s| s.effects.as_ref())
+        .flat_map(|e| &e.effects.warnings)
+    {
+        ui.warn(w);
+    }
+    Ok(selection)
+}
+
 /// Runs `evaluate`.
 pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let bundle = Bundle::load(&args.model)?;
@@ -342,34 +383,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         Some(path) => Some(Truth::read(path, &bundle.id_column, &bundle.arm_names())?),
         None => None,
     };
-    let judge_opts = JudgeOptions {
-        source: if args.cross_fitted {
-            Predictions::CrossFitted
-        } else {
-            Predictions::Model
-        },
-        bootstrap: args.bootstrap.max(200),
-        seed: args.seed,
-        effects: EffectOptions {
-            propensity: args.propensity,
-            allocation: args.allocation.clone().map(|a| a.0),
-            control: args.control.clone(),
-            group_col: args.group_col.clone(),
-            replicates: crate::effects::rate::RATE_REPLICATES,
-            seed: args.seed,
-        },
-    };
-    let mut notes = Notes::default();
-    let selection = judge(
-        &bundle,
-        &model,
-        &data,
-        judge_opts,
-        truth.as_ref(),
-        &mut notes,
-    );
-    ui.notes(&notes);
-    let selection = selection?;
+    let selection = select(&args, &bundle, &model, &data, truth.as_ref(), ui)?;
     let written = write_plots(&args, &bundle, &data, &ev, selection.as_ref())?;
     let text = render(&args, &bundle, &data, &ev, &written, selection);
     sink.write_text(&text)?;

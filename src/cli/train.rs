@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::bundle::{Bundle, Strategy};
-use crate::cli::args::{count, DataArgs};
+use crate::cli::args::{cv_folds, resolve_group_folds, DataArgs};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
 use crate::models::{AlgorithmParams, RawParams};
@@ -35,8 +35,10 @@ pub(crate) struct Args {
     pub(crate) params: Vec<String>,
 
     /// Folds of stratified cross-validation per arm (0 = none); with `auto`,
-    /// the outer folds of nested cross-validation; at most 100. Example: --cv 10
-    #[arg(long, default_value_t = 5, value_parser = count(0, 100))]
+    /// the outer folds of nested cross-validation; at most 100. With
+    /// --group-col, folds keep each group whole; `groups` is one fold per
+    /// group (leave-one-group-out). Example: --cv 10
+    #[arg(long, default_value = "5", value_parser = cv_folds(0, 100))]
     pub(crate) cv: usize,
 
     /// How arms are modelled: `t-learner` (one model per arm) or `s-learner`
@@ -147,6 +149,25 @@ impl Args {
     }
 }
 
+/// The fewest responders and non-responders an arm needs, and what needs
+/// them. Every training fold keeps at least one of each class with 2 of each
+/// (stratified folds); `auto`'s inner folds need one more than they are. An
+/// arm with fewer of a class than --cv folds is trained and flagged weak
+/// (its held-out folds without a class have no fold AUC).
+fn class_floor(auto: bool) -> (usize, String) {
+    if auto {
+        (INNER_FOLDS + 1, "--algorithm auto (nested CV)".to_string())
+    } else {
+        (2, "a model".to_string())
+    }
+}
+
+/// Resolves `--cv groups` to the number of groups and checks grouped folds.
+fn with_group_folds(mut config: Config, cohort: &Cohort) -> Result<Config> {
+    config.train.cv = resolve_group_folds(config.train.cv, cohort.n_groups())?;
+    Ok(config)
+}
+
 /// Runs `train`.
 pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let config = args.config()?;
@@ -154,20 +175,13 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let out = AtomicFile::create(&config.out)?;
     let how = &config.train;
     let auto = how.method == Method::Auto;
-    // Every training fold keeps at least one patient of each class with 2
-    // of each (stratified folds); `auto`'s inner folds need one more than
-    // they are. An arm with fewer of a class than --cv folds is trained and
-    // flagged weak (its held-out folds without a class have no fold AUC).
-    let need = if auto { INNER_FOLDS + 1 } else { 2 };
-    let why = if auto {
-        "--algorithm auto (nested CV)".to_string()
-    } else {
-        "a model".to_string()
-    };
+    let (need, why) = class_floor(auto);
     let mut notes = Notes::default();
     let cohort = Cohort::assemble(&config.cohort, need, &why, &mut notes);
     ui.notes(&notes);
     let cohort = cohort?;
+    let config = with_group_folds(config, &cohort)?;
+    let how = &config.train;
     if how.strategy == Strategy::SLearner && cohort.arms.len() < 2 {
         return Err(Error::usage(format!(
             "--strategy s-learner needs at least two arms; `{}` has one",

@@ -199,6 +199,13 @@ pub(crate) fn analyse(
     });
     let overlap = overlap(&inp.e);
     let mut warnings = Vec::new();
+    if let Some((_, g)) = &inp.clusters {
+        if *g < 20 {
+            warnings.push(format!(
+                "only {g} groups: cluster-robust standard errors rest on the number of groups and are unreliable with fewer than about 20 (Cameron & Miller 2015); read the per-group results instead"
+            ));
+        }
+    }
     if overlap.share_below_0_05 > 0.0 {
         warnings.push(format!(
             "poor overlap: {} of {n} patients ({:.1}%) have a propensity below {OVERLAP_THRESHOLD} for some arm (smallest {:.4}); their scores are weighted by up to {:.0}, so intervals widen and estimates rest on few patients",
@@ -248,7 +255,13 @@ pub(crate) fn overlap(e: &[Vec<f64>]) -> OverlapReport {
 /// Plain sentences: the verdict on the recommendation first.
 fn summarise(policy: &Policy, contrasts: &[Contrast], n: usize) -> Vec<String> {
     let g = &policy.gain_vs_best_single;
-    let mut out = vec![if g.gain.above_zero() {
+    let mut out = vec![if g.gain.ci_high < 0.0 {
+        format!(
+            "Following the recommendation is worse than giving everyone {}: gain {} in response rate (AIPW, 95% CI), {n} patients; do not use these recommendations.",
+            g.best_single,
+            g.gain.show(3)
+        )
+    } else if g.gain.above_zero() {
         format!(
             "Following the recommendation beats giving everyone {}: gain {} in response rate (AIPW, 95% CI), {n} patients.",
             g.best_single,

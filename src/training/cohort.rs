@@ -11,6 +11,7 @@ use crate::features::columns::choose_columns;
 use crate::features::genotype::{GeneticOptions, GenotypeModel, GenotypesAs};
 use crate::features::Frame;
 use crate::notes::Notes;
+use crate::training::cv::Folds;
 
 /// What defines a training set: files, target, arms and features (a
 /// validated configuration; see `cli::args::DataArgs`).
@@ -30,6 +31,8 @@ pub(crate) struct CohortSpec {
     pub(crate) therapy_col: Option<String>,
     /// Fit this arm only.
     pub(crate) therapy: Option<String>,
+    /// Sites or trials: folds keep each group whole (`--group-col`).
+    pub(crate) group_col: Option<String>,
     /// Use only these feature columns (empty: all).
     pub(crate) features: Vec<String>,
     /// Leave these columns out.
@@ -78,6 +81,9 @@ pub(crate) struct Cohort {
     /// Alleles, polygenic score and principal components, when genotypes
     /// were given with allele information or genetic features asked for.
     pub(crate) genetics: Option<GenotypeModel>,
+    /// The groups of `--group-col`: labels (sorted) and each training row's
+    /// group index (by frame row; `usize::MAX` for rows not used).
+    pub(crate) groups: Option<(Vec<String>, Vec<usize>)>,
 }
 
 /// Each joined row's therapy (`None` when missing, or without arms).
@@ -87,6 +93,23 @@ struct Therapies {
 }
 
 impl Cohort {
+    /// The CV folds of `rows` (labels `y`): grouped when the cohort has
+    /// groups (`k` ≥ the number of groups: leave-one-group-out), else
+    /// stratified.
+    pub(crate) fn folds(&self, rows: &[usize], y: &[bool], k: usize, seed: u64) -> Folds {
+        match &self.groups {
+            Some((_, of)) => {
+                Folds::grouped(&rows.iter().map(|&r| of[r]).collect::<Vec<_>>(), k, seed)
+            }
+            None => Folds::stratified(y, k, seed),
+        }
+    }
+
+    /// Number of groups (`--group-col`), if any.
+    pub(crate) fn n_groups(&self) -> Option<usize> {
+        self.groups.as_ref().map(|(l, _)| l.len())
+    }
+
     /// Every training row of every arm, in frame order, with its label.
     pub(crate) fn labelled_rows(&self) -> (Vec<usize>, Vec<bool>) {
         let mut all: Vec<(usize, bool)> = self
@@ -159,6 +182,10 @@ impl Cohort {
             check_classes(&ds, spec, &a, min_per_class, why)?;
             arm_data.push(a);
         }
+        let groups = match &spec.group_col {
+            Some(col) => Some(read_groups(&ds, col, &arm_data)?),
+            None => None,
+        };
         Ok(Cohort {
             ds,
             frame,
@@ -166,6 +193,7 @@ impl Cohort {
             n_missing_therapy: therapies.n_missing,
             arms: arm_data,
             genetics,
+            groups,
         })
     }
 }
@@ -276,6 +304,9 @@ fn feature_names(
     ];
     if let Some(t) = &spec.therapy_col {
         reserved.push((t.as_str(), "therapy"));
+    }
+    if let Some(g) = &spec.group_col {
+        reserved.push((g.as_str(), "group"));
     }
     let mut names = choose_columns(ds, &reserved, &spec.features, &spec.exclude)?;
     if let (Some(m), Some(g)) = (genetics, &ds.genotypes) {
@@ -439,6 +470,34 @@ fn refuse_missing_level(ds: &Dataset, frame: &Frame) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The groups of `col` for every training row; a training row without a
+/// group is an error naming its line.
+fn read_groups(ds: &Dataset, col: &str, arms: &[ArmData]) -> Result<(Vec<String>, Vec<usize>)> {
+    let t = &ds.data;
+    let c = t.require(col)?;
+    let mut of = vec![usize::MAX; ds.n_rows()];
+    let mut labels: Vec<String> = Vec::new();
+    let mut raw = Vec::new();
+    for &i in arms.iter().flat_map(|a| a.rows.iter()) {
+        let r = ds.data_rows[i];
+        let v = t.columns[c].get(r).trim();
+        if crate::data::table::is_missing(v) {
+            return Err(Error::data(
+                t.loc(r, c),
+                "the group is missing: every training patient needs one for --group-col",
+            ));
+        }
+        raw.push((i, v.to_string()));
+        labels.push(v.to_string());
+    }
+    labels.sort();
+    labels.dedup();
+    for (i, v) in raw {
+        of[i] = labels.binary_search(&v).unwrap_or(0);
+    }
+    Ok((labels, of))
 }
 
 /// Refuses an arm with fewer than `min` responders or non-responders.

@@ -77,7 +77,7 @@ fn splits(cohort: &Cohort, cv: usize, repeats: usize, seed: u64) -> Vec<Split<'_
             out.push(Split {
                 arm: a,
                 data: arm,
-                folds: Folds::stratified(&arm.y, cv, s),
+                folds: cohort.folds(&arm.rows, &arm.y, cv, s),
                 seed: s,
             });
         }
@@ -261,6 +261,7 @@ mod tests {
             rule: TargetRule::Binary,
             therapy_col: Some("therapy".into()),
             therapy: None,
+            group_col: None,
             features: Vec::new(),
             exclude: Vec::new(),
             categorical: Vec::new(),

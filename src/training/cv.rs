@@ -45,6 +45,13 @@ impl Folds {
         }
     }
 
+    /// Grouped folds: positions with the same `groups` value stay together
+    /// (`k` ≥ the number of groups: leave-one-group-out).
+    pub(crate) fn grouped(groups: &[usize], k: usize, seed: u64) -> Folds {
+        let (fold, k) = crate::stats::folds::grouped_folds(groups, k, seed);
+        Folds { fold, k }
+    }
+
     /// Number of folds.
     pub(crate) fn k(&self) -> usize {
         self.k
@@ -144,20 +151,20 @@ pub(crate) fn cv_metrics(fold_auc: Vec<f64>, oof: &[f64], y: &[bool]) -> CvMetri
     }
 }
 
-/// Stratified K-fold cross-validation of `algorithm` over frame `rows`
-/// with labels `y` (one per row). Returns the metrics and the out-of-fold
+/// K-fold cross-validation of `algorithm` over frame `rows` with labels `y`
+/// (one per row) on `folds` (stratified, or grouped). Returns the metrics and the out-of-fold
 /// probability of every row.
 pub(crate) fn cross_validate(
     frame: &Frame,
     rows: &[usize],
     y: &[bool],
-    k: usize,
+    folds: &Folds,
     algorithm: &AlgorithmParams,
     seed: u64,
     on_fold: &(dyn Fn() + Sync),
 ) -> Result<(CvMetrics, Vec<f64>)> {
-    let folds = Folds::stratified(y, k, seed);
-    let per_fold = for_each_fold(&folds, on_fold, |fold| {
+    let k = folds.k();
+    let per_fold = for_each_fold(folds, on_fold, |fold| {
         fit_predict(
             frame,
             &pick(rows, &fold.train),

@@ -115,6 +115,18 @@ pub(crate) fn train(
             missing: audit::missingness(&cohort.frame, &rows),
             leakage: audit::leakage(&cohort.frame, &rows, &y, &spec.target),
             id_hashes: Some(id_hashes(cohort, &rows, how.seed)),
+            cv_groups: match (&spec.group_col, &cohort.groups) {
+                (Some(col), Some((labels, _))) if how.cv >= 2 => Some(crate::bundle::CvGroups {
+                    column: col.clone(),
+                    groups: labels.clone(),
+                    method: if how.cv >= labels.len() {
+                        "leave-one-group-out".into()
+                    } else {
+                        "grouped K-fold".into()
+                    },
+                }),
+                _ => None,
+            },
         },
         arms,
         file: String::new(),

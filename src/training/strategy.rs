@@ -10,9 +10,7 @@ use crate::features::Pipeline;
 use crate::models::{AlgorithmParams, FittedModel};
 use crate::stats::scores::auc;
 use crate::training::cohort::{ArmData, Cohort};
-use crate::training::cv::{
-    cross_validate, cv_metrics, fit_rows, fold_seed, for_each_fold, pick, Folds,
-};
+use crate::training::cv::{cross_validate, cv_metrics, fit_rows, fold_seed, for_each_fold, pick};
 use crate::training::tuning::{auto_grid, choose, nested_cv, INNER_FOLDS};
 
 /// Cross-validates (when `cv >= 2`) and fits one algorithm on one arm;
@@ -29,8 +27,15 @@ pub(crate) fn fit_fixed(
     let (validated, fitted) = rayon::join(
         || -> Result<_> {
             if cv >= 2 {
-                let (m, oof) =
-                    cross_validate(&c.frame, &arm.rows, &arm.y, cv, algorithm, seed, on_fold)?;
+                let (m, oof) = cross_validate(
+                    &c.frame,
+                    &arm.rows,
+                    &arm.y,
+                    &c.folds(&arm.rows, &arm.y, cv, seed),
+                    algorithm,
+                    seed,
+                    on_fold,
+                )?;
                 Ok((Some(m), Some(oof)))
             } else {
                 Ok((None, None))
@@ -53,8 +58,15 @@ pub(crate) fn fit_auto(
     on_fold: &(dyn Fn() + Sync),
 ) -> Result<(Arm, Option<Vec<f64>>)> {
     let grid = auto_grid();
-    let (nested, outer_choices, oof) =
-        nested_cv(&c.frame, &arm.rows, &arm.y, cv, &grid, seed, on_fold)?;
+    let (nested, outer_choices, oof) = nested_cv(
+        &c.frame,
+        &arm.rows,
+        &arm.y,
+        &c.folds(&arm.rows, &arm.y, cv, seed),
+        &grid,
+        seed,
+        on_fold,
+    )?;
     let (candidates, best) = choose(&c.frame, &arm.rows, &arm.y, &grid, seed ^ 0x5eed)?;
     let chosen = candidates[best].algorithm.clone();
     let tuning = Tuning {
@@ -224,7 +236,7 @@ fn s_learner_cv(
     on_fold: &(dyn Fn() + Sync),
 ) -> Result<(Vec<Option<CvMetrics>>, Option<CrossFitted>)> {
     let k_arms = c.arms.len();
-    let folds = Folds::stratified(&pooled.y, cv, seed);
+    let folds = c.folds(&pooled.rows, &pooled.y, cv, seed);
     let per_fold = for_each_fold(&folds, on_fold, |fold| {
         let (pipeline, model) =
             pooled.fit(c, &fold.train, algorithm, fold_seed(seed, fold.index))?;

@@ -55,7 +55,8 @@ pub(crate) fn choose(
     let results: Vec<Result<f64>> = candidates
         .par_iter()
         .map(|c| {
-            let (m, _) = cross_validate(frame, rows, y, INNER_FOLDS, c, seed, &|| {})?;
+            let folds = Folds::stratified(y, INNER_FOLDS, seed);
+            let (m, _) = cross_validate(frame, rows, y, &folds, c, seed, &|| {})?;
             // A fold without both classes has no AUC: count the candidate
             // as chance.
             Ok(if m.auc_mean.is_finite() {
@@ -92,20 +93,20 @@ pub(crate) fn choose(
     Ok((scores, best))
 }
 
-/// Nested CV: in each of `k` outer folds, choose by inner CV on the outer
+/// Nested CV: in each outer fold of `folds`, choose by inner CV on the outer
 /// training rows, fit the choice, and score the held-out rows. Returns the
 /// metrics, each outer fold's choice and the out-of-fold probabilities.
 pub(crate) fn nested_cv(
     frame: &Frame,
     rows: &[usize],
     y: &[bool],
-    k: usize,
+    folds: &Folds,
     candidates: &[AlgorithmParams],
     seed: u64,
     on_fold: &(dyn Fn() + Sync),
 ) -> Result<(CvMetrics, Vec<String>, Vec<f64>)> {
-    let folds = Folds::stratified(y, k, seed);
-    let per_fold = for_each_fold(&folds, on_fold, |fold| {
+    let k = folds.k();
+    let per_fold = for_each_fold(folds, on_fold, |fold| {
         let (train, y_train) = (pick(rows, &fold.train), pick(y, &fold.train));
         let fold_seed = seed.wrapping_add(1000 + fold.index as u64);
         let (scores, best) = choose(frame, &train, &y_train, candidates, fold_seed)?;

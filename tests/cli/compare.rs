@@ -239,7 +239,10 @@ fn bad_flags() {
             "--cv",
             "1",
         ]),
-        &["invalid value '1' for '--cv <CV>'", "2..=100"],
+        &[
+            "invalid value '1' for '--cv <CV>'",
+            "from 2 to 100 or `groups`",
+        ],
     );
     fails(
         responder().args(["compare", "--data", "missing.csv", "--target", "responder"]),

@@ -211,3 +211,159 @@ fn group_col_gives_cluster_robust_errors_and_per_group_results() {
         &["holed.csv, line 3, column `site`: the group is missing"],
     );
 }
+
+/// The four-site indomethacin trial (Elmunzer et al. 2012), sites as groups.
+fn indo() -> String {
+    repo("examples/trials/indo_pancreatitis.csv")
+}
+
+#[test]
+fn grouped_cv_keeps_sites_whole_and_leave_one_site_out_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("indo.json");
+    let train = |extra: &[&str], out: &std::path::Path| {
+        let mut c = responder();
+        c.args([
+            "train",
+            "--data",
+            &indo(),
+            "--target",
+            "responder",
+            "--therapy-col",
+            "rx",
+        ])
+        .args(["--exclude", "pancreatitis,bleed", "--seed", "1", "--out"])
+        .arg(out)
+        .args(extra);
+        c
+    };
+    ok(&mut train(
+        &["--group-col", "site", "--cv", "groups"],
+        &model,
+    ));
+    let v: Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+    let g = &v["training"]["cv_groups"];
+    assert_eq!(g["column"], "site");
+    assert_eq!(g["method"], "leave-one-group-out");
+    assert_eq!(g["groups"].as_array().unwrap().len(), 4);
+    assert_eq!(v["training"]["cv_folds"], 4);
+    // The site column is not a feature.
+    assert!(!v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "site"));
+    // Every patient's cross-fitted prediction comes from models that never
+    // saw their site: evaluate per site.
+    let mut c = responder();
+    c.args(["evaluate", "--model"])
+        .arg(&model)
+        .args([
+            "--data",
+            &indo(),
+            "--cross-fitted",
+            "--group-col",
+            "site",
+            "--bootstrap",
+            "200",
+        ])
+        .args(["--format", "json"]);
+    let (out, err) = ok(&mut c);
+    let e: Value = serde_json::from_str(&out).unwrap();
+    let groups = e["effects"]["groups"].as_array().unwrap();
+    let names: Vec<&str> = groups
+        .iter()
+        .map(|g| g["group"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Case", "IU", "UK", "UM"]);
+    assert_eq!(groups[1]["n"], 413);
+    assert!(
+        err.contains("only 4 groups: cluster-robust standard errors"),
+        "{err}"
+    );
+    // Grouped 2-fold; bad combinations are usage errors.
+    ok(&mut train(
+        &["--group-col", "site", "--cv", "2"],
+        &dir.path().join("g2.json"),
+    ));
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("g2.json")).unwrap()).unwrap();
+    assert_eq!(v["training"]["cv_groups"]["method"], "grouped K-fold");
+    fails_usage(
+        &mut train(&["--cv", "groups"], &dir.path().join("x.json")),
+        &["--cv groups (leave-one-group-out) needs --group-col"],
+    );
+    fails_usage(
+        &mut train(
+            &["--group-col", "site", "--cv", "5"],
+            &dir.path().join("x.json"),
+        ),
+        &["--group-col has 4 groups, fewer than --cv 5 folds"],
+    );
+    fails_usage(
+        &mut train(&["--cv", "six"], &dir.path().join("x.json")),
+        &["`six` is not a number of folds from 0 to 100 or `groups`"],
+    );
+    fails_usage(
+        &mut train(
+            &["--group-col", "rx", "--cv", "groups"],
+            &dir.path().join("x.json"),
+        ),
+        &["--group-col `rx` is also the target, therapy or ID column"],
+    );
+    // compare takes the same grouping.
+    let mut c = responder();
+    c.args([
+        "compare",
+        "--data",
+        &indo(),
+        "--target",
+        "responder",
+        "--therapy-col",
+        "rx",
+    ])
+    .args([
+        "--exclude",
+        "pancreatitis,bleed",
+        "--algorithms",
+        "logistic",
+        "--repeats",
+        "1",
+    ])
+    .args(["--group-col", "site", "--cv", "groups", "--format", "csv"]);
+    let (out, _) = ok(&mut c);
+    assert!(out.lines().count() >= 3, "{out}");
+}
+
+#[test]
+fn a_training_patient_without_a_group_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(indo())
+        .unwrap()
+        .replacen(",UM,", ",,", 1);
+    let data = write(dir.path(), "holed.csv", &text);
+    let mut c = responder();
+    c.args([
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "responder",
+        "--therapy-col",
+        "rx",
+    ])
+    .args([
+        "--exclude",
+        "pancreatitis,bleed",
+        "--group-col",
+        "site",
+        "--cv",
+        "groups",
+        "--out",
+    ])
+    .arg(dir.path().join("m.json"));
+    fails(
+        &mut c,
+        &["holed.csv, line 2, column `site`: the group is missing"],
+    );
+}

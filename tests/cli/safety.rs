@@ -275,7 +275,10 @@ fn counts_are_bounded_by_what_can_be_done() {
         &mut train(&["--threads", "100000"]),
         &["--threads <N>", "1..=1024"],
     );
-    fails_usage(&mut train(&["--cv", "1000"]), &["--cv <CV>", "0..=100"]);
+    fails_usage(
+        &mut train(&["--cv", "1000"]),
+        &["--cv <CV>", "from 0 to 100 or `groups`"],
+    );
     fails_usage(
         &mut train(&["--algorithm", "svm", "--param", "c=1e308"]),
         &["c=1e308", "in (0, 10]"],

@@ -7,9 +7,14 @@ use crate::bundle::Bundle;
 use crate::cli::args::{count, out_is_json, unit_interval, Format, InputArgs, OptionalInputArgs};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
+use crate::eval::apply::EvalFiles;
+use crate::eval::selection::{dr_scores, EffectOptions, PropensityChoice};
+use crate::eval::LabelledData;
 use crate::notes::Notes;
+use crate::output::write_file;
 use crate::output::Sink;
 use crate::ranking::{rank_cross_fitted, score_files, Ranker, ScoreFiles, DEFAULT_SPILL_ROWS};
+use crate::report::effects::render_dr_scores;
 use crate::report::ranked::{write_csv, write_json, write_table, Shape};
 
 /// Flags of `score`.
@@ -79,6 +84,22 @@ pub(crate) struct Args {
     /// Write results to this file (atomically) instead of stdout. Example: --out ranked.csv
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+
+    /// Also write each patient's doubly robust (AIPW) scores to this CSV, for
+    /// fitting your own policy or comparing with grf/EconML: needs --data
+    /// with the outcome (the model's target column) and the therapy column.
+    /// Example: --dr-scores dr.csv
+    #[arg(long, value_name = "FILE", requires = "data")]
+    pub(crate) dr_scores: Option<PathBuf>,
+
+    /// Propensities of --dr-scores: `randomised` (the arm shares) or
+    /// `estimate` (cross-fitted multinomial logistic). Example: --propensity estimate
+    #[arg(long, value_enum, default_value = "randomised", requires = "dr_scores")]
+    pub(crate) propensity: PropensityChoice,
+
+    /// Seed of the propensity folds of --dr-scores. Example: --seed 7
+    #[arg(long, default_value_t = 1, requires = "dr_scores")]
+    pub(crate) seed: u64,
 }
 
 /// Where patients come from: a file to score, or the bundle's own
@@ -159,10 +180,64 @@ fn spill_dir(out: Option<&Path>) -> PathBuf {
     }
 }
 
+/// Writes `--dr-scores` (atomically), reading the labelled file whole.
+fn write_dr_scores(args: &Args, bundle: &Bundle, path: &Path, ui: &Ui) -> Result<()> {
+    let Some(input) = args.input.input() else {
+        return Ok(());
+    };
+    if input.data == "-" {
+        return Err(Error::usage(
+            "--dr-scores reads --data a second time, so it cannot come from stdin: give a file",
+        ));
+    }
+    if [Some(input.data.as_str()), input.genotypes.as_deref()]
+        .contains(&Some(path.to_string_lossy().as_ref()))
+    {
+        return Err(Error::usage(format!(
+            "--dr-scores `{}` is one of the input files: choose another name",
+            path.display()
+        )));
+    }
+    let files = EvalFiles {
+        read: input.read_options(args.id.as_deref().unwrap_or(&bundle.id_column))?,
+        data: input.data,
+        genotypes: input.genotypes,
+        target: bundle.target.column.clone(),
+    };
+    let mut notes = Notes::default();
+    let data = LabelledData::open(bundle, &files, &mut notes);
+    ui.notes(&notes);
+    let data = data?;
+    let opts = EffectOptions {
+        propensity: args.propensity,
+        allocation: None,
+        control: None,
+        group_col: None,
+        replicates: 0,
+        seed: args.seed,
+    };
+    let model = args.model.display().to_string();
+    let (scores, lines) = dr_scores(bundle, &model, &data, &opts)?;
+    write_file(path, render_dr_scores(&scores).as_bytes())?;
+    for l in lines {
+        ui.info(l);
+    }
+    ui.info(format!("wrote doubly robust scores to {}", path.display()));
+    Ok(())
+}
+
 /// Runs `score`.
 pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let bundle = Bundle::load(&args.model)?;
     let c = args.config(&bundle)?;
+    if let Some(path) = &args.dr_scores {
+        if args.cross_fitted {
+            return Err(Error::usage(
+                "--dr-scores scores --data; without --cross-fitted it uses the bundle's cross-fitted predictions by itself when every patient is a training patient",
+            ));
+        }
+        write_dr_scores(&args, &bundle, path, ui)?;
+    }
     let mut sink = Sink::open(args.out.as_deref())?;
     let dir = spill_dir(args.out.as_deref());
     let ranker = || Ranker::new(bundle.arms.len(), c.by, c.top, c.spill_rows, &dir);

@@ -179,7 +179,7 @@ fn groups(data: &LabelledData, col: &str, rows: &[usize]) -> Result<(Vec<usize>,
 }
 
 /// The propensities `e[a][i]`, `randomised`/`estimated`, and how they were formed.
-fn propensities(
+pub(crate) fn propensities(
     data: &LabelledData,
     rows: &[usize],
     received: &[usize],
@@ -330,4 +330,93 @@ fn per_group(
             .unwrap_or([f64::NAN; 2]),
     };
     (results, Some(spread))
+}
+
+/// Every scored patient's doubly robust scores (`score --dr-scores`).
+#[derive(Debug, Clone)]
+pub(crate) struct DrScores {
+    /// ID, therapy and outcome column names.
+    pub(crate) columns: [String; 3],
+    /// Arm names.
+    pub(crate) arms: Vec<String>,
+    /// Per patient: ID, arm received, outcome.
+    pub(crate) patients: Vec<(String, String, bool)>,
+    /// `p[a][j]`, `e[a][j]`, `gamma[a][j]`.
+    pub(crate) p: Vec<Vec<f64>>,
+    /// Propensities.
+    pub(crate) e: Vec<Vec<f64>>,
+    /// AIPW scores.
+    pub(crate) gamma: Vec<Vec<f64>>,
+}
+
+/// The doubly robust scores of every patient of `data` with an outcome and
+/// an arm. Predictions are the bundle's cross-fitted ones when every
+/// patient is a training patient with one, else the model's (a note when
+/// some were in training). Returns the scores and notes.
+pub(crate) fn dr_scores(
+    bundle: &Bundle,
+    model: &str,
+    data: &LabelledData,
+    opts: &EffectOptions,
+) -> Result<(DrScores, Vec<String>)> {
+    use crate::eval::apply::{cross_fitted_rows, overlap, predict_all};
+    let arms = bundle.arm_names();
+    if arms.len() < 2 || bundle.therapy_column.is_none() {
+        return Err(Error::usage(
+            "--dr-scores needs a model with two or more therapy arms",
+        ));
+    }
+    let rows: Vec<usize> = (0..data.y.len())
+        .filter(|&i| data.y[i].is_some() && data.arm_of[i].is_some())
+        .collect();
+    if rows.is_empty() {
+        return Err(Error::data(
+            crate::error::Location::file(&data.ds.data.file),
+            "no patient has both an outcome and one of the model's arms: --dr-scores needs them",
+        ));
+    }
+    let received: Vec<usize> = rows.iter().filter_map(|&i| data.arm_of[i]).collect();
+    let y: Vec<bool> = rows.iter().map(|&i| data.y[i] == Some(true)).collect();
+    let mut notes = Vec::new();
+    let seen = overlap(bundle, data, &rows).map_or(0, |o| o.in_training);
+    let p = if seen == rows.len() && bundle.cross_fitted.is_some() {
+        notes.push(format!(
+            "dr-scores: all {} patients were in training: their cross-fitted predictions are used",
+            rows.len()
+        ));
+        cross_fitted_rows(bundle, model, data, &rows)?
+    } else {
+        if seen > 0 {
+            notes.push(format!(
+                "dr-scores: {seen} of {} patients were in training and are scored by models that saw them: their scores are optimistic",
+                rows.len()
+            ));
+        }
+        predict_all(bundle, &data.frame, &rows)?.0
+    };
+    let (e, _, method) = propensities(data, &rows, &received, &arms, opts)?;
+    notes.push(format!("dr-scores: propensities from {method}"));
+    let gamma = aipw(&received, &y, &p, &e);
+    let patients = rows
+        .iter()
+        .zip(&received)
+        .zip(&y)
+        .map(|((&i, &a), &yi)| (data.ds.id(i).to_string(), arms[a].clone(), yi))
+        .collect();
+    let columns = [
+        data.ds.id_name().to_string(),
+        bundle.therapy_column.clone().unwrap_or_default(),
+        data.target_column.clone(),
+    ];
+    Ok((
+        DrScores {
+            columns,
+            arms,
+            patients,
+            p,
+            e,
+            gamma,
+        },
+        notes,
+    ))
 }

@@ -206,3 +206,29 @@ pub(crate) fn render_effects_md(o: &EffectsOutput, plots: &[String]) -> String {
     s.push('\n');
     s
 }
+
+/// `score --dr-scores` as CSV: ID, therapy, outcome (1/0), then `p_<arm>`,
+/// `e_<arm>` and `dr_<arm>` for every arm (6 decimals).
+pub(crate) fn render_dr_scores(d: &crate::eval::selection::DrScores) -> String {
+    let mut header: Vec<String> = d.columns.to_vec();
+    for prefix in ["p_", "e_", "dr_"] {
+        header.extend(d.arms.iter().map(|a| format!("{prefix}{a}")));
+    }
+    let rows: Vec<Vec<Cell>> = d
+        .patients
+        .iter()
+        .enumerate()
+        .map(|(j, (id, arm, y))| {
+            let mut r = vec![
+                Cell::Text(id.clone()),
+                Cell::Text(arm.clone()),
+                Cell::Int(usize::from(*y)),
+            ];
+            for m in [&d.p, &d.e, &d.gamma] {
+                r.extend(m.iter().map(|v| Cell::Num(v[j], 6)));
+            }
+            r
+        })
+        .collect();
+    crate::report::render_csv(&header, &rows)
+}

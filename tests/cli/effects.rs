@@ -367,3 +367,65 @@ fn a_training_patient_without_a_group_is_an_error() {
         &["holed.csv, line 2, column `site`: the group is missing"],
     );
 }
+
+#[test]
+fn score_writes_doubly_robust_scores_that_average_to_the_policy_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let dr = dir.path().join("dr.csv");
+    let mut c = responder();
+    c.args(["score", "--model", &repo("models/example.json")])
+        .args(example_data())
+        .args(["--format", "csv", "--dr-scores"])
+        .arg(&dr);
+    let (_, err) = ok(&mut c);
+    assert!(
+        err.contains("all 600 patients were in training: their cross-fitted predictions are used"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&dr).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header[..3], ["patient_id", "therapy", "responder"]);
+    assert_eq!(header.len(), 12);
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').skip(3).map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 600);
+    let (out, _) = ok(&mut cross_fitted(&[]));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    for (k, arm) in ["SSRI", "TMS", "ketamine"].iter().enumerate() {
+        let mean = rows.iter().map(|r| r[6 + k]).sum::<f64>() / 600.0;
+        let want = v["effects"]["policy"]["arms"][arm]["estimate"]
+            .as_f64()
+            .unwrap();
+        assert!((mean - want).abs() < 1e-5, "{arm}: {mean} vs {want}");
+    }
+    // stdin cannot be read twice; the scores file may not be an input.
+    fails_usage(
+        responder()
+            .args([
+                "score",
+                "--model",
+                &repo("models/example.json"),
+                "--data",
+                "-",
+                "--dr-scores",
+            ])
+            .arg(&dr)
+            .write_stdin("patient_id\n"),
+        &["--dr-scores reads --data a second time, so it cannot come from stdin"],
+    );
+    let data = repo("examples/cohort/clinical.csv");
+    fails_usage(
+        responder().args([
+            "score",
+            "--model",
+            &repo("models/example.json"),
+            "--data",
+            &data,
+            "--dr-scores",
+            &data,
+        ]),
+        &["is one of the input files"],
+    );
+}

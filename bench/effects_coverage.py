@@ -47,6 +47,9 @@ def write(path, rows):
         csv.writer(f, lineterminator="\n").writerows(rows)
 
 
+EXTRA = []
+
+
 def one(rep, variant, tmp, n_train=2000, n_eval=1000):
     d = os.path.join(tmp, f"{variant}-{rep}")
     flags = {"het": [], "nohet": ["--no-heterogeneity"], "conf": ["--confounded"]}[variant]
@@ -61,8 +64,8 @@ def one(rep, variant, tmp, n_train=2000, n_eval=1000):
          "--target", "responder", "--therapy-col", "therapy", "--algorithm", "logistic",
          "--cv", "2", "--seed", str(rep), "--out", model])
     ev = ["evaluate", "--model", model, "--data", f"{d}/clinical_eval.csv",
-          "--genotypes", f"{d}/genotypes_eval.csv", "--bootstrap", "0", "--format", "json",
-          "--control", "SSRI", "--seed", str(rep)]
+          "--genotypes", f"{d}/genotypes_eval.csv", "--format", "json",
+          "--control", "SSRI", "--seed", str(rep)] + (EXTRA or ["--bootstrap", "0"])
     results = {"randomised": json.loads(run(ev))["effects"]}
     if variant == "conf":
         results["estimate"] = json.loads(run(ev + ["--propensity", "estimate"]))["effects"]
@@ -119,7 +122,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=50)
     ap.add_argument("--variants", default="het,nohet,conf")
+    ap.add_argument("--bootstrap-intervals", action="store_true",
+                    help="evaluate with --effect-intervals bootstrap --bootstrap 200")
     a = ap.parse_args()
+    if a.bootstrap_intervals:
+        EXTRA.extend(["--effect-intervals", "bootstrap", "--bootstrap", "200"])
     with tempfile.TemporaryDirectory() as tmp:
         for variant in a.variants.split(","):
             agg = {}
@@ -132,7 +139,8 @@ def main():
                     for k, v in rejects.items():
                         g["reject"].setdefault(k, []).append(v)
             for key, g in agg.items():
-                print(f"## {variant} (propensity {key}), {a.reps} repetitions, 1,000 evaluated patients")
+                how = "bootstrap" if a.bootstrap_intervals else "influence-function"
+                print(f"## {variant} (propensity {key}, {how} intervals), {a.reps} repetitions, 1,000 evaluated patients")
                 for k, v in g["cover"].items():
                     b = g["bias"][k]
                     print(f"  coverage {k:<24} {sum(v) / len(v):6.1%}   mean bias {sum(b) / len(b):+.4f}")

@@ -123,6 +123,14 @@ pub(crate) struct Args {
     #[arg(long, value_name = "ARM")]
     pub(crate) control: Option<String>,
 
+    /// Intervals of the policy values and average effects: `influence`
+    /// (influence-function SE, normal interval, as grf) or `bootstrap`
+    /// (--bootstrap resamples of the patients, or of the groups with
+    /// --group-col, at least 200; percentile interval).
+    /// Example: --effect-intervals bootstrap
+    #[arg(long, value_enum, default_value = "influence")]
+    pub(crate) effect_intervals: EffectIntervals,
+
     /// A column of sites or trials: standard errors become cluster-robust
     /// and AUC, calibration slope and policy gain are reported per group.
     /// Example: --group-col site
@@ -211,6 +219,15 @@ fn parse_allocation(s: &str) -> std::result::Result<Allocation, String> {
         out.push((arm.to_string(), v));
     }
     Ok(Allocation(out))
+}
+
+/// `--effect-intervals` methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum EffectIntervals {
+    /// Influence-function standard errors, normal intervals.
+    Influence,
+    /// Bootstrap of the patients (or groups), percentile intervals.
+    Bootstrap,
 }
 
 /// `--optimism` methods.
@@ -326,6 +343,8 @@ fn select(
             control: args.control.clone(),
             group_col: args.group_col.clone(),
             replicates: crate::effects::rate::RATE_REPLICATES,
+            bootstrap: (args.effect_intervals == EffectIntervals::Bootstrap)
+                .then_some(args.bootstrap.max(200)),
             seed: args.seed,
         },
     };

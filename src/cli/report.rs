@@ -104,6 +104,7 @@ fn treatment_evidence(
             control: args.control.clone(),
             group_col: args.group_col.clone(),
             replicates: RATE_REPLICATES,
+            bootstrap: None,
             seed: args.seed,
         },
     };

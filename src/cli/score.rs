@@ -214,6 +214,7 @@ fn write_dr_scores(args: &Args, bundle: &Bundle, path: &Path, ui: &Ui) -> Result
         control: None,
         group_col: None,
         replicates: 0,
+        bootstrap: None,
         seed: args.seed,
     };
     let model = args.model.display().to_string();

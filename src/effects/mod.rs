@@ -132,6 +132,9 @@ pub(crate) struct Effects {
     pub(crate) contrasts: Vec<Contrast>,
     /// With three or more arms: RATE of the predicted best-vs-control gain.
     pub(crate) rate_multi_arm: Option<Rate>,
+    /// How the policy values' and average effects' SEs and intervals were
+    /// formed: `influence function` or `bootstrap (…)`.
+    pub(crate) intervals: String,
     /// Plain sentences, the verdict first.
     pub(crate) summary: Vec<String>,
     /// Cautions.
@@ -226,6 +229,7 @@ pub(crate) fn analyse(
     };
     let summary = summarise(&policy, &contrasts, n);
     Effects {
+        intervals: "influence function (normal 95% interval)".into(),
         control: inp.arms[c].clone(),
         propensity,
         propensity_method: method,
@@ -237,6 +241,57 @@ pub(crate) fn analyse(
         summary,
         warnings,
     }
+}
+
+/// Replaces the SEs and intervals of the policy values and average effects
+/// by a bootstrap of the patients (of whole groups with clusters), the
+/// chosen best single arm held fixed; the plain sentences follow.
+pub(crate) fn use_bootstrap(
+    effects: &mut Effects,
+    inp: &EffectInputs,
+    replicates: usize,
+    seed: u64,
+) {
+    let n = inp.y.len();
+    let k = inp.arms.len();
+    let cl = inp.clusters.as_ref().map(|(v, g)| (v.as_slice(), *g));
+    let gamma = scores::aipw(&inp.received, &inp.y, &inp.mu, &inp.e);
+    let best = inp
+        .arms
+        .iter()
+        .position(|a| *a == effects.policy.gain_vs_best_single.best_single)
+        .unwrap_or(0);
+    let rec: Vec<f64> = (0..n).map(|i| gamma[inp.recommended[i]][i]).collect();
+    let mut series = vec![rec.clone()];
+    series.extend(gamma.iter().cloned());
+    series.push((0..n).map(|i| rec[i] - gamma[best][i]).collect());
+    series.push(
+        (0..n)
+            .map(|i| rec[i] - (0..k).map(|a| gamma[a][i]).sum::<f64>() / k as f64)
+            .collect(),
+    );
+    let c = inp.control;
+    series.extend(
+        (0..k)
+            .filter(|&a| a != c)
+            .map(|a| (0..n).map(|i| gamma[a][i] - gamma[c][i]).collect()),
+    );
+    let b = estimate::bootstrap_means(&series, cl, replicates, seed);
+    let p = &mut effects.policy;
+    p.recommended = b[0];
+    for (a, v) in p.arms.0.iter_mut().enumerate() {
+        v.1 = b[1 + a];
+    }
+    p.gain_vs_best_single.gain = b[1 + k];
+    p.gain_vs_random = b[2 + k];
+    for (ct, v) in effects.contrasts.iter_mut().zip(&b[3 + k..]) {
+        ct.ate = *v;
+    }
+    effects.intervals = format!(
+        "bootstrap: {replicates} resamples of the {} (SE = SD of the replicates, percentile 95% interval)",
+        if cl.is_some() { "groups" } else { "patients" }
+    );
+    effects.summary = summarise(&effects.policy, &effects.contrasts, n);
 }
 
 /// Minimum propensity and the patients with any propensity below 0.05.

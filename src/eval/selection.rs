@@ -39,6 +39,9 @@ pub(crate) struct EffectOptions {
     pub(crate) group_col: Option<String>,
     /// RATE bootstrap replicates.
     pub(crate) replicates: usize,
+    /// Bootstrap replicates for the policy values and average effects
+    /// (`None`: influence-function intervals).
+    pub(crate) bootstrap: Option<usize>,
     /// Seed of the bootstrap and of the propensity folds.
     pub(crate) seed: u64,
 }
@@ -260,13 +263,16 @@ pub(crate) fn effects_of(
         recommended,
         clusters,
     };
-    let effects = analyse(
+    let mut effects = analyse(
         &inp,
         kind,
         method,
         crate::effects::rate::RATE_REPLICATES.max(opts.replicates),
         opts.seed,
     );
+    if let Some(b) = opts.bootstrap {
+        crate::effects::use_bootstrap(&mut effects, &inp, b, opts.seed);
+    }
     let (results, spread) = match &inp.clusters {
         Some((of, _)) => per_group(&inp, of, &labels, &effects),
         None => (Vec::new(), None),

@@ -19,7 +19,7 @@ fn iv(v: &Interval) -> [Cell; 3] {
 fn design(o: &EffectsOutput) -> String {
     let e = &o.effects;
     format!(
-        "design: {} propensities ({}); control arm `{}`; outcome predictions: {}\noverlap: smallest propensity {:.3}; {} of {} patients ({:.1}%) below 0.05 for some arm\n",
+        "design: {} propensities ({}); control arm `{}`; outcome predictions: {}\noverlap: smallest propensity {:.3}; {} of {} patients ({:.1}%) below 0.05 for some arm\nintervals: {}\n",
         e.propensity,
         e.propensity_method,
         e.control,
@@ -27,7 +27,8 @@ fn design(o: &EffectsOutput) -> String {
         e.overlap.min_propensity,
         e.overlap.n_below_0_05,
         e.n,
-        100.0 * e.overlap.share_below_0_05
+        100.0 * e.overlap.share_below_0_05,
+        e.intervals
     )
 }
 
@@ -140,7 +141,7 @@ pub(crate) fn render_effects(o: &EffectsOutput) -> String {
         e.n
     );
     out.push_str(&design(o));
-    out.push_str("\nresponse rate (AIPW; influence-function SE)\n");
+    out.push_str("\nresponse rate (AIPW)\n");
     out.push_str(&render_table(
         &header(&["policy", "estimate", "95% CI", "SE"]),
         &policy_rows(o),

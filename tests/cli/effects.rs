@@ -429,3 +429,31 @@ fn score_writes_doubly_robust_scores_that_average_to_the_policy_values() {
         &["is one of the input files"],
     );
 }
+
+#[test]
+fn bootstrap_intervals_are_an_option() {
+    let run = |extra: &[&str]| {
+        let (out, _) = ok(&mut cross_fitted(extra));
+        serde_json::from_str::<Value>(&out).unwrap()["effects"].clone()
+    };
+    let inf = run(&[]);
+    let boot = run(&["--effect-intervals", "bootstrap"]);
+    assert!(inf["intervals"]
+        .as_str()
+        .unwrap()
+        .starts_with("influence function"));
+    assert!(boot["intervals"]
+        .as_str()
+        .unwrap()
+        .starts_with("bootstrap: 200 resamples of the patients"));
+    let (a, b) = (
+        &inf["policy"]["recommended"],
+        &boot["policy"]["recommended"],
+    );
+    assert_eq!(a["estimate"], b["estimate"]);
+    let (sa, sb) = (a["se"].as_f64().unwrap(), b["se"].as_f64().unwrap());
+    assert!(sa != sb && (sb / sa - 1.0).abs() < 0.2, "{sa} vs {sb}");
+    assert!(b["ci_low"].as_f64() < b["estimate"].as_f64());
+    let c = &boot["contrasts"][0]["ate"];
+    assert!(c["se"].as_f64().unwrap() > 0.0);
+}

@@ -118,8 +118,8 @@ pub(crate) struct Args {
     pub(crate) allocation: Option<Allocation>,
 
     /// The control arm each arm is compared with (default: an arm named
-    /// control, placebo, sham, TAU, usual care or waitlist, else the first
-    /// arm). Example: --control SSRI
+    /// control, Cont, Ctrl, placebo, sham, TAU, usual care or waitlist, else
+    /// the first arm). Example: --control SSRI
     #[arg(long, value_name = "ARM")]
     pub(crate) control: Option<String>,
 

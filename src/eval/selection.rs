@@ -102,8 +102,10 @@ pub(crate) fn control_index(arms: &[String], control: Option<&str>) -> Result<us
             ))
         });
     }
-    const NAMES: [&str; 7] = [
+    const NAMES: [&str; 9] = [
         "control",
+        "cont",
+        "ctrl",
         "placebo",
         "sham",
         "tau",

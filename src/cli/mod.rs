@@ -6,6 +6,7 @@ pub(crate) mod compare;
 pub(crate) mod evaluate;
 pub(crate) mod explain;
 pub(crate) mod inspect;
+pub(crate) mod policy;
 pub(crate) mod report;
 pub(crate) mod score;
 pub(crate) mod simulate;
@@ -64,6 +65,9 @@ pub(crate) enum Command {
     Report(report::Args),
     /// Split a data file into stratified train and test files.
     Split(split::Args),
+    /// Fit a readable treatment rule (a depth-1/2 policy tree on doubly
+    /// robust scores) and report its held-out value.
+    Policy(policy::Args),
 }
 
 impl Command {
@@ -94,6 +98,11 @@ impl Command {
                 a.input.genotypes.clone(),
             ],
             Command::Split(a) => vec![Some(a.data.clone())],
+            Command::Policy(a) => vec![
+                Some(a.model.display().to_string()),
+                a.input.data.clone(),
+                a.input.genotypes.clone(),
+            ],
             Command::Inspect(_) | Command::Simulate(_) | Command::Algorithms(_) => Vec::new(),
         };
         v.drain(..).flatten().collect()
@@ -124,6 +133,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Explain(a) => explain::run(a, &ui),
         Command::Report(a) => report::run(a, &ui),
         Command::Split(a) => split::run(a, &ui),
+        Command::Policy(a) => policy::run(a, &ui),
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub(crate) mod blp;
 pub(crate) mod estimate;
+pub(crate) mod policy_tree;
 pub(crate) mod propensity;
 pub(crate) mod rate;
 pub(crate) mod scores;

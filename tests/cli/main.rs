@@ -14,6 +14,7 @@ mod explain;
 mod genetics;
 mod honesty;
 mod inspect;
+mod policy;
 mod readers;
 mod readme;
 mod report;

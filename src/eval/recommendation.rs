@@ -95,9 +95,11 @@ pub(crate) fn judge(
         seed,
         label,
     );
-    let mut out = effects_of(bundle, data, &rows, &p, &received, &y, &effects)?;
-    out.outcome_predictions = label.to_string();
-    report.effects = Some(out);
+    report.effects =
+        effects_of(bundle, data, &rows, &p, &received, &y, &effects, notes)?.map(|mut e| {
+            e.outcome_predictions = label.to_string();
+            e
+        });
     if let Some(t) = truth {
         let rows_truth: Vec<Option<Vec<f64>>> = rows
             .iter()

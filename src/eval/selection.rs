@@ -233,10 +233,22 @@ pub(crate) fn effects_of(
     received: &[usize],
     y: &[bool],
     opts: &EffectOptions,
-) -> Result<EffectsOutput> {
+    notes: &mut crate::notes::Notes,
+) -> Result<Option<EffectsOutput>> {
     let arms = bundle.arm_names();
     let k = arms.len();
     let n = rows.len();
+    let missing: Vec<&String> = (0..k)
+        .filter(|&a| !received.contains(&a))
+        .map(|a| &arms[a])
+        .collect();
+    if !missing.is_empty() {
+        notes.warn(format!(
+            "evidence for treatment selection needs patients who received every arm; none here received {}: the section is left out",
+            crate::error::quote_all(missing)
+        ));
+        return Ok(None);
+    }
     let control = control_index(&arms, opts.control.as_deref())?;
     let (e, kind, method) = propensities(data, rows, received, &arms, opts)?;
     if let Some(a) = (0..k).find(|&a| e[a].iter().any(|&v| v <= 0.0)) {
@@ -279,12 +291,12 @@ pub(crate) fn effects_of(
         Some((of, _)) => per_group(&inp, of, &labels, &effects),
         None => (Vec::new(), None),
     };
-    Ok(EffectsOutput {
+    Ok(Some(EffectsOutput {
         outcome_predictions: String::new(),
         effects,
         groups: results,
         group_spread: spread,
-    })
+    }))
 }
 
 /// AUC, calibration slope and policy gain of each group.

@@ -457,3 +457,39 @@ fn bootstrap_intervals_are_an_option() {
     let c = &boot["contrasts"][0]["ate"];
     assert!(c["se"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn a_file_without_one_arm_is_evaluated_without_the_effects_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo("examples/cohort/clinical.csv")).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    for l in lines.filter(|l| !l.contains(",ketamine,")) {
+        out.push_str(l);
+        out.push('\n');
+    }
+    let data = write(dir.path(), "two.csv", &out);
+    let mut c = responder();
+    c.args([
+        "evaluate",
+        "--model",
+        &repo("models/example.json"),
+        "--data",
+        &data,
+    ])
+    .args([
+        "--genotypes",
+        &repo("examples/cohort/genotypes.csv"),
+        "--bootstrap",
+        "0",
+    ])
+    .args(["--format", "json"]);
+    let (json, err) = ok(&mut c);
+    assert!(
+        err.contains("evidence for treatment selection needs patients who received every arm; none here received `ketamine`"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert!(v["effects"].is_null());
+    assert!(v["selection"]["n"].as_u64().is_some());
+}

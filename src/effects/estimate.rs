@@ -95,6 +95,13 @@ pub(crate) fn bootstrap_means(
         }
         None => (0..n).map(|i| vec![i]).collect(),
     };
+    if members.len() < 2 {
+        // One patient or one group: a resample is always the same sample.
+        return series
+            .iter()
+            .map(|v| Interval::new(v.iter().sum::<f64>() / n.max(1) as f64, f64::NAN))
+            .collect();
+    }
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x0b00_7b00);
     let mut reps = vec![Vec::with_capacity(replicates); series.len()];
     let mut sums = vec![0.0; series.len()];
@@ -147,5 +154,9 @@ mod tests {
         let of: Vec<usize> = (0..400).map(|i| i % 8).collect();
         let g = bootstrap_means(std::slice::from_ref(&v), Some((&of, 8)), 500, 3)[0];
         assert!(g.se > 0.0 && g.ci_low < g.estimate && g.estimate < g.ci_high);
+        // One group: no interval, not a zero-width one.
+        let one = vec![0; 400];
+        let g = bootstrap_means(std::slice::from_ref(&v), Some((&one, 1)), 50, 3)[0];
+        assert!(g.se.is_nan() && g.ci_low.is_nan());
     }
 }

@@ -207,6 +207,19 @@ pub(crate) fn propensities(
             )
         }
         (PropensityChoice::Estimate, _) => {
+            let mut count = vec![0usize; k];
+            for &a in received {
+                count[a] += 1;
+            }
+            if let Some(a) = (0..k).find(|&a| count[a] < PROPENSITY_FOLDS) {
+                return Err(Error::data(
+                    crate::error::Location::file(&data.ds.data.file),
+                    format!(
+                        "--propensity estimate cross-fits over {PROPENSITY_FOLDS} folds and needs at least {PROPENSITY_FOLDS} patients on every arm; arm `{}` has {}",
+                        arms[a], count[a]
+                    ),
+                ));
+            }
             let pipeline = Pipeline::fit(&data.frame, rows)?;
             let (x, _) = pipeline.transform(&data.frame, rows)?;
             let (e, l2) = cross_fitted(&x, received, k, opts.seed);

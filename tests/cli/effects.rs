@@ -493,3 +493,42 @@ fn a_file_without_one_arm_is_evaluated_without_the_effects_section() {
     assert!(v["effects"].is_null());
     assert!(v["selection"]["n"].as_u64().is_some());
 }
+
+#[test]
+fn estimated_propensities_need_patients_on_every_arm_in_every_fold() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo("examples/cohort/clinical.csv")).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    let mut ketamine = 0;
+    for l in lines {
+        if l.contains(",ketamine,") {
+            ketamine += 1;
+            if ketamine > 3 {
+                continue;
+            }
+        }
+        out.push_str(l);
+        out.push('\n');
+    }
+    let data = write(dir.path(), "few.csv", &out);
+    let mut c = responder();
+    c.args([
+        "evaluate",
+        "--model",
+        &repo("models/example.json"),
+        "--data",
+        &data,
+    ])
+    .args([
+        "--genotypes",
+        &repo("examples/cohort/genotypes.csv"),
+        "--bootstrap",
+        "0",
+    ])
+    .args(["--propensity", "estimate"]);
+    fails(
+        &mut c,
+        &["needs at least 5 patients on every arm; arm `ketamine` has 3"],
+    );
+}

@@ -62,6 +62,7 @@ fn spec(data: &str, geno: &str, pcs: bool) -> CohortSpec {
             delimiter: None,
             genotype_delimiter: None,
             decimal_comma: false,
+            keep_ambiguous: false,
         },
         target: "responder".into(),
         rule: TargetRule::Binary,
@@ -214,6 +215,7 @@ fn exercise(bytes: &[u8], data: &str, geno: &str) -> bool {
         delimiter: None,
         genotype_delimiter: None,
         decimal_comma: false,
+        keep_ambiguous: false,
     };
     if let Ok(mut ds) = Dataset::load(data, Some(geno), &read) {
         if bundle.prepare_genotypes(&mut ds).is_ok() {

@@ -92,6 +92,13 @@ pub(crate) struct InputArgs {
     /// (European spreadsheet exports; the file must not be comma-separated).
     #[arg(long, value_enum, default_value_t = Decimal::Point)]
     pub(crate) decimal: Decimal,
+
+    /// Keep palindromic SNPs (A/T, C/G) whose counted allele differs from
+    /// the training file's, read by their labels; by default they are
+    /// treated as missing, since a strand flip cannot be told from an allele
+    /// flip. Example: --keep-ambiguous
+    #[arg(long, requires = "genotypes")]
+    pub(crate) keep_ambiguous: bool,
 }
 
 /// The decimal mark of numbers in the input files.
@@ -124,6 +131,7 @@ impl InputArgs {
                 .map(Delimiter::parse)
                 .transpose()?,
             decimal_comma: self.decimal == Decimal::Comma,
+            keep_ambiguous: self.keep_ambiguous,
         })
     }
 }
@@ -153,6 +161,12 @@ pub(crate) struct OptionalInputArgs {
     /// Decimal mark of the numbers in the files (`comma`: `2,6` is 2.6).
     #[arg(long, value_enum, default_value_t = Decimal::Point, requires = "data")]
     pub(crate) decimal: Decimal,
+
+    /// Keep palindromic SNPs (A/T, C/G) whose counted allele differs from
+    /// the training file's, read by their labels (default: treated as
+    /// missing). Example: --keep-ambiguous
+    #[arg(long, requires = "genotypes")]
+    pub(crate) keep_ambiguous: bool,
 }
 
 impl OptionalInputArgs {
@@ -164,6 +178,7 @@ impl OptionalInputArgs {
             delimiter: self.delimiter.clone(),
             genotype_delimiter: self.genotype_delimiter.clone(),
             decimal: self.decimal,
+            keep_ambiguous: self.keep_ambiguous,
         })
     }
 }

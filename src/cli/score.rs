@@ -150,6 +150,7 @@ impl Args {
                 delimiter: None,
                 genotype_delimiter: None,
                 decimal: crate::cli::args::Decimal::Point,
+                keep_ambiguous: false,
             });
             Source::Files(ScoreFiles {
                 read: input.read_options(&id)?,

@@ -31,6 +31,9 @@ pub(crate) struct ReadOptions {
     /// Numbers are written with a decimal comma (`2,6`), as in many
     /// European spreadsheet exports (`--decimal comma`).
     pub(crate) decimal_comma: bool,
+    /// Keep palindromic (A/T, C/G) SNPs whose files disagree on the counted
+    /// allele, reading them by their labels (`--keep-ambiguous`).
+    pub(crate) keep_ambiguous: bool,
 }
 
 /// A file that went into a model: its name and the SHA-256 of its bytes.
@@ -76,6 +79,8 @@ pub(crate) struct Dataset {
     /// Numeric columns computed from the genotypes (`prs`, `pc1`, …), one
     /// value per joined row.
     pub(crate) derived: Vec<(String, Vec<f64>)>,
+    /// `--keep-ambiguous`: see [`ReadOptions`].
+    pub(crate) keep_ambiguous: bool,
 }
 
 impl Dataset {
@@ -123,6 +128,7 @@ impl Dataset {
                 id_col,
                 data_rows: (0..n).collect(),
                 genotype_rows: Vec::new(),
+                keep_ambiguous: opts.keep_ambiguous,
                 files,
                 join: None,
                 derived: Vec::new(),
@@ -197,6 +203,7 @@ impl Dataset {
             files,
             join: Some(join),
             derived: Vec::new(),
+            keep_ambiguous: opts.keep_ambiguous,
         })
     }
 

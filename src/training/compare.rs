@@ -256,6 +256,7 @@ mod tests {
                 delimiter: None,
                 genotype_delimiter: None,
                 decimal_comma: false,
+                keep_ambiguous: false,
             },
             target: "responder".into(),
             rule: TargetRule::Binary,

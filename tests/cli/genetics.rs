@@ -180,22 +180,52 @@ fn plink_missing_allele_code_is_never_flipped() {
     }
 }
 
+/// `train_plink2.raw` with its header rewritten by `header` and each
+/// listed column's dosages replaced by 2 − dosage.
+fn rewrite(header: &[(&str, &str)], flip: &[usize]) -> String {
+    let raw = std::fs::read_to_string(fx("train_plink2.raw")).unwrap();
+    let mut out = String::new();
+    for (i, line) in raw.lines().enumerate() {
+        let mut f: Vec<String> = line.split(' ').map(str::to_string).collect();
+        if i == 0 {
+            for (old, new) in header {
+                let k = f.iter().position(|c| c == old).unwrap();
+                f[k] = new.to_string();
+            }
+        } else {
+            for &k in flip {
+                if let Ok(d) = f[k].parse::<f64>() {
+                    f[k] = format!("{}", 2.0 - d);
+                }
+            }
+        }
+        out.push_str(&(f.join(" ") + "\n"));
+    }
+    out
+}
+
 #[test]
 fn alleles_that_do_not_match_are_an_error_naming_the_snp() {
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("m.json");
     train(&fx("train_plink2.raw"), &m, &[]);
+    // C/A matches G/A on neither strand.
+    let bad = write(
+        dir.path(),
+        "bad.raw",
+        &rewrite(&[("rs3_G(/A)", "rs3_C(/A)")], &[]),
+    );
     fails(
         responder().args(["score", "--model"]).arg(&m).args([
             "--data",
             &fx("clinical.csv"),
             "--genotypes",
-            &fx("bad_allele.raw"),
+            &bad,
         ]),
         &[
-            "bad_allele.raw, line 1, column `rs3_C(/T)`",
+            "bad.raw, line 1, column `rs3_C(/A)`",
             "SNP `rs3`",
-            "counted C, other T",
+            "counted C, other A",
             "train_plink2.raw (counted G, other A)",
         ],
     );
@@ -205,9 +235,89 @@ fn alleles_that_do_not_match_are_an_error_naming_the_snp() {
             "--data",
             &fx("clinical.csv"),
             "--genotypes",
-            &fx("bad_allele.raw"),
+            &bad,
         ]),
         &["SNP `rs3`"],
+    );
+}
+
+/// A/G in training vs T/C: the other strand, recognised, complemented and
+/// counted; with the counted allele swapped too, also flipped.
+#[test]
+fn complement_strand_alleles_are_recognised_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    train(&fx("train_plink2.raw"), &m, &[]);
+    let (want, _) = score(&m, &fx("clinical.csv"), &fx("train_plink2.raw"));
+    // rs1 A/G → T/C (same counted base); rs2 C/T → A/G (complement of the
+    // other allele counted: values 2 − d).
+    let other = write(
+        dir.path(),
+        "strand.raw",
+        &rewrite(
+            &[("rs1_A(/G)", "rs1_T(/C)"), ("rs2_C(/T)", "rs2_A(/G)")],
+            &[7],
+        ),
+    );
+    let (got, stderr) = score(&m, &fx("clinical.csv"), &other);
+    assert_eq!(got, want);
+    assert!(
+        stderr.contains("strand.raw: 2 SNPs on the other strand of the training file train_plink2.raw (A/G vs T/C), read as the complementary alleles: `rs1`, `rs2`"),
+        "{stderr}"
+    );
+    // bad_allele.raw (rs3 C/T where training has G/A) is the other strand.
+    let (got, stderr) = score(&m, &fx("clinical.csv"), &fx("bad_allele.raw"));
+    assert_eq!(got, want);
+    assert!(stderr.contains("1 SNP on the other strand"), "{stderr}");
+}
+
+/// A/T in training vs T/A (a genuine allele flip, or a strand flip: the
+/// files cannot tell): dropped by default, kept as an allele flip with
+/// --keep-ambiguous; the same labels are read as they are.
+#[test]
+fn palindromic_snps_are_dropped_unless_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let train_file = write(
+        dir.path(),
+        "pal.raw",
+        &rewrite(&[("rs5_A(/C)", "rs5_A(/T)")], &[]),
+    );
+    let m = dir.path().join("m.json");
+    train(&train_file, &m, &[]);
+    let (want, stderr) = score(&m, &fx("clinical.csv"), &train_file);
+    assert!(!stderr.contains("palindromic"), "{stderr}");
+    let flipped = write(
+        dir.path(),
+        "palflip.raw",
+        &rewrite(&[("rs5_A(/C)", "rs5_T(/A)")], &[10]),
+    );
+    let (dropped, stderr) = score(&m, &fx("clinical.csv"), &flipped);
+    assert!(
+        stderr.contains("palflip.raw: dropped 1 palindromic SNP (A/T or C/G) whose counted allele differs from the training file pal.raw"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`rs5`"), "{stderr}");
+    assert_ne!(dropped, want);
+    let o = responder()
+        .args(["score", "--model"])
+        .arg(&m)
+        .args([
+            "--data",
+            &fx("clinical.csv"),
+            "--genotypes",
+            &flipped,
+            "--format",
+            "csv",
+        ])
+        .arg("--keep-ambiguous")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), want);
+    assert!(
+        stderr.contains("kept as an allele flip (--keep-ambiguous"),
+        "{stderr}"
     );
 }
 

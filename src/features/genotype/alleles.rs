@@ -1,5 +1,7 @@
 //! Matching a scoring file's alleles to the training file's: the same
-//! counted allele, a flip (the other allele is counted), or a mismatch.
+//! counted allele, a flip (the other allele is counted), either of them on
+//! the complementary strand (A↔T, C↔G), an ambiguous palindromic SNP, or a
+//! mismatch.
 
 use crate::data::Alleles;
 
@@ -14,12 +16,37 @@ pub(crate) enum AlleleMatch {
         /// Neither file names its other allele.
         assumed: bool,
     },
+    /// The same after complementing the scoring file's alleles (the other
+    /// strand); `flip` when the other allele is then counted.
+    Strand {
+        /// The complemented scoring file counts the other allele.
+        flip: bool,
+    },
+    /// A palindromic SNP (A/T or C/G) whose files count different alleles:
+    /// an allele flip cannot be told from a strand flip.
+    Ambiguous,
     /// The alleles cannot be reconciled.
     Mismatch,
 }
 
-/// Compares training alleles `t` with scoring alleles `s`.
-pub(crate) fn compare_alleles(t: &Alleles, s: &Alleles) -> AlleleMatch {
+/// The base on the other strand, for single-base alleles A, C, G, T.
+pub(crate) fn complement(a: &str) -> Option<&'static str> {
+    match a.to_ascii_uppercase().as_str() {
+        "A" => Some("T"),
+        "T" => Some("A"),
+        "C" => Some("G"),
+        "G" => Some("C"),
+        _ => None,
+    }
+}
+
+/// A and T, or C and G: the same pair on both strands.
+pub(crate) fn palindromic(a: &str, b: &str) -> bool {
+    complement(a).is_some_and(|c| c.eq_ignore_ascii_case(b))
+}
+
+/// The training-file comparison, strand aside.
+fn same_strand(t: &Alleles, s: &Alleles) -> AlleleMatch {
     if s.counted == t.counted {
         return match (&t.other, &s.other) {
             (Some(a), Some(b)) if a != b => AlleleMatch::Mismatch,
@@ -34,5 +61,114 @@ pub(crate) fn compare_alleles(t: &Alleles, s: &Alleles) -> AlleleMatch {
         }
     } else {
         AlleleMatch::Mismatch
+    }
+}
+
+/// Compares training alleles `t` with scoring alleles `s`. A palindromic
+/// SNP (either file's pair is A/T or C/G) whose files count the same allele
+/// is `Same`; counting different alleles it is `Ambiguous`. Otherwise a
+/// match on the same strand wins; then one after complementing `s`.
+pub(crate) fn compare_alleles(t: &Alleles, s: &Alleles) -> AlleleMatch {
+    let pal = |a: &Alleles| {
+        a.other
+            .as_deref()
+            .is_some_and(|o| palindromic(&a.counted, o))
+    };
+    if pal(t) || pal(s) {
+        return match same_strand(t, s) {
+            AlleleMatch::Same => AlleleMatch::Same,
+            AlleleMatch::Flip { .. } => AlleleMatch::Ambiguous,
+            _ => AlleleMatch::Mismatch,
+        };
+    }
+    match same_strand(t, s) {
+        AlleleMatch::Mismatch => {}
+        m => return m,
+    }
+    let flipped = match (complement(&s.counted), &s.other) {
+        (Some(c), None) => Some(Alleles {
+            counted: c.to_string(),
+            other: None,
+        }),
+        (Some(c), Some(o)) => complement(o).map(|co| Alleles {
+            counted: c.to_string(),
+            other: Some(co.to_string()),
+        }),
+        _ => None,
+    };
+    // Only when the training file names both alleles is a complement match
+    // more than a guess; otherwise it stays a mismatch.
+    if t.other.is_none() {
+        return AlleleMatch::Mismatch;
+    }
+    match flipped.map(|f| same_strand(t, &f)) {
+        Some(AlleleMatch::Same) => AlleleMatch::Strand { flip: false },
+        Some(AlleleMatch::Flip { .. }) => AlleleMatch::Strand { flip: true },
+        _ => AlleleMatch::Mismatch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn al(c: &str, o: Option<&str>) -> Alleles {
+        Alleles {
+            counted: c.into(),
+            other: o.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn strands_flips_and_palindromes() {
+        // Same, allele flip.
+        assert_eq!(
+            compare_alleles(&al("A", Some("G")), &al("A", Some("G"))),
+            AlleleMatch::Same
+        );
+        assert_eq!(
+            compare_alleles(&al("A", Some("G")), &al("G", Some("A"))),
+            AlleleMatch::Flip { assumed: false }
+        );
+        // Complement strand: A/G vs T/C (same counted), vs C/T (flipped).
+        assert_eq!(
+            compare_alleles(&al("A", Some("G")), &al("T", Some("C"))),
+            AlleleMatch::Strand { flip: false }
+        );
+        assert_eq!(
+            compare_alleles(&al("A", Some("G")), &al("C", Some("T"))),
+            AlleleMatch::Strand { flip: true }
+        );
+        // Palindromic: the same labels are kept; different counted alleles
+        // are ambiguous.
+        assert_eq!(
+            compare_alleles(&al("A", Some("T")), &al("A", Some("T"))),
+            AlleleMatch::Same
+        );
+        assert_eq!(
+            compare_alleles(&al("A", Some("T")), &al("T", Some("A"))),
+            AlleleMatch::Ambiguous
+        );
+        assert_eq!(
+            compare_alleles(&al("C", Some("G")), &al("G", None)),
+            AlleleMatch::Ambiguous
+        );
+        // A true mismatch stays one; so does a bare complement guess.
+        assert_eq!(
+            compare_alleles(&al("A", Some("G")), &al("A", Some("C"))),
+            AlleleMatch::Mismatch
+        );
+        assert_eq!(
+            compare_alleles(&al("A", None), &al("T", None)),
+            AlleleMatch::Flip { assumed: true }
+        );
+        assert_eq!(
+            compare_alleles(&al("A", Some("G")), &al("C", Some("G"))),
+            AlleleMatch::Mismatch
+        );
+        assert_eq!(
+            compare_alleles(&al("AT", Some("A")), &al("TA", Some("T"))),
+            AlleleMatch::Mismatch
+        );
     }
 }

@@ -211,6 +211,8 @@ impl GenotypeModel {
         }
         notes.extend(g.notes.iter().cloned());
         let (mut flipped, mut assumed, mut unchecked) = (0usize, 0usize, 0usize);
+        let (mut strand, mut ambiguous) = (Vec::new(), Vec::new());
+        let keep_ambiguous = ds.keep_ambiguous;
         let mut bad: Vec<(usize, Alleles, Alleles)> = Vec::new();
         for (snp, t) in &self.alleles {
             let Some(s) = g.find(snp) else { continue };
@@ -228,9 +230,38 @@ impl GenotypeModel {
                     flipped += 1;
                     assumed += usize::from(guess);
                 }
+                AlleleMatch::Strand { flip } => {
+                    if flip {
+                        for v in &mut g.values[s] {
+                            *v = 2.0 - *v;
+                        }
+                    }
+                    g.alleles[s] = Some(t.clone());
+                    strand.push(s);
+                }
+                AlleleMatch::Ambiguous if keep_ambiguous => {
+                    for v in &mut g.values[s] {
+                        *v = 2.0 - *v;
+                    }
+                    g.alleles[s] = Some(t.clone());
+                    ambiguous.push(s);
+                }
+                AlleleMatch::Ambiguous => {
+                    g.values[s].iter_mut().for_each(|v| *v = f64::NAN);
+                    g.alleles[s] = Some(t.clone());
+                    ambiguous.push(s);
+                }
                 AlleleMatch::Mismatch => bad.push((s, a, t.clone())),
             }
         }
+        notes.extend(strand_notes(
+            &g.file,
+            &self.file,
+            &strand,
+            &ambiguous,
+            keep_ambiguous,
+            |s| g.snp(s).to_string(),
+        ));
         if let Some((s, a, t)) = bad.first() {
             let more = if bad.len() > 1 {
                 format!(
@@ -323,6 +354,53 @@ pub(super) fn locate(g: &DosageTable, snps: &[&str], what: &str) -> Result<Vec<u
     ))
 }
 
+/// The counts of SNPs read on the other strand and of ambiguous
+/// palindromic SNPs, naming up to five of each.
+fn strand_notes(
+    file: &str,
+    training: &str,
+    strand: &[usize],
+    ambiguous: &[usize],
+    keep: bool,
+    name: impl Fn(usize) -> String,
+) -> Vec<String> {
+    let some = |v: &[usize]| {
+        let shown: Vec<String> = v.iter().take(5).map(|&s| name(s)).collect();
+        format!(
+            "{}{}",
+            crate::error::quote_all(shown),
+            if v.len() > 5 { ", …" } else { "" }
+        )
+    };
+    let mut out = Vec::new();
+    if !strand.is_empty() {
+        out.push(format!(
+            "{file}: {} SNP{} on the other strand of the training file {training} (A/G vs T/C), read as the complementary alleles: {}",
+            strand.len(),
+            crate::data::dosage::plural(strand.len()),
+            some(strand)
+        ));
+    }
+    if !ambiguous.is_empty() {
+        out.push(if keep {
+            format!(
+                "{file}: {} palindromic SNP{} (A/T or C/G) count the other allele of the training file {training}; kept as an allele flip (--keep-ambiguous; a strand flip would read them wrong): {}",
+                ambiguous.len(),
+                crate::data::dosage::plural(ambiguous.len()),
+                some(ambiguous)
+            )
+        } else {
+            format!(
+                "{file}: dropped {} palindromic SNP{} (A/T or C/G) whose counted allele differs from the training file {training}: a strand flip cannot be told from an allele flip, so their values are treated as missing (imputed with the training mean); --keep-ambiguous reads them as an allele flip: {}",
+                ambiguous.len(),
+                crate::data::dosage::plural(ambiguous.len()),
+                some(ambiguous)
+            )
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,13 +432,16 @@ mod tests {
         );
         assert_eq!(
             compare_alleles(&ag, &al("C", Some("T"))),
-            AlleleMatch::Mismatch
+            AlleleMatch::Strand { flip: true }
         );
         assert_eq!(
             compare_alleles(&ag, &al("A", Some("C"))),
             AlleleMatch::Mismatch
         );
-        assert_eq!(compare_alleles(&ag, &al("C", None)), AlleleMatch::Mismatch);
+        assert_eq!(
+            compare_alleles(&ag, &al("C", None)),
+            AlleleMatch::Strand { flip: true }
+        );
         assert_eq!(
             compare_alleles(&al("A", None), &al("C", Some("T"))),
             AlleleMatch::Mismatch

@@ -418,6 +418,11 @@ impl DataArgs {
                 "--prs-weights, --genotype-pcs and --genotypes-as need --genotypes",
             ));
         }
+        if self.input.keep_ambiguous {
+            return Err(Error::usage(
+                "--keep-ambiguous decides how a file's alleles are read against a model's (score, evaluate, explain, report, policy); training sets the alleles, so it has no use here",
+            ));
+        }
         if let Some(g) = &self.group_col {
             if [
                 Some(&self.target),

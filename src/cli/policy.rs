@@ -208,8 +208,10 @@ fn rule_text(t: &Node, names: &[String], arms: &[String], indent: usize, out: &m
             right,
         } => {
             let name = &names[*feature];
-            let cond = if name.contains('=') && (0.0..1.0).contains(threshold) {
-                format!("not {name}")
+            let cond = if let (Some((col, level)), true) =
+                (name.split_once('='), (0.0..1.0).contains(threshold))
+            {
+                format!("{col} is not {level}")
             } else {
                 format!("{name} <= {}", fmt_num(*threshold))
             };

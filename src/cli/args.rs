@@ -111,6 +111,28 @@ pub(crate) enum Decimal {
 }
 
 impl InputArgs {
+    /// Reads the files as labelled data for `bundle`, with the ID column
+    /// `id` and the outcome column `target` (defaults: the bundle's),
+    /// printing the reading notes.
+    pub(crate) fn open_labelled(
+        self,
+        bundle: &crate::bundle::Bundle,
+        id: Option<&str>,
+        target: Option<&str>,
+        ui: &crate::cli::Ui,
+    ) -> Result<crate::eval::LabelledData> {
+        let files = crate::eval::apply::EvalFiles {
+            read: self.read_options(id.unwrap_or(&bundle.id_column))?,
+            data: self.data,
+            genotypes: self.genotypes,
+            target: target.unwrap_or(&bundle.target.column).to_string(),
+        };
+        let mut notes = crate::notes::Notes::default();
+        let data = crate::eval::LabelledData::open(bundle, &files, &mut notes);
+        ui.notes(&notes);
+        data
+    }
+
     /// Read options with the given ID column.
     pub(crate) fn read_options(&self, id: &str) -> Result<ReadOptions> {
         if self.data == "-" && self.genotypes.as_deref() == Some("-") {

@@ -13,13 +13,13 @@ use crate::data::FileInfo;
 use crate::error::{Error, Result};
 use crate::eval::apply::EvalFiles;
 use crate::eval::evaluation::add_optimism;
-use crate::eval::recommendation::{judge, JudgeOptions, Predictions, RecommendationReport};
+use crate::eval::recommendation::{judge, JudgeOptions, RecommendationReport};
 use crate::eval::selection::{EffectOptions, EffectsOutput, PropensityChoice};
 use crate::eval::{evaluate_bundle, EvalOptions, Evaluation, LabelledData};
 use crate::notes::Notes;
 use crate::output::Sink;
 use crate::report::evaluation::{render_selection, render_text};
-use crate::report::plots::{create_dir, evaluation_plots, file_stem, qini_svg, toc_svg, write_svg};
+use crate::report::plots::{create_dir, evaluation_plots, qini_svg, write_svg, write_toc_plots};
 
 /// Output formats of `evaluate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -311,10 +311,7 @@ fn write_plots(
         written.push(write_svg(dir, "qini.svg", qini_svg(q))?);
     }
     if let (Some(dir), Some(e)) = (&args.plots, selection.and_then(|s| s.effects.as_ref())) {
-        for c in &e.effects.contrasts {
-            let name = format!("toc_{}.svg", file_stem(&c.arm));
-            written.push(write_svg(dir, &name, toc_svg(&c.arm, &c.control, &c.rate))?);
-        }
+        written.extend(write_toc_plots(dir, e)?);
     }
     Ok(written)
 }
@@ -329,36 +326,19 @@ fn select(
     truth: Option<&Truth>,
     ui: &Ui,
 ) -> Result<Option<RecommendationReport>> {
-    let judge_opts = JudgeOptions {
-        source: if args.cross_fitted {
-            Predictions::CrossFitted
-        } else {
-            Predictions::Model
-        },
-        bootstrap: args.bootstrap.max(200),
-        seed: args.seed,
-        effects: EffectOptions {
-            propensity: args.propensity,
-            allocation: args.allocation.clone().map(|a| a.0),
-            control: args.control.clone(),
-            group_col: args.group_col.clone(),
-            replicates: crate::effects::rate::RATE_REPLICATES,
-            bootstrap: (args.effect_intervals == EffectIntervals::Bootstrap)
-                .then_some(args.bootstrap.max(200)),
-            seed: args.seed,
-        },
+    let effects = EffectOptions {
+        allocation: args.allocation.clone().map(|a| a.0),
+        control: args.control.clone(),
+        group_col: args.group_col.clone(),
+        bootstrap: (args.effect_intervals == EffectIntervals::Bootstrap)
+            .then_some(args.bootstrap.max(200)),
+        ..EffectOptions::new(args.propensity, args.seed)
     };
+    let judge_opts = JudgeOptions::new(args.cross_fitted, args.bootstrap, args.seed, effects);
     let mut notes = Notes::default();
     let selection = judge(bundle, model, data, judge_opts, truth, &mut notes);
     ui.notes(&notes);
     let selection = selection?;
-    for w in selection
-        .iter()
-        .filter_map(|s| s.effects.as_ref())
-        .flat_map(|e| &e.effects.warnings)
-    {
-        ui.warn(w);
-    }
     Ok(selection)
 }
 

@@ -15,11 +15,9 @@ use crate::cli::Ui;
 use crate::effects::estimate::{mean_se, Interval};
 use crate::effects::policy_tree::{fit, Binned, Node};
 use crate::error::{Error, Result};
-use crate::eval::apply::EvalFiles;
 use crate::eval::selection::{dr_scores, EffectOptions, PropensityChoice};
 use crate::eval::LabelledData;
 use crate::features::{FittedFeature, Pipeline};
-use crate::notes::Notes;
 use crate::output::Sink;
 
 /// Folds of the cross-fitted value.
@@ -303,35 +301,6 @@ fn render(args: &Args, out: &PolicyOutput, names: &[String], best: &str) -> Stri
     }
 }
 
-/// The labelled file and the options of its doubly robust scores.
-fn open_data(
-    args: &Args,
-    bundle: &Bundle,
-    input: crate::cli::args::InputArgs,
-    ui: &Ui,
-) -> Result<(LabelledData, EffectOptions)> {
-    let files = EvalFiles {
-        read: input.read_options(args.id.as_deref().unwrap_or(&bundle.id_column))?,
-        data: input.data,
-        genotypes: input.genotypes,
-        target: bundle.target.column.clone(),
-    };
-    let mut notes = Notes::default();
-    let data = LabelledData::open(bundle, &files, &mut notes);
-    ui.notes(&notes);
-    let data = data?;
-    let opts = EffectOptions {
-        propensity: args.propensity,
-        allocation: None,
-        control: None,
-        group_col: None,
-        replicates: 0,
-        bootstrap: None,
-        seed: args.seed,
-    };
-    Ok((data, opts))
-}
-
 /// Runs `policy`.
 pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let bundle = Bundle::load(&args.model)?;
@@ -341,7 +310,8 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         ));
     };
     let mut sink = Sink::open(args.out.as_deref())?;
-    let (data, opts) = open_data(&args, &bundle, input, ui)?;
+    let data = input.open_labelled(&bundle, args.id.as_deref(), None, ui)?;
+    let opts = EffectOptions::new(args.propensity, args.seed);
     let model = args.model.display().to_string();
     let (scores, score_notes) = dr_scores(&bundle, &model, &data, &opts)?;
     let rows: Vec<usize> = (0..data.y.len())

@@ -10,17 +10,15 @@ use crate::cli::args::count;
 use crate::cli::args::OptionalInputArgs;
 use crate::cli::evaluate::warn_evaluation;
 use crate::cli::Ui;
-use crate::effects::rate::RATE_REPLICATES;
 use crate::error::{Error, Result};
-use crate::eval::apply::EvalFiles;
-use crate::eval::recommendation::{judge, JudgeOptions, Predictions};
+use crate::eval::recommendation::{judge, JudgeOptions};
 use crate::eval::selection::{EffectOptions, EffectsOutput, PropensityChoice};
 use crate::eval::LabelledData;
 use crate::eval::{evaluate_bundle, EvalOptions};
 use crate::notes::Notes;
 use crate::output::write_file;
 use crate::report::card::{build, render_markdown};
-use crate::report::plots::{evaluation_plots, file_stem, toc_svg, write_svg};
+use crate::report::plots::{evaluation_plots, write_toc_plots};
 
 /// Flags of `report`.
 #[derive(Debug, clap::Args)]
@@ -90,40 +88,18 @@ fn treatment_evidence(
     written: &mut Vec<PathBuf>,
     ui: &Ui,
 ) -> Result<Option<EffectsOutput>> {
-    let judge_opts = JudgeOptions {
-        source: if args.cross_fitted {
-            Predictions::CrossFitted
-        } else {
-            Predictions::Model
-        },
-        bootstrap: args.bootstrap.max(200),
-        seed: args.seed,
-        effects: EffectOptions {
-            propensity: args.propensity,
-            allocation: None,
-            control: args.control.clone(),
-            group_col: args.group_col.clone(),
-            replicates: RATE_REPLICATES,
-            bootstrap: None,
-            seed: args.seed,
-        },
+    let effects = EffectOptions {
+        control: args.control.clone(),
+        group_col: args.group_col.clone(),
+        ..EffectOptions::new(args.propensity, args.seed)
     };
+    let judge_opts = JudgeOptions::new(args.cross_fitted, args.bootstrap, args.seed, effects);
     let mut notes = Notes::default();
     let selection = judge(bundle, name, labelled, judge_opts, None, &mut notes);
     ui.notes(&notes);
     let effects = selection?.and_then(|s| s.effects);
     if let Some(e) = &effects {
-        for c in &e.effects.contrasts {
-            let file = format!("toc_{}.svg", file_stem(&c.arm));
-            written.push(write_svg(
-                &args.out,
-                &file,
-                toc_svg(&c.arm, &c.control, &c.rate),
-            )?);
-        }
-        for w in &e.effects.warnings {
-            ui.warn(w);
-        }
+        written.extend(write_toc_plots(&args.out, e)?);
     }
     Ok(effects)
 }
@@ -147,19 +123,8 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let mut effects = None;
     let mut plot_files = Vec::new();
     if let Some(input) = args.input.input() {
-        let files = EvalFiles {
-            read: input.read_options(args.id.as_deref().unwrap_or(&bundle.id_column))?,
-            data: input.data,
-            genotypes: input.genotypes,
-            target: args
-                .target
-                .clone()
-                .unwrap_or_else(|| bundle.target.column.clone()),
-        };
-        let mut notes = Notes::default();
-        let labelled = LabelledData::open(&bundle, &files, &mut notes);
-        ui.notes(&notes);
-        let labelled = labelled?;
+        let labelled =
+            input.open_labelled(&bundle, args.id.as_deref(), args.target.as_deref(), ui)?;
         let opts = EvalOptions {
             bootstrap: args.bootstrap,
             seed: args.seed,

@@ -7,11 +7,9 @@ use crate::bundle::Bundle;
 use crate::cli::args::{count, out_is_json, unit_interval, Format, InputArgs, OptionalInputArgs};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
-use crate::eval::apply::EvalFiles;
 use crate::eval::selection::{dr_scores, EffectOptions, PropensityChoice};
-use crate::eval::LabelledData;
 use crate::notes::Notes;
-use crate::output::write_file;
+use crate::output::AtomicFile;
 use crate::output::Sink;
 use crate::ranking::{rank_cross_fitted, score_files, Ranker, ScoreFiles, DEFAULT_SPILL_ROWS};
 use crate::report::effects::render_dr_scores;
@@ -191,36 +189,13 @@ fn write_dr_scores(args: &Args, bundle: &Bundle, path: &Path, ui: &Ui) -> Result
             "--dr-scores reads --data a second time, so it cannot come from stdin: give a file",
         ));
     }
-    if [Some(input.data.as_str()), input.genotypes.as_deref()]
-        .contains(&Some(path.to_string_lossy().as_ref()))
-    {
-        return Err(Error::usage(format!(
-            "--dr-scores `{}` is one of the input files: choose another name",
-            path.display()
-        )));
-    }
-    let files = EvalFiles {
-        read: input.read_options(args.id.as_deref().unwrap_or(&bundle.id_column))?,
-        data: input.data,
-        genotypes: input.genotypes,
-        target: bundle.target.column.clone(),
-    };
-    let mut notes = Notes::default();
-    let data = LabelledData::open(bundle, &files, &mut notes);
-    ui.notes(&notes);
-    let data = data?;
-    let opts = EffectOptions {
-        propensity: args.propensity,
-        allocation: None,
-        control: None,
-        group_col: None,
-        replicates: 0,
-        bootstrap: None,
-        seed: args.seed,
-    };
+    // Created first: an output that is an input is refused before any work.
+    let out = AtomicFile::create(path)?;
+    let data = input.open_labelled(bundle, args.id.as_deref(), None, ui)?;
+    let opts = EffectOptions::new(args.propensity, args.seed);
     let model = args.model.display().to_string();
     let (scores, lines) = dr_scores(bundle, &model, &data, &opts)?;
-    write_file(path, render_dr_scores(&scores).as_bytes())?;
+    out.write_and_commit(render_dr_scores(&scores).as_bytes())?;
     for l in lines {
         ui.info(l);
     }

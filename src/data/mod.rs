@@ -227,6 +227,40 @@ impl Dataset {
         self.data_rows.len()
     }
 
+    /// The groups of column `col` (`--group-col`) for the joined `rows`:
+    /// the labels, sorted, and each row's index into them. A row without a
+    /// group is an error naming its line; `who` names the patients
+    /// (`training`, `evaluated`) in it.
+    pub(crate) fn groups(
+        &self,
+        col: &str,
+        rows: &[usize],
+        who: &str,
+    ) -> Result<(Vec<String>, Vec<usize>)> {
+        let t = &self.data;
+        let c = t.require(col)?;
+        let mut values = Vec::with_capacity(rows.len());
+        for &i in rows {
+            let r = self.data_rows[i];
+            let v = t.columns[c].get(r).trim();
+            if table::is_missing(v) {
+                return Err(Error::data(
+                    t.loc(r, c),
+                    format!("the group is missing: every {who} patient needs one for --group-col"),
+                ));
+            }
+            values.push(v);
+        }
+        let mut labels: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        labels.sort();
+        labels.dedup();
+        let of = values
+            .iter()
+            .map(|v| labels.binary_search_by(|l| l.as_str().cmp(v)).unwrap_or(0))
+            .collect();
+        Ok((labels, of))
+    }
+
     /// Patient ID of joined row `i`.
     pub(crate) fn id(&self, i: usize) -> &str {
         &self.data.columns[self.id_col][self.data_rows[i]]

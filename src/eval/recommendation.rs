@@ -42,6 +42,28 @@ pub(crate) struct JudgeOptions {
     pub(crate) effects: EffectOptions,
 }
 
+impl JudgeOptions {
+    /// The bundle's cross-fitted predictions or the model's; bootstrap
+    /// intervals of at least 200 replicates.
+    pub(crate) fn new(
+        cross_fitted: bool,
+        bootstrap: usize,
+        seed: u64,
+        effects: EffectOptions,
+    ) -> JudgeOptions {
+        JudgeOptions {
+            source: if cross_fitted {
+                Predictions::CrossFitted
+            } else {
+                Predictions::Model
+            },
+            bootstrap: bootstrap.max(200),
+            seed,
+            effects,
+        }
+    }
+}
+
 /// Judges the recommendations of a multi-arm bundle on the labelled
 /// patients of `data` who received one of its arms; `None` for a bundle
 /// with one arm or no therapy column, or no such patients. `model` names
@@ -100,6 +122,9 @@ pub(crate) fn judge(
             e.outcome_predictions = label.to_string();
             e
         });
+    for w in report.effects.iter().flat_map(|e| &e.effects.warnings) {
+        notes.warn(w.clone());
+    }
     if let Some(t) = truth {
         let rows_truth: Vec<Option<Vec<f64>>> = rows
             .iter()

@@ -37,13 +37,26 @@ pub(crate) struct EffectOptions {
     pub(crate) control: Option<String>,
     /// The group column (`--group-col`).
     pub(crate) group_col: Option<String>,
-    /// RATE bootstrap replicates.
-    pub(crate) replicates: usize,
     /// Bootstrap replicates for the policy values and average effects
     /// (`None`: influence-function intervals).
     pub(crate) bootstrap: Option<usize>,
     /// Seed of the bootstrap and of the propensity folds.
     pub(crate) seed: u64,
+}
+
+impl EffectOptions {
+    /// `propensity` and `seed`; no allocation, the default control, no
+    /// groups, influence-function intervals.
+    pub(crate) fn new(propensity: PropensityChoice, seed: u64) -> EffectOptions {
+        EffectOptions {
+            propensity,
+            allocation: None,
+            control: None,
+            group_col: None,
+            bootstrap: None,
+            seed,
+        }
+    }
 }
 
 /// The `effects` object of `evaluate --format json`.
@@ -148,41 +161,6 @@ fn allocation(arms: &[String], alloc: &[(String, f64)], n: usize) -> Result<Vec<
     Ok(e)
 }
 
-/// The group of every row in `rows`, as indices `0..G`, and the labels.
-fn groups(data: &LabelledData, col: &str, rows: &[usize]) -> Result<(Vec<usize>, Vec<String>)> {
-    let t = &data.ds.data;
-    let c = t.require(col)?;
-    let mut labels: Vec<String> = Vec::new();
-    let mut of = Vec::with_capacity(rows.len());
-    for &i in rows {
-        let r = data.ds.data_rows[i];
-        let v = t.columns[c].get(r).trim();
-        if crate::data::table::is_missing(v) {
-            return Err(Error::data(
-                t.loc(r, c),
-                "the group is missing: every evaluated patient needs one for --group-col",
-            ));
-        }
-        let k = match labels.iter().position(|l| l == v) {
-            Some(k) => k,
-            None => {
-                labels.push(v.to_string());
-                labels.len() - 1
-            }
-        };
-        of.push(k);
-    }
-    // Groups in sorted order, so output does not depend on row order.
-    let mut order: Vec<usize> = (0..labels.len()).collect();
-    order.sort_by(|&a, &b| labels[a].cmp(&labels[b]));
-    let mut rank = vec![0; labels.len()];
-    for (r, &k) in order.iter().enumerate() {
-        rank[k] = r;
-    }
-    let sorted: Vec<String> = order.iter().map(|&k| labels[k].clone()).collect();
-    Ok((of.iter().map(|&k| rank[k]).collect(), sorted))
-}
-
 /// The propensities `e[a][i]`, `randomised`/`estimated`, and how they were formed.
 pub(crate) fn propensities(
     data: &LabelledData,
@@ -272,7 +250,7 @@ pub(crate) fn effects_of(
     }
     let (clusters, labels) = match &opts.group_col {
         Some(col) => {
-            let (of, labels) = groups(data, col, rows)?;
+            let (labels, of) = data.ds.groups(col, rows, "evaluated")?;
             (Some((of, labels.len())), labels)
         }
         None => (None, Vec::new()),
@@ -294,7 +272,7 @@ pub(crate) fn effects_of(
         &inp,
         kind,
         method,
-        crate::effects::rate::RATE_REPLICATES.max(opts.replicates),
+        crate::effects::rate::RATE_REPLICATES,
         opts.seed,
     );
     if let Some(b) = opts.bootstrap {

@@ -386,6 +386,21 @@ pub(crate) fn toc_svg(
     Ok(svg)
 }
 
+/// Writes `toc_<arm>.svg` for every contrast of `e` into `dir`.
+pub(crate) fn write_toc_plots(
+    dir: &Path,
+    e: &crate::eval::selection::EffectsOutput,
+) -> Result<Vec<PathBuf>> {
+    e.effects
+        .contrasts
+        .iter()
+        .map(|c| {
+            let name = format!("toc_{}.svg", file_stem(&c.arm));
+            write_svg(dir, &name, toc_svg(&c.arm, &c.control, &c.rate))
+        })
+        .collect()
+}
+
 /// The Qini curve of a two-arm selection, with the random-targeting line.
 pub(crate) fn qini_svg(
     q: &crate::eval::recommendation::Qini,

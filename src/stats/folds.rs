@@ -31,8 +31,11 @@ pub(crate) fn grouped_folds(groups: &[usize], k: usize, seed: u64) -> (Vec<usize
     let mut ids: Vec<usize> = groups.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    let size = |g: usize| groups.iter().filter(|&&v| v == g).count();
-    let mut order: Vec<(usize, usize)> = ids.iter().map(|&g| (g, size(g))).collect();
+    let mut size: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for &g in groups {
+        *size.entry(g).or_insert(0) += 1;
+    }
+    let mut order: Vec<(usize, usize)> = ids.iter().map(|&g| (g, size[&g])).collect();
     order.shuffle(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
     order.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
     let k = k.clamp(1, ids.len().max(1));

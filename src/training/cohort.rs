@@ -472,30 +472,14 @@ fn refuse_missing_level(ds: &Dataset, frame: &Frame) -> Result<()> {
     Ok(())
 }
 
-/// The groups of `col` for every training row; a training row without a
-/// group is an error naming its line.
+/// The groups of `col` for every training row, by frame row (`usize::MAX`
+/// for rows not used).
 fn read_groups(ds: &Dataset, col: &str, arms: &[ArmData]) -> Result<(Vec<String>, Vec<usize>)> {
-    let t = &ds.data;
-    let c = t.require(col)?;
+    let rows: Vec<usize> = arms.iter().flat_map(|a| a.rows.iter().copied()).collect();
+    let (labels, of_rows) = ds.groups(col, &rows, "training")?;
     let mut of = vec![usize::MAX; ds.n_rows()];
-    let mut labels: Vec<String> = Vec::new();
-    let mut raw = Vec::new();
-    for &i in arms.iter().flat_map(|a| a.rows.iter()) {
-        let r = ds.data_rows[i];
-        let v = t.columns[c].get(r).trim();
-        if crate::data::table::is_missing(v) {
-            return Err(Error::data(
-                t.loc(r, c),
-                "the group is missing: every training patient needs one for --group-col",
-            ));
-        }
-        raw.push((i, v.to_string()));
-        labels.push(v.to_string());
-    }
-    labels.sort();
-    labels.dedup();
-    for (i, v) in raw {
-        of[i] = labels.binary_search(&v).unwrap_or(0);
+    for (&i, g) in rows.iter().zip(of_rows) {
+        of[i] = g;
     }
     Ok((labels, of))
 }

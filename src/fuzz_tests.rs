@@ -103,7 +103,8 @@ fn bundles(data: &str, geno: &str) -> Vec<(String, Value)> {
         Strategy::SLearner,
         false,
     ));
-    kinds.push(("pcs".into(), logistic, Strategy::TLearner, true));
+    kinds.push(("pcs".into(), logistic.clone(), Strategy::TLearner, true));
+    kinds.push(("dr-learner".into(), logistic, Strategy::DrLearner, false));
     for (name, alg, strategy, pcs) in kinds {
         let s = spec(data, geno, pcs);
         let cohort = Cohort::assemble(&s, 3, "test", &mut Notes::default()).unwrap();
@@ -113,9 +114,21 @@ fn bundles(data: &str, geno: &str) -> Vec<(String, Value)> {
             strategy,
             keep_cross_fitted: true,
             seed: 1,
+            // The DR-learner with replicates of its outcome models and
+            // final stage, against the second arm.
+            replicates: if strategy == Strategy::DrLearner {
+                3
+            } else {
+                0
+            },
+            control: (strategy == Strategy::DrLearner).then_some(1),
         };
         let b = train(&cohort, &s, &how, &|| {}).unwrap();
-        out.push((name, serde_json::from_str(&b.to_json().unwrap()).unwrap()));
+        let json = b.to_json().unwrap();
+        // Every kind reloads to the same bytes.
+        let again = Bundle::from_slice("b.json", json.as_bytes()).unwrap();
+        assert_eq!(again.to_json().unwrap(), json, "{name}");
+        out.push((name, serde_json::from_str(&json).unwrap()));
     }
     out
 }

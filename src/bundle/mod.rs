@@ -17,7 +17,10 @@ use crate::models::{AlgorithmParams, FittedModel};
 use crate::output::AtomicFile;
 use crate::stats::sample_size::SampleSize;
 
+mod effect;
 mod validate;
+
+pub(crate) use effect::{ArmEffect, EffectModel, Linear};
 
 /// The bundle's format name.
 pub(crate) const FORMAT: &str = "responder-model";
@@ -90,9 +93,10 @@ pub(crate) fn s_learner_inputs(x: ArrayView2<f64>, arm_of: &[usize], arms: usize
     out
 }
 
-/// How therapy arms are modelled.
+/// How therapy arms are modelled (the meta-learners' usual names).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum Strategy {
     /// One pipeline and model per arm.
     #[default]
@@ -100,17 +104,23 @@ pub(crate) enum Strategy {
     /// One pipeline and model for all arms, with therapy indicators and
     /// therapy × feature interactions.
     SLearner,
+    /// DR-learner (Kennedy 2023): per-arm outcome models as the T-learner,
+    /// and a model of each arm's effect against a control fitted to
+    /// cross-fitted doubly robust pseudo-outcomes (see [`EffectModel`]).
+    DrLearner,
 }
 
 impl Strategy {
     /// Every strategy, in display order.
-    pub(crate) const ALL: [Strategy; 2] = [Strategy::TLearner, Strategy::SLearner];
+    pub(crate) const ALL: [Strategy; 3] =
+        [Strategy::TLearner, Strategy::SLearner, Strategy::DrLearner];
 
     /// The name used on the command line and in the bundle.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Strategy::TLearner => "t-learner",
             Strategy::SLearner => "s-learner",
+            Strategy::DrLearner => "dr-learner",
         }
     }
 }
@@ -250,6 +260,12 @@ pub(crate) struct Arm {
     /// a CV AUC not above 0.5, and in older bundles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) sample_size: Option<SampleSize>,
+    /// Bootstrap-of-the-learner replicates (`train --replicates B`): the
+    /// arm's algorithm refitted on B resamples of the training patients
+    /// through the arm's pipeline, for per-patient effect intervals
+    /// (`score --intervals`). Empty without `--replicates`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) replicates: Vec<FittedModel>,
 }
 
 /// What went into training.
@@ -361,12 +377,15 @@ pub(crate) struct Bundle {
     pub(crate) genotypes: Option<GenotypeModel>,
     /// The algorithm requested (`auto` when chosen per arm by inner CV).
     pub(crate) algorithm: String,
-    /// `t-learner` (a model per arm) or `s-learner` (one model with therapy
-    /// indicators and interactions, stored under every arm).
+    /// `t-learner` (a model per arm), `s-learner` (one model with therapy
+    /// indicators and interactions, stored under every arm) or `dr-learner`.
     #[serde(default)]
     pub(crate) strategy: Strategy,
     /// One model per therapy arm (one in all for a bundle without arms).
     pub(crate) arms: Vec<Arm>,
+    /// The DR-learner's effect models (absent for other strategies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) effect: Option<EffectModel>,
     /// Out-of-fold predictions of the training patients under every arm.
     #[serde(default)]
     pub(crate) cross_fitted: Option<CrossFitted>,
@@ -407,6 +426,15 @@ impl Bundle {
     /// Per arm: whether it is too weak to recommend on.
     pub(crate) fn weak_arms(&self) -> Vec<bool> {
         self.arms.iter().map(|a| a.weakness().is_some()).collect()
+    }
+
+    /// Bootstrap replicates stored for `score --intervals`: the arms' or,
+    /// for a DR-learner, its final stage's.
+    pub(crate) fn replicate_count(&self) -> usize {
+        match &self.effect {
+            Some(e) => e.replicates(),
+            None => self.arms.first().map_or(0, |a| a.replicates.len()),
+        }
     }
 
     /// Arm names (`None` for the single arm of a bundle without arms).

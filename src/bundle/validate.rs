@@ -28,7 +28,81 @@ impl Bundle {
                 .map_err(|e| format!("arms[{i}] (`{}`): {e}", arm.label()))?;
         }
         self.validate_training()?;
+        self.validate_effect()?;
         self.validate_cross_fitted()
+    }
+
+    /// A DR-learner has an effect model for every arm but its control,
+    /// with the control pipeline's width, finite numbers and the same
+    /// number of replicates; other strategies have none.
+    fn validate_effect(&self) -> Check {
+        let Some(e) = &self.effect else {
+            return match self.strategy {
+                Strategy::DrLearner => {
+                    Err("`strategy` is dr-learner but `effect` is missing".into())
+                }
+                _ => Ok(()),
+            };
+        };
+        if self.strategy != Strategy::DrLearner {
+            return Err(format!(
+                "`effect` is only used by the dr-learner, but `strategy` is {}",
+                self.strategy.as_str()
+            ));
+        }
+        let k = self.arms.len();
+        if e.control >= k || k < 2 {
+            return Err(format!(
+                "`effect.control` is {} but there are {k} arms",
+                e.control
+            ));
+        }
+        let arms: Vec<usize> = e.arms.iter().map(|a| a.arm).collect();
+        let want: Vec<usize> = (0..k).filter(|&a| a != e.control).collect();
+        if arms != want {
+            return Err(format!(
+                "`effect.arms` covers arms {arms:?}; it needs {want:?} (every arm but the control {}, in order)",
+                e.control
+            ));
+        }
+        if !(e.propensity_floor > 0.0 && e.propensity_floor < 0.5) {
+            return Err("`effect.propensity_floor` must lie in (0, 0.5)".into());
+        }
+        let width = self.arms[e.control].pipeline.width();
+        let b0 = e.replicates();
+        for (j, a) in e.arms.iter().enumerate() {
+            let key = format!("`effect.arms[{j}]`");
+            if !(a.alpha.is_finite() && a.alpha > 0.0) {
+                return Err(format!("{key}: `alpha` must be a positive number"));
+            }
+            if a.replicates.len() != b0 {
+                return Err(format!(
+                    "{key} has {} `replicates` but `effect.arms[0]` has {b0}: every arm needs the same number",
+                    a.replicates.len()
+                ));
+            }
+            for (b, m) in std::iter::once(&a.model).chain(&a.replicates).enumerate() {
+                let what = if b == 0 {
+                    "model".to_string()
+                } else {
+                    format!("replicates[{}]", b - 1)
+                };
+                if !m.is_finite() || m.weights.len() != width {
+                    return Err(format!(
+                        "{key}.{what} has {} weights (or one that is not a number); it needs {} (the control arm's pipeline outputs)",
+                        m.weights.len(),
+                        width
+                    ));
+                }
+            }
+        }
+        if b0 != self.arms[0].replicates.len() {
+            return Err(format!(
+                "`effect.arms[0]` has {b0} `replicates` but arms[0] has {}: the DR-learner's intervals pair them",
+                self.arms[0].replicates.len()
+            ));
+        }
+        Ok(())
     }
 
     /// Arms exist, are named when there is a therapy column, and are distinct.
@@ -169,8 +243,27 @@ impl Bundle {
                 arm.model.n_inputs()
             ));
         }
+        for (b, r) in arm.replicates.iter().enumerate() {
+            r.validate()
+                .map_err(|e| format!("`replicates[{b}]`: {e}"))?;
+            if r.name() != arm.algorithm.name() || r.n_inputs() != width {
+                return Err(format!(
+                    "`replicates[{b}]` is {} with {} inputs; the arm's model is {} with {width}",
+                    r.name(),
+                    r.n_inputs(),
+                    arm.algorithm.name()
+                ));
+            }
+        }
+        let b0 = self.arms[0].replicates.len();
+        if arm.replicates.len() != b0 {
+            return Err(format!(
+                "it has {} `replicates` but arms[0] has {b0}: every arm needs the same number",
+                arm.replicates.len()
+            ));
+        }
         match (self.strategy, arm.design) {
-            (Strategy::TLearner, Design::PerArm) => Ok(()),
+            (Strategy::TLearner | Strategy::DrLearner, Design::PerArm) => Ok(()),
             (Strategy::SLearner, Design::SLearner { arm: a, arms }) => {
                 if a != i || arms != self.arms.len() {
                     return Err(format!(
@@ -183,6 +276,7 @@ impl Bundle {
                 if arm.model != first.model
                     || arm.pipeline != first.pipeline
                     || arm.algorithm != first.algorithm
+                    || arm.replicates != first.replicates
                 {
                     return Err(
                         "its copy of the S-learner's shared model differs from arms[0]'s".into(),

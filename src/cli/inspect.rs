@@ -99,8 +99,13 @@ pub(crate) struct Summary {
     pub(crate) seed: u64,
     /// Whether the bundle holds patient rows.
     pub(crate) holds_patient_rows: bool,
-    /// `t-learner` or `s-learner`.
+    /// `t-learner`, `s-learner` or `dr-learner`.
     pub(crate) strategy: String,
+    /// The DR-learner's effect models in words (absent for other strategies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) effect: Option<String>,
+    /// Bootstrap replicates stored for `score --intervals`.
+    pub(crate) replicates: usize,
     /// Training patients whose cross-fitted predictions (ID + probabilities) are stored.
     pub(crate) cross_fitted_patients: usize,
     /// Every kind of patient-level content the bundle holds, in words
@@ -234,6 +239,8 @@ pub(crate) fn summarise(file: &str, b: &Bundle) -> Summary {
         holds_patient_rows: b.training.holds_patient_rows
             || b.arms.iter().any(|a| a.model.holds_training_rows()),
         strategy: b.strategy.as_str().to_string(),
+        effect: describe_effect(b),
+        replicates: b.replicate_count(),
         cross_fitted_patients: b.cross_fitted.as_ref().map_or(0, |c| c.ids.len()),
         patient_content: patient_content(b),
         genotypes: describe_genotypes(b),
@@ -294,6 +301,15 @@ fn text(s: &Summary) -> String {
         },
     );
     line("strategy", s.strategy.clone());
+    if let Some(e) = &s.effect {
+        line("effects", e.clone());
+    }
+    if s.replicates > 0 {
+        line(
+            "replicates",
+            format!("{} (score --intervals)", s.replicates),
+        );
+    }
     line(
         "cross-fitted",
         if s.cross_fitted_patients > 0 {
@@ -347,6 +363,30 @@ fn weak_lines(s: &Summary) -> String {
             })
         })
         .collect()
+}
+
+/// "against `B`: `A` lasso α 0.2, 3 of 12 inputs".
+fn describe_effect(b: &Bundle) -> Option<String> {
+    let e = b.effect.as_ref()?;
+    let arms = b.arm_names();
+    let parts: Vec<String> = e
+        .arms
+        .iter()
+        .map(|a| {
+            let used = a.model.weights.iter().filter(|w| **w != 0.0).count();
+            format!(
+                "`{}` T-learner effect + lasso correction (alpha {}, {used} of {} inputs)",
+                arms[a.arm],
+                a.alpha,
+                a.model.weights.len()
+            )
+        })
+        .collect();
+    Some(format!(
+        "against `{}`: {}",
+        arms[e.control],
+        parts.join("; ")
+    ))
 }
 
 /// Runs `inspect`.

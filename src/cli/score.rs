@@ -13,7 +13,7 @@ use crate::output::AtomicFile;
 use crate::output::Sink;
 use crate::ranking::{rank_cross_fitted, score_files, Ranker, ScoreFiles, DEFAULT_SPILL_ROWS};
 use crate::report::effects::render_dr_scores;
-use crate::report::ranked::{write_csv, write_json, write_table, Shape};
+use crate::report::ranked::{write_csv, write_json, write_table, EffectColumns, Shape};
 
 /// Flags of `score`.
 #[derive(Debug, clap::Args)]
@@ -49,9 +49,25 @@ pub(crate) struct Args {
     pub(crate) spill_rows: usize,
 
     /// Report `none` as best therapy when the best arm beats the runner-up
-    /// by less than D. Example: --min-advantage 0.05
-    #[arg(long, value_name = "D", value_parser = unit_interval)]
-    pub(crate) min_advantage: Option<f64>,
+    /// by less than D; `ci`: when the 95% interval of the best arm's
+    /// advantage over the runner-up includes 0 (the data cannot choose for
+    /// this patient; implies --intervals). Example: --min-advantage 0.05
+    #[arg(long, value_name = "D|ci", value_parser = min_advantage)]
+    pub(crate) min_advantage: Option<MinAdvantage>,
+
+    /// Add, for each arm other than the control, `effect_<arm>` (p under the
+    /// arm − p under control) and its 95% interval `effect_<arm>_low`,
+    /// `effect_<arm>_high`: effect ± 1.96 × the SD of the effect over the
+    /// bundle's bootstrap replicates (train with --replicates B).
+    /// Example: --intervals
+    #[arg(long)]
+    pub(crate) intervals: bool,
+
+    /// The control arm of --intervals (default: an arm named control, Cont,
+    /// Ctrl, placebo, sham, TAU, usual or waitlist, else the first arm).
+    /// Example: --control SSRI
+    #[arg(long, value_name = "ARM")]
+    pub(crate) control: Option<String>,
 
     /// Recommend even on arms flagged as weak at training (cross-validated
     /// AUC whose 95% interval reaches 0.5, or fewer responders or
@@ -100,6 +116,24 @@ pub(crate) struct Args {
     pub(crate) seed: u64,
 }
 
+/// `--min-advantage`: a fixed margin, or `ci`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum MinAdvantage {
+    /// `none` below this advantage.
+    Fixed(f64),
+    /// `none` where the advantage's 95 % interval includes 0.
+    Ci,
+}
+
+fn min_advantage(s: &str) -> std::result::Result<MinAdvantage, String> {
+    if s.trim().eq_ignore_ascii_case("ci") {
+        return Ok(MinAdvantage::Ci);
+    }
+    unit_interval(s)
+        .map(MinAdvantage::Fixed)
+        .map_err(|e| format!("{e}, nor `ci`"))
+}
+
 /// Where patients come from: a file to score, or the bundle's own
 /// cross-fitted predictions.
 enum Source {
@@ -115,6 +149,10 @@ struct Config {
     top: Option<usize>,
     spill_rows: usize,
     min_advantage: f64,
+    /// The control arm, with `--intervals` (or `--min-advantage ci`).
+    control: Option<usize>,
+    /// `--min-advantage ci`.
+    gate: bool,
 }
 
 impl Args {
@@ -138,6 +176,12 @@ impl Args {
                 )
             }
         };
+        let gate = self.min_advantage == Some(MinAdvantage::Ci);
+        let control = if self.intervals || gate {
+            Some(self.interval_control(bundle)?)
+        } else {
+            None
+        };
         let source = if self.cross_fitted {
             Source::CrossFitted
         } else {
@@ -155,6 +199,7 @@ impl Args {
                 data: input.data,
                 genotypes: input.genotypes,
                 batch_rows: self.batch_rows,
+                intervals: control.is_some(),
             })
         };
         Ok(Config {
@@ -162,8 +207,47 @@ impl Args {
             by,
             top: self.top,
             spill_rows: self.spill_rows,
-            min_advantage: self.min_advantage.unwrap_or(0.0),
+            min_advantage: match self.min_advantage {
+                Some(MinAdvantage::Fixed(d)) => d,
+                _ => 0.0,
+            },
+            control,
+            gate,
         })
+    }
+
+    /// The control arm of `--intervals`, after checking that the bundle
+    /// and flags allow intervals.
+    fn interval_control(&self, bundle: &Bundle) -> Result<usize> {
+        let flag = if self.intervals {
+            "--intervals"
+        } else {
+            "--min-advantage ci"
+        };
+        if self.cross_fitted {
+            return Err(Error::usage(format!(
+                "{flag} scores --data; the cross-fitted predictions have no replicates"
+            )));
+        }
+        let arms = bundle.arm_names();
+        if arms.len() < 2 {
+            return Err(Error::usage(format!(
+                "{flag} needs a model with at least two arms; this one has one"
+            )));
+        }
+        let reps = bundle.replicate_count();
+        if reps < 2 {
+            return Err(Error::Model {
+                file: self.model.display().to_string(),
+                message: format!(
+                    "{flag} needs bootstrap replicates and the bundle has {reps}: train it with --replicates B (for example 100)"
+                ),
+            });
+        }
+        match (&self.control, &bundle.effect) {
+            (None, Some(effect)) => Ok(effect.control),
+            (control, _) => crate::eval::selection::control_index(&arms, control.as_deref()),
+        }
     }
 }
 
@@ -217,7 +301,9 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     }
     let mut sink = Sink::open(args.out.as_deref())?;
     let dir = spill_dir(args.out.as_deref());
-    let ranker = || Ranker::new(bundle.arms.len(), c.by, c.top, c.spill_rows, &dir);
+    let k = bundle.arms.len();
+    let extra = usize::from(c.control.is_some()) * k * (k - 1) / 2;
+    let ranker = || Ranker::new(k, c.by, c.top, c.spill_rows, &dir).with_extra(extra);
     let model = args.model.display().to_string();
     let scored = match &c.source {
         Source::CrossFitted => {
@@ -251,12 +337,18 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         bundle.weak_arms()
     };
     let withheld = AtomicUsize::new(0);
+    let undecided = AtomicUsize::new(0);
     let shape = Shape {
         id_name: &scored.id_name,
         arms: &arm_names,
         min_advantage: c.min_advantage,
         weak: &weak,
         withheld: &withheld,
+        effects: c.control.map(|control| EffectColumns {
+            control,
+            gate: c.gate,
+            undecided: &undecided,
+        }),
     };
     match format {
         Format::Csv => write_csv(&mut sink, scored.ranked, shape)?,
@@ -265,6 +357,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     }
     sink.finish()?;
     weak_arm_notes(&bundle, &withheld, args.allow_weak_arms, ui);
+    effect_notes(&bundle, &c, &undecided, ui);
     ui.info(format!(
         "scored {} patients with {model} ({} arm{})",
         scored.n,
@@ -272,6 +365,30 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         if arm_names.len() > 1 { "s" } else { "" }
     ));
     Ok(())
+}
+
+/// Says on stderr, with --intervals, what the intervals are, and with
+/// --min-advantage ci, how many patients it left undecided.
+fn effect_notes(bundle: &Bundle, c: &Config, undecided: &AtomicUsize, ui: &Ui) {
+    if let Some(control) = c.control {
+        ui.info(format!(
+            "effects against `{}` with 95% intervals from {} bootstrap replicates of {} (they reflect its variance, not its bias)",
+            bundle.arms[control].label(),
+            bundle.replicate_count(),
+            if bundle.effect.is_some() {
+                "the DR-learner's final stage, its outcome and propensity models held fixed"
+            } else {
+                "the learner"
+            }
+        ));
+    }
+    if c.gate {
+        let n = undecided.load(Ordering::Relaxed);
+        ui.info(format!(
+            "--min-advantage ci: {n} patient{} got best_therapy `none` because the 95% interval of the best therapy's advantage over the runner-up includes 0",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
 }
 
 /// Says on stderr which arms are weak and how many recommendations that

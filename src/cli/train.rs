@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::bundle::{Bundle, Strategy};
-use crate::cli::args::{cv_folds, resolve_group_folds, DataArgs};
+use crate::cli::args::{count, cv_folds, resolve_group_folds, DataArgs};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
 use crate::models::{AlgorithmParams, RawParams};
@@ -41,11 +41,19 @@ pub(crate) struct Args {
     #[arg(long, default_value = "5", value_parser = cv_folds(0, 100))]
     pub(crate) cv: usize,
 
-    /// How arms are modelled: `t-learner` (one model per arm) or `s-learner`
+    /// How arms are modelled: `t-learner` (one model per arm), `s-learner`
     /// (one model with therapy indicators and therapy × feature
-    /// interactions). Example: --strategy s-learner
+    /// interactions) or `dr-learner` (per-arm outcome models and a lasso
+    /// model of each arm's effect against --control, fitted to cross-fitted
+    /// doubly robust pseudo-outcomes). Example: --strategy dr-learner
     #[arg(long, value_enum, default_value = "t-learner")]
     pub(crate) strategy: Strategy,
+
+    /// The DR-learner's control arm (default: an arm named control, Cont,
+    /// Ctrl, placebo, sham, TAU, usual or waitlist, else the first arm).
+    /// Example: --control SSRI
+    #[arg(long, value_name = "ARM")]
+    pub(crate) control: Option<String>,
 
     /// Do not store the training patients' cross-fitted predictions (IDs and
     /// probabilities) in the bundle. Example: --no-cross-fitted
@@ -62,6 +70,15 @@ pub(crate) struct Args {
     /// data and seed give a byte-identical bundle. Example: --seed 7
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
+
+    /// Also fit B bootstrap-of-the-learner replicates of every arm's model
+    /// (resampling patients within each arm; the pipeline and the chosen
+    /// algorithm are kept) and store them in the bundle, so that
+    /// `score --intervals` gives a 95% interval on each patient's effect.
+    /// Training takes about B more model fits per arm; 0 = none, at most
+    /// 1000. Example: --replicates 100
+    #[arg(long, value_name = "B", default_value_t = 0, value_parser = count(0, 1000))]
+    pub(crate) replicates: usize,
 
     /// Where to write the model bundle (JSON). Example: --out model.json
     #[arg(long, value_name = "MODEL.json")]
@@ -134,6 +151,22 @@ impl Args {
                 ));
             }
         }
+        if self.strategy == Strategy::DrLearner {
+            if self.data.therapy_col.is_none() || self.data.therapy.is_some() {
+                return Err(Error::usage(
+                    "--strategy dr-learner needs --therapy-col and all arms (no --therapy)",
+                ));
+            }
+            if self.cv < 2 {
+                return Err(Error::usage(
+                    "--strategy dr-learner needs --cv of at least 2 for its cross-fitted outcome models",
+                ));
+            }
+        } else if self.control.is_some() {
+            return Err(Error::usage(
+                "--control chooses the DR-learner's control arm: add --strategy dr-learner (score --control sets it for --intervals)",
+            ));
+        }
         Ok(Config {
             cohort: self.data.spec()?,
             train: TrainSpec {
@@ -143,6 +176,8 @@ impl Args {
                 keep_cross_fitted: !self.no_cross_fitted
                     && (self.cross_fitted || !keeps_rows(&self.algorithm, &self.params)),
                 seed: self.seed,
+                replicates: self.replicates,
+                control: None,
             },
             out: self.out.clone(),
         })
@@ -180,7 +215,14 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let cohort = Cohort::assemble(&config.cohort, need, &why, &mut notes);
     ui.notes(&notes);
     let cohort = cohort?;
-    let config = with_group_folds(config, &cohort)?;
+    let mut config = with_group_folds(config, &cohort)?;
+    if config.train.strategy == Strategy::DrLearner {
+        config.train.control = Some(dr_control(
+            &cohort,
+            args.control.as_deref(),
+            config.train.cv,
+        )?);
+    }
     let how = &config.train;
     if how.strategy == Strategy::SLearner && cohort.arms.len() < 2 {
         return Err(Error::usage(format!(
@@ -240,6 +282,30 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     bundle.write(out)?;
     ui.info(format!("wrote {}", config.out.display()));
     Ok(())
+}
+
+/// The DR-learner's control arm, after checking that every arm has at
+/// least `cv` responders and non-responders: each held-out fold of the
+/// cross-fitting then has a model fitted on both classes, and the
+/// pseudo-outcome of every patient comes from models that did not see them.
+fn dr_control(cohort: &Cohort, control: Option<&str>, cv: usize) -> Result<usize> {
+    if cohort.arms.len() < 2 {
+        return Err(Error::usage(
+            "--strategy dr-learner needs at least two arms; the therapy column has one",
+        ));
+    }
+    for arm in &cohort.arms {
+        let pos = arm.y.iter().filter(|&&b| b).count();
+        let neg = arm.y.len() - pos;
+        if pos.min(neg) < cv {
+            return Err(Error::Fit(format!(
+                "arm `{}` has {pos} responders and {neg} non-responders: the DR-learner's cross-fitting needs at least {cv} of each (one per --cv fold); lower --cv or leave the arm out",
+                arm.label()
+            )));
+        }
+    }
+    let labels: Vec<String> = cohort.arms.iter().map(|a| a.label()).collect();
+    crate::eval::selection::control_index(&labels, control)
 }
 
 /// "training logistic (c=1, …) on 600 patients, 58 features, 3 arms".

@@ -367,7 +367,127 @@ pub(crate) fn predict_all(
         }
         probs.push(p);
     }
+    if let Some(effect) = &bundle.effect {
+        let control = &bundle.arms[effect.control];
+        let mut at = 0;
+        for chunk in rows.chunks(PREDICT_BATCH) {
+            let (z, _) = control.pipeline.transform(frame, chunk)?;
+            effect.apply(z.view(), &mut probs, at);
+            at += chunk.len();
+        }
+    }
     Ok((probs, unseen))
+}
+
+/// Position of the pair of arms `a < b` among the `k(k−1)/2` pairs of `k`
+/// arms ordered (0,1), (0,2), …, (1,2), ….
+pub(crate) fn pair_index(k: usize, a: usize, b: usize) -> usize {
+    let (a, b) = if a < b { (a, b) } else { (b, a) };
+    a * k - a * (a + 1) / 2 + (b - a - 1)
+}
+
+/// For every pair of arms `a < b` (in [`pair_index`] order), each patient's
+/// standard deviation over the bundle's bootstrap replicates of
+/// p(under a) − p(under b): the bootstrap standard error of the predicted
+/// effect (Efron & Tibshirani 1993, eq. 6.6). Empty when the bundle has no
+/// replicates.
+pub(crate) fn replicate_sds(
+    bundle: &Bundle,
+    frame: &Frame,
+    rows: &[usize],
+) -> Result<Vec<Vec<f64>>> {
+    let k = bundle.arms.len();
+    let reps = bundle.replicate_count();
+    if reps < 2 {
+        return Ok(Vec::new());
+    }
+    let n = rows.len();
+    // p[a][b]: replicate b's predictions under arm a (for a DR-learner,
+    // replicate b's effect against control, 0 for the control itself).
+    let p = match &bundle.effect {
+        Some(effect) => effect_replicates(bundle, effect, frame, rows)?,
+        None => arm_replicates(bundle, frame, rows, reps)?,
+    };
+    let mut out = Vec::with_capacity(k * k.saturating_sub(1) / 2);
+    let mut d = vec![0.0; reps];
+    for a in 0..k {
+        for c in a + 1..k {
+            let sd = (0..n)
+                .map(|i| {
+                    for (b, v) in d.iter_mut().enumerate() {
+                        *v = p[a][b][i] - p[c][b][i];
+                    }
+                    let mean = d.iter().sum::<f64>() / reps as f64;
+                    let ss: f64 = d.iter().map(|v| (v - mean) * (v - mean)).sum();
+                    (ss / (reps - 1) as f64).sqrt()
+                })
+                .collect();
+            out.push(sd);
+        }
+    }
+    Ok(out)
+}
+
+/// Each arm's replicate effects against the control of a DR-learner
+/// (zeros for the control): replicate b of the final stage applied to the
+/// T-learner effect of replicate b of the outcome models.
+fn effect_replicates(
+    bundle: &Bundle,
+    effect: &crate::bundle::EffectModel,
+    frame: &Frame,
+    rows: &[usize],
+) -> Result<Vec<Vec<Vec<f64>>>> {
+    let reps = effect.replicates();
+    let mu = arm_replicates(bundle, frame, rows, reps)?;
+    let c = effect.control;
+    let mut p = vec![vec![vec![0.0; rows.len()]; reps]; bundle.arms.len()];
+    let control = &bundle.arms[c];
+    let mut at = 0;
+    for chunk in rows.chunks(PREDICT_BATCH) {
+        let (z, _) = control.pipeline.transform(frame, chunk)?;
+        let range = at..at + chunk.len();
+        for e in &effect.arms {
+            for (b, r) in e.replicates.iter().enumerate() {
+                let tau_t: Vec<f64> = range
+                    .clone()
+                    .map(|i| mu[e.arm][b][i] - mu[c][b][i])
+                    .collect();
+                for (i, t) in r.effect(z.view(), &tau_t).into_iter().enumerate() {
+                    p[e.arm][b][at + i] = t;
+                }
+            }
+        }
+        at += chunk.len();
+    }
+    Ok(p)
+}
+
+/// Each arm's replicate models' predictions.
+fn arm_replicates(
+    bundle: &Bundle,
+    frame: &Frame,
+    rows: &[usize],
+    reps: usize,
+) -> Result<Vec<Vec<Vec<f64>>>> {
+    let n = rows.len();
+    let mut p: Vec<Vec<Vec<f64>>> = Vec::with_capacity(bundle.arms.len());
+    for arm in &bundle.arms {
+        let mut per = vec![Vec::with_capacity(n); reps];
+        for chunk in rows.chunks(PREDICT_BATCH) {
+            let (x, _) = arm.pipeline.transform(frame, chunk)?;
+            check_inputs(arm, frame, chunk, x.view())?;
+            let x = arm.design.expand(x);
+            for (b, model) in arm.replicates.iter().enumerate() {
+                let pb = model.predict_proba(x.view()).map_err(|e| Error::Model {
+                    file: bundle.file.clone(),
+                    message: format!("arm `{}`, replicate {b}: {e}", arm.label()),
+                })?;
+                per[b].extend(pb.iter());
+            }
+        }
+        p.push(per);
+    }
+    Ok(p)
 }
 
 #[cfg(test)]
@@ -406,6 +526,7 @@ mod tests {
             }),
             cv: None,
             sample_size: None,
+            replicates: Vec::new(),
         };
         let (batched, _) = predict_arm(&arm, &frame, &rows).unwrap();
         let (x, _) = arm.model_inputs(&frame, &rows).unwrap();
@@ -415,5 +536,18 @@ mod tests {
             .iter()
             .zip(whole.iter())
             .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+
+    #[test]
+    fn pairs_are_numbered_in_order() {
+        let k = 4;
+        let mut expected = 0;
+        for a in 0..k {
+            for b in a + 1..k {
+                assert_eq!(pair_index(k, a, b), expected);
+                assert_eq!(pair_index(k, b, a), expected);
+                expected += 1;
+            }
+        }
     }
 }

@@ -343,6 +343,7 @@ mod tests {
             model: FittedModel::Logistic(model),
             cv: None,
             sample_size: None,
+            replicates: Vec::new(),
         };
         (frame, arm, y)
     }

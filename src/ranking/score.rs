@@ -9,7 +9,7 @@ use crate::bundle::Bundle;
 use crate::data::chunks::{Block, LineBlocks};
 use crate::data::{Dataset, Loaded, ReadOptions, TextColumn};
 use crate::error::{Error, Result};
-use crate::eval::apply::predict_all;
+use crate::eval::apply::{predict_all, replicate_sds};
 use crate::features::Frame;
 use crate::notes::Notes;
 use crate::ranking::spill::{id_hash, Ranked, Ranker};
@@ -25,6 +25,9 @@ pub(crate) struct ScoreFiles {
     pub(crate) read: ReadOptions,
     /// Rows read, joined and scored at a time when streaming.
     pub(crate) batch_rows: usize,
+    /// Append, after the arms' probabilities, the bootstrap SD of every
+    /// pair of arms' difference (see [`replicate_sds`]).
+    pub(crate) intervals: bool,
 }
 
 /// A finished ranking: the ranked patients, the ID column's name and the
@@ -86,7 +89,7 @@ pub(crate) fn score_files(
         notes.info(msg);
     }
     // Dataset::load has checked the IDs themselves: no hashes needed.
-    let block = score_dataset(bundle, ds, false)?;
+    let block = score_dataset(bundle, ds, false, files.intervals)?;
     for note in &block.notes {
         notes.info(note.clone());
     }
@@ -199,9 +202,7 @@ fn stream(
             || {
                 group
                     .into_par_iter()
-                    .map(|(db, gb)| {
-                        score_block(bundle, db.loaded, gb.map(|b| b.loaded), &files.read)
-                    })
+                    .map(|(db, gb)| score_block(bundle, db.loaded, gb.map(|b| b.loaded), files))
                     .collect::<Vec<_>>()
             },
         );
@@ -310,9 +311,9 @@ fn score_block(
     bundle: &Bundle,
     data: Loaded,
     geno: Option<Loaded>,
-    opts: &ReadOptions,
+    files: &ScoreFiles,
 ) -> Result<Option<ScoredBlock>> {
-    let ds = Dataset::from_loaded(data, geno, opts)?;
+    let ds = Dataset::from_loaded(data, geno, &files.read)?;
     if let Some(j) = ds.join {
         let aligned = j.only_data == 0
             && j.only_genotypes == 0
@@ -325,16 +326,25 @@ fn score_block(
             return Ok(None);
         }
     }
-    score_dataset(bundle, ds, true).map(Some)
+    score_dataset(bundle, ds, true, files.intervals).map(Some)
 }
 
 /// Prepares the genotypes of a joined data set, builds the model inputs and
-/// predicts every arm; with `hash`, also hashes the IDs.
-fn score_dataset(bundle: &Bundle, mut ds: Dataset, hash: bool) -> Result<ScoredBlock> {
+/// predicts every arm; with `hash`, also hashes the IDs; with `intervals`,
+/// appends the replicates' SD of every pair of arms' difference.
+fn score_dataset(
+    bundle: &Bundle,
+    mut ds: Dataset,
+    hash: bool,
+    intervals: bool,
+) -> Result<ScoredBlock> {
     let notes = bundle.prepare_genotypes(&mut ds)?;
     let frame = Frame::from_schema_taking(&mut ds, &bundle.features)?;
     let rows: Vec<usize> = (0..ds.n_rows()).collect();
-    let (probs, unseen) = predict_all(bundle, &frame, &rows)?;
+    let (mut probs, unseen) = predict_all(bundle, &frame, &rows)?;
+    if intervals {
+        probs.extend(replicate_sds(bundle, &frame, &rows)?);
+    }
     let ids: TextColumn = (0..ds.n_rows()).map(|i| ds.id(i)).collect();
     let hashes = if hash {
         ids.iter().map(id_hash).collect()

@@ -41,7 +41,10 @@ pub(crate) fn id_hash(id: &str) -> u64 {
 
 /// Collects scored patients and ranks them.
 pub(crate) struct Ranker {
+    /// Columns per patient: the arms' probabilities, then any extra values.
     arms: usize,
+    /// The leading columns that are arms' probabilities (ranked on).
+    keyed: usize,
     by: Option<usize>,
     top: Option<usize>,
     spill_rows: usize,
@@ -92,6 +95,7 @@ impl Ranker {
     ) -> Ranker {
         Ranker {
             arms,
+            keyed: arms,
             by,
             top,
             spill_rows: spill_rows.max(1),
@@ -104,6 +108,14 @@ impl Ranker {
             hash_runs: Vec::new(),
             duplicate: false,
         }
+    }
+
+    /// Carries `extra` more values per patient after the arms'
+    /// probabilities (written out, never ranked on).
+    pub(crate) fn with_extra(mut self, extra: usize) -> Ranker {
+        self.arms = self.keyed + extra;
+        self.probs = vec![Vec::new(); self.arms];
+        self
     }
 
     /// Patients received so far.
@@ -169,7 +181,7 @@ impl Ranker {
             }
             let key = match self.by {
                 Some(a) => p[a],
-                None => p[best_and_advantage(&p).0],
+                None => p[best_and_advantage(&p[..self.keyed]).0],
             };
             keyed.push((key, i as u32));
         }

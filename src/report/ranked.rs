@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::error::Result;
+use crate::eval::apply::pair_index;
 use crate::output::Sink;
 use crate::ranking::{best_and_advantage, Ranked, RankedRow};
 use crate::report::table::{csv_text, csv_writer, csv_written};
@@ -30,21 +31,71 @@ pub(crate) struct Shape<'a> {
     pub(crate) weak: &'a [bool],
     /// Counts the patients shown whose recommendation a weak arm withheld.
     pub(crate) withheld: &'a AtomicUsize,
+    /// Effect columns with 95 % intervals (`score --intervals`): each row
+    /// then carries, after the arms' probabilities, the bootstrap SD of
+    /// every pair of arms' difference ([`pair_index`] order).
+    pub(crate) effects: Option<EffectColumns<'a>>,
 }
+
+/// The effect columns of `score --intervals`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EffectColumns<'a> {
+    /// The control arm: `effect_<arm>` is p under the arm − p under it.
+    pub(crate) control: usize,
+    /// `--min-advantage ci`: `none` where the 95 % interval of best −
+    /// runner-up includes 0.
+    pub(crate) gate: bool,
+    /// Counts the patients shown whose recommendation the gate withheld.
+    pub(crate) undecided: &'a AtomicUsize,
+}
+
+/// The normal 97.5 % quantile.
+const Z95: f64 = 1.959_963_984_540_054;
 
 impl Shape<'_> {
     fn multi(&self) -> bool {
         self.arms.len() > 1
     }
+
+    /// Each non-control arm's effect, low and high (three values per arm,
+    /// in arm order) from the probabilities `p` and pair SDs `sd`.
+    fn effects(&self, p: &[f64], sd: &[f64]) -> Vec<f64> {
+        let Some(e) = self.effects else {
+            return Vec::new();
+        };
+        let k = p.len();
+        let mut out = Vec::with_capacity(3 * k);
+        for a in (0..k).filter(|&a| a != e.control) {
+            let effect = p[a] - p[e.control];
+            let half = Z95
+                * sd.get(pair_index(k, a, e.control))
+                    .copied()
+                    .unwrap_or(f64::NAN);
+            out.extend([effect, effect - half, effect + half]);
+        }
+        out
+    }
 }
 
 /// The output columns.
-pub(crate) fn header(id: &str, arms: &[String], multi: bool) -> Vec<String> {
+pub(crate) fn header(
+    id: &str,
+    arms: &[String],
+    multi: bool,
+    effects: Option<EffectColumns>,
+) -> Vec<String> {
     let mut h = vec!["rank".to_string(), id.to_string()];
     if multi {
         h.extend(arms.iter().map(|a| format!("p_{a}")));
         h.push("best_therapy".into());
         h.push("advantage".into());
+        if let Some(e) = effects {
+            for (_, name) in arms.iter().enumerate().filter(|&(a, _)| a != e.control) {
+                h.push(format!("effect_{name}"));
+                h.push(format!("effect_{name}_low"));
+                h.push(format!("effect_{name}_high"));
+            }
+        }
     } else {
         h.push("probability".into());
     }
@@ -57,26 +108,44 @@ fn round(v: f64) -> f64 {
 }
 
 /// The best therapy's name, or `none` when its advantage over the
-/// runner-up is below `min_advantage`, or when the best or runner-up arm
-/// is weak (counted in `withheld`). `p` are the patient's probabilities.
-pub(crate) fn best_label<'a>(p: &[f64], best: usize, advantage: f64, s: &Shape<'a>) -> &'a str {
+/// runner-up is below `min_advantage`, when (with `--min-advantage ci`) the
+/// 95 % interval of that advantage includes 0 (counted in `undecided`), or
+/// when the best or runner-up arm is weak (counted in `withheld`). `p` are
+/// the patient's probabilities, `sd` the pair SDs (empty without intervals).
+pub(crate) fn best_label<'a>(
+    p: &[f64],
+    sd: &[f64],
+    best: usize,
+    advantage: f64,
+    s: &Shape<'a>,
+) -> &'a str {
     if advantage < s.min_advantage {
         return "none";
     }
-    if s.weak.iter().any(|&w| w) {
-        let runner_up = (0..p.len())
-            .filter(|&a| a != best)
-            .max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a)));
-        if s.weak[best] || runner_up.is_some_and(|r| s.weak[r]) {
-            s.withheld.fetch_add(1, Ordering::Relaxed);
+    let runner_up = (0..p.len())
+        .filter(|&a| a != best)
+        .max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a)));
+    if let (Some(e), Some(r)) = (s.effects, runner_up) {
+        let sd_br = sd
+            .get(pair_index(p.len(), best, r))
+            .copied()
+            .unwrap_or(f64::NAN);
+        // A NaN SD (no replicates) withholds too.
+        let low = advantage - Z95 * sd_br;
+        if e.gate && (low.is_nan() || low <= 0.0) {
+            e.undecided.fetch_add(1, Ordering::Relaxed);
             return "none";
         }
+    }
+    if s.weak.iter().any(|&w| w) && (s.weak[best] || runner_up.is_some_and(|r| s.weak[r])) {
+        s.withheld.fetch_add(1, Ordering::Relaxed);
+        return "none";
     }
     &s.arms[best]
 }
 
-/// The JSON object of one ranked patient.
-fn json_item(r: &RankedRow, s: Shape) -> Value {
+/// The JSON object of one ranked patient; `sd` are the pair SDs.
+fn json_item(r: &RankedRow, sd: &[f64], s: Shape) -> Value {
     let (id, arms, multi) = (s.id_name, s.arms, s.multi());
     let mut m = Map::new();
     m.insert("rank".into(), r.rank.into());
@@ -87,27 +156,53 @@ fn json_item(r: &RankedRow, s: Shape) -> Value {
         }
         m.insert(
             "best_therapy".into(),
-            best_label(&r.probs, r.best, r.advantage, &s).into(),
+            best_label(&r.probs, sd, r.best, r.advantage, &s).into(),
         );
         m.insert("advantage".into(), round(r.advantage).into());
+        let names = header(id, arms, true, s.effects);
+        for (name, v) in names[names.len() - s.effects(&r.probs, sd).len()..]
+            .iter()
+            .zip(s.effects(&r.probs, sd))
+        {
+            m.insert(
+                name.clone(),
+                if v.is_finite() {
+                    round(v).into()
+                } else {
+                    Value::Null
+                },
+            );
+        }
     } else {
         m.insert("probability".into(), round(r.probs[0]).into());
     }
     Value::Object(m)
 }
 
-/// The table cells of one ranked patient.
-fn table_cells(r: &RankedRow, s: Shape) -> Vec<Cell> {
+/// The table cells of one ranked patient; `sd` are the pair SDs.
+fn table_cells(r: &RankedRow, sd: &[f64], s: Shape) -> Vec<Cell> {
     let multi = s.multi();
     let mut c = vec![Cell::Int(r.rank), Cell::Text(r.id.clone())];
     c.extend(r.probs.iter().map(|&p| Cell::Num(p, DECIMALS)));
     if multi {
         c.push(Cell::Text(
-            best_label(&r.probs, r.best, r.advantage, &s).to_string(),
+            best_label(&r.probs, sd, r.best, r.advantage, &s).to_string(),
         ));
         c.push(Cell::Num(r.advantage, DECIMALS));
+        c.extend(
+            s.effects(&r.probs, sd)
+                .into_iter()
+                .map(|v| Cell::Num(v, DECIMALS)),
+        );
     }
     c
+}
+
+/// One ranked row from all of a patient's columns: the arms'
+/// probabilities, then the pair SDs (returned apart).
+fn split_row(rank: usize, id: &str, mut all: Vec<f64>, arms: usize) -> (RankedRow, Vec<f64>) {
+    let sd = all.split_off(arms.min(all.len()));
+    (RankedRow::new(rank, id, all), sd)
 }
 
 /// Writes the ranking as a pretty-printed JSON array, one patient at a time.
@@ -122,8 +217,9 @@ pub(crate) fn write_json(sink: &mut Sink, ranked: Ranked, shape: Shape) -> Resul
         for &i in order {
             let i = i as usize;
             rank += 1;
-            let r = RankedRow::new(rank, ids.get(i), probs.iter().map(|a| a[i]).collect());
-            let item = json_item(&r, shape);
+            let all = probs.iter().map(|a| a[i]).collect();
+            let (r, sd) = split_row(rank, ids.get(i), all, shape.arms.len());
+            let item = json_item(&r, &sd, shape);
             let text = serde_json::to_string_pretty(&item).unwrap_or_else(|_| "{}".into());
             out.push_str(if rank == 1 { "\n" } else { ",\n" });
             for (k, line) in text.lines().enumerate() {
@@ -145,13 +241,13 @@ pub(crate) fn write_table(sink: &mut Sink, ranked: Ranked, shape: Shape) -> Resu
     ranked.for_each_batch(8192, |ids, probs, order| {
         for &i in order {
             let i = i as usize;
-            let p: Vec<f64> = probs.iter().map(|a| a[i]).collect();
-            let row = RankedRow::new(cells.len() + 1, ids.get(i), p);
-            cells.push(table_cells(&row, shape));
+            let all: Vec<f64> = probs.iter().map(|a| a[i]).collect();
+            let (row, sd) = split_row(cells.len() + 1, ids.get(i), all, shape.arms.len());
+            cells.push(table_cells(&row, &sd, shape));
         }
         Ok(())
     })?;
-    let header = header(shape.id_name, shape.arms, shape.multi());
+    let header = header(shape.id_name, shape.arms, shape.multi(), shape.effects);
     sink.write_text(&render_table(&header, &cells))
 }
 
@@ -211,13 +307,18 @@ fn csv_lines(
         let _ = write!(field, "{}", first_rank + k);
         let _ = w.write_field(field.as_bytes());
         let _ = w.write_field(csv_text(ids.get(i)).as_bytes());
-        for &v in &p {
+        let (p, sd) = p.split_at(shape.arms.len().min(p.len()));
+        for &v in p {
             num(v, &mut w, &mut field);
         }
         if shape.multi() {
-            let (best, advantage) = best_and_advantage(&p);
-            let _ = w.write_field(csv_text(best_label(&p, best, advantage, &shape)).as_bytes());
+            let (best, advantage) = best_and_advantage(p);
+            let label = best_label(p, sd, best, advantage, &shape);
+            let _ = w.write_field(csv_text(label).as_bytes());
             num(advantage, &mut w, &mut field);
+            for v in shape.effects(p, sd) {
+                num(v, &mut w, &mut field);
+            }
         }
         let _ = w.write_record(None::<&[u8]>);
     }
@@ -227,7 +328,7 @@ fn csv_lines(
 /// Writes the ranked CSV, formatting the lines of each batch in parallel
 /// and writing them in rank order.
 pub(crate) fn write_csv(sink: &mut Sink, ranked: Ranked, shape: Shape) -> Result<()> {
-    let header = header(shape.id_name, shape.arms, shape.multi());
+    let header = header(shape.id_name, shape.arms, shape.multi(), shape.effects);
     sink.write_text(&render_csv(&header, &[]))?;
     const CHUNK: usize = 4096;
     let group_rows = CHUNK * rayon::current_num_threads().max(1) * 2;

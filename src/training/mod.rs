@@ -7,7 +7,9 @@ pub(crate) mod audit;
 pub(crate) mod cohort;
 pub(crate) mod compare;
 pub(crate) mod cv;
+pub(crate) mod dr_learner;
 pub(crate) mod optimism;
+pub(crate) mod replicates;
 pub(crate) mod strategy;
 pub(crate) mod tuning;
 
@@ -40,6 +42,10 @@ pub(crate) struct TrainSpec {
     pub(crate) keep_cross_fitted: bool,
     /// The seed of every random choice.
     pub(crate) seed: u64,
+    /// Bootstrap-of-the-learner replicates to store (0 = none).
+    pub(crate) replicates: usize,
+    /// The DR-learner's control arm (index into the cohort's arms).
+    pub(crate) control: Option<usize>,
 }
 
 impl TrainSpec {
@@ -71,21 +77,31 @@ pub(crate) fn train(
         }
         _ => fit_t_learner(cohort, how, on_fold)?,
     };
+    let mut arms = arms;
+    replicates::add(cohort, &mut arms, how)?;
+    let (effect, cross_fitted) = match (how.strategy, cross_fitted) {
+        (Strategy::DrLearner, Some(cross)) => {
+            let (effect, cross) = dr_learner::fit(&dr_learner::DrInputs {
+                cohort,
+                arms: &arms,
+                cross: &cross,
+                control: how.control.unwrap_or(0),
+                seed: how.seed,
+                replicates: how.replicates,
+            })?;
+            (Some(effect), Some(cross))
+        }
+        (Strategy::DrLearner, None) => {
+            return Err(crate::error::Error::Fit(
+                "the DR-learner needs cross-fitted outcome predictions (--cv of at least 2)".into(),
+            ))
+        }
+        (_, cross) => (None, cross),
+    };
     let cross_fitted = cross_fitted.filter(|_| how.keep_cross_fitted);
     let holds_rows = arms.iter().any(|a| a.model.holds_training_rows());
     let (rows, y) = cohort.labelled_rows();
-    let mut arms = arms;
-    for arm in &mut arms {
-        // The S-learner's one model sees every patient.
-        let (n, events) = match arm.design {
-            crate::bundle::Design::PerArm => (arm.n, arm.responders),
-            crate::bundle::Design::SLearner { .. } => (y.len(), y.iter().filter(|&&b| b).count()),
-        };
-        let parameters = arm.design.width(arm.pipeline.width());
-        arm.sample_size = arm.cv.as_ref().and_then(|cv| {
-            crate::stats::sample_size::from_c_statistic(parameters, n, events, cv.auc_pooled)
-        });
-    }
+    set_sample_sizes(&mut arms, &y);
     Ok(Bundle {
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,
@@ -129,8 +145,25 @@ pub(crate) fn train(
             },
         },
         arms,
+        effect,
         file: String::new(),
     })
+}
+
+/// Each arm's minimum sample size for its cross-validated C-statistic
+/// (Riley et al. 2020), from the patients its model saw.
+fn set_sample_sizes(arms: &mut [Arm], y: &[bool]) {
+    for arm in arms {
+        // The S-learner's one model sees every patient.
+        let (n, events) = match arm.design {
+            crate::bundle::Design::PerArm => (arm.n, arm.responders),
+            crate::bundle::Design::SLearner { .. } => (y.len(), y.iter().filter(|&&b| b).count()),
+        };
+        let parameters = arm.design.width(arm.pipeline.width());
+        arm.sample_size = arm.cv.as_ref().and_then(|cv| {
+            crate::stats::sample_size::from_c_statistic(parameters, n, events, cv.auc_pooled)
+        });
+    }
 }
 
 /// Salted hashes of the training patients' IDs; the salt comes from the

@@ -100,6 +100,7 @@ fn final_fit(
         model,
         cv,
         sample_size: None,
+        replicates: Vec::new(),
     })
 }
 
@@ -221,6 +222,7 @@ pub(crate) fn fit_s_learner(
             model: model.clone(),
             cv,
             sample_size: None,
+            replicates: Vec::new(),
         })
         .collect();
     Ok((arms, cross))

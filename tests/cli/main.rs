@@ -8,6 +8,7 @@ mod eval_common;
 
 mod algorithms;
 mod compare;
+mod dr_learner;
 mod effects;
 mod evaluate;
 mod explain;

@@ -462,7 +462,7 @@ fn cross_fitted_and_min_advantage() {
             "--min-advantage",
             "2",
         ]),
-        &["invalid value '2' for '--min-advantage <D>'"],
+        &["invalid value '2' for '--min-advantage <D|ci>'"],
     );
     // No cross-fitted predictions without CV.
     responder()
@@ -749,5 +749,197 @@ fn a_line_without_end_is_an_error_not_an_abort() {
             .arg("--data")
             .arg(&path),
         &["one-line.csv, line 2", "longer than 256 MiB"],
+    );
+}
+
+/// Trains a two-arm model with `--replicates 20` on the small cohort, with
+/// `extra` flags, and returns its path.
+fn replicated_model(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let data = write(dir, "train.csv", &small_clinical(120));
+    let out = dir.join(name);
+    responder()
+        .args(["train", "--data", &data, "--target", "responder"])
+        .args(["--therapy-col", "therapy", "--cv", "0", "--seed", "3"])
+        .args(["--replicates", "20", "--out"])
+        .arg(&out)
+        .args(extra)
+        .assert()
+        .success();
+    out
+}
+
+fn interval_score(model: &Path, dir: &Path, extra: &[&str]) -> String {
+    let data = dir.join("train.csv").display().to_string();
+    stdout(
+        responder()
+            .args(["score", "--model"])
+            .arg(model)
+            .args(["--data", &data, "--format", "csv", "--intervals"])
+            .args(extra),
+    )
+}
+
+#[test]
+fn replicates_round_trip_and_are_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    for strategy in ["t-learner", "s-learner"] {
+        let a = replicated_model(dir.path(), "a.json", &["--strategy", strategy]);
+        let b = replicated_model(dir.path(), "b.json", &["--strategy", strategy]);
+        let bytes = std::fs::read(&a).unwrap();
+        assert_eq!(bytes, std::fs::read(&b).unwrap(), "{strategy}");
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        for arm in v["arms"].as_array().unwrap() {
+            assert_eq!(arm["replicates"].as_array().unwrap().len(), 20);
+        }
+        // Scoring twice gives the same bytes; the replicates differ from
+        // one another (a bootstrap, not 20 copies).
+        let s1 = interval_score(&a, dir.path(), &[]);
+        assert_eq!(s1, interval_score(&b, dir.path(), &[]));
+        let r = &v["arms"][0]["replicates"];
+        assert_ne!(r[0], r[1], "{strategy}");
+    }
+}
+
+#[test]
+fn intervals_add_effect_columns_around_the_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = replicated_model(dir.path(), "m.json", &[]);
+    let text = interval_score(&model, dir.path(), &["--control", "A"]);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "rank,patient_id,p_A,p_B,best_therapy,advantage,effect_B,effect_B_low,effect_B_high"
+    );
+    let mut widths = 0.0;
+    let mut n = 0;
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        let num = |i: usize| f[i].parse::<f64>().unwrap();
+        let (pa, pb, e, lo, hi) = (num(2), num(3), num(6), num(7), num(8));
+        assert!((e - (pb - pa)).abs() < 2e-4, "{l}");
+        assert!(lo <= e && e <= hi, "{l}");
+        widths += hi - lo;
+        n += 1;
+    }
+    assert_eq!(n, 120);
+    assert!(widths / n as f64 > 0.0, "intervals have width");
+    // With B as control, the effect is that of A, the opposite sign.
+    let flipped = interval_score(&model, dir.path(), &["--control", "B"]);
+    assert!(flipped
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with(",effect_A,effect_A_low,effect_A_high"));
+    // JSON carries the same columns.
+    let data = dir.path().join("train.csv").display().to_string();
+    let json = stdout(responder().args(["score", "--model"]).arg(&model).args([
+        "--data",
+        &data,
+        "--format",
+        "json",
+        "--intervals",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let row = &v.as_array().unwrap()[0];
+    for key in ["effect_B", "effect_B_low", "effect_B_high"] {
+        assert!(row.get(key).is_some(), "{key} in {row}");
+    }
+}
+
+#[test]
+fn min_advantage_ci_leaves_undecided_patients_without_a_therapy() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = replicated_model(dir.path(), "m.json", &[]);
+    let data = dir.path().join("train.csv").display().to_string();
+    let out = responder()
+        .args(["score", "--model"])
+        .arg(&model)
+        .args(["--data", &data, "--format", "csv", "--min-advantage", "ci"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let mut none = 0;
+    for l in text.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        let (lo, hi) = (f[7].parse::<f64>().unwrap(), f[8].parse::<f64>().unwrap());
+        // `none` exactly where the interval of B − A includes 0.
+        assert_eq!(f[4] == "none", lo <= 0.0 && hi >= 0.0, "{l}");
+        none += usize::from(f[4] == "none");
+    }
+    assert!(none > 0 && none < 120, "{none} undecided");
+    assert!(
+        stderr.contains(&format!(
+            "--min-advantage ci: {none} patients got best_therapy `none`"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn intervals_refuse_bundles_and_flags_that_cannot_give_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "train.csv", &small_clinical(120));
+    let plain = dir.path().join("plain.json");
+    responder()
+        .args(["train", "--data", &data, "--target", "responder"])
+        .args(["--therapy-col", "therapy", "--cv", "3", "--out"])
+        .arg(&plain)
+        .assert()
+        .success();
+    let score = |model: &Path, extra: &[&str]| {
+        let mut c = responder();
+        c.args(["score", "--model"]).arg(model).args(extra);
+        c
+    };
+    fails(
+        &mut score(&plain, &["--data", &data, "--intervals"]),
+        &[
+            "plain.json",
+            "--intervals needs bootstrap replicates and the bundle has 0",
+            "--replicates B",
+        ],
+    );
+    fails(
+        &mut score(&plain, &["--data", &data, "--min-advantage", "ci"]),
+        &["--min-advantage ci needs bootstrap replicates"],
+    );
+    fails_usage(
+        &mut score(&plain, &["--cross-fitted", "--intervals"]),
+        &["--intervals scores --data"],
+    );
+    let model = replicated_model(dir.path(), "m.json", &[]);
+    fails_usage(
+        &mut score(&model, &["--data", &data, "--intervals", "--control", "C"]),
+        &["--control `C` is not an arm of the model"],
+    );
+    // One arm: no effect to take.
+    let one = dir.path().join("one.json");
+    responder()
+        .args([
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "responder",
+            "--cv",
+            "0",
+        ])
+        .args(["--replicates", "5", "--out"])
+        .arg(&one)
+        .assert()
+        .success();
+    fails_usage(
+        &mut score(&one, &["--data", &data, "--intervals"]),
+        &["--intervals needs a model with at least two arms"],
+    );
+    // --replicates is bounded.
+    fails_usage(
+        responder()
+            .args(["train", "--data", &data, "--target", "responder"])
+            .args(["--replicates", "5000", "--out"])
+            .arg(dir.path().join("x.json")),
+        &["--replicates"],
     );
 }

@@ -356,3 +356,66 @@ fn mutated_bundles_end_in_time_with_exit_0_or_1() {
         }
     }
 }
+
+#[test]
+fn edited_bootstrap_replicates_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = trained(dir.path(), &["--replicates", "3"]);
+    // One arm loses a replicate.
+    let mut b = base.clone();
+    b["arms"][1]["replicates"].as_array_mut().unwrap().pop();
+    refused(
+        dir.path(),
+        &b,
+        &["arms[1]", "2 `replicates` but arms[0] has 3"],
+    );
+    // A replicate of another width.
+    let mut b = base.clone();
+    b["arms"][0]["replicates"][1]["coefficients"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    refused(dir.path(), &b, &["arms[0]", "`replicates[1]`"]);
+}
+
+#[test]
+fn edited_dr_learner_effects_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = trained(
+        dir.path(),
+        &["--strategy", "dr-learner", "--replicates", "2"],
+    );
+    let mut b = base.clone();
+    b["effect"]["control"] = json!(5);
+    refused(
+        dir.path(),
+        &b,
+        &["`effect.control` is 5 but there are 2 arms"],
+    );
+    let mut b = base.clone();
+    b["effect"]["arms"][0]["model"]["weights"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    refused(dir.path(), &b, &["`effect.arms[0]`.model has"]);
+    let mut b = base.clone();
+    b["effect"]["arms"][0]["replicates"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    refused(
+        dir.path(),
+        &b,
+        &["`effect.arms[0]` has 1 `replicates` but arms[0] has 2"],
+    );
+    let mut b = base.clone();
+    b.as_object_mut().unwrap().remove("effect");
+    refused(
+        dir.path(),
+        &b,
+        &["`strategy` is dr-learner but `effect` is missing"],
+    );
+    let mut b = base;
+    b["strategy"] = json!("t-learner");
+    refused(dir.path(), &b, &["`effect` is only used by the dr-learner"]);
+}

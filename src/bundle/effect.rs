@@ -1,0 +1,98 @@
+//! The stored effect model of a DR-learner bundle: for each arm other than
+//! the control, a linear model of the patient's effect (p under the arm −
+//! p under control) on the control arm's pipeline outputs, with its
+//! bootstrap replicates.
+
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+/// A linear function `intercept + weights · z`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Linear {
+    /// The intercept.
+    pub(crate) intercept: f64,
+    /// One weight per input.
+    pub(crate) weights: Vec<f64>,
+}
+
+impl Linear {
+    /// The function at each row of `z`.
+    pub(crate) fn predict(&self, z: ArrayView2<f64>) -> Vec<f64> {
+        z.rows()
+            .into_iter()
+            .map(|r| self.intercept + r.iter().zip(&self.weights).map(|(a, b)| a * b).sum::<f64>())
+            .collect()
+    }
+
+    /// The effect at each row of `z` given the T-learner's effect `tau_t`
+    /// there: τ_T + intercept + w·z (the final stage is a correction of
+    /// the T-learner's effect).
+    pub(crate) fn effect(&self, z: ArrayView2<f64>, tau_t: &[f64]) -> Vec<f64> {
+        self.predict(z)
+            .into_iter()
+            .zip(tau_t)
+            .map(|(c, t)| t + c)
+            .collect()
+    }
+
+    /// Whether every number is finite.
+    pub(crate) fn is_finite(&self) -> bool {
+        self.intercept.is_finite() && self.weights.iter().all(|w| w.is_finite())
+    }
+}
+
+/// One arm's effect against the control.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ArmEffect {
+    /// The arm's index in the bundle's arms.
+    pub(crate) arm: usize,
+    /// The lasso penalty chosen (scikit-learn's `alpha`).
+    pub(crate) alpha: f64,
+    /// Cross-validated DR loss (mean squared error against the doubly
+    /// robust pseudo-outcome) of each candidate penalty, in
+    /// [`crate::training::dr_learner::ALPHAS`] order.
+    pub(crate) cv_loss: Vec<f64>,
+    /// The effect model fitted on every training patient.
+    pub(crate) model: Linear,
+    /// Bootstrap replicates of the final stage (`train --replicates B`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) replicates: Vec<Linear>,
+}
+
+/// The final stage of a DR-learner (Kennedy 2023).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct EffectModel {
+    /// The control arm's index; effects are against it.
+    pub(crate) control: usize,
+    /// The L2 penalty of the cross-fitted multinomial propensity model.
+    pub(crate) propensity_l2: f64,
+    /// Propensities were clipped to [floor, 1 − floor] in the pseudo-outcome.
+    pub(crate) propensity_floor: f64,
+    /// One entry per arm other than the control, in arm order.
+    pub(crate) arms: Vec<ArmEffect>,
+}
+
+impl EffectModel {
+    /// Number of bootstrap replicates (the same for every arm).
+    pub(crate) fn replicates(&self) -> usize {
+        self.arms.first().map_or(0, |e| e.replicates.len())
+    }
+
+    /// Replaces the probabilities of every non-control arm in `p` (one
+    /// vector per arm) with p under control + the arm's effect at `z`,
+    /// kept within [0, 1].
+    pub(crate) fn apply(&self, z: ArrayView2<f64>, p: &mut [Vec<f64>], offset: usize) {
+        for e in &self.arms {
+            let c = &p[self.control][offset..offset + z.nrows()];
+            let tau_t: Vec<f64> = p[e.arm][offset..]
+                .iter()
+                .zip(c)
+                .map(|(a, c)| a - c)
+                .collect();
+            let tau = e.model.effect(z, &tau_t);
+            for (i, t) in tau.into_iter().enumerate() {
+                p[e.arm][offset + i] = (p[self.control][offset + i] + t).clamp(0.0, 1.0);
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! `train --strategy dr-learner`: the bundle, scoring with intervals, and
+//! the bad inputs of its cross-fitting.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+
+fn train_dr(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let data = write(dir, "train.csv", &small_clinical(120));
+    let out = dir.join(name);
+    responder()
+        .args(["train", "--data", &data, "--target", "responder"])
+        .args(["--therapy-col", "therapy", "--strategy", "dr-learner"])
+        .args(["--cv", "3", "--seed", "5", "--out"])
+        .arg(&out)
+        .args(extra)
+        .assert()
+        .success();
+    out
+}
+
+fn run_ok(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn dr_learner_bundle_is_deterministic_and_scored_like_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = train_dr(
+        dir.path(),
+        "a.json",
+        &["--replicates", "10", "--control", "B"],
+    );
+    let b = train_dr(
+        dir.path(),
+        "b.json",
+        &["--replicates", "10", "--control", "B"],
+    );
+    let bytes = std::fs::read(&a).unwrap();
+    assert_eq!(bytes, std::fs::read(&b).unwrap());
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["strategy"], "dr-learner");
+    assert_eq!(v["effect"]["control"], 1);
+    let arms = v["effect"]["arms"].as_array().unwrap();
+    assert_eq!(arms.len(), 1);
+    assert_eq!(arms[0]["arm"], 0);
+    assert_eq!(arms[0]["replicates"].as_array().unwrap().len(), 10);
+    assert_eq!(arms[0]["cv_loss"].as_array().unwrap().len(), 8);
+    // Scored with intervals against the bundle's own control by default.
+    let data = dir.path().join("train.csv").display().to_string();
+    let text = run_ok(responder().args(["score", "--model"]).arg(&a).args([
+        "--data",
+        &data,
+        "--format",
+        "csv",
+        "--intervals",
+    ]));
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "rank,patient_id,p_A,p_B,best_therapy,advantage,effect_A,effect_A_low,effect_A_high"
+    );
+    let mut rows = 0;
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        let num = |i: usize| f[i].parse::<f64>().unwrap();
+        assert!((num(6) - (num(2) - num(3))).abs() < 2e-4, "{l}");
+        assert!(num(7) <= num(6) && num(6) <= num(8), "{l}");
+        rows += 1;
+    }
+    assert_eq!(rows, 120);
+    // The stored cross-fitted predictions, inspect and evaluate read it.
+    run_ok(
+        responder()
+            .args(["score", "--cross-fitted", "--model"])
+            .arg(&a),
+    );
+    let inspect = run_ok(responder().arg("inspect").arg(&a));
+    assert!(inspect.contains("dr-learner"), "{inspect}");
+    run_ok(
+        responder()
+            .args(["evaluate", "--model"])
+            .arg(&a)
+            .args(["--data", &data]),
+    );
+}
+
+#[test]
+fn dr_learner_refuses_what_its_cross_fitting_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "train.csv", &small_clinical(120));
+    let train = |extra: &[&str]| {
+        let mut c = responder();
+        c.args(["train", "--data", &data, "--target", "responder"])
+            .args(["--strategy", "dr-learner", "--out"])
+            .arg(dir.path().join("m.json"))
+            .args(extra);
+        c
+    };
+    fails_usage(
+        &mut train(&["--therapy-col", "therapy", "--control", "C"]),
+        &["--control `C` is not an arm of the model", "`A`, `B`"],
+    );
+    fails_usage(
+        &mut train(&["--therapy-col", "therapy", "--cv", "0"]),
+        &["--strategy dr-learner needs --cv of at least 2"],
+    );
+    fails_usage(
+        &mut train(&[]),
+        &["--strategy dr-learner needs --therapy-col"],
+    );
+    fails_usage(
+        responder()
+            .args(["train", "--data", &data, "--target", "responder"])
+            .args(["--therapy-col", "therapy", "--control", "A", "--out"])
+            .arg(dir.path().join("m.json")),
+        &["--control chooses the DR-learner's control arm"],
+    );
+    // An arm with 4 responders cannot give each of 5 folds one.
+    let mut few = String::from("patient_id,score,therapy,responder\n");
+    for i in 0..80 {
+        let arm = if i % 2 == 0 { "A" } else { "B" };
+        let resp = if arm == "B" { i % 20 == 1 } else { i % 4 == 0 };
+        few.push_str(&format!("P{i},{},{arm},{}\n", i % 13, u8::from(resp)));
+    }
+    let few = write(dir.path(), "few.csv", &few);
+    fails(
+        responder()
+            .args(["train", "--data", &few, "--target", "responder"])
+            .args([
+                "--therapy-col",
+                "therapy",
+                "--strategy",
+                "dr-learner",
+                "--cv",
+                "5",
+                "--out",
+            ])
+            .arg(dir.path().join("m.json")),
+        &[
+            "arm `B` has 4 responders and 36 non-responders",
+            "needs at least 5 of each",
+        ],
+    );
+    assert!(!dir.path().join("m.json").exists());
+}

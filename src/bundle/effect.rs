@@ -49,8 +49,8 @@ pub(crate) struct ArmEffect {
     /// The lasso penalty chosen (scikit-learn's `alpha`).
     pub(crate) alpha: f64,
     /// Cross-validated DR loss (mean squared error against the doubly
-    /// robust pseudo-outcome) of each candidate penalty, in
-    /// [`crate::training::dr_learner::ALPHAS`] order.
+    /// robust pseudo-outcome) of each candidate penalty, smallest penalty
+    /// first.
     pub(crate) cv_loss: Vec<f64>,
     /// The effect model fitted on every training patient.
     pub(crate) model: Linear,

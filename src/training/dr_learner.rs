@@ -98,21 +98,7 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
     let mut effects = Vec::new();
     let mut cross = inp.cross.clone();
     for a in (0..k).filter(|&a| a != cc) {
-        let phi: Vec<f64> = patients
-            .iter()
-            .enumerate()
-            .map(|(i, &(_, arm, y))| {
-                let y = if y { 1.0 } else { 0.0 };
-                let clip = |v: f64| v.clamp(PROPENSITY_FLOOR, 1.0 - PROPENSITY_FLOOR);
-                let mut v = mu[a][i] - mu[cc][i];
-                if arm == a {
-                    v += (y - mu[a][i]) / clip(e[a][i]);
-                } else if arm == cc {
-                    v -= (y - mu[cc][i]) / clip(e[cc][i]);
-                }
-                v
-            })
-            .collect();
+        let phi = pseudo_outcomes(&patients, mu, &e, a, cc);
         // The final stage corrects the T-learner's cross-fitted effect
         // (see the module docs): target φ − τ_T, inputs z.
         let tau_t: Vec<f64> = (0..phi.len()).map(|i| mu[a][i] - mu[cc][i]).collect();
@@ -153,6 +139,35 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
         arms: effects,
     };
     Ok((model, cross))
+}
+
+/// Each patient's doubly robust pseudo-outcome for arm `a` against the
+/// control `cc` (Kennedy 2023, eq. 3; propensities clipped to
+/// [`PROPENSITY_FLOOR`, 1 − floor]). `patients` are (row, arm received,
+/// outcome); `mu[a][i]` the cross-fitted outcome predictions; `e[a][i]`
+/// the cross-fitted propensities.
+fn pseudo_outcomes(
+    patients: &[(usize, usize, bool)],
+    mu: &[Vec<f64>],
+    e: &[Vec<f64>],
+    a: usize,
+    cc: usize,
+) -> Vec<f64> {
+    let clip = |v: f64| v.clamp(PROPENSITY_FLOOR, 1.0 - PROPENSITY_FLOOR);
+    patients
+        .iter()
+        .enumerate()
+        .map(|(i, &(_, arm, y))| {
+            let y = if y { 1.0 } else { 0.0 };
+            let mut v = mu[a][i] - mu[cc][i];
+            if arm == a {
+                v += (y - mu[a][i]) / clip(e[a][i]);
+            } else if arm == cc {
+                v -= (y - mu[cc][i]) / clip(e[cc][i]);
+            }
+            v
+        })
+        .collect()
 }
 
 /// The penalty among [`ALPHAS`] with the least cross-validated DR loss
@@ -235,6 +250,22 @@ fn lasso(z: ArrayView2<f64>, y: &[f64], alpha: f64) -> Result<Linear> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pseudo_outcomes_follow_the_aipw_formula() {
+        // Patients: received a=1 (y=1), control 0 (y=0), other arm 2 (y=1).
+        let patients = [(0, 1, true), (1, 0, false), (2, 2, true)];
+        let mu = vec![vec![0.3, 0.4, 0.5], vec![0.6, 0.7, 0.8], vec![0.1; 3]];
+        let e = vec![vec![0.5, 0.25, 0.3], vec![0.25, 0.5, 0.01], vec![0.25; 3]];
+        let phi = pseudo_outcomes(&patients, &mu, &e, 1, 0);
+        assert!((phi[0] - (0.6 - 0.3 + (1.0 - 0.6) / 0.25)).abs() < 1e-12);
+        assert!((phi[1] - (0.7 - 0.4 - (0.0 - 0.4) / 0.25)).abs() < 1e-12);
+        assert!((phi[2] - (0.8 - 0.5)).abs() < 1e-12);
+        // A propensity below the floor is clipped.
+        let e = vec![vec![0.5, 0.001, 0.3], vec![0.001, 0.5, 0.01], vec![0.25; 3]];
+        let phi = pseudo_outcomes(&patients, &mu, &e, 1, 0);
+        assert!((phi[0] - (0.3 + 0.4 / PROPENSITY_FLOOR)).abs() < 1e-9);
+    }
 
     #[test]
     fn lasso_recovers_a_linear_effect() {

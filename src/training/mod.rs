@@ -79,25 +79,7 @@ pub(crate) fn train(
     };
     let mut arms = arms;
     replicates::add(cohort, &mut arms, how)?;
-    let (effect, cross_fitted) = match (how.strategy, cross_fitted) {
-        (Strategy::DrLearner, Some(cross)) => {
-            let (effect, cross) = dr_learner::fit(&dr_learner::DrInputs {
-                cohort,
-                arms: &arms,
-                cross: &cross,
-                control: how.control.unwrap_or(0),
-                seed: how.seed,
-                replicates: how.replicates,
-            })?;
-            (Some(effect), Some(cross))
-        }
-        (Strategy::DrLearner, None) => {
-            return Err(crate::error::Error::Fit(
-                "the DR-learner needs cross-fitted outcome predictions (--cv of at least 2)".into(),
-            ))
-        }
-        (_, cross) => (None, cross),
-    };
+    let (effect, cross_fitted) = effect_stage(cohort, &arms, cross_fitted, how)?;
     let cross_fitted = cross_fitted.filter(|_| how.keep_cross_fitted);
     let holds_rows = arms.iter().any(|a| a.model.holds_training_rows());
     let (rows, y) = cohort.labelled_rows();
@@ -148,6 +130,33 @@ pub(crate) fn train(
         effect,
         file: String::new(),
     })
+}
+
+/// The DR-learner's final stage (nothing for the other strategies), and
+/// the cross-fitted predictions the bundle keeps.
+fn effect_stage(
+    cohort: &Cohort,
+    arms: &[Arm],
+    cross_fitted: Option<CrossFitted>,
+    how: &TrainSpec,
+) -> Result<(Option<crate::bundle::EffectModel>, Option<CrossFitted>)> {
+    match (how.strategy, cross_fitted) {
+        (Strategy::DrLearner, Some(cross)) => {
+            let (effect, cross) = dr_learner::fit(&dr_learner::DrInputs {
+                cohort,
+                arms,
+                cross: &cross,
+                control: how.control.unwrap_or(0),
+                seed: how.seed,
+                replicates: how.replicates,
+            })?;
+            Ok((Some(effect), Some(cross)))
+        }
+        (Strategy::DrLearner, None) => Err(crate::error::Error::Fit(
+            "the DR-learner needs cross-fitted outcome predictions (--cv of at least 2)".into(),
+        )),
+        (_, cross) => Ok((None, cross)),
+    }
 }
 
 /// Each arm's minimum sample size for its cross-validated C-statistic

@@ -12,11 +12,11 @@ use crate::cli::Ui;
 use crate::data::Dataset;
 use crate::error::{Error, Location, Result};
 use crate::eval::apply::predict_arm;
-use crate::eval::importance::importance_by_arm;
 use crate::eval::importance::{
     coefficients, linear_contributions, reference_contributions, Coefficient, Contribution,
     Importance,
 };
+use crate::eval::importance::{effect_importance, importance_by_arm, ArmEffectImportance};
 use crate::eval::LabelledData;
 use crate::features::Frame;
 use crate::models::FittedModel;
@@ -73,6 +73,19 @@ pub(crate) struct Args {
     /// Shuffles per feature for permutation importance (1 to 10,000). Example: --repeats 20
     #[arg(long, value_name = "R", default_value_t = 10, value_parser = count(1, 10_000))]
     pub(crate) repeats: usize,
+
+    /// Also show which features drive each arm's predicted *effect* against
+    /// the control (permutation importance of p under the arm − p under
+    /// control, on every patient of --data; no outcome needed).
+    /// Example: --effects
+    #[arg(long, requires = "data")]
+    pub(crate) effects: bool,
+
+    /// The control arm of --effects (default: a DR-learner's own control,
+    /// else an arm named control, placebo, sham, TAU, usual or waitlist,
+    /// else the first arm). Example: --control SSRI
+    #[arg(long, value_name = "ARM", requires = "effects")]
+    pub(crate) control: Option<String>,
 
     /// Output format (default: text; json for an --out ending in .json).
     /// Example: --format json
@@ -141,6 +154,74 @@ pub(crate) struct ExplainOutput {
     pub(crate) apparent_performance: Option<String>,
     /// One entry per arm.
     pub(crate) arms: Vec<ArmExplanation>,
+    /// With --effects: what drives each arm's predicted effect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) effects: Option<EffectExplanation>,
+}
+
+/// What drives the predicted effects (`explain --effects`).
+#[derive(Debug, Serialize)]
+pub(crate) struct EffectExplanation {
+    /// The control arm.
+    pub(crate) control: String,
+    /// Patients whose predicted effects were perturbed.
+    pub(crate) n: usize,
+    /// Shuffles per feature.
+    pub(crate) repeats: usize,
+    /// One entry per arm but the control (features cut to --top).
+    pub(crate) arms: Vec<ArmEffectImportance>,
+}
+
+/// Permutation importance of the effects on every row of `frame`.
+fn explain_effects(args: &Args, bundle: &Bundle, frame: &Frame) -> Result<EffectExplanation> {
+    let names = bundle.arm_names();
+    if names.len() < 2 {
+        return Err(Error::usage(
+            "--effects needs a model with at least two arms; this one has one",
+        ));
+    }
+    let control = match (&args.control, &bundle.effect) {
+        (None, Some(e)) => e.control,
+        (c, _) => crate::eval::selection::control_index(&names, c.as_deref())?,
+    };
+    let rows: Vec<usize> = (0..frame.n_rows()).collect();
+    let mut arms = effect_importance(bundle, frame, &rows, control, args.repeats, args.seed)?;
+    for a in &mut arms {
+        a.features.truncate(args.top);
+    }
+    Ok(EffectExplanation {
+        control: names[control].clone(),
+        n: rows.len(),
+        repeats: args.repeats,
+        arms,
+    })
+}
+
+/// The text section of `explain --effects`.
+fn render_effects(e: &EffectExplanation) -> String {
+    let mut out = String::new();
+    for a in &e.arms {
+        out.push_str(&format!(
+            "\n== effect of {} vs {} ==\nPermutation importance of the predicted effect on {} patients (SD of the effect over patients {:.4}; mean |change| over {} shuffles)\n",
+            a.arm, e.control, e.n, a.effect_sd, e.repeats
+        ));
+        let rows: Vec<Vec<Cell>> = a
+            .features
+            .iter()
+            .map(|f| {
+                vec![
+                    Cell::Text(f.feature.clone()),
+                    Cell::Num(f.effect_change_mean, 4),
+                    Cell::Num(f.effect_change_sd, 4),
+                ]
+            })
+            .collect();
+        out.push_str(&render_table(
+            &["feature".into(), "effect change".into(), "sd".into()],
+            &rows,
+        ));
+    }
+    out
 }
 
 /// Explains one patient (joined row `row`) under `arm`.
@@ -268,6 +349,7 @@ fn explain_data(
     input: &InputArgs,
     bundle: &Bundle,
     arms: &mut [ArmExplanation],
+    effects: &mut Option<EffectExplanation>,
     ui: &Ui,
 ) -> Result<Option<String>> {
     let id = args.id.clone().unwrap_or_else(|| bundle.id_column.clone());
@@ -285,6 +367,9 @@ fn explain_data(
         .unwrap_or_else(|| bundle.target.column.clone());
     if args.target.is_some() || ds.data.find(&target).is_some() {
         let labelled = LabelledData::from_dataset(bundle, ds, &target)?;
+        if args.effects {
+            *effects = Some(explain_effects(args, bundle, &labelled.frame)?);
+        }
         return explain_labelled(args, bundle, &labelled, arms, ui);
     }
     ui.info(format!(
@@ -295,6 +380,9 @@ fn explain_data(
         ui.info(note);
     }
     let frame = Frame::from_schema(&ds, &bundle.features)?;
+    if args.effects {
+        *effects = Some(explain_effects(args, bundle, &frame)?);
+    }
     if let Some(pid) = &args.patient {
         explain_patients(bundle, &ds, &frame, None, pid, args.top, arms)?;
     }
@@ -307,8 +395,9 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let mut sink = Sink::open(args.out.as_deref())?;
     let mut arms = coefficient_explanations(&bundle, args.top);
     let mut apparent_performance = None;
+    let mut effects = None;
     if let Some(input) = args.input.input() {
-        apparent_performance = explain_data(&args, &input, &bundle, &mut arms, ui)?;
+        apparent_performance = explain_data(&args, &input, &bundle, &mut arms, &mut effects, ui)?;
     }
     let json_out = out_is_json(args.out.as_deref());
     let format = args.format.unwrap_or(if json_out {
@@ -323,6 +412,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
                 seed: args.seed,
                 apparent_performance,
                 arms,
+                effects,
             };
             let mut s = serde_json::to_string_pretty(&out)
                 .map_err(|e| Error::Fit(format!("cannot serialise the explanation: {e}")))?;
@@ -331,6 +421,9 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         }
         ExplainFormat::Text => {
             let mut t = render_text(&args.model.display().to_string(), &arms);
+            if let Some(e) = &effects {
+                t.push_str(&render_effects(e));
+            }
             if let Some(m) = &apparent_performance {
                 t = format!("*** {} ***\n{t}", m.to_uppercase());
             }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::bundle::{Arm, Bundle};
 use crate::error::Result;
-use crate::eval::apply::{predict_arm, LabelledData};
+use crate::eval::apply::{predict_all, predict_arm, LabelledData};
 use crate::eval::metrics::auc;
 use crate::features::frame::{Values, MISSING_CODE};
 use crate::features::{FittedFeature, Frame};
@@ -127,6 +127,98 @@ pub(crate) fn permutation_importance(
     })?;
     out.sort_by(|a, b| b.auc_drop_mean.total_cmp(&a.auc_drop_mean));
     Ok(Some((base, out)))
+}
+
+/// How much one input column drives one arm's predicted effect.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct EffectImportance {
+    /// The input column.
+    pub(crate) feature: String,
+    /// Mean over shuffles of the mean absolute change in the predicted
+    /// effect when the column is shuffled among the patients.
+    pub(crate) effect_change_mean: f64,
+    /// Sample standard deviation of that change over the shuffles.
+    pub(crate) effect_change_sd: f64,
+}
+
+/// One arm's effect importances against the control.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct ArmEffectImportance {
+    /// The arm.
+    pub(crate) arm: String,
+    /// Standard deviation of the predicted effect over the patients (how
+    /// much the model says the effect varies at all).
+    pub(crate) effect_sd: f64,
+    /// Every input column, largest mean change first.
+    pub(crate) features: Vec<EffectImportance>,
+}
+
+/// Permutation importance of the predicted *effect* (p under an arm − p
+/// under `control`) for every arm but the control, on `rows`: each input
+/// column of the bundle is shuffled among the rows `repeats` times and the
+/// mean absolute change of each patient's predicted effect is recorded
+/// (Fisher, Rudin & Dominici 2019's model reliance, with the effect in place
+/// of the loss). No outcome is needed; any strategy, including the
+/// DR-learner, is read through its predictions.
+pub(crate) fn effect_importance(
+    bundle: &Bundle,
+    frame: &Frame,
+    rows: &[usize],
+    control: usize,
+    repeats: usize,
+    seed: u64,
+) -> Result<Vec<ArmEffectImportance>> {
+    let k = bundle.arms.len();
+    let effects = |p: &[Vec<f64>]| -> Vec<Vec<f64>> {
+        (0..k)
+            .map(|a| p[a].iter().zip(&p[control]).map(|(x, c)| x - c).collect())
+            .collect()
+    };
+    let base = effects(&predict_all(bundle, frame, rows)?.0);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    // changes[a][column] over the repeats.
+    let mut per_arm: Vec<Vec<EffectImportance>> = vec![Vec::new(); k];
+    let mut work = frame.clone();
+    let mut perm: Vec<usize> = (0..rows.len()).collect();
+    for c in 0..work.columns.len() {
+        let original = work.columns[c].values.clone();
+        let mut changes = vec![Vec::with_capacity(repeats); k];
+        for _ in 0..repeats {
+            perm.shuffle(&mut rng);
+            work.columns[c].values = permuted(&original, rows, &perm);
+            let tau = effects(&predict_all(bundle, &work, rows)?.0);
+            for a in 0..k {
+                let d: f64 = tau[a]
+                    .iter()
+                    .zip(&base[a])
+                    .map(|(x, y)| (x - y).abs())
+                    .sum();
+                changes[a].push(d / rows.len().max(1) as f64);
+            }
+        }
+        work.columns[c].values = original;
+        for a in 0..k {
+            let (m, sd) = mean_sd(&changes[a]);
+            per_arm[a].push(EffectImportance {
+                feature: work.columns[c].name.clone(),
+                effect_change_mean: m,
+                effect_change_sd: sd,
+            });
+        }
+    }
+    let names = bundle.arm_names();
+    Ok((0..k)
+        .filter(|&a| a != control)
+        .map(|a| {
+            let mut features = std::mem::take(&mut per_arm[a]);
+            features.sort_by(|x, y| y.effect_change_mean.total_cmp(&x.effect_change_mean));
+            ArmEffectImportance {
+                arm: names[a].clone(),
+                effect_sd: mean_sd(&base[a]).1,
+                features,
+            }
+        })
+        .collect())
 }
 
 /// Runs `visit` once per input column of `arm` found in `frame`, on a copy

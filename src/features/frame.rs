@@ -112,6 +112,15 @@ impl RowSource {
 pub(crate) const MAX_VALUE: f64 = 1e150;
 
 impl Frame {
+    /// Number of patients (rows).
+    pub(crate) fn n_rows(&self) -> usize {
+        match self.columns.first().map(|c| &c.values) {
+            Some(Values::Numeric(v)) => v.len(),
+            Some(Values::Categorical { codes, .. }) => codes.len(),
+            None => 0,
+        }
+    }
+
     /// The schema of this frame.
     pub(crate) fn schema(&self) -> Vec<FeatureSchema> {
         self.columns

@@ -183,3 +183,90 @@ fn patient_without_outcome_column_and_unknown_patient() {
         &["cannot read `gone.csv`"],
     );
 }
+
+#[test]
+fn effects_rank_what_drives_the_predicted_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    // B's response depends on `score`, A's does not: the effect of B vs A
+    // is driven by `score`, not by `age`.
+    let mut text = String::from("patient_id,age,score,therapy,responder\n");
+    for i in 0..200 {
+        let arm = if i % 2 == 0 { "A" } else { "B" };
+        let score = (i * 37 % 50) as f64;
+        let resp = if arm == "B" { score > 24.0 } else { i % 3 == 0 };
+        text.push_str(&format!(
+            "P{i},{},{score},{arm},{}\n",
+            20 + i % 40,
+            u8::from(resp ^ (i % 11 == 0))
+        ));
+    }
+    let data = write(dir.path(), "d.csv", &text);
+    let model = dir.path().join("m.json");
+    responder()
+        .args(["train", "--data", &data, "--target", "responder"])
+        .args(["--therapy-col", "therapy", "--cv", "0", "--out"])
+        .arg(&model)
+        .assert()
+        .success();
+    let run = || {
+        let out = responder()
+            .args(["explain", "--model"])
+            .arg(&model)
+            .args([
+                "--data",
+                &data,
+                "--effects",
+                "--control",
+                "A",
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let first = run();
+    assert_eq!(first, run(), "deterministic for a seed");
+    let v: serde_json::Value = serde_json::from_slice(&first).unwrap();
+    let e = &v["effects"];
+    assert_eq!(e["control"], "A");
+    assert_eq!(e["n"], 200);
+    let arms = e["arms"].as_array().unwrap();
+    assert_eq!(arms.len(), 1);
+    assert_eq!(arms[0]["arm"], "B");
+    let f = arms[0]["features"].as_array().unwrap();
+    assert_eq!(f[0]["feature"], "score", "{f:?}");
+    assert!(
+        f[0]["effect_change_mean"].as_f64().unwrap() > f[1]["effect_change_mean"].as_f64().unwrap()
+    );
+    // Text output has the section; bad flags are refused.
+    let out = responder()
+        .args(["explain", "--model"])
+        .arg(&model)
+        .args(["--data", &data, "--effects"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("== effect of B vs A =="));
+    fails_usage(
+        responder().args(["explain", "--model"]).arg(&model).args([
+            "--data",
+            &data,
+            "--effects",
+            "--control",
+            "Z",
+        ]),
+        &["--control `Z` is not an arm of the model"],
+    );
+    fails_usage(
+        responder()
+            .args(["explain", "--model"])
+            .arg(&model)
+            .arg("--effects"),
+        &["required arguments were not provided"],
+    );
+}

@@ -104,24 +104,27 @@ fn bundles(data: &str, geno: &str) -> Vec<(String, Value)> {
         false,
     ));
     kinds.push(("pcs".into(), logistic.clone(), Strategy::TLearner, true));
-    kinds.push(("dr-learner".into(), logistic, Strategy::DrLearner, false));
+    kinds.push((
+        "dr-learner".into(),
+        logistic.clone(),
+        Strategy::DrLearner,
+        false,
+    ));
+    kinds.push(("x-learner".into(), logistic, Strategy::XLearner, false));
     for (name, alg, strategy, pcs) in kinds {
         let s = spec(data, geno, pcs);
         let cohort = Cohort::assemble(&s, 3, "test", &mut Notes::default()).unwrap();
+        let effect = matches!(strategy, Strategy::DrLearner | Strategy::XLearner);
         let how = TrainSpec {
             method: Method::Fixed(alg),
             cv: 3,
             strategy,
             keep_cross_fitted: true,
             seed: 1,
-            // The DR-learner with replicates of its outcome models and
+            // The DR- and X-learner with replicates of their outcome models and
             // final stage, against the second arm.
-            replicates: if strategy == Strategy::DrLearner {
-                3
-            } else {
-                0
-            },
-            control: (strategy == Strategy::DrLearner).then_some(1),
+            replicates: if effect { 3 } else { 0 },
+            control: effect.then_some(1),
         };
         let b = train(&cohort, &s, &how, &|| {}).unwrap();
         let json = b.to_json().unwrap();

@@ -1,4 +1,4 @@
-//! The stored effect model of a DR-learner bundle: for each arm other than
+//! The stored effect model of a DR- or X-learner bundle: for each arm other than
 //! the control, a linear model of the patient's effect (p under the arm −
 //! p under control) on the control arm's pipeline outputs, with its
 //! bootstrap replicates.
@@ -57,9 +57,27 @@ pub(crate) struct ArmEffect {
     /// Bootstrap replicates of the final stage (`train --replicates B`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) replicates: Vec<Linear>,
+    /// X-learner only: the control patients' stage (`alpha` and `cv_loss`
+    /// above are the arm's patients'), and the mixing weight; `model` is
+    /// already the mix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) x_learner: Option<XStage>,
 }
 
-/// The final stage of a DR-learner (Kennedy 2023).
+/// The X-learner's second stage on the control patients, and the weight g
+/// of the mix g·c⁰ + (1 − g)·c¹.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct XStage {
+    /// The arm's share of the arm's and the control's patients.
+    pub(crate) g: f64,
+    /// The lasso penalty chosen on the control patients.
+    pub(crate) control_alpha: f64,
+    /// Its cross-validated squared error per candidate penalty.
+    pub(crate) control_cv_loss: Vec<f64>,
+}
+
+/// The final stage of a DR-learner (Kennedy 2023) or X-learner (Künzel et
+/// al. 2019).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct EffectModel {
     /// The control arm's index; effects are against it.

@@ -20,7 +20,7 @@ use crate::stats::sample_size::SampleSize;
 mod effect;
 mod validate;
 
-pub(crate) use effect::{ArmEffect, EffectModel, Linear};
+pub(crate) use effect::{ArmEffect, EffectModel, Linear, XStage};
 
 /// The bundle's format name.
 pub(crate) const FORMAT: &str = "responder-model";
@@ -108,12 +108,20 @@ pub(crate) enum Strategy {
     /// and a model of each arm's effect against a control fitted to
     /// cross-fitted doubly robust pseudo-outcomes (see [`EffectModel`]).
     DrLearner,
+    /// X-learner (Künzel et al. 2019): per-arm outcome models and a model
+    /// of each arm's effect from the imputed effects in the arm and in the
+    /// control (see [`EffectModel`]).
+    XLearner,
 }
 
 impl Strategy {
     /// Every strategy, in display order.
-    pub(crate) const ALL: [Strategy; 3] =
-        [Strategy::TLearner, Strategy::SLearner, Strategy::DrLearner];
+    pub(crate) const ALL: [Strategy; 4] = [
+        Strategy::TLearner,
+        Strategy::SLearner,
+        Strategy::DrLearner,
+        Strategy::XLearner,
+    ];
 
     /// The name used on the command line and in the bundle.
     pub(crate) fn as_str(self) -> &'static str {
@@ -121,6 +129,7 @@ impl Strategy {
             Strategy::TLearner => "t-learner",
             Strategy::SLearner => "s-learner",
             Strategy::DrLearner => "dr-learner",
+            Strategy::XLearner => "x-learner",
         }
     }
 }

@@ -32,21 +32,23 @@ impl Bundle {
         self.validate_cross_fitted()
     }
 
-    /// A DR-learner has an effect model for every arm but its control,
+    /// A DR- or X-learner has an effect model for every arm but its control,
     /// with the control pipeline's width, finite numbers and the same
     /// number of replicates; other strategies have none.
     fn validate_effect(&self) -> Check {
         let Some(e) = &self.effect else {
             return match self.strategy {
-                Strategy::DrLearner => {
-                    Err("`strategy` is dr-learner but `effect` is missing".into())
-                }
+                Strategy::DrLearner | Strategy::XLearner => Err(format!(
+                    "`strategy` is {} but `effect` is missing",
+                    self.strategy.as_str()
+                )),
                 _ => Ok(()),
             };
         };
-        if self.strategy != Strategy::DrLearner {
+        let x = self.strategy == Strategy::XLearner;
+        if self.strategy != Strategy::DrLearner && !x {
             return Err(format!(
-                "`effect` is only used by the dr-learner, but `strategy` is {}",
+                "`effect` is only used by the dr-learner and x-learner, but `strategy` is {}",
                 self.strategy.as_str()
             ));
         }
@@ -74,6 +76,16 @@ impl Bundle {
             let key = format!("`effect.arms[{j}]`");
             if !(a.alpha.is_finite() && a.alpha > 0.0) {
                 return Err(format!("{key}: `alpha` must be a positive number"));
+            }
+            match (&a.x_learner, x) {
+                (Some(s), true) if !(s.g > 0.0 && s.g < 1.0) => {
+                    return Err(format!("{key}.x_learner.g must lie in (0, 1)"))
+                }
+                (Some(_), true) | (None, false) => {}
+                (None, true) => return Err(format!("{key}.x_learner is missing")),
+                (Some(_), false) => {
+                    return Err(format!("{key}.x_learner is only used by the x-learner"))
+                }
             }
             if a.replicates.len() != b0 {
                 return Err(format!(
@@ -263,7 +275,9 @@ impl Bundle {
             ));
         }
         match (self.strategy, arm.design) {
-            (Strategy::TLearner | Strategy::DrLearner, Design::PerArm) => Ok(()),
+            (Strategy::TLearner | Strategy::DrLearner | Strategy::XLearner, Design::PerArm) => {
+                Ok(())
+            }
             (Strategy::SLearner, Design::SLearner { arm: a, arms }) => {
                 if a != i || arms != self.arms.len() {
                     return Err(format!(

@@ -99,9 +99,9 @@ pub(crate) struct Summary {
     pub(crate) seed: u64,
     /// Whether the bundle holds patient rows.
     pub(crate) holds_patient_rows: bool,
-    /// `t-learner`, `s-learner` or `dr-learner`.
+    /// `t-learner`, `s-learner`, `dr-learner` or `x-learner`.
     pub(crate) strategy: String,
-    /// The DR-learner's effect models in words (absent for other strategies).
+    /// The DR- or X-learner's effect models in words (absent for other strategies).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) effect: Option<String>,
     /// Bootstrap replicates stored for `score --intervals`.
@@ -374,10 +374,16 @@ fn describe_effect(b: &Bundle) -> Option<String> {
         .iter()
         .map(|a| {
             let used = a.model.weights.iter().filter(|w| **w != 0.0).count();
+            let alpha = match &a.x_learner {
+                Some(x) => format!(
+                    "alpha {} on the arm's patients, {} on the control's, mixed with g {:.3}",
+                    a.alpha, x.control_alpha, x.g
+                ),
+                None => format!("alpha {}", a.alpha),
+            };
             format!(
-                "`{}` T-learner effect + lasso correction (alpha {}, {used} of {} inputs)",
+                "`{}` T-learner effect + lasso correction ({alpha}; {used} of {} inputs)",
                 arms[a.arm],
-                a.alpha,
                 a.model.weights.len()
             )
         })

@@ -376,7 +376,7 @@ fn effect_notes(bundle: &Bundle, c: &Config, undecided: &AtomicUsize, ui: &Ui) {
             bundle.arms[control].label(),
             bundle.replicate_count(),
             if bundle.effect.is_some() {
-                "the DR-learner's final stage, its outcome and propensity models held fixed"
+                "the outcome models and the effect model's final stage, paired"
             } else {
                 "the learner"
             }

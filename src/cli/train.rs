@@ -43,13 +43,15 @@ pub(crate) struct Args {
 
     /// How arms are modelled: `t-learner` (one model per arm), `s-learner`
     /// (one model with therapy indicators and therapy × feature
-    /// interactions) or `dr-learner` (per-arm outcome models and a lasso
-    /// model of each arm's effect against --control, fitted to cross-fitted
-    /// doubly robust pseudo-outcomes). Example: --strategy dr-learner
+    /// interactions), `dr-learner` (per-arm outcome models and a lasso
+    /// correction of each arm's effect against --control, fitted to
+    /// cross-fitted doubly robust pseudo-outcomes) or `x-learner` (the
+    /// correction fitted to the imputed effects in the arm and in the
+    /// control). Example: --strategy dr-learner
     #[arg(long, value_enum, default_value = "t-learner")]
     pub(crate) strategy: Strategy,
 
-    /// The DR-learner's control arm (default: an arm named control, Cont,
+    /// The DR- or X-learner's control arm (default: an arm named control, Cont,
     /// Ctrl, placebo, sham, TAU, usual or waitlist, else the first arm).
     /// Example: --control SSRI
     #[arg(long, value_name = "ARM")]
@@ -151,20 +153,21 @@ impl Args {
                 ));
             }
         }
-        if self.strategy == Strategy::DrLearner {
+        if effect_strategy(self.strategy) {
+            let name = self.strategy.as_str();
             if self.data.therapy_col.is_none() || self.data.therapy.is_some() {
-                return Err(Error::usage(
-                    "--strategy dr-learner needs --therapy-col and all arms (no --therapy)",
-                ));
+                return Err(Error::usage(format!(
+                    "--strategy {name} needs --therapy-col and all arms (no --therapy)"
+                )));
             }
             if self.cv < 2 {
-                return Err(Error::usage(
-                    "--strategy dr-learner needs --cv of at least 2 for its cross-fitted outcome models",
-                ));
+                return Err(Error::usage(format!(
+                    "--strategy {name} needs --cv of at least 2 for its cross-fitted outcome models"
+                )));
             }
         } else if self.control.is_some() {
             return Err(Error::usage(
-                "--control chooses the DR-learner's control arm: add --strategy dr-learner (score --control sets it for --intervals)",
+                "--control chooses the control arm of --strategy dr-learner or x-learner (score --control sets it for --intervals)",
             ));
         }
         Ok(Config {
@@ -216,12 +219,9 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     ui.notes(&notes);
     let cohort = cohort?;
     let mut config = with_group_folds(config, &cohort)?;
-    if config.train.strategy == Strategy::DrLearner {
-        config.train.control = Some(dr_control(
-            &cohort,
-            args.control.as_deref(),
-            config.train.cv,
-        )?);
+    if effect_strategy(config.train.strategy) {
+        let control = dr_control(&cohort, args.control.as_deref(), &config.train)?;
+        config.train.control = Some(control);
     }
     let how = &config.train;
     if how.strategy == Strategy::SLearner && cohort.arms.len() < 2 {
@@ -284,22 +284,28 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     Ok(())
 }
 
-/// The DR-learner's control arm, after checking that every arm has at
+/// Whether the strategy models effects against a control.
+fn effect_strategy(s: Strategy) -> bool {
+    matches!(s, Strategy::DrLearner | Strategy::XLearner)
+}
+
+/// The DR- or X-learner's control arm, after checking that every arm has at
 /// least `cv` responders and non-responders: each held-out fold of the
 /// cross-fitting then has a model fitted on both classes, and the
 /// pseudo-outcome of every patient comes from models that did not see them.
-fn dr_control(cohort: &Cohort, control: Option<&str>, cv: usize) -> Result<usize> {
+fn dr_control(cohort: &Cohort, control: Option<&str>, how: &TrainSpec) -> Result<usize> {
+    let (cv, name) = (how.cv, how.strategy.as_str());
     if cohort.arms.len() < 2 {
-        return Err(Error::usage(
-            "--strategy dr-learner needs at least two arms; the therapy column has one",
-        ));
+        return Err(Error::usage(format!(
+            "--strategy {name} needs at least two arms; the therapy column has one"
+        )));
     }
     for arm in &cohort.arms {
         let pos = arm.y.iter().filter(|&&b| b).count();
         let neg = arm.y.len() - pos;
         if pos.min(neg) < cv {
             return Err(Error::Fit(format!(
-                "arm `{}` has {pos} responders and {neg} non-responders: the DR-learner's cross-fitting needs at least {cv} of each (one per --cv fold); lower --cv or leave the arm out",
+                "arm `{}` has {pos} responders and {neg} non-responders: the {name}'s cross-fitting needs at least {cv} of each (one per --cv fold); lower --cv or leave the arm out",
                 arm.label()
             )));
         }

@@ -38,7 +38,7 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use crate::bundle::{Arm, ArmEffect, CrossFitted, EffectModel, Linear};
+use crate::bundle::{Arm, ArmEffect, CrossFitted, EffectModel, Linear, XStage};
 use crate::effects::propensity;
 use crate::error::{Error, Result};
 use crate::stats::folds::{split, stratified_folds};
@@ -52,9 +52,20 @@ pub(crate) const FINAL_FOLDS: usize = 5;
 /// Propensities are clipped to [floor, 1 − floor] in the pseudo-outcome.
 pub(crate) const PROPENSITY_FLOOR: f64 = 0.02;
 
+/// Which final stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// DR-learner: doubly robust pseudo-outcomes.
+    Dr,
+    /// X-learner: imputed effects in each arm, mixed by the arm share.
+    X,
+}
+
 /// The T-learner's fitted arms and cross-fitted predictions, and the run's
 /// settings.
 pub(crate) struct DrInputs<'a> {
+    /// DR- or X-learner.
+    pub(crate) kind: Kind,
     /// The cohort.
     pub(crate) cohort: &'a Cohort,
     /// The per-arm outcome models.
@@ -98,39 +109,33 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
     let mut effects = Vec::new();
     let mut cross = inp.cross.clone();
     for a in (0..k).filter(|&a| a != cc) {
-        let phi = pseudo_outcomes(&patients, mu, &e, a, cc);
-        // The final stage corrects the T-learner's cross-fitted effect
-        // (see the module docs): target φ − τ_T, inputs z.
-        let tau_t: Vec<f64> = (0..phi.len()).map(|i| mu[a][i] - mu[cc][i]).collect();
-        let phi: Vec<f64> = phi.iter().zip(&tau_t).map(|(f, t)| f - t).collect();
         let seed = crate::training::arm_seed(inp.seed, a);
-        let is_a: Vec<bool> = received.iter().map(|&r| r == a).collect();
-        let folds = stratified_folds(&is_a, FINAL_FOLDS, seed ^ 0xd7_1ea7);
-        let (alpha, cv_loss, oof) = choose_alpha(z.view(), &phi, &folds)?;
-        let model = lasso(z.view(), &phi, alpha)?;
-        let replicates = (0..inp.replicates)
-            .into_par_iter()
-            .map(|b| {
-                let mut rng = Xoshiro256PlusPlus::seed_from_u64(
-                    seed ^ 0xb007_5742_u64.wrapping_mul(b as u64 + 1),
-                );
-                let n = phi.len();
-                let idx: Vec<usize> = (0..n).map(|_| rng.gen_range(0..n)).collect();
-                let zb = z.select(Axis(0), &idx);
-                let pb: Vec<f64> = idx.iter().map(|&i| phi[i]).collect();
-                lasso(zb.view(), &pb, alpha)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        // Both final stages correct the T-learner's cross-fitted effect
+        // τ_T = μ_a − μ_c (see the module docs).
+        let tau_t: Vec<f64> = (0..patients.len()).map(|i| mu[a][i] - mu[cc][i]).collect();
+        let (effect, oof) = match inp.kind {
+            Kind::Dr => {
+                let phi = pseudo_outcomes(&patients, mu, &e, a, cc);
+                let target: Vec<f64> = phi.iter().zip(&tau_t).map(|(f, t)| f - t).collect();
+                let all: Vec<usize> = (0..patients.len()).collect();
+                let is_a: Vec<bool> = received.iter().map(|&r| r == a).collect();
+                let st = stage(z.view(), &target, &all, &is_a, seed, inp.replicates)?;
+                let effect = ArmEffect {
+                    arm: a,
+                    alpha: st.alpha,
+                    cv_loss: st.cv_loss,
+                    model: st.model,
+                    replicates: st.replicates,
+                    x_learner: None,
+                };
+                (effect, st.oof)
+            }
+            Kind::X => x_stages(z.view(), &patients, mu, (a, cc), seed, inp.replicates)?,
+        };
         for (i, t) in oof.iter().enumerate() {
             cross.p[a][i] = (mu[cc][i] + tau_t[i] + t).clamp(0.0, 1.0);
         }
-        effects.push(ArmEffect {
-            arm: a,
-            alpha,
-            cv_loss,
-            model,
-            replicates,
-        });
+        effects.push(effect);
     }
     let model = EffectModel {
         control: cc,
@@ -139,6 +144,131 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
         arms: effects,
     };
     Ok((model, cross))
+}
+
+/// One fitted final stage on a subset of the patients.
+struct Stage {
+    alpha: f64,
+    cv_loss: Vec<f64>,
+    model: Linear,
+    replicates: Vec<Linear>,
+    /// Out-of-fold correction of every patient: the subset's from the fold
+    /// that left them out, the others' from `model` (which never saw them).
+    oof: Vec<f64>,
+}
+
+/// A lasso of `target` on `z` over the patients `subset` (folds stratified
+/// by `strata`, penalty by cross-validated squared error), and its
+/// `replicates` bootstrap refits over the subset.
+fn stage(
+    z: ArrayView2<f64>,
+    target: &[f64],
+    subset: &[usize],
+    strata: &[bool],
+    seed: u64,
+    replicates: usize,
+) -> Result<Stage> {
+    let zs = z.select(Axis(0), subset);
+    let ts: Vec<f64> = subset.iter().map(|&i| target[i]).collect();
+    let st: Vec<bool> = subset.iter().map(|&i| strata[i]).collect();
+    let folds = stratified_folds(&st, FINAL_FOLDS, seed ^ 0xd7_1ea7);
+    let (alpha, cv_loss, sub_oof) = choose_alpha(zs.view(), &ts, &folds)?;
+    let model = lasso(zs.view(), &ts, alpha)?;
+    let replicates = (0..replicates)
+        .into_par_iter()
+        .map(|b| {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(
+                seed ^ 0xb007_5742_u64.wrapping_mul(b as u64 + 1),
+            );
+            let n = ts.len();
+            let idx: Vec<usize> = (0..n).map(|_| rng.gen_range(0..n)).collect();
+            let zb = zs.select(Axis(0), &idx);
+            let pb: Vec<f64> = idx.iter().map(|&i| ts[i]).collect();
+            lasso(zb.view(), &pb, alpha)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut oof = model.predict(z);
+    for (j, &i) in subset.iter().enumerate() {
+        oof[i] = sub_oof[j];
+    }
+    Ok(Stage {
+        alpha,
+        cv_loss,
+        model,
+        replicates,
+        oof,
+    })
+}
+
+/// The X-learner's two stages for arm `a` against control `cc` (Künzel et
+/// al. 2019, with the T-learner's effect as offset): on the arm's patients
+/// the imputed effect D¹ = y − μ_c, less τ_T, is y − μ_a (the arm model's
+/// residual); on the control's, D⁰ = μ_a − y, less τ_T, is μ_c − y. Each
+/// is regressed on z; the correction is g·c⁰ + (1 − g)·c¹ with g the arm's
+/// share of the pair's patients (the propensity in a randomised trial).
+fn x_stages(
+    z: ArrayView2<f64>,
+    patients: &[(usize, usize, bool)],
+    mu: &[Vec<f64>],
+    (a, cc): (usize, usize),
+    seed: u64,
+    replicates: usize,
+) -> Result<(ArmEffect, Vec<f64>)> {
+    let y = |i: usize| if patients[i].2 { 1.0 } else { 0.0 };
+    let n = patients.len();
+    let target: Vec<f64> = (0..n)
+        .map(|i| match patients[i].1 {
+            arm if arm == a => y(i) - mu[a][i],
+            arm if arm == cc => mu[cc][i] - y(i),
+            _ => 0.0,
+        })
+        .collect();
+    let treated: Vec<usize> = (0..n).filter(|&i| patients[i].1 == a).collect();
+    let control: Vec<usize> = (0..n).filter(|&i| patients[i].1 == cc).collect();
+    let labels: Vec<bool> = patients.iter().map(|p| p.2).collect();
+    let s1 = stage(z, &target, &treated, &labels, seed, replicates)?;
+    let s0 = stage(
+        z,
+        &target,
+        &control,
+        &labels,
+        seed ^ 0x0c0c_0c0c,
+        replicates,
+    )?;
+    let g = treated.len() as f64 / (treated.len() + control.len()) as f64;
+    let mix = |c0: &Linear, c1: &Linear| Linear {
+        intercept: g * c0.intercept + (1.0 - g) * c1.intercept,
+        weights: c0
+            .weights
+            .iter()
+            .zip(&c1.weights)
+            .map(|(w0, w1)| g * w0 + (1.0 - g) * w1)
+            .collect(),
+    };
+    let oof = s0
+        .oof
+        .iter()
+        .zip(&s1.oof)
+        .map(|(c0, c1)| g * c0 + (1.0 - g) * c1)
+        .collect();
+    let effect = ArmEffect {
+        arm: a,
+        alpha: s1.alpha,
+        cv_loss: s1.cv_loss,
+        model: mix(&s0.model, &s1.model),
+        replicates: s0
+            .replicates
+            .iter()
+            .zip(&s1.replicates)
+            .map(|(c0, c1)| mix(c0, c1))
+            .collect(),
+        x_learner: Some(XStage {
+            g,
+            control_alpha: s0.alpha,
+            control_cv_loss: s0.cv_loss,
+        }),
+    };
+    Ok((effect, oof))
 }
 
 /// Each patient's doubly robust pseudo-outcome for arm `a` against the

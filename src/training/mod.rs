@@ -132,7 +132,7 @@ pub(crate) fn train(
     })
 }
 
-/// The DR-learner's final stage (nothing for the other strategies), and
+/// The DR- or X-learner's final stage (nothing for the other strategies), and
 /// the cross-fitted predictions the bundle keeps.
 fn effect_stage(
     cohort: &Cohort,
@@ -140,9 +140,15 @@ fn effect_stage(
     cross_fitted: Option<CrossFitted>,
     how: &TrainSpec,
 ) -> Result<(Option<crate::bundle::EffectModel>, Option<CrossFitted>)> {
-    match (how.strategy, cross_fitted) {
-        (Strategy::DrLearner, Some(cross)) => {
+    let kind = match how.strategy {
+        Strategy::DrLearner => dr_learner::Kind::Dr,
+        Strategy::XLearner => dr_learner::Kind::X,
+        _ => return Ok((None, cross_fitted)),
+    };
+    match cross_fitted {
+        Some(cross) => {
             let (effect, cross) = dr_learner::fit(&dr_learner::DrInputs {
+                kind,
                 cohort,
                 arms,
                 cross: &cross,
@@ -152,10 +158,10 @@ fn effect_stage(
             })?;
             Ok((Some(effect), Some(cross)))
         }
-        (Strategy::DrLearner, None) => Err(crate::error::Error::Fit(
-            "the DR-learner needs cross-fitted outcome predictions (--cv of at least 2)".into(),
-        )),
-        (_, cross) => Ok((None, cross)),
+        None => Err(crate::error::Error::Fit(format!(
+            "the {} needs cross-fitted outcome predictions (--cv of at least 2)",
+            how.strategy.as_str()
+        ))),
     }
 }
 

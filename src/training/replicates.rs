@@ -57,9 +57,9 @@ fn no_resample(label: &str) -> Error {
 pub(crate) fn add(c: &Cohort, arms: &mut [Arm], how: &TrainSpec) -> Result<()> {
     match how.strategy {
         _ if how.replicates == 0 => Ok(()),
-        // The DR-learner's outcome models are a T-learner's; its final
-        // stage has replicates of its own (dr_learner).
-        Strategy::TLearner | Strategy::DrLearner => {
+        // The DR- and X-learner's outcome models are a T-learner's; their
+        // final stages have replicates of their own (dr_learner).
+        Strategy::TLearner | Strategy::DrLearner | Strategy::XLearner => {
             t_learner_replicates(c, arms, how.replicates, how.seed)
         }
         Strategy::SLearner => s_learner_replicates(c, arms, how.replicates, how.seed),

@@ -1,16 +1,16 @@
-//! `train --strategy dr-learner`: the bundle, scoring with intervals, and
+//! `train --strategy dr-learner | x-learner`: the bundle, scoring with intervals, and
 //! the bad inputs of its cross-fitting.
 
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
 
-fn train_dr(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+fn train_dr(dir: &Path, name: &str, strategy: &str, extra: &[&str]) -> PathBuf {
     let data = write(dir, "train.csv", &small_clinical(120));
     let out = dir.join(name);
     responder()
         .args(["train", "--data", &data, "--target", "responder"])
-        .args(["--therapy-col", "therapy", "--strategy", "dr-learner"])
+        .args(["--therapy-col", "therapy", "--strategy", strategy])
         .args(["--cv", "3", "--seed", "5", "--out"])
         .arg(&out)
         .args(extra)
@@ -30,28 +30,29 @@ fn run_ok(cmd: &mut assert_cmd::Command) -> String {
 }
 
 #[test]
-fn dr_learner_bundle_is_deterministic_and_scored_like_the_others() {
+fn dr_and_x_learner_bundles_are_deterministic_and_scored_like_the_others() {
+    for strategy in ["dr-learner", "x-learner"] {
+        effect_bundle_is_deterministic_and_scored(strategy);
+    }
+}
+
+fn effect_bundle_is_deterministic_and_scored(strategy: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let a = train_dr(
-        dir.path(),
-        "a.json",
-        &["--replicates", "10", "--control", "B"],
-    );
-    let b = train_dr(
-        dir.path(),
-        "b.json",
-        &["--replicates", "10", "--control", "B"],
-    );
+    let flags = ["--replicates", "10", "--control", "B"];
+    let a = train_dr(dir.path(), "a.json", strategy, &flags);
+    let b = train_dr(dir.path(), "b.json", strategy, &flags);
     let bytes = std::fs::read(&a).unwrap();
     assert_eq!(bytes, std::fs::read(&b).unwrap());
     let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!(v["strategy"], "dr-learner");
+    assert_eq!(v["strategy"], strategy);
     assert_eq!(v["effect"]["control"], 1);
     let arms = v["effect"]["arms"].as_array().unwrap();
     assert_eq!(arms.len(), 1);
     assert_eq!(arms[0]["arm"], 0);
     assert_eq!(arms[0]["replicates"].as_array().unwrap().len(), 10);
     assert_eq!(arms[0]["cv_loss"].as_array().unwrap().len(), 8);
+    // The X-learner's second stage on the control patients, and its mix.
+    assert_eq!(arms[0].get("x_learner").is_some(), strategy == "x-learner");
     // Scored with intervals against the bundle's own control by default.
     let data = dir.path().join("train.csv").display().to_string();
     let text = run_ok(responder().args(["score", "--model"]).arg(&a).args([
@@ -82,7 +83,7 @@ fn dr_learner_bundle_is_deterministic_and_scored_like_the_others() {
             .arg(&a),
     );
     let inspect = run_ok(responder().arg("inspect").arg(&a));
-    assert!(inspect.contains("dr-learner"), "{inspect}");
+    assert!(inspect.contains(strategy), "{inspect}");
     run_ok(
         responder()
             .args(["evaluate", "--model"])
@@ -120,7 +121,7 @@ fn dr_learner_refuses_what_its_cross_fitting_cannot_do() {
             .args(["train", "--data", &data, "--target", "responder"])
             .args(["--therapy-col", "therapy", "--control", "A", "--out"])
             .arg(dir.path().join("m.json")),
-        &["--control chooses the DR-learner's control arm"],
+        &["--control chooses the control arm of --strategy dr-learner or x-learner"],
     );
     // An arm with 4 responders cannot give each of 5 folds one.
     let mut few = String::from("patient_id,score,therapy,responder\n");
@@ -147,6 +148,29 @@ fn dr_learner_refuses_what_its_cross_fitting_cannot_do() {
             "arm `B` has 4 responders and 36 non-responders",
             "needs at least 5 of each",
         ],
+    );
+    fails(
+        responder()
+            .args(["train", "--data", &few, "--target", "responder"])
+            .args([
+                "--therapy-col",
+                "therapy",
+                "--strategy",
+                "x-learner",
+                "--cv",
+                "5",
+                "--out",
+            ])
+            .arg(dir.path().join("m.json")),
+        &["arm `B` has 4 responders", "the x-learner's cross-fitting"],
+    );
+    fails_usage(
+        responder()
+            .args(["train", "--data", &data, "--target", "responder"])
+            .args(["--therapy-col", "therapy", "--cv", "0"])
+            .args(["--strategy", "x-learner", "--out"])
+            .arg(dir.path().join("m.json")),
+        &["--strategy x-learner needs --cv of at least 2"],
     );
     assert!(!dir.path().join("m.json").exists());
 }

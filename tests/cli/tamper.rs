@@ -173,8 +173,8 @@ fn inconsistent_bundles_are_refused_naming_the_key() {
         ),
         (
             "unknown strategy",
-            Box::new(|b| b["strategy"] = json!("x-learner")),
-            vec!["`strategy` is \"x-learner\""],
+            Box::new(|b| b["strategy"] = json!("r-learner")),
+            vec!["`strategy` is \"r-learner\""],
         ),
         (
             "duplicate PCA SNP",
@@ -415,7 +415,14 @@ fn edited_dr_learner_effects_are_refused() {
         &b,
         &["`strategy` is dr-learner but `effect` is missing"],
     );
-    let mut b = base;
+    let mut b = base.clone();
     b["strategy"] = json!("t-learner");
     refused(dir.path(), &b, &["`effect` is only used by the dr-learner"]);
+    // An X-learner's stage mix is checked; a DR-learner has none.
+    let mut b = base;
+    b["strategy"] = json!("x-learner");
+    refused(dir.path(), &b, &["`effect.arms[0]`.x_learner is missing"]);
+    let mut x = trained(dir.path(), &["--strategy", "x-learner"]);
+    x["effect"]["arms"][0]["x_learner"]["g"] = json!(1.5);
+    refused(dir.path(), &x, &["x_learner.g must lie in (0, 1)"]);
 }

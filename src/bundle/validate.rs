@@ -17,6 +17,43 @@ fn duplicate<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     names.into_iter().find(|n| !seen.insert(*n))
 }
 
+/// One arm's effect model: a positive penalty, the X-learner's mix exactly
+/// for an X-learner, `b0` replicates, finite weights of `width`. The
+/// message starts after the key.
+fn arm_effect(a: &super::ArmEffect, x: bool, width: usize, b0: usize) -> Check {
+    if !(a.alpha.is_finite() && a.alpha > 0.0) {
+        return Err(": `alpha` must be a positive number".into());
+    }
+    match (&a.x_learner, x) {
+        (Some(s), true) if !(s.g > 0.0 && s.g < 1.0) => {
+            return Err(".x_learner.g must lie in (0, 1)".into())
+        }
+        (Some(_), true) | (None, false) => {}
+        (None, true) => return Err(".x_learner is missing".into()),
+        (Some(_), false) => return Err(".x_learner is only used by the x-learner".into()),
+    }
+    if a.replicates.len() != b0 {
+        return Err(format!(
+            " has {} `replicates` but `effect.arms[0]` has {b0}: every arm needs the same number",
+            a.replicates.len()
+        ));
+    }
+    for (b, m) in std::iter::once(&a.model).chain(&a.replicates).enumerate() {
+        let what = if b == 0 {
+            "model".to_string()
+        } else {
+            format!("replicates[{}]", b - 1)
+        };
+        if !m.is_finite() || m.weights.len() != width {
+            return Err(format!(
+                ".{what} has {} weights (or one that is not a number); it needs {width} (the control arm's pipeline outputs)",
+                m.weights.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Bundle {
     /// Internal consistency of a loaded bundle; the message names the key.
     pub(crate) fn validate(&self) -> Check {
@@ -73,40 +110,7 @@ impl Bundle {
         let width = self.arms[e.control].pipeline.width();
         let b0 = e.replicates();
         for (j, a) in e.arms.iter().enumerate() {
-            let key = format!("`effect.arms[{j}]`");
-            if !(a.alpha.is_finite() && a.alpha > 0.0) {
-                return Err(format!("{key}: `alpha` must be a positive number"));
-            }
-            match (&a.x_learner, x) {
-                (Some(s), true) if !(s.g > 0.0 && s.g < 1.0) => {
-                    return Err(format!("{key}.x_learner.g must lie in (0, 1)"))
-                }
-                (Some(_), true) | (None, false) => {}
-                (None, true) => return Err(format!("{key}.x_learner is missing")),
-                (Some(_), false) => {
-                    return Err(format!("{key}.x_learner is only used by the x-learner"))
-                }
-            }
-            if a.replicates.len() != b0 {
-                return Err(format!(
-                    "{key} has {} `replicates` but `effect.arms[0]` has {b0}: every arm needs the same number",
-                    a.replicates.len()
-                ));
-            }
-            for (b, m) in std::iter::once(&a.model).chain(&a.replicates).enumerate() {
-                let what = if b == 0 {
-                    "model".to_string()
-                } else {
-                    format!("replicates[{}]", b - 1)
-                };
-                if !m.is_finite() || m.weights.len() != width {
-                    return Err(format!(
-                        "{key}.{what} has {} weights (or one that is not a number); it needs {} (the control arm's pipeline outputs)",
-                        m.weights.len(),
-                        width
-                    ));
-                }
-            }
+            arm_effect(a, x, width, b0).map_err(|m| format!("`effect.arms[{j}]`{m}"))?;
         }
         if b0 != self.arms[0].replicates.len() {
             return Err(format!(
@@ -255,25 +259,7 @@ impl Bundle {
                 arm.model.n_inputs()
             ));
         }
-        for (b, r) in arm.replicates.iter().enumerate() {
-            r.validate()
-                .map_err(|e| format!("`replicates[{b}]`: {e}"))?;
-            if r.name() != arm.algorithm.name() || r.n_inputs() != width {
-                return Err(format!(
-                    "`replicates[{b}]` is {} with {} inputs; the arm's model is {} with {width}",
-                    r.name(),
-                    r.n_inputs(),
-                    arm.algorithm.name()
-                ));
-            }
-        }
-        let b0 = self.arms[0].replicates.len();
-        if arm.replicates.len() != b0 {
-            return Err(format!(
-                "it has {} `replicates` but arms[0] has {b0}: every arm needs the same number",
-                arm.replicates.len()
-            ));
-        }
+        self.arm_replicates(arm, width)?;
         match (self.strategy, arm.design) {
             (Strategy::TLearner | Strategy::DrLearner | Strategy::XLearner, Design::PerArm) => {
                 Ok(())
@@ -300,6 +286,31 @@ impl Bundle {
             }
             (s, _) => Err(format!("`design` does not fit `strategy` {}", s.as_str())),
         }
+    }
+
+    /// An arm's bootstrap replicates: valid models of the arm's algorithm
+    /// and width, as many as arms[0]'s.
+    fn arm_replicates(&self, arm: &super::Arm, width: usize) -> Check {
+        for (b, r) in arm.replicates.iter().enumerate() {
+            r.validate()
+                .map_err(|e| format!("`replicates[{b}]`: {e}"))?;
+            if r.name() != arm.algorithm.name() || r.n_inputs() != width {
+                return Err(format!(
+                    "`replicates[{b}]` is {} with {} inputs; the arm's model is {} with {width}",
+                    r.name(),
+                    r.n_inputs(),
+                    arm.algorithm.name()
+                ));
+            }
+        }
+        let b0 = self.arms[0].replicates.len();
+        if arm.replicates.len() != b0 {
+            return Err(format!(
+                "it has {} `replicates` but arms[0] has {b0}: every arm needs the same number",
+                arm.replicates.len()
+            ));
+        }
+        Ok(())
     }
 
     /// The training summary adds up.

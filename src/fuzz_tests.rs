@@ -110,11 +110,23 @@ fn bundles(data: &str, geno: &str) -> Vec<(String, Value)> {
         Strategy::DrLearner,
         false,
     ));
-    kinds.push(("x-learner".into(), logistic, Strategy::XLearner, false));
+    kinds.push((
+        "x-learner".into(),
+        logistic.clone(),
+        Strategy::XLearner,
+        false,
+    ));
+    kinds.push((
+        "causal-forest".into(),
+        logistic,
+        Strategy::CausalForest,
+        false,
+    ));
     for (name, alg, strategy, pcs) in kinds {
         let s = spec(data, geno, pcs);
         let cohort = Cohort::assemble(&s, 3, "test", &mut Notes::default()).unwrap();
         let effect = matches!(strategy, Strategy::DrLearner | Strategy::XLearner);
+        let effect_strategy = effect || strategy == Strategy::CausalForest;
         let how = TrainSpec {
             method: Method::Fixed(alg),
             cv: 3,
@@ -124,7 +136,8 @@ fn bundles(data: &str, geno: &str) -> Vec<(String, Value)> {
             // The DR- and X-learner with replicates of their outcome models and
             // final stage, against the second arm.
             replicates: if effect { 3 } else { 0 },
-            control: effect.then_some(1),
+            control: effect_strategy.then_some(1),
+            forest_trees: 4,
         };
         let b = train(&cohort, &s, &how, &|| {}).unwrap();
         let json = b.to_json().unwrap();

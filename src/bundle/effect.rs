@@ -4,6 +4,8 @@
 //! bootstrap replicates.
 
 use ndarray::ArrayView2;
+
+use crate::models::causal_forest::{CausalForest, GROUP};
 use serde::{Deserialize, Serialize};
 
 /// A linear function `intercept + weights · z`.
@@ -86,20 +88,55 @@ pub(crate) struct EffectModel {
     pub(crate) propensity_l2: f64,
     /// Propensities were clipped to [floor, 1 − floor] in the pseudo-outcome.
     pub(crate) propensity_floor: f64,
-    /// One entry per arm other than the control, in arm order.
+    /// DR- and X-learner: one entry per arm other than the control, in arm
+    /// order (empty for a causal forest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) arms: Vec<ArmEffect>,
+    /// Causal forest: one forest per arm other than the control, in arm
+    /// order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) forests: Vec<ArmForest>,
+}
+
+/// One arm's causal forest against the control.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ArmForest {
+    /// The arm's index in the bundle's arms.
+    pub(crate) arm: usize,
+    /// The forest on the control arm's pipeline outputs.
+    pub(crate) forest: CausalForest,
 }
 
 impl EffectModel {
-    /// Number of bootstrap replicates (the same for every arm).
+    /// Number of bootstrap replicates (the same for every arm); for a
+    /// causal forest, its little bags.
     pub(crate) fn replicates(&self) -> usize {
-        self.arms.first().map_or(0, |e| e.replicates.len())
+        match self.forests.first() {
+            Some(f) => f.forest.trees.len() / GROUP,
+            None => self.arms.first().map_or(0, |e| e.replicates.len()),
+        }
+    }
+
+    /// Each arm's effect and its variance at the rows of `z` (arm order;
+    /// the control's is (0, 0)): a causal forest's little-bags variance.
+    pub(crate) fn forest_effects(&self, z: ArrayView2<f64>, k: usize) -> Vec<Vec<(f64, f64)>> {
+        let mut out = vec![vec![(0.0, 0.0); z.nrows()]; k];
+        for f in &self.forests {
+            out[f.arm] = f.forest.predict(z);
+        }
+        out
     }
 
     /// Replaces the probabilities of every non-control arm in `p` (one
     /// vector per arm) with p under control + the arm's effect at `z`,
-    /// kept within [0, 1].
+    /// kept within [0, 1] (a causal forest's effect is its own; the DR- and
+    /// X-learner's correct the T-learner's).
     pub(crate) fn apply(&self, z: ArrayView2<f64>, p: &mut [Vec<f64>], offset: usize) {
+        for f in &self.forests {
+            for (i, (t, _)) in f.forest.predict(z).into_iter().enumerate() {
+                p[f.arm][offset + i] = (p[self.control][offset + i] + t).clamp(0.0, 1.0);
+            }
+        }
         for e in &self.arms {
             let c = &p[self.control][offset..offset + z.nrows()];
             let tau_t: Vec<f64> = p[e.arm][offset..]

@@ -20,7 +20,7 @@ use crate::stats::sample_size::SampleSize;
 mod effect;
 mod validate;
 
-pub(crate) use effect::{ArmEffect, EffectModel, Linear, XStage};
+pub(crate) use effect::{ArmEffect, ArmForest, EffectModel, Linear, XStage};
 
 /// The bundle's format name.
 pub(crate) const FORMAT: &str = "responder-model";
@@ -112,15 +112,20 @@ pub(crate) enum Strategy {
     /// of each arm's effect from the imputed effects in the arm and in the
     /// control (see [`EffectModel`]).
     XLearner,
+    /// Causal forest (Athey, Tibshirani & Wager 2019): per-arm outcome
+    /// models, and one honest forest per arm against the control on the
+    /// orthogonalised outcome (see [`EffectModel`]).
+    CausalForest,
 }
 
 impl Strategy {
     /// Every strategy, in display order.
-    pub(crate) const ALL: [Strategy; 4] = [
+    pub(crate) const ALL: [Strategy; 5] = [
         Strategy::TLearner,
         Strategy::SLearner,
         Strategy::DrLearner,
         Strategy::XLearner,
+        Strategy::CausalForest,
     ];
 
     /// The name used on the command line and in the bundle.
@@ -130,6 +135,7 @@ impl Strategy {
             Strategy::SLearner => "s-learner",
             Strategy::DrLearner => "dr-learner",
             Strategy::XLearner => "x-learner",
+            Strategy::CausalForest => "causal-forest",
         }
     }
 }

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use crate::bundle::{Bundle, Design, Strategy};
 use crate::features::genotype::{pc_name, PRS_FEATURE};
 use crate::features::FittedFeature;
+use crate::models::causal_forest::GROUP;
 
 type Check = std::result::Result<(), String>;
 
@@ -71,21 +72,25 @@ impl Bundle {
 
     /// A DR- or X-learner has an effect model for every arm but its control,
     /// with the control pipeline's width, finite numbers and the same
-    /// number of replicates; other strategies have none.
+    /// number of replicates; a causal forest has a forest for each; other
+    /// strategies have none.
     fn validate_effect(&self) -> Check {
+        let effect_strategy = matches!(
+            self.strategy,
+            Strategy::DrLearner | Strategy::XLearner | Strategy::CausalForest
+        );
         let Some(e) = &self.effect else {
-            return match self.strategy {
-                Strategy::DrLearner | Strategy::XLearner => Err(format!(
+            return match effect_strategy {
+                true => Err(format!(
                     "`strategy` is {} but `effect` is missing",
                     self.strategy.as_str()
                 )),
-                _ => Ok(()),
+                false => Ok(()),
             };
         };
-        let x = self.strategy == Strategy::XLearner;
-        if self.strategy != Strategy::DrLearner && !x {
+        if !effect_strategy {
             return Err(format!(
-                "`effect` is only used by the dr-learner and x-learner, but `strategy` is {}",
+                "`effect` is only used by the dr-learner, x-learner and causal-forest, but `strategy` is {}",
                 self.strategy.as_str()
             ));
         }
@@ -96,27 +101,63 @@ impl Bundle {
                 e.control
             ));
         }
-        let arms: Vec<usize> = e.arms.iter().map(|a| a.arm).collect();
         let want: Vec<usize> = (0..k).filter(|&a| a != e.control).collect();
-        if arms != want {
+        let forest = self.strategy == Strategy::CausalForest;
+        let (key, arms): (&str, Vec<usize>) = match forest {
+            true => ("forests", e.forests.iter().map(|a| a.arm).collect()),
+            false => ("arms", e.arms.iter().map(|a| a.arm).collect()),
+        };
+        let other_empty = match forest {
+            true => e.arms.is_empty(),
+            false => e.forests.is_empty(),
+        };
+        if arms != want || !other_empty {
             return Err(format!(
-                "`effect.arms` covers arms {arms:?}; it needs {want:?} (every arm but the control {}, in order)",
-                e.control
+                "`effect.{key}` covers arms {arms:?}; it needs {want:?} (every arm but the control {}, in order), and only the {} has it",
+                e.control,
+                self.strategy.as_str()
             ));
         }
         if !(e.propensity_floor > 0.0 && e.propensity_floor < 0.5) {
             return Err("`effect.propensity_floor` must lie in (0, 0.5)".into());
         }
         let width = self.arms[e.control].pipeline.width();
+        if forest {
+            return self.validate_forests(e, width);
+        }
+        let x = self.strategy == Strategy::XLearner;
         let b0 = e.replicates();
         for (j, a) in e.arms.iter().enumerate() {
             arm_effect(a, x, width, b0).map_err(|m| format!("`effect.arms[{j}]`{m}"))?;
         }
         if b0 != self.arms[0].replicates.len() {
             return Err(format!(
-                "`effect.arms[0]` has {b0} `replicates` but arms[0] has {}: the DR-learner's intervals pair them",
+                "`effect.arms[0]` has {b0} `replicates` but arms[0] has {}: the intervals pair them",
                 self.arms[0].replicates.len()
             ));
+        }
+        Ok(())
+    }
+
+    /// Causal forests: whole little bags, the same number of trees in each,
+    /// valid trees on the control pipeline's outputs, no arm replicates.
+    fn validate_forests(&self, e: &super::EffectModel, width: usize) -> Check {
+        let t0 = e.forests[0].forest.trees.len();
+        for (j, f) in e.forests.iter().enumerate() {
+            let t = f.forest.trees.len();
+            if t != t0 || t < 2 * GROUP || t % GROUP != 0 {
+                return Err(format!(
+                    "`effect.forests[{j}]` has {t} trees: every forest needs the same number, a multiple of {GROUP} and at least {}",
+                    2 * GROUP
+                ));
+            }
+            for (b, tree) in f.forest.trees.iter().enumerate() {
+                tree.validate(width)
+                    .map_err(|m| format!("`effect.forests[{j}].forest.trees[{b}]`: {m}"))?;
+            }
+        }
+        if !self.arms[0].replicates.is_empty() {
+            return Err("a causal forest's arms have no `replicates` (its intervals come from its little bags)".into());
         }
         Ok(())
     }
@@ -261,9 +302,13 @@ impl Bundle {
         }
         self.arm_replicates(arm, width)?;
         match (self.strategy, arm.design) {
-            (Strategy::TLearner | Strategy::DrLearner | Strategy::XLearner, Design::PerArm) => {
-                Ok(())
-            }
+            (
+                Strategy::TLearner
+                | Strategy::DrLearner
+                | Strategy::XLearner
+                | Strategy::CausalForest,
+                Design::PerArm,
+            ) => Ok(()),
             (Strategy::SLearner, Design::SLearner { arm: a, arms }) => {
                 if a != i || arms != self.arms.len() {
                     return Err(format!(

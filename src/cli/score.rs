@@ -371,15 +371,19 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
 /// --min-advantage ci, how many patients it left undecided.
 fn effect_notes(bundle: &Bundle, c: &Config, undecided: &AtomicUsize, ui: &Ui) {
     if let Some(control) = c.control {
+        let n = bundle.replicate_count();
+        let source = match &bundle.effect {
+            Some(e) if !e.forests.is_empty() => format!(
+                "the causal forest's little-bags variance ({n} groups of 2 trees)"
+            ),
+            Some(_) => format!(
+                "{n} bootstrap replicates of the outcome models and the effect model's final stage, paired"
+            ),
+            None => format!("{n} bootstrap replicates of the learner"),
+        };
         ui.info(format!(
-            "effects against `{}` with 95% intervals from {} bootstrap replicates of {} (they reflect its variance, not its bias)",
-            bundle.arms[control].label(),
-            bundle.replicate_count(),
-            if bundle.effect.is_some() {
-                "the outcome models and the effect model's final stage, paired"
-            } else {
-                "the learner"
-            }
+            "effects against `{}` with 95% intervals from {source} (they reflect its variance, not its bias)",
+            bundle.arms[control].label()
         ));
     }
     if c.gate {

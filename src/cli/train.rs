@@ -82,6 +82,11 @@ pub(crate) struct Args {
     #[arg(long, value_name = "B", default_value_t = 0, value_parser = count(0, 1000))]
     pub(crate) replicates: usize,
 
+    /// Trees of each causal forest (--strategy causal-forest; 4 to 100000,
+    /// rounded up to a whole number of little bags of 2). Example: --forest-trees 2000
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = count(4, 100_000))]
+    pub(crate) forest_trees: usize,
+
     /// Where to write the model bundle (JSON). Example: --out model.json
     #[arg(long, value_name = "MODEL.json")]
     pub(crate) out: PathBuf,
@@ -165,9 +170,14 @@ impl Args {
                     "--strategy {name} needs --cv of at least 2 for its cross-fitted outcome models"
                 )));
             }
+            if self.strategy == Strategy::CausalForest && self.replicates > 0 {
+                return Err(Error::usage(
+                    "--replicates is not used by --strategy causal-forest: its intervals come from its little bags of trees",
+                ));
+            }
         } else if self.control.is_some() {
             return Err(Error::usage(
-                "--control chooses the control arm of --strategy dr-learner or x-learner (score --control sets it for --intervals)",
+                "--control chooses the control arm of --strategy dr-learner, x-learner or causal-forest (score --control sets it for --intervals)",
             ));
         }
         Ok(Config {
@@ -181,6 +191,7 @@ impl Args {
                 seed: self.seed,
                 replicates: self.replicates,
                 control: None,
+                forest_trees: self.forest_trees.div_ceil(2) * 2,
             },
             out: self.out.clone(),
         })
@@ -286,7 +297,10 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
 
 /// Whether the strategy models effects against a control.
 fn effect_strategy(s: Strategy) -> bool {
-    matches!(s, Strategy::DrLearner | Strategy::XLearner)
+    matches!(
+        s,
+        Strategy::DrLearner | Strategy::XLearner | Strategy::CausalForest
+    )
 }
 
 /// The DR- or X-learner's control arm, after checking that every arm has at

@@ -405,6 +405,9 @@ pub(crate) fn replicate_sds(
     // p[a][b]: replicate b's predictions under arm a (for a DR-learner,
     // replicate b's effect against control, 0 for the control itself).
     let p = match &bundle.effect {
+        Some(effect) if !effect.forests.is_empty() => {
+            return forest_sds(bundle, effect, frame, rows)
+        }
         Some(effect) => effect_replicates(bundle, effect, frame, rows)?,
         None => arm_replicates(bundle, frame, rows, reps)?,
     };
@@ -423,6 +426,40 @@ pub(crate) fn replicate_sds(
                 })
                 .collect();
             out.push(sd);
+        }
+    }
+    Ok(out)
+}
+
+/// Pair SDs of a causal-forest bundle: the little-bags variance of each
+/// arm's effect against the control; for two non-control arms, the sum of
+/// their variances (their forests are grown independently; the shared
+/// control model's error cancels in the difference).
+fn forest_sds(
+    bundle: &Bundle,
+    effect: &crate::bundle::EffectModel,
+    frame: &Frame,
+    rows: &[usize],
+) -> Result<Vec<Vec<f64>>> {
+    let k = bundle.arms.len();
+    let mut var = vec![Vec::with_capacity(rows.len()); k];
+    let control = &bundle.arms[effect.control];
+    for chunk in rows.chunks(PREDICT_BATCH) {
+        let (z, _) = control.pipeline.transform(frame, chunk)?;
+        for (a, v) in effect.forest_effects(z.view(), k).into_iter().enumerate() {
+            var[a].extend(v.into_iter().map(|(_, s2)| s2));
+        }
+    }
+    let mut out = Vec::with_capacity(k * k.saturating_sub(1) / 2);
+    for a in 0..k {
+        for b in a + 1..k {
+            out.push(
+                var[a]
+                    .iter()
+                    .zip(&var[b])
+                    .map(|(x, y)| (x + y).sqrt())
+                    .collect(),
+            );
         }
     }
     Ok(out)

@@ -46,6 +46,8 @@ pub(crate) struct TrainSpec {
     pub(crate) replicates: usize,
     /// The DR-learner's control arm (index into the cohort's arms).
     pub(crate) control: Option<usize>,
+    /// Trees of each causal forest.
+    pub(crate) forest_trees: usize,
 }
 
 impl TrainSpec {
@@ -143,6 +145,7 @@ fn effect_stage(
     let kind = match how.strategy {
         Strategy::DrLearner => dr_learner::Kind::Dr,
         Strategy::XLearner => dr_learner::Kind::X,
+        Strategy::CausalForest => dr_learner::Kind::Forest,
         _ => return Ok((None, cross_fitted)),
     };
     match cross_fitted {
@@ -155,6 +158,7 @@ fn effect_stage(
                 control: how.control.unwrap_or(0),
                 seed: how.seed,
                 replicates: how.replicates,
+                forest_trees: how.forest_trees,
             })?;
             Ok((Some(effect), Some(cross)))
         }

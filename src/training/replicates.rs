@@ -59,6 +59,8 @@ pub(crate) fn add(c: &Cohort, arms: &mut [Arm], how: &TrainSpec) -> Result<()> {
         _ if how.replicates == 0 => Ok(()),
         // The DR- and X-learner's outcome models are a T-learner's; their
         // final stages have replicates of their own (dr_learner).
+        // A causal forest's intervals come from its little bags.
+        Strategy::CausalForest => Ok(()),
         Strategy::TLearner | Strategy::DrLearner | Strategy::XLearner => {
             t_learner_replicates(c, arms, how.replicates, how.seed)
         }

@@ -121,7 +121,7 @@ fn dr_learner_refuses_what_its_cross_fitting_cannot_do() {
             .args(["train", "--data", &data, "--target", "responder"])
             .args(["--therapy-col", "therapy", "--control", "A", "--out"])
             .arg(dir.path().join("m.json")),
-        &["--control chooses the control arm of --strategy dr-learner or x-learner"],
+        &["--control chooses the control arm of --strategy dr-learner, x-learner or causal-forest"],
     );
     // An arm with 4 responders cannot give each of 5 folds one.
     let mut few = String::from("patient_id,score,therapy,responder\n");
@@ -173,4 +173,89 @@ fn dr_learner_refuses_what_its_cross_fitting_cannot_do() {
         &["--strategy x-learner needs --cv of at least 2"],
     );
     assert!(!dir.path().join("m.json").exists());
+}
+
+#[test]
+fn causal_forest_bundle_intervals_and_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = ["--control", "B", "--forest-trees", "41"];
+    let a = train_dr(dir.path(), "a.json", "causal-forest", &flags);
+    let b = train_dr(dir.path(), "b.json", "causal-forest", &flags);
+    let bytes = std::fs::read(&a).unwrap();
+    assert_eq!(bytes, std::fs::read(&b).unwrap(), "deterministic");
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["strategy"], "causal-forest");
+    let forests = v["effect"]["forests"].as_array().unwrap();
+    assert_eq!(forests.len(), 1);
+    assert_eq!(forests[0]["arm"], 0);
+    // 41 trees round up to 21 little bags of 2.
+    assert_eq!(forests[0]["forest"]["trees"].as_array().unwrap().len(), 42);
+    let data = dir.path().join("train.csv").display().to_string();
+    let out = responder()
+        .args(["score", "--model"])
+        .arg(&a)
+        .args(["--data", &data, "--format", "csv", "--min-advantage", "ci"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("little-bags variance (21 groups of 2 trees)"),
+        "{stderr}"
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "rank,patient_id,p_A,p_B,best_therapy,advantage,effect_A,effect_A_low,effect_A_high"
+    );
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        let num = |i: usize| f[i].parse::<f64>().unwrap();
+        assert!((num(6) - (num(2) - num(3))).abs() < 2e-4, "{l}");
+        assert!(num(7) <= num(6) && num(6) <= num(8), "{l}");
+        assert_eq!(f[4] == "none", num(7) <= 0.0 && num(8) >= 0.0, "{l}");
+    }
+    run_ok(
+        responder()
+            .args(["score", "--cross-fitted", "--model"])
+            .arg(&a),
+    );
+    run_ok(
+        responder()
+            .args(["evaluate", "--model"])
+            .arg(&a)
+            .args(["--data", &data]),
+    );
+    // Its intervals come from the trees, not from --replicates.
+    fails_usage(
+        responder()
+            .args(["train", "--data", &data, "--target", "responder"])
+            .args(["--therapy-col", "therapy", "--strategy", "causal-forest"])
+            .args(["--replicates", "5", "--out"])
+            .arg(dir.path().join("m.json")),
+        &["--replicates is not used by --strategy causal-forest"],
+    );
+    // An edited forest is refused.
+    let mut e = v.clone();
+    e["effect"]["forests"][0]["forest"]["trees"][3]["split"][0] = serde_json::json!(100000);
+    let path = write(dir.path(), "edited.json", &e.to_string());
+    fails(
+        responder().args(["inspect", &path]),
+        &["`effect.forests[0].forest.trees[3]`", "node 0 splits on input 100000"],
+    );
+    let mut e = v;
+    e["effect"]["forests"][0]["forest"]["trees"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    let path = write(dir.path(), "edited.json", &e.to_string());
+    fails(
+        responder().args(["inspect", &path]),
+        &["has 41 trees", "a multiple of 2"],
+    );
 }

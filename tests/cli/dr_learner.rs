@@ -246,7 +246,10 @@ fn causal_forest_bundle_intervals_and_refusals() {
     let path = write(dir.path(), "edited.json", &e.to_string());
     fails(
         responder().args(["inspect", &path]),
-        &["`effect.forests[0].forest.trees[3]`", "node 0 splits on input 100000"],
+        &[
+            "`effect.forests[0].forest.trees[3]`",
+            "node 0 splits on input 100000",
+        ],
     );
     let mut e = v;
     e["effect"]["forests"][0]["forest"]["trees"]

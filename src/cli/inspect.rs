@@ -305,9 +305,14 @@ fn text(s: &Summary) -> String {
         line("effects", e.clone());
     }
     if s.replicates > 0 {
+        let what = if s.strategy == "causal-forest" {
+            "little bags of 2 trees"
+        } else {
+            "bootstrap replicates"
+        };
         line(
             "replicates",
-            format!("{} (score --intervals)", s.replicates),
+            format!("{} {what} (score --intervals)", s.replicates),
         );
     }
     line(
@@ -369,6 +374,14 @@ fn weak_lines(s: &Summary) -> String {
 fn describe_effect(b: &Bundle) -> Option<String> {
     let e = b.effect.as_ref()?;
     let arms = b.arm_names();
+    let forests = e.forests.iter().map(|f| {
+        format!(
+            "`{}` causal forest ({} trees, min node {})",
+            arms[f.arm],
+            f.forest.trees.len(),
+            f.forest.params.min_node
+        )
+    });
     let parts: Vec<String> = e
         .arms
         .iter()
@@ -387,6 +400,7 @@ fn describe_effect(b: &Bundle) -> Option<String> {
                 a.model.weights.len()
             )
         })
+        .chain(forests)
         .collect();
     Some(format!(
         "against `{}`: {}",

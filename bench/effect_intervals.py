@@ -25,6 +25,7 @@ LEARNERS = {
     "s-learner lasso a=0.005": ["--strategy", "s-learner", "--algorithm", "elastic-net", "--param", "alpha=0.005",
                                "--param", "l1_ratio=1"],
     "s-learner logistic c=0.05": ["--strategy", "s-learner", "--algorithm", "logistic", "--param", "c=0.05"],
+    "auto-effect auto": ["--strategy", "auto-effect", "--algorithm", "auto"],
     "causal-forest auto": ["--strategy", "causal-forest", "--algorithm", "auto"],
     "x-learner auto": ["--strategy", "x-learner", "--algorithm", "auto"],
     "dr-learner auto": ["--strategy", "dr-learner", "--algorithm", "auto"],

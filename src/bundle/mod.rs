@@ -116,16 +116,21 @@ pub(crate) enum Strategy {
     /// models, and one honest forest per arm against the control on the
     /// orthogonalised outcome (see [`EffectModel`]).
     CausalForest,
+    /// `auto-effect` (training only): T-, DR-, X-learner and causal forest
+    /// compared by cross-validated DR loss; the bundle stores the choice as
+    /// its strategy and the comparison in `effect_selection`.
+    AutoEffect,
 }
 
 impl Strategy {
     /// Every strategy, in display order.
-    pub(crate) const ALL: [Strategy; 5] = [
+    pub(crate) const ALL: [Strategy; 6] = [
         Strategy::TLearner,
         Strategy::SLearner,
         Strategy::DrLearner,
         Strategy::XLearner,
         Strategy::CausalForest,
+        Strategy::AutoEffect,
     ];
 
     /// The name used on the command line and in the bundle.
@@ -136,8 +141,27 @@ impl Strategy {
             Strategy::DrLearner => "dr-learner",
             Strategy::XLearner => "x-learner",
             Strategy::CausalForest => "causal-forest",
+            Strategy::AutoEffect => "auto-effect",
         }
     }
+}
+
+/// `auto-effect`'s comparison of effect strategies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct EffectSelection {
+    /// The loss: `cross-validated DR loss`.
+    pub(crate) loss: String,
+    /// Each candidate strategy with its loss, in the order tried.
+    pub(crate) candidates: Vec<EffectCandidate>,
+}
+
+/// One candidate of `auto-effect`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct EffectCandidate {
+    /// The strategy.
+    pub(crate) strategy: Strategy,
+    /// Its loss (lower is better).
+    pub(crate) loss: f64,
 }
 
 /// Cross-validation results for one arm.
@@ -401,6 +425,10 @@ pub(crate) struct Bundle {
     /// The DR-learner's effect models (absent for other strategies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) effect: Option<EffectModel>,
+    /// With `--strategy auto-effect`: each candidate's cross-validated DR
+    /// loss; `strategy` is the one chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) effect_selection: Option<EffectSelection>,
     /// Out-of-fold predictions of the training patients under every arm.
     #[serde(default)]
     pub(crate) cross_fitted: Option<CrossFitted>,

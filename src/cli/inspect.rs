@@ -106,6 +106,9 @@ pub(crate) struct Summary {
     pub(crate) effect: Option<String>,
     /// Bootstrap replicates stored for `score --intervals`.
     pub(crate) replicates: usize,
+    /// `auto-effect`'s candidates and losses in words (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) effect_selection: Option<String>,
     /// Training patients whose cross-fitted predictions (ID + probabilities) are stored.
     pub(crate) cross_fitted_patients: usize,
     /// Every kind of patient-level content the bundle holds, in words
@@ -241,6 +244,13 @@ pub(crate) fn summarise(file: &str, b: &Bundle) -> Summary {
         strategy: b.strategy.as_str().to_string(),
         effect: describe_effect(b),
         replicates: b.replicate_count(),
+        effect_selection: b.effect_selection.as_ref().map(|s| {
+            format!(
+                "auto-effect by {}: {}",
+                s.loss,
+                crate::cli::train::describe_candidates(s)
+            )
+        }),
         cross_fitted_patients: b.cross_fitted.as_ref().map_or(0, |c| c.ids.len()),
         patient_content: patient_content(b),
         genotypes: describe_genotypes(b),
@@ -303,6 +313,9 @@ fn text(s: &Summary) -> String {
     line("strategy", s.strategy.clone());
     if let Some(e) = &s.effect {
         line("effects", e.clone());
+    }
+    if let Some(e) = &s.effect_selection {
+        line("chosen by", e.clone());
     }
     if s.replicates > 0 {
         let what = if s.strategy == "causal-forest" {

@@ -45,9 +45,11 @@ pub(crate) struct Args {
     /// (one model with therapy indicators and therapy × feature
     /// interactions), `dr-learner` (per-arm outcome models and a lasso
     /// correction of each arm's effect against --control, fitted to
-    /// cross-fitted doubly robust pseudo-outcomes) or `x-learner` (the
+    /// cross-fitted doubly robust pseudo-outcomes), `x-learner` (the
     /// correction fitted to the imputed effects in the arm and in the
-    /// control). Example: --strategy dr-learner
+    /// control), `causal-forest` (honest forests per arm against the
+    /// control) or `auto-effect` (the one of these four with the least
+    /// cross-validated DR loss). Example: --strategy dr-learner
     #[arg(long, value_enum, default_value = "t-learner")]
     pub(crate) strategy: Strategy,
 
@@ -248,6 +250,14 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     for line in arm_summaries(&bundle) {
         ui.info(line);
     }
+    if let Some(sel) = &bundle.effect_selection {
+        ui.info(format!(
+            "auto-effect: {} (lower is better) {}; chose {}",
+            sel.loss,
+            describe_candidates(sel),
+            bundle.strategy.as_str()
+        ));
+    }
     audit_notes(&bundle, ui);
     sample_size_notes(&bundle, ui);
     if bundle.arms.len() > 1 {
@@ -260,19 +270,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
             }
         }
     }
-    let unconverged: Vec<String> = bundle
-        .arms
-        .iter()
-        .filter(|a| a.model.not_converged())
-        .map(|a| a.label())
-        .collect();
-    if !unconverged.is_empty() {
-        ui.warn(format!(
-            "the {} fit of arm {} stopped at its iteration limit before converging (recorded in the bundle); raise it with --param max_iter=N",
-            bundle.arms[0].algorithm.name(),
-            crate::error::quote_all(&unconverged)
-        ));
-    }
+    unconverged_notes(&bundle, ui);
     if bundle.training.holds_patient_rows {
         ui.warn(format!(
             "{} keeps training rows (standardised) inside the bundle: treat {} as patient data",
@@ -295,11 +293,37 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     Ok(())
 }
 
+/// Warns naming the arms whose fit stopped at its iteration limit.
+fn unconverged_notes(bundle: &Bundle, ui: &Ui) {
+    let unconverged: Vec<String> = bundle
+        .arms
+        .iter()
+        .filter(|a| a.model.not_converged())
+        .map(|a| a.label())
+        .collect();
+    if !unconverged.is_empty() {
+        ui.warn(format!(
+            "the {} fit of arm {} stopped at its iteration limit before converging (recorded in the bundle); raise it with --param max_iter=N",
+            bundle.arms[0].algorithm.name(),
+            crate::error::quote_all(&unconverged)
+        ));
+    }
+}
+
+/// "t-learner 0.9123, dr-learner 0.9101, …".
+pub(crate) fn describe_candidates(sel: &crate::bundle::EffectSelection) -> String {
+    sel.candidates
+        .iter()
+        .map(|c| format!("{} {:.4}", c.strategy.as_str(), c.loss))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Whether the strategy models effects against a control.
 fn effect_strategy(s: Strategy) -> bool {
     matches!(
         s,
-        Strategy::DrLearner | Strategy::XLearner | Strategy::CausalForest
+        Strategy::DrLearner | Strategy::XLearner | Strategy::CausalForest | Strategy::AutoEffect
     )
 }
 

@@ -86,14 +86,19 @@ pub(crate) struct DrInputs<'a> {
     pub(crate) forest_trees: usize,
 }
 
-/// Fits the final stage and returns it with the cross-fitted predictions
-/// of the DR-learner (the control's outcome model plus each arm's
-/// out-of-fold effect).
-pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
+/// The training patients in the order of the cross-fitted predictions
+/// (sorted by row) as (row, arm received, outcome), the control arm's
+/// pipeline outputs for them, and their cross-fitted propensities.
+struct Prepared {
+    patients: Vec<(usize, usize, bool)>,
+    received: Vec<usize>,
+    z: ndarray::Array2<f64>,
+    e: Vec<Vec<f64>>,
+    propensity_l2: f64,
+}
+
+fn prepare(inp: &DrInputs) -> Result<Prepared> {
     let c = inp.cohort;
-    let k = inp.arms.len();
-    // The training patients in the order of the cross-fitted predictions
-    // (sorted by row), with their outcomes.
     let mut patients: Vec<(usize, usize, bool)> = Vec::new();
     for (a, arm) in c.arms.iter().enumerate() {
         for (&r, &y) in arm.rows.iter().zip(&arm.y) {
@@ -109,7 +114,61 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
         ));
     }
     let (z, _) = inp.arms[inp.control].pipeline.transform(&c.frame, &rows)?;
-    let (e, propensity_l2) = propensity::cross_fitted(&z, &received, k, inp.seed);
+    let (e, propensity_l2) = propensity::cross_fitted(&z, &received, inp.arms.len(), inp.seed);
+    Ok(Prepared {
+        patients,
+        received,
+        z,
+        e,
+        propensity_l2,
+    })
+}
+
+/// The cross-validated DR loss of each candidate's cross-fitted
+/// predictions: the mean over patients and arms other than the control of
+/// (φ_a − τ̂_a)², with φ the doubly robust pseudo-outcome of the shared
+/// cross-fitted outcome and propensity models and τ̂_a = p_a − p_c (the
+/// DR-loss of Kennedy 2023 §4 and EconML's `score`, used for model
+/// selection by Saito & Yasui 2020 and Mahajan et al. 2024).
+pub(crate) fn dr_losses(inp: &DrInputs, candidates: &[&CrossFitted]) -> Result<Vec<f64>> {
+    let p = prepare(inp)?;
+    let cc = inp.control;
+    let k = inp.arms.len();
+    let mu = &inp.cross.p;
+    let phis: Vec<Vec<f64>> = (0..k)
+        .map(|a| match a == cc {
+            true => Vec::new(),
+            false => pseudo_outcomes(&p.patients, mu, &p.e, a, cc),
+        })
+        .collect();
+    Ok(candidates
+        .iter()
+        .map(|cand| {
+            let (mut sum, mut n) = (0.0, 0usize);
+            for a in (0..k).filter(|&a| a != cc) {
+                for (i, phi) in phis[a].iter().enumerate() {
+                    let d = phi - (cand.p[a][i] - cand.p[cc][i]);
+                    sum += d * d;
+                    n += 1;
+                }
+            }
+            sum / n.max(1) as f64
+        })
+        .collect())
+}
+
+/// Fits the final stage and returns it with the cross-fitted predictions
+/// of the DR-learner (the control's outcome model plus each arm's
+/// out-of-fold effect).
+pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
+    let Prepared {
+        patients,
+        received,
+        z,
+        e,
+        propensity_l2,
+    } = prepare(inp)?;
+    let k = inp.arms.len();
     let mu = &inp.cross.p;
     let cc = inp.control;
     let mut effects = Vec::new();

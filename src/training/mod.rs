@@ -80,6 +80,8 @@ pub(crate) fn train(
         _ => fit_t_learner(cohort, how, on_fold)?,
     };
     let mut arms = arms;
+    let (chosen, effect_selection) = resolve_strategy(cohort, &arms, cross_fitted.as_ref(), how)?;
+    let how = &chosen;
     replicates::add(cohort, &mut arms, how)?;
     let (effect, cross_fitted) = effect_stage(cohort, &arms, cross_fitted, how)?;
     let cross_fitted = cross_fitted.filter(|_| how.keep_cross_fitted);
@@ -130,6 +132,7 @@ pub(crate) fn train(
         },
         arms,
         effect,
+        effect_selection,
         file: String::new(),
     })
 }
@@ -167,6 +170,81 @@ fn effect_stage(
             how.strategy.as_str()
         ))),
     }
+}
+
+/// The strategy to fit: `how`'s, or the one `auto-effect` chooses, with
+/// its comparison.
+fn resolve_strategy(
+    cohort: &Cohort,
+    arms: &[Arm],
+    cross: Option<&CrossFitted>,
+    how: &TrainSpec,
+) -> Result<(TrainSpec, Option<crate::bundle::EffectSelection>)> {
+    if how.strategy != Strategy::AutoEffect {
+        return Ok((how.clone(), None));
+    }
+    let sel = choose_effect(cohort, arms, cross, how)?;
+    let best = sel
+        .candidates
+        .iter()
+        .min_by(|a, b| a.loss.total_cmp(&b.loss));
+    let strategy = best.map_or(Strategy::TLearner, |c| c.strategy);
+    Ok((
+        TrainSpec {
+            strategy,
+            ..how.clone()
+        },
+        Some(sel),
+    ))
+}
+
+/// `auto-effect`: the T-, DR-, X-learner and causal forest fitted on the
+/// same outcome models, compared by the DR loss of their cross-fitted
+/// predictions (ties to the earlier, simpler one).
+fn choose_effect(
+    cohort: &Cohort,
+    arms: &[Arm],
+    cross: Option<&CrossFitted>,
+    how: &TrainSpec,
+) -> Result<crate::bundle::EffectSelection> {
+    let cross = cross.ok_or_else(|| {
+        crate::error::Error::Fit(
+            "auto-effect needs cross-fitted outcome predictions (--cv of at least 2)".into(),
+        )
+    })?;
+    let inputs = |kind| dr_learner::DrInputs {
+        kind,
+        cohort,
+        arms,
+        cross,
+        control: how.control.unwrap_or(0),
+        seed: how.seed,
+        replicates: 0,
+        forest_trees: how.forest_trees,
+    };
+    use dr_learner::Kind;
+    let kinds = [
+        (Strategy::DrLearner, Kind::Dr),
+        (Strategy::XLearner, Kind::X),
+        (Strategy::CausalForest, Kind::Forest),
+    ];
+    let mut fitted = vec![(Strategy::TLearner, cross.clone())];
+    for (strategy, kind) in kinds {
+        fitted.push((strategy, dr_learner::fit(&inputs(kind))?.1));
+    }
+    let refs: Vec<&CrossFitted> = fitted.iter().map(|f| &f.1).collect();
+    let losses = dr_learner::dr_losses(&inputs(Kind::Dr), &refs)?;
+    Ok(crate::bundle::EffectSelection {
+        loss: "cross-validated DR loss".into(),
+        candidates: fitted
+            .iter()
+            .zip(losses)
+            .map(|((strategy, _), loss)| crate::bundle::EffectCandidate {
+                strategy: *strategy,
+                loss,
+            })
+            .collect(),
+    })
 }
 
 /// Each arm's minimum sample size for its cross-validated C-statistic

@@ -60,7 +60,7 @@ pub(crate) fn add(c: &Cohort, arms: &mut [Arm], how: &TrainSpec) -> Result<()> {
         // The DR- and X-learner's outcome models are a T-learner's; their
         // final stages have replicates of their own (dr_learner).
         // A causal forest's intervals come from its little bags.
-        Strategy::CausalForest => Ok(()),
+        Strategy::CausalForest | Strategy::AutoEffect => Ok(()),
         Strategy::TLearner | Strategy::DrLearner | Strategy::XLearner => {
             t_learner_replicates(c, arms, how.replicates, how.seed)
         }

@@ -262,3 +262,51 @@ fn causal_forest_bundle_intervals_and_refusals() {
         &["has 41 trees", "a multiple of 2"],
     );
 }
+
+#[test]
+fn auto_effect_compares_the_strategies_and_stores_its_choice() {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = ["--forest-trees", "20", "--replicates", "4"];
+    let a = train_dr(dir.path(), "a.json", "auto-effect", &flags);
+    let b = train_dr(dir.path(), "b.json", "auto-effect", &flags);
+    let bytes = std::fs::read(&a).unwrap();
+    assert_eq!(bytes, std::fs::read(&b).unwrap(), "deterministic");
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let sel = &v["effect_selection"];
+    assert_eq!(sel["loss"], "cross-validated DR loss");
+    let c = sel["candidates"].as_array().unwrap();
+    let names: Vec<&str> = c.iter().map(|c| c["strategy"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["t-learner", "dr-learner", "x-learner", "causal-forest"]
+    );
+    // The stored strategy is the candidate with the least loss.
+    let best = c
+        .iter()
+        .min_by(|x, y| {
+            x["loss"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&y["loss"].as_f64().unwrap())
+        })
+        .unwrap();
+    assert_eq!(v["strategy"], best["strategy"]);
+    // It scores like any bundle, and says what it chose.
+    let data = dir.path().join("train.csv").display().to_string();
+    run_ok(
+        responder()
+            .args(["score", "--model"])
+            .arg(&a)
+            .args(["--data", &data]),
+    );
+    let inspect = run_ok(responder().arg("inspect").arg(&a));
+    assert!(
+        inspect.contains("auto-effect by cross-validated DR loss"),
+        "{inspect}"
+    );
+    // A bundle cannot claim auto-effect as its strategy.
+    let mut e = v;
+    e["strategy"] = serde_json::json!("auto-effect");
+    let path = write(dir.path(), "edited.json", &e.to_string());
+    fails(responder().args(["inspect", &path]), &["auto-effect"]);
+}

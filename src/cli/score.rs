@@ -377,7 +377,7 @@ fn effect_notes(bundle: &Bundle, c: &Config, undecided: &AtomicUsize, ui: &Ui) {
                 "the causal forest's little-bags variance ({n} groups of 2 trees)"
             ),
             Some(_) => format!(
-                "{n} bootstrap replicates of the outcome models and the effect model's final stage, paired"
+                "{n} bootstrap replicates of the outcome models plus {n} of the effect model's final stage (drawn separately)"
             ),
             None => format!("{n} bootstrap replicates of the learner"),
         };

@@ -84,9 +84,9 @@ pub(crate) struct Args {
     #[arg(long, value_name = "B", default_value_t = 0, value_parser = count(0, 1000))]
     pub(crate) replicates: usize,
 
-    /// Trees of each causal forest (--strategy causal-forest; 4 to 100000,
+    /// Trees of each causal forest (--strategy causal-forest; 40 to 100000,
     /// rounded up to a whole number of little bags of 2). Example: --forest-trees 2000
-    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = count(4, 100_000))]
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = count(40, 100_000))]
     pub(crate) forest_trees: usize,
 
     /// Where to write the model bundle (JSON). Example: --out model.json

@@ -433,8 +433,9 @@ pub(crate) fn replicate_sds(
 
 /// Pair SDs of a causal-forest bundle: the little-bags variance of each
 /// arm's effect against the control; for two non-control arms, the sum of
-/// their variances (their forests are grown independently; the shared
-/// control model's error cancels in the difference).
+/// their variances. Both forests use the control's patients, so their
+/// errors are positively correlated and the sum overstates the variance of
+/// the difference: that interval is conservative.
 fn forest_sds(
     bundle: &Bundle,
     effect: &crate::bundle::EffectModel,

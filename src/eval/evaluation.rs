@@ -332,6 +332,13 @@ pub(crate) fn evaluate_bundle(
         }
         let p = match cross_fitted {
             Some(model) => cross_fitted_rows(bundle, model, data, &rows)?.swap_remove(a),
+            // Effect models (DR-, X-learner, causal forest) change p under
+            // the non-control arms: read it as `score` does.
+            None if bundle.effect.is_some() => {
+                crate::eval::apply::predict_all(bundle, &data.frame, &rows)?
+                    .0
+                    .swap_remove(a)
+            }
             None => predict_arm(arm, &data.frame, &rows)?.0,
         };
         evaluated.extend_from_slice(&rows);

@@ -105,6 +105,16 @@ impl CfTree {
                 }
             }
         }
+        // A leaf without estimation patients holds (0, 0); some leaf must
+        // hold some, or the tree says nothing.
+        let leaves = (0..n).filter(|&i| self.split[i] < 0);
+        if !leaves.clone().any(|i| self.weight[i] > 0.0)
+            || leaves
+                .clone()
+                .any(|i| self.weight[i] == 0.0 && self.value[i] != 0.0)
+        {
+            return Err("its leaves hold no estimation patient (every weight is 0), or a leaf of weight 0 has a value".into());
+        }
         Ok(())
     }
 }
@@ -136,7 +146,8 @@ impl CausalForest {
     }
 
     /// Grows the forest and predicts each training row from the trees whose
-    /// half-sample left it out (out-of-bag; 0 when every group drew it).
+    /// half-sample left it out (out-of-bag; NaN when every group drew it or
+    /// its leaves hold no estimation patient).
     pub(crate) fn fit_with_oob(
         data: &Residuals,
         params: ForestParams,
@@ -200,7 +211,7 @@ impl CausalForest {
                 if sb > 0.0 {
                     sa / sb
                 } else {
-                    0.0
+                    f64::NAN
                 }
             })
             .collect();
@@ -280,7 +291,7 @@ fn grow_tree(
     while let Some((node, gs, fs, depth)) = stack.pop() {
         let best = if depth < MAX_DEPTH && gs.len() >= 2 * min_node {
             features.shuffle(rng);
-            best_split(d, binned, &gs, &features[..mtry], min_node)
+            best_split(d, binned, &gs, &features[..mtry.min(binned.p)], min_node)
         } else {
             None
         };

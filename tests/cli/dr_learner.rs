@@ -240,6 +240,31 @@ fn causal_forest_bundle_intervals_and_refusals() {
             .arg(dir.path().join("m.json")),
         &["--replicates is not used by --strategy causal-forest"],
     );
+    // Fewer than 20 little bags would leave patients without out-of-bag trees.
+    fails_usage(
+        responder()
+            .args(["train", "--data", &data, "--target", "responder"])
+            .args(["--therapy-col", "therapy", "--strategy", "causal-forest"])
+            .args(["--forest-trees", "10", "--out"])
+            .arg(dir.path().join("m.json")),
+        &["--forest-trees"],
+    );
+    // A forest whose leaves hold nothing is refused.
+    let mut e = v.clone();
+    let w = e["effect"]["forests"][0]["forest"]["trees"][5]["weight"]
+        .as_array_mut()
+        .unwrap();
+    for x in w.iter_mut() {
+        *x = serde_json::json!(0.0);
+    }
+    let path = write(dir.path(), "edited.json", &e.to_string());
+    fails(
+        responder().args(["inspect", &path]),
+        &[
+            "`effect.forests[0].forest.trees[5]`",
+            "no estimation patient",
+        ],
+    );
     // An edited forest is refused.
     let mut e = v.clone();
     e["effect"]["forests"][0]["forest"]["trees"][3]["split"][0] = serde_json::json!(100000);
@@ -266,7 +291,7 @@ fn causal_forest_bundle_intervals_and_refusals() {
 #[test]
 fn auto_effect_compares_the_strategies_and_stores_its_choice() {
     let dir = tempfile::tempdir().unwrap();
-    let flags = ["--forest-trees", "20", "--replicates", "4"];
+    let flags = ["--forest-trees", "40", "--replicates", "4"];
     let a = train_dr(dir.path(), "a.json", "auto-effect", &flags);
     let b = train_dr(dir.path(), "b.json", "auto-effect", &flags);
     let bytes = std::fs::read(&a).unwrap();

@@ -308,6 +308,27 @@ fn overall_group(
 /// of them pooled. `threshold` overrides each arm's training prevalence.
 /// With `cross_fitted` (the model file's name, for messages), every
 /// patient's probability is the bundle's cross-fitted one (out-of-fold),
+
+/// P(responder) under arm `a` for `rows`: the bundle's cross-fitted
+/// predictions when asked, else the model's (for an effect model, the
+/// control's outcome model plus the arm's effect, as `score` reads it).
+fn arm_predictions(
+    bundle: &Bundle,
+    cross_fitted: Option<&str>,
+    data: &LabelledData,
+    rows: &[usize],
+    a: usize,
+) -> Result<Vec<f64>> {
+    Ok(match cross_fitted {
+        Some(model) => cross_fitted_rows(bundle, model, data, rows)?.swap_remove(a),
+        None if bundle.effect.is_some() => {
+            crate::eval::apply::predict_all(bundle, &data.frame, rows)?
+                .0
+                .swap_remove(a)
+        }
+        None => predict_arm(&bundle.arms[a], &data.frame, rows)?.0,
+    })
+}
 /// so the file must hold training patients only.
 pub(crate) fn evaluate_bundle(
     bundle: &Bundle,
@@ -330,17 +351,7 @@ pub(crate) fn evaluate_bundle(
             ));
             continue;
         }
-        let p = match cross_fitted {
-            Some(model) => cross_fitted_rows(bundle, model, data, &rows)?.swap_remove(a),
-            // Effect models (DR-, X-learner, causal forest) change p under
-            // the non-control arms: read it as `score` does.
-            None if bundle.effect.is_some() => {
-                crate::eval::apply::predict_all(bundle, &data.frame, &rows)?
-                    .0
-                    .swap_remove(a)
-            }
-            None => predict_arm(arm, &data.frame, &rows)?.0,
-        };
+        let p = arm_predictions(bundle, cross_fitted, data, &rows, a)?;
         evaluated.extend_from_slice(&rows);
         let (t, source) = pick_threshold(threshold, arm.responders, arm.n);
         let seed = opts.seed.wrapping_add(a as u64);

@@ -304,11 +304,6 @@ fn overall_group(
     })
 }
 
-/// Evaluates every arm of `bundle` on the patients who received it, and all
-/// of them pooled. `threshold` overrides each arm's training prevalence.
-/// With `cross_fitted` (the model file's name, for messages), every
-/// patient's probability is the bundle's cross-fitted one (out-of-fold),
-
 /// P(responder) under arm `a` for `rows`: the bundle's cross-fitted
 /// predictions when asked, else the model's (for an effect model, the
 /// control's outcome model plus the arm's effect, as `score` reads it).
@@ -329,6 +324,11 @@ fn arm_predictions(
         None => predict_arm(&bundle.arms[a], &data.frame, rows)?.0,
     })
 }
+
+/// Evaluates every arm of `bundle` on the patients who received it, and all
+/// of them pooled. `threshold` overrides each arm's training prevalence.
+/// With `cross_fitted` (the model file's name, for messages), every
+/// patient's probability is the bundle's cross-fitted one (out-of-fold),
 /// so the file must hold training patients only.
 pub(crate) fn evaluate_bundle(
     bundle: &Bundle,

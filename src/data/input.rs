@@ -98,6 +98,12 @@ impl Loaded {
     /// Memory for the contents is reserved before it is filled, so a file
     /// too large for the machine is an error, not an abort.
     pub(crate) fn read(path: &str) -> Result<Loaded> {
+        // A PLINK fileset may be named by its prefix.
+        let prefixed = match crate::data::bed::resolve(path) {
+            Some(b) if path != "-" && !Path::new(path).exists() => b.display().to_string(),
+            _ => path.to_string(),
+        };
+        let path = prefixed.as_str();
         let io = |p: &str| {
             let p = p.to_string();
             move |source| Error::Io {
@@ -139,6 +145,12 @@ impl Loaded {
             raw
         };
         let mut bytes = bytes;
+        // A PLINK 1 binary fileset becomes the text of its `.raw` export.
+        if let Some(bed) = crate::data::bed::resolve(path)
+            .filter(|_| bytes.starts_with(&crate::data::bed::MAGIC[..2]))
+        {
+            bytes = crate::data::bed::to_raw_text(&bed, &bytes)?;
+        }
         refuse_binary(&name, &bytes)?;
         classic_mac_line_ends(&mut bytes);
         let base_name = Path::new(&name)
@@ -198,7 +210,7 @@ fn refuse_binary(name: &str, bytes: &[u8]) -> Result<()> {
     let why = if head.starts_with(b"BCF\x02") {
         "is a BCF file (binary VCF): convert it to text with `bcftools view -Oz -o FILE.vcf.gz FILE.bcf` and pass the .vcf.gz"
     } else if head.starts_with(&[0x6c, 0x1b]) {
-        "is a PLINK binary genotype file (.bed or .pgen), which cannot be read yet: export dosages with `plink --bfile PREFIX --recode A` or `plink2 --pfile PREFIX --export A` and pass the .raw file"
+        "is a PLINK binary genotype file: pass a PLINK 1 fileset by its .bed (with the .bim and .fam next to it); convert a plink2 .pgen with `plink2 --pfile PREFIX --make-bed --out NEW` (or `--export A` for a .raw file)"
     } else if head.get(16..20) == Some(b"bgen".as_slice()) {
         "is a BGEN file, which cannot be read: convert it with `plink2 --bgen FILE ref-first --sample FILE.sample --export A` and pass the .raw file"
     } else if head.starts_with(b"PK\x03\x04") {

@@ -1,6 +1,7 @@
 //! Reading input files into one joined view of patients: the clinical table
 //! and, optionally, a genotype dosage table joined on the patient ID.
 
+pub(crate) mod bed;
 pub(crate) mod chunks;
 pub(crate) mod dosage;
 pub(crate) mod input;

@@ -155,6 +155,9 @@ fn open_streams(
         if l.ends_with(".vcf") || l.ends_with(".vcf.gz") {
             return Err("the genotypes are a VCF".into());
         }
+        if crate::data::bed::resolve(g).is_some() {
+            return Err("the genotypes are a PLINK binary fileset, converted in memory".into());
+        }
     }
     let data = LineBlocks::open(&files.data).map_err(|e| e.to_string())?;
     let geno = files

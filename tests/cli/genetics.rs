@@ -551,3 +551,115 @@ fn bundles_from_before_snp_ids_still_score() {
     let (got, _) = score(Path::new(&old), &fx("clinical.csv"), &fx("train.raw"));
     assert_eq!(got, want);
 }
+
+/// The PLINK fixture written by `bench/make_plink_fixtures.sh`.
+fn plink(ext: &str) -> String {
+    repo(&format!("tests/fixtures/plink/cohort{ext}"))
+}
+
+#[test]
+fn plink_binary_fileset_reads_as_plinks_own_raw_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    let clinical = repo("examples/cohort/clinical.csv");
+    responder()
+        .args(["train", "--data", &clinical, "--genotypes", &plink(".bed")])
+        .args([
+            "--target",
+            "responder",
+            "--therapy-col",
+            "therapy",
+            "--cv",
+            "0",
+            "--out",
+        ])
+        .arg(&model)
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+    // The .bim's A1 is counted and A2 named, as in plink's .raw.
+    assert_eq!(v["genotypes"]["alleles"]["rs1101240"]["counted"], "G");
+    assert_eq!(v["genotypes"]["alleles"]["rs1101240"]["other"], "A");
+    let score = |geno: &str| {
+        let out = responder()
+            .args(["score", "--model"])
+            .arg(&model)
+            .args(["--data", &clinical, "--genotypes", geno, "--format", "csv"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let from_raw = score(&plink(".raw"));
+    assert_eq!(from_raw.iter().filter(|&&b| b == b'\n').count(), 81);
+    assert_eq!(score(&plink(".bed")), from_raw);
+    // The fileset's prefix works too.
+    assert_eq!(score(&plink("")), from_raw);
+}
+
+#[test]
+fn broken_plink_filesets_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = |name: &str| {
+        for ext in ["bed", "bim", "fam"] {
+            std::fs::copy(
+                plink(&format!(".{ext}")),
+                dir.path().join(format!("{name}.{ext}")),
+            )
+            .unwrap();
+        }
+        dir.path().join(format!("{name}.bed")).display().to_string()
+    };
+    let clinical = repo("examples/cohort/clinical.csv");
+    let train = |geno: &str| {
+        let mut c = responder();
+        c.args(["train", "--data", &clinical, "--genotypes", geno])
+            .args(["--target", "responder", "--cv", "0", "--out"])
+            .arg(dir.path().join("m.json"));
+        c
+    };
+    let no_bim = copy("nobim");
+    std::fs::remove_file(dir.path().join("nobim.bim")).unwrap();
+    fails(
+        &mut train(&no_bim),
+        &["nobim.bed", "needs its .bim next to it"],
+    );
+    let short = copy("short");
+    let mut bytes = std::fs::read(&short).unwrap();
+    bytes.pop();
+    std::fs::write(&short, bytes).unwrap();
+    fails(
+        &mut train(&short),
+        &[
+            "short.bed",
+            "has 402 bytes",
+            "80 samples",
+            "20 SNPs",
+            "need 403",
+        ],
+    );
+    let old = copy("old");
+    let mut bytes = std::fs::read(&old).unwrap();
+    bytes[2] = 0;
+    std::fs::write(&old, bytes).unwrap();
+    fails(&mut train(&old), &["old.bed", "individual-major"]);
+    let bad = copy("badbim");
+    std::fs::write(dir.path().join("badbim.bim"), "1 rs1 0 1000 A\n").unwrap();
+    fails(&mut train(&bad), &["badbim.bim", "line 1", "has 5 fields"]);
+    // A plink2 .pgen is named, with the command that converts it.
+    let pgen = dir.path().join("x.pgen");
+    std::fs::write(&pgen, [0x6c, 0x1b, 0x10, 0, 0, 0, 0, 0]).unwrap();
+    fails(
+        &mut train(&pgen.display().to_string()),
+        &[
+            "x.pgen",
+            "is a PLINK binary genotype file",
+            "plink2 --pfile PREFIX --make-bed",
+        ],
+    );
+    assert!(!dir.path().join("m.json").exists());
+}

@@ -120,10 +120,6 @@ fn headerless_vcf_and_bcf_are_named() {
     );
     assert!(e.is_ascii(), "no binary bytes echoed: {e}");
     fails(
-        &mut train(&real("base.bed")),
-        &["base.bed: is a PLINK binary genotype file"],
-    );
-    fails(
         responder()
             .args([
                 "train",
@@ -292,4 +288,64 @@ fn semicolon_csv_is_sniffed_and_other_separators_hinted() {
             "pass the file's delimiter with --delimiter",
         ],
     );
+}
+
+/// PLINK 1 binary filesets written by plink 1.9 and plink 2 (see
+/// `tests/fixtures/genetics/real/make.sh`) score exactly as the `.raw`
+/// files the same tools exported from them.
+#[test]
+fn plink_filesets_from_both_plinks_score_as_their_raw_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    responder()
+        .args(["train", "--data", &real("clinical.csv")])
+        .args(["--genotypes", &real("base_plink19_include-alt.raw")])
+        .args(["--target", "responder", "--cv", "0", "--out"])
+        .arg(&model)
+        .assert()
+        .success();
+    let score = |geno: &str| {
+        let out = responder()
+            .args(["score", "--model"])
+            .arg(&model)
+            .args(["--data", &real("clinical.csv"), "--genotypes", geno])
+            .args(["--format", "csv"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{geno}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    for (bed, raw) in [
+        ("base.bed", "base_plink19_include-alt.raw"),
+        ("base_reordered.bed", "base_reordered.raw"),
+    ] {
+        assert_eq!(score(&real(bed)), score(&real(raw)), "{bed} vs {raw}");
+    }
+    // plink 2's .bed has the same genotypes as plink 1.9's: its .bim's A1
+    // is counted, the alleles the model counts are aligned (6 flipped), and
+    // no palindromic SNP is dropped, as none counts the other allele.
+    let out = responder()
+        .args(["score", "--model"])
+        .arg(&model)
+        .args([
+            "--data",
+            &real("clinical.csv"),
+            "--genotypes",
+            &real("base_plink2.bed"),
+        ])
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("flipped 6 SNPs"), "{stderr}");
+    assert!(!stderr.contains("palindromic"), "{stderr}");
+    assert!(
+        stderr.contains("PLINK binary fileset, converted in memory"),
+        "{stderr}"
+    );
+    assert_eq!(out.stdout, score(&real("base.bed")));
 }

@@ -180,10 +180,7 @@ fn explain_effects(args: &Args, bundle: &Bundle, frame: &Frame) -> Result<Effect
             "--effects needs a model with at least two arms; this one has one",
         ));
     }
-    let control = match (&args.control, &bundle.effect) {
-        (None, Some(e)) => e.control,
-        (c, _) => crate::eval::selection::control_index(&names, c.as_deref())?,
-    };
+    let control = crate::eval::selection::bundle_control(bundle, args.control.as_deref())?;
     let rows: Vec<usize> = (0..frame.n_rows()).collect();
     let mut arms = effect_importance(bundle, frame, &rows, control, args.repeats, args.seed)?;
     for a in &mut arms {

@@ -244,10 +244,7 @@ impl Args {
                 ),
             });
         }
-        match (&self.control, &bundle.effect) {
-            (None, Some(effect)) => Ok(effect.control),
-            (control, _) => crate::eval::selection::control_index(&arms, control.as_deref()),
-        }
+        crate::eval::selection::bundle_control(bundle, self.control.as_deref())
     }
 }
 

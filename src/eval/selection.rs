@@ -101,6 +101,19 @@ pub(crate) struct GroupSpread {
     pub(crate) policy_gain_range: [f64; 2],
 }
 
+/// The control arm of `bundle`'s effects: `--control`, else the control
+/// an effect model (DR-, X-learner, causal forest) was trained against,
+/// else as [`control_index`].
+pub(crate) fn bundle_control(
+    bundle: &crate::bundle::Bundle,
+    control: Option<&str>,
+) -> Result<usize> {
+    match (control, &bundle.effect) {
+        (None, Some(effect)) => Ok(effect.control),
+        (control, _) => control_index(&bundle.arm_names(), control),
+    }
+}
+
 /// The control arm: `--control`, else an arm named like a control
 /// (control, placebo, sham, TAU, usual care, waitlist), else the first.
 pub(crate) fn control_index(arms: &[String], control: Option<&str>) -> Result<usize> {

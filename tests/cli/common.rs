@@ -55,6 +55,18 @@ pub fn fails_with(cmd: &mut Command, code: i32, needles: &[&str]) -> String {
     stderr
 }
 
+/// Runs `cmd`, asserts success (showing stderr otherwise) and returns stdout.
+#[track_caller]
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Files in a folder, sorted.
 pub fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)

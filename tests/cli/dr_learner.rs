@@ -19,16 +19,6 @@ fn train_dr(dir: &Path, name: &str, strategy: &str, extra: &[&str]) -> PathBuf {
     out
 }
 
-fn run_ok(cmd: &mut assert_cmd::Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn dr_and_x_learner_bundles_are_deterministic_and_scored_like_the_others() {
     for strategy in ["dr-learner", "x-learner"] {
@@ -55,7 +45,7 @@ fn effect_bundle_is_deterministic_and_scored(strategy: &str) {
     assert_eq!(arms[0].get("x_learner").is_some(), strategy == "x-learner");
     // Scored with intervals against the bundle's own control by default.
     let data = dir.path().join("train.csv").display().to_string();
-    let text = run_ok(responder().args(["score", "--model"]).arg(&a).args([
+    let text = stdout_of(responder().args(["score", "--model"]).arg(&a).args([
         "--data",
         &data,
         "--format",
@@ -77,14 +67,14 @@ fn effect_bundle_is_deterministic_and_scored(strategy: &str) {
     }
     assert_eq!(rows, 120);
     // The stored cross-fitted predictions, inspect and evaluate read it.
-    run_ok(
+    stdout_of(
         responder()
             .args(["score", "--cross-fitted", "--model"])
             .arg(&a),
     );
-    let inspect = run_ok(responder().arg("inspect").arg(&a));
+    let inspect = stdout_of(responder().arg("inspect").arg(&a));
     assert!(inspect.contains(strategy), "{inspect}");
-    run_ok(
+    stdout_of(
         responder()
             .args(["evaluate", "--model"])
             .arg(&a)
@@ -220,12 +210,12 @@ fn causal_forest_bundle_intervals_and_refusals() {
         assert!(num(7) <= num(6) && num(6) <= num(8), "{l}");
         assert_eq!(f[4] == "none", num(7) <= 0.0 && num(8) >= 0.0, "{l}");
     }
-    run_ok(
+    stdout_of(
         responder()
             .args(["score", "--cross-fitted", "--model"])
             .arg(&a),
     );
-    run_ok(
+    stdout_of(
         responder()
             .args(["evaluate", "--model"])
             .arg(&a)
@@ -318,13 +308,13 @@ fn auto_effect_compares_the_strategies_and_stores_its_choice() {
     assert_eq!(v["strategy"], best["strategy"]);
     // It scores like any bundle, and says what it chose.
     let data = dir.path().join("train.csv").display().to_string();
-    run_ok(
+    stdout_of(
         responder()
             .args(["score", "--model"])
             .arg(&a)
             .args(["--data", &data]),
     );
-    let inspect = run_ok(responder().arg("inspect").arg(&a));
+    let inspect = stdout_of(responder().arg("inspect").arg(&a));
     assert!(
         inspect.contains("auto-effect by cross-validated DR loss"),
         "{inspect}"

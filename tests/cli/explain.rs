@@ -262,6 +262,28 @@ fn effects_rank_what_drives_the_predicted_effect() {
         ]),
         &["--control `Z` is not an arm of the model"],
     );
+    let one = dir.path().join("one.json");
+    responder()
+        .args([
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "responder",
+            "--cv",
+            "0",
+            "--out",
+        ])
+        .arg(&one)
+        .assert()
+        .success();
+    fails_usage(
+        responder()
+            .args(["explain", "--model"])
+            .arg(&one)
+            .args(["--data", &data, "--effects"]),
+        &["--effects needs a model with at least two arms"],
+    );
     fails_usage(
         responder()
             .args(["explain", "--model"])

@@ -26,16 +26,6 @@ fn two_arm_model(dir: &Path) -> PathBuf {
     out
 }
 
-fn stdout(cmd: &mut assert_cmd::Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn example_score() -> assert_cmd::Command {
     let mut c = responder();
     c.args([
@@ -52,7 +42,7 @@ fn example_score() -> assert_cmd::Command {
 
 #[test]
 fn multi_arm_output_is_ranked_by_best_arm() {
-    let text = stdout(example_score().args(["--format", "csv"]));
+    let text = stdout_of(example_score().args(["--format", "csv"]));
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
@@ -81,7 +71,8 @@ fn multi_arm_output_is_ranked_by_best_arm() {
 
 #[test]
 fn therapy_flag_ranks_by_that_arm_and_top_keeps_k() {
-    let text = stdout(example_score().args(["--therapy", "TMS", "--top", "7", "--format", "csv"]));
+    let text =
+        stdout_of(example_score().args(["--therapy", "TMS", "--top", "7", "--format", "csv"]));
     let rows: Vec<Vec<f64>> = text
         .lines()
         .skip(1)
@@ -99,8 +90,8 @@ fn therapy_flag_ranks_by_that_arm_and_top_keeps_k() {
 
 #[test]
 fn json_has_the_same_rows() {
-    let csv = stdout(example_score().args(["--format", "csv", "--top", "3"]));
-    let json = stdout(example_score().args(["--format", "json", "--top", "3"]));
+    let csv = stdout_of(example_score().args(["--format", "csv", "--top", "3"]));
+    let json = stdout_of(example_score().args(["--format", "json", "--top", "3"]));
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let arr = v.as_array().unwrap();
     assert_eq!(arr.len(), 3);
@@ -127,7 +118,7 @@ fn json_has_the_same_rows() {
 
 #[test]
 fn table_format_is_aligned() {
-    let text = stdout(example_score().args(["--format", "table", "--top", "2"]));
+    let text = stdout_of(example_score().args(["--format", "table", "--top", "2"]));
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("rank  patient_id"));
     assert!(lines[1].starts_with("----"));
@@ -153,7 +144,7 @@ fn single_arm_output_and_column_order_is_irrelevant() {
         .arg(&model)
         .assert()
         .success();
-    let a = stdout(
+    let a = stdout_of(
         responder()
             .args(["score", "--model"])
             .arg(&model)
@@ -167,7 +158,7 @@ fn single_arm_output_and_column_order_is_irrelevant() {
         reordered.push_str(&format!("x,{},{},{},{},{}\n", f[3], f[4], f[2], f[0], f[1]));
     }
     let other = write(dir.path(), "reordered.csv", &reordered);
-    let b = stdout(
+    let b = stdout_of(
         responder()
             .args(["score", "--model"])
             .arg(&model)
@@ -234,7 +225,7 @@ fn missing_values_are_imputed_at_scoring() {
         "patient_id,age,sex,score\nQ1,,NA,\nQ2,40,F,30\n",
     );
     let geno = write(dir.path(), "g.csv", "patient_id,rs1,rs2\nQ1,NA,.\nQ2,1,2\n");
-    let text = stdout(responder().args(["score", "--model"]).arg(&model).args([
+    let text = stdout_of(responder().args(["score", "--model"]).arg(&model).args([
         "--data",
         &new,
         "--genotypes",
@@ -425,7 +416,7 @@ fn cross_fitted_and_min_advantage() {
         .arg(&model)
         .assert()
         .success();
-    let text = stdout(responder().args(["score", "--model"]).arg(&model).args([
+    let text = stdout_of(responder().args(["score", "--model"]).arg(&model).args([
         "--cross-fitted",
         "--format",
         "csv",
@@ -433,7 +424,7 @@ fn cross_fitted_and_min_advantage() {
     assert!(text.starts_with("rank,patient_id,p_A,p_B,best_therapy,advantage\n"));
     assert_eq!(text.lines().count(), 81);
     // In-sample scores differ from the cross-fitted ones.
-    let in_sample = stdout(
+    let in_sample = stdout_of(
         responder()
             .args(["score", "--model"])
             .arg(&model)
@@ -441,7 +432,7 @@ fn cross_fitted_and_min_advantage() {
     );
     assert_ne!(text, in_sample);
     // --min-advantage 1 makes every recommendation `none`.
-    let none = stdout(responder().args(["score", "--model"]).arg(&model).args([
+    let none = stdout_of(responder().args(["score", "--model"]).arg(&model).args([
         "--data",
         &data,
         "--format",
@@ -495,7 +486,7 @@ fn streamed_blocks_give_the_same_ranking_as_one_pass() {
     let data = dir.path().join("train.csv").display().to_string();
     let geno = dir.path().join("geno.csv").display().to_string();
     let run = |extra: &[&str], geno: &str| {
-        stdout(
+        stdout_of(
             responder()
                 .args(["score", "--model"])
                 .arg(&model)
@@ -547,7 +538,7 @@ fn rankings_spilled_to_temporary_files_are_identical() {
     let data = dir.path().join("train.csv").display().to_string();
     let geno = dir.path().join("geno.csv").display().to_string();
     let run = |extra: &[&str]| {
-        stdout(
+        stdout_of(
             responder()
                 .args(["score", "--model"])
                 .arg(&model)
@@ -770,7 +761,7 @@ fn replicated_model(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
 
 fn interval_score(model: &Path, dir: &Path, extra: &[&str]) -> String {
     let data = dir.join("train.csv").display().to_string();
-    stdout(
+    stdout_of(
         responder()
             .args(["score", "--model"])
             .arg(model)
@@ -832,7 +823,7 @@ fn intervals_add_effect_columns_around_the_effect() {
         .ends_with(",effect_A,effect_A_low,effect_A_high"));
     // JSON carries the same columns.
     let data = dir.path().join("train.csv").display().to_string();
-    let json = stdout(responder().args(["score", "--model"]).arg(&model).args([
+    let json = stdout_of(responder().args(["score", "--model"]).arg(&model).args([
         "--data",
         &data,
         "--format",

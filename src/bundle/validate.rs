@@ -207,8 +207,8 @@ impl Bundle {
             .and_then(|g| g.pca.as_ref())
             .map_or(0, |p| p.components.len());
         for f in &self.features {
-            if f.name == PRS_FEATURE && g.and_then(|g| g.prs.as_ref()).is_none() {
-                return Err("`features` has `prs` but `genotypes.prs` is missing: the score cannot be computed".into());
+            if f.name == PRS_FEATURE && !g.is_some_and(|g| g.prs.iter().any(|p| p.name == f.name)) {
+                return Err("`features` has `prs` but `genotypes.prs` has no score of that name: it cannot be computed".into());
             }
             let pc = f
                 .name
@@ -232,19 +232,23 @@ impl Bundle {
         let Some(g) = &self.genotypes else {
             return Ok(());
         };
-        if let Some(p) = &g.prs {
+        if let Some(d) = duplicate(g.prs.iter().map(|p| p.name.as_str())) {
+            return Err(format!("score `{d}` appears twice in `genotypes.prs`"));
+        }
+        for p in &g.prs {
+            let n = &p.name;
             if p.weights.is_empty() {
-                return Err("`genotypes.prs.weights` is empty".into());
+                return Err(format!("`genotypes.prs` `{n}`: `weights` is empty"));
             }
             if let Some(d) = duplicate(p.weights.iter().map(|w| w.snp.as_str())) {
                 return Err(format!(
-                    "SNP `{d}` appears twice in `genotypes.prs.weights`"
+                    "`genotypes.prs` `{n}`: SNP `{d}` appears twice in `weights`"
                 ));
             }
             if p.weights.iter().any(|w| {
                 !w.weight.is_finite() || !w.impute.is_finite() || !(0.0..=2.0).contains(&w.impute)
             }) {
-                return Err("`genotypes.prs.weights` has a weight or imputation value that is not a number (or an imputed dosage outside 0–2)".into());
+                return Err(format!("`genotypes.prs` `{n}`: `weights` has a weight or imputation value that is not a number (or an imputed dosage outside 0–2)"));
             }
         }
         if let Some(p) = &g.pca {

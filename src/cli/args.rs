@@ -359,10 +359,12 @@ pub(crate) struct DataArgs {
 
     /// Add a polygenic score feature `prs` from a PLINK --score file (SNP,
     /// effect allele, weight; whitespace or comma separated; header
-    /// optional), summed as `plink --score FILE 1 2 3 sum`. Needs --genotypes.
-    /// Example: --prs-weights weights.txt
+    /// optional) or a PGS Catalog scoring file, summed as `plink --score FILE
+    /// 1 2 3 sum`. Repeat it, or give a file with several weight columns
+    /// (`SNP A1 scoreA scoreB`), for several scores `prs_<name>`. Needs
+    /// --genotypes. Example: --prs-weights PGS000001.txt.gz
     #[arg(long, value_name = "FILE")]
-    pub(crate) prs_weights: Option<String>,
+    pub(crate) prs_weights: Vec<String>,
 
     /// A missing genotype adds 0 to `prs` instead of the mean dosage (PLINK's
     /// `no-mean-imputation`).
@@ -417,11 +419,9 @@ impl DataArgs {
 
     /// The files read: clinical data, genotypes, PRS weights.
     pub(crate) fn inputs(&self) -> Vec<Option<String>> {
-        vec![
-            Some(self.input.data.clone()),
-            self.input.genotypes.clone(),
-            self.prs_weights.clone(),
-        ]
+        let mut files = vec![Some(self.input.data.clone()), self.input.genotypes.clone()];
+        files.extend(self.prs_weights.iter().cloned().map(Some));
+        files
     }
 
     /// The validated training-set configuration.
@@ -432,7 +432,7 @@ impl DataArgs {
             pcs: self.genotype_pcs,
             genotypes_as: self.genotypes_as.map(GenotypesAs::from),
         };
-        let asks_genetics = genetic.prs_weights.is_some()
+        let asks_genetics = !genetic.prs_weights.is_empty()
             || genetic.pcs.is_some()
             || genetic.genotypes_as.is_some();
         if asks_genetics && self.input.genotypes.is_none() {

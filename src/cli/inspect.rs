@@ -127,9 +127,10 @@ fn describe_genotypes(b: &Bundle) -> Option<String> {
         g.alleles.len(),
         g.file
     )];
-    if let Some(p) = &g.prs {
+    for p in &g.prs {
         parts.push(format!(
-            "prs from {} SNPs of {} ({})",
+            "{} from {} SNPs of {} ({})",
+            p.name,
             p.weights.len(),
             p.file,
             if p.mean_imputation {

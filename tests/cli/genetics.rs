@@ -336,7 +336,8 @@ fn polygenic_score_is_a_feature_and_scoring_recomputes_it() {
     );
     let b = json(&m);
     assert!(feature_names(&b).contains(&"prs".to_string()));
-    let prs = &b["genotypes"]["prs"];
+    let prs = &b["genotypes"]["prs"][0];
+    assert_eq!(prs["name"], "prs");
     assert_eq!(prs["unmatched"], 1);
     assert_eq!(prs["mean_imputation"], true);
     assert_eq!(prs["weights"][1]["snp"], "rs2");
@@ -383,7 +384,81 @@ fn polygenic_score_is_a_feature_and_scoring_recomputes_it() {
             "dosages",
         ],
     );
-    assert_eq!(json(&m2)["genotypes"]["prs"]["mean_imputation"], false);
+    assert_eq!(json(&m2)["genotypes"]["prs"][0]["mean_imputation"], false);
+    // A bundle written before several scores (`prs` one object, no name)
+    // scores as before.
+    let mut old = json(&m);
+    let one = old["genotypes"]["prs"][0].clone();
+    old["genotypes"]["prs"] = one;
+    old["genotypes"]["prs"]
+        .as_object_mut()
+        .unwrap()
+        .remove("name");
+    let m_old = dir.path().join("old.json");
+    std::fs::write(&m_old, serde_json::to_vec(&old).unwrap()).unwrap();
+    let (c, _) = score(&m_old, &fx("clinical.csv"), &fx("train_plink2.raw"));
+    assert_eq!(a, c, "a one-object `prs` reads as the only score");
+}
+
+/// Several scores: files repeated with --prs-weights and a file with
+/// several weight columns give `prs_<name>` features, each computed at
+/// scoring; two scores with one name are refused.
+#[test]
+fn several_polygenic_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let multi = write(
+        dir.path(),
+        "multi.txt",
+        "SNP A1 chr_name early late\nrs1 A 1 0.5 -0.1\nrs2 T 1 -0.2 0.3\nrs3 G 1 1.0 0\n",
+    );
+    let pgs = write(
+        dir.path(),
+        "PGS000123.txt",
+        "#pgs_id=PGS000123\nrsID\teffect_allele\teffect_weight\nrs4\tT\t0.25\nrs5\tC\t0.4\n",
+    );
+    let m = dir.path().join("m.json");
+    let stderr = train(
+        &fx("train_plink2.raw"),
+        &m,
+        &[
+            "--prs-weights",
+            &multi,
+            "--prs-weights",
+            &pgs,
+            "--prs-weights",
+            &fx("prs_weights.txt"),
+        ],
+    );
+    for name in ["prs_early", "prs_late", "prs_PGS000123", "prs_prs_weights"] {
+        assert!(
+            stderr.contains(&format!("polygenic score `{name}` from")),
+            "{stderr}"
+        );
+    }
+    let b = json(&m);
+    let names = feature_names(&b);
+    for name in ["prs_early", "prs_late", "prs_PGS000123", "prs_prs_weights"] {
+        assert!(names.contains(&name.to_string()), "{names:?}");
+    }
+    assert_eq!(b["genotypes"]["prs"][1]["column"], "late");
+    assert_eq!(b["genotypes"]["prs"][1]["weights"][1]["weight"], 0.3);
+    let (a, _) = score(&m, &fx("clinical.csv"), &fx("train_plink2.raw"));
+    let (f, _) = score(&m, &fx("clinical.csv"), &fx("flipped.raw"));
+    assert_eq!(a, f, "every score is computed after the flip");
+    let insp = responder().arg("inspect").arg(&m).output().unwrap();
+    let text = String::from_utf8_lossy(&insp.stdout);
+    assert!(text.contains("prs_late from 3 SNPs of multi.txt"), "{text}");
+    fails_usage(
+        responder()
+            .args(["train", "--data", &fx("clinical.csv"), "--genotypes"])
+            .arg(fx("train_plink2.raw"))
+            .args(["--target", "responder", "--therapy-col", "therapy"])
+            .args(["--prs-weights", &fx("prs_weights.txt")])
+            .args(["--prs-weights", &fx("prs_weights.txt")])
+            .arg("--out")
+            .arg(dir.path().join("x.json")),
+        &["`prs_prs_weights`", "rename a file or a weight column"],
+    );
 }
 
 #[test]

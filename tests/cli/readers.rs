@@ -87,7 +87,7 @@ fn pgs_catalog_file_gives_the_plink_layout_score() {
     let geno = real("base_plink2_include-alt.raw");
     let prs = |w: &str| {
         let (b, _) = train_real(&geno, &["--prs-weights", &real(w)]);
-        b["genotypes"]["prs"]["weights"].clone()
+        b["genotypes"]["prs"][0]["weights"].clone()
     };
     let want = prs("weights_plink.txt");
     assert!(want.as_array().is_some_and(|w| w.len() > 5), "{want}");

@@ -266,7 +266,7 @@ fn duplicate_levels_prs_snps_and_s_learner_copies_are_refused() {
     let weights = write(dir.path(), "w.txt", "SNP A1 BETA\nrs1 A 0.5\nrs2 A 0.2\n");
     let mut b = trained(dir.path(), &["--prs-weights", &weights]);
     let w = b
-        .pointer_mut("/genotypes/prs/weights")
+        .pointer_mut("/genotypes/prs/0/weights")
         .unwrap()
         .as_array_mut()
         .unwrap();
@@ -274,7 +274,20 @@ fn duplicate_levels_prs_snps_and_s_learner_copies_are_refused() {
     refused(
         dir.path(),
         &b,
-        &["appears twice in `genotypes.prs.weights`"],
+        &["`genotypes.prs` `prs`: SNP", "appears twice in `weights`"],
+    );
+    // Two scores may not share a name.
+    let w2 = write(
+        dir.path(),
+        "w2.txt",
+        "SNP A1 early late\nrs1 A 0.5 0.1\nrs2 A 0.2 0.3\n",
+    );
+    let mut b = trained(dir.path(), &["--prs-weights", &w2]);
+    b["genotypes"]["prs"][1]["name"] = b["genotypes"]["prs"][0]["name"].clone();
+    refused(
+        dir.path(),
+        &b,
+        &["score `prs_early` appears twice in `genotypes.prs`"],
     );
 }
 

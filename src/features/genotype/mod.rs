@@ -57,9 +57,14 @@ pub(crate) struct GenotypeModel {
     pub(crate) alleles: BTreeMap<String, Alleles>,
     /// Which genotype features the model uses.
     pub(crate) genotypes_as: GenotypesAs,
-    /// The polygenic score, with `--prs-weights`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) prs: Option<PrsModel>,
+    /// The polygenic scores, with `--prs-weights` (one object in bundles
+    /// written before a model could hold several).
+    #[serde(
+        default,
+        deserialize_with = "prs::one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub(crate) prs: Vec<PrsModel>,
     /// The principal components, with `--genotype-pcs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) pca: Option<PcaModel>,
@@ -68,8 +73,8 @@ pub(crate) struct GenotypeModel {
 /// Training options for genetic features.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GeneticOptions {
-    /// The PLINK-style score file.
-    pub(crate) prs_weights: Option<String>,
+    /// The PLINK-style score files.
+    pub(crate) prs_weights: Vec<String>,
     /// PLINK's `no-mean-imputation`.
     pub(crate) no_mean_imputation: bool,
     /// Number of principal components.
@@ -119,15 +124,28 @@ impl GenotypeModel {
                 )))
             }
         };
-        let prs = match &opts.prs_weights {
-            None => None,
-            Some(path) => {
-                let (name, raw) = read_weights(path)?;
-                let (m, mut n) = fit_prs(g, &grows, &name, &raw, !opts.no_mean_imputation)?;
+        let files = opts
+            .prs_weights
+            .iter()
+            .map(|p| read_weights(p))
+            .collect::<Result<Vec<_>>>()?;
+        let names = score_names(&files)?;
+        let mut prs = Vec::new();
+        for (f, names) in files.iter().zip(names) {
+            for (s, name) in f.scores.iter().zip(names) {
+                let column = (f.scores.len() > 1).then_some(s.column.as_str());
+                let (m, mut n) = fit_prs(
+                    g,
+                    &grows,
+                    (&f.name, column),
+                    &name,
+                    &s.weights,
+                    !opts.no_mean_imputation,
+                )?;
                 notes.append(&mut n);
-                Some(m)
+                prs.push(m);
             }
-        };
+        }
         let pca = match opts.pcs {
             None => None,
             Some(k) => {
@@ -160,9 +178,7 @@ impl GenotypeModel {
     /// Names of the computed features, in order.
     pub(crate) fn derived_names(&self) -> Vec<String> {
         let mut names = Vec::new();
-        if self.prs.is_some() {
-            names.push(PRS_FEATURE.to_string());
-        }
+        names.extend(self.prs.iter().map(|p| p.name.clone()));
         if let Some(p) = &self.pca {
             names.extend((1..=p.components.len()).map(pc_name));
         }
@@ -176,7 +192,7 @@ impl GenotypeModel {
         if let Some(p) = &self.pca {
             used.extend(p.snps.iter().map(String::as_str));
         }
-        if let Some(p) = &self.prs {
+        for p in &self.prs {
             used.extend(p.weights.iter().map(|w| w.snp.as_str()));
         }
         for name in used {
@@ -312,8 +328,8 @@ impl GenotypeModel {
             return Ok(());
         };
         let mut add: Vec<(String, Vec<f64>)> = Vec::new();
-        if let Some(p) = &self.prs {
-            add.push((PRS_FEATURE.into(), p.compute(g, &ds.genotype_rows)?));
+        for p in &self.prs {
+            add.push((p.name.clone(), p.compute(g, &ds.genotype_rows)?));
         }
         if let Some(p) = &self.pca {
             let scores = p.project(g, &ds.genotype_rows)?;
@@ -326,6 +342,46 @@ impl GenotypeModel {
         }
         Ok(())
     }
+}
+
+/// The feature name of every score of `files`: `prs` for a model's only
+/// score; otherwise `prs_<name>`, the name being the weight column of a
+/// file with several, else the PGS Catalog ID or the file's name. Two
+/// scores with one name are a usage error.
+fn score_names(files: &[prs::ScoreFile]) -> Result<Vec<Vec<String>>> {
+    let total: usize = files.iter().map(|f| f.scores.len()).sum();
+    if total == 1 {
+        return Ok(vec![vec![PRS_FEATURE.to_string()]]);
+    }
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect()
+    };
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = Vec::new();
+    for f in files {
+        let stem = f.name.trim_end_matches(".gz");
+        let stem = stem.rsplit_once('.').map_or(stem, |(a, _)| a);
+        let mut names = Vec::new();
+        for s in &f.scores {
+            let base = match (f.scores.len(), &f.pgs_id) {
+                (1, Some(id)) => id.as_str(),
+                (1, None) => stem,
+                _ => s.column.as_str(),
+            };
+            let name = format!("{PRS_FEATURE}_{}", clean(base));
+            if let Some(prev) = seen.insert(name.clone(), f.name.clone()) {
+                return Err(Error::usage(format!(
+                    "two polygenic scores would both be called `{name}` ({prev} and {}): rename a file or a weight column",
+                    f.name
+                )));
+            }
+            names.push(name);
+        }
+        out.push(names);
+    }
+    Ok(out)
 }
 
 /// Indices of `snps` in `g`; the error names every absent one.
@@ -464,7 +520,8 @@ mod tests {
         let raw = Loaded::read(&fixture("prs.raw")).unwrap();
         let g = DosageTable::parse(&raw, Delimiter::Whitespace, "patient_id", false).unwrap();
         let rows: Vec<usize> = (0..g.ids.len()).collect();
-        let (name, weights) = read_weights(&fixture("prs_weights.txt")).unwrap();
+        let file = read_weights(&fixture("prs_weights.txt")).unwrap();
+        let (name, weights) = (file.name.as_str(), &file.scores[0].weights);
         assert_eq!(weights.len(), 6, "the header line is skipped");
         let expected = std::fs::read_to_string(fixture("prs_expected.tsv")).unwrap();
         let expected: Vec<(String, f64, f64)> = expected
@@ -480,7 +537,8 @@ mod tests {
             })
             .collect();
         for mean_imputation in [true, false] {
-            let (m, notes) = fit_prs(&g, &rows, &name, &weights, mean_imputation).unwrap();
+            let (m, notes) =
+                fit_prs(&g, &rows, (name, None), "prs", weights, mean_imputation).unwrap();
             assert_eq!((m.weights.len(), m.unmatched, m.allele_mismatch), (4, 1, 1));
             assert!(notes[0].contains("from 4 of 6 SNPs; 1 not in"), "{notes:?}");
             let got = m.compute(&g, &rows).unwrap();
@@ -513,14 +571,18 @@ mod tests {
         assert!(e.contains("no weights"), "{e}");
         std::fs::write(&p, "# comment\nrs1\tA\t-1e-2\n").unwrap();
         assert_eq!(
-            read_weights(p.to_str().unwrap()).unwrap().1[0].weight,
+            read_weights(p.to_str().unwrap()).unwrap().scores[0].weights[0].weight,
             -0.01
         );
         // Headers that do not say which column is the weight are refused.
         for (text, needle) in [
             (
-                "SNP A1 scoreA scoreB\nrs1 A 1 2\n",
+                "SNP A1 FRQ SE P\nrs1 A 0.2 0.1 0.05\n",
                 "which column holds the weight",
+            ),
+            (
+                "SNP A1 scoreA scoreB\nrs1 A 1 x\n",
+                "line 2, column `scoreB`: `x` is not a number",
             ),
             ("SNP A1 OR\nrs1 A 1.2\n", "column `OR`, a ratio"),
             (
@@ -537,7 +599,7 @@ mod tests {
             ),
             (
                 "SNP A1 BETA\nrs1 A x\n",
-                "line 2, column `weight`: `x` is not a number",
+                "line 2, column `BETA`: `x` is not a number",
             ),
         ] {
             std::fs::write(&p, text).unwrap();
@@ -546,7 +608,7 @@ mod tests {
         }
         // Columns found by name in any order.
         std::fs::write(&p, "BETA SNP A1\n0.5 rs1 A\n").unwrap();
-        let w = &read_weights(p.to_str().unwrap()).unwrap().1[0];
+        let w = &read_weights(p.to_str().unwrap()).unwrap().scores[0].weights[0];
         assert_eq!(
             (w.snp.as_str(), w.allele.as_str(), w.weight),
             ("rs1", "A", 0.5)
@@ -560,13 +622,129 @@ mod tests {
     #[test]
     fn pgs_catalog_layout_is_read_by_column_names() {
         let real = |n: &str| fixture(&format!("real/{n}"));
-        let (_, plink) = read_weights(&real("weights_plink.txt")).unwrap();
+        let plink = read_weights(&real("weights_plink.txt")).unwrap().scores;
+        let plink = &plink[0].weights;
         for pgs in ["PGS_example.txt", "PGS_example.txt.gz"] {
-            let (_, got) = read_weights(&real(pgs)).unwrap();
+            let file = read_weights(&real(pgs)).unwrap();
+            assert_eq!(file.pgs_id.as_deref(), Some("PGS999901"));
+            let got = &file.scores[0].weights;
             assert_eq!(got.len(), plink.len());
-            for (a, b) in got.iter().zip(&plink) {
+            for (a, b) in got.iter().zip(plink) {
                 assert_eq!((&a.snp, &a.allele, a.weight), (&b.snp, &b.allele, b.weight));
             }
         }
+    }
+}
+
+/// Polygenic scores from a PLINK 1 binary fileset against plink 2's own
+/// `--score … cols=+scoresums` output on the same fileset (fixtures written
+/// by plink 2; see tests/fixtures/genetics/real/README.md, section 9).
+#[cfg(test)]
+mod plink2_scores {
+    use super::prs::{fit_prs, read_weights};
+    use crate::data::{Delimiter, DosageTable, Loaded};
+
+    fn real(name: &str) -> String {
+        format!(
+            "{}/tests/fixtures/genetics/real/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    }
+
+    /// `IID → column → value` of a `.sscore` file.
+    fn sscore(name: &str, column: &str) -> Vec<(String, f64)> {
+        let text = std::fs::read_to_string(real(name)).unwrap();
+        let mut lines = text.lines();
+        let head: Vec<&str> = lines.next().unwrap().split('\t').collect();
+        let c = head.iter().position(|h| *h == column).unwrap();
+        lines
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (f[1].to_string(), f[c].parse().unwrap())
+            })
+            .collect()
+    }
+
+    /// plink 2 prints 6 significant digits.
+    fn close(got: f64, want: f64) -> bool {
+        (got - want).abs() <= 1e-6_f64.max(5e-6 * want.abs())
+    }
+
+    #[test]
+    fn scores_from_a_bed_equal_plink2_scoresums() {
+        let bed = Loaded::read(&real("base.bed")).unwrap();
+        let g = DosageTable::parse(&bed, Delimiter::Whitespace, "patient_id", false).unwrap();
+        let rows: Vec<usize> = (0..g.ids.len()).collect();
+        let cases = [
+            (
+                "weights_plink.txt",
+                0,
+                true,
+                "score_plink2.sscore",
+                "SCORE1_SUM",
+            ),
+            (
+                "PGS_example.txt.gz",
+                0,
+                true,
+                "score_pgs_plink2.sscore",
+                "SCORE1_SUM",
+            ),
+            (
+                "weights_plink.txt",
+                0,
+                false,
+                "score_plink2_nomeanimp.sscore",
+                "SCORE1_SUM",
+            ),
+            (
+                "weights_multi.txt",
+                0,
+                true,
+                "score_multi_plink2.sscore",
+                "scoreA_SUM",
+            ),
+            (
+                "weights_multi.txt",
+                1,
+                true,
+                "score_multi_plink2.sscore",
+                "scoreB_SUM",
+            ),
+            (
+                "weights_multi.txt",
+                2,
+                true,
+                "score_multi_plink2.sscore",
+                "scoreC_SUM",
+            ),
+        ];
+        for (weights, k, mean_imputation, expected, column) in cases {
+            let file = read_weights(&real(weights)).unwrap();
+            let s = &file.scores[k];
+            let (m, _) = fit_prs(
+                &g,
+                &rows,
+                (&file.name, None),
+                "prs",
+                &s.weights,
+                mean_imputation,
+            )
+            .unwrap();
+            let got = m.compute(&g, &rows).unwrap();
+            let want = sscore(expected, column);
+            assert_eq!(want.len(), g.ids.len());
+            for (id, w) in want {
+                let i = g.ids.iter().position(|x| *x == id).unwrap();
+                assert!(
+                    close(got[i], w),
+                    "{weights} {column} {id}: {} vs plink2 {w}",
+                    got[i]
+                );
+            }
+        }
+        let multi = read_weights(&real("weights_multi.txt")).unwrap();
+        let columns: Vec<&str> = multi.scores.iter().map(|s| s.column.as_str()).collect();
+        assert_eq!(columns, ["scoreA", "scoreB", "scoreC"]);
     }
 }

@@ -27,11 +27,17 @@ pub(crate) struct PrsWeight {
     pub(crate) impute: f64,
 }
 
-/// The polygenic score: `sum over SNPs of weight × effect-allele dosage`.
+/// A polygenic score: `sum over SNPs of weight × effect-allele dosage`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct PrsModel {
+    /// The feature's name: `prs`, or `prs_<name>` when a model has several.
+    #[serde(default = "default_name")]
+    pub(crate) name: String,
     /// The weights file's name.
     pub(crate) file: String,
+    /// The weight column, when the file holds several scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) column: Option<String>,
     /// Missing genotypes take `impute` (PLINK's default); without it they
     /// contribute 0 (PLINK's `no-mean-imputation`).
     pub(crate) mean_imputation: bool,
@@ -41,6 +47,29 @@ pub(crate) struct PrsModel {
     pub(crate) unmatched: usize,
     /// Weights whose effect allele is neither allele of the SNP (skipped, as PLINK does).
     pub(crate) allele_mismatch: usize,
+}
+
+fn default_name() -> String {
+    super::PRS_FEATURE.to_string()
+}
+
+/// A bundle's scores: a list, or (bundles written before several scores
+/// were possible) one object.
+pub(crate) fn one_or_many<'de, D>(d: D) -> std::result::Result<Vec<PrsModel>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Box<PrsModel>),
+        Many(Vec<PrsModel>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(m)) => vec![*m],
+        Some(OneOrMany::Many(v)) => v,
+    })
 }
 
 /// A line of a weights file.
@@ -73,12 +102,80 @@ const SNP_NAMES: [&str; 8] = [
 const ALLELE_NAMES: [&str; 5] = ["effect_allele", "a1", "ea", "allele1", "effectallele"];
 const WEIGHT_NAMES: [&str; 6] = ["effect_weight", "beta", "weight", "score", "b", "effect"];
 
-/// Where the three fields of a weights line are.
-#[derive(Debug, Clone, Copy)]
+/// Columns that are neither a weight nor the SNP or effect allele: a
+/// header naming the SNP and effect allele but no weight column makes every
+/// *other* column a score (`SNP A1 scoreA scoreB`, plink2's
+/// `--score-col-nums`), once these are set aside.
+const NOT_WEIGHTS: [&str; 29] = [
+    "other_allele",
+    "a2",
+    "allele2",
+    "nea",
+    "ref",
+    "alt",
+    "chr",
+    "chr_name",
+    "chrom",
+    "#chrom",
+    "chromosome",
+    "chr_position",
+    "pos",
+    "bp",
+    "position",
+    "cm",
+    "hm_chr",
+    "hm_pos",
+    "hm_inferotherallele",
+    "hm_source",
+    "hm_match_chr",
+    "hm_match_pos",
+    "hm_code",
+    "hm_info",
+    "locus_name",
+    "variant_description",
+    "inclusion_criteria",
+    "imputation_method",
+    "allelefrequency_effect",
+];
+/// Per-SNP statistics of a GWAS summary file: with one of these and no
+/// weight column named, which column is the weight cannot be told.
+const STATISTICS: [&str; 16] = [
+    "se", "p", "pval", "p_value", "frq", "freq", "maf", "eaf", "info", "n", "z", "or", "hr",
+    "stderr", "l95", "u95",
+];
+
+/// Where the fields of a weights line are: one column per score.
+#[derive(Debug, Clone)]
 struct WeightColumns {
     snp: usize,
     allele: usize,
-    weight: usize,
+    /// (column, name) of each score.
+    weights: Vec<(usize, String)>,
+}
+
+impl WeightColumns {
+    /// PLINK's headerless layout: SNP, allele, weight.
+    fn plain() -> WeightColumns {
+        WeightColumns {
+            snp: 0,
+            allele: 1,
+            weights: vec![(2, "SCORE1".into())],
+        }
+    }
+}
+
+/// The score columns of a header naming the SNP and effect allele but no
+/// weight: every other column not in [`NOT_WEIGHTS`], unless one is a
+/// per-SNP statistic (then `None`: the weight cannot be told).
+fn score_columns(fields: &[&str], snp: usize, allele: usize) -> Option<Vec<(usize, String)>> {
+    let is = |f: &str, names: &[&str]| names.iter().any(|n| f.eq_ignore_ascii_case(n));
+    let rest: Vec<(usize, String)> = fields
+        .iter()
+        .enumerate()
+        .filter(|&(i, f)| i != snp && i != allele && !is(f, &NOT_WEIGHTS))
+        .map(|(i, f)| (i, f.to_string()))
+        .collect();
+    (!rest.is_empty() && !rest.iter().any(|(_, f)| is(f, &STATISTICS))).then_some(rest)
 }
 
 /// The columns of a header line, found by name; `None` when the line names
@@ -91,14 +188,21 @@ fn header_columns(file: &str, line: u64, fields: &[&str]) -> Result<Option<Weigh
             .find_map(|n| fields.iter().position(|f| f.eq_ignore_ascii_case(n)))
     };
     let (snp, allele, weight) = (find(&SNP_NAMES), find(&ALLELE_NAMES), find(&WEIGHT_NAMES));
-    let hint = "name the columns SNP, A1 and BETA (PLINK's layout) or rsID, effect_allele and effect_weight (the PGS Catalog's), or give three columns in that order";
+    let hint = "name the columns SNP, A1 and BETA (PLINK's layout) or rsID, effect_allele and effect_weight (the PGS Catalog's), or give three columns in that order; for several scores, SNP, A1 and one column per score";
     match (snp, allele, weight) {
         (Some(snp), Some(allele), Some(weight)) => Ok(Some(WeightColumns {
             snp,
             allele,
-            weight,
+            weights: vec![(weight, fields[weight].to_string())],
         })),
         (None, None, None) if fields.len() == 3 => Ok(None),
+        (Some(snp), Some(allele), None) if score_columns(fields, snp, allele).is_some() => {
+            Ok(Some(WeightColumns {
+                snp,
+                allele,
+                weights: score_columns(fields, snp, allele).unwrap_or_default(),
+            }))
+        }
         _ => {
             let ratio = fields
                 .iter()
@@ -155,26 +259,50 @@ fn check_weight_type(file: &str, line: u64, comment: &str) -> Result<()> {
     Ok(())
 }
 
+/// One score of a weights file.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RawScore {
+    /// The weight column's header name (`SCORE1` without a header).
+    pub(crate) column: String,
+    /// The weights, in file order.
+    pub(crate) weights: Vec<RawWeight>,
+}
+
+/// A weights file: one score, or several (one column each).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ScoreFile {
+    /// The file's base name.
+    pub(crate) name: String,
+    /// `#pgs_id=` of a PGS Catalog header.
+    pub(crate) pgs_id: Option<String>,
+    /// The scores, in column order.
+    pub(crate) scores: Vec<RawScore>,
+}
+
 /// Reads a score file: PLINK's `--score FILE 1 2 3 [header]` layout (SNP
 /// ID, effect allele and weight in the first three fields, separated by
 /// whitespace or commas) or, when a header names them, the columns by name
 /// (PLINK `SNP A1 BETA`, PGS Catalog `rsID … effect_allele … effect_weight`
-/// with its `#` header lines). Blank lines and lines starting with `#` are
-/// skipped; a weight that is not a number is an error naming the line.
-pub(crate) fn read_weights(path: &str) -> Result<(String, Vec<RawWeight>)> {
+/// with its `#` header lines; `SNP A1 scoreA scoreB …` for several scores).
+/// Blank lines and lines starting with `#` are skipped; a weight that is
+/// not a number is an error naming the line and column.
+pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
     let loaded = Loaded::read(path)?;
     let file = loaded.name.clone();
     let text = std::str::from_utf8(&loaded.bytes)
         .map_err(|_| Error::data(Location::file(&file), "the file is not valid UTF-8 text"))?;
-    let mut out: Vec<RawWeight> = Vec::new();
+    let mut scores: Vec<RawScore> = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut columns: Option<WeightColumns> = None;
-    let mut first = true;
+    let mut pgs_id = None;
     for (i, line) in text.lines().enumerate() {
         let n = i as u64 + 1;
         let line = line.trim_start_matches('\u{feff}').trim();
         if line.starts_with('#') {
             check_weight_type(&file, n, line)?;
+            if let Some(id) = line.trim_start_matches('#').trim().strip_prefix("pgs_id=") {
+                pgs_id = Some(id.trim().to_string());
+            }
             continue;
         }
         if line.is_empty() {
@@ -184,20 +312,32 @@ pub(crate) fn read_weights(path: &str) -> Result<(String, Vec<RawWeight>)> {
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|f| !f.is_empty())
             .collect();
-        if std::mem::replace(&mut first, false) {
+        if columns.is_none() {
             let numeric = fields.get(2).is_some_and(|w| w.parse::<f64>().is_ok());
-            if !numeric && fields.len() >= 3 {
-                columns = header_columns(&file, n, &fields)?;
+            let is_header = !numeric && fields.len() >= 3;
+            let header = if is_header {
+                header_columns(&file, n, &fields)?
+            } else {
+                None
+            };
+            let c = header.unwrap_or_else(WeightColumns::plain);
+            scores = c
+                .weights
+                .iter()
+                .map(|(_, name)| RawScore {
+                    column: name.clone(),
+                    weights: Vec::new(),
+                })
+                .collect();
+            columns = Some(c);
+            if is_header {
                 continue;
             }
         }
-        let c = columns.unwrap_or(WeightColumns {
-            snp: 0,
-            allele: 1,
-            weight: 2,
-        });
-        let weight = weight_of(&file, n, &fields, c)?;
-        let (snp, allele) = (fields[c.snp], fields[c.allele]);
+        let Some(c) = columns.as_ref() else {
+            continue;
+        };
+        let (snp, allele) = line_snp(&file, n, &fields, c)?;
         if let Some(prev) = seen.insert(snp.to_string(), n) {
             return Err(Error::data(
                 Location::file(&file).line(n),
@@ -206,26 +346,44 @@ pub(crate) fn read_weights(path: &str) -> Result<(String, Vec<RawWeight>)> {
                 ),
             ));
         }
-        out.push(RawWeight {
-            snp: snp.to_string(),
-            allele: allele.to_string(),
-            weight,
-            line: n,
-        });
+        for (s, (col, name)) in scores.iter_mut().zip(&c.weights) {
+            s.weights.push(RawWeight {
+                snp: snp.to_string(),
+                allele: allele.to_string(),
+                weight: weight_of(&file, n, fields[*col], name)?,
+                line: n,
+            });
+        }
     }
-    if out.is_empty() {
+    if scores.first().is_none_or(|s| s.weights.is_empty()) {
         return Err(Error::data(
             Location::file(&file),
             "the weights file has no weights",
         ));
     }
-    Ok((loaded.base_name, out))
+    Ok(ScoreFile {
+        name: loaded.base_name,
+        pgs_id,
+        scores,
+    })
 }
 
-/// The weight on weights-file line `n` (columns `c`), checking the line
-/// has every column the layout needs.
-fn weight_of(file: &str, n: u64, fields: &[&str], c: WeightColumns) -> Result<f64> {
-    let need = c.snp.max(c.allele).max(c.weight) + 1;
+/// The SNP and effect allele on weights-file line `n` (columns `c`),
+/// checking the line has every column the layout needs.
+fn line_snp<'a>(
+    file: &str,
+    n: u64,
+    fields: &[&'a str],
+    c: &WeightColumns,
+) -> Result<(&'a str, &'a str)> {
+    let need = c
+        .weights
+        .iter()
+        .map(|w| w.0)
+        .chain([c.snp, c.allele])
+        .max()
+        .unwrap_or(2)
+        + 1;
     if fields.len() < need {
         return Err(Error::data(
             Location::file(file).line(n),
@@ -240,19 +398,30 @@ fn weight_of(file: &str, n: u64, fields: &[&str], c: WeightColumns) -> Result<f6
             ),
         ));
     }
-    match fields[c.weight].parse::<f64>() {
+    Ok((fields[c.snp], fields[c.allele]))
+}
+
+/// A weight field, which must be a finite number.
+fn weight_of(file: &str, n: u64, field: &str, column: &str) -> Result<f64> {
+    match field.parse::<f64>() {
         Ok(w) if w.is_finite() => Ok(w),
-        _ => Err(Error::data(
-            Location::file(file).line(n).column("weight"),
-            format!("`{}` is not a number", fields[c.weight]),
-        )),
+        _ => {
+            let col = if column == "SCORE1" { "weight" } else { column };
+            Err(Error::data(
+                Location::file(file).line(n).column(col),
+                format!("`{field}` is not a number"),
+            ))
+        }
     }
 }
 
+/// Matches one score's weights to the training genotypes `g` (rows
+/// `grows`) as the feature `name`; returns the model and notes for stderr.
 pub(super) fn fit_prs(
     g: &DosageTable,
     grows: &[usize],
-    file: &str,
+    (file, column): (&str, Option<&str>),
+    name: &str,
     raw: &[RawWeight],
     mean_imputation: bool,
 ) -> Result<(PrsModel, Vec<String>)> {
@@ -303,7 +472,7 @@ pub(super) fn fit_prs(
         ));
     }
     let mut notes = vec![format!(
-        "{file}: polygenic score `prs` from {} of {} SNPs; {unmatched} not in {}, {mismatch} skipped because the effect allele is neither allele of the SNP",
+        "{file}: polygenic score `{name}` from {} of {} SNPs; {unmatched} not in {}, {mismatch} skipped because the effect allele is neither allele of the SNP",
         weights.len(),
         raw.len(),
         g.file
@@ -322,7 +491,9 @@ pub(super) fn fit_prs(
     }
     Ok((
         PrsModel {
+            name: name.to_string(),
             file: file.to_string(),
+            column: column.map(str::to_string),
             mean_imputation,
             weights,
             unmatched,
@@ -336,7 +507,7 @@ impl PrsModel {
     /// The score of every row in `grows` (genotype-file rows).
     pub(crate) fn compute(&self, g: &DosageTable, grows: &[usize]) -> Result<Vec<f64>> {
         let snps: Vec<&str> = self.weights.iter().map(|w| w.snp.as_str()).collect();
-        let idx = locate(g, &snps, "the polygenic score `prs`")?;
+        let idx = locate(g, &snps, &format!("the polygenic score `{}`", self.name))?;
         let mut out = vec![0.0; grows.len()];
         for (w, &s) in self.weights.iter().zip(&idx) {
             let col = &g.values[s];

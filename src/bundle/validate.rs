@@ -203,9 +203,10 @@ impl Bundle {
             return Err(format!("feature `{d}` appears twice in `features`"));
         }
         let g = self.genotypes.as_ref();
-        let n_pcs = g
-            .and_then(|g| g.pca.as_ref())
-            .map_or(0, |p| p.components.len());
+        let n_pcs = g.map_or(0, |g| {
+            g.pca.as_ref().map_or(0, |p| p.components.len())
+                + g.projection.as_ref().map_or(0, |p| p.components)
+        });
         for f in &self.features {
             if f.name == PRS_FEATURE && !g.is_some_and(|g| g.prs.iter().any(|p| p.name == f.name)) {
                 return Err("`features` has `prs` but `genotypes.prs` has no score of that name: it cannot be computed".into());
@@ -215,10 +216,15 @@ impl Bundle {
                 .strip_prefix("pc")
                 .and_then(|k| k.parse::<usize>().ok());
             if let Some(k) = pc.filter(|&k| k >= 1 && pc_name(k) == f.name) {
-                if g.is_some_and(|g| g.pca.is_some()) && k > n_pcs {
+                if g.is_some_and(|g| g.pca.is_some() || g.projection.is_some()) && k > n_pcs {
                     return Err(format!(
-                        "`features` has `{}` but `genotypes.pca` has {n_pcs} components",
-                        f.name
+                        "`features` has `{}` but `genotypes.{}` has {n_pcs} components",
+                        f.name,
+                        if g.is_some_and(|g| g.pca.is_some()) {
+                            "pca"
+                        } else {
+                            "projection"
+                        }
                     ));
                 }
             }
@@ -263,6 +269,18 @@ impl Bundle {
                 return Err(format!("SNP `{d}` appears twice in `genotypes.pca.snps`"));
             }
             p.validate().map_err(|e| format!("`genotypes.pca`: {e}"))?;
+        }
+        if let Some(p) = &g.projection {
+            if g.pca.is_some() {
+                return Err("`genotypes` has both `pca` and `projection`: a model has one set of components".into());
+            }
+            if let Some(d) = duplicate(p.snps.iter().map(String::as_str)) {
+                return Err(format!(
+                    "SNP `{d}` appears twice in `genotypes.projection.snps`"
+                ));
+            }
+            p.validate()
+                .map_err(|e| format!("`genotypes.projection`: {e}"))?;
         }
         Ok(())
     }

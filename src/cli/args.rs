@@ -377,6 +377,19 @@ pub(crate) struct DataArgs {
     #[arg(long, value_name = "K", value_parser = count(1, 1000))]
     pub(crate) genotype_pcs: Option<usize>,
 
+    /// Add ancestry components `pc1..pcK` projected from a reference panel:
+    /// plink 2's `--pca allele-wts` weights (`REF.eigenvec.allele`), applied
+    /// as `plink2 --read-freq REF.acount --score … variance-standardize`
+    /// does. Needs --genotypes. Example: --pc-weights ref.eigenvec.allele
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pc_weights: Option<String>,
+
+    /// The reference panel's allele frequencies for --pc-weights (plink 2
+    /// `--freq counts` `.acount`, or `.afreq`); default: PREFIX.acount (else
+    /// PREFIX.afreq) next to PREFIX.eigenvec.allele.
+    #[arg(long, value_name = "FILE", requires = "pc_weights")]
+    pub(crate) pc_freqs: Option<String>,
+
     /// Which genotype features to use: the principal components, the SNP
     /// dosages, or both (default: dosages; both with --genotype-pcs).
     /// Example: --genotypes-as pcs
@@ -421,6 +434,8 @@ impl DataArgs {
     pub(crate) fn inputs(&self) -> Vec<Option<String>> {
         let mut files = vec![Some(self.input.data.clone()), self.input.genotypes.clone()];
         files.extend(self.prs_weights.iter().cloned().map(Some));
+        files.push(self.pc_weights.clone());
+        files.push(self.pc_freqs.clone());
         files
     }
 
@@ -431,13 +446,16 @@ impl DataArgs {
             no_mean_imputation: self.prs_no_mean_imputation,
             pcs: self.genotype_pcs,
             genotypes_as: self.genotypes_as.map(GenotypesAs::from),
+            pc_weights: self.pc_weights.clone(),
+            pc_freqs: self.pc_freqs.clone(),
         };
         let asks_genetics = !genetic.prs_weights.is_empty()
             || genetic.pcs.is_some()
+            || genetic.pc_weights.is_some()
             || genetic.genotypes_as.is_some();
         if asks_genetics && self.input.genotypes.is_none() {
             return Err(Error::usage(
-                "--prs-weights, --genotype-pcs and --genotypes-as need --genotypes",
+                "--prs-weights, --genotype-pcs, --pc-weights and --genotypes-as need --genotypes",
             ));
         }
         if self.input.keep_ambiguous {

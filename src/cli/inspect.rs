@@ -153,6 +153,20 @@ fn describe_genotypes(b: &Bundle) -> Option<String> {
             }
         ));
     }
+    if let Some(p) = &g.projection {
+        parts.push(format!(
+            "{} ancestry PCs projected from {} SNPs with {} and {}, SNP columns {}",
+            p.components,
+            p.snps.len(),
+            p.file,
+            p.freq_file,
+            if g.genotypes_as == crate::features::GenotypesAs::Pcs {
+                "left out"
+            } else {
+                "kept"
+            }
+        ));
+    }
     Some(parts.join("; "))
 }
 

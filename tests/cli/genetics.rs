@@ -738,3 +738,131 @@ fn broken_plink_filesets_are_named() {
     );
     assert!(!dir.path().join("m.json").exists());
 }
+
+/// A clinical file for the reference panel (`R001…R300`) or the new
+/// samples (`N001…N040`) of the ancestry fixtures: two arms, an age and an
+/// outcome that depends on both.
+fn ancestry_clinical(dir: &Path, prefix: char, n: usize) -> String {
+    let mut s = String::from("patient_id,therapy,age,responder\n");
+    for i in 1..=n {
+        let arm = if i % 2 == 0 { "ssri" } else { "tms" };
+        let age = 20 + (i * 7) % 50;
+        let y = u8::from((i * 13 + age / 3) % 5 < 2);
+        s.push_str(&format!("{prefix}{i:03},{arm},{age},{y}\n"));
+    }
+    write(dir, &format!("{prefix}.csv"), &s)
+}
+
+/// `--pc-weights` projects a reference panel's plink 2 allele weights for
+/// training and scoring patients alike; the scores do not depend on which
+/// alleles the scoring file counts. Its errors name what to give.
+#[test]
+fn projected_ancestry_components() {
+    let dir = tempfile::tempdir().unwrap();
+    let clin = ancestry_clinical(dir.path(), 'R', 300);
+    let m = dir.path().join("m.json");
+    let weights = fx("real/ref.eigenvec.allele");
+    let train_with = |weights: &str, extra: &[&str]| {
+        let mut c = responder();
+        c.args(["train", "--data", &clin, "--genotypes", &fx("real/ref.bed")])
+            .args([
+                "--target",
+                "responder",
+                "--therapy-col",
+                "therapy",
+                "--cv",
+                "2",
+            ])
+            .args(["--pc-weights", weights])
+            .args(extra)
+            .arg("--out")
+            .arg(&m);
+        c
+    };
+    let o = train_with(&weights, &["--genotypes-as", "pcs"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("5 ancestry components pc1…pc5 projected from 1000 SNPs"),
+        "{stderr}"
+    );
+    let b = json(&m);
+    assert_eq!(
+        feature_names(&b),
+        ["age", "pc1", "pc2", "pc3", "pc4", "pc5"],
+        "SNP columns left out"
+    );
+    assert_eq!(b["genotypes"]["projection"]["freq_file"], "ref.acount");
+    let new = ancestry_clinical(dir.path(), 'N', 40);
+    let (a, _) = score(&m, &new, &fx("real/new.bed"));
+    let (r, err) = score(&m, &new, &fx("real/new.raw"));
+    assert_eq!(a, r, "plink 1.9's .raw counts other alleles: flipped back");
+    assert!(err.contains("flipped"), "{err}");
+    assert_eq!(a.lines().count(), 41);
+    // An edited projection is refused when the bundle is loaded.
+    for (key, value) in [
+        ("weights", serde_json::json!([1.0])),
+        ("freq", serde_json::json!(1.5)),
+        ("snp", serde_json::json!(5000)),
+    ] {
+        let mut e = b.clone();
+        e["genotypes"]["projection"]["alleles"][0][key] = value;
+        let p = dir.path().join("edited.json");
+        std::fs::write(&p, serde_json::to_vec(&e).unwrap()).unwrap();
+        fails(
+            responder().args(["score", "--model"]).arg(&p).args([
+                "--data",
+                &new,
+                "--genotypes",
+                &fx("real/new.bed"),
+            ]),
+            &["edited.json", "`genotypes.projection`"],
+        );
+    }
+    // The same projection with .afreq frequencies given explicitly.
+    let o = train_with(&weights, &["--pc-freqs", &fx("real/ref.afreq")])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(feature_names(&json(&m)).contains(&"rs92226486".to_string()));
+    // Errors.
+    let lone = dir.path().join("lone.eigenvec.allele");
+    std::fs::copy(fx("real/ref.eigenvec.allele"), &lone).unwrap();
+    let lone = lone.to_str().unwrap().to_string();
+    fails_usage(
+        &mut train_with(&lone, &[]),
+        &["lone.eigenvec.allele", "give --pc-freqs REF.acount"],
+    );
+    fails_usage(
+        &mut train_with(&weights, &["--genotype-pcs", "2"]),
+        &["--pc-weights projects a reference panel's: give one"],
+    );
+    let bad = write(
+        dir.path(),
+        "bad.eigenvec.allele",
+        "#CHROM\tID\tREF\tALT\tPC1\n1\trs1\tA\tG\t0.5\n",
+    );
+    let acount = fx("real/ref.acount");
+    fails(
+        &mut train_with(&bad, &["--pc-freqs", &acount]),
+        &[
+            "bad.eigenvec.allele, line 1",
+            "no `A1` column",
+            "--pca allele-wts",
+        ],
+    );
+    let text = std::fs::read_to_string(fx("real/ref.eigenvec.allele"))
+        .unwrap()
+        .replacen("0.369091", "x", 1);
+    let bad = write(dir.path(), "bad2.eigenvec.allele", &text);
+    let acount = fx("real/ref.acount");
+    fails(
+        &mut train_with(&bad, &["--pc-freqs", &acount]),
+        &[
+            "bad2.eigenvec.allele, line 2, column `PC1`",
+            "`x` is not a number",
+        ],
+    );
+}

@@ -18,11 +18,13 @@ use crate::error::{Error, Location, Result};
 
 pub(crate) mod alleles;
 pub(crate) mod pca;
+pub(crate) mod projection;
 pub(crate) mod prs;
 
 pub(crate) use alleles::{compare_alleles, AlleleMatch};
 use pca::fit_pca;
 pub(crate) use pca::PcaModel;
+pub(crate) use projection::ProjectionModel;
 pub(crate) use prs::PrsModel;
 use prs::{fit_prs, read_weights};
 
@@ -68,6 +70,9 @@ pub(crate) struct GenotypeModel {
     /// The principal components, with `--genotype-pcs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) pca: Option<PcaModel>,
+    /// Ancestry components projected from a reference, with `--pc-weights`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) projection: Option<ProjectionModel>,
 }
 
 /// Training options for genetic features.
@@ -81,6 +86,37 @@ pub(crate) struct GeneticOptions {
     pub(crate) pcs: Option<usize>,
     /// Which genotype features to use.
     pub(crate) genotypes_as: Option<GenotypesAs>,
+    /// plink 2 `.eigenvec.allele` weights of a reference panel.
+    pub(crate) pc_weights: Option<String>,
+    /// The reference panel's `.acount`/`.afreq`.
+    pub(crate) pc_freqs: Option<String>,
+}
+
+/// Which genotype features a model uses, from `--genotypes-as` and whether
+/// it has components (`--genotype-pcs` or `--pc-weights`, not both).
+fn genotypes_as(opts: &GeneticOptions) -> Result<GenotypesAs> {
+    if opts.pcs.is_some() && opts.pc_weights.is_some() {
+        return Err(Error::usage(
+            "--genotype-pcs fits components on the training genotypes and --pc-weights projects a reference panel's: give one",
+        ));
+    }
+    let pcs = opts.pcs.is_some() || opts.pc_weights.is_some();
+    Ok(match (opts.genotypes_as, pcs) {
+        (Some(GenotypesAs::Dosages), true) => {
+            return Err(Error::usage(
+                "--genotypes-as dosages leaves the components of --genotype-pcs (or --pc-weights) unused: use both or pcs",
+            ))
+        }
+        (Some(GenotypesAs::Dosages), false) | (None, false) => GenotypesAs::Dosages,
+        (Some(a), true) => a,
+        (None, true) => GenotypesAs::Both,
+        (Some(a), false) => {
+            return Err(Error::usage(format!(
+                "--genotypes-as {} needs --genotype-pcs K or --pc-weights FILE",
+                if a == GenotypesAs::Pcs { "pcs" } else { "both" }
+            )))
+        }
+    })
 }
 
 /// Mean of the finite values (`None` when there are none).
@@ -108,22 +144,7 @@ impl GenotypeModel {
         })?;
         let grows: Vec<usize> = rows.iter().map(|&r| ds.genotype_rows[r]).collect();
         let mut notes = Vec::new();
-        let genotypes_as = match (opts.genotypes_as, opts.pcs) {
-            (Some(GenotypesAs::Dosages), Some(_)) => {
-                return Err(Error::usage(
-                    "--genotypes-as dosages leaves the components of --genotype-pcs unused: use both or pcs",
-                ))
-            }
-            (Some(GenotypesAs::Dosages), None) | (None, None) => GenotypesAs::Dosages,
-            (Some(a), Some(_)) => a,
-            (None, Some(_)) => GenotypesAs::Both,
-            (Some(a), None) => {
-                return Err(Error::usage(format!(
-                    "--genotypes-as {} needs --genotype-pcs K",
-                    if a == GenotypesAs::Pcs { "pcs" } else { "both" }
-                )))
-            }
-        };
+        let genotypes_as = genotypes_as(opts)?;
         let files = opts
             .prs_weights
             .iter()
@@ -161,6 +182,14 @@ impl GenotypeModel {
                 Some(m)
             }
         };
+        let projection = match &opts.pc_weights {
+            None => None,
+            Some(w) => {
+                let (m, note) = projection::fit_projection(g, w, opts.pc_freqs.as_deref())?;
+                notes.push(note);
+                Some(m)
+            }
+        };
         Ok((
             GenotypeModel {
                 file: std::path::Path::new(&g.file)
@@ -170,6 +199,7 @@ impl GenotypeModel {
                 genotypes_as,
                 prs,
                 pca,
+                projection,
             },
             notes,
         ))
@@ -182,6 +212,9 @@ impl GenotypeModel {
         if let Some(p) = &self.pca {
             names.extend((1..=p.components.len()).map(pc_name));
         }
+        if let Some(p) = &self.projection {
+            names.extend((1..=p.components).map(pc_name));
+        }
         names
     }
 
@@ -190,6 +223,9 @@ impl GenotypeModel {
     pub(crate) fn record_alleles(&mut self, g: &DosageTable, features: &[String]) {
         let mut used: Vec<&str> = features.iter().map(String::as_str).collect();
         if let Some(p) = &self.pca {
+            used.extend(p.snps.iter().map(String::as_str));
+        }
+        if let Some(p) = &self.projection {
             used.extend(p.snps.iter().map(String::as_str));
         }
         for p in &self.prs {
@@ -331,8 +367,12 @@ impl GenotypeModel {
         for p in &self.prs {
             add.push((p.name.clone(), p.compute(g, &ds.genotype_rows)?));
         }
-        if let Some(p) = &self.pca {
-            let scores = p.project(g, &ds.genotype_rows)?;
+        let scores = match (&self.pca, &self.projection) {
+            (Some(p), _) => Some(p.project(g, &ds.genotype_rows)?),
+            (None, Some(p)) => Some(p.project(g, &ds.genotype_rows)?),
+            (None, None) => None,
+        };
+        if let Some(scores) = scores {
             for (k, col) in scores.columns().into_iter().enumerate() {
                 add.push((pc_name(k + 1), col.to_vec()));
             }
@@ -746,5 +786,43 @@ mod plink2_scores {
         let multi = read_weights(&real("weights_multi.txt")).unwrap();
         let columns: Vec<&str> = multi.scores.iter().map(|s| s.column.as_str()).collect();
         assert_eq!(columns, ["scoreA", "scoreB", "scoreC"]);
+    }
+
+    /// Ancestry components projected with a reference's `--pca
+    /// allele-wts` weights equal plink 2's `--score … variance-standardize`
+    /// `PCk_AVG` to 1e-6, for new samples read from a `.bed` and from
+    /// plink 1.9's `.raw` (which counts other alleles and names no other
+    /// allele), and for the reference samples themselves.
+    #[test]
+    fn projected_components_equal_plink2() {
+        for (geno, expected) in [
+            ("new.bed", "new_projected.sscore"),
+            ("new.raw", "new_projected.sscore"),
+            ("ref.bed", "ref_projected.sscore"),
+        ] {
+            let loaded = Loaded::read(&real(geno)).unwrap();
+            let g =
+                DosageTable::parse(&loaded, Delimiter::Whitespace, "patient_id", false).unwrap();
+            let rows: Vec<usize> = (0..g.ids.len()).collect();
+            let (m, note) =
+                super::projection::fit_projection(&g, &real("ref.eigenvec.allele"), None).unwrap();
+            assert!(note.contains("5 ancestry components"), "{note}");
+            assert!(note.contains("ref.acount"), "{note}");
+            assert_eq!((m.snps.len(), m.alleles.len(), m.skipped), (1000, 2000, 0));
+            let got = m.project(&g, &rows).unwrap();
+            for k in 0..5 {
+                let want = sscore(expected, &format!("PC{}_AVG", k + 1));
+                assert_eq!(want.len(), g.ids.len());
+                for (id, w) in want {
+                    let i = g.ids.iter().position(|x| *x == id).unwrap();
+                    let v = got[[i, k]];
+                    assert!(
+                        (v - w).abs() < 1e-6,
+                        "{geno} PC{} {id}: {v} vs plink2 {w}",
+                        k + 1
+                    );
+                }
+            }
+        }
     }
 }

@@ -313,14 +313,7 @@ pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
             .filter(|f| !f.is_empty())
             .collect();
         if columns.is_none() {
-            let numeric = fields.get(2).is_some_and(|w| w.parse::<f64>().is_ok());
-            let is_header = !numeric && fields.len() >= 3;
-            let header = if is_header {
-                header_columns(&file, n, &fields)?
-            } else {
-                None
-            };
-            let c = header.unwrap_or_else(WeightColumns::plain);
+            let (c, is_header) = first_line(&file, n, &fields)?;
             scores = c
                 .weights
                 .iter()
@@ -366,6 +359,19 @@ pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
         pgs_id,
         scores,
     })
+}
+
+/// The layout given by the first data-or-header line, and whether the
+/// line is a header.
+fn first_line(file: &str, n: u64, fields: &[&str]) -> Result<(WeightColumns, bool)> {
+    let numeric = fields.get(2).is_some_and(|w| w.parse::<f64>().is_ok());
+    let is_header = !numeric && fields.len() >= 3;
+    let header = if is_header {
+        header_columns(file, n, fields)?
+    } else {
+        None
+    };
+    Ok((header.unwrap_or_else(WeightColumns::plain), is_header))
 }
 
 /// The SNP and effect allele on weights-file line `n` (columns `c`),

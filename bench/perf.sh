@@ -14,7 +14,9 @@
 #                         (defaults 5000 1000 50000 200 1000000; SMALL=1 divides
 #                         the patient counts and A_SNPS by 10)
 #   PY_CV_JOBS=N          n_jobs of Python's cross_val_score (default: serial)
-#   ROWS=train,forest,boosting,compare,score,scale   subset of rows to run
+#   ROWS=train,forest,boosting,compare,score,scale,order   subset of rows to run
+#   ORDER_PATIENTS="200000 1000000"   sizes of the order row (genotype file in
+#                         another order than the clinical file)
 #   SCALE_COPIES=5        the scale row scores this many copies of the scoring
 #                         file in one (5M patients, 2.2 GB at full size)
 #   KEEP_OUTPUTS=1        keep the forest bundle and the score outputs (~170 MB)
@@ -31,7 +33,8 @@ B_PATIENTS="${B_PATIENTS:-$((50000 / D))}"
 B_SNPS="${B_SNPS:-200}"
 SCORE_PATIENTS="${SCORE_PATIENTS:-$((1000000 / D))}"
 SEED="${SEED:-7}"
-ROWS="${ROWS:-train,forest,boosting,compare,score,scale}"
+ROWS="${ROWS:-train,forest,boosting,compare,score,scale,order}"
+ORDER_PATIENTS="${ORDER_PATIENTS:-$((200000 / D)) $SCORE_PATIENTS}"
 SCALE_COPIES="${SCALE_COPIES:-5}"
 PERF_DATA="${PERF_DATA:-$ROOT/bench/.perf-data}"
 VENV="$ROOT/bench/.venv"
@@ -99,7 +102,7 @@ B="$PERF_DATA/B-${B_PATIENTS}x${B_SNPS}-s$SEED"
 S="$PERF_DATA/S-${SCORE_PATIENTS}x${B_SNPS}-s$SEED"
 (want train || want forest || want boosting || want score || want scale) && simulate "$B" "$B_PATIENTS" "$B_SNPS"
 want compare && simulate "$A" "$A_PATIENTS" "$A_SNPS"
-(want score || want scale) && simulate "$S" "$SCORE_PATIENTS" "$B_SNPS"
+(want score || want scale || want order) && simulate "$S" "$SCORE_PATIENTS" "$B_SNPS"
 
 # Held-out split of B for forest and boosting: the first 80 % of clinical.csv
 # rows train, the last 20 % test (target column kept; responder ignores it when
@@ -172,7 +175,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 DATAB=(--data "$B/clinical.csv" --genotypes "$B/genotypes.csv" --target responder)
 
 # Row 1: end-to-end logistic, 5-fold CV + final fit, one model (therapy excluded).
-if want train || want score || want scale; then
+if want train || want score || want scale || want order; then
   measure r_logistic "$BIN" train "${DATAB[@]}" --exclude therapy --algorithm logistic \
     --cv 5 --seed "$SEED" --out "$RES/logistic.json" -q
   RW=$WALL RC=$CPU RP=$PEAK RA=$(bundle_auc "$RES/logistic.json")
@@ -270,6 +273,35 @@ if want scale; then
     --genotypes "$K/genotypes.csv" --format csv --out "$RES/scale-scores.csv" -q
   row "score $((SCALE_COPIES * SCORE_PATIENTS))x${B_SNPS} (memory)" "responder" "$WALL" "$CPU" "-" "$PEAK" "-" "-"
   rm -f "$RES/scale-scores.csv"
+fi
+
+# Row 7: the genotype file in its own order (as PLINK sorts by ID): the first
+# N patients of S, genotype lines shuffled with a fixed seed; responder
+# indexes the genotype file (one pass) and streams the clinical file.
+if want order; then
+  for N in $ORDER_PATIENTS; do
+    O="$PERF_DATA/O-${N}x${B_SNPS}-s$SEED"
+    if [[ ! -f "$O/.done" ]]; then
+      log "writing the first $N patients of $S, genotypes shuffled -> $O"
+      mkdir -p "$O"
+      head -n $((N + 1)) "$S/clinical.csv" > "$O/clinical.csv"
+      { head -n 1 "$S/genotypes.csv"
+        tail -n +2 "$S/genotypes.csv" | head -n "$N" |
+          awk -v s="$SEED" 'BEGIN { srand(s) } { printf "%.12f\t%s\n", rand(), $0 }' |
+          sort -t $'\t' -k1,1 | cut -f2-; } > "$O/genotypes.csv"
+      touch "$O/.done"
+    fi
+    cat "$O/clinical.csv" "$O/genotypes.csv" > /dev/null
+    measure "r_order_$N" "$BIN" score --model "$RES/logistic.json" --data "$O/clinical.csv" \
+      --genotypes "$O/genotypes.csv" --format csv --out "$RES/order-scores.csv"
+    RW=$WALL RC=$CPU RP=$PEAK
+    grep -q "was indexed" "$RES/r_order_$N.err" || die "order row: the genotype file was not indexed (see $RES/r_order_$N.err)"
+    measure "p_order_$N" "$PY" "$REF" score --model-file "$RES/logistic.pkl" --clinical "$O/clinical.csv" \
+      --genotypes "$O/genotypes.csv" --drop therapy --out "$RES/py_order_scores.csv"
+    row "score ${N}x${B_SNPS}, genotypes in own order" "responder" "$RW" "$RC" "-" "$RP" "-" "$(ratio "$RW" "$WALL")"
+    row "" "pandas+predict_proba" "$WALL" "$CPU" "-" "$PEAK" "-" ""
+    rm -f "$RES/order-scores.csv" "$RES/py_order_scores.csv"
+  done
 fi
 
 # The big outputs (forest bundle ~90 MB at full size, 1M-row score files)

@@ -4,6 +4,7 @@
 //! (sorted runs spilled to temporary files and merged).
 
 pub(crate) mod best;
+pub(crate) mod indexed;
 pub(crate) mod score;
 pub(crate) mod spill;
 

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::eval::apply::{predict_all, replicate_sds};
 use crate::features::Frame;
 use crate::notes::Notes;
+use crate::ranking::indexed::{self, GenotypeIndex};
 use crate::ranking::spill::{id_hash, Ranked, Ranker};
 
 /// The files to score (a validated configuration).
@@ -74,9 +75,15 @@ pub(crate) fn score_files(
     ranker: impl Fn() -> Ranker,
     notes: &mut Notes,
 ) -> Result<Scored> {
-    let why = match stream(bundle, files, ranker(), notes)? {
+    let why = match stream(bundle, files, ranker(), notes, false)? {
         Streamed::Done(done) => return Ok(done),
         Streamed::Fallback(why) => why,
+        // A genotype file in its own order: joined through an index of it.
+        Streamed::Misaligned => match stream(bundle, files, ranker(), notes, true)? {
+            Streamed::Done(done) => return Ok(done),
+            Streamed::Fallback(why) => why,
+            Streamed::Misaligned => "the two files do not list the same patients".into(),
+        },
     };
     // Not streamable, or a problem in a block: read whole files, which also
     // gives the exact error with the file's own line numbers.
@@ -138,35 +145,59 @@ enum Streamed {
     Done(Scored),
     /// Read whole files instead, for this reason.
     Fallback(String),
+    /// The genotype file lists the patients in another order.
+    Misaligned,
 }
 
-/// The two files as line blocks, or why they cannot be streamed.
+/// Where the genotype blocks come from.
+enum Genotypes {
+    /// No genotype file.
+    None,
+    /// Blocks of the genotype file, line for line with the data file's.
+    Aligned(LineBlocks),
+    /// Lines of an indexed genotype file, picked for each data block.
+    Indexed(GenotypeIndex),
+}
+
+/// The two files as line blocks (the genotype file indexed with
+/// `indexed`), or why they cannot be streamed.
 fn open_streams(
     files: &ScoreFiles,
-) -> std::result::Result<(LineBlocks, Option<LineBlocks>), String> {
+    indexed: bool,
+) -> Result<std::result::Result<(LineBlocks, Genotypes), String>> {
     if files.data == "-" {
-        return Err("the data come from stdin".into());
+        return Ok(Err("the data come from stdin".into()));
     }
     if let Some(g) = &files.genotypes {
         let l = g.to_ascii_lowercase();
         if g == "-" {
-            return Err("the genotypes come from stdin".into());
+            return Ok(Err("the genotypes come from stdin".into()));
         }
         if l.ends_with(".vcf") || l.ends_with(".vcf.gz") {
-            return Err("the genotypes are a VCF".into());
+            return Ok(Err("the genotypes are a VCF".into()));
         }
         if crate::data::bed::resolve(g).is_some() {
-            return Err("the genotypes are a PLINK binary fileset, converted in memory".into());
+            return Ok(Err(
+                "the genotypes are a PLINK binary fileset, converted in memory".into(),
+            ));
         }
     }
-    let data = LineBlocks::open(&files.data).map_err(|e| e.to_string())?;
-    let geno = files
-        .genotypes
-        .as_deref()
-        .map(LineBlocks::open)
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    Ok((data, geno))
+    let data = match LineBlocks::open(&files.data) {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let geno = match (&files.genotypes, indexed) {
+        (None, _) => Genotypes::None,
+        (Some(g), false) => match LineBlocks::open(g) {
+            Ok(b) => Genotypes::Aligned(b),
+            Err(e) => return Ok(Err(e.to_string())),
+        },
+        (Some(g), true) => match GenotypeIndex::build(g, &files.read)? {
+            Ok(i) => Genotypes::Indexed(i),
+            Err(why) => return Ok(Err(why)),
+        },
+    };
+    Ok(Ok((data, geno)))
 }
 
 /// Scores files block by block in bounded memory when both list the same
@@ -179,17 +210,19 @@ fn stream(
     files: &ScoreFiles,
     mut ranker: Ranker,
     notes: &mut Notes,
+    indexed: bool,
 ) -> Result<Streamed> {
-    let (mut data, mut geno) = match open_streams(files) {
+    let (mut data, mut geno) = match open_streams(files, indexed)? {
         Ok(s) => s,
         Err(why) => return Ok(Streamed::Fallback(why)),
     };
+    let mut only_data = 0usize;
     let batch = files.batch_rows;
     let mut state = StreamState::default();
     // Groups of blocks (one per thread) are parsed and scored side by side
     // while the next group is read; results are appended in file order.
     let in_flight = rayon::current_num_threads().max(1);
-    let mut next = read_group(&mut data, &mut geno, batch, in_flight);
+    let mut next = read_group(&mut data, &mut geno, batch, in_flight, &files.read);
     loop {
         let group = match next {
             Ok(Ok(group)) => group,
@@ -200,25 +233,25 @@ fn stream(
         if group.is_empty() {
             break;
         }
+        only_data += group.iter().filter_map(|p| p.missing).sum::<usize>();
         let (read, scored) = rayon::join(
-            || read_group(&mut data, &mut geno, batch, in_flight),
+            || read_group(&mut data, &mut geno, batch, in_flight, &files.read),
             || {
                 group
                     .into_par_iter()
-                    .map(|(db, gb)| score_block(bundle, db.loaded, gb.map(|b| b.loaded), files))
+                    .filter(|p| !p.empty)
+                    .map(|p| {
+                        let geno = p.geno.map(|b| b.loaded);
+                        score_block(bundle, p.data.loaded, geno, files, p.missing)
+                    })
                     .collect::<Vec<_>>()
             },
         );
+        let aligned = matches!(geno, Genotypes::Aligned(_));
         for block in scored {
-            let mut block = match block {
-                Ok(Some(b)) => b,
-                Ok(None) => {
-                    return Ok(Streamed::Fallback(
-                        "the two files do not list the same patients in the same order".into(),
-                    ))
-                }
-                // The whole-file read reports it with the file's own lines.
-                Err(_) => return Ok(Streamed::Fallback("a problem was found in a block".into())),
+            let mut block = match usable(block, aligned) {
+                Ok(b) => b,
+                Err(why) => return Ok(why.map_or(Streamed::Misaligned, Streamed::Fallback)),
             };
             state.absorb(&mut block);
             ranker.push(block.ids, block.probs, block.hashes)?;
@@ -235,11 +268,8 @@ fn stream(
     let Some(ranked) = ranker.finish()? else {
         return Ok(Streamed::Fallback("a patient ID appears twice".into()));
     };
-    if let Some(g) = &state.geno_file {
-        notes.info(format!(
-            "joined on `{}`: {n} patients in both files, 0 only in {}, 0 only in {g} (streamed in blocks of {batch} rows)",
-            state.id_name, state.data_file
-        ));
+    if let Some(note) = join_note(&state, &geno, n, only_data, batch) {
+        notes.info(note);
     }
     for note in state.notes {
         notes.info(note);
@@ -252,18 +282,67 @@ fn stream(
     }))
 }
 
+/// A scored block, or what to do instead: with aligned blocks, a block
+/// whose files list other patients (or none in common) sends `score` to
+/// the index (`None`); otherwise to the whole-file read, for this reason,
+/// which reports any problem with the file's own lines.
+fn usable(
+    block: Result<Option<ScoredBlock>>,
+    aligned: bool,
+) -> std::result::Result<ScoredBlock, Option<String>> {
+    match block {
+        Ok(Some(b)) => Ok(b),
+        Ok(None) | Err(_) if aligned => Err(None),
+        Ok(None) => Err(Some(
+            "the indexed genotype lines did not join as expected".into(),
+        )),
+        Err(_) => Err(Some("a problem was found in a block".into())),
+    }
+}
+
+/// The join's counts after streaming `n` patients.
+fn join_note(
+    state: &StreamState,
+    geno: &Genotypes,
+    n: u64,
+    only_data: usize,
+    batch: usize,
+) -> Option<String> {
+    let g = state.geno_file.as_ref()?;
+    Some(match geno {
+        Genotypes::Indexed(index) => format!(
+            "joined on `{}`: {n} patients in both files, {only_data} only in {}, {} only in {g} (streamed in blocks of {batch} rows; {g} lists the patients in its own order and was indexed)",
+            state.id_name,
+            state.data_file,
+            (index.len() as u64).saturating_sub(n)
+        ),
+        _ => format!(
+            "joined on `{}`: {n} patients in both files, 0 only in {}, 0 only in {g} (streamed in blocks of {batch} rows)",
+            state.id_name, state.data_file
+        ),
+    })
+}
+
 /// A block of the data file and the matching block of the genotype file.
-type BlockPair = (Block, Option<Block>);
+struct BlockPair {
+    data: Block,
+    geno: Option<Block>,
+    /// With an indexed genotype file: the data block's patients not in it.
+    missing: Option<usize>,
+    /// None of the data block's patients is in the genotype file.
+    empty: bool,
+}
 
 /// The next `n` blocks of the data file and of the genotype file (aligned
-/// line for line); empty at the end of both; the reason when the files
-/// cannot be streamed (a quoted field across lines, or one file longer
-/// than the other).
+/// line for line, or picked from the index); empty at the end of both; the
+/// reason when the files cannot be streamed (a quoted field across lines,
+/// one file longer than the other, IDs that cannot be cut simply).
 fn read_group(
     data: &mut LineBlocks,
-    geno: &mut Option<LineBlocks>,
+    geno: &mut Genotypes,
     batch: usize,
     n: usize,
+    read: &ReadOptions,
 ) -> Result<std::result::Result<Vec<BlockPair>, String>> {
     let longer = |f: &str| {
         Ok(Err(format!(
@@ -273,24 +352,42 @@ fn read_group(
     let mut group = Vec::with_capacity(n);
     while group.len() < n {
         let Some(db) = data.next_block(batch)? else {
-            if let Some(g) = geno.as_mut() {
+            if let Genotypes::Aligned(g) = geno {
                 if g.next_block(1)?.is_some() {
                     return longer("genotype");
                 }
             }
             break;
         };
-        let gb = match geno.as_mut() {
-            Some(g) => match g.next_block(batch)? {
-                Some(b) => Some(b),
+        let (gb, missing, empty) = match geno {
+            Genotypes::None => (None, None, false),
+            Genotypes::Aligned(g) => match g.next_block(batch)? {
+                Some(b) => (Some(b), None, false),
                 None => return longer("data"),
             },
-            None => None,
+            Genotypes::Indexed(index) => {
+                let Some(ids) = indexed::block_ids(&db.loaded, read) else {
+                    return Ok(Err(
+                        "the data file's IDs cannot be cut from its lines simply".into(),
+                    ));
+                };
+                let (loaded, missing) = index.block(&ids)?;
+                let block = Block {
+                    loaded,
+                    open_quote: false,
+                };
+                (Some(block), Some(missing), missing == ids.len())
+            }
         };
         if db.open_quote || gb.as_ref().is_some_and(|b| b.open_quote) {
             return Ok(Err("a quoted field goes on past a line end".into()));
         }
-        group.push((db, gb));
+        group.push(BlockPair {
+            data: db,
+            geno: gb,
+            missing,
+            empty,
+        });
     }
     Ok(Ok(group))
 }
@@ -309,23 +406,31 @@ struct ScoredBlock {
 }
 
 /// Parses, joins and scores one block; `Ok(None)` when the two files do not
-/// list the same patients in the same order here.
+/// list the same patients in the same order here (aligned blocks), or when
+/// the join does not find exactly the `missing` patients absent (a block
+/// picked from an index).
 fn score_block(
     bundle: &Bundle,
     data: Loaded,
     geno: Option<Loaded>,
     files: &ScoreFiles,
+    missing: Option<usize>,
 ) -> Result<Option<ScoredBlock>> {
     let ds = Dataset::from_loaded(data, geno, &files.read)?;
     if let Some(j) = ds.join {
-        let aligned = j.only_data == 0
-            && j.only_genotypes == 0
-            && ds
-                .data_rows
-                .iter()
-                .zip(&ds.genotype_rows)
-                .all(|(a, b)| a == b);
-        if !aligned {
+        let expected = match missing {
+            Some(m) => j.only_genotypes == 0 && j.only_data == m,
+            None => {
+                j.only_data == 0
+                    && j.only_genotypes == 0
+                    && ds
+                        .data_rows
+                        .iter()
+                        .zip(&ds.genotype_rows)
+                        .all(|(a, b)| a == b)
+            }
+        };
+        if !expected {
             return Ok(None);
         }
     }

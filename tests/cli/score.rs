@@ -934,3 +934,116 @@ fn intervals_refuse_bundles_and_flags_that_cannot_give_them() {
         &["--replicates"],
     );
 }
+
+/// A genotype file listing the patients in its own order is joined through
+/// an index of it, streamed in blocks: the same output as reading whole
+/// files, with the join counted; files that cannot be indexed fall back to
+/// the whole-file read, saying why.
+#[test]
+fn genotype_file_in_another_order_is_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    let data = dir.path().join("train.csv").display().to_string();
+    let geno = std::fs::read_to_string(dir.path().join("geno.csv")).unwrap();
+    let run = |data: &str, geno: &str, stdin: Option<&str>| {
+        let mut c = responder();
+        c.args(["score", "--model"]).arg(&model);
+        match stdin {
+            Some(text) => c.args(["--data", "-"]).write_stdin(text.to_string()),
+            None => c.args(["--data", data]),
+        };
+        let out = c
+            .args(["--genotypes", geno, "--format", "csv", "--batch-rows", "7"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(out.status.success(), "{stderr}");
+        (String::from_utf8(out.stdout).unwrap(), stderr)
+    };
+    let clinical = std::fs::read_to_string(&data).unwrap();
+    let lines: Vec<&str> = geno.lines().collect();
+    let (header, rows) = (lines[0], &lines[1..]);
+    let mut reversed: Vec<String> = rows.iter().rev().map(|l| l.to_string()).collect();
+    let text = |rows: &[String], end: &str| {
+        let mut t = format!("{header}{end}");
+        for r in rows {
+            t.push_str(r);
+            t.push_str(end);
+        }
+        t
+    };
+    let rev = write(dir.path(), "rev.csv", &text(&reversed, "\n"));
+    let (whole, _) = run(&data, &rev, Some(&clinical));
+    let (out, stderr) = run(&data, &rev, None);
+    assert_eq!(out, whole);
+    assert!(
+        stderr.contains("80 patients in both files, 0 only in")
+            && stderr.contains("lists the patients in its own order and was indexed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("reading whole files"), "{stderr}");
+    // CRLF line ends and quoted IDs index the same way.
+    let crlf = write(dir.path(), "crlf.csv", &text(&reversed, "\r\n"));
+    let quoted: Vec<String> = reversed
+        .iter()
+        .map(|l| {
+            let (id, rest) = l.split_once(',').unwrap();
+            format!("\"{id}\",{rest}")
+        })
+        .collect();
+    let quoted = write(dir.path(), "quoted.csv", &text(&quoted, "\n"));
+    for g in [&crlf, &quoted] {
+        let (out, stderr) = run(&data, g, None);
+        assert_eq!(out, whole, "{g}");
+        assert!(stderr.contains("was indexed"), "{g}: {stderr}");
+    }
+    // Patients in one file only are counted, as by the whole-file join.
+    let mut partial: Vec<String> = reversed.drain(3..).collect();
+    for (i, r) in partial.clone().iter().take(2).enumerate() {
+        let (_, rest) = r.split_once(',').unwrap();
+        partial.push(format!("EXTRA{i},{rest}"));
+    }
+    let part = write(dir.path(), "partial.csv", &text(&partial, "\n"));
+    let (whole, whole_err) = run(&data, &part, Some(&clinical));
+    let (out, stderr) = run(&data, &part, None);
+    assert_eq!(out, whole);
+    assert!(
+        whole_err.contains("77 patients in both files, 3 only in <stdin>, 2 only in"),
+        "{whole_err}"
+    );
+    assert!(
+        stderr.contains("77 patients in both files, 3 only in"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("2 only in") && stderr.contains("was indexed"),
+        "{stderr}"
+    );
+    // A compressed file cannot be indexed: read whole, saying so.
+    let gz = dir.path().join("rev.csv.gz");
+    {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).unwrap(),
+            flate2::Compression::fast(),
+        );
+        e.write_all(text(&partial, "\n").as_bytes()).unwrap();
+        e.finish().unwrap();
+    }
+    let (out, stderr) = run(&data, gz.to_str().unwrap(), None);
+    assert_eq!(out, whole);
+    assert!(stderr.contains("reading whole files (memory grows with the number of patients): the genotype file is compressed (gzip)"), "{stderr}");
+    // A repeated ID: the whole-file read names it.
+    let mut dup = partial.clone();
+    dup.push(partial[0].clone());
+    let dup = write(dir.path(), "dup.csv", &text(&dup, "\n"));
+    fails(
+        responder().args(["score", "--model"]).arg(&model).args([
+            "--data",
+            &data,
+            "--genotypes",
+            &dup,
+        ]),
+        &["dup.csv", "duplicate patient ID"],
+    );
+}

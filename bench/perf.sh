@@ -286,8 +286,9 @@ if want order; then
       mkdir -p "$O"
       head -n $((N + 1)) "$S/clinical.csv" > "$O/clinical.csv"
       { head -n 1 "$S/genotypes.csv"
-        tail -n +2 "$S/genotypes.csv" | head -n "$N" |
-          awk -v s="$SEED" 'BEGIN { srand(s) } { printf "%.12f\t%s\n", rand(), $0 }' |
+        # (awk reads the whole file: `head` would end the pipe early, which
+        # pipefail turns into a failure)
+        awk -v s="$SEED" -v n="$N" 'BEGIN { srand(s) } NR > 1 && NR <= n + 1 { printf "%.12f\t%s\n", rand(), $0 }' "$S/genotypes.csv" |
           sort -t $'\t' -k1,1 | cut -f2-; } > "$O/genotypes.csv"
       touch "$O/.done"
     fi

@@ -63,6 +63,7 @@ fn spec(data: &str, geno: &str, pcs: bool) -> CohortSpec {
             genotype_delimiter: None,
             decimal_comma: false,
             keep_ambiguous: false,
+            genotype_snps: None,
         },
         target: "responder".into(),
         rule: TargetRule::Binary,
@@ -245,6 +246,7 @@ fn exercise(bytes: &[u8], data: &str, geno: &str) -> bool {
         genotype_delimiter: None,
         decimal_comma: false,
         keep_ambiguous: false,
+        genotype_snps: None,
     };
     if let Ok(mut ds) = Dataset::load(data, Some(geno), &read) {
         if bundle.prepare_genotypes(&mut ds).is_ok() {

@@ -466,6 +466,33 @@ impl Arm {
 }
 
 impl Bundle {
+    /// Every SNP the bundle may read from a genotype file: its feature
+    /// names (also without a `.raw` `_ALLELE` suffix, as older bundles
+    /// named SNP features), the alleles it records and the SNPs of its
+    /// scores and components. A PLINK `.bed` decodes only these.
+    pub(crate) fn genotype_snps(&self) -> std::sync::Arc<std::collections::HashSet<String>> {
+        let mut out = std::collections::HashSet::new();
+        for f in &self.features {
+            out.insert(f.name.clone());
+            if let Some((snp, _)) = f.name.rsplit_once('_') {
+                out.insert(snp.to_string());
+            }
+        }
+        if let Some(g) = &self.genotypes {
+            out.extend(g.alleles.keys().cloned());
+            for p in &g.prs {
+                out.extend(p.weights.iter().map(|w| w.snp.clone()));
+            }
+            if let Some(p) = &g.pca {
+                out.extend(p.snps.iter().cloned());
+            }
+            if let Some(p) = &g.projection {
+                out.extend(p.snps.iter().cloned());
+            }
+        }
+        std::sync::Arc::new(out)
+    }
+
     /// Per arm: whether it is too weak to recommend on.
     pub(crate) fn weak_arms(&self) -> Vec<bool> {
         self.arms.iter().map(|a| a.weakness().is_some()).collect()

@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::{Delimiter, ReadOptions, TargetRule};
 use crate::error::{Error, Result};
+use crate::features::genotype::snps::{self, SnpList};
 use crate::features::genotype::{GeneticOptions, GenotypesAs};
 use crate::notes::{Note, Notes};
 use crate::training::CohortSpec;
@@ -122,7 +123,7 @@ impl InputArgs {
         ui: &crate::cli::Ui,
     ) -> Result<crate::eval::LabelledData> {
         let files = crate::eval::apply::EvalFiles {
-            read: self.read_options(id.unwrap_or(&bundle.id_column))?,
+            read: self.read_options_for(id.unwrap_or(&bundle.id_column), bundle)?,
             data: self.data,
             genotypes: self.genotypes,
             target: target.unwrap_or(&bundle.target.column).to_string(),
@@ -131,6 +132,18 @@ impl InputArgs {
         let data = crate::eval::LabelledData::open(bundle, &files, &mut notes);
         ui.notes(&notes);
         data
+    }
+
+    /// Read options with the given ID column, for reading files with
+    /// `bundle`: a PLINK `.bed` decodes only the bundle's SNPs.
+    pub(crate) fn read_options_for(
+        &self,
+        id: &str,
+        bundle: &crate::bundle::Bundle,
+    ) -> Result<ReadOptions> {
+        let mut r = self.read_options(id)?;
+        r.genotype_snps = Some(bundle.genotype_snps());
+        Ok(r)
     }
 
     /// Read options with the given ID column.
@@ -154,6 +167,7 @@ impl InputArgs {
                 .transpose()?,
             decimal_comma: self.decimal == Decimal::Comma,
             keep_ambiguous: self.keep_ambiguous,
+            genotype_snps: None,
         })
     }
 }
@@ -377,6 +391,13 @@ pub(crate) struct DataArgs {
     #[arg(long, value_name = "K", value_parser = count(1, 1000))]
     pub(crate) genotype_pcs: Option<usize>,
 
+    /// Use only these SNPs of the genotype file as features: a file with one
+    /// SNP ID per line (as for plink --extract). The other SNPs can still
+    /// feed --prs-weights and --pc-weights; a PLINK .bed then decodes only
+    /// the SNPs needed. Example: --snps candidate_snps.txt
+    #[arg(long, value_name = "FILE")]
+    pub(crate) snps: Option<String>,
+
     /// Add ancestry components `pc1..pcK` projected from a reference panel:
     /// plink 2's `--pca allele-wts` weights (`REF.eigenvec.allele`), applied
     /// as `plink2 --read-freq REF.acount --score … variance-standardize`
@@ -436,6 +457,7 @@ impl DataArgs {
         files.extend(self.prs_weights.iter().cloned().map(Some));
         files.push(self.pc_weights.clone());
         files.push(self.pc_freqs.clone());
+        files.push(self.snps.clone());
         files
     }
 
@@ -448,15 +470,36 @@ impl DataArgs {
             genotypes_as: self.genotypes_as.map(GenotypesAs::from),
             pc_weights: self.pc_weights.clone(),
             pc_freqs: self.pc_freqs.clone(),
+            snps: None,
         };
         let asks_genetics = !genetic.prs_weights.is_empty()
             || genetic.pcs.is_some()
             || genetic.pc_weights.is_some()
-            || genetic.genotypes_as.is_some();
+            || genetic.genotypes_as.is_some()
+            || self.snps.is_some();
         if asks_genetics && self.input.genotypes.is_none() {
             return Err(Error::usage(
-                "--prs-weights, --genotype-pcs, --pc-weights and --genotypes-as need --genotypes",
+                "--prs-weights, --genotype-pcs, --pc-weights, --genotypes-as and --snps need --genotypes",
             ));
+        }
+        let mut genetic = genetic;
+        let mut read = self.input.read_options(&self.id)?;
+        if let Some(path) = &self.snps {
+            if genetic.genotypes_as == Some(GenotypesAs::Pcs) {
+                return Err(Error::usage(
+                    "--snps chooses SNP features and --genotypes-as pcs leaves them all out: give one",
+                ));
+            }
+            let list = SnpList::read(path)?;
+            // --genotype-pcs fits components on every SNP of the file.
+            if genetic.pcs.is_none() {
+                read.genotype_snps = Some(snps::needed(
+                    &list,
+                    &genetic.prs_weights,
+                    genetic.pc_weights.as_deref(),
+                )?);
+            }
+            genetic.snps = Some(list);
         }
         if self.input.keep_ambiguous {
             return Err(Error::usage(
@@ -484,7 +527,7 @@ impl DataArgs {
         Ok(CohortSpec {
             data: self.input.data.clone(),
             genotypes: self.input.genotypes.clone(),
-            read: self.input.read_options(&self.id)?,
+            read,
             target: self.target.clone(),
             rule: self.rule()?,
             therapy_col: self.therapy_col.clone(),

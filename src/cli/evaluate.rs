@@ -186,7 +186,7 @@ impl Args {
         Ok(EvalFiles {
             data: self.input.data.clone(),
             genotypes: self.input.genotypes.clone(),
-            read: self.input.read_options(id)?,
+            read: self.input.read_options_for(id, bundle)?,
             target: self
                 .target
                 .clone()

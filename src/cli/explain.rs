@@ -353,7 +353,7 @@ fn explain_data(
     let mut ds = Dataset::load(
         &input.data,
         input.genotypes.as_deref(),
-        &input.read_options(&id)?,
+        &input.read_options_for(&id, bundle)?,
     )?;
     if let Some(msg) = ds.join_message() {
         ui.info(msg);

@@ -195,7 +195,7 @@ impl Args {
                 keep_ambiguous: false,
             });
             Source::Files(ScoreFiles {
-                read: input.read_options(&id)?,
+                read: input.read_options_for(&id, bundle)?,
                 data: input.data,
                 genotypes: input.genotypes,
                 batch_rows: self.batch_rows,

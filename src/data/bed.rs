@@ -10,11 +10,18 @@
 //! tool that builds in CI from scratch; the format is 3 magic bytes and
 //! 2 bits per call (PLINK 1.9 docs, "bed" file format).
 //!
-//! Limits: every SNP is decoded (not only the model's) and the text form
-//! holds a few bytes per call, so memory grows with SNPs × samples.
+//! Only the SNPs a command needs are decoded (`score`, `evaluate`, … the
+//! bundle's; `train` with `--snps` the listed ones and the polygenic
+//! score's and projection's), but the text form holds a few bytes per call
+//! of those, so memory grows with needed SNPs × samples.
 
+use std::collections::HashSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
+use crate::data::input::Loaded;
 use crate::error::{Error, Location, Result};
 
 /// The three bytes that start a SNP-major PLINK 1 `.bed` file.
@@ -66,41 +73,64 @@ fn rows<'a>(name: &str, text: &'a str, min: usize, what: &str) -> Result<Vec<Vec
     Ok(out)
 }
 
-/// The `.raw` text of the fileset whose `.bed` holds `bed`.
-pub(crate) fn to_raw_text(bed_path: &Path, bed: &[u8]) -> Result<Vec<u8>> {
+/// Reads the fileset whose `.bed` is `bed_path` as the `.raw` text of its
+/// SNPs in `keep` (every SNP when `None`): one sequential pass over the
+/// `.bed` that hashes it (SHA-256, as for any input) and keeps only those
+/// SNPs' bytes, so memory grows with the kept SNPs × samples, not with the
+/// fileset.
+pub(crate) fn load(bed_path: &Path, keep: Option<&HashSet<String>>) -> Result<Loaded> {
     let bed_name = bed_path.display().to_string();
     let (fam_name, fam_text) = sibling(bed_path, "fam")?;
     let (bim_name, bim_text) = sibling(bed_path, "bim")?;
     let fam = rows(&fam_name, &fam_text, 6, "fam")?;
     let bim = rows(&bim_name, &bim_text, 6, "bim")?;
-    if !bed.starts_with(&MAGIC[..2]) {
-        return Err(Error::data(
-            Location::file(&bed_name),
-            "is not a PLINK 1 .bed file (it does not start with bytes 6c 1b)",
-        ));
-    }
-    if bed.get(2) != Some(&MAGIC[2]) {
-        return Err(Error::data(
-            Location::file(&bed_name),
-            "is an individual-major PLINK .bed (PLINK 0.99 layout): rewrite it with `plink --bfile PREFIX --make-bed --out NEW`",
-        ));
-    }
+    let io = |source| Error::Io {
+        action: "cannot read",
+        path: bed_path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(bed_path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let mut r = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut magic = [0u8; 3];
+    let got = r.read(&mut magic).map_err(io)?;
+    check_magic(&bed_name, &magic[..got])?;
     let (n, m) = (fam.len(), bim.len());
     let per = n.div_ceil(4);
-    if bed.len() != 3 + per * m {
+    if len != 3 + (per * m) as u64 {
         return Err(Error::data(
             Location::file(&bed_name),
             format!(
-                "has {} bytes, but {fam_name} lists {n} samples and {bim_name} {m} SNPs, which need {}: the three files do not belong together",
-                bed.len(),
+                "has {len} bytes, but {fam_name} lists {n} samples and {bim_name} {m} SNPs, which need {}: the three files do not belong together",
                 3 + per * m
             ),
         ));
     }
-    let mut out = String::with_capacity((n + 1) * (m * 2 + 40));
+    let mut hash = Sha256::new();
+    hash.update(magic);
+    let mut buf = vec![0u8; per];
+    let mut columns: Vec<(usize, Vec<u8>)> = Vec::new();
+    for (s, snp) in bim.iter().enumerate() {
+        r.read_exact(&mut buf).map_err(io)?;
+        hash.update(&buf);
+        if keep.is_none_or(|k| k.contains(snp[1])) {
+            columns.push((s, buf.clone()));
+        }
+    }
+    if let (Some(k), true) = (keep, columns.is_empty()) {
+        return Err(Error::data(
+            Location::file(&bim_name),
+            format!(
+                "none of the {} SNPs needed (the model's, or those of --snps and the weights files) is among its {m} SNPs: check the SNP IDs",
+                k.len()
+            ),
+        ));
+    }
+    let mut out = String::with_capacity((n + 1) * (columns.len() * 2 + 40));
     out.push_str("FID IID PAT MAT SEX PHENOTYPE");
-    for s in &bim {
-        out.push_str(&format!(" {}_{}(/{})", s[1], s[4], s[5]));
+    for (s, _) in &columns {
+        let b = &bim[*s];
+        out.push_str(&format!(" {}_{}(/{})", b[1], b[4], b[5]));
     }
     out.push('\n');
     // 2-bit codes, low bits first (PLINK 1.9 docs): 00 A1/A1, 01 missing,
@@ -108,11 +138,42 @@ pub(crate) fn to_raw_text(bed_path: &Path, bed: &[u8]) -> Result<Vec<u8>> {
     const CALL: [&str; 4] = [" 2", " NA", " 1", " 0"];
     for (i, f) in fam.iter().enumerate() {
         out.push_str(&f[..6].join(" "));
-        for s in 0..m {
-            let byte = bed[3 + s * per + i / 4];
-            out.push_str(CALL[((byte >> (2 * (i % 4))) & 3) as usize]);
+        for (_, col) in &columns {
+            out.push_str(CALL[((col[i / 4] >> (2 * (i % 4))) & 3) as usize]);
         }
         out.push('\n');
     }
-    Ok(out.into_bytes())
+    Ok(Loaded {
+        name: bed_name.clone(),
+        base_name: bed_path
+            .file_name()
+            .map_or_else(|| bed_name.clone(), |f| f.to_string_lossy().into_owned()),
+        bytes: out.into_bytes(),
+        sha256: crate::data::input::hex(&hash.finalize()),
+    })
+}
+
+/// Whether the file starts like a PLINK 1 `.bed` (`6c 1b`).
+pub(crate) fn looks_like_bed(path: &Path) -> bool {
+    let mut head = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|_| head == MAGIC[..2])
+}
+
+/// The SNP-major magic bytes, or an error saying what the file is.
+fn check_magic(bed_name: &str, head: &[u8]) -> Result<()> {
+    if !head.starts_with(&MAGIC[..2]) {
+        return Err(Error::data(
+            Location::file(bed_name),
+            "is not a PLINK 1 .bed file (it does not start with bytes 6c 1b)",
+        ));
+    }
+    if head.get(2) != Some(&MAGIC[2]) {
+        return Err(Error::data(
+            Location::file(bed_name),
+            "is an individual-major PLINK .bed (PLINK 0.99 layout): rewrite it with `plink --bfile PREFIX --make-bed --out NEW`",
+        ));
+    }
+    Ok(())
 }

@@ -98,7 +98,23 @@ impl Loaded {
     /// Memory for the contents is reserved before it is filled, so a file
     /// too large for the machine is an error, not an abort.
     pub(crate) fn read(path: &str) -> Result<Loaded> {
-        // A PLINK fileset may be named by its prefix.
+        Loaded::read_genotypes(path, None)
+    }
+
+    /// As [`Loaded::read`]; a PLINK 1 fileset (named by its `.bed` or its
+    /// prefix) becomes the text of its `.raw` export, of the SNPs in `keep`
+    /// only when given.
+    pub(crate) fn read_genotypes(
+        path: &str,
+        keep: Option<&std::collections::HashSet<String>>,
+    ) -> Result<Loaded> {
+        if path != "-" {
+            if let Some(bed) = crate::data::bed::resolve(path) {
+                if bed.exists() && crate::data::bed::looks_like_bed(&bed) {
+                    return crate::data::bed::load(&bed, keep);
+                }
+            }
+        }
         let prefixed = match crate::data::bed::resolve(path) {
             Some(b) if path != "-" && !Path::new(path).exists() => b.display().to_string(),
             _ => path.to_string(),
@@ -145,12 +161,6 @@ impl Loaded {
             raw
         };
         let mut bytes = bytes;
-        // A PLINK 1 binary fileset becomes the text of its `.raw` export.
-        if let Some(bed) = crate::data::bed::resolve(path)
-            .filter(|_| bytes.starts_with(&crate::data::bed::MAGIC[..2]))
-        {
-            bytes = crate::data::bed::to_raw_text(&bed, &bytes)?;
-        }
         refuse_binary(&name, &bytes)?;
         classic_mac_line_ends(&mut bytes);
         let base_name = Path::new(&name)

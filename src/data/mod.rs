@@ -35,6 +35,9 @@ pub(crate) struct ReadOptions {
     /// Keep palindromic (A/T, C/G) SNPs whose files disagree on the counted
     /// allele, reading them by their labels (`--keep-ambiguous`).
     pub(crate) keep_ambiguous: bool,
+    /// The only SNPs needed from a genotype file that can be read SNP by SNP
+    /// (a PLINK `.bed`); `None`: all.
+    pub(crate) genotype_snps: Option<std::sync::Arc<std::collections::HashSet<String>>>,
 }
 
 /// A file that went into a model: its name and the SHA-256 of its bytes.
@@ -92,7 +95,10 @@ impl Dataset {
         opts: &ReadOptions,
     ) -> Result<Dataset> {
         let loaded = Loaded::read(data_path)?;
-        let geno = genotypes.map(Loaded::read).transpose()?;
+        let keep = opts.genotype_snps.as_deref();
+        let geno = genotypes
+            .map(|g| Loaded::read_genotypes(g, keep))
+            .transpose()?;
         Dataset::from_loaded(loaded, geno, opts)
     }
 

@@ -178,7 +178,7 @@ fn open_streams(
         }
         if crate::data::bed::resolve(g).is_some() {
             return Ok(Err(
-                "the genotypes are a PLINK binary fileset, converted in memory".into(),
+                "the genotypes are a PLINK binary fileset, decoded in memory (the model's SNPs only)".into(),
             ));
         }
     }

@@ -5,9 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::data::{is_missing, Dataset, ReadOptions, Target, TargetRule};
+use crate::data::{is_missing, Dataset, DosageTable, ReadOptions, Target, TargetRule};
 use crate::error::{quote_all, Error, Location, Result};
 use crate::features::columns::choose_columns;
+use crate::features::genotype::snps::SnpList;
 use crate::features::genotype::{GeneticOptions, GenotypeModel, GenotypesAs};
 use crate::features::Frame;
 use crate::notes::Notes;
@@ -282,12 +283,53 @@ fn fit_genetics(
     for n in &g.notes {
         notes.info(n.clone());
     }
+    if let Some(list) = &spec.genetic.snps {
+        notes.info(snp_list_note(list, g)?);
+    }
     let (model, fit_notes) = GenotypeModel::fit(ds, train_rows, &spec.genetic)?;
     for n in fit_notes {
         notes.info(n);
     }
     model.add_features(ds)?;
     Ok(Some(model))
+}
+
+/// How many SNPs of `--snps` are in the genotype file (none is an error
+/// naming the list).
+fn snp_list_note(list: &SnpList, g: &DosageTable) -> Result<String> {
+    let found = list.ids.iter().filter(|s| g.find(s).is_some()).count();
+    let absent = list.ids.len() - found;
+    if found == 0 {
+        return Err(Error::data(
+            Location::file(&list.file),
+            format!(
+                "none of its {} SNP IDs is in {}: check the IDs (rsID or CHROM:POS:REF:ALT, as in the genotype file)",
+                list.ids.len(),
+                g.file
+            ),
+        ));
+    }
+    let shown: Vec<&String> = list
+        .ids
+        .iter()
+        .filter(|s| g.find(s).is_none())
+        .take(5)
+        .collect();
+    Ok(format!(
+        "{}: {found} of {} listed SNPs are in {} and may be features; {absent} are not{}",
+        list.file,
+        list.ids.len(),
+        g.file,
+        if absent > 0 {
+            format!(
+                " ({}{})",
+                crate::error::quote_all(shown),
+                if absent > 5 { ", …" } else { "" }
+            )
+        } else {
+            String::new()
+        }
+    ))
 }
 
 /// The feature columns: every column but the reserved ones, narrowed by
@@ -309,6 +351,9 @@ fn feature_names(
         reserved.push((g.as_str(), "group"));
     }
     let mut names = choose_columns(ds, &reserved, &spec.features, &spec.exclude)?;
+    if let (Some(list), Some(g)) = (&spec.genetic.snps, &ds.genotypes) {
+        names.retain(|n| g.find(n).is_none() || list.ids.contains(n));
+    }
     if let (Some(m), Some(g)) = (genetics, &ds.genotypes) {
         if m.genotypes_as == GenotypesAs::Pcs {
             names.retain(|n| g.find(n).is_none());

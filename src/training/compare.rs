@@ -257,6 +257,7 @@ mod tests {
                 genotype_delimiter: None,
                 decimal_comma: false,
                 keep_ambiguous: false,
+                genotype_snps: None,
             },
             target: "responder".into(),
             rule: TargetRule::Binary,

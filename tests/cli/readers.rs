@@ -344,8 +344,88 @@ fn plink_filesets_from_both_plinks_score_as_their_raw_exports() {
     assert!(stderr.contains("flipped 6 SNPs"), "{stderr}");
     assert!(!stderr.contains("palindromic"), "{stderr}");
     assert!(
-        stderr.contains("PLINK binary fileset, converted in memory"),
+        stderr.contains("PLINK binary fileset, decoded in memory (the model's SNPs only)"),
         "{stderr}"
     );
     assert_eq!(out.stdout, score(&real("base.bed")));
+}
+
+/// `--snps FILE` keeps only the listed SNPs as features (a PLINK `.bed`
+/// then decodes only those and the polygenic score's); the score and the
+/// model's predictions are those of the full read; a list naming no SNP of
+/// the file is an error naming the list.
+#[test]
+fn snp_list_chooses_the_snp_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = write(
+        dir.path(),
+        "snps.txt",
+        "# candidate SNPs\nrs92609045\nrs36033531 extra fields\nrs0000001\n",
+    );
+    let bed = real("base.bed");
+    let (b, stderr) = train_real(&bed, &["--snps", &list]);
+    assert!(
+        stderr.contains("snps.txt: 2 of 3 listed SNPs are in") && stderr.contains("`rs0000001`"),
+        "{stderr}"
+    );
+    assert_eq!(
+        features(&b),
+        ["age", "rs92609045", "rs36033531"],
+        "file order"
+    );
+    // The same SNPs read from the .raw export: the same model.
+    let (r, _) = train_real(&real("base_plink19_include-alt.raw"), &["--snps", &list]);
+    assert_eq!(b["arms"], r["arms"]);
+    // The polygenic score is computed from every SNP of the weights, also
+    // those not listed.
+    let w = real("weights_plink.txt");
+    let (with_list, _) = train_real(&bed, &["--snps", &list, "--prs-weights", &w]);
+    let (without, _) = train_real(&bed, &["--prs-weights", &w]);
+    assert_eq!(with_list["genotypes"]["prs"], without["genotypes"]["prs"]);
+    assert_eq!(
+        features(&with_list),
+        ["age", "rs92609045", "rs36033531", "prs"]
+    );
+    let none = write(dir.path(), "none.txt", "rsX\nrsY\n");
+    let train = |extra: &[&str]| {
+        let mut c = responder();
+        c.args([
+            "train",
+            "--data",
+            &real("clinical.csv"),
+            "--genotypes",
+            &bed,
+        ])
+        .args(["--target", "responder", "--cv", "2", "--out"])
+        .arg(dir.path().join("x.json"))
+        .args(extra);
+        c
+    };
+    fails(
+        &mut train(&["--snps", &none]),
+        &["base.bim", "none of the 2 SNPs needed"],
+    );
+    let mut raw = responder();
+    raw.args(["train", "--data", &real("clinical.csv"), "--genotypes"])
+        .arg(real("base_plink19_include-alt.raw"))
+        .args(["--target", "responder", "--snps", &none, "--out"])
+        .arg(dir.path().join("x.json"));
+    fails(&mut raw, &["none.txt", "none of its 2 SNP IDs is in"]);
+    fails_usage(
+        &mut train(&[
+            "--snps",
+            &list,
+            "--genotype-pcs",
+            "2",
+            "--genotypes-as",
+            "pcs",
+        ]),
+        &["--snps chooses SNP features and --genotypes-as pcs leaves them all out"],
+    );
+    let empty = write(dir.path(), "empty.txt", "# nothing\n\n");
+    fails(
+        &mut train(&["--snps", &empty]),
+        &["empty.txt", "lists no SNP IDs"],
+    );
+    assert!(!dir.path().join("x.json").exists());
 }

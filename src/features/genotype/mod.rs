@@ -20,6 +20,7 @@ pub(crate) mod alleles;
 pub(crate) mod pca;
 pub(crate) mod projection;
 pub(crate) mod prs;
+pub(crate) mod snps;
 
 pub(crate) use alleles::{compare_alleles, AlleleMatch};
 use pca::fit_pca;
@@ -90,6 +91,8 @@ pub(crate) struct GeneticOptions {
     pub(crate) pc_weights: Option<String>,
     /// The reference panel's `.acount`/`.afreq`.
     pub(crate) pc_freqs: Option<String>,
+    /// `--snps`: the SNPs to use as features.
+    pub(crate) snps: Option<snps::SnpList>,
 }
 
 /// Which genotype features a model uses, from `--genotypes-as` and whether

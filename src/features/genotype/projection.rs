@@ -250,6 +250,15 @@ fn read_allele_weights(path: &str) -> Result<(String, usize, Vec<WeightLine>)> {
     Ok((file, pcs.len(), out))
 }
 
+/// The SNP IDs of a `.eigenvec.allele` file.
+pub(super) fn weight_snps(path: &str) -> Result<Vec<String>> {
+    Ok(read_allele_weights(path)?
+        .2
+        .into_iter()
+        .map(|(_, snp, _, _)| snp)
+        .collect())
+}
+
 /// Matches the reference weights to the training genotypes `g`. Returns
 /// the model and a note for stderr.
 pub(super) fn fit_projection(

@@ -468,8 +468,8 @@ impl Arm {
 impl Bundle {
     /// Every SNP the bundle may read from a genotype file: its feature
     /// names (also without a `.raw` `_ALLELE` suffix, as older bundles
-    /// named SNP features), the alleles it records and the SNPs of its
-    /// scores and components. A PLINK `.bed` decodes only these.
+    /// named SNP features) and the SNPs of its components. A PLINK `.bed`
+    /// decodes only these.
     pub(crate) fn genotype_snps(&self) -> std::sync::Arc<std::collections::HashSet<String>> {
         let mut out = std::collections::HashSet::new();
         for f in &self.features {
@@ -478,11 +478,9 @@ impl Bundle {
                 out.insert(snp.to_string());
             }
         }
+        // (Polygenic scores are streamed over a `.bed`: their SNPs are
+        // not decoded into the table.)
         if let Some(g) = &self.genotypes {
-            out.extend(g.alleles.keys().cloned());
-            for p in &g.prs {
-                out.extend(p.weights.iter().map(|w| w.snp.clone()));
-            }
             if let Some(p) = &g.pca {
                 out.extend(p.snps.iter().cloned());
             }

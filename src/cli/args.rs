@@ -493,11 +493,7 @@ impl DataArgs {
             let list = SnpList::read(path)?;
             // --genotype-pcs fits components on every SNP of the file.
             if genetic.pcs.is_none() {
-                read.genotype_snps = Some(snps::needed(
-                    &list,
-                    &genetic.prs_weights,
-                    genetic.pc_weights.as_deref(),
-                )?);
+                read.genotype_snps = Some(snps::needed(&list, genetic.pc_weights.as_deref())?);
             }
             genetic.snps = Some(list);
         }

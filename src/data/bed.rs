@@ -73,17 +73,15 @@ fn rows<'a>(name: &str, text: &'a str, min: usize, what: &str) -> Result<Vec<Vec
     Ok(out)
 }
 
-/// Reads the fileset whose `.bed` is `bed_path` as the `.raw` text of its
-/// SNPs in `keep` (every SNP when `None`): one sequential pass over the
-/// `.bed` that hashes it (SHA-256, as for any input) and keeps only those
-/// SNPs' bytes, so memory grows with the kept SNPs × samples, not with the
-/// fileset.
-pub(crate) fn load(bed_path: &Path, keep: Option<&HashSet<String>>) -> Result<Loaded> {
+/// The `.bed` opened after its magic bytes, checked against the sample and
+/// SNP counts: the reader, the magic bytes and the bytes per SNP.
+fn open_bed(
+    bed_path: &Path,
+    n: usize,
+    m: usize,
+    (fam_name, bim_name): (&str, &str),
+) -> Result<(std::io::BufReader<std::fs::File>, [u8; 3], usize)> {
     let bed_name = bed_path.display().to_string();
-    let (fam_name, fam_text) = sibling(bed_path, "fam")?;
-    let (bim_name, bim_text) = sibling(bed_path, "bim")?;
-    let fam = rows(&fam_name, &fam_text, 6, "fam")?;
-    let bim = rows(&bim_name, &bim_text, 6, "bim")?;
     let io = |source| Error::Io {
         action: "cannot read",
         path: bed_path.to_path_buf(),
@@ -95,7 +93,6 @@ pub(crate) fn load(bed_path: &Path, keep: Option<&HashSet<String>>) -> Result<Lo
     let mut magic = [0u8; 3];
     let got = r.read(&mut magic).map_err(io)?;
     check_magic(&bed_name, &magic[..got])?;
-    let (n, m) = (fam.len(), bim.len());
     let per = n.div_ceil(4);
     if len != 3 + (per * m) as u64 {
         return Err(Error::data(
@@ -106,25 +103,94 @@ pub(crate) fn load(bed_path: &Path, keep: Option<&HashSet<String>>) -> Result<Lo
             ),
         ));
     }
+    Ok((r, magic, per))
+}
+
+/// Copies of A1 of sample `i` in a SNP's 2-bit column (PLINK 1.9 docs: 00
+/// A1/A1, 01 missing, 10 A1/A2, 11 A2/A2, low bits first); NaN if missing.
+pub(crate) fn a1_copies(col: &[u8], i: usize) -> f64 {
+    const COPIES: [f64; 4] = [2.0, f64::NAN, 1.0, 0.0];
+    COPIES[((col[i / 4] >> (2 * (i % 4))) & 3) as usize]
+}
+
+/// Calls `f(id, a1, a2, column, samples)` for every SNP of the fileset whose ID
+/// `want` accepts, in `.bim` order, reading the `.bed` once without holding
+/// it; returns the number of samples. The `.bim` is read line by line.
+pub(crate) fn stream_snps(
+    bed_path: &Path,
+    want: impl Fn(&str) -> bool,
+    mut f: impl FnMut(&str, &str, &str, &[u8], usize) -> Result<()>,
+) -> Result<usize> {
+    let (fam_name, fam_text) = sibling(bed_path, "fam")?;
+    let (bim_name, bim_text) = sibling(bed_path, "bim")?;
+    let n = rows(&fam_name, &fam_text, 6, "fam")?.len();
+    let lines = || {
+        bim_text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+    };
+    let m = lines().count();
+    let (mut r, _, per) = open_bed(bed_path, n, m, (&fam_name, &bim_name))?;
+    let mut buf = vec![0u8; per];
+    for (i, line) in lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() < 6 {
+            return Err(Error::data(
+                Location::file(&bim_name).line(i as u64 + 1),
+                format!("has {} fields; a .bim line has at least 6", fields.len()),
+            ));
+        }
+        r.read_exact(&mut buf).map_err(|source| Error::Io {
+            action: "cannot read",
+            path: bed_path.to_path_buf(),
+            source,
+        })?;
+        if want(fields[1]) {
+            f(fields[1], fields[4], fields[5], &buf, n)?;
+        }
+    }
+    Ok(n)
+}
+
+/// Reads the fileset whose `.bed` is `bed_path` as the `.raw` text of its
+/// SNPs in `keep` (every SNP when `None`): one sequential pass over the
+/// `.bed` that hashes it (SHA-256, as for any input) and keeps only those
+/// SNPs' bytes, so memory grows with the kept SNPs × samples, not with the
+/// fileset.
+pub(crate) fn load(bed_path: &Path, keep: Option<&HashSet<String>>) -> Result<Loaded> {
+    let bed_name = bed_path.display().to_string();
+    let (fam_name, fam_text) = sibling(bed_path, "fam")?;
+    let (bim_name, bim_text) = sibling(bed_path, "bim")?;
+    let fam = rows(&fam_name, &fam_text, 6, "fam")?;
+    let bim = rows(&bim_name, &bim_text, 6, "bim")?;
+    let (n, m) = (fam.len(), bim.len());
+    let (mut r, magic, per) = open_bed(bed_path, n, m, (&fam_name, &bim_name))?;
     let mut hash = Sha256::new();
     hash.update(magic);
     let mut buf = vec![0u8; per];
     let mut columns: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut first = None;
     for (s, snp) in bim.iter().enumerate() {
-        r.read_exact(&mut buf).map_err(io)?;
+        r.read_exact(&mut buf).map_err(|source| Error::Io {
+            action: "cannot read",
+            path: bed_path.to_path_buf(),
+            source,
+        })?;
         hash.update(&buf);
         if keep.is_none_or(|k| k.contains(snp[1])) {
             columns.push((s, buf.clone()));
+        } else if s == 0 {
+            first = Some(buf.clone());
         }
     }
-    if let (Some(k), true) = (keep, columns.is_empty()) {
-        return Err(Error::data(
-            Location::file(&bim_name),
-            format!(
-                "none of the {} SNPs needed (the model's, or those of --snps and the weights files) is among its {m} SNPs: check the SNP IDs",
-                k.len()
-            ),
-        ));
+    // None needed (a model whose only genetic features are streamed
+    // scores): the first SNP keeps the table well formed; SNPs that are
+    // needed yet absent are named by the steps that need them.
+    if columns.is_empty() {
+        if let Some(c) = first {
+            columns.push((0, c));
+        }
     }
     let mut out = String::with_capacity((n + 1) * (columns.len() * 2 + 40));
     out.push_str("FID IID PAT MAT SEX PHENOTYPE");

@@ -115,6 +115,9 @@ pub(crate) struct DosageTable {
     pub(crate) values: Vec<Vec<f64>>,
     /// Whether the file was a PLINK `.raw` file.
     pub(crate) plink: bool,
+    /// The PLINK `.bed` the table was decoded from (its rows are the
+    /// `.fam`'s samples, in order), which polygenic scores stream over.
+    pub(crate) bed: Option<std::path::PathBuf>,
     /// SNP name → first column, and file name → first column, for [`find`](Self::find).
     index: std::sync::OnceLock<SnpIndex>,
 }
@@ -160,6 +163,7 @@ impl DosageTable {
             values: Vec::new(),
             plink: format == GenotypeFormat::PlinkRaw,
             format,
+            bed: None,
             index: std::sync::OnceLock::new(),
         }
     }

@@ -99,7 +99,14 @@ impl Dataset {
         let geno = genotypes
             .map(|g| Loaded::read_genotypes(g, keep))
             .transpose()?;
-        Dataset::from_loaded(loaded, geno, opts)
+        let mut ds = Dataset::from_loaded(loaded, geno, opts)?;
+        let bed = genotypes
+            .and_then(bed::resolve)
+            .filter(|b| b.exists() && bed::looks_like_bed(b));
+        if let Some(g) = ds.genotypes.as_mut() {
+            g.bed = bed;
+        }
+        Ok(ds)
     }
 
     /// Parses and joins files already read into memory.

@@ -290,7 +290,9 @@ fn fit_genetics(
     for n in fit_notes {
         notes.info(n);
     }
-    model.add_features(ds)?;
+    for n in model.add_features(ds)? {
+        notes.info(n);
+    }
     Ok(Some(model))
 }
 

@@ -866,3 +866,56 @@ fn projected_ancestry_components() {
         ],
     );
 }
+
+/// A polygenic score over a PLINK `.bed` is streamed over the file (its
+/// SNPs are never decoded into the table) and gives the bits of the same
+/// score over the `.raw` export, in training and in scoring, also for a
+/// model whose only genetic feature is the score; a scoring fileset whose
+/// alleles do not match is an error naming the SNP.
+#[test]
+fn polygenic_score_streamed_over_a_bed() {
+    let dir = tempfile::tempdir().unwrap();
+    let clin = fx("real/clinical.csv");
+    let w = fx("real/weights_plink.txt");
+    let train_on = |geno: &str, out: &Path| {
+        let o = responder()
+            .args(["train", "--data", &clin, "--genotypes", geno])
+            .args(["--target", "responder", "--cv", "2", "--features", "age"])
+            .args(["--prs-weights", &w, "--out"])
+            .arg(out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{stderr}");
+        stderr
+    };
+    let (mb, mr) = (dir.path().join("bed.json"), dir.path().join("raw.json"));
+    let stderr = train_on(&fx("real/base.bed"), &mb);
+    assert!(
+        stderr.contains("polygenic score `prs` from 13 of 14 SNPs; 1 not in"),
+        "{stderr}"
+    );
+    train_on(&fx("real/base_plink19_include-alt.raw"), &mr);
+    let (b, r) = (json(&mb), json(&mr));
+    assert_eq!(feature_names(&b), ["age", "prs"]);
+    assert_eq!(b["genotypes"]["prs"], r["genotypes"]["prs"]);
+    assert_eq!(b["arms"], r["arms"], "the same model");
+    let raw = fx("real/base_plink19_include-alt.raw");
+    let (a, _) = score(&mb, &clin, &fx("real/base.bed"));
+    assert_eq!(a, score(&mb, &clin, &raw).0);
+    assert_eq!(a, score(&mr, &clin, &fx("real/base.bed")).0);
+    assert_eq!(a, score(&mr, &clin, &raw).0);
+    fails(
+        responder().args(["score", "--model"]).arg(&mb).args([
+            "--data",
+            &clin,
+            "--genotypes",
+            &fx("real/strand.bed"),
+        ]),
+        &[
+            "strand.bim",
+            "SNP `rs116951199` of the polygenic score `prs`",
+            "do not match",
+        ],
+    );
+}

@@ -403,7 +403,7 @@ fn snp_list_chooses_the_snp_features() {
     };
     fails(
         &mut train(&["--snps", &none]),
-        &["base.bim", "none of the 2 SNPs needed"],
+        &["none.txt", "none of its 2 SNP IDs is in"],
     );
     let mut raw = responder();
     raw.args(["train", "--data", &real("clinical.csv"), "--genotypes"])

@@ -20,6 +20,7 @@ pub(crate) mod alleles;
 pub(crate) mod pca;
 pub(crate) mod projection;
 pub(crate) mod prs;
+pub(crate) mod prs_bed;
 pub(crate) mod snps;
 
 pub(crate) use alleles::{compare_alleles, AlleleMatch};
@@ -155,17 +156,30 @@ impl GenotypeModel {
             .collect::<Result<Vec<_>>>()?;
         let names = score_names(&files)?;
         let mut prs = Vec::new();
+        let mut alleles = BTreeMap::new();
         for (f, names) in files.iter().zip(names) {
             for (s, name) in f.scores.iter().zip(names) {
-                let column = (f.scores.len() > 1).then_some(s.column.as_str());
-                let (m, mut n) = fit_prs(
-                    g,
-                    &grows,
-                    (&f.name, column),
-                    &name,
-                    &s.weights,
-                    !opts.no_mean_imputation,
-                )?;
+                let source = (
+                    f.name.as_str(),
+                    (f.scores.len() > 1).then_some(s.column.as_str()),
+                );
+                let mean_imputation = !opts.no_mean_imputation;
+                // A .bed is streamed: the score's SNPs are never held.
+                let (m, mut n) = match &g.bed {
+                    Some(bed) => {
+                        let (m, n, a) = prs_bed::fit_prs_bed(
+                            bed,
+                            &grows,
+                            source,
+                            &name,
+                            &s.weights,
+                            mean_imputation,
+                        )?;
+                        alleles.extend(a);
+                        (m, n)
+                    }
+                    None => fit_prs(g, &grows, source, &name, &s.weights, mean_imputation)?,
+                };
                 notes.append(&mut n);
                 prs.push(m);
             }
@@ -198,7 +212,7 @@ impl GenotypeModel {
                 file: std::path::Path::new(&g.file)
                     .file_name()
                     .map_or_else(|| g.file.clone(), |f| f.to_string_lossy().into_owned()),
-                alleles: BTreeMap::new(),
+                alleles,
                 genotypes_as,
                 prs,
                 pca,
@@ -357,18 +371,29 @@ impl GenotypeModel {
                 crate::data::dosage::plural(unchecked)
             ));
         }
-        self.add_features(ds)?;
+        notes.extend(self.add_features(ds)?);
         Ok(notes)
     }
 
-    /// Adds `prs` and `pc1..pcK` to the dataset, computed for every joined row.
-    pub(crate) fn add_features(&self, ds: &mut Dataset) -> Result<()> {
+    /// Adds the scores and `pc1..pcK` to the dataset, computed for every
+    /// joined row (a score streamed over a `.bed`); returns notes.
+    pub(crate) fn add_features(&self, ds: &mut Dataset) -> Result<Vec<String>> {
+        let mut notes = Vec::new();
         let Some(g) = ds.genotypes.as_ref() else {
-            return Ok(());
+            return Ok(notes);
         };
         let mut add: Vec<(String, Vec<f64>)> = Vec::new();
         for p in &self.prs {
-            add.push((p.name.clone(), p.compute(g, &ds.genotype_rows)?));
+            let values = match &g.bed {
+                Some(bed) => {
+                    let keep = ds.keep_ambiguous;
+                    let (v, n) = p.compute_bed(bed, &ds.genotype_rows, &self.alleles, keep)?;
+                    notes.extend(n);
+                    v
+                }
+                None => p.compute(g, &ds.genotype_rows)?,
+            };
+            add.push((p.name.clone(), values));
         }
         let scores = match (&self.pca, &self.projection) {
             (Some(p), _) => Some(p.project(g, &ds.genotype_rows)?),
@@ -383,7 +408,7 @@ impl GenotypeModel {
         for (name, values) in add {
             ds.add_derived(&name, values)?;
         }
-        Ok(())
+        Ok(notes)
     }
 }
 
@@ -782,6 +807,47 @@ mod plink2_scores {
                 assert!(
                     close(got[i], w),
                     "{weights} {column} {id}: {} vs plink2 {w}",
+                    got[i]
+                );
+            }
+        }
+        // The same sums streamed over the .bed (fit and compute), as
+        // training and scoring on a .bed do.
+        let bed = std::path::PathBuf::from(real("base.bed"));
+        for (weights, k, mean_imputation, expected, column) in cases {
+            let file = read_weights(&real(weights)).unwrap();
+            let s = &file.scores[k];
+            let (m, _, alleles) = super::prs_bed::fit_prs_bed(
+                &bed,
+                &rows,
+                (&file.name, None),
+                "prs",
+                &s.weights,
+                mean_imputation,
+            )
+            .unwrap();
+            let (table, _) = fit_prs(
+                &g,
+                &rows,
+                (&file.name, None),
+                "prs",
+                &s.weights,
+                mean_imputation,
+            )
+            .unwrap();
+            assert_eq!(m, table, "{weights}: the same model streamed");
+            let (got, notes) = m.compute_bed(&bed, &rows, &alleles, false).unwrap();
+            assert!(notes.is_empty(), "{notes:?}");
+            assert_eq!(
+                got,
+                m.compute(&g, &rows).unwrap(),
+                "{weights}: the same bits"
+            );
+            for (id, w) in sscore(expected, column) {
+                let i = g.ids.iter().position(|x| *x == id).unwrap();
+                assert!(
+                    close(got[i], w),
+                    "{weights} {column} {id}: {} vs {w}",
                     got[i]
                 );
             }

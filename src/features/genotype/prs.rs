@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DosageTable, Loaded};
+use crate::data::{Alleles, DosageTable, Loaded};
 use crate::error::{Error, Location, Result};
 use crate::features::genotype::{locate, mean_finite};
 
@@ -421,41 +421,137 @@ fn weight_of(file: &str, n: u64, field: &str, column: &str) -> Result<f64> {
     }
 }
 
+/// How a weight's effect allele relates to a SNP's alleles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Orient {
+    /// The effect allele is the counted allele.
+    Counted,
+    /// It is the other allele (2 − dosage).
+    Other,
+    /// The file names no other allele: taken to be it (2 − dosage).
+    Assumed,
+    /// The file names no alleles: the dosage is taken to count it.
+    NoAlleles,
+    /// Neither allele.
+    Mismatch,
+}
+
+impl Orient {
+    /// Whether the effect-allele dosage is 2 − dosage.
+    pub(super) fn flip(self) -> bool {
+        matches!(self, Orient::Other | Orient::Assumed)
+    }
+}
+
+/// Orients `effect` against a SNP's alleles `a`.
+pub(super) fn orient(a: Option<&Alleles>, effect: &str) -> Orient {
+    match a {
+        None => Orient::NoAlleles,
+        Some(a) if a.counted == effect => Orient::Counted,
+        Some(a) => match &a.other {
+            Some(o) if o == effect => Orient::Other,
+            Some(_) => Orient::Mismatch,
+            None => Orient::Assumed,
+        },
+    }
+}
+
+/// What matching a score's weights found, for the notes and the error.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    pub(super) unmatched: usize,
+    pub(super) mismatch: usize,
+    pub(super) assumed: usize,
+    pub(super) no_alleles: usize,
+}
+
+impl Tally {
+    /// Counts one orientation; `None` for a mismatch (the weight is skipped).
+    pub(super) fn count(&mut self, o: Orient) -> Option<bool> {
+        match o {
+            Orient::Mismatch => {
+                self.mismatch += 1;
+                return None;
+            }
+            Orient::Assumed => self.assumed += 1,
+            Orient::NoAlleles => self.no_alleles += 1,
+            Orient::Counted | Orient::Other => {}
+        }
+        Some(o.flip())
+    }
+
+    /// The model from the matched `weights`, with notes for stderr; none
+    /// matched is an error naming the weights file.
+    pub(super) fn finish(
+        self,
+        (file, column): (&str, Option<&str>),
+        name: &str,
+        geno: &str,
+        (total, weights): (usize, Vec<PrsWeight>),
+        mean_imputation: bool,
+    ) -> Result<(PrsModel, Vec<String>)> {
+        let Tally {
+            unmatched,
+            mismatch,
+            assumed,
+            no_alleles,
+        } = self;
+        if weights.is_empty() {
+            return Err(Error::data(
+                Location::file(file),
+                format!(
+                    "none of the {total} weights can be used with {geno}: {unmatched} SNPs are not in it and {mismatch} have an effect allele that is neither of the SNP's alleles"
+                ),
+            ));
+        }
+        let mut notes = vec![format!(
+            "{file}: polygenic score `{name}` from {} of {total} SNPs; {unmatched} not in {geno}, {mismatch} skipped because the effect allele is neither allele of the SNP",
+            weights.len()
+        )];
+        if assumed > 0 {
+            notes.push(format!(
+                "{file}: for {assumed} SNPs the effect allele is not the counted allele and {geno} does not name the other allele; taken as the other allele (2 − dosage)"
+            ));
+        }
+        if no_alleles > 0 {
+            notes.push(format!(
+                "{file}: {geno} names no alleles, so its dosages are taken to count the effect allele of {no_alleles} SNPs"
+            ));
+        }
+        Ok((
+            PrsModel {
+                name: name.to_string(),
+                file: file.to_string(),
+                column: column.map(str::to_string),
+                mean_imputation,
+                weights,
+                unmatched,
+                allele_mismatch: mismatch,
+            },
+            notes,
+        ))
+    }
+}
+
 /// Matches one score's weights to the training genotypes `g` (rows
 /// `grows`) as the feature `name`; returns the model and notes for stderr.
 pub(super) fn fit_prs(
     g: &DosageTable,
     grows: &[usize],
-    (file, column): (&str, Option<&str>),
+    source: (&str, Option<&str>),
     name: &str,
     raw: &[RawWeight],
     mean_imputation: bool,
 ) -> Result<(PrsModel, Vec<String>)> {
-    let (mut unmatched, mut mismatch, mut assumed, mut no_alleles) =
-        (0usize, 0usize, 0usize, 0usize);
+    let mut tally = Tally::default();
     let mut weights = Vec::new();
     for w in raw {
         let Some(s) = g.find(&w.snp) else {
-            unmatched += 1;
+            tally.unmatched += 1;
             continue;
         };
-        let flip = match &g.alleles[s] {
-            None => {
-                no_alleles += 1;
-                false
-            }
-            Some(a) if a.counted == w.allele => false,
-            Some(a) => match &a.other {
-                Some(o) if *o == w.allele => true,
-                Some(_) => {
-                    mismatch += 1;
-                    continue;
-                }
-                None => {
-                    assumed += 1;
-                    true
-                }
-            },
+        let Some(flip) = tally.count(orient(g.alleles[s].as_ref(), &w.allele)) else {
+            continue;
         };
         let effect = |d: f64| if flip { 2.0 - d } else { d };
         let impute = mean_finite(grows.iter().map(|&r| effect(g.values[s][r]))).unwrap_or(0.0);
@@ -467,46 +563,7 @@ pub(super) fn fit_prs(
             impute,
         });
     }
-    if weights.is_empty() {
-        return Err(Error::data(
-            Location::file(file),
-            format!(
-                "none of the {} weights can be used with {}: {unmatched} SNPs are not in it and {mismatch} have an effect allele that is neither of the SNP's alleles",
-                raw.len(),
-                g.file
-            ),
-        ));
-    }
-    let mut notes = vec![format!(
-        "{file}: polygenic score `{name}` from {} of {} SNPs; {unmatched} not in {}, {mismatch} skipped because the effect allele is neither allele of the SNP",
-        weights.len(),
-        raw.len(),
-        g.file
-    )];
-    if assumed > 0 {
-        notes.push(format!(
-            "{file}: for {assumed} SNPs the effect allele is not the counted allele and {} does not name the other allele; taken as the other allele (2 − dosage)",
-            g.file
-        ));
-    }
-    if no_alleles > 0 {
-        notes.push(format!(
-            "{file}: {} names no alleles, so its dosages are taken to count the effect allele of {no_alleles} SNPs",
-            g.file
-        ));
-    }
-    Ok((
-        PrsModel {
-            name: name.to_string(),
-            file: file.to_string(),
-            column: column.map(str::to_string),
-            mean_imputation,
-            weights,
-            unmatched,
-            allele_mismatch: mismatch,
-        },
-        notes,
-    ))
+    tally.finish(source, name, &g.file, (raw.len(), weights), mean_imputation)
 }
 
 impl PrsModel {
@@ -514,8 +571,12 @@ impl PrsModel {
     pub(crate) fn compute(&self, g: &DosageTable, grows: &[usize]) -> Result<Vec<f64>> {
         let snps: Vec<&str> = self.weights.iter().map(|w| w.snp.as_str()).collect();
         let idx = locate(g, &snps, &format!("the polygenic score `{}`", self.name))?;
+        // Summed in the genotype file's SNP order, as the streamed sum over
+        // a `.bed` is, so that both give the same bits.
+        let mut order: Vec<(usize, &PrsWeight)> = idx.iter().copied().zip(&self.weights).collect();
+        order.sort_by_key(|&(s, _)| s);
         let mut out = vec![0.0; grows.len()];
-        for (w, &s) in self.weights.iter().zip(&idx) {
+        for (s, w) in order {
             let col = &g.values[s];
             for (o, &r) in out.iter_mut().zip(grows) {
                 let d = col[r];

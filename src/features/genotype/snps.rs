@@ -44,18 +44,10 @@ impl SnpList {
 }
 
 /// The SNPs a training run decodes from a PLINK `.bed` when `--snps` is
-/// given: the list, the polygenic scores' SNPs and the projection's.
-pub(crate) fn needed(
-    list: &SnpList,
-    prs_weights: &[String],
-    pc_weights: Option<&str>,
-) -> Result<Arc<HashSet<String>>> {
+/// given: the list and the projection's SNPs (polygenic scores are
+/// streamed over the `.bed`, not decoded).
+pub(crate) fn needed(list: &SnpList, pc_weights: Option<&str>) -> Result<Arc<HashSet<String>>> {
     let mut out: HashSet<String> = list.ids.iter().cloned().collect();
-    for w in prs_weights {
-        for s in super::prs::read_weights(w)?.scores {
-            out.extend(s.weights.into_iter().map(|w| w.snp));
-        }
-    }
     if let Some(p) = pc_weights {
         out.extend(super::projection::weight_snps(p)?);
     }

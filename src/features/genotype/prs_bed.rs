@@ -1,0 +1,253 @@
+//! Polygenic scores streamed over a PLINK 1 `.bed`: the weights' SNPs are
+//! decoded one at a time in a single pass and never held, so a genome-wide
+//! score over every SNP of a fileset needs memory for the samples' sums,
+//! not for the SNPs × samples matrix. The arithmetic, orientation and
+//! imputation are those of the table path in `prs.rs` (tested equal).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use crate::data::bed::{a1_copies, stream_snps};
+use crate::data::dosage::PLINK_MISSING_ALLELE;
+use crate::data::Alleles;
+use crate::error::{Error, Location, Result};
+use crate::features::genotype::alleles::{compare_alleles, AlleleMatch};
+use crate::features::genotype::prs::{orient, Orient, PrsModel, PrsWeight, RawWeight, Tally};
+
+/// A SNP's alleles as the `.raw` reader gives them from `.bim` A1/A2, and
+/// whether the A1 copies are recoded (2 − d): A1 `0` (PLINK's missing
+/// allele) with A2 named counts A2; both `0`, no alleles.
+fn bim_alleles(a1: &str, a2: &str) -> (Option<Alleles>, bool) {
+    let named = |a: &str| (a != PLINK_MISSING_ALLELE).then(|| a.to_string());
+    match (named(a1), named(a2)) {
+        (Some(c), other) => (Some(Alleles { counted: c, other }), false),
+        (None, Some(c)) => (
+            Some(Alleles {
+                counted: c,
+                other: None,
+            }),
+            true,
+        ),
+        (None, None) => (None, false),
+    }
+}
+
+/// Copies of the counted allele of every sample in a 2-bit column.
+fn counted(col: &[u8], n: usize, recode: bool, out: &mut Vec<f64>) {
+    out.clear();
+    out.extend((0..n).map(|i| {
+        let d = a1_copies(col, i);
+        if recode {
+            2.0 - d
+        } else {
+            d
+        }
+    }));
+}
+
+/// Matches one score's weights to the SNPs of the `.bed` (training rows
+/// `grows`), as `fit_prs` does to a table; returns the model, notes and
+/// the matched SNPs' alleles (recorded in the bundle for scoring).
+pub(super) fn fit_prs_bed(
+    bed: &Path,
+    grows: &[usize],
+    source: (&str, Option<&str>),
+    name: &str,
+    raw: &[RawWeight],
+    mean_imputation: bool,
+) -> Result<(PrsModel, Vec<String>, BTreeMap<String, Alleles>)> {
+    let index: HashMap<&str, usize> = raw
+        .iter()
+        .enumerate()
+        .map(|(k, w)| (w.snp.as_str(), k))
+        .collect();
+    let mut found: Vec<Option<PrsWeight>> = vec![None; raw.len()];
+    let mut seen = vec![false; raw.len()];
+    let mut tally = Tally::default();
+    let mut alleles = BTreeMap::new();
+    let mut x = Vec::new();
+    stream_snps(
+        bed,
+        |id| index.contains_key(id),
+        |id, a1, a2, col, n| {
+            let k = index[id];
+            if std::mem::replace(&mut seen[k], true) {
+                return Ok(()); // a repeated .bim ID: the first, as in a table
+            }
+            let (al, recode) = bim_alleles(a1, a2);
+            let Some(flip) = tally.count(orient(al.as_ref(), &raw[k].allele)) else {
+                return Ok(());
+            };
+            counted(col, n, recode, &mut x);
+            let effect = |d: f64| if flip { 2.0 - d } else { d };
+            let impute = super::mean_finite(grows.iter().map(|&r| effect(x[r]))).unwrap_or(0.0);
+            found[k] = Some(PrsWeight {
+                snp: id.to_string(),
+                effect_allele: raw[k].allele.clone(),
+                weight: raw[k].weight,
+                flip,
+                impute,
+            });
+            if let Some(a) = al {
+                alleles.insert(id.to_string(), a);
+            }
+            Ok(())
+        },
+    )?;
+    tally.unmatched = seen.iter().filter(|s| !**s).count();
+    let weights: Vec<PrsWeight> = found.into_iter().flatten().collect();
+    let geno = bed.display().to_string();
+    let (m, notes) = tally.finish(source, name, &geno, (raw.len(), weights), mean_imputation)?;
+    Ok((m, notes, alleles))
+}
+
+/// What a streamed score did to the scoring file's alleles, for stderr.
+#[derive(Debug, Default)]
+pub(super) struct Oriented {
+    flipped: usize,
+    strand: usize,
+    ambiguous: usize,
+}
+
+impl PrsModel {
+    /// The score of the `.bed`'s samples `grows`, streamed over the file:
+    /// each SNP's alleles are compared with the training file's
+    /// (`training`, as `apply` does for a table: flips, the other strand,
+    /// palindromic SNPs dropped unless `keep_ambiguous`), else oriented by
+    /// the effect allele. A SNP of the score absent from the file, or whose
+    /// alleles do not match, is an error naming it.
+    pub(crate) fn compute_bed(
+        &self,
+        bed: &Path,
+        grows: &[usize],
+        training: &BTreeMap<String, Alleles>,
+        keep_ambiguous: bool,
+    ) -> Result<(Vec<f64>, Vec<String>)> {
+        let index: HashMap<&str, usize> = self
+            .weights
+            .iter()
+            .enumerate()
+            .map(|(k, w)| (w.snp.as_str(), k))
+            .collect();
+        let mut seen = vec![false; self.weights.len()];
+        let mut sums: Vec<f64> = Vec::new();
+        let mut x = Vec::new();
+        let mut o = Oriented::default();
+        let bim = bed.with_extension("bim").display().to_string();
+        stream_snps(
+            bed,
+            |id| index.contains_key(id),
+            |id, a1, a2, col, n| {
+                let k = index[id];
+                if std::mem::replace(&mut seen[k], true) {
+                    return Ok(());
+                }
+                let w = &self.weights[k];
+                let (al, recode) = bim_alleles(a1, a2);
+                counted(col, n, recode, &mut x);
+                // Copies of the training file's counted allele, then of the
+                // effect allele.
+                let to_training = match (training.get(id), &al) {
+                (Some(t), Some(a)) => match compare_alleles(t, a) {
+                    AlleleMatch::Same => Some(false),
+                    AlleleMatch::Flip { .. } => {
+                        o.flipped += 1;
+                        Some(true)
+                    }
+                    AlleleMatch::Strand { flip } => {
+                        o.strand += 1;
+                        Some(flip)
+                    }
+                    AlleleMatch::Ambiguous => {
+                        o.ambiguous += 1;
+                        keep_ambiguous.then_some(true)
+                    }
+                    AlleleMatch::Mismatch => {
+                        return Err(Error::data(
+                            Location::file(&bim),
+                            format!("SNP `{id}` of the polygenic score `{}`: the alleles here ({a}) do not match the training file's ({t})", self.name),
+                        ))
+                    }
+                },
+                _ => match orient(al.as_ref(), &w.effect_allele) {
+                    Orient::Mismatch => {
+                        return Err(Error::data(
+                            Location::file(&bim),
+                            format!("SNP `{id}` of the polygenic score `{}`: its effect allele {} is neither allele here", self.name, w.effect_allele),
+                        ))
+                    }
+                    // Straight to the effect allele: undo the weight's flip.
+                    or => Some(or.flip() != w.flip),
+                },
+            };
+                if sums.is_empty() {
+                    sums = vec![0.0; n];
+                }
+                for (i, s) in sums.iter_mut().enumerate() {
+                    let d = match to_training {
+                        Some(true) => 2.0 - x[i],
+                        Some(false) => x[i],
+                        None => f64::NAN,
+                    };
+                    let v = if d.is_nan() {
+                        if self.mean_imputation {
+                            w.impute
+                        } else {
+                            0.0
+                        }
+                    } else if w.flip {
+                        2.0 - d
+                    } else {
+                        d
+                    };
+                    *s += w.weight * v;
+                }
+                Ok(())
+            },
+        )?;
+        let absent: Vec<&str> = self
+            .weights
+            .iter()
+            .zip(&seen)
+            .filter(|(_, s)| !**s)
+            .map(|(w, _)| w.snp.as_str())
+            .collect();
+        if !absent.is_empty() {
+            return Err(Error::data(
+                Location::file(bed.display().to_string()),
+                format!(
+                    "the polygenic score `{}` needs {} SNP{} absent from this file: {}",
+                    self.name,
+                    absent.len(),
+                    if absent.len() == 1 { "" } else { "s" },
+                    crate::error::quote_all(absent.iter().take(20))
+                ),
+            ));
+        }
+        let out = grows
+            .iter()
+            .map(|&r| sums.get(r).copied().unwrap_or(0.0))
+            .collect();
+        Ok((out, o.notes(&self.name, &bed.display().to_string())))
+    }
+}
+
+impl Oriented {
+    fn notes(&self, name: &str, file: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.flipped + self.strand + self.ambiguous > 0 {
+            out.push(format!(
+                "{file}: polygenic score `{name}` streamed over the file: {} SNPs count the training file's other allele (flipped), {} are on the other strand, {} palindromic SNPs count the other allele ({})",
+                self.flipped,
+                self.strand,
+                self.ambiguous,
+                if self.ambiguous == 0 {
+                    "none"
+                } else {
+                    "kept as a flip with --keep-ambiguous, else dropped: missing, imputed"
+                }
+            ));
+        }
+        out
+    }
+}

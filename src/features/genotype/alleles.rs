@@ -108,6 +108,53 @@ pub(crate) fn compare_alleles(t: &Alleles, s: &Alleles) -> AlleleMatch {
     }
 }
 
+/// The largest minor-allele frequency at which a palindromic SNP's strand
+/// is told by frequency: nearer 0.5 the two readings look alike (PRSice's
+/// and EasyQC's rule of thumb; 0.4 as in PRSice's `--keep-ambig` check).
+pub(crate) const PALINDROME_MAX_MAF: f64 = 0.4;
+
+/// The fewest called patients a scoring file needs for its frequency to
+/// decide a palindromic SNP.
+pub(crate) const PALINDROME_MIN_CALLED: usize = 20;
+
+/// Decides an ambiguous palindromic SNP (the two files count different
+/// alleles) from the frequency `f_train` of the training file's counted
+/// allele and the frequency `f_score` of the scoring file's counted allele
+/// (over `called` patients): `Some(true)` when the scoring file counts the
+/// training file's other allele (an allele flip: `f_score ≈ 1 − f_train`),
+/// `Some(false)` when it counts the same allele on the other strand
+/// (`f_score ≈ f_train`), `None` when either minor-allele frequency is
+/// above [`PALINDROME_MAX_MAF`] or too few patients are called.
+pub(crate) fn resolve_by_frequency(f_train: f64, f_score: f64, called: usize) -> Option<bool> {
+    let maf = |f: f64| f.min(1.0 - f);
+    if called < PALINDROME_MIN_CALLED
+        || !(f_train.is_finite() && f_score.is_finite())
+        || maf(f_train) > PALINDROME_MAX_MAF
+        || maf(f_score) > PALINDROME_MAX_MAF
+    {
+        return None;
+    }
+    Some((f_train - (1.0 - f_score)).abs() < (f_train - f_score).abs())
+}
+
+/// Frequency of the counted allele in `values` (dosages, NaN missing) and
+/// the number of called values.
+pub(crate) fn counted_frequency(values: &[f64]) -> (f64, usize) {
+    let (mut n, mut sum) = (0usize, 0.0);
+    for v in values.iter().filter(|v| !v.is_nan()) {
+        n += 1;
+        sum += v;
+    }
+    (
+        if n > 0 {
+            sum / (2.0 * n as f64)
+        } else {
+            f64::NAN
+        },
+        n,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +217,25 @@ mod tests {
             compare_alleles(&al("AT", Some("A")), &al("TA", Some("T"))),
             AlleleMatch::Mismatch
         );
+    }
+
+    #[test]
+    fn palindromes_resolved_by_frequency() {
+        // Training counts A at 0.2; the scoring file counts T.
+        assert_eq!(
+            resolve_by_frequency(0.2, 0.8, 100),
+            Some(true),
+            "T at 0.8: a flip"
+        );
+        assert_eq!(
+            resolve_by_frequency(0.2, 0.22, 100),
+            Some(false),
+            "T at 0.22: the strand"
+        );
+        assert_eq!(resolve_by_frequency(0.45, 0.55, 100), None, "MAF near 0.5");
+        assert_eq!(resolve_by_frequency(0.2, 0.8, 5), None, "too few called");
+        assert_eq!(resolve_by_frequency(0.2, f64::NAN, 100), None);
+        let (f, n) = counted_frequency(&[0.0, 1.0, 2.0, f64::NAN]);
+        assert_eq!((f, n), (0.5, 3));
     }
 }

@@ -24,6 +24,9 @@ pub(crate) mod prs_bed;
 pub(crate) mod snps;
 
 pub(crate) use alleles::{compare_alleles, AlleleMatch};
+use alleles::{
+    counted_frequency, palindromic, resolve_by_frequency, PALINDROME_MAX_MAF, PALINDROME_MIN_CALLED,
+};
 use pca::fit_pca;
 pub(crate) use pca::PcaModel;
 pub(crate) use projection::ProjectionModel;
@@ -59,6 +62,11 @@ pub(crate) struct GenotypeModel {
     /// training file; SNPs of a file without allele information are absent.
     #[serde(default)]
     pub(crate) alleles: BTreeMap<String, Alleles>,
+    /// Training frequency of the counted allele of every palindromic (A/T,
+    /// C/G) SNP in `alleles`, which tells a flip from a strand flip at
+    /// scoring when the files count different alleles.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) frequencies: BTreeMap<String, f64>,
     /// Which genotype features the model uses.
     pub(crate) genotypes_as: GenotypesAs,
     /// The polygenic scores, with `--prs-weights` (one object in bundles
@@ -94,6 +102,52 @@ pub(crate) struct GeneticOptions {
     pub(crate) pc_freqs: Option<String>,
     /// `--snps`: the SNPs to use as features.
     pub(crate) snps: Option<snps::SnpList>,
+}
+
+/// Fits every polygenic score of `--prs-weights` on the training rows
+/// `grows` of `g` (streamed over a `.bed`: the scores' SNPs are never
+/// held); returns the scores and, for streamed ones, the matched SNPs'
+/// alleles and palindromic frequencies.
+fn fit_scores(
+    g: &DosageTable,
+    grows: &[usize],
+    opts: &GeneticOptions,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<PrsModel>, prs_bed::Recorded)> {
+    let files = opts
+        .prs_weights
+        .iter()
+        .map(|p| read_weights(p))
+        .collect::<Result<Vec<_>>>()?;
+    let names = score_names(&files)?;
+    let mut prs = Vec::new();
+    let (mut alleles, mut frequencies) = (BTreeMap::new(), BTreeMap::new());
+    let mean_imputation = !opts.no_mean_imputation;
+    for (f, names) in files.iter().zip(names) {
+        for (s, name) in f.scores.iter().zip(names) {
+            let column = (f.scores.len() > 1).then_some(s.column.as_str());
+            let source = (f.name.as_str(), column);
+            let (m, mut n) = match &g.bed {
+                Some(bed) => {
+                    let (m, n, a) = prs_bed::fit_prs_bed(
+                        bed,
+                        grows,
+                        source,
+                        &name,
+                        &s.weights,
+                        mean_imputation,
+                    )?;
+                    alleles.extend(a.0);
+                    frequencies.extend(a.1);
+                    (m, n)
+                }
+                None => fit_prs(g, grows, source, &name, &s.weights, mean_imputation)?,
+            };
+            notes.append(&mut n);
+            prs.push(m);
+        }
+    }
+    Ok((prs, (alleles, frequencies)))
 }
 
 /// Which genotype features a model uses, from `--genotypes-as` and whether
@@ -149,41 +203,7 @@ impl GenotypeModel {
         let grows: Vec<usize> = rows.iter().map(|&r| ds.genotype_rows[r]).collect();
         let mut notes = Vec::new();
         let genotypes_as = genotypes_as(opts)?;
-        let files = opts
-            .prs_weights
-            .iter()
-            .map(|p| read_weights(p))
-            .collect::<Result<Vec<_>>>()?;
-        let names = score_names(&files)?;
-        let mut prs = Vec::new();
-        let mut alleles = BTreeMap::new();
-        for (f, names) in files.iter().zip(names) {
-            for (s, name) in f.scores.iter().zip(names) {
-                let source = (
-                    f.name.as_str(),
-                    (f.scores.len() > 1).then_some(s.column.as_str()),
-                );
-                let mean_imputation = !opts.no_mean_imputation;
-                // A .bed is streamed: the score's SNPs are never held.
-                let (m, mut n) = match &g.bed {
-                    Some(bed) => {
-                        let (m, n, a) = prs_bed::fit_prs_bed(
-                            bed,
-                            &grows,
-                            source,
-                            &name,
-                            &s.weights,
-                            mean_imputation,
-                        )?;
-                        alleles.extend(a);
-                        (m, n)
-                    }
-                    None => fit_prs(g, &grows, source, &name, &s.weights, mean_imputation)?,
-                };
-                notes.append(&mut n);
-                prs.push(m);
-            }
-        }
+        let (prs, (alleles, frequencies)) = fit_scores(g, &grows, opts, &mut notes)?;
         let pca = match opts.pcs {
             None => None,
             Some(k) => {
@@ -213,6 +233,7 @@ impl GenotypeModel {
                     .file_name()
                     .map_or_else(|| g.file.clone(), |f| f.to_string_lossy().into_owned()),
                 alleles,
+                frequencies,
                 genotypes_as,
                 prs,
                 pca,
@@ -252,6 +273,15 @@ impl GenotypeModel {
             if let Some(s) = g.find(name) {
                 if let Some(a) = &g.alleles[s] {
                     self.alleles.insert(g.snp(s).to_string(), a.clone());
+                    if a.other
+                        .as_deref()
+                        .is_some_and(|o| palindromic(&a.counted, o))
+                    {
+                        let (f, _) = counted_frequency(&g.values[s]);
+                        if f.is_finite() {
+                            self.frequencies.insert(g.snp(s).to_string(), f);
+                        }
+                    }
                 }
             }
         }
@@ -280,7 +310,7 @@ impl GenotypeModel {
         }
         notes.extend(g.notes.iter().cloned());
         let (mut flipped, mut assumed, mut unchecked) = (0usize, 0usize, 0usize);
-        let (mut strand, mut ambiguous) = (Vec::new(), Vec::new());
+        let (mut strand, mut ambiguous, mut resolved) = (Vec::new(), Vec::new(), Vec::new());
         let keep_ambiguous = ds.keep_ambiguous;
         let mut bad: Vec<(usize, Alleles, Alleles)> = Vec::new();
         for (snp, t) in &self.alleles {
@@ -308,17 +338,23 @@ impl GenotypeModel {
                     g.alleles[s] = Some(t.clone());
                     strand.push(s);
                 }
-                AlleleMatch::Ambiguous if keep_ambiguous => {
-                    for v in &mut g.values[s] {
-                        *v = 2.0 - *v;
+                AlleleMatch::Ambiguous => {
+                    let (f, called) = counted_frequency(&g.values[s]);
+                    let by_freq = self
+                        .frequencies
+                        .get(snp)
+                        .and_then(|&ft| resolve_by_frequency(ft, f, called));
+                    match by_freq {
+                        Some(_) => resolved.push(s),
+                        None => ambiguous.push(s),
+                    }
+                    let flip = by_freq.unwrap_or(keep_ambiguous);
+                    if by_freq.is_none() && !keep_ambiguous {
+                        g.values[s].iter_mut().for_each(|v| *v = f64::NAN);
+                    } else if flip {
+                        g.values[s].iter_mut().for_each(|v| *v = 2.0 - *v);
                     }
                     g.alleles[s] = Some(t.clone());
-                    ambiguous.push(s);
-                }
-                AlleleMatch::Ambiguous => {
-                    g.values[s].iter_mut().for_each(|v| *v = f64::NAN);
-                    g.alleles[s] = Some(t.clone());
-                    ambiguous.push(s);
                 }
                 AlleleMatch::Mismatch => bad.push((s, a, t.clone())),
             }
@@ -326,8 +362,7 @@ impl GenotypeModel {
         notes.extend(strand_notes(
             &g.file,
             &self.file,
-            &strand,
-            &ambiguous,
+            (&strand, &ambiguous, &resolved),
             keep_ambiguous,
             |s| g.snp(s).to_string(),
         ));
@@ -387,7 +422,8 @@ impl GenotypeModel {
             let values = match &g.bed {
                 Some(bed) => {
                     let keep = ds.keep_ambiguous;
-                    let (v, n) = p.compute_bed(bed, &ds.genotype_rows, &self.alleles, keep)?;
+                    let training = (&self.alleles, &self.frequencies);
+                    let (v, n) = p.compute_bed(bed, &ds.genotype_rows, training, keep)?;
                     notes.extend(n);
                     v
                 }
@@ -483,8 +519,7 @@ pub(super) fn locate(g: &DosageTable, snps: &[&str], what: &str) -> Result<Vec<u
 fn strand_notes(
     file: &str,
     training: &str,
-    strand: &[usize],
-    ambiguous: &[usize],
+    (strand, ambiguous, resolved): (&[usize], &[usize], &[usize]),
     keep: bool,
     name: impl Fn(usize) -> String,
 ) -> Vec<String> {
@@ -503,6 +538,14 @@ fn strand_notes(
             strand.len(),
             crate::data::dosage::plural(strand.len()),
             some(strand)
+        ));
+    }
+    if !resolved.is_empty() {
+        out.push(format!(
+            "{file}: {} palindromic SNP{} (A/T or C/G) count a different allele from the training file {training}; told apart by allele frequency (both minor-allele frequencies at most {PALINDROME_MAX_MAF}, at least {PALINDROME_MIN_CALLED} patients called): {}",
+            resolved.len(),
+            crate::data::dosage::plural(resolved.len()),
+            some(resolved)
         ));
     }
     if !ambiguous.is_empty() {
@@ -836,7 +879,8 @@ mod plink2_scores {
             )
             .unwrap();
             assert_eq!(m, table, "{weights}: the same model streamed");
-            let (got, notes) = m.compute_bed(&bed, &rows, &alleles, false).unwrap();
+            let training = (&alleles.0, &alleles.1);
+            let (got, notes) = m.compute_bed(&bed, &rows, training, false).unwrap();
             assert!(notes.is_empty(), "{notes:?}");
             assert_eq!(
                 got,

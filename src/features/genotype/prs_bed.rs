@@ -11,7 +11,9 @@ use crate::data::bed::{a1_copies, stream_snps};
 use crate::data::dosage::PLINK_MISSING_ALLELE;
 use crate::data::Alleles;
 use crate::error::{Error, Location, Result};
-use crate::features::genotype::alleles::{compare_alleles, AlleleMatch};
+use crate::features::genotype::alleles::{
+    compare_alleles, counted_frequency, palindromic, resolve_by_frequency, AlleleMatch,
+};
 use crate::features::genotype::prs::{orient, Orient, PrsModel, PrsWeight, RawWeight, Tally};
 
 /// A SNP's alleles as the `.raw` reader gives them from `.bim` A1/A2, and
@@ -45,6 +47,10 @@ fn counted(col: &[u8], n: usize, recode: bool, out: &mut Vec<f64>) {
     }));
 }
 
+/// The matched SNPs' alleles, and the training frequency of the counted
+/// allele of the palindromic ones (as `record_alleles` keeps for a table).
+pub(super) type Recorded = (BTreeMap<String, Alleles>, BTreeMap<String, f64>);
+
 /// Matches one score's weights to the SNPs of the `.bed` (training rows
 /// `grows`), as `fit_prs` does to a table; returns the model, notes and
 /// the matched SNPs' alleles (recorded in the bundle for scoring).
@@ -55,7 +61,7 @@ pub(super) fn fit_prs_bed(
     name: &str,
     raw: &[RawWeight],
     mean_imputation: bool,
-) -> Result<(PrsModel, Vec<String>, BTreeMap<String, Alleles>)> {
+) -> Result<(PrsModel, Vec<String>, Recorded)> {
     let index: HashMap<&str, usize> = raw
         .iter()
         .enumerate()
@@ -64,7 +70,7 @@ pub(super) fn fit_prs_bed(
     let mut found: Vec<Option<PrsWeight>> = vec![None; raw.len()];
     let mut seen = vec![false; raw.len()];
     let mut tally = Tally::default();
-    let mut alleles = BTreeMap::new();
+    let (mut alleles, mut freqs) = (BTreeMap::new(), BTreeMap::new());
     let mut x = Vec::new();
     stream_snps(
         bed,
@@ -89,6 +95,15 @@ pub(super) fn fit_prs_bed(
                 impute,
             });
             if let Some(a) = al {
+                if a.other
+                    .as_deref()
+                    .is_some_and(|o| palindromic(&a.counted, o))
+                {
+                    let (f, _) = counted_frequency(&x);
+                    if f.is_finite() {
+                        freqs.insert(id.to_string(), f);
+                    }
+                }
                 alleles.insert(id.to_string(), a);
             }
             Ok(())
@@ -98,7 +113,7 @@ pub(super) fn fit_prs_bed(
     let weights: Vec<PrsWeight> = found.into_iter().flatten().collect();
     let geno = bed.display().to_string();
     let (m, notes) = tally.finish(source, name, &geno, (raw.len(), weights), mean_imputation)?;
-    Ok((m, notes, alleles))
+    Ok((m, notes, (alleles, freqs)))
 }
 
 /// What a streamed score did to the scoring file's alleles, for stderr.
@@ -107,6 +122,7 @@ pub(super) struct Oriented {
     flipped: usize,
     strand: usize,
     ambiguous: usize,
+    resolved: usize,
 }
 
 impl PrsModel {
@@ -120,7 +136,7 @@ impl PrsModel {
         &self,
         bed: &Path,
         grows: &[usize],
-        training: &BTreeMap<String, Alleles>,
+        (training, frequencies): (&BTreeMap<String, Alleles>, &BTreeMap<String, f64>),
         keep_ambiguous: bool,
     ) -> Result<(Vec<f64>, Vec<String>)> {
         let index: HashMap<&str, usize> = self
@@ -159,8 +175,20 @@ impl PrsModel {
                         Some(flip)
                     }
                     AlleleMatch::Ambiguous => {
-                        o.ambiguous += 1;
-                        keep_ambiguous.then_some(true)
+                        let (f, called) = counted_frequency(&x);
+                        let by_freq = frequencies
+                            .get(id)
+                            .and_then(|&ft| resolve_by_frequency(ft, f, called));
+                        match by_freq {
+                            Some(flip) => {
+                                o.resolved += 1;
+                                Some(flip)
+                            }
+                            None => {
+                                o.ambiguous += 1;
+                                keep_ambiguous.then_some(true)
+                            }
+                        }
                     }
                     AlleleMatch::Mismatch => {
                         return Err(Error::data(
@@ -235,11 +263,12 @@ impl PrsModel {
 impl Oriented {
     fn notes(&self, name: &str, file: &str) -> Vec<String> {
         let mut out = Vec::new();
-        if self.flipped + self.strand + self.ambiguous > 0 {
+        if self.flipped + self.strand + self.ambiguous + self.resolved > 0 {
             out.push(format!(
-                "{file}: polygenic score `{name}` streamed over the file: {} SNPs count the training file's other allele (flipped), {} are on the other strand, {} palindromic SNPs count the other allele ({})",
+                "{file}: polygenic score `{name}` streamed over the file: {} SNPs count the training file's other allele (flipped), {} are on the other strand, {} palindromic SNPs counting the other allele were told apart by allele frequency, {} could not be ({})",
                 self.flipped,
                 self.strand,
+                self.resolved,
                 self.ambiguous,
                 if self.ambiguous == 0 {
                     "none"

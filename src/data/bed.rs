@@ -243,3 +243,101 @@ fn check_magic(bed_name: &str, head: &[u8]) -> Result<()> {
     }
     Ok(())
 }
+
+/// A fileset's needed SNPs held packed (2 bits per call, as in the `.bed`)
+/// with the samples' IIDs, so that `score` can make a `.raw` block of any
+/// samples in any order: memory is the IIDs plus a quarter byte per needed
+/// call, not the fileset.
+pub(crate) struct PackedFileset {
+    name: String,
+    base_name: String,
+    /// The `.raw` header (`FID IID PAT MAT SEX PHENOTYPE rs1_A(/G) …`).
+    header: String,
+    /// IID of every sample, in `.fam` order.
+    pub(crate) iids: Vec<String>,
+    /// The needed SNPs' 2-bit columns.
+    columns: Vec<Vec<u8>>,
+}
+
+impl PackedFileset {
+    /// Reads the `.fam`, the `.bim` and the needed SNPs of `bed_path`.
+    pub(crate) fn read(bed_path: &Path, keep: &HashSet<String>) -> Result<PackedFileset> {
+        let (fam_name, fam_text) = sibling(bed_path, "fam")?;
+        let mut iids = Vec::new();
+        for (i, line) in fam_text.lines().enumerate() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.is_empty() {
+                continue;
+            }
+            if f.len() < 6 {
+                return Err(Error::data(
+                    Location::file(&fam_name).line(i as u64 + 1),
+                    format!("has {} fields; a .fam line has at least 6", f.len()),
+                ));
+            }
+            iids.push(f[1].to_string());
+        }
+        drop(fam_text);
+        let mut header = String::from("FID IID PAT MAT SEX PHENOTYPE");
+        let mut columns = Vec::new();
+        let n = iids.len();
+        // The first SNP keeps the table well formed when none is needed.
+        let mut first: Option<(String, Vec<u8>)> = None;
+        stream_snps(
+            bed_path,
+            |_| true,
+            |id, a1, a2, col, _| {
+                let name = format!(" {id}_{a1}(/{a2})");
+                if keep.contains(id) {
+                    header.push_str(&name);
+                    columns.push(col.to_vec());
+                } else if first.is_none() {
+                    first = Some((name, col.to_vec()));
+                }
+                Ok(())
+            },
+        )?;
+        if columns.is_empty() {
+            if let Some((name, col)) = first {
+                header.push_str(&name);
+                columns.push(col);
+            }
+        }
+        header.push('\n');
+        let name = bed_path.display().to_string();
+        debug_assert!(columns.iter().all(|c| c.len() == n.div_ceil(4)));
+        Ok(PackedFileset {
+            base_name: bed_path
+                .file_name()
+                .map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned()),
+            name,
+            header,
+            iids,
+            columns,
+        })
+    }
+
+    /// The `.raw` text of samples `rows` (indices into the `.fam`), in that
+    /// order.
+    pub(crate) fn block(&self, rows: &[usize]) -> Loaded {
+        const CALL: [&str; 4] = [" 2", " NA", " 1", " 0"];
+        let mut out =
+            String::with_capacity(self.header.len() + rows.len() * (self.columns.len() * 3 + 32));
+        out.push_str(&self.header);
+        for &i in rows {
+            out.push_str("0 ");
+            out.push_str(&self.iids[i]);
+            out.push_str(" 0 0 0 -9");
+            for col in &self.columns {
+                out.push_str(CALL[((col[i / 4] >> (2 * (i % 4))) & 3) as usize]);
+            }
+            out.push('\n');
+        }
+        Loaded {
+            name: self.name.clone(),
+            base_name: self.base_name.clone(),
+            bytes: out.into_bytes(),
+            sha256: String::new(),
+        }
+    }
+}

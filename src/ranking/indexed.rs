@@ -301,3 +301,48 @@ fn id_column(
         },
     )
 }
+
+/// A PLINK 1 fileset's needed SNPs, packed, with each sample's place: the
+/// genotype block of any clinical block is made from it directly.
+pub(crate) struct BedIndex {
+    packed: crate::data::bed::PackedFileset,
+    /// IID hash → sample index.
+    rows: HashMap<u64, usize>,
+}
+
+impl BedIndex {
+    /// Reads the fileset of `bed` with the SNPs `keep`; `Ok(Err(why))`
+    /// when an IID appears twice (the whole-file read names it).
+    pub(crate) fn build(
+        bed: &std::path::Path,
+        keep: &std::collections::HashSet<String>,
+    ) -> Result<std::result::Result<BedIndex, String>> {
+        let packed = crate::data::bed::PackedFileset::read(bed, keep)?;
+        let mut rows = HashMap::with_capacity(packed.iids.len());
+        for (i, iid) in packed.iids.iter().enumerate() {
+            if rows.insert(id_hash(iid), i).is_some() {
+                return Ok(Err("a sample ID appears twice in the .fam".into()));
+            }
+        }
+        Ok(Ok(BedIndex { packed, rows }))
+    }
+
+    /// Samples in the fileset.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The `.raw` block of the samples `ids` found in the fileset, in that
+    /// order, and how many were not found.
+    pub(crate) fn block(&self, ids: &[String]) -> (Loaded, usize) {
+        let found: Vec<usize> = ids
+            .iter()
+            .filter_map(|id| {
+                let &i = self.rows.get(&id_hash(id))?;
+                (self.packed.iids[i] == *id).then_some(i)
+            })
+            .collect();
+        let missing = ids.len() - found.len();
+        (self.packed.block(&found), missing)
+    }
+}

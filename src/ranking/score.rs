@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::eval::apply::{predict_all, replicate_sds};
 use crate::features::Frame;
 use crate::notes::Notes;
-use crate::ranking::indexed::{self, GenotypeIndex};
+use crate::ranking::indexed::{self, BedIndex, GenotypeIndex};
 use crate::ranking::spill::{id_hash, Ranked, Ranker};
 
 /// The files to score (a validated configuration).
@@ -29,6 +29,9 @@ pub(crate) struct ScoreFiles {
     /// Append, after the arms' probabilities, the bootstrap SD of every
     /// pair of arms' difference (see [`replicate_sds`]).
     pub(crate) intervals: bool,
+    /// The model has polygenic scores, which are streamed over a whole
+    /// PLINK fileset (so a `.bed` is read whole, not in blocks).
+    pub(crate) streams_prs: bool,
 }
 
 /// A finished ranking: the ranked patients, the ID column's name and the
@@ -157,6 +160,8 @@ enum Genotypes {
     Aligned(LineBlocks),
     /// Lines of an indexed genotype file, picked for each data block.
     Indexed(GenotypeIndex),
+    /// Samples of a PLINK 1 fileset (its needed SNPs held packed).
+    Bed(BedIndex),
 }
 
 /// The two files as line blocks (the genotype file indexed with
@@ -176,10 +181,25 @@ fn open_streams(
         if l.ends_with(".vcf") || l.ends_with(".vcf.gz") {
             return Ok(Err("the genotypes are a VCF".into()));
         }
-        if crate::data::bed::resolve(g).is_some() {
-            return Ok(Err(
-                "the genotypes are a PLINK binary fileset, decoded in memory (the model's SNPs only)".into(),
-            ));
+        let bed = crate::data::bed::resolve(g)
+            .filter(|b| b.exists() && crate::data::bed::looks_like_bed(b));
+        if let Some(bed) = bed {
+            let keep = files.read.genotype_snps.as_deref();
+            let Some(keep) = keep.filter(|_| !files.streams_prs) else {
+                return Ok(Err(
+                    "the model's polygenic score is streamed over the whole PLINK fileset".into(),
+                ));
+            };
+            let data = match LineBlocks::open(&files.data) {
+                Ok(d) => d,
+                Err(e) => return Ok(Err(e.to_string())),
+            };
+            // Any problem: the whole-file read reports it.
+            return Ok(match BedIndex::build(&bed, keep) {
+                Ok(Ok(i)) => Ok((data, Genotypes::Bed(i))),
+                Ok(Err(why)) => Err(why),
+                Err(e) => Err(e.to_string()),
+            });
         }
     }
     let data = match LineBlocks::open(&files.data) {
@@ -316,11 +336,42 @@ fn join_note(
             state.data_file,
             (index.len() as u64).saturating_sub(n)
         ),
+        Genotypes::Bed(index) => format!(
+            "joined on `{}`: {n} patients in both files, {only_data} only in {}, {} only in {g} (streamed in blocks of {batch} rows; the PLINK fileset's needed SNPs held packed, 2 bits a call)",
+            state.id_name,
+            state.data_file,
+            (index.len() as u64).saturating_sub(n)
+        ),
         _ => format!(
             "joined on `{}`: {n} patients in both files, 0 only in {}, 0 only in {g} (streamed in blocks of {batch} rows)",
             state.id_name, state.data_file
         ),
     })
+}
+
+/// A genotype block, the data block's patients it lacks, and whether it
+/// lacks them all.
+type Picked = (Option<Block>, Option<usize>, bool);
+
+const UNCUT: &str = "the data file's IDs cannot be cut from its lines simply";
+
+/// The genotype block `pick` makes for the IDs of data block `db`, how
+/// many of them it lacks, and whether it lacks them all; `None` when the
+/// IDs cannot be cut from the data block.
+fn picked(
+    db: &Block,
+    read: &ReadOptions,
+    pick: impl FnOnce(&[String]) -> Result<(Loaded, usize)>,
+) -> Result<Option<Picked>> {
+    let Some(ids) = indexed::block_ids(&db.loaded, read) else {
+        return Ok(None);
+    };
+    let (loaded, missing) = pick(&ids)?;
+    let block = Block {
+        loaded,
+        open_quote: false,
+    };
+    Ok(Some((Some(block), Some(missing), missing == ids.len())))
 }
 
 /// A block of the data file and the matching block of the genotype file.
@@ -365,19 +416,14 @@ fn read_group(
                 Some(b) => (Some(b), None, false),
                 None => return longer("data"),
             },
-            Genotypes::Indexed(index) => {
-                let Some(ids) = indexed::block_ids(&db.loaded, read) else {
-                    return Ok(Err(
-                        "the data file's IDs cannot be cut from its lines simply".into(),
-                    ));
-                };
-                let (loaded, missing) = index.block(&ids)?;
-                let block = Block {
-                    loaded,
-                    open_quote: false,
-                };
-                (Some(block), Some(missing), missing == ids.len())
-            }
+            Genotypes::Indexed(index) => match picked(&db, read, |ids| index.block(ids))? {
+                Some(p) => p,
+                None => return Ok(Err(UNCUT.into())),
+            },
+            Genotypes::Bed(index) => match picked(&db, read, |ids| Ok(index.block(ids)))? {
+                Some(p) => p,
+                None => return Ok(Err(UNCUT.into())),
+            },
         };
         if db.open_quote || gb.as_ref().is_some_and(|b| b.open_quote) {
             return Ok(Err("a quoted field goes on past a line end".into()));

@@ -344,9 +344,11 @@ fn plink_filesets_from_both_plinks_score_as_their_raw_exports() {
     assert!(stderr.contains("flipped 6 SNPs"), "{stderr}");
     assert!(!stderr.contains("palindromic"), "{stderr}");
     assert!(
-        stderr.contains("PLINK binary fileset, decoded in memory (the model's SNPs only)"),
+        stderr.contains("80 patients in both files")
+            && stderr.contains("the PLINK fileset's needed SNPs held packed, 2 bits a call"),
         "{stderr}"
     );
+    assert!(!stderr.contains("reading whole files"), "{stderr}");
     assert_eq!(out.stdout, score(&real("base.bed")));
 }
 
@@ -428,4 +430,61 @@ fn snp_list_chooses_the_snp_features() {
         &["empty.txt", "lists no SNP IDs"],
     );
     assert!(!dir.path().join("x.json").exists());
+}
+
+/// `score` streams a PLINK fileset by sample (its needed SNPs held packed):
+/// a clinical file in another order, with patients absent from the
+/// fileset, scores as the whole-file read (stdin) does, in blocks.
+#[test]
+fn plink_fileset_is_streamed_by_sample_in_any_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    responder()
+        .args(["train", "--data", &real("clinical.csv")])
+        .args(["--genotypes", &real("base.bed")])
+        .args(["--target", "responder", "--cv", "0", "--out"])
+        .arg(&model)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(real("clinical.csv")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let header = lines.remove(0);
+    lines.reverse();
+    let mut shuffled = format!("{header}\n");
+    for l in &lines[3..] {
+        shuffled.push_str(l);
+        shuffled.push('\n');
+    }
+    shuffled.push_str("NEW1,40,1\nNEW2,50,0\n");
+    let data = write(dir.path(), "shuffled.csv", &shuffled);
+    let run = |stdin: bool| {
+        let mut c = responder();
+        c.args(["score", "--model"]).arg(&model);
+        if stdin {
+            c.args(["--data", "-"]).write_stdin(shuffled.clone());
+        } else {
+            c.args(["--data", &data]);
+        }
+        let out = c
+            .args(["--genotypes", &real("base.bed"), "--format", "csv"])
+            .args(["--batch-rows", "9"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        (out.stdout, stderr)
+    };
+    let (whole, whole_err) = run(true);
+    let (streamed, err) = run(false);
+    assert_eq!(streamed, whole);
+    assert!(
+        whole_err.contains("77 patients in both files, 2 only in <stdin>, 3 only in"),
+        "{whole_err}"
+    );
+    assert!(
+        err.contains("77 patients in both files, 2 only in")
+            && err.contains("3 only in")
+            && err.contains("needed SNPs held packed"),
+        "{err}"
+    );
 }

@@ -64,6 +64,7 @@ fn spec(data: &str, geno: &str, pcs: bool) -> CohortSpec {
             decimal_comma: false,
             keep_ambiguous: false,
             genotype_snps: None,
+            palindrome_freqs: None,
         },
         target: "responder".into(),
         rule: TargetRule::Binary,
@@ -247,6 +248,7 @@ fn exercise(bytes: &[u8], data: &str, geno: &str) -> bool {
         decimal_comma: false,
         keep_ambiguous: false,
         genotype_snps: None,
+        palindrome_freqs: None,
     };
     if let Ok(mut ds) = Dataset::load(data, Some(geno), &read) {
         if bundle.prepare_genotypes(&mut ds).is_ok() {

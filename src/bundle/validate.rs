@@ -241,6 +241,22 @@ impl Bundle {
         if let Some(d) = duplicate(g.prs.iter().map(|p| p.name.as_str())) {
             return Err(format!("score `{d}` appears twice in `genotypes.prs`"));
         }
+        if let Some(p) = g
+            .prs
+            .iter()
+            .find(|p| p.name != PRS_FEATURE && !p.name.starts_with("prs_"))
+        {
+            return Err(format!(
+                "`genotypes.prs` has a score named `{}`: scores are named `prs` or `prs_<name>`",
+                p.name
+            ));
+        }
+        if g.frequencies
+            .values()
+            .any(|f| !(f.is_finite() && (0.0..=1.0).contains(f)))
+        {
+            return Err("`genotypes.frequencies` has a value that is not a frequency (0–1)".into());
+        }
         for p in &g.prs {
             let n = &p.name;
             if p.weights.is_empty() {

@@ -168,6 +168,7 @@ impl InputArgs {
             decimal_comma: self.decimal == Decimal::Comma,
             keep_ambiguous: self.keep_ambiguous,
             genotype_snps: None,
+            palindrome_freqs: None,
         })
     }
 }

@@ -15,7 +15,7 @@
 //! score's and projection's), but the text form holds a few bytes per call
 //! of those, so memory grows with needed SNPs × samples.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -257,6 +257,8 @@ pub(crate) struct PackedFileset {
     pub(crate) iids: Vec<String>,
     /// The needed SNPs' 2-bit columns.
     columns: Vec<Vec<u8>>,
+    /// Their IDs.
+    ids: Vec<String>,
 }
 
 impl PackedFileset {
@@ -280,6 +282,7 @@ impl PackedFileset {
         drop(fam_text);
         let mut header = String::from("FID IID PAT MAT SEX PHENOTYPE");
         let mut columns = Vec::new();
+        let mut ids = Vec::new();
         let n = iids.len();
         // The first SNP keeps the table well formed when none is needed.
         let mut first: Option<(String, Vec<u8>)> = None;
@@ -291,6 +294,7 @@ impl PackedFileset {
                 if keep.contains(id) {
                     header.push_str(&name);
                     columns.push(col.to_vec());
+                    ids.push(id.to_string());
                 } else if first.is_none() {
                     first = Some((name, col.to_vec()));
                 }
@@ -314,7 +318,32 @@ impl PackedFileset {
             header,
             iids,
             columns,
+            ids,
         })
+    }
+
+    /// Frequency of A1 (the counted allele of the `.raw` text) and the
+    /// called count of each of `snps` held, over every sample.
+    pub(crate) fn frequencies(&self, snps: &[&str]) -> HashMap<String, (f64, usize)> {
+        let n = self.iids.len();
+        let mut out = HashMap::new();
+        for (id, col) in self.ids.iter().zip(&self.columns) {
+            if snps.contains(&id.as_str()) {
+                let x: Vec<f64> = (0..n).map(|i| a1_copies(col, i)).collect();
+                let (mut called, mut sum) = (0usize, 0.0);
+                for v in x.iter().filter(|v| !v.is_nan()) {
+                    called += 1;
+                    sum += v;
+                }
+                let f = if called > 0 {
+                    sum / (2.0 * called as f64)
+                } else {
+                    f64::NAN
+                };
+                out.insert(id.clone(), (f, called));
+            }
+        }
+        out
     }
 
     /// The `.raw` text of samples `rows` (indices into the `.fam`), in that

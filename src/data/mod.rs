@@ -38,7 +38,15 @@ pub(crate) struct ReadOptions {
     /// The only SNPs needed from a genotype file that can be read SNP by SNP
     /// (a PLINK `.bed`); `None`: all.
     pub(crate) genotype_snps: Option<std::sync::Arc<std::collections::HashSet<String>>>,
+    /// Frequency of the counted allele (and called count) of palindromic
+    /// SNPs over the whole genotype file, when it is read in blocks (each
+    /// block would otherwise see only its own patients); `None`: from the
+    /// table itself.
+    pub(crate) palindrome_freqs: Option<PalindromeFreqs>,
 }
+
+/// SNP → (frequency of the counted allele, called patients).
+pub(crate) type PalindromeFreqs = std::sync::Arc<std::collections::HashMap<String, (f64, usize)>>;
 
 /// A file that went into a model: its name and the SHA-256 of its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +93,8 @@ pub(crate) struct Dataset {
     pub(crate) derived: Vec<(String, Vec<f64>)>,
     /// `--keep-ambiguous`: see [`ReadOptions`].
     pub(crate) keep_ambiguous: bool,
+    /// See [`ReadOptions`].
+    pub(crate) palindrome_freqs: Option<PalindromeFreqs>,
 }
 
 impl Dataset {
@@ -143,6 +153,7 @@ impl Dataset {
                 data_rows: (0..n).collect(),
                 genotype_rows: Vec::new(),
                 keep_ambiguous: opts.keep_ambiguous,
+                palindrome_freqs: opts.palindrome_freqs.clone(),
                 files,
                 join: None,
                 derived: Vec::new(),
@@ -218,6 +229,7 @@ impl Dataset {
             join: Some(join),
             derived: Vec::new(),
             keep_ambiguous: opts.keep_ambiguous,
+            palindrome_freqs: opts.palindrome_freqs.clone(),
         })
     }
 

@@ -332,6 +332,11 @@ impl BedIndex {
         self.rows.len()
     }
 
+    /// See [`crate::data::bed::PackedFileset::frequencies`].
+    pub(crate) fn frequencies(&self, snps: &[&str]) -> HashMap<String, (f64, usize)> {
+        self.packed.frequencies(snps)
+    }
+
     /// The `.raw` block of the samples `ids` found in the fileset, in that
     /// order, and how many were not found.
     pub(crate) fn block(&self, ids: &[String]) -> (Loaded, usize) {
@@ -345,4 +350,44 @@ impl BedIndex {
         let missing = ids.len() - found.len();
         (self.packed.block(&found), missing)
     }
+}
+
+/// Frequency of the counted allele and the called count of each of `snps`
+/// over a whole genotype text file, read in blocks with the full parser;
+/// `None` when a block cannot be read (the whole-file read then reports
+/// it).
+pub(crate) fn text_frequencies(
+    path: &str,
+    read: &ReadOptions,
+    snps: &[&str],
+) -> Result<Option<HashMap<String, (f64, usize)>>> {
+    let mut blocks = crate::data::chunks::LineBlocks::open(path)?;
+    let mut acc: HashMap<String, (f64, usize)> = HashMap::new();
+    while let Some(b) = blocks.next_block(4096)? {
+        let d = b.loaded.delimiter(read.genotype_delimiter);
+        let Ok(t) = DosageTable::parse(&b.loaded, d, &read.id, read.decimal_comma) else {
+            return Ok(None);
+        };
+        for snp in snps {
+            if let Some(s) = t.find(snp) {
+                let e = acc.entry(t.snp(s).to_string()).or_insert((0.0, 0));
+                for v in t.values[s].iter().filter(|v| !v.is_nan()) {
+                    e.0 += v;
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+    Ok(Some(
+        acc.into_iter()
+            .map(|(k, (sum, n))| {
+                let f = if n > 0 {
+                    sum / (2.0 * n as f64)
+                } else {
+                    f64::NAN
+                };
+                (k, (f, n))
+            })
+            .collect(),
+    ))
 }

@@ -236,6 +236,11 @@ fn stream(
         Ok(s) => s,
         Err(why) => return Ok(Streamed::Fallback(why)),
     };
+    let with_freqs = match whole_file_frequencies(bundle, files, &geno)? {
+        Ok(f) => f,
+        Err(why) => return Ok(Streamed::Fallback(why)),
+    };
+    let files = with_freqs.as_ref().unwrap_or(files);
     let mut only_data = 0usize;
     let batch = files.batch_rows;
     let mut state = StreamState::default();
@@ -253,7 +258,18 @@ fn stream(
         if group.is_empty() {
             break;
         }
-        only_data += group.iter().filter_map(|p| p.missing).sum::<usize>();
+        only_data += group
+            .iter()
+            .filter_map(|p| p.missing.as_ref().map(|m| m.0))
+            .sum::<usize>();
+        // A block none of whose patients is in the genotype file is not
+        // scored; its IDs are still checked against the parser's.
+        if group
+            .iter()
+            .any(|p| p.empty && !ids_as_parsed(p, &files.read))
+        {
+            return Ok(Streamed::Fallback(UNCUT.into()));
+        }
         let (read, scored) = rayon::join(
             || read_group(&mut data, &mut geno, batch, in_flight, &files.read),
             || {
@@ -262,7 +278,7 @@ fn stream(
                     .filter(|p| !p.empty)
                     .map(|p| {
                         let geno = p.geno.map(|b| b.loaded);
-                        score_block(bundle, p.data.loaded, geno, files, p.missing)
+                        score_block(bundle, p.data.loaded, geno, files, p.missing.as_ref())
                     })
                     .collect::<Vec<_>>()
             },
@@ -320,6 +336,38 @@ fn usable(
     }
 }
 
+/// `files` with the frequencies of the bundle's palindromic SNPs over the
+/// whole genotype file (`None` when the bundle keeps none), so that every
+/// block tells a flip from a strand flip alike, as the whole-file read does;
+/// the reason to read whole files when they cannot be had.
+fn whole_file_frequencies(
+    bundle: &Bundle,
+    files: &ScoreFiles,
+    geno: &Genotypes,
+) -> Result<std::result::Result<Option<ScoreFiles>, String>> {
+    let Some(g) = bundle
+        .genotypes
+        .as_ref()
+        .filter(|g| !g.frequencies.is_empty())
+    else {
+        return Ok(Ok(None));
+    };
+    let snps: Vec<&str> = g.frequencies.keys().map(String::as_str).collect();
+    let map = match (geno, &files.genotypes) {
+        (Genotypes::Bed(index), _) => index.frequencies(&snps),
+        (Genotypes::Aligned(_) | Genotypes::Indexed(_), Some(path)) => {
+            match indexed::text_frequencies(path, &files.read, &snps)? {
+                Some(m) => m,
+                None => return Ok(Err("a block of the genotype file cannot be read".into())),
+            }
+        }
+        _ => return Ok(Ok(None)),
+    };
+    let mut out = files.clone();
+    out.read.palindrome_freqs = Some(std::sync::Arc::new(map));
+    Ok(Ok(Some(out)))
+}
+
 /// The join's counts after streaming `n` patients.
 fn join_note(
     state: &StreamState,
@@ -351,7 +399,7 @@ fn join_note(
 
 /// A genotype block, the data block's patients it lacks, and whether it
 /// lacks them all.
-type Picked = (Option<Block>, Option<usize>, bool);
+type Picked = (Option<Block>, Option<(usize, Vec<String>)>, bool);
 
 const UNCUT: &str = "the data file's IDs cannot be cut from its lines simply";
 
@@ -371,15 +419,36 @@ fn picked(
         loaded,
         open_quote: false,
     };
-    Ok(Some((Some(block), Some(missing), missing == ids.len())))
+    let empty = missing == ids.len();
+    Ok(Some((Some(block), Some((missing, ids)), empty)))
+}
+
+/// Whether the parser reads the IDs the index was asked for from a data
+/// block (any parse error: no).
+fn ids_as_parsed(p: &BlockPair, read: &ReadOptions) -> bool {
+    let Some((_, ids)) = &p.missing else {
+        return true;
+    };
+    let d = p.data.loaded.delimiter(read.delimiter);
+    match crate::data::table::RawTable::parse(&p.data.loaded, d) {
+        Ok(t) => t.find(&read.id).is_some_and(|c| {
+            t.n_rows() == ids.len()
+                && ids
+                    .iter()
+                    .enumerate()
+                    .all(|(r, id)| t.columns[c].get(r) == id.as_str())
+        }),
+        Err(_) => false,
+    }
 }
 
 /// A block of the data file and the matching block of the genotype file.
 struct BlockPair {
     data: Block,
     geno: Option<Block>,
-    /// With an indexed genotype file: the data block's patients not in it.
-    missing: Option<usize>,
+    /// With an indexed genotype file: the data block's patients not in it,
+    /// and the IDs cut from the data block.
+    missing: Option<(usize, Vec<String>)>,
     /// None of the data block's patients is in the genotype file.
     empty: bool,
 }
@@ -460,12 +529,21 @@ fn score_block(
     data: Loaded,
     geno: Option<Loaded>,
     files: &ScoreFiles,
-    missing: Option<usize>,
+    missing: Option<&(usize, Vec<String>)>,
 ) -> Result<Option<ScoredBlock>> {
     let ds = Dataset::from_loaded(data, geno, &files.read)?;
     if let Some(j) = ds.join {
         let expected = match missing {
-            Some(m) => j.only_genotypes == 0 && j.only_data == m,
+            // The IDs the index was asked for are the parser's, row by row.
+            Some((m, ids)) => {
+                j.only_genotypes == 0
+                    && j.only_data == *m
+                    && ds.data.n_rows() == ids.len()
+                    && ids
+                        .iter()
+                        .enumerate()
+                        .all(|(r, id)| ds.data.columns[ds.id_col].get(r) == id.as_str())
+            }
             None => {
                 j.only_data == 0
                     && j.only_genotypes == 0

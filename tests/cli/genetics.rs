@@ -827,6 +827,23 @@ fn projected_ancestry_components() {
         .unwrap();
     assert!(o.status.success());
     assert!(feature_names(&json(&m)).contains(&"rs92226486".to_string()));
+    // A SNP no reference sample was called for (OBS_CT 0) has no
+    // frequency: its weight lines are left out and counted.
+    let acount = std::fs::read_to_string(fx("real/ref.acount")).unwrap();
+    let mut lines: Vec<String> = acount.lines().map(str::to_string).collect();
+    let f: Vec<String> = lines[1].split('\t').map(str::to_string).collect();
+    lines[1] = format!("{}\t{}\t{}\t{}\t0\t0", f[0], f[1], f[2], f[3]);
+    let uncalled = write(dir.path(), "uncalled.acount", &(lines.join("\n") + "\n"));
+    let o = train_with(&weights, &["--pc-freqs", &uncalled])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("projected from 999 SNPs")
+            && stderr.contains("2 without a reference frequency"),
+        "{stderr}"
+    );
     // Errors.
     let lone = dir.path().join("lone.eigenvec.allele");
     std::fs::copy(fx("real/ref.eigenvec.allele"), &lone).unwrap();
@@ -975,6 +992,35 @@ fn palindromes_resolved_by_allele_frequency() {
             "{err}"
         );
     }
+    // Streamed in blocks of 7 rows, each block is judged by the whole
+    // file's frequencies (not its own 7 patients').
+    let out = responder()
+        .args(["score", "--model"])
+        .arg(&m)
+        .args(["--data", &clin, "--genotypes", &flipped, "--format", "csv"])
+        .args(["--batch-rows", "7"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("streamed in blocks of 7 rows"), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), a);
+    // An edited training frequency is refused when the bundle is loaded.
+    let mut e = b.clone();
+    e["genotypes"]["frequencies"]["rs18080825"] = serde_json::json!(1.5);
+    let edited = dir.path().join("edited.json");
+    std::fs::write(&edited, serde_json::to_vec(&e).unwrap()).unwrap();
+    fails(
+        responder().args(["score", "--model"]).arg(&edited).args([
+            "--data",
+            &clin,
+            "--genotypes",
+            &flipped,
+        ]),
+        &[
+            "edited.json",
+            "`genotypes.frequencies` has a value that is not a frequency",
+        ],
+    );
     let near_half = write(
         dir.path(),
         "near_half.raw",

@@ -1047,3 +1047,53 @@ fn genotype_file_in_another_order_is_indexed() {
         &["dup.csv", "duplicate patient ID"],
     );
 }
+
+/// An ID the index would cut wrongly (a quoted field with a comma before
+/// the ID column) is caught by the parser's check: `score` reads whole
+/// files instead of dropping the patient.
+#[test]
+fn ids_cut_wrongly_fall_back_to_the_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = two_arm_model(dir.path());
+    let clinical = std::fs::read_to_string(dir.path().join("train.csv")).unwrap();
+    let noted: String = clinical
+        .lines()
+        .enumerate()
+        .map(|(i, l)| match i {
+            0 => format!("note,{l}\n"),
+            5 => format!("\"seen, twice\",{l}\n"),
+            _ => format!("x,{l}\n"),
+        })
+        .collect();
+    let data = write(dir.path(), "noted.csv", &noted);
+    let geno = std::fs::read_to_string(dir.path().join("geno.csv")).unwrap();
+    let mut lines: Vec<&str> = geno.lines().collect();
+    let header = lines.remove(0);
+    lines.reverse();
+    let rev = write(
+        dir.path(),
+        "rev.csv",
+        &format!("{header}\n{}\n", lines.join("\n")),
+    );
+    let run = |stdin: bool| {
+        let mut c = responder();
+        c.args(["score", "--model"]).arg(&model);
+        if stdin {
+            c.args(["--data", "-"]).write_stdin(noted.clone());
+        } else {
+            c.args(["--data", &data]);
+        }
+        let out = c
+            .args(["--genotypes", &rev, "--format", "csv", "--batch-rows", "7"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        (String::from_utf8(out.stdout).unwrap(), stderr)
+    };
+    let (whole, _) = run(true);
+    let (out, stderr) = run(false);
+    assert_eq!(out, whole);
+    assert_eq!(out.lines().count(), 81, "every patient scored");
+    assert!(stderr.contains("reading whole files"), "{stderr}");
+}

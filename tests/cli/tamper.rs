@@ -283,12 +283,16 @@ fn duplicate_levels_prs_snps_and_s_learner_copies_are_refused() {
         "SNP A1 early late\nrs1 A 0.5 0.1\nrs2 A 0.2 0.3\n",
     );
     let mut b = trained(dir.path(), &["--prs-weights", &w2]);
+    let mut c = b.clone();
     b["genotypes"]["prs"][1]["name"] = b["genotypes"]["prs"][0]["name"].clone();
     refused(
         dir.path(),
         &b,
         &["score `prs_early` appears twice in `genotypes.prs`"],
     );
+    // Scores are named prs or prs_<name> (not, say, a component's name).
+    c["genotypes"]["prs"][1]["name"] = serde_json::json!("pc1");
+    refused(dir.path(), &c, &["a score named `pc1`"]);
 }
 
 /// Every value of `v` with its JSON pointer.

@@ -312,6 +312,8 @@ impl GenotypeModel {
         let (mut flipped, mut assumed, mut unchecked) = (0usize, 0usize, 0usize);
         let (mut strand, mut ambiguous, mut resolved) = (Vec::new(), Vec::new(), Vec::new());
         let keep_ambiguous = ds.keep_ambiguous;
+        // Over the whole file when it is read in blocks.
+        let freqs = ds.palindrome_freqs.clone();
         let mut bad: Vec<(usize, Alleles, Alleles)> = Vec::new();
         for (snp, t) in &self.alleles {
             let Some(s) = g.find(snp) else { continue };
@@ -339,21 +341,17 @@ impl GenotypeModel {
                     strand.push(s);
                 }
                 AlleleMatch::Ambiguous => {
-                    let (f, called) = counted_frequency(&g.values[s]);
+                    let whole = freqs.as_ref().and_then(|m| m.get(snp)).copied();
+                    let f = whole.unwrap_or_else(|| counted_frequency(&g.values[s]));
                     let by_freq = self
                         .frequencies
                         .get(snp)
-                        .and_then(|&ft| resolve_by_frequency(ft, f, called));
+                        .and_then(|&ft| resolve_by_frequency(ft, f.0, f.1));
                     match by_freq {
                         Some(_) => resolved.push(s),
                         None => ambiguous.push(s),
                     }
-                    let flip = by_freq.unwrap_or(keep_ambiguous);
-                    if by_freq.is_none() && !keep_ambiguous {
-                        g.values[s].iter_mut().for_each(|v| *v = f64::NAN);
-                    } else if flip {
-                        g.values[s].iter_mut().for_each(|v| *v = 2.0 - *v);
-                    }
+                    read_palindrome(&mut g.values[s], by_freq, keep_ambiguous);
                     g.alleles[s] = Some(t.clone());
                 }
                 AlleleMatch::Mismatch => bad.push((s, a, t.clone())),
@@ -486,6 +484,18 @@ fn score_names(files: &[prs::ScoreFile]) -> Result<Vec<Vec<String>>> {
         out.push(names);
     }
     Ok(out)
+}
+
+/// Reads an ambiguous palindromic SNP's column: flipped or not as its
+/// allele frequency decided (`by_freq`), else flipped with
+/// `--keep-ambiguous`, else dropped (every value missing).
+fn read_palindrome(values: &mut [f64], by_freq: Option<bool>, keep_ambiguous: bool) {
+    match by_freq {
+        Some(false) => {}
+        Some(true) => values.iter_mut().for_each(|v| *v = 2.0 - *v),
+        None if keep_ambiguous => values.iter_mut().for_each(|v| *v = 2.0 - *v),
+        None => values.iter_mut().for_each(|v| *v = f64::NAN),
+    }
 }
 
 /// Indices of `snps` in `g`; the error names every absent one.
@@ -690,6 +700,10 @@ mod tests {
             (
                 "SNP A1 FRQ SE P\nrs1 A 0.2 0.1 0.05\n",
                 "which column holds the weight",
+            ),
+            (
+                "SNP A1 beta score\nrs1 A 1 2\n",
+                "several columns could be the weight (`beta`, `score`)",
             ),
             (
                 "SNP A1 scoreA scoreB\nrs1 A 1 x\n",

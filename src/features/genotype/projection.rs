@@ -149,6 +149,8 @@ fn read_freqs(path: &str) -> Result<(String, Freqs)> {
                 })
         };
         let p = match (counts, obs, freqs) {
+            // A SNP no reference sample was called for has no frequency.
+            (Some(_), Some(o), _) if num(o)? == 0.0 => continue,
             (Some(c), Some(o), _) => num(c)? / num(o)?,
             (_, _, Some(q)) => num(q)?,
             _ => {

@@ -188,6 +188,20 @@ fn header_columns(file: &str, line: u64, fields: &[&str]) -> Result<Option<Weigh
             .find_map(|n| fields.iter().position(|f| f.eq_ignore_ascii_case(n)))
     };
     let (snp, allele, weight) = (find(&SNP_NAMES), find(&ALLELE_NAMES), find(&WEIGHT_NAMES));
+    let weighty: Vec<&str> = fields
+        .iter()
+        .copied()
+        .filter(|f| WEIGHT_NAMES.iter().any(|n| f.eq_ignore_ascii_case(n)))
+        .collect();
+    if weighty.len() > 1 {
+        return Err(Error::data(
+            Location::file(file).line(line),
+            format!(
+                "several columns could be the weight ({}): keep one, or name the score columns differently and leave SNP and A1 as the only other columns",
+                crate::error::quote_all(weighty)
+            ),
+        ));
+    }
     let hint = "name the columns SNP, A1 and BETA (PLINK's layout) or rsID, effect_allele and effect_weight (the PGS Catalog's), or give three columns in that order; for several scores, SNP, A1 and one column per score";
     match (snp, allele, weight) {
         (Some(snp), Some(allele), Some(weight)) => Ok(Some(WeightColumns {

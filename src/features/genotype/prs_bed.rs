@@ -125,18 +125,23 @@ pub(super) struct Oriented {
     resolved: usize,
 }
 
+/// What scoring needs to know of the training file: alleles, palindromic
+/// frequencies, `--keep-ambiguous`.
+pub(crate) type Training<'a> = (&'a BTreeMap<String, Alleles>, &'a BTreeMap<String, f64>);
+
 impl PrsModel {
     /// The score of the `.bed`'s samples `grows`, streamed over the file:
     /// each SNP's alleles are compared with the training file's
     /// (`training`, as `apply` does for a table: flips, the other strand,
-    /// palindromic SNPs dropped unless `keep_ambiguous`), else oriented by
-    /// the effect allele. A SNP of the score absent from the file, or whose
-    /// alleles do not match, is an error naming it.
+    /// palindromic SNPs told apart by frequency or dropped unless
+    /// `keep_ambiguous`), else oriented by the effect allele. A SNP of the
+    /// score absent from the file, or whose alleles do not match, is an
+    /// error naming it.
     pub(crate) fn compute_bed(
         &self,
         bed: &Path,
         grows: &[usize],
-        (training, frequencies): (&BTreeMap<String, Alleles>, &BTreeMap<String, f64>),
+        training: Training<'_>,
         keep_ambiguous: bool,
     ) -> Result<(Vec<f64>, Vec<String>)> {
         let index: HashMap<&str, usize> = self
@@ -161,75 +166,17 @@ impl PrsModel {
                 let w = &self.weights[k];
                 let (al, recode) = bim_alleles(a1, a2);
                 counted(col, n, recode, &mut x);
-                // Copies of the training file's counted allele, then of the
-                // effect allele.
-                let to_training = match (training.get(id), &al) {
-                (Some(t), Some(a)) => match compare_alleles(t, a) {
-                    AlleleMatch::Same => Some(false),
-                    AlleleMatch::Flip { .. } => {
-                        o.flipped += 1;
-                        Some(true)
-                    }
-                    AlleleMatch::Strand { flip } => {
-                        o.strand += 1;
-                        Some(flip)
-                    }
-                    AlleleMatch::Ambiguous => {
-                        let (f, called) = counted_frequency(&x);
-                        let by_freq = frequencies
-                            .get(id)
-                            .and_then(|&ft| resolve_by_frequency(ft, f, called));
-                        match by_freq {
-                            Some(flip) => {
-                                o.resolved += 1;
-                                Some(flip)
-                            }
-                            None => {
-                                o.ambiguous += 1;
-                                keep_ambiguous.then_some(true)
-                            }
-                        }
-                    }
-                    AlleleMatch::Mismatch => {
-                        return Err(Error::data(
-                            Location::file(&bim),
-                            format!("SNP `{id}` of the polygenic score `{}`: the alleles here ({a}) do not match the training file's ({t})", self.name),
-                        ))
-                    }
-                },
-                _ => match orient(al.as_ref(), &w.effect_allele) {
-                    Orient::Mismatch => {
-                        return Err(Error::data(
-                            Location::file(&bim),
-                            format!("SNP `{id}` of the polygenic score `{}`: its effect allele {} is neither allele here", self.name, w.effect_allele),
-                        ))
-                    }
-                    // Straight to the effect allele: undo the weight's flip.
-                    or => Some(or.flip() != w.flip),
-                },
-            };
+                let snp = Snp {
+                    id,
+                    alleles: al.as_ref(),
+                    x: &x,
+                    bim: &bim,
+                };
+                let to_training = self.to_training(w, snp, training, keep_ambiguous, &mut o)?;
                 if sums.is_empty() {
                     sums = vec![0.0; n];
                 }
-                for (i, s) in sums.iter_mut().enumerate() {
-                    let d = match to_training {
-                        Some(true) => 2.0 - x[i],
-                        Some(false) => x[i],
-                        None => f64::NAN,
-                    };
-                    let v = if d.is_nan() {
-                        if self.mean_imputation {
-                            w.impute
-                        } else {
-                            0.0
-                        }
-                    } else if w.flip {
-                        2.0 - d
-                    } else {
-                        d
-                    };
-                    *s += w.weight * v;
-                }
+                self.add(w, &x, to_training, &mut sums);
                 Ok(())
             },
         )?;
@@ -258,6 +205,109 @@ impl PrsModel {
             .collect();
         Ok((out, o.notes(&self.name, &bed.display().to_string())))
     }
+
+    /// Whether the scoring file's counted allele is the training file's
+    /// other allele (`Some(true)`: 2 − dosage), or `None` for a dropped
+    /// palindromic SNP; an error for alleles that do not match.
+    fn to_training(
+        &self,
+        w: &PrsWeight,
+        snp: Snp<'_>,
+        (training, frequencies): Training<'_>,
+        keep_ambiguous: bool,
+        o: &mut Oriented,
+    ) -> Result<Option<bool>> {
+        let Snp {
+            id,
+            alleles,
+            x,
+            bim,
+        } = snp;
+        let mismatch = |why: String| {
+            Err(Error::data(
+                Location::file(bim),
+                format!("SNP `{id}` of the polygenic score `{}`: {why}", self.name),
+            ))
+        };
+        Ok(match (training.get(id), alleles) {
+            (Some(t), Some(a)) => match compare_alleles(t, a) {
+                AlleleMatch::Same => Some(false),
+                AlleleMatch::Flip { .. } => {
+                    o.flipped += 1;
+                    Some(true)
+                }
+                AlleleMatch::Strand { flip } => {
+                    o.strand += 1;
+                    Some(flip)
+                }
+                AlleleMatch::Ambiguous => {
+                    let (f, called) = counted_frequency(x);
+                    let by_freq = frequencies
+                        .get(id)
+                        .and_then(|&ft| resolve_by_frequency(ft, f, called));
+                    if by_freq.is_some() {
+                        o.resolved += 1;
+                    } else {
+                        o.ambiguous += 1;
+                    }
+                    by_freq.or(keep_ambiguous.then_some(true))
+                }
+                AlleleMatch::Mismatch => {
+                    return mismatch(format!(
+                        "the alleles here ({a}) do not match the training file's ({t})"
+                    ))
+                }
+            },
+            // The file names no alleles: its dosages are taken to count the
+            // training file's allele, as for a table.
+            (Some(_), None) => Some(false),
+            _ => match orient(alleles, &w.effect_allele) {
+                Orient::Mismatch => {
+                    return mismatch(format!(
+                        "its effect allele {} is neither allele here",
+                        w.effect_allele
+                    ))
+                }
+                // Straight to the effect allele: undo the weight's flip.
+                or => Some(or.flip() != w.flip),
+            },
+        })
+    }
+
+    /// Adds weight `w` times every sample's effect-allele copies (from the
+    /// counted copies `x`, oriented by `to_training`) to `sums`.
+    fn add(&self, w: &PrsWeight, x: &[f64], to_training: Option<bool>, sums: &mut [f64]) {
+        for (s, &xi) in sums.iter_mut().zip(x) {
+            let d = match to_training {
+                Some(true) => 2.0 - xi,
+                Some(false) => xi,
+                None => f64::NAN,
+            };
+            let v = if d.is_nan() {
+                if self.mean_imputation {
+                    w.impute
+                } else {
+                    0.0
+                }
+            } else if w.flip {
+                2.0 - d
+            } else {
+                d
+            };
+            *s += w.weight * v;
+        }
+    }
+}
+
+/// One SNP of the `.bed` being scored.
+#[derive(Clone, Copy)]
+struct Snp<'a> {
+    id: &'a str,
+    alleles: Option<&'a Alleles>,
+    /// Copies of the counted allele, per sample.
+    x: &'a [f64],
+    /// The `.bim`, for messages.
+    bim: &'a str,
 }
 
 impl Oriented {

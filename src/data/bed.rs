@@ -73,6 +73,29 @@ fn rows<'a>(name: &str, text: &'a str, min: usize, what: &str) -> Result<Vec<Vec
     Ok(out)
 }
 
+/// The number of non-blank lines, each with at least `min` fields (an
+/// error names the file and line), without holding them.
+fn count_rows(name: &str, text: &str, min: usize, what: &str) -> Result<usize> {
+    let mut n = 0;
+    for (i, line) in text.lines().enumerate() {
+        let k = line.split_whitespace().take(min).count();
+        if k == 0 {
+            continue;
+        }
+        if k < min {
+            return Err(Error::data(
+                Location::file(name).line(i as u64 + 1),
+                format!("has {k} fields; a .{what} line has at least {min}"),
+            ));
+        }
+        n += 1;
+    }
+    if n == 0 {
+        return Err(Error::data(Location::file(name), "the file is empty"));
+    }
+    Ok(n)
+}
+
 /// The `.bed` opened after its magic bytes, checked against the sample and
 /// SNP counts: the reader, the magic bytes and the bytes per SNP.
 fn open_bed(
@@ -123,7 +146,8 @@ pub(crate) fn stream_snps(
 ) -> Result<usize> {
     let (fam_name, fam_text) = sibling(bed_path, "fam")?;
     let (bim_name, bim_text) = sibling(bed_path, "bim")?;
-    let n = rows(&fam_name, &fam_text, 6, "fam")?.len();
+    let n = count_rows(&fam_name, &fam_text, 6, "fam")?;
+    drop(fam_text);
     let lines = || {
         bim_text
             .lines()
@@ -253,8 +277,10 @@ pub(crate) struct PackedFileset {
     base_name: String,
     /// The `.raw` header (`FID IID PAT MAT SEX PHENOTYPE rs1_A(/G) …`).
     header: String,
-    /// IID of every sample, in `.fam` order.
-    pub(crate) iids: Vec<String>,
+    /// IIDs of every sample, in `.fam` order, end to end in one string
+    /// (`iid_ends[i]` is the end of sample `i`'s).
+    iid_text: String,
+    iid_ends: Vec<u32>,
     /// The needed SNPs' 2-bit columns.
     columns: Vec<Vec<u8>>,
     /// Their IDs.
@@ -265,7 +291,7 @@ impl PackedFileset {
     /// Reads the `.fam`, the `.bim` and the needed SNPs of `bed_path`.
     pub(crate) fn read(bed_path: &Path, keep: &HashSet<String>) -> Result<PackedFileset> {
         let (fam_name, fam_text) = sibling(bed_path, "fam")?;
-        let mut iids = Vec::new();
+        let (mut iid_text, mut iid_ends) = (String::new(), Vec::new());
         for (i, line) in fam_text.lines().enumerate() {
             let f: Vec<&str> = line.split_whitespace().collect();
             if f.is_empty() {
@@ -277,13 +303,20 @@ impl PackedFileset {
                     format!("has {} fields; a .fam line has at least 6", f.len()),
                 ));
             }
-            iids.push(f[1].to_string());
+            iid_text.push_str(f[1]);
+            let end = u32::try_from(iid_text.len()).map_err(|_| {
+                Error::data(
+                    Location::file(&fam_name),
+                    "the IDs add up to more than 4 GB",
+                )
+            })?;
+            iid_ends.push(end);
         }
         drop(fam_text);
         let mut header = String::from("FID IID PAT MAT SEX PHENOTYPE");
         let mut columns = Vec::new();
         let mut ids = Vec::new();
-        let n = iids.len();
+        let n = iid_ends.len();
         // The first SNP keeps the table well formed when none is needed.
         let mut first: Option<(String, Vec<u8>)> = None;
         stream_snps(
@@ -316,16 +349,32 @@ impl PackedFileset {
                 .map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned()),
             name,
             header,
-            iids,
+            iid_text,
+            iid_ends,
             columns,
             ids,
         })
     }
 
+    /// Samples in the fileset.
+    pub(crate) fn len(&self) -> usize {
+        self.iid_ends.len()
+    }
+
+    /// IID of sample `i`.
+    pub(crate) fn iid(&self, i: usize) -> &str {
+        let start = if i == 0 {
+            0
+        } else {
+            self.iid_ends[i - 1] as usize
+        };
+        &self.iid_text[start..self.iid_ends[i] as usize]
+    }
+
     /// Frequency of A1 (the counted allele of the `.raw` text) and the
     /// called count of each of `snps` held, over every sample.
     pub(crate) fn frequencies(&self, snps: &[&str]) -> HashMap<String, (f64, usize)> {
-        let n = self.iids.len();
+        let n = self.len();
         let mut out = HashMap::new();
         for (id, col) in self.ids.iter().zip(&self.columns) {
             if snps.contains(&id.as_str()) {
@@ -355,7 +404,7 @@ impl PackedFileset {
         out.push_str(&self.header);
         for &i in rows {
             out.push_str("0 ");
-            out.push_str(&self.iids[i]);
+            out.push_str(self.iid(i));
             out.push_str(" 0 0 0 -9");
             for col in &self.columns {
                 out.push_str(CALL[((col[i / 4] >> (2 * (i % 4))) & 3) as usize]);

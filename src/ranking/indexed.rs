@@ -307,7 +307,7 @@ fn id_column(
 pub(crate) struct BedIndex {
     packed: crate::data::bed::PackedFileset,
     /// IID hash → sample index.
-    rows: HashMap<u64, usize>,
+    rows: HashMap<u64, u32>,
 }
 
 impl BedIndex {
@@ -318,9 +318,13 @@ impl BedIndex {
         keep: &std::collections::HashSet<String>,
     ) -> Result<std::result::Result<BedIndex, String>> {
         let packed = crate::data::bed::PackedFileset::read(bed, keep)?;
-        let mut rows = HashMap::with_capacity(packed.iids.len());
-        for (i, iid) in packed.iids.iter().enumerate() {
-            if rows.insert(id_hash(iid), i).is_some() {
+        let n = packed.len();
+        let Ok(n32) = u32::try_from(n) else {
+            return Ok(Err("the fileset has more than 4 billion samples".into()));
+        };
+        let mut rows = HashMap::with_capacity(n);
+        for i in 0..n32 {
+            if rows.insert(id_hash(packed.iid(i as usize)), i).is_some() {
                 return Ok(Err("a sample ID appears twice in the .fam".into()));
             }
         }
@@ -343,8 +347,8 @@ impl BedIndex {
         let found: Vec<usize> = ids
             .iter()
             .filter_map(|id| {
-                let &i = self.rows.get(&id_hash(id))?;
-                (self.packed.iids[i] == *id).then_some(i)
+                let i = *self.rows.get(&id_hash(id))? as usize;
+                (self.packed.iid(i) == id.as_str()).then_some(i)
             })
             .collect();
         let missing = ids.len() - found.len();

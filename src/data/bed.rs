@@ -268,10 +268,12 @@ fn check_magic(bed_name: &str, head: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// A fileset's needed SNPs held packed (2 bits per call, as in the `.bed`)
-/// with the samples' IIDs, so that `score` can make a `.raw` block of any
-/// samples in any order: memory is the IIDs plus a quarter byte per needed
-/// call, not the fileset.
+/// A fileset's needed SNPs held packed (2 bits per call, as in the `.bed`,
+/// but sample-major: each sample's calls side by side, so that a block of
+/// samples in any order reads one short run per sample) with the samples'
+/// IIDs, so that `score` can make a `.raw` block of any samples in any
+/// order: memory is the IIDs plus a quarter byte per needed call, not the
+/// fileset.
 pub(crate) struct PackedFileset {
     name: String,
     base_name: String,
@@ -281,9 +283,11 @@ pub(crate) struct PackedFileset {
     /// (`iid_ends[i]` is the end of sample `i`'s).
     iid_text: String,
     iid_ends: Vec<u32>,
-    /// The needed SNPs' 2-bit columns.
-    columns: Vec<Vec<u8>>,
-    /// Their IDs.
+    /// `calls[i * stride + j / 4] >> (2 * (j % 4)) & 3`: the `.bed` code of
+    /// sample `i` at kept SNP `j`.
+    calls: Vec<u8>,
+    stride: usize,
+    /// The kept SNPs' IDs, in `.bim` order.
     ids: Vec<String>,
 }
 
@@ -313,36 +317,46 @@ impl PackedFileset {
             iid_ends.push(end);
         }
         drop(fam_text);
-        let mut header = String::from("FID IID PAT MAT SEX PHENOTYPE");
-        let mut columns = Vec::new();
-        let mut ids = Vec::new();
+        // The kept SNPs, from the .bim; the first SNP keeps the table well
+        // formed when none is needed.
+        let (_, bim_text) = sibling(bed_path, "bim")?;
+        let bim_ids: Vec<&str> = bim_text
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .collect();
+        let kept = bim_ids.iter().filter(|id| keep.contains(**id)).count();
+        let none = kept == 0;
+        let k = if none { 1 } else { kept };
+        let first = bim_ids.first().map(|s| s.to_string());
+        drop(bim_ids);
+        drop(bim_text);
         let n = iid_ends.len();
-        // The first SNP keeps the table well formed when none is needed.
-        let mut first: Option<(String, Vec<u8>)> = None;
-        stream_snps(
-            bed_path,
-            |_| true,
-            |id, a1, a2, col, _| {
-                let name = format!(" {id}_{a1}(/{a2})");
-                if keep.contains(id) {
-                    header.push_str(&name);
-                    columns.push(col.to_vec());
-                    ids.push(id.to_string());
-                } else if first.is_none() {
-                    first = Some((name, col.to_vec()));
-                }
-                Ok(())
-            },
-        )?;
-        if columns.is_empty() {
-            if let Some((name, col)) = first {
-                header.push_str(&name);
-                columns.push(col);
+        let stride = k.div_ceil(4);
+        let mut calls = vec![0u8; n * stride];
+        let mut header = String::from("FID IID PAT MAT SEX PHENOTYPE");
+        let mut ids = Vec::with_capacity(k);
+        let want = |id: &str| {
+            if none {
+                first.as_deref() == Some(id)
+            } else {
+                keep.contains(id)
             }
-        }
+        };
+        stream_snps(bed_path, want, |id, a1, a2, col, _| {
+            let j = ids.len();
+            if j >= k {
+                return Ok(()); // a repeated first ID
+            }
+            header.push_str(&format!(" {id}_{a1}(/{a2})"));
+            ids.push(id.to_string());
+            let (byte, shift) = (j / 4, 2 * (j % 4));
+            for (i, row) in calls.chunks_exact_mut(stride).enumerate() {
+                row[byte] |= ((col[i / 4] >> (2 * (i % 4))) & 3) << shift;
+            }
+            Ok(())
+        })?;
         header.push('\n');
         let name = bed_path.display().to_string();
-        debug_assert!(columns.iter().all(|c| c.len() == n.div_ceil(4)));
         Ok(PackedFileset {
             base_name: bed_path
                 .file_name()
@@ -351,9 +365,15 @@ impl PackedFileset {
             header,
             iid_text,
             iid_ends,
-            columns,
+            calls,
+            stride,
             ids,
         })
+    }
+
+    /// The `.bed` code of sample `i` at kept SNP `j`.
+    fn code(&self, i: usize, j: usize) -> usize {
+        ((self.calls[i * self.stride + j / 4] >> (2 * (j % 4))) & 3) as usize
     }
 
     /// Samples in the fileset.
@@ -374,15 +394,17 @@ impl PackedFileset {
     /// Frequency of A1 (the counted allele of the `.raw` text) and the
     /// called count of each of `snps` held, over every sample.
     pub(crate) fn frequencies(&self, snps: &[&str]) -> HashMap<String, (f64, usize)> {
-        let n = self.len();
+        const COPIES: [f64; 4] = [2.0, f64::NAN, 1.0, 0.0];
         let mut out = HashMap::new();
-        for (id, col) in self.ids.iter().zip(&self.columns) {
+        for (j, id) in self.ids.iter().enumerate() {
             if snps.contains(&id.as_str()) {
-                let x: Vec<f64> = (0..n).map(|i| a1_copies(col, i)).collect();
                 let (mut called, mut sum) = (0usize, 0.0);
-                for v in x.iter().filter(|v| !v.is_nan()) {
-                    called += 1;
-                    sum += v;
+                for i in 0..self.len() {
+                    let v = COPIES[self.code(i, j)];
+                    if !v.is_nan() {
+                        called += 1;
+                        sum += v;
+                    }
                 }
                 let f = if called > 0 {
                     sum / (2.0 * called as f64)
@@ -400,14 +422,14 @@ impl PackedFileset {
     pub(crate) fn block(&self, rows: &[usize]) -> Loaded {
         const CALL: [&str; 4] = [" 2", " NA", " 1", " 0"];
         let mut out =
-            String::with_capacity(self.header.len() + rows.len() * (self.columns.len() * 3 + 32));
+            String::with_capacity(self.header.len() + rows.len() * (self.ids.len() * 3 + 32));
         out.push_str(&self.header);
         for &i in rows {
             out.push_str("0 ");
             out.push_str(self.iid(i));
             out.push_str(" 0 0 0 -9");
-            for col in &self.columns {
-                out.push_str(CALL[((col[i / 4] >> (2 * (i % 4))) & 3) as usize]);
+            for j in 0..self.ids.len() {
+                out.push_str(CALL[self.code(i, j)]);
             }
             out.push('\n');
         }

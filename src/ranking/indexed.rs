@@ -8,8 +8,8 @@
 //! The IDs are cut from the lines here without the full parser; the
 //! ordinary parser then reads every assembled block, and a block whose
 //! join does not come out as the index promised (an ID cut differently,
-//! say inside quotes) sends `score` back to reading whole files. A plain
-//! (not compressed) seekable file is needed.
+//! say inside quotes) sends `score` back to reading whole files. A gzip
+//! file is first decompressed into an unnamed temporary file.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -102,7 +102,13 @@ impl GenotypeIndex {
         };
         let mut r = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
         if r.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]) {
-            return Ok(Err("the genotype file is compressed (gzip) and lists the patients in another order: decompress it to have it indexed".into()));
+            // Read by offset from a decompressed copy: an unnamed temporary
+            // file, removed when it is closed.
+            match decompressed(r) {
+                Ok(Ok(f)) => r = BufReader::with_capacity(1 << 20, f),
+                Ok(Err(why)) => return Ok(Err(why)),
+                Err(e) => return Err(io(e)),
+            }
         }
         let (mut offset, mut line) = (0u64, Vec::new());
         let mut header = Vec::new();
@@ -242,6 +248,27 @@ impl GenotypeIndex {
         }
         Ok((self.loaded(bytes), missing))
     }
+}
+
+/// The decompressed bytes of a gzip file in an unnamed temporary file (in
+/// the system's temporary folder), rewound; the reason when it cannot be
+/// written.
+fn decompressed(r: BufReader<File>) -> std::io::Result<std::result::Result<File, String>> {
+    let dir = std::env::temp_dir();
+    let Ok(mut tmp) = tempfile::tempfile_in(&dir) else {
+        return Ok(Err(format!(
+            "the genotype file is compressed and a decompressed copy cannot be written in `{}`",
+            dir.display()
+        )));
+    };
+    let mut gz = flate2::read::MultiGzDecoder::new(r);
+    if let Err(e) = std::io::copy(&mut gz, &mut tmp) {
+        return Ok(Err(format!(
+            "the genotype file cannot be decompressed ({e}); the whole-file read reports it"
+        )));
+    }
+    tmp.seek(SeekFrom::Start(0))?;
+    Ok(Ok(tmp))
 }
 
 /// Why a line stops the index (the whole-file read handles it), if it does.

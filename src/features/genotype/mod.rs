@@ -915,6 +915,24 @@ mod plink2_scores {
         assert_eq!(columns, ["scoreA", "scoreB", "scoreC"]);
     }
 
+    /// Without the other allele named (plink 1.9's `.raw`), a counted
+    /// allele that is neither the reference's REF nor ALT (the other
+    /// strand) is a mismatch, not an assumed flip.
+    #[test]
+    fn projection_assumes_no_flip_off_the_reference_alleles() {
+        let text = std::fs::read_to_string(real("new.raw")).unwrap().replacen(
+            "rs92226486_T",
+            "rs92226486_A",
+            1,
+        );
+        let loaded = Loaded::from_text("new.raw", &text);
+        let g = DosageTable::parse(&loaded, Delimiter::Whitespace, "patient_id", false).unwrap();
+        let (m, note) =
+            super::projection::fit_projection(&g, &real("ref.eigenvec.allele"), None).unwrap();
+        assert_eq!((m.snps.len(), m.skipped), (999, 2), "{note}");
+        assert!(note.contains("2 with an allele that is neither"), "{note}");
+    }
+
     /// Ancestry components projected with a reference's `--pca
     /// allele-wts` weights equal plink 2's `--score … variance-standardize`
     /// `PCk_AVG` to 1e-6, for new samples read from a `.bed` and from

@@ -286,9 +286,14 @@ pub(super) fn fit_projection(
                 format!("projecting components with {file} needs the genotype file to name each SNP's alleles (a .bed, .raw or VCF); `{snp}` (line {n} of {file}) has none"),
             ));
         };
+        // Without the other allele named, a flip is assumed only when the
+        // counted allele is the reference's REF or ALT (a biallelic SNP on
+        // the same strand).
+        let known = |c: &str| freq.get(&snp).is_some_and(|(r, alt, _)| r == c || alt == c);
         let flip = if a.counted == a1 {
             false
-        } else if a.other.as_deref().is_none_or(|o| o == a1) {
+        } else if a.other.as_deref() == Some(a1.as_str()) || a.other.is_none() && known(&a.counted)
+        {
             true
         } else {
             mismatch += 1;

@@ -100,16 +100,10 @@ impl GenotypeIndex {
             path: path.into(),
             source,
         };
-        let mut r = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
-        if r.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]) {
-            // Read by offset from a decompressed copy: an unnamed temporary
-            // file, removed when it is closed.
-            match decompressed(r) {
-                Ok(Ok(f)) => r = BufReader::with_capacity(1 << 20, f),
-                Ok(Err(why)) => return Ok(Err(why)),
-                Err(e) => return Err(io(e)),
-            }
-        }
+        let mut r = match seekable(path).map_err(io)? {
+            Ok(r) => r,
+            Err(why) => return Ok(Err(why)),
+        };
         let (mut offset, mut line) = (0u64, Vec::new());
         let mut header = Vec::new();
         let mut first: Vec<(Vec<u8>, String)> = Vec::new();
@@ -248,6 +242,16 @@ impl GenotypeIndex {
         }
         Ok((self.loaded(bytes), missing))
     }
+}
+
+/// `path` ready to be read by offset: itself, or a decompressed copy of a
+/// gzip file (an unnamed temporary file, removed when it is closed).
+fn seekable(path: &str) -> std::io::Result<std::result::Result<BufReader<File>, String>> {
+    let mut r = BufReader::with_capacity(1 << 20, File::open(path)?);
+    if !r.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Ok(r));
+    }
+    Ok(decompressed(r)?.map(|f| BufReader::with_capacity(1 << 20, f)))
 }
 
 /// The decompressed bytes of a gzip file in an unnamed temporary file (in

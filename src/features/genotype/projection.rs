@@ -261,6 +261,36 @@ pub(super) fn weight_snps(path: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Why a weight line is left out.
+enum Skip {
+    Mismatch,
+    NoFrequency,
+}
+
+/// Whether the line's allele `a1` is the training file's other allele
+/// (copies = 2 − dosage), and its reference frequency. Without the other
+/// allele named, a flip is assumed only when the counted allele is the
+/// reference's REF or ALT (a biallelic SNP on the same strand).
+fn orient_line(
+    a: &crate::data::Alleles,
+    a1: &str,
+    freq: Option<&(String, String, f64)>,
+) -> std::result::Result<(bool, f64), Skip> {
+    let known = |c: &str| freq.is_some_and(|(r, alt, _)| r == c || alt == c);
+    let flip = if a.counted == a1 {
+        false
+    } else if a.other.as_deref() == Some(a1) || a.other.is_none() && known(&a.counted) {
+        true
+    } else {
+        return Err(Skip::Mismatch);
+    };
+    match freq {
+        Some((_, alt, p)) if alt == a1 => Ok((flip, *p)),
+        Some((r, _, p)) if r == a1 => Ok((flip, 1.0 - p)),
+        _ => Err(Skip::NoFrequency),
+    }
+}
+
 /// Matches the reference weights to the training genotypes `g`. Returns
 /// the model and a note for stderr.
 pub(super) fn fit_projection(
@@ -286,23 +316,13 @@ pub(super) fn fit_projection(
                 format!("projecting components with {file} needs the genotype file to name each SNP's alleles (a .bed, .raw or VCF); `{snp}` (line {n} of {file}) has none"),
             ));
         };
-        // Without the other allele named, a flip is assumed only when the
-        // counted allele is the reference's REF or ALT (a biallelic SNP on
-        // the same strand).
-        let known = |c: &str| freq.get(&snp).is_some_and(|(r, alt, _)| r == c || alt == c);
-        let flip = if a.counted == a1 {
-            false
-        } else if a.other.as_deref() == Some(a1.as_str()) || a.other.is_none() && known(&a.counted)
-        {
-            true
-        } else {
-            mismatch += 1;
-            continue;
-        };
-        let p = match freq.get(&snp) {
-            Some((_, alt, p)) if *alt == a1 => *p,
-            Some((r, _, p)) if *r == a1 => 1.0 - p,
-            _ => {
+        let (flip, p) = match orient_line(a, &a1, freq.get(&snp)) {
+            Ok(o) => o,
+            Err(Skip::Mismatch) => {
+                mismatch += 1;
+                continue;
+            }
+            Err(Skip::NoFrequency) => {
                 no_freq += 1;
                 continue;
             }

@@ -129,11 +129,26 @@ fn open_bed(
     Ok((r, magic, per))
 }
 
+/// A `.bed` call's 2-bit codes (PLINK 1.9 docs, low bits first): 00
+/// A1/A1, 01 missing, 10 A1/A2, 11 A2/A2, as copies of A1 …
+const COPIES: [f64; 4] = [2.0, f64::NAN, 1.0, 0.0];
+/// … and as `.raw` cells (with their leading space).
+const CALL: [&str; 4] = [" 2", " NA", " 1", " 0"];
+
+/// The code of sample `i` in a SNP's 2-bit column.
+fn code(col: &[u8], i: usize) -> usize {
+    ((col[i / 4] >> (2 * (i % 4))) & 3) as usize
+}
+
+/// A `.raw` column name counting A1 and naming A2, with its leading space.
+fn raw_name(id: &str, a1: &str, a2: &str) -> String {
+    format!(" {id}_{a1}(/{a2})")
+}
+
 /// Copies of A1 of sample `i` in a SNP's 2-bit column (PLINK 1.9 docs: 00
 /// A1/A1, 01 missing, 10 A1/A2, 11 A2/A2, low bits first); NaN if missing.
 pub(crate) fn a1_copies(col: &[u8], i: usize) -> f64 {
-    const COPIES: [f64; 4] = [2.0, f64::NAN, 1.0, 0.0];
-    COPIES[((col[i / 4] >> (2 * (i % 4))) & 3) as usize]
+    COPIES[code(col, i)]
 }
 
 /// Calls `f(id, a1, a2, column, samples)` for every SNP of the fileset whose ID
@@ -220,16 +235,13 @@ pub(crate) fn load(bed_path: &Path, keep: Option<&HashSet<String>>) -> Result<Lo
     out.push_str("FID IID PAT MAT SEX PHENOTYPE");
     for (s, _) in &columns {
         let b = &bim[*s];
-        out.push_str(&format!(" {}_{}(/{})", b[1], b[4], b[5]));
+        out.push_str(&raw_name(b[1], b[4], b[5]));
     }
     out.push('\n');
-    // 2-bit codes, low bits first (PLINK 1.9 docs): 00 A1/A1, 01 missing,
-    // 10 A1/A2, 11 A2/A2; the .raw counts A1.
-    const CALL: [&str; 4] = [" 2", " NA", " 1", " 0"];
     for (i, f) in fam.iter().enumerate() {
         out.push_str(&f[..6].join(" "));
         for (_, col) in &columns {
-            out.push_str(CALL[((col[i / 4] >> (2 * (i % 4))) & 3) as usize]);
+            out.push_str(CALL[code(col, i)]);
         }
         out.push('\n');
     }
@@ -347,11 +359,11 @@ impl PackedFileset {
             if j >= k {
                 return Ok(()); // a repeated first ID
             }
-            header.push_str(&format!(" {id}_{a1}(/{a2})"));
+            header.push_str(&raw_name(id, a1, a2));
             ids.push(id.to_string());
             let (byte, shift) = (j / 4, 2 * (j % 4));
             for (i, row) in calls.chunks_exact_mut(stride).enumerate() {
-                row[byte] |= ((col[i / 4] >> (2 * (i % 4))) & 3) << shift;
+                row[byte] |= (code(col, i) as u8) << shift;
             }
             Ok(())
         })?;
@@ -394,7 +406,6 @@ impl PackedFileset {
     /// Frequency of A1 (the counted allele of the `.raw` text) and the
     /// called count of each of `snps` held, over every sample.
     pub(crate) fn frequencies(&self, snps: &[&str]) -> HashMap<String, (f64, usize)> {
-        const COPIES: [f64; 4] = [2.0, f64::NAN, 1.0, 0.0];
         let mut out = HashMap::new();
         for (j, id) in self.ids.iter().enumerate() {
             if snps.contains(&id.as_str()) {
@@ -420,7 +431,6 @@ impl PackedFileset {
     /// The `.raw` text of samples `rows` (indices into the `.fam`), in that
     /// order.
     pub(crate) fn block(&self, rows: &[usize]) -> Loaded {
-        const CALL: [&str; 4] = [" 2", " NA", " 1", " 0"];
         let mut out =
             String::with_capacity(self.header.len() + rows.len() * (self.ids.len() * 3 + 32));
         out.push_str(&self.header);

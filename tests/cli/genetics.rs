@@ -845,6 +845,18 @@ fn projected_ancestry_components() {
         "{stderr}"
     );
     // Errors.
+    let freqless = write(
+        dir.path(),
+        "freqless.afreq",
+        "#CHROM\tID\tREF\tALT\tOBS_CT\n1\trs92226486\tT\tC\t600\n",
+    );
+    fails(
+        &mut train_with(&weights, &["--pc-freqs", &freqless]),
+        &[
+            "freqless.afreq, line 1",
+            "neither ALT_CTS with OBS_CT nor ALT_FREQS",
+        ],
+    );
     let lone = dir.path().join("lone.eigenvec.allele");
     std::fs::copy(fx("real/ref.eigenvec.allele"), &lone).unwrap();
     let lone = lone.to_str().unwrap().to_string();

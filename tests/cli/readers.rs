@@ -424,6 +424,19 @@ fn snp_list_chooses_the_snp_features() {
         ]),
         &["--snps chooses SNP features and --genotypes-as pcs leaves them all out"],
     );
+    fails_usage(
+        responder()
+            .args([
+                "train",
+                "--data",
+                &real("clinical.csv"),
+                "--target",
+                "responder",
+            ])
+            .args(["--snps", &list, "--out"])
+            .arg(dir.path().join("x.json")),
+        &["--snps need --genotypes"],
+    );
     let empty = write(dir.path(), "empty.txt", "# nothing\n\n");
     fails(
         &mut train(&["--snps", &empty]),
@@ -477,6 +490,27 @@ fn plink_fileset_is_streamed_by_sample_in_any_order() {
     let (whole, whole_err) = run(true);
     let (streamed, err) = run(false);
     assert_eq!(streamed, whole);
+    // A repeated IID in the .fam: the whole-file read names it.
+    for ext in ["bed", "bim"] {
+        std::fs::copy(
+            real(&format!("base.{ext}")),
+            dir.path().join(format!("dup.{ext}")),
+        )
+        .unwrap();
+    }
+    let fam =
+        std::fs::read_to_string(real("base.fam"))
+            .unwrap()
+            .replacen("S002 S002", "S001 S001", 1);
+    write(dir.path(), "dup.fam", &fam);
+    fails(
+        responder()
+            .args(["score", "--model"])
+            .arg(&model)
+            .args(["--data", &data, "--genotypes"])
+            .arg(dir.path().join("dup.bed")),
+        &["dup.bed", "duplicate patient ID `S001`"],
+    );
     assert!(
         whole_err.contains("77 patients in both files, 2 only in <stdin>, 3 only in"),
         "{whole_err}"

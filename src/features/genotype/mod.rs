@@ -844,49 +844,20 @@ mod plink2_scores {
                 "scoreC_SUM",
             ),
         ];
-        for (weights, k, mean_imputation, expected, column) in cases {
-            let file = read_weights(&real(weights)).unwrap();
-            let s = &file.scores[k];
-            let (m, _) = fit_prs(
-                &g,
-                &rows,
-                (&file.name, None),
-                "prs",
-                &s.weights,
-                mean_imputation,
-            )
-            .unwrap();
-            let got = m.compute(&g, &rows).unwrap();
-            let want = sscore(expected, column);
-            assert_eq!(want.len(), g.ids.len());
-            for (id, w) in want {
-                let i = g.ids.iter().position(|x| *x == id).unwrap();
-                assert!(
-                    close(got[i], w),
-                    "{weights} {column} {id}: {} vs plink2 {w}",
-                    got[i]
-                );
-            }
-        }
-        // The same sums streamed over the .bed (fit and compute), as
-        // training and scoring on a .bed do.
+        // The table path, and the same sums streamed over the .bed (fit and
+        // compute), as training and scoring on a .bed do: the same model,
+        // the same bits, plink 2's sums.
         let bed = std::path::PathBuf::from(real("base.bed"));
         for (weights, k, mean_imputation, expected, column) in cases {
             let file = read_weights(&real(weights)).unwrap();
             let s = &file.scores[k];
+            let source = (file.name.as_str(), None);
+            let (table, _) =
+                fit_prs(&g, &rows, source, "prs", &s.weights, mean_imputation).unwrap();
             let (m, _, alleles) = super::prs_bed::fit_prs_bed(
                 &bed,
                 &rows,
-                (&file.name, None),
-                "prs",
-                &s.weights,
-                mean_imputation,
-            )
-            .unwrap();
-            let (table, _) = fit_prs(
-                &g,
-                &rows,
-                (&file.name, None),
+                source,
                 "prs",
                 &s.weights,
                 mean_imputation,
@@ -898,14 +869,16 @@ mod plink2_scores {
             assert!(notes.is_empty(), "{notes:?}");
             assert_eq!(
                 got,
-                m.compute(&g, &rows).unwrap(),
+                table.compute(&g, &rows).unwrap(),
                 "{weights}: the same bits"
             );
-            for (id, w) in sscore(expected, column) {
+            let want = sscore(expected, column);
+            assert_eq!(want.len(), g.ids.len());
+            for (id, w) in want {
                 let i = g.ids.iter().position(|x| *x == id).unwrap();
                 assert!(
                     close(got[i], w),
-                    "{weights} {column} {id}: {} vs {w}",
+                    "{weights} {column} {id}: {} vs plink2 {w}",
                     got[i]
                 );
             }

@@ -27,6 +27,20 @@ pub(crate) struct PrsWeight {
     pub(crate) impute: f64,
 }
 
+impl PrsWeight {
+    /// Copies of the effect allele for dosage `d` of the training file's
+    /// counted allele; a missing `d` counts `impute` with mean imputation,
+    /// else 0.
+    pub(crate) fn effect_copies(&self, d: f64, mean_imputation: bool) -> f64 {
+        match (d.is_nan(), mean_imputation) {
+            (true, true) => self.impute,
+            (true, false) => 0.0,
+            (false, _) if self.flip => 2.0 - d,
+            (false, _) => d,
+        }
+    }
+}
+
 /// A polygenic score: `sum over SNPs of weight × effect-allele dosage`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct PrsModel {
@@ -593,18 +607,7 @@ impl PrsModel {
         for (s, w) in order {
             let col = &g.values[s];
             for (o, &r) in out.iter_mut().zip(grows) {
-                let d = col[r];
-                let x = if d.is_nan() {
-                    if self.mean_imputation {
-                        w.impute
-                    } else {
-                        0.0
-                    }
-                } else if w.flip {
-                    2.0 - d
-                } else {
-                    d
-                };
+                let x = w.effect_copies(col[r], self.mean_imputation);
                 *o += w.weight * x;
             }
         }

@@ -51,6 +51,31 @@ fn counted(col: &[u8], n: usize, recode: bool, out: &mut Vec<f64>) {
 /// allele of the palindromic ones (as `record_alleles` keeps for a table).
 pub(super) type Recorded = (BTreeMap<String, Alleles>, BTreeMap<String, f64>);
 
+/// Calls `f(k, id, a1, a2, column, samples)` for the first `.bed` SNP of
+/// each of `snps` (the `k`-th), in `.bim` order (a repeated `.bim` ID is
+/// read once, as a table keeps its first column); returns which were found.
+fn stream_weights<'a>(
+    bed: &Path,
+    snps: impl Iterator<Item = &'a str>,
+    mut f: impl FnMut(usize, &str, &str, &str, &[u8], usize) -> Result<()>,
+) -> Result<Vec<bool>> {
+    let snps: Vec<&str> = snps.collect();
+    let index: HashMap<&str, usize> = snps.iter().enumerate().map(|(k, &s)| (s, k)).collect();
+    let mut seen = vec![false; snps.len()];
+    stream_snps(
+        bed,
+        |id| index.contains_key(id),
+        |id, a1, a2, col, n| {
+            let k = index[id];
+            if std::mem::replace(&mut seen[k], true) {
+                return Ok(());
+            }
+            f(k, id, a1, a2, col, n)
+        },
+    )?;
+    Ok(seen)
+}
+
 /// Matches one score's weights to the SNPs of the `.bed` (training rows
 /// `grows`), as `fit_prs` does to a table; returns the model, notes and
 /// the matched SNPs' alleles (recorded in the bundle for scoring).
@@ -62,24 +87,14 @@ pub(super) fn fit_prs_bed(
     raw: &[RawWeight],
     mean_imputation: bool,
 ) -> Result<(PrsModel, Vec<String>, Recorded)> {
-    let index: HashMap<&str, usize> = raw
-        .iter()
-        .enumerate()
-        .map(|(k, w)| (w.snp.as_str(), k))
-        .collect();
     let mut found: Vec<Option<PrsWeight>> = vec![None; raw.len()];
-    let mut seen = vec![false; raw.len()];
     let mut tally = Tally::default();
     let (mut alleles, mut freqs) = (BTreeMap::new(), BTreeMap::new());
     let mut x = Vec::new();
-    stream_snps(
+    let seen = stream_weights(
         bed,
-        |id| index.contains_key(id),
-        |id, a1, a2, col, n| {
-            let k = index[id];
-            if std::mem::replace(&mut seen[k], true) {
-                return Ok(()); // a repeated .bim ID: the first, as in a table
-            }
+        raw.iter().map(|w| w.snp.as_str()),
+        |k, id, a1, a2, col, n| {
             let (al, recode) = bim_alleles(a1, a2);
             let Some(flip) = tally.count(orient(al.as_ref(), &raw[k].allele)) else {
                 return Ok(());
@@ -144,25 +159,14 @@ impl PrsModel {
         training: Training<'_>,
         keep_ambiguous: bool,
     ) -> Result<(Vec<f64>, Vec<String>)> {
-        let index: HashMap<&str, usize> = self
-            .weights
-            .iter()
-            .enumerate()
-            .map(|(k, w)| (w.snp.as_str(), k))
-            .collect();
-        let mut seen = vec![false; self.weights.len()];
         let mut sums: Vec<f64> = Vec::new();
         let mut x = Vec::new();
         let mut o = Oriented::default();
         let bim = bed.with_extension("bim").display().to_string();
-        stream_snps(
+        let seen = stream_weights(
             bed,
-            |id| index.contains_key(id),
-            |id, a1, a2, col, n| {
-                let k = index[id];
-                if std::mem::replace(&mut seen[k], true) {
-                    return Ok(());
-                }
+            self.weights.iter().map(|w| w.snp.as_str()),
+            |k, id, a1, a2, col, n| {
                 let w = &self.weights[k];
                 let (al, recode) = bim_alleles(a1, a2);
                 counted(col, n, recode, &mut x);
@@ -283,18 +287,7 @@ impl PrsModel {
                 Some(false) => xi,
                 None => f64::NAN,
             };
-            let v = if d.is_nan() {
-                if self.mean_imputation {
-                    w.impute
-                } else {
-                    0.0
-                }
-            } else if w.flip {
-                2.0 - d
-            } else {
-                d
-            };
-            *s += w.weight * v;
+            *s += w.weight * w.effect_copies(d, self.mean_imputation);
         }
     }
 }

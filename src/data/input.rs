@@ -160,7 +160,11 @@ impl Loaded {
         } else {
             raw
         };
-        let mut bytes = bytes;
+        let mut bytes = if crate::data::bcf::is_bcf(&bytes) {
+            crate::data::bcf::to_vcf_text(&name, &bytes)?
+        } else {
+            bytes
+        };
         refuse_binary(&name, &bytes)?;
         classic_mac_line_ends(&mut bytes);
         let base_name = Path::new(&name)
@@ -212,14 +216,12 @@ impl Loaded {
 }
 
 /// Refuses files that are not text, saying what they are and how to get a
-/// text file from them: BCF, PLINK binary (.bed/.pgen), BGEN, ZIP (an
+/// text file from them: PLINK binary (.bed/.pgen), BGEN, ZIP (an
 /// Excel workbook), old Office files, UTF-16 text and anything with NUL
 /// bytes near the start. No byte of the file is echoed.
 fn refuse_binary(name: &str, bytes: &[u8]) -> Result<()> {
     let head = &bytes[..bytes.len().min(8192)];
-    let why = if head.starts_with(b"BCF\x02") {
-        "is a BCF file (binary VCF): convert it to text with `bcftools view -Oz -o FILE.vcf.gz FILE.bcf` and pass the .vcf.gz"
-    } else if head.starts_with(&[0x6c, 0x1b]) {
+    let why = if head.starts_with(&[0x6c, 0x1b]) {
         "is a PLINK binary genotype file: pass a PLINK 1 fileset by its .bed (with the .bim and .fam next to it); convert a plink2 .pgen with `plink2 --pfile PREFIX --make-bed --out NEW` (or `--export A` for a .raw file)"
     } else if head.get(16..20) == Some(b"bgen".as_slice()) {
         "is a BGEN file, which cannot be read: convert it with `plink2 --bgen FILE ref-first --sample FILE.sample --export A` and pass the .raw file"
@@ -322,7 +324,6 @@ mod tests {
     #[test]
     fn binary_files_are_named_not_echoed() {
         for (bytes, needle) in [
-            (&b"BCF\x02\x02\x00\x01"[..], "is a BCF file"),
             (&[0x6c, 0x1b, 0x01, 0xff][..], "PLINK binary"),
             (&b"PK\x03\x04\x00"[..], "ZIP archive"),
             (&[0xFF, 0xFE, b'a', 0][..], "UTF-16"),

@@ -1,6 +1,7 @@
 //! Reading input files into one joined view of patients: the clinical table
 //! and, optionally, a genotype dosage table joined on the patient ID.
 
+pub(crate) mod bcf;
 pub(crate) mod bed;
 pub(crate) mod chunks;
 pub(crate) mod dosage;
@@ -10,6 +11,8 @@ pub(crate) mod table;
 pub(crate) mod target;
 pub(crate) mod truth;
 pub(crate) mod vcf;
+#[cfg(test)]
+mod vcf_speed;
 
 use serde::{Deserialize, Serialize};
 

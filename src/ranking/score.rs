@@ -164,6 +164,29 @@ enum Genotypes {
     Bed(BedIndex),
 }
 
+/// True when the file (decompressed) starts as a VCF or a BCF does,
+/// whatever its name.
+fn is_variant_file(path: &str) -> bool {
+    use std::io::Read;
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = [0u8; 2];
+    if f.read_exact(&mut head).is_err() {
+        return false;
+    }
+    let mut start = Vec::with_capacity(6);
+    let whole = std::fs::File::open(path);
+    let read = match (head, whole) {
+        ([0x1f, 0x8b], Ok(w)) => flate2::read::MultiGzDecoder::new(w)
+            .take(6)
+            .read_to_end(&mut start),
+        (_, Ok(w)) => w.take(6).read_to_end(&mut start),
+        (_, Err(e)) => Err(e),
+    };
+    read.is_ok() && (crate::data::bcf::is_bcf(&start) || crate::data::vcf::is_vcf(&start))
+}
+
 /// The two files as line blocks (the genotype file indexed with
 /// `indexed`), or why they cannot be streamed.
 fn open_streams(
@@ -178,8 +201,12 @@ fn open_streams(
         if g == "-" {
             return Ok(Err("the genotypes come from stdin".into()));
         }
-        if l.ends_with(".vcf") || l.ends_with(".vcf.gz") {
-            return Ok(Err("the genotypes are a VCF".into()));
+        if l.ends_with(".vcf")
+            || l.ends_with(".vcf.gz")
+            || l.ends_with(".bcf")
+            || is_variant_file(g)
+        {
+            return Ok(Err("the genotypes are a VCF or BCF".into()));
         }
         let bed = crate::data::bed::resolve(g)
             .filter(|b| b.exists() && crate::data::bed::looks_like_bed(b));

@@ -1,0 +1,205 @@
+//! BCF (binary VCF) genotype files. Decoded record by record by
+//! `noodles-bcf` and written out by `noodles-vcf` as the VCF text that
+//! `bcftools view FILE.bcf` prints, which the VCF reader ([`super::vcf`])
+//! then reads: a BCF means exactly what its VCF text means (DS else GT, the
+//! haploid rule, multi-allelic sites, the same errors), and a line number
+//! in a message is that line of `bcftools view`'s output.
+//!
+//! The BGZF blocks were already inflated when the file was read (BGZF is
+//! gzip); an uncompressed BCF (`bcftools view -Ou`) is read the same way.
+
+use std::io::Write;
+
+use noodles_vcf::variant::io::Write as _;
+
+use crate::error::{Error, Location, Result};
+
+/// True when the (decompressed) bytes are a BCF 2 file.
+pub(crate) fn is_bcf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"BCF\x02")
+}
+
+/// A growing buffer that reports running out of memory as an error
+/// instead of aborting (the VCF text of a BCF is several times its size).
+struct Fallible(Vec<u8>);
+
+impl Write for Fallible {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.try_reserve(buf.len()).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::OutOfMemory,
+                format!(
+                    "not enough memory to hold {} MB of its VCF text",
+                    self.0.len() >> 20
+                ),
+            )
+        })?;
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// True while this thread runs the BCF decoder, whose panics are
+    /// caught and reported as errors (so the panic hook stays quiet).
+    static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The VCF text of a BCF file's bytes (already decompressed), for the VCF
+/// reader. `name` is the file's name in messages.
+///
+/// noodles 0.94 panics on some corrupt records (`todo!()` on an unknown
+/// value type, `unwrap` on a non-UTF-8 ID): the decoder runs under
+/// `catch_unwind`, with the panic message silenced on this thread only,
+/// and a panic becomes an error naming the file.
+pub(crate) fn to_vcf_text(name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !DECODING.with(|d| d.get()) {
+                previous(info);
+            }
+        }));
+    });
+    DECODING.with(|d| d.set(true));
+    let result = std::panic::catch_unwind(|| decode(name, bytes));
+    DECODING.with(|d| d.set(false));
+    result.unwrap_or_else(|_| {
+        Err(Error::data(
+            Location::file(name),
+            "the BCF is corrupt (its decoder gave up on a record): check it with `bcftools view FILE.bcf > /dev/null`",
+        ))
+    })
+}
+
+/// [`to_vcf_text`] without the guard.
+fn decode(name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut reader = noodles_bcf::io::Reader::from(bytes);
+    let header = reader.read_header().map_err(|e| {
+        Error::data(
+            Location::file(name),
+            format!("cannot read the BCF header: {e} (is the file truncated? `bcftools view -h` shows what it holds)"),
+        )
+    })?;
+    let mut writer = noodles_vcf::io::Writer::new(Fallible(Vec::with_capacity(bytes.len() * 4)));
+    let write_error = |line: u64, e: std::io::Error| {
+        Error::data(
+            Location::file(name).line(line),
+            format!("cannot write the BCF record as VCF text: {e}"),
+        )
+    };
+    writer
+        .write_header(&header)
+        .map_err(|e| write_error(1, e))?;
+    // The next line of the VCF text: header lines + records so far + 1.
+    let mut line = memchr::memchr_iter(b'\n', &writer.get_ref().0).count() as u64 + 1;
+    // Decoded eagerly (`RecordBuf`): the lazy `bcf::Record` panics on
+    // some corrupt fields (an ID that is not UTF-8) when written out.
+    let mut record = noodles_vcf::variant::RecordBuf::default();
+    let mut records = 0u64;
+    loop {
+        // The two record lengths are checked against the bytes left before
+        // noodles reads them: it would first allocate what a corrupt
+        // length says (up to 8 GB).
+        let rest = reader.get_ref();
+        if rest.len() >= 8 {
+            let len = |at: usize| {
+                u32::from_le_bytes([rest[at], rest[at + 1], rest[at + 2], rest[at + 3]]) as usize
+            };
+            let need = 8 + len(0) + len(4);
+            if need > rest.len() {
+                return Err(Error::data(
+                    Location::file(name).line(line),
+                    format!("BCF record {} says it is {need} bytes long, but only {} are left: the file is truncated or corrupt (line numbers count the lines `bcftools view` prints)", records + 1, rest.len()),
+                ));
+            }
+        }
+        match reader.read_record_buf(&header, &mut record) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                return Err(Error::data(
+                    Location::file(name).line(line),
+                    format!("cannot decode BCF record {}: {e} (line numbers count the lines `bcftools view` prints; is the file truncated?)", records + 1),
+                ))
+            }
+        }
+        writer
+            .write_variant_record(&header, &record)
+            .map_err(|e| write_error(line, e))?;
+        line += 1;
+        records += 1;
+    }
+    Ok(writer.into_inner().0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    /// The fixture BCF (bcftools `view -Ob`), inflated.
+    fn fixture() -> Vec<u8> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/genetics/real/base.bcf"
+        );
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    /// The VCF text equals bcftools' own `view -Ov` of the same file
+    /// (`base.vcf.gz` → `base.bcf` in make.sh), data lines and all.
+    #[test]
+    fn vcf_text_is_what_bcftools_prints() {
+        let text = String::from_utf8(to_vcf_text("base.bcf", &fixture()).unwrap()).unwrap();
+        let vcf = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/genetics/real/base.vcf"
+        ))
+        .unwrap();
+        let data = |t: &str| -> Vec<String> {
+            t.lines()
+                .filter(|l| !l.starts_with("##"))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(data(&text), data(&vcf));
+    }
+
+    /// Truncated and corrupted BCFs are errors naming the file, never a
+    /// panic.
+    #[test]
+    fn broken_bcfs_are_errors_not_panics() {
+        let good = fixture();
+        let mut errors = 0;
+        for cut in (0..good.len()).step_by(good.len() / 150 + 1) {
+            if to_vcf_text("f.bcf", &good[..cut]).is_err() {
+                errors += 1;
+            }
+        }
+        assert!(errors > 0);
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..400 {
+            let mut bad = good.clone();
+            for _ in 0..4 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let at = (state % bad.len() as u64) as usize;
+                bad[at] = (state >> 32) as u8;
+            }
+            if let Err(e) = to_vcf_text("f.bcf", &bad) {
+                assert!(e.to_string().starts_with("f.bcf"), "{e}");
+            }
+        }
+    }
+}

@@ -116,7 +116,7 @@ pub(crate) enum Strategy {
     /// models, and one honest forest per arm against the control on the
     /// orthogonalised outcome (see [`EffectModel`]).
     CausalForest,
-    /// `auto-effect` (training only): T-, DR-, X-learner and causal forest
+    /// `auto-effect` (training only): T-, S-, DR-, X-learner and causal forest
     /// compared by cross-validated DR loss; the bundle stores the choice as
     /// its strategy and the comparison in `effect_selection`.
     AutoEffect,

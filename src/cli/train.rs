@@ -48,8 +48,9 @@ pub(crate) struct Args {
     /// cross-fitted doubly robust pseudo-outcomes), `x-learner` (the
     /// correction fitted to the imputed effects in the arm and in the
     /// control), `causal-forest` (honest forests per arm against the
-    /// control) or `auto-effect` (the one of these four with the least
-    /// cross-validated DR loss). Example: --strategy dr-learner
+    /// control) or `auto-effect` (the one of these five with the least
+    /// cross-validated DR loss; its S-learner uses the fixed algorithm, or
+    /// under auto the control arm's choice). Example: --strategy dr-learner
     #[arg(long, value_enum, default_value = "t-learner")]
     pub(crate) strategy: Strategy,
 

@@ -79,8 +79,12 @@ pub(crate) fn train(
         }
         _ => fit_t_learner(cohort, how, on_fold)?,
     };
-    let mut arms = arms;
-    let (chosen, effect_selection) = resolve_strategy(cohort, &arms, cross_fitted.as_ref(), how)?;
+    let (mut arms, mut cross_fitted) = (arms, cross_fitted);
+    let resolved = resolve_strategy(cohort, &arms, cross_fitted.as_ref(), how)?;
+    if let Some((s_arms, s_cross)) = resolved.s_learner {
+        (arms, cross_fitted) = (s_arms, s_cross);
+    }
+    let (chosen, effect_selection) = (resolved.how, resolved.selection);
     let how = &chosen;
     replicates::add(cohort, &mut arms, how)?;
     let (effect, cross_fitted) = effect_stage(cohort, &arms, cross_fitted, how)?;
@@ -172,6 +176,20 @@ fn effect_stage(
     }
 }
 
+/// Fitted arms and their cross-fitted predictions.
+type Fitted = (Vec<Arm>, Option<CrossFitted>);
+
+/// The strategy to fit: `how`'s, or the one `auto-effect` chose.
+struct Resolved {
+    /// What to fit from here on.
+    how: TrainSpec,
+    /// `auto-effect`'s comparison.
+    selection: Option<crate::bundle::EffectSelection>,
+    /// The S-learner's arms and cross-fitted predictions, when it was
+    /// chosen (they replace the T-learner's).
+    s_learner: Option<Fitted>,
+}
+
 /// The strategy to fit: `how`'s, or the one `auto-effect` chooses, with
 /// its comparison.
 fn resolve_strategy(
@@ -179,62 +197,90 @@ fn resolve_strategy(
     arms: &[Arm],
     cross: Option<&CrossFitted>,
     how: &TrainSpec,
-) -> Result<(TrainSpec, Option<crate::bundle::EffectSelection>)> {
+) -> Result<Resolved> {
     if how.strategy != Strategy::AutoEffect {
-        return Ok((how.clone(), None));
+        return Ok(Resolved {
+            how: how.clone(),
+            selection: None,
+            s_learner: None,
+        });
     }
-    let sel = choose_effect(cohort, arms, cross, how)?;
+    let (sel, s_alg, s_fit) = choose_effect(cohort, arms, cross, how)?;
     let best = sel
         .candidates
         .iter()
         .min_by(|a, b| a.loss.total_cmp(&b.loss));
     let strategy = best.map_or(Strategy::TLearner, |c| c.strategy);
-    Ok((
-        TrainSpec {
+    let s_chosen = strategy == Strategy::SLearner;
+    Ok(Resolved {
+        how: TrainSpec {
             strategy,
+            // The S-learner's one model has a fixed algorithm.
+            method: if s_chosen {
+                Method::Fixed(s_alg)
+            } else {
+                how.method.clone()
+            },
             ..how.clone()
         },
-        Some(sel),
-    ))
+        selection: Some(sel),
+        s_learner: s_chosen.then_some(s_fit),
+    })
 }
 
-/// `auto-effect`: the T-, DR-, X-learner and causal forest fitted on the
-/// same outcome models, compared by the DR loss of their cross-fitted
-/// predictions (ties to the earlier, simpler one).
+/// `auto-effect`: the T-learner, an S-learner (the fixed algorithm, or
+/// under `auto` the one chosen for the control arm, with its parameters),
+/// and the DR-, X-learner and causal forest fitted on the T-learner's
+/// outcome models, compared by the DR loss of their cross-fitted
+/// predictions (ties to the earlier, simpler one). Returns the comparison,
+/// the S-learner's algorithm and its fit.
 fn choose_effect(
     cohort: &Cohort,
     arms: &[Arm],
     cross: Option<&CrossFitted>,
     how: &TrainSpec,
-) -> Result<crate::bundle::EffectSelection> {
+) -> Result<(crate::bundle::EffectSelection, AlgorithmParams, Fitted)> {
     let cross = cross.ok_or_else(|| {
         crate::error::Error::Fit(
             "auto-effect needs cross-fitted outcome predictions (--cv of at least 2)".into(),
         )
     })?;
+    let control = how.control.unwrap_or(0);
     let inputs = |kind| dr_learner::DrInputs {
         kind,
         cohort,
         arms,
         cross,
-        control: how.control.unwrap_or(0),
+        control,
         seed: how.seed,
         replicates: 0,
         forest_trees: how.forest_trees,
     };
+    let s_alg = match &how.method {
+        Method::Fixed(a) => a.clone(),
+        Method::Auto => arms[control].algorithm.clone(),
+    };
+    let s_fit = fit_s_learner(cohort, &s_alg, how.cv, how.seed, &|| {})
+        .map_err(|e| crate::error::Error::Fit(format!("auto-effect's S-learner candidate: {e}")))?;
+    let s_cross = s_fit.1.clone().ok_or_else(|| {
+        crate::error::Error::Fit("the S-learner candidate has no cross-fitted predictions".into())
+    })?;
     use dr_learner::Kind;
     let kinds = [
         (Strategy::DrLearner, Kind::Dr),
         (Strategy::XLearner, Kind::X),
         (Strategy::CausalForest, Kind::Forest),
     ];
-    let mut fitted = vec![(Strategy::TLearner, cross.clone())];
+    let mut fitted = vec![
+        (Strategy::TLearner, cross.clone()),
+        (Strategy::SLearner, s_cross),
+    ];
     for (strategy, kind) in kinds {
         fitted.push((strategy, dr_learner::fit(&inputs(kind))?.1));
     }
     let refs: Vec<&CrossFitted> = fitted.iter().map(|f| &f.1).collect();
     let losses = dr_learner::dr_losses(&inputs(Kind::Dr), &refs)?;
-    Ok(crate::bundle::EffectSelection {
+    let selection = crate::bundle::EffectSelection {
         loss: "cross-validated DR loss".into(),
         candidates: fitted
             .iter()
@@ -244,7 +290,8 @@ fn choose_effect(
                 loss,
             })
             .collect(),
-    })
+    };
+    Ok((selection, s_alg, s_fit))
 }
 
 /// Each arm's minimum sample size for its cross-validated C-statistic

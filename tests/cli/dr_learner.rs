@@ -293,7 +293,13 @@ fn auto_effect_compares_the_strategies_and_stores_its_choice() {
     let names: Vec<&str> = c.iter().map(|c| c["strategy"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["t-learner", "dr-learner", "x-learner", "causal-forest"]
+        [
+            "t-learner",
+            "s-learner",
+            "dr-learner",
+            "x-learner",
+            "causal-forest"
+        ]
     );
     // The stored strategy is the candidate with the least loss.
     let best = c
@@ -324,4 +330,52 @@ fn auto_effect_compares_the_strategies_and_stores_its_choice() {
     e["strategy"] = serde_json::json!("auto-effect");
     let path = write(dir.path(), "edited.json", &e.to_string());
     fails(responder().args(["inspect", &path]), &["auto-effect"]);
+}
+
+/// On a cohort where one logistic model with a therapy term is the true
+/// model (tests/fixtures/s_learner/make_s_learner_cohort.py), `auto-effect`
+/// chooses the S-learner: the bundle is an S-learner's (one model, the
+/// fixed algorithm), deterministic, with replicates, and scores with
+/// intervals like one trained with `--strategy s-learner`.
+#[test]
+fn auto_effect_can_choose_the_s_learner() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = repo("tests/fixtures/s_learner/s_learner_cohort.csv");
+    let train = |name: &str, strategy: &str| {
+        let out = dir.path().join(name);
+        responder()
+            .args(["train", "--data", &data, "--target", "responder"])
+            .args(["--therapy-col", "therapy", "--strategy", strategy])
+            .args(["--algorithm", "logistic", "--cv", "3", "--seed", "1"])
+            .args(["--forest-trees", "40", "--replicates", "5", "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        out
+    };
+    let auto = train("auto.json", "auto-effect");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&auto).unwrap()).unwrap();
+    assert_eq!(v["strategy"], "s-learner", "{}", v["effect_selection"]);
+    assert_eq!(v["algorithm"], "logistic");
+    assert_eq!(v["arms"][0]["replicates"].as_array().unwrap().len(), 5);
+    assert_eq!(v["arms"][0]["model"], v["arms"][1]["model"], "one model");
+    assert_eq!(
+        std::fs::read(&auto).unwrap(),
+        std::fs::read(train("again.json", "auto-effect")).unwrap()
+    );
+    // The same models as `--strategy s-learner` with the same flags.
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(train("s.json", "s-learner")).unwrap()).unwrap();
+    assert_eq!(v["arms"], s["arms"]);
+    let scored = stdout_of(responder().args(["score", "--model"]).arg(&auto).args([
+        "--data",
+        &data,
+        "--intervals",
+        "--format",
+        "csv",
+    ]));
+    assert!(
+        scored.lines().next().unwrap().contains("effect_B_low"),
+        "{scored}"
+    );
 }

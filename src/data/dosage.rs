@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::calls::Dosages;
 use crate::data::input::{Delimiter, Loaded};
 use crate::data::table::{
     check_header, decimal_comma_hint, decimal_comma_number, for_each_record, is_missing,
@@ -111,8 +112,9 @@ pub(crate) struct DosageTable {
     pub(crate) notes: Vec<String>,
     /// The layout the file was read as.
     pub(crate) format: GenotypeFormat,
-    /// `values[s][r]`: dosage of SNP `s` in row `r`; NaN = missing.
-    pub(crate) values: Vec<Vec<f64>>,
+    /// `values[s].get(r)`: dosage of SNP `s` in row `r`; NaN = missing
+    /// (one byte per hard call, see [`Dosages`]).
+    pub(crate) values: Vec<Dosages>,
     /// Whether the file was a PLINK `.raw` file.
     pub(crate) plink: bool,
     /// The PLINK `.bed` the table was decoded from (its rows are the
@@ -365,7 +367,7 @@ impl DosageReader<'_> {
             t.alleles = vec![None; self.snp_pos.len()];
         }
         t.snp_lines = vec![line; self.snp_pos.len()];
-        t.values = vec![Vec::new(); self.snp_pos.len()];
+        t.values = vec![Dosages::default(); self.snp_pos.len()];
         Ok(())
     }
 
@@ -397,7 +399,9 @@ impl DosageReader<'_> {
         }
         let rows = self.stage.len() / width;
         for (s, column) in columns.iter_mut().enumerate() {
-            column.extend((0..rows).map(|r| self.stage[r * width + s]));
+            for r in 0..rows {
+                column.push(self.stage[r * width + s]);
+            }
         }
         self.stage.clear();
     }
@@ -445,22 +449,20 @@ fn resolve_missing_alleles(t: &mut DosageTable) -> Result<()> {
         if a.counted != PLINK_MISSING_ALLELE {
             continue;
         }
-        if let Some(r) = t.values[s].iter().position(|&v| v.is_finite() && v != 0.0) {
+        if let Some(r) = t.values[s].iter().position(|v| v.is_finite() && v != 0.0) {
             return Err(Error::data(
                 Location::file(&t.file)
                     .line(t.lines[r])
                     .column(&t.raw_names[s]),
                 format!(
                     "the column counts allele `0` (PLINK's code for a missing allele) yet has {} copies here: the SNP's alleles are broken in the source (e.g. a VCF record with ALT `.` whose calls name allele 1); fix the record or leave the SNP out (plink --exclude-snp {})",
-                    t.values[s][r], t.snps[s]
+                    t.values[s].get(r), t.snps[s]
                 ),
             ));
         }
         match a.other.take() {
             Some(other) => {
-                for v in &mut t.values[s] {
-                    *v = 2.0 - *v;
-                }
+                t.values[s].map(|v| 2.0 - v);
                 t.alleles[s] = Some(Alleles {
                     counted: other,
                     other: None,
@@ -638,8 +640,8 @@ mod tests {
         .unwrap();
         assert_eq!(t.ids.iter().collect::<Vec<_>>(), vec!["P1", "P2"]);
         assert_eq!(t.snps, vec!["rs1", "rs2"]);
-        assert!(t.values[0][1].is_nan());
-        assert_eq!(t.values[1], vec![2.0, 1.5]);
+        assert!(t.values[0].get(1).is_nan());
+        assert_eq!(t.values[1].to_f64(), vec![2.0, 1.5]);
     }
 
     /// The quick one-digit path and the csv crate's path (forced by a quote
@@ -672,8 +674,8 @@ mod tests {
                 .collect()
         };
         assert_eq!(bits(&quick), bits(&general));
-        assert_eq!(quick.values[0][3], 0.5);
-        assert!(quick.values[1][1].is_nan() && quick.values[2][2].is_nan());
+        assert_eq!(quick.values[0].get(3), 0.5);
+        assert!(quick.values[1].get(1).is_nan() && quick.values[2].get(2).is_nan());
         // Errors name the same line and column either way.
         for header in ["patient_id", "\"patient_id\""] {
             for (bad, want) in [
@@ -800,7 +802,7 @@ mod tests {
         let t = raw("rs1_0 rs2_A", "F P1 0 0 1 -9 0 1\nF P2 0 0 1 -9 NA 2\n").unwrap();
         assert_eq!(t.snps, vec!["rs1", "rs2"]);
         assert_eq!(t.alleles[0], None);
-        assert_eq!(t.values[0][0], 0.0);
+        assert_eq!(t.values[0].get(0), 0.0);
         assert!(
             t.notes[0].contains("1 SNP column counts allele `0`"),
             "{:?}",
@@ -814,8 +816,8 @@ mod tests {
                 other: None
             })
         );
-        assert_eq!(t.values[0][0], 2.0);
-        assert!(t.values[0][1].is_nan());
+        assert_eq!(t.values[0].get(0), 2.0);
+        assert!(t.values[0].get(1).is_nan());
         let t = raw("rs1_A(/0)", "F P1 0 0 1 -9 1\n").unwrap();
         assert_eq!(t.alleles[0].as_ref().unwrap().other, None);
         let e = raw("rs1_A rs9_0", "F P1 0 0 1 -9 0 0\nF P2 0 0 1 -9 1 1\n").unwrap_err();
@@ -844,7 +846,7 @@ mod tests {
         let t = real("base_plink19_include-alt.raw").unwrap();
         let s = t.find("rs27892198").unwrap();
         assert_eq!(t.alleles[s].as_ref().unwrap().counted, "G");
-        assert!(t.values[s].iter().all(|v| *v == 2.0 || v.is_nan()));
+        assert!(t.values[s].iter().all(|v| v == 2.0 || v.is_nan()));
         let e = real("alt_dot_plink19.raw").unwrap_err().to_string();
         assert!(e.contains("line 3, column `rs6092462_0`"), "{e}");
     }

@@ -3,6 +3,7 @@
 
 pub(crate) mod bcf;
 pub(crate) mod bed;
+pub(crate) mod calls;
 pub(crate) mod chunks;
 pub(crate) mod dosage;
 pub(crate) mod input;

@@ -199,7 +199,7 @@ impl Frame {
                 }
                 for (name, s) in wanted {
                     if uses[s] == 1 {
-                        taken.insert(name.clone(), std::mem::take(&mut g.values[s]));
+                        taken.insert(name.clone(), std::mem::take(&mut g.values[s]).to_f64());
                     }
                 }
             }
@@ -269,7 +269,11 @@ impl Frame {
 fn dosage_column(ds: &Dataset, name: &str) -> Option<FrameColumn> {
     let g = ds.genotypes.as_ref()?;
     let s = g.find(name)?;
-    let values = ds.genotype_rows.iter().map(|&r| g.values[s][r]).collect();
+    let values = ds
+        .genotype_rows
+        .iter()
+        .map(|&r| g.values[s].get(r))
+        .collect();
     Some(FrameColumn {
         name: name.to_string(),
         kind: Kind::Dosage,

@@ -139,9 +139,9 @@ pub(crate) fn resolve_by_frequency(f_train: f64, f_score: f64, called: usize) ->
 
 /// Frequency of the counted allele in `values` (dosages, NaN missing) and
 /// the number of called values.
-pub(crate) fn counted_frequency(values: &[f64]) -> (f64, usize) {
+pub(crate) fn counted_frequency(values: impl IntoIterator<Item = f64>) -> (f64, usize) {
     let (mut n, mut sum) = (0usize, 0.0);
-    for v in values.iter().filter(|v| !v.is_nan()) {
+    for v in values.into_iter().filter(|v| !v.is_nan()) {
         n += 1;
         sum += v;
     }
@@ -235,7 +235,7 @@ mod tests {
         assert_eq!(resolve_by_frequency(0.45, 0.55, 100), None, "MAF near 0.5");
         assert_eq!(resolve_by_frequency(0.2, 0.8, 5), None, "too few called");
         assert_eq!(resolve_by_frequency(0.2, f64::NAN, 100), None);
-        let (f, n) = counted_frequency(&[0.0, 1.0, 2.0, f64::NAN]);
+        let (f, n) = counted_frequency([0.0, 1.0, 2.0, f64::NAN]);
         assert_eq!((f, n), (0.5, 3));
     }
 }

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::calls::Dosages;
 use crate::data::{Alleles, Dataset, DosageTable};
 use crate::error::{Error, Location, Result};
 
@@ -277,7 +278,7 @@ impl GenotypeModel {
                         .as_deref()
                         .is_some_and(|o| palindromic(&a.counted, o))
                     {
-                        let (f, _) = counted_frequency(&g.values[s]);
+                        let (f, _) = counted_frequency(g.values[s].iter());
                         if f.is_finite() {
                             self.frequencies.insert(g.snp(s).to_string(), f);
                         }
@@ -324,25 +325,21 @@ impl GenotypeModel {
             match compare_alleles(t, &a) {
                 AlleleMatch::Same => {}
                 AlleleMatch::Flip { assumed: guess } => {
-                    for v in &mut g.values[s] {
-                        *v = 2.0 - *v;
-                    }
+                    g.values[s].map(|v| 2.0 - v);
                     g.alleles[s] = Some(t.clone());
                     flipped += 1;
                     assumed += usize::from(guess);
                 }
                 AlleleMatch::Strand { flip } => {
                     if flip {
-                        for v in &mut g.values[s] {
-                            *v = 2.0 - *v;
-                        }
+                        g.values[s].map(|v| 2.0 - v);
                     }
                     g.alleles[s] = Some(t.clone());
                     strand.push(s);
                 }
                 AlleleMatch::Ambiguous => {
                     let whole = freqs.as_ref().and_then(|m| m.get(snp)).copied();
-                    let f = whole.unwrap_or_else(|| counted_frequency(&g.values[s]));
+                    let f = whole.unwrap_or_else(|| counted_frequency(g.values[s].iter()));
                     let by_freq = self
                         .frequencies
                         .get(snp)
@@ -489,12 +486,12 @@ fn score_names(files: &[prs::ScoreFile]) -> Result<Vec<Vec<String>>> {
 /// Reads an ambiguous palindromic SNP's column: flipped or not as its
 /// allele frequency decided (`by_freq`), else flipped with
 /// `--keep-ambiguous`, else dropped (every value missing).
-fn read_palindrome(values: &mut [f64], by_freq: Option<bool>, keep_ambiguous: bool) {
+fn read_palindrome(values: &mut Dosages, by_freq: Option<bool>, keep_ambiguous: bool) {
     match by_freq {
         Some(false) => {}
-        Some(true) => values.iter_mut().for_each(|v| *v = 2.0 - *v),
-        None if keep_ambiguous => values.iter_mut().for_each(|v| *v = 2.0 - *v),
-        None => values.iter_mut().for_each(|v| *v = f64::NAN),
+        Some(true) => values.map(|v| 2.0 - v),
+        None if keep_ambiguous => values.map(|v| 2.0 - v),
+        None => values.map(|_| f64::NAN),
     }
 }
 

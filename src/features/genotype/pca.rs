@@ -43,11 +43,12 @@ pub(super) fn fit_pca(g: &DosageTable, grows: &[usize], k: usize) -> Result<PcaM
     let mut center = Vec::with_capacity(p);
     let mut scale = Vec::with_capacity(p);
     for col in &g.values {
-        let c = mean_finite(grows.iter().map(|&r| col[r])).unwrap_or(0.0);
+        let c = mean_finite(grows.iter().map(|&r| col.get(r))).unwrap_or(0.0);
         let var = grows
             .iter()
             .map(|&r| {
-                let v = if col[r].is_nan() { c } else { col[r] };
+                let v = col.get(r);
+                let v = if v.is_nan() { c } else { v };
                 (v - c) * (v - c)
             })
             .sum::<f64>()
@@ -133,7 +134,7 @@ fn standardise(
     let mut x = Array2::zeros((grows.len(), idx.len()));
     for (j, &s) in idx.iter().enumerate() {
         for (i, &r) in grows.iter().enumerate() {
-            let d = g.values[s][r];
+            let d = g.values[s].get(r);
             let v = if d.is_nan() { center[j] } else { d };
             x[[i, j]] = (v - center[j]) / scale[j];
         }

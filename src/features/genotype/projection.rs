@@ -381,7 +381,7 @@ impl ProjectionModel {
             let sd = var.sqrt();
             let col = &g.values[idx[a.snp]];
             for (i, &r) in grows.iter().enumerate() {
-                let d = col[r];
+                let d = col.get(r);
                 if d.is_nan() {
                     continue;
                 }
@@ -393,7 +393,10 @@ impl ProjectionModel {
             }
         }
         for (i, &r) in grows.iter().enumerate() {
-            let called = idx.iter().filter(|&&s| !g.values[s][r].is_nan()).count();
+            let called = idx
+                .iter()
+                .filter(|&&s| !g.values[s].get(r).is_nan())
+                .count();
             let denom = 2.0 * called as f64;
             sum.row_mut(i).iter_mut().for_each(|v| {
                 *v = if called == 0 { 0.0 } else { *v / denom };

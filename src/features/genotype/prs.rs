@@ -582,7 +582,7 @@ pub(super) fn fit_prs(
             continue;
         };
         let effect = |d: f64| if flip { 2.0 - d } else { d };
-        let impute = mean_finite(grows.iter().map(|&r| effect(g.values[s][r]))).unwrap_or(0.0);
+        let impute = mean_finite(grows.iter().map(|&r| effect(g.values[s].get(r)))).unwrap_or(0.0);
         weights.push(PrsWeight {
             snp: g.snp(s).to_string(),
             effect_allele: w.allele.clone(),
@@ -607,7 +607,7 @@ impl PrsModel {
         for (s, w) in order {
             let col = &g.values[s];
             for (o, &r) in out.iter_mut().zip(grows) {
-                let x = w.effect_copies(col[r], self.mean_imputation);
+                let x = w.effect_copies(col.get(r), self.mean_imputation);
                 *o += w.weight * x;
             }
         }

@@ -114,7 +114,7 @@ pub(super) fn fit_prs_bed(
                     .as_deref()
                     .is_some_and(|o| palindromic(&a.counted, o))
                 {
-                    let (f, _) = counted_frequency(&x);
+                    let (f, _) = counted_frequency(x.iter().copied());
                     if f.is_finite() {
                         freqs.insert(id.to_string(), f);
                     }
@@ -245,7 +245,7 @@ impl PrsModel {
                     Some(flip)
                 }
                 AlleleMatch::Ambiguous => {
-                    let (f, called) = counted_frequency(x);
+                    let (f, called) = counted_frequency(x.iter().copied());
                     let by_freq = frequencies
                         .get(id)
                         .and_then(|&ft| resolve_by_frequency(ft, f, called));

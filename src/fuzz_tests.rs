@@ -78,6 +78,7 @@ fn spec(data: &str, geno: &str, pcs: bool) -> CohortSpec {
             pcs: pcs.then_some(2),
             ..Default::default()
         },
+        log_skewed: false,
     }
 }
 

@@ -534,6 +534,7 @@ impl DataArgs {
             exclude: split_list(&self.exclude),
             categorical: split_list(&self.categorical),
             genetic,
+            log_skewed: false,
         })
     }
 }

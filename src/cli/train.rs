@@ -54,6 +54,16 @@ pub(crate) struct Args {
     #[arg(long, value_enum, default_value = "t-learner")]
     pub(crate) strategy: Strategy,
 
+    /// Log-transform strictly positive, right-skewed clinical columns (a
+    /// lab value such as CRP, a duration; skewness at least 1, at least 10
+    /// distinct values, and less skewed after the log) before imputation
+    /// and scaling: `auto` does it with --algorithm auto and not with a
+    /// fixed algorithm (whose models then match scikit-learn's on the same
+    /// columns); `on`; `off`. stderr names the columns; the bundle stores
+    /// the transform. Example: --log-skewed on
+    #[arg(long, value_enum, default_value = "auto")]
+    pub(crate) log_skewed: LogSkewed,
+
     /// The DR- or X-learner's control arm (default: an arm named control, Cont,
     /// Ctrl, placebo, sham, TAU, usual or waitlist, else the first arm).
     /// Example: --control SSRI
@@ -113,6 +123,17 @@ fn keeps_rows(name: &str, params: &[String]) -> bool {
             && params.iter().any(|p| {
                 p.replace(' ', "") == "kernel=gaussian" || p.replace(' ', "") == "kernel=rbf"
             }))
+}
+
+/// `--log-skewed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogSkewed {
+    /// With `--algorithm auto` only.
+    Auto,
+    /// Always.
+    On,
+    /// Never.
+    Off,
 }
 
 /// `train`'s validated configuration.
@@ -183,8 +204,14 @@ impl Args {
                 "--control chooses the control arm of --strategy dr-learner, x-learner or causal-forest (score --control sets it for --intervals)",
             ));
         }
+        let mut cohort = self.data.spec()?;
+        cohort.log_skewed = match self.log_skewed {
+            LogSkewed::Auto => auto,
+            LogSkewed::On => true,
+            LogSkewed::Off => false,
+        };
         Ok(Config {
-            cohort: self.data.spec()?,
+            cohort,
             train: TrainSpec {
                 method,
                 cv: self.cv,
@@ -212,6 +239,24 @@ fn class_floor(auto: bool) -> (usize, String) {
     } else {
         (2, "a model".to_string())
     }
+}
+
+/// The clinical columns the bundle's pipelines log-transform, in words.
+fn log_summary(bundle: &crate::bundle::Bundle) -> Option<String> {
+    let mut logged = std::collections::BTreeSet::new();
+    for arm in &bundle.arms {
+        for f in &arm.pipeline.features {
+            if let crate::features::pipeline::FittedFeature::Numeric { log: Some(_), .. } = f {
+                logged.insert(f.name().to_string());
+            }
+        }
+    }
+    (!logged.is_empty()).then(|| {
+        format!(
+            "log-transformed (strictly positive and right-skewed in training; --log-skewed off keeps them as they are): {}",
+            crate::error::quote_all(logged)
+        )
+    })
 }
 
 /// Resolves `--cv groups` to the number of groups and checks grouped folds.
@@ -249,6 +294,9 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     let bundle = train(&cohort, &config.cohort, how, &|| bar.inc(1))?;
     bar.finish_and_clear();
     for line in arm_summaries(&bundle) {
+        ui.info(line);
+    }
+    if let Some(line) = log_summary(&bundle) {
         ui.info(line);
     }
     if let Some(sel) = &bundle.effect_selection {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use crate::bundle::{Arm, Bundle};
 use crate::data::{is_missing, Dataset, FileInfo, ReadOptions, Target};
 use crate::error::{quote_all, Error, Location, Result};
+use crate::features::pipeline::Unusual;
 use crate::features::{Frame, TransformNotes};
 use crate::models::MAX_INPUT;
 use crate::notes::Notes;
@@ -245,13 +246,12 @@ impl LabelledData {
                 bundle.therapy_column.as_deref().unwrap_or("therapy")
             ));
         }
-        // Unseen category levels, as `score` reports them.
+        // Unseen category levels and values ≤ 0 of log-transformed
+        // features, as `score` reports them.
         let rows: Vec<usize> = (0..data.ds.n_rows()).collect();
         let (_, unseen) = predict_all(bundle, &data.frame, &rows)?;
-        for (feature, n) in &unseen {
-            notes.warn(format!(
-                "{file}: {n} patients have a `{feature}` level the model never saw in training; scored as all-zeros for it"
-            ));
+        for (what, n) in &unseen {
+            notes.warn(what.warning(file, *n));
         }
         if (0..bundle.arms.len()).all(|a| data.arm_rows(a).0.is_empty()) {
             return Err(Error::data(
@@ -289,18 +289,18 @@ pub(crate) fn predict_arm(
     rows: &[usize],
 ) -> Result<(Vec<f64>, TransformNotes)> {
     let mut p = Vec::with_capacity(rows.len());
-    let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut unseen: BTreeMap<Unusual, usize> = BTreeMap::new();
     for chunk in rows.chunks(PREDICT_BATCH) {
         let (x, notes) = arm.pipeline.transform(frame, chunk)?;
         check_inputs(arm, frame, chunk, x.view())?;
         let x = arm.design.expand(x);
         p.extend(arm.model.predict_proba(x.view())?.iter());
-        for (feature, n) in notes.unseen_levels {
-            *unseen.entry(feature).or_insert(0) += n;
+        for (what, n) in notes.unusual {
+            *unseen.entry(what).or_insert(0) += n;
         }
     }
     let notes = TransformNotes {
-        unseen_levels: unseen.into_iter().collect(),
+        unusual: unseen.into_iter().collect(),
     };
     Ok((p, notes))
 }
@@ -340,8 +340,9 @@ fn check_inputs(
     ))
 }
 
-/// One probability vector per arm, and unseen category levels per feature.
-pub(crate) type ArmPredictions = (Vec<Vec<f64>>, BTreeMap<String, usize>);
+/// One probability vector per arm, and the unusual values met (unseen
+/// category levels, values ≤ 0 of log-transformed features).
+pub(crate) type ArmPredictions = (Vec<Vec<f64>>, BTreeMap<Unusual, usize>);
 
 /// P(responder) under every arm of `bundle` for `rows` (one vector per arm),
 /// with the count of unseen category levels per feature (largest over arms).
@@ -351,7 +352,7 @@ pub(crate) fn predict_all(
     rows: &[usize],
 ) -> Result<ArmPredictions> {
     let mut probs = Vec::with_capacity(bundle.arms.len());
-    let mut unseen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut unseen: BTreeMap<Unusual, usize> = BTreeMap::new();
     for arm in &bundle.arms {
         let (p, notes) = predict_arm(arm, frame, rows).map_err(|e| match e {
             // A model that computes nonsense: the bundle is at fault.
@@ -361,8 +362,8 @@ pub(crate) fn predict_all(
             },
             other => other,
         })?;
-        for (feature, n) in notes.unseen_levels {
-            let e = unseen.entry(feature).or_insert(0);
+        for (what, n) in notes.unusual {
+            let e = unseen.entry(what).or_insert(0);
             *e = (*e).max(n);
         }
         probs.push(p);
@@ -542,6 +543,7 @@ mod tests {
         let n = PREDICT_BATCH + 37;
         let frame = Frame {
             source: Default::default(),
+            log_skewed: false,
             columns: vec![FrameColumn {
                 name: "x".into(),
                 kind: Kind::Numeric,

@@ -394,6 +394,7 @@ mod tests {
         let noise: Vec<f64> = (0..n).map(|i| ((i * 7) % 5) as f64).collect();
         let frame = Frame {
             source: Default::default(),
+            log_skewed: false,
             columns: vec![
                 FrameColumn {
                     name: "age".into(),

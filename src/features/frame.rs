@@ -76,6 +76,9 @@ pub(crate) struct Frame {
     pub(crate) columns: Vec<FrameColumn>,
     /// Where each row came from (file and line), for messages.
     pub(crate) source: RowSource,
+    /// Pipelines fitted on this frame log-transform strictly positive,
+    /// right-skewed clinical columns (`train --log-skewed`).
+    pub(crate) log_skewed: bool,
 }
 
 /// The file and line of each row of a frame.
@@ -167,6 +170,7 @@ impl Frame {
             Frame {
                 columns,
                 source: RowSource::of(ds),
+                log_skewed: false,
             },
             warnings,
         ))
@@ -262,6 +266,7 @@ impl Frame {
         Ok(Frame {
             columns,
             source: RowSource::of(ds),
+            log_skewed: false,
         })
     }
 }

@@ -16,10 +16,16 @@ pub(crate) const MISSING_LEVEL: &str = "missing";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub(crate) enum FittedFeature {
-    /// A number: missing → training median; then `(x - mean) / sd`.
+    /// A number: with `log`, x → ln x first (a value ≤ 0 is read as the
+    /// floor); missing → training median; then `(x - mean) / sd`.
     Numeric {
         /// Column name.
         name: String,
+        /// Log-transformed (a strictly positive, right-skewed training
+        /// column): the smallest training value, which stands in for a
+        /// value ≤ 0 met later. Absent: used as it is.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        log: Option<f64>,
         /// Imputation value (training median).
         impute: f64,
         /// Mean after imputation.
@@ -83,9 +89,19 @@ impl FittedFeature {
         let ok = |v: f64| v.is_finite();
         let fine = match self {
             FittedFeature::Numeric {
-                impute, mean, sd, ..
+                impute,
+                mean,
+                sd,
+                log,
+                ..
+            } => {
+                ok(*impute)
+                    && ok(*mean)
+                    && ok(*sd)
+                    && *sd > 0.0
+                    && log.is_none_or(|f| ok(f) && f > 0.0)
             }
-            | FittedFeature::Dosage {
+            FittedFeature::Dosage {
                 impute, mean, sd, ..
             } => ok(*impute) && ok(*mean) && ok(*sd) && *sd > 0.0,
             FittedFeature::Categorical {
@@ -108,11 +124,36 @@ impl FittedFeature {
     }
 }
 
+/// An unusual value met while transforming, by feature.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Unusual {
+    /// A category level never seen in training (scored as all zeros).
+    UnseenLevel(String),
+    /// A value ≤ 0 in a log-transformed feature (read as the training
+    /// minimum).
+    NonPositive(String),
+}
+
+impl Unusual {
+    /// The warning for `n` patients of `file`.
+    pub(crate) fn warning(&self, file: &str, n: usize) -> String {
+        match self {
+            Unusual::UnseenLevel(f) => format!(
+                "{file}: {n} patients have a `{f}` level the model never saw in training; scored as all-zeros for it"
+            ),
+            Unusual::NonPositive(f) => format!(
+                "{file}: {n} patients have a `{f}` of 0 or less, which the model log-transforms (every training value was positive); read as the smallest training value"
+            ),
+        }
+    }
+}
+
 /// Counts of unusual values met while transforming.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct TransformNotes {
-    /// `(feature, count)` of category levels never seen in training.
-    pub(crate) unseen_levels: Vec<(String, usize)>,
+    /// `(what, count)`: unseen category levels and values ≤ 0 of
+    /// log-transformed features.
+    pub(crate) unusual: Vec<(Unusual, usize)>,
 }
 
 /// The fitted pipeline for one model.
@@ -165,8 +206,11 @@ impl Pipeline {
     /// Fits the pipeline on `rows` of `frame`; every fitted value must be
     /// finite (a column whose variance overflows is an error naming it).
     pub(crate) fn fit(frame: &Frame, rows: &[usize]) -> Result<Pipeline> {
-        let features: Vec<FittedFeature> =
-            frame.columns.iter().map(|c| fit_column(c, rows)).collect();
+        let features: Vec<FittedFeature> = frame
+            .columns
+            .iter()
+            .map(|c| fit_column(c, rows, frame.log_skewed))
+            .collect();
         for f in &features {
             f.check().map_err(|_| {
                 Error::data(
@@ -250,10 +294,21 @@ impl Pipeline {
         }
         let mut notes = TransformNotes::default();
         for ((plan, _), f) in plans.iter().zip(&self.features) {
-            if let Plan::Categorical(c) = plan {
-                if c.unseen > 0 {
-                    notes.unseen_levels.push((f.name().to_string(), c.unseen));
+            match plan {
+                Plan::Categorical(c) if c.unseen > 0 => notes
+                    .unusual
+                    .push((Unusual::UnseenLevel(f.name().to_string()), c.unseen)),
+                Plan::Numeric {
+                    v, log: Some(_), ..
+                } => {
+                    let n = rows.iter().filter(|&&r| v[r] <= 0.0).count();
+                    if n > 0 {
+                        notes
+                            .unusual
+                            .push((Unusual::NonPositive(f.name().to_string()), n));
+                    }
                 }
+                _ => {}
             }
         }
         Ok((x, notes))
@@ -275,9 +330,22 @@ impl Pipeline {
             let plan = match (f, &col.values) {
                 (
                     FittedFeature::Numeric {
-                        impute, mean, sd, ..
-                    }
-                    | FittedFeature::Dosage {
+                        impute,
+                        mean,
+                        sd,
+                        log,
+                        ..
+                    },
+                    Values::Numeric(v),
+                ) => Plan::Numeric {
+                    v,
+                    impute: *impute,
+                    mean: *mean,
+                    sd: *sd,
+                    log: *log,
+                },
+                (
+                    FittedFeature::Dosage {
                         impute, mean, sd, ..
                     },
                     Values::Numeric(v),
@@ -286,6 +354,7 @@ impl Pipeline {
                     impute: *impute,
                     mean: *mean,
                     sd: *sd,
+                    log: None,
                 },
                 (
                     FittedFeature::Categorical {
@@ -344,6 +413,7 @@ fn fill_numeric_run(
                 impute,
                 mean,
                 sd,
+                log,
             },
             o,
         ) = &plans[g]
@@ -355,7 +425,17 @@ fn fill_numeric_run(
         }
         let buf = &mut scratch[g * TILE..g * TILE + n];
         let (impute, mean, sd) = (*impute, *mean, *sd);
-        let scale = |raw: f64| (if raw.is_nan() { impute } else { raw } - mean) / sd;
+        // A log-transformed feature reads a value ≤ 0 as its floor.
+        let floor = log.map_or(f64::NAN, f64::ln);
+        let scale = |raw: f64| {
+            let x = match () {
+                _ if raw.is_nan() => impute,
+                _ if log.is_none() => raw,
+                _ if raw > 0.0 => raw.ln(),
+                _ => floor,
+            };
+            (x - mean) / sd
+        };
         if tile.contiguous {
             let first = tile.rows[0];
             for (b, &raw) in buf.iter_mut().zip(&v[first..first + n]) {
@@ -450,14 +530,71 @@ enum Plan<'a> {
         impute: f64,
         mean: f64,
         sd: f64,
+        log: Option<f64>,
     },
     Categorical(CategoricalPlan<'a>),
 }
 
-fn fit_column(c: &FrameColumn, rows: &[usize]) -> FittedFeature {
+/// Fewest distinct training values of a column that may be log-transformed.
+const LOG_MIN_DISTINCT: usize = 10;
+/// Smallest skewness of a column that may be log-transformed.
+const LOG_MIN_SKEWNESS: f64 = 1.0;
+
+/// Sample skewness g₁ = m₃ / m₂^{3/2} (moments about the mean; 0 for
+/// fewer than 3 values or no spread).
+pub(crate) fn skewness(v: &[f64]) -> f64 {
+    let n = v.len() as f64;
+    if v.len() < 3 {
+        return 0.0;
+    }
+    let mean = v.iter().sum::<f64>() / n;
+    let (mut m2, mut m3) = (0.0, 0.0);
+    for x in v {
+        let d = x - mean;
+        m2 += d * d;
+        m3 += d * d * d;
+    }
+    let (m2, m3) = (m2 / n, m3 / n);
+    if m2 > 0.0 {
+        m3 / m2.powf(1.5)
+    } else {
+        0.0
+    }
+}
+
+/// Whether a clinical column's present training values call for a log:
+/// all > 0, at least [`LOG_MIN_DISTINCT`] distinct values, skewness at
+/// least [`LOG_MIN_SKEWNESS`], and the log's skewness smaller in size (a
+/// log-normal lab value or duration; not a count with zeros or a score).
+fn wants_log(present: &[f64]) -> bool {
+    if present.iter().any(|&x| x <= 0.0 || !x.is_finite()) {
+        return false;
+    }
+    let mut distinct: Vec<u64> = present.iter().map(|x| x.to_bits()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < LOG_MIN_DISTINCT {
+        return false;
+    }
+    let s = skewness(present);
+    let logs: Vec<f64> = present.iter().map(|x| x.ln()).collect();
+    s >= LOG_MIN_SKEWNESS && skewness(&logs).abs() < s
+}
+
+fn fit_column(c: &FrameColumn, rows: &[usize], log_skewed: bool) -> FittedFeature {
     match &c.values {
         Values::Numeric(v) => {
-            let present: Vec<f64> = rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).collect();
+            let mut present: Vec<f64> =
+                rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).collect();
+            let log = (log_skewed && c.kind == Kind::Numeric && wants_log(&present))
+                .then(|| present.iter().copied().fold(f64::INFINITY, f64::min));
+            let at = |x: f64| match log {
+                Some(_) => x.ln(),
+                None => x,
+            };
+            if log.is_some() {
+                present.iter_mut().for_each(|x| *x = x.ln());
+            }
             let impute = match c.kind {
                 Kind::Dosage if !present.is_empty() => {
                     present.iter().sum::<f64>() / present.len() as f64
@@ -465,10 +602,11 @@ fn fit_column(c: &FrameColumn, rows: &[usize]) -> FittedFeature {
                 Kind::Dosage => 0.0,
                 _ => median(present),
             };
-            let (mean, sd) = scale_of(
-                rows.iter()
-                    .map(|&r| if v[r].is_nan() { impute } else { v[r] }),
-            );
+            let (mean, sd) =
+                scale_of(
+                    rows.iter()
+                        .map(|&r| if v[r].is_nan() { impute } else { at(v[r]) }),
+                );
             let name = c.name.clone();
             if c.kind == Kind::Dosage {
                 FittedFeature::Dosage {
@@ -480,6 +618,7 @@ fn fit_column(c: &FrameColumn, rows: &[usize]) -> FittedFeature {
             } else {
                 FittedFeature::Numeric {
                     name,
+                    log,
                     impute,
                     mean,
                     sd,
@@ -534,6 +673,7 @@ mod tests {
     fn frame() -> Frame {
         Frame {
             source: Default::default(),
+            log_skewed: false,
             columns: vec![
                 FrameColumn {
                     name: "age".into(),
@@ -555,6 +695,80 @@ mod tests {
                 },
             ],
         }
+    }
+
+    /// Skewness as scipy.stats.skew (bias=True): [1, 2, 3, 10] → 1.0182
+    /// (m₂ = 12.5, m₃ = 45, 45 / 12.5^1.5).
+    #[test]
+    fn skewness_matches_scipy() {
+        assert!((skewness(&[1.0, 2.0, 3.0, 10.0]) - 45.0 / 12.5f64.powf(1.5)).abs() < 1e-12);
+        assert!((skewness(&[1.0, 2.0, 3.0, 10.0]) - 1.018_233).abs() < 1e-6);
+        assert_eq!(skewness(&[2.0, 2.0, 2.0]), 0.0);
+    }
+
+    /// With `log_skewed`, a strictly positive right-skewed clinical column
+    /// is fitted and transformed on the log scale; a value ≤ 0 later is
+    /// read as the training minimum and counted; columns with zeros, few
+    /// values or no skew, and dosages, are left alone.
+    #[test]
+    fn skewed_positive_columns_are_logged() {
+        let lognormal: Vec<f64> = (0..40).map(|i| (0.15 * i as f64).exp()).collect();
+        let with_zero: Vec<f64> = (0..40)
+            .map(|i| if i == 0 { 0.0 } else { (0.15 * i as f64).exp() })
+            .collect();
+        let symmetric: Vec<f64> = (0..40).map(|i| 50.0 + i as f64).collect();
+        let col = |name: &str, kind, v: &[f64]| FrameColumn {
+            name: name.into(),
+            kind,
+            values: Values::Numeric(v.to_vec()),
+        };
+        let mut frame = Frame {
+            source: Default::default(),
+            log_skewed: true,
+            columns: vec![
+                col("crp", Kind::Numeric, &lognormal),
+                col("zero", Kind::Numeric, &with_zero),
+                col("age", Kind::Numeric, &symmetric),
+                col("rs1", Kind::Dosage, &lognormal),
+            ],
+        };
+        let rows: Vec<usize> = (0..40).collect();
+        let p = Pipeline::fit(&frame, &rows).unwrap();
+        let logs: Vec<Option<f64>> = p
+            .features
+            .iter()
+            .map(|f| match f {
+                FittedFeature::Numeric { log, .. } => *log,
+                _ => None,
+            })
+            .collect();
+        assert_eq!(logs, vec![Some(1.0), None, None, None]);
+        let FittedFeature::Numeric { mean, sd, .. } = &p.features[0] else {
+            panic!()
+        };
+        // ln x = 0.15 i: mean 0.15 × 19.5, population SD 0.15 × √((40² − 1)/12).
+        assert!((mean - 0.15 * 19.5).abs() < 1e-12);
+        assert!((sd - 0.15 * ((1600.0f64 - 1.0) / 12.0).sqrt()).abs() < 1e-12);
+        let (x, _) = p.transform(&frame, &rows).unwrap();
+        assert!((x[[3, 0]] - (0.45 - mean) / sd).abs() < 1e-12);
+        let Values::Numeric(v) = &mut frame.columns[0].values else {
+            panic!()
+        };
+        v[5] = 0.0;
+        v[6] = -2.0;
+        let (x, notes) = p.transform(&frame, &rows).unwrap();
+        assert_eq!(x[[5, 0]], (0.0 - mean) / sd, "the training minimum, ln 1");
+        assert_eq!(x[[6, 0]], x[[5, 0]]);
+        assert_eq!(notes.unusual, vec![(Unusual::NonPositive("crp".into()), 2)]);
+        // A bundle without the field reads as no transform.
+        let json = serde_json::to_string(&p.features[2]).unwrap();
+        assert!(!json.contains("log"), "{json}");
+        frame.log_skewed = false;
+        let plain = Pipeline::fit(&frame, &rows).unwrap();
+        assert!(matches!(
+            plain.features[0],
+            FittedFeature::Numeric { log: None, .. }
+        ));
     }
 
     /// The blocked, tiled transform gives every cell the plain formula's
@@ -599,6 +813,7 @@ mod tests {
         let frame = Frame {
             columns,
             source: Default::default(),
+            log_skewed: false,
         };
         let train: Vec<usize> = (0..n).filter(|r| r % 4 != 1).collect();
         let p = Pipeline::fit(&frame, &train).unwrap();
@@ -695,7 +910,10 @@ mod tests {
         assert_eq!(x.dim(), (4, 4)); // sex has F, M only
         assert!(x.iter().all(|v| v.is_finite()));
         // Row 2's sex is missing, which training never saw: all zeros before scaling.
-        assert_eq!(notes.unseen_levels, vec![("sex".to_string(), 1)]);
+        assert_eq!(
+            notes.unusual,
+            vec![(Unusual::UnseenLevel("sex".to_string()), 1)]
+        );
         let col_mean: f64 = [0usize, 1, 3].iter().map(|&i| x[[i, 0]]).sum::<f64>() / 3.0;
         assert!(col_mean.abs() < 1e-12);
     }

@@ -10,6 +10,7 @@ use crate::data::chunks::{Block, LineBlocks};
 use crate::data::{Dataset, Loaded, ReadOptions, TextColumn};
 use crate::error::{Error, Result};
 use crate::eval::apply::{predict_all, replicate_sds};
+use crate::features::pipeline::Unusual;
 use crate::features::Frame;
 use crate::notes::Notes;
 use crate::ranking::indexed::{self, BedIndex, GenotypeIndex};
@@ -108,11 +109,9 @@ pub(crate) fn score_files(
     finished(r, block.id_name)
 }
 
-fn warn_unseen(notes: &mut Notes, file: &str, unseen: &BTreeMap<String, usize>) {
-    for (feature, n) in unseen {
-        notes.warn(format!(
-            "{file}: {n} patients have a `{feature}` level the model never saw in training; scored as all-zeros for it"
-        ));
+fn warn_unseen(notes: &mut Notes, file: &str, unseen: &BTreeMap<Unusual, usize>) {
+    for (what, n) in unseen {
+        notes.warn(what.warning(file, *n));
     }
 }
 
@@ -120,7 +119,7 @@ fn warn_unseen(notes: &mut Notes, file: &str, unseen: &BTreeMap<String, usize>) 
 #[derive(Default)]
 struct StreamState {
     notes: Vec<String>,
-    unseen: BTreeMap<String, usize>,
+    unseen: BTreeMap<Unusual, usize>,
     id_name: String,
     data_file: String,
     geno_file: Option<String>,
@@ -540,7 +539,7 @@ struct ScoredBlock {
     probs: Vec<Vec<f64>>,
     /// ID hashes for the duplicate check (empty when not asked for).
     hashes: Vec<u64>,
-    unseen: BTreeMap<String, usize>,
+    unseen: BTreeMap<Unusual, usize>,
     notes: Vec<String>,
     id_name: String,
     data_file: String,

@@ -42,6 +42,8 @@ pub(crate) struct CohortSpec {
     pub(crate) categorical: Vec<String>,
     /// Polygenic score and principal components.
     pub(crate) genetic: GeneticOptions,
+    /// Log-transform strictly positive, right-skewed clinical columns.
+    pub(crate) log_skewed: bool,
 }
 
 /// One therapy arm's training rows.
@@ -154,7 +156,8 @@ impl Cohort {
             .collect();
         let mut genetics = fit_genetics(&mut ds, spec, &train_rows, notes)?;
         let names = feature_names(&ds, spec, genetics.as_ref())?;
-        let (frame, warnings) = Frame::infer(&ds, &names, &spec.categorical)?;
+        let (mut frame, warnings) = Frame::infer(&ds, &names, &spec.categorical)?;
+        frame.log_skewed = spec.log_skewed;
         for w in warnings {
             notes.warn(w);
         }

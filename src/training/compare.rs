@@ -269,6 +269,7 @@ mod tests {
             exclude: Vec::new(),
             categorical: Vec::new(),
             genetic: Default::default(),
+            log_skewed: false,
         };
         Cohort::assemble(&spec, 5, "test", &mut Notes::default()).unwrap()
     }

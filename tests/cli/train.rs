@@ -780,3 +780,103 @@ fn a_fit_stopped_at_its_iteration_limit_is_recorded_and_warned() {
         .get("not_converged")
         .is_none());
 }
+
+/// `--log-skewed`: CRP and episode length of `simulate` (log-normal) are
+/// log-transformed with `--algorithm auto` by default and with `on`, not
+/// with a fixed algorithm by default or with `off`; stderr names them; a
+/// CRP of 0 at scoring is read as the training minimum and counted.
+#[test]
+fn skewed_positive_columns_are_log_transformed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = dir.path().join("c");
+    responder()
+        .args([
+            "simulate",
+            "-q",
+            "--patients",
+            "300",
+            "--snps",
+            "5",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&cohort)
+        .assert()
+        .success();
+    let data = cohort.join("clinical.csv").display().to_string();
+    let logged = |extra: &[&str]| -> (Vec<String>, String, std::path::PathBuf) {
+        let out = dir.path().join(format!("m{}.json", extra.join("_")));
+        let o = responder()
+            .args([
+                "train",
+                "--data",
+                &data,
+                "--target",
+                "responder",
+                "--cv",
+                "2",
+            ])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{stderr}");
+        let b: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        let names = b["arms"][0]["pipeline"]["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f.get("log").is_some())
+            .map(|f| f["name"].as_str().unwrap().to_string())
+            .collect();
+        (names, stderr, out)
+    };
+    let both = vec!["crp".to_string(), "episode_months".to_string()];
+    let (auto, stderr, auto_model) = logged(&["--algorithm", "auto"]);
+    let mut sorted = auto.clone();
+    sorted.sort();
+    assert_eq!(sorted, both);
+    assert!(
+        stderr.contains("log-transformed") && stderr.contains("`crp`"),
+        "{stderr}"
+    );
+    assert!(logged(&["--algorithm", "logistic"]).0.is_empty());
+    assert_eq!(
+        logged(&["--algorithm", "logistic", "--log-skewed", "on"])
+            .0
+            .len(),
+        2
+    );
+    let (off, stderr, _) = logged(&["--algorithm", "auto", "--log-skewed", "off"]);
+    assert!(
+        off.is_empty() && !stderr.contains("log-transformed"),
+        "{stderr}"
+    );
+    // A CRP of 0 (and one below 0) when scoring: counted, read as the minimum.
+    let text = std::fs::read_to_string(&data).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let crp = header.iter().position(|h| *h == "crp").unwrap();
+    let mut lines: Vec<String> = text.lines().take(6).map(str::to_string).collect();
+    for l in lines.iter_mut().skip(1).take(2) {
+        let mut cells: Vec<String> = l.split(',').map(str::to_string).collect();
+        cells[crp] = "0".into();
+        *l = cells.join(",");
+    }
+    let zero = write(dir.path(), "zero.csv", &(lines.join("\n") + "\n"));
+    let o = responder()
+        .args(["score", "--model"])
+        .arg(&auto_model)
+        .args(["--data", &zero])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("2 patients have a `crp` of 0 or less")
+            && stderr.contains("read as the smallest training value"),
+        "{stderr}"
+    );
+}

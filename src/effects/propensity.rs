@@ -162,16 +162,28 @@ fn out_of_fold(
 /// Cross-fitted propensities and the penalty used: the penalty is chosen
 /// among [`PENALTIES`] by the out-of-fold log-loss on one fold split;
 /// then each fold's patients (another split) are predicted by a model
-/// fitted on the other folds. Folds are stratified by arm and seeded.
+/// fitted on the other folds. Folds are stratified by arm and seeded; with
+/// `groups` (each patient's `--group-col` group) they keep every group
+/// whole (grouped K-fold), so no group is predicted by a model that saw it.
 pub(crate) fn cross_fitted(
     x: &Array2<f64>,
     received: &[usize],
     k: usize,
     seed: u64,
+    groups: Option<&[usize]>,
 ) -> (Vec<Vec<f64>>, f64) {
     let n = received.len();
-    let folds = PROPENSITY_FOLDS.min(n.max(2));
-    let tune = deal(received, k, folds, seed ^ 0x7e57_7e57);
+    let mut folds = PROPENSITY_FOLDS.min(n.max(2));
+    let mut split = |salt: u64| match groups {
+        Some(g) => {
+            let (fold, k) = crate::stats::folds::grouped_folds(g, PROPENSITY_FOLDS, seed ^ salt);
+            folds = k;
+            fold
+        }
+        None => deal(received, k, folds, seed ^ salt),
+    };
+    let tune = split(0x7e57_7e57);
+    let fold = split(0x0e5c_0e5c);
     let loss = |l2: f64| -> f64 {
         let e = out_of_fold(x, received, k, &tune, folds, l2);
         (0..n)
@@ -187,6 +199,33 @@ pub(crate) fn cross_fitted(
         .filter(|(_, &v)| v <= best + 1e-9 * best.abs())
         .map(|(&l, _)| l)
         .fold(0.0, f64::max);
-    let fold = deal(received, k, folds, seed ^ 0x0e5c_0e5c);
     (out_of_fold(x, received, k, &fold, folds, l2), l2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With groups, no patient's propensity comes from a model that saw
+    /// their group: when the arm is set by the group (sites 0–1 give arm 0,
+    /// sites 2–3 arm 1) and the inputs are the site indicators, ungrouped
+    /// folds predict each patient's arm almost surely, grouped folds cannot.
+    #[test]
+    fn grouped_cross_fitting_keeps_groups_out_of_their_own_model() {
+        let n = 120;
+        let groups: Vec<usize> = (0..n).map(|i| i % 4).collect();
+        let received: Vec<usize> = groups.iter().map(|&g| usize::from(g >= 2)).collect();
+        let x = Array2::from_shape_fn((n, 4), |(i, j)| f64::from(u8::from(groups[i] == j)));
+        let mean_own =
+            |e: &[Vec<f64>]| -> f64 { (0..n).map(|i| e[received[i]][i]).sum::<f64>() / n as f64 };
+        let (plain, _) = cross_fitted(&x, &received, 2, 5, None);
+        let (grouped, _) = cross_fitted(&x, &received, 2, 5, Some(&groups));
+        assert!(mean_own(&plain) > 0.8, "{}", mean_own(&plain));
+        assert!(mean_own(&grouped) < 0.6, "{}", mean_own(&grouped));
+        assert_eq!(
+            cross_fitted(&x, &received, 2, 5, Some(&groups)).0,
+            grouped,
+            "seeded"
+        );
+    }
 }

@@ -213,7 +213,7 @@ pub(crate) fn propensities(
             }
             let pipeline = Pipeline::fit(&data.frame, rows)?;
             let (x, _) = pipeline.transform(&data.frame, rows)?;
-            let (e, l2) = cross_fitted(&x, received, k, opts.seed);
+            let (e, l2) = cross_fitted(&x, received, k, opts.seed, None);
             (
                 e,
                 "estimated",

@@ -47,7 +47,7 @@ use crate::bundle::{Arm, ArmEffect, ArmForest, CrossFitted, EffectModel, Linear,
 use crate::effects::propensity;
 use crate::error::{Error, Result};
 use crate::models::causal_forest::{CausalForest, ForestParams, Residuals};
-use crate::stats::folds::{split, stratified_folds};
+use crate::stats::folds::{grouped_folds, split, stratified_folds};
 use crate::training::cohort::Cohort;
 
 /// Candidate lasso penalties of the final stage (scikit-learn's `alpha`:
@@ -96,6 +96,8 @@ pub(crate) struct DrInputs<'a> {
 /// pipeline outputs for them, and their cross-fitted propensities.
 struct Prepared {
     patients: Vec<(usize, usize, bool)>,
+    /// Each patient's `--group-col` group, when given.
+    groups: Option<Vec<usize>>,
     received: Vec<usize>,
     z: ndarray::Array2<f64>,
     e: Vec<Vec<f64>>,
@@ -119,9 +121,15 @@ fn prepare(inp: &DrInputs) -> Result<Prepared> {
         ));
     }
     let (z, _) = inp.arms[inp.control].pipeline.transform(&c.frame, &rows)?;
-    let (e, propensity_l2) = propensity::cross_fitted(&z, &received, inp.arms.len(), inp.seed);
+    let groups: Option<Vec<usize>> = c
+        .groups
+        .as_ref()
+        .map(|(_, of)| rows.iter().map(|&r| of[r]).collect());
+    let (e, propensity_l2) =
+        propensity::cross_fitted(&z, &received, inp.arms.len(), inp.seed, groups.as_deref());
     Ok(Prepared {
         patients,
+        groups,
         received,
         z,
         e,
@@ -168,11 +176,13 @@ pub(crate) fn dr_losses(inp: &DrInputs, candidates: &[&CrossFitted]) -> Result<V
 pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
     let Prepared {
         patients,
+        groups,
         received,
         z,
         e,
         propensity_l2,
     } = prepare(inp)?;
+    let groups = groups.as_deref();
     let k = inp.arms.len();
     let mu = &inp.cross.p;
     let cc = inp.control;
@@ -199,7 +209,14 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
                 let target: Vec<f64> = phi.iter().zip(&tau_t).map(|(f, t)| f - t).collect();
                 let all: Vec<usize> = (0..patients.len()).collect();
                 let is_a: Vec<bool> = received.iter().map(|&r| r == a).collect();
-                let st = stage(z.view(), &target, &all, &is_a, seed, inp.replicates)?;
+                let st = stage(
+                    z.view(),
+                    &target,
+                    &all,
+                    (&is_a, groups),
+                    seed,
+                    inp.replicates,
+                )?;
                 let effect = ArmEffect {
                     arm: a,
                     alpha: st.alpha,
@@ -210,7 +227,15 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
                 };
                 (effect, st.oof)
             }
-            Kind::X => x_stages(z.view(), &patients, mu, (a, cc), seed, inp.replicates)?,
+            Kind::X => x_stages(
+                z.view(),
+                &patients,
+                groups,
+                mu,
+                (a, cc),
+                seed,
+                inp.replicates,
+            )?,
         };
         for (i, t) in oof.iter().enumerate() {
             cross.p[a][i] = (mu[cc][i] + tau_t[i] + t).clamp(0.0, 1.0);
@@ -239,20 +264,29 @@ struct Stage {
 }
 
 /// A lasso of `target` on `z` over the patients `subset` (folds stratified
-/// by `strata`, penalty by cross-validated squared error), and its
-/// `replicates` bootstrap refits over the subset.
+/// by `strata`, or keeping each of `groups` whole when given; penalty by
+/// cross-validated squared error), and its `replicates` bootstrap refits
+/// over the subset.
 fn stage(
     z: ArrayView2<f64>,
     target: &[f64],
     subset: &[usize],
-    strata: &[bool],
+    (strata, groups): (&[bool], Option<&[usize]>),
     seed: u64,
     replicates: usize,
 ) -> Result<Stage> {
     let zs = z.select(Axis(0), subset);
     let ts: Vec<f64> = subset.iter().map(|&i| target[i]).collect();
-    let st: Vec<bool> = subset.iter().map(|&i| strata[i]).collect();
-    let folds = stratified_folds(&st, FINAL_FOLDS, seed ^ 0xd7_1ea7);
+    let folds = match groups {
+        Some(g) => {
+            let gs: Vec<usize> = subset.iter().map(|&i| g[i]).collect();
+            grouped_folds(&gs, FINAL_FOLDS, seed ^ 0xd7_1ea7).0
+        }
+        None => {
+            let st: Vec<bool> = subset.iter().map(|&i| strata[i]).collect();
+            stratified_folds(&st, FINAL_FOLDS, seed ^ 0xd7_1ea7)
+        }
+    };
     let (alpha, cv_loss, sub_oof) = choose_alpha(zs.view(), &ts, &folds)?;
     let model = lasso(zs.view(), &ts, alpha)?;
     let replicates = (0..replicates)
@@ -290,6 +324,7 @@ fn stage(
 fn x_stages(
     z: ArrayView2<f64>,
     patients: &[(usize, usize, bool)],
+    groups: Option<&[usize]>,
     mu: &[Vec<f64>],
     (a, cc): (usize, usize),
     seed: u64,
@@ -307,12 +342,12 @@ fn x_stages(
     let treated: Vec<usize> = (0..n).filter(|&i| patients[i].1 == a).collect();
     let control: Vec<usize> = (0..n).filter(|&i| patients[i].1 == cc).collect();
     let labels: Vec<bool> = patients.iter().map(|p| p.2).collect();
-    let s1 = stage(z, &target, &treated, &labels, seed, replicates)?;
+    let s1 = stage(z, &target, &treated, (&labels, groups), seed, replicates)?;
     let s0 = stage(
         z,
         &target,
         &control,
-        &labels,
+        (&labels, groups),
         seed ^ 0x0c0c_0c0c,
         replicates,
     )?;

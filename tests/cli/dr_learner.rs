@@ -379,3 +379,51 @@ fn auto_effect_can_choose_the_s_learner() {
         "{scored}"
     );
 }
+
+/// With `--group-col`, the DR- and X-learner's propensity and final-stage
+/// folds keep each site whole: the bundles are deterministic, record the
+/// grouping, and differ from the ungrouped fit.
+#[test]
+fn effect_learners_use_grouped_folds() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = dir.path().join("c");
+    responder()
+        .args([
+            "simulate",
+            "-q",
+            "--patients",
+            "400",
+            "--snps",
+            "5",
+            "--seed",
+            "2",
+        ])
+        .args(["--sites", "5", "--out"])
+        .arg(&cohort)
+        .assert()
+        .success();
+    let data = cohort.join("clinical.csv").display().to_string();
+    for strategy in ["dr-learner", "x-learner"] {
+        let fit = |name: &str, grouped: bool| {
+            let out = dir.path().join(name);
+            let mut c = responder();
+            c.args(["train", "--data", &data, "--target", "responder"])
+                .args(["--therapy-col", "therapy", "--strategy", strategy])
+                .args(["--cv", "5", "--seed", "3", "--out"])
+                .arg(&out);
+            if grouped {
+                c.args(["--group-col", "site"]);
+            } else {
+                c.args(["--exclude", "site"]);
+            }
+            c.assert().success();
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+            v
+        };
+        let a = fit("a.json", true);
+        assert_eq!(a, fit("b.json", true), "{strategy}: deterministic");
+        assert_eq!(a["training"]["cv_groups"]["column"], "site");
+        assert_ne!(a["effect"], fit("c.json", false)["effect"], "{strategy}");
+    }
+}

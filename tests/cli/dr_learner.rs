@@ -197,6 +197,11 @@ fn causal_forest_bundle_intervals_and_refusals() {
         stderr.contains("little-bags variance (21 groups of 2 trees)"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("warning: causal-forest intervals are narrow")
+            && stderr.contains("covered 16-21%"),
+        "{stderr}"
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
     assert_eq!(

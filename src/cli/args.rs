@@ -75,8 +75,9 @@ pub(crate) struct InputArgs {
     pub(crate) data: String,
 
     /// Genotypes joined on the ID: dosage CSV/TSV with an ID column, PLINK
-    /// 1.9 .raw / plink2 --export A (ID = IID), or VCF with DS or GT (ID =
-    /// sample name); .gz is read transparently. Example: --genotypes geno.vcf.gz
+    /// 1.9 .raw / plink2 --export A (ID = IID), a PLINK 1 fileset by its .bed
+    /// or prefix (ID = .fam IID), or VCF/BCF with DS or GT (ID = sample
+    /// name); .gz is read transparently. Example: --genotypes geno.vcf.gz
     #[arg(long, value_name = "FILE")]
     pub(crate) genotypes: Option<String>,
 
@@ -182,8 +183,9 @@ pub(crate) struct OptionalInputArgs {
     pub(crate) data: Option<String>,
 
     /// Genotypes joined on the ID: dosage CSV/TSV with an ID column, PLINK
-    /// 1.9 .raw / plink2 --export A (ID = IID), or VCF with DS or GT (ID =
-    /// sample name); .gz is read transparently. Example: --genotypes geno.vcf.gz
+    /// 1.9 .raw / plink2 --export A (ID = IID), a PLINK 1 fileset by its .bed
+    /// or prefix (ID = .fam IID), or VCF/BCF with DS or GT (ID = sample
+    /// name); .gz is read transparently. Example: --genotypes geno.vcf.gz
     #[arg(long, value_name = "FILE", requires = "data")]
     pub(crate) genotypes: Option<String>,
 

@@ -362,7 +362,19 @@ fn sort_contributions(v: &mut [Contribution]) {
 /// The imputation applied to a missing value of a feature, in words.
 pub(crate) fn missing_handling(f: &FittedFeature) -> String {
     match f {
-        FittedFeature::Numeric { impute, .. } => format!("training median ({impute})"),
+        FittedFeature::Numeric {
+            impute,
+            log: None,
+            ..
+        } => format!("training median ({impute})"),
+        FittedFeature::Numeric {
+            impute,
+            log: Some(floor),
+            ..
+        } => format!(
+            "log-transformed (skewed): training median of the log ({impute}, i.e. {}); values ≤ 0 read as {floor}",
+            impute.exp()
+        ),
         FittedFeature::Dosage { impute, .. } => format!("training mean dosage ({impute:.4})"),
         FittedFeature::Categorical { levels, .. } => {
             if levels

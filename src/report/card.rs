@@ -343,6 +343,25 @@ fn sample_size_text(c: &ModelCard) -> String {
     t
 }
 
+/// Item 7's log transforms: the predictors log-transformed before
+/// imputation (empty when none).
+fn logged_text(c: &ModelCard) -> String {
+    let logged: Vec<&str> = c
+        .predictors
+        .iter()
+        .filter(|p| p.missing.starts_with("log-transformed"))
+        .map(|p| p.name.as_str())
+        .collect();
+    if logged.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "a natural log of the strictly positive, right-skewed predictors ({}; `train --log-skewed`), ",
+            crate::error::quote_all(logged)
+        )
+    }
+}
+
 /// Item 11's missingness: the features with missing values.
 fn missing_text(c: &ModelCard) -> String {
     if c.missing.is_empty() {
@@ -421,7 +440,7 @@ fn items(c: &ModelCard, _bundle: &Bundle) -> Vec<Item> {
         item("6a", "Setting", "to_fill", blank("setting (e.g. primary care, specialist clinic), locations and number of centres")),
         item("6b", "Eligibility", "to_fill", blank("eligibility criteria for participants")),
         item("6c", "Treatments", "partial", format!("{arms_text}. {}", blank("details of the treatments received"))),
-        item("7", "Data preparation", "filled", "Files are joined on the patient ID; patients without an outcome (or therapy) are left out and counted. Preprocessing is fitted on training patients only and stored in the model: imputation (numeric: median; dosage: mean; categorical: a `missing` level), one-hot encoding over the training levels, standardisation (mean, population SD).".into()),
+        item("7", "Data preparation", "filled", format!("Files are joined on the patient ID; patients without an outcome (or therapy) are left out and counted. Preprocessing is fitted on training patients only and stored in the model: {}imputation (numeric: median; dosage: mean; categorical: a `missing` level), one-hot encoding over the training levels, standardisation (mean, population SD).", logged_text(c))),
         item("8a", "Outcome", "partial", format!("responder if {} (column `{}`). {}", c.outcome, c.outcome_column, blank("clinical definition of response, time of assessment, and why it was chosen"))),
         item("8b", "Outcome assessment", "to_fill", blank("how and by whom the outcome was assessed; blinding to predictors")),
         item("9a", "Predictors", "filled", format!("{} predictors: {} numeric, {} categorical, {} genotype dosages; listed with their handling of missing values in the predictor table", c.predictors.len(), n_kind("numeric"), n_kind("categorical"), n_kind("dosage"))),

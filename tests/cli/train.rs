@@ -850,6 +850,27 @@ fn skewed_positive_columns_are_log_transformed() {
             .len(),
         2
     );
+    // The model card says so (TRIPOD+AI item 7) and the predictor table
+    // gives the median on both scales.
+    let card = dir.path().join("card");
+    responder()
+        .args(["report", "-q", "--model"])
+        .arg(&auto_model)
+        .arg("--out")
+        .arg(&card)
+        .assert()
+        .success();
+    let md: String = std::fs::read_dir(&card)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(
+        md.contains("a natural log of the strictly positive, right-skewed predictors")
+            && md.contains("training median of the log"),
+        "{md}"
+    );
     let (off, stderr, _) = logged(&["--algorithm", "auto", "--log-skewed", "off"]);
     assert!(
         off.is_empty() && !stderr.contains("log-transformed"),

@@ -144,6 +144,18 @@ struct Config {
 }
 
 impl Args {
+    /// The cohort to read, with `--log-skewed` resolved (`auto`: on with
+    /// `--algorithm auto`).
+    fn cohort_spec(&self, auto: bool) -> Result<CohortSpec> {
+        let mut cohort = self.data.spec()?;
+        cohort.log_skewed = match self.log_skewed {
+            LogSkewed::Auto => auto,
+            LogSkewed::On => true,
+            LogSkewed::Off => false,
+        };
+        Ok(cohort)
+    }
+
     /// Checks the flags before anything is read.
     fn config(&self) -> Result<Config> {
         let auto = self.algorithm == "auto";
@@ -204,14 +216,8 @@ impl Args {
                 "--control chooses the control arm of --strategy dr-learner, x-learner or causal-forest (score --control sets it for --intervals)",
             ));
         }
-        let mut cohort = self.data.spec()?;
-        cohort.log_skewed = match self.log_skewed {
-            LogSkewed::Auto => auto,
-            LogSkewed::On => true,
-            LogSkewed::Off => false,
-        };
         Ok(Config {
-            cohort,
+            cohort: self.cohort_spec(auto)?,
             train: TrainSpec {
                 method,
                 cv: self.cv,

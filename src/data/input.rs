@@ -103,7 +103,7 @@ impl Loaded {
 
     /// As [`Loaded::read`]; a PLINK 1 fileset (named by its `.bed` or its
     /// prefix) becomes the text of its `.raw` export, of the SNPs in `keep`
-    /// only when given.
+    /// only when given; a VCF keeps only the records of `keep` when given.
     pub(crate) fn read_genotypes(
         path: &str,
         keep: Option<&std::collections::HashSet<String>>,
@@ -120,6 +120,12 @@ impl Loaded {
             _ => path.to_string(),
         };
         let path = prefixed.as_str();
+        // A VCF read for some SNPs only is filtered as it is decompressed.
+        if let Some(keep) = keep.filter(|_| path != "-" && Path::new(path).is_file()) {
+            if let Some(l) = crate::data::vcf_filter::read(path, keep)? {
+                return Ok(l);
+            }
+        }
         let io = |p: &str| {
             let p = p.to_string();
             move |source| Error::Io {

@@ -12,6 +12,7 @@ pub(crate) mod table;
 pub(crate) mod target;
 pub(crate) mod truth;
 pub(crate) mod vcf;
+pub(crate) mod vcf_filter;
 #[cfg(test)]
 mod vcf_speed;
 

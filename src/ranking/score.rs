@@ -205,7 +205,7 @@ fn open_streams(
             || l.ends_with(".bcf")
             || is_variant_file(g)
         {
-            return Ok(Err("the genotypes are a VCF or BCF".into()));
+            return Ok(Err("the genotypes are a VCF or BCF (a VCF is read record by record, keeping the model's SNPs only)".into()));
         }
         let bed = crate::data::bed::resolve(g)
             .filter(|b| b.exists() && crate::data::bed::looks_like_bed(b));

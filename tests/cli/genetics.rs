@@ -83,7 +83,9 @@ fn every_format_gives_the_same_features_model_and_scores() {
         let (got, stderr) = score(&m, &fx("clinical.csv"), &fx(geno));
         assert_eq!(got, want, "scoring {geno}");
         if geno.contains("vcf") {
-            assert!(stderr.contains("skipped 1 multi-allelic"), "{stderr}");
+            // Scoring reads only the model's records: the multi-allelic
+            // site, not a model SNP, is not read (training counts it).
+            assert!(!stderr.contains("multi-allelic"), "{stderr}");
         }
     }
     // A VCF saved with a byte-order mark was recognised, then refused.

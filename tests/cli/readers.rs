@@ -3,7 +3,7 @@
 //! plink 2 and bcftools) are read as those tools mean them, or refused
 //! with a message that names the problem and what to do.
 
-use crate::common::{fails, fails_usage, repo, responder, small_clinical, write};
+use crate::common::{fails, fails_usage, repo, responder, small_clinical, stdout_of, write};
 
 fn real(name: &str) -> String {
     repo(&format!("tests/fixtures/genetics/real/{name}"))
@@ -599,5 +599,85 @@ fn plink_fileset_is_streamed_by_sample_in_any_order() {
             && err.contains("3 only in")
             && err.contains("needed SNPs held packed"),
         "{err}"
+    );
+}
+
+/// A VCF is read for the model's SNPs only: with `--snps`, training and
+/// scoring read only those records (a broken record of another SNP is not
+/// read), give the same model and scores as the whole file, and keep the
+/// file's line numbers in messages; training on every SNP names the broken
+/// line.
+#[test]
+fn vcf_is_read_for_the_needed_snps_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(real("base.vcf")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let first_record = lines.iter().position(|l| !l.starts_with('#')).unwrap();
+    let ids: Vec<&str> = lines[first_record..]
+        .iter()
+        .map(|l| l.split('\t').nth(2).unwrap())
+        .collect();
+    let snps = write(dir.path(), "snps.txt", &format!("{}\n{}\n", ids[0], ids[2]));
+    // The record of a SNP the model does not use loses its last sample.
+    let broken_at = first_record + 5;
+    let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    let cut = edited[broken_at].rfind('\t').unwrap();
+    edited[broken_at].truncate(cut);
+    let broken = write(dir.path(), "broken.vcf", &(edited.join("\n") + "\n"));
+    let model = |geno: &str, name: &str| {
+        let out = dir.path().join(name);
+        responder()
+            .args([
+                "train",
+                "--data",
+                &real("clinical.csv"),
+                "--genotypes",
+                geno,
+            ])
+            .args([
+                "--target",
+                "responder",
+                "--cv",
+                "0",
+                "--snps",
+                &snps,
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        out
+    };
+    let whole = model(&real("base.vcf"), "whole.json");
+    let part = model(&broken, "part.json");
+    let arms = |p: &std::path::Path| {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        v["arms"].clone()
+    };
+    assert_eq!(arms(&whole), arms(&part));
+    let score = |geno: &str| {
+        stdout_of(responder().args(["score", "--model"]).arg(&whole).args([
+            "--data",
+            &real("clinical.csv"),
+            "--genotypes",
+            geno,
+        ]))
+    };
+    assert_eq!(score(&broken), score(&real("base.vcf")));
+    fails(
+        responder()
+            .args([
+                "train",
+                "--data",
+                &real("clinical.csv"),
+                "--genotypes",
+                &broken,
+            ])
+            .args(["--target", "responder", "--out"])
+            .arg(dir.path().join("all.json")),
+        &[
+            &format!("broken.vcf, line {}", broken_at + 1),
+            "tab-separated fields",
+        ],
     );
 }

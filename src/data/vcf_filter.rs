@@ -1,0 +1,193 @@
+//! A VCF read for the SNPs a model needs only: the file is decompressed
+//! and read record by record, and each record whose name is not needed
+//! becomes an empty line (one byte), so a genome-wide VCF is never held
+//! whole and the VCF reader ([`super::vcf`]) still names the file's own
+//! line numbers. A record is needed when its ID, its `ID:ALT` (a record
+//! split from a multi-allelic site) or its `CHROM:POS:REF:ALT` (no ID) is
+//! in the set; meta and header lines are kept. Records that are not needed
+//! are not checked.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read};
+
+use sha2::{Digest, Sha256};
+
+use crate::data::input::{hex, Loaded};
+use crate::error::{Error, Location, Result};
+
+/// The names to look for: the needed SNPs, and the ID part of each
+/// `ID:ALT` name, so that every record of a split multi-allelic site is
+/// kept and named `ID:ALT` as in the whole file.
+fn wanted_ids(keep: &HashSet<String>) -> HashSet<String> {
+    let mut ids = keep.clone();
+    for k in keep {
+        if let Some((id, _)) = k.rsplit_once(':') {
+            ids.insert(id.to_string());
+        }
+    }
+    ids
+}
+
+/// Whether a VCF data line names a needed SNP (see the module docs):
+/// `ids` from [`wanted_ids`].
+fn needed(line: &[u8], ids: &HashSet<String>) -> bool {
+    let mut f = line.split(|&b| b == b'\t');
+    let (Some(chrom), Some(pos), Some(id), Some(reference), Some(alt)) =
+        (f.next(), f.next(), f.next(), f.next(), f.next())
+    else {
+        // Too short to be a record: the VCF reader names the problem.
+        return true;
+    };
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let id = text(id);
+    if id != "." && !id.is_empty() && ids.contains(&id) {
+        return true;
+    }
+    ids.contains(&format!(
+        "{}:{}:{}:{}",
+        text(chrom),
+        text(pos),
+        text(reference),
+        text(alt)
+    ))
+}
+
+/// `path` as a [`Loaded`] VCF holding only the records of `keep` (the
+/// others as empty lines), or `None` when the file is not a VCF text file
+/// (or has classic-Mac line ends): the whole-file read handles those.
+pub(crate) fn read(path: &str, keep: &HashSet<String>) -> Result<Option<Loaded>> {
+    let io = |source| Error::Io {
+        action: "cannot read",
+        path: path.into(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut raw = BufReader::with_capacity(1 << 16, file);
+    let gz = raw.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    let mut lines: Box<dyn BufRead> = if gz {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(raw),
+        ))
+    } else {
+        Box::new(raw)
+    };
+    let head = lines.fill_buf().map_err(io)?;
+    if !crate::data::vcf::is_vcf(head) {
+        return Ok(None);
+    }
+    let ids = wanted_ids(keep);
+    let mut out = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = lines.read_until(b'\n', &mut line).map_err(|e| {
+            Error::data(
+                Location::file(path),
+                format!("cannot read the VCF: {e} (is the gzip data truncated?)"),
+            )
+        })?;
+        if n == 0 {
+            break;
+        }
+        let body = line.strip_suffix(b"\n").unwrap_or(&line);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        if body.contains(&b'\r') {
+            return Ok(None);
+        }
+        let meta = body.starts_with(b"#") || body.starts_with(b"\xef\xbb\xbf") || body.is_empty();
+        if meta || needed(body, &ids) {
+            out.try_reserve(line.len()).map_err(|_| {
+                Error::data(
+                    Location::file(path),
+                    "not enough memory to hold the VCF records the model needs",
+                )
+            })?;
+            out.extend_from_slice(&line);
+        } else {
+            out.push(b'\n');
+        }
+    }
+    drop(lines);
+    // The hash of the bytes as stored (a second, sequential read).
+    let mut hasher = Sha256::new();
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let base_name = std::path::Path::new(path)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string());
+    Ok(Some(Loaded {
+        name: path.to_string(),
+        base_name,
+        bytes: out,
+        sha256: hex(&hasher.finalize()),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::dosage::DosageTable;
+    use crate::data::input::Delimiter;
+
+    fn real(name: &str) -> String {
+        format!(
+            "{}/tests/fixtures/genetics/real/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    }
+
+    /// The filtered read gives the whole read's table restricted to the
+    /// kept SNPs (values, alleles, line numbers), and the same file hash,
+    /// for plain and BGZF VCFs, split multi-allelic records and merged
+    /// GT/DS files.
+    #[test]
+    fn filtered_read_is_the_whole_read_restricted() {
+        for name in [
+            "base.vcf",
+            "base.vcf.gz",
+            "multiallelic_split.vcf",
+            "merged_ds_gt.vcf.gz",
+        ] {
+            let path = real(name);
+            let whole = Loaded::read(&path).unwrap();
+            let all = DosageTable::parse(&whole, Delimiter::Byte(b'\t'), "x", false).unwrap();
+            let keep: HashSet<String> = all.snps().iter().step_by(3).cloned().collect();
+            let part = read(&path, &keep).unwrap().unwrap();
+            assert_eq!(part.sha256, whole.sha256, "{name}");
+            assert!(part.bytes.len() < whole.bytes.len(), "{name}");
+            let sub = DosageTable::parse(&part, Delimiter::Byte(b'\t'), "x", false).unwrap();
+            assert_eq!(sub.ids, all.ids, "{name}");
+            assert_eq!(sub.snps().len(), keep.len(), "{name}");
+            for (s, snp) in sub.snps().iter().enumerate() {
+                let w = all.find(snp).unwrap();
+                let bits = |d: &crate::data::calls::Dosages| -> Vec<u64> {
+                    d.iter().map(f64::to_bits).collect()
+                };
+                assert_eq!(bits(&sub.values[s]), bits(&all.values[w]), "{name} {snp}");
+                assert_eq!(sub.alleles[s], all.alleles[w], "{name} {snp}");
+                assert_eq!(sub.snp_lines[s], all.snp_lines[w], "{name} {snp}");
+            }
+        }
+        // One record of a split multi-allelic site keeps its `ID:ALT` name.
+        let keep: HashSet<String> = ["rs87112396:C".to_string()].into();
+        let part = read(&real("multiallelic_split.vcf"), &keep)
+            .unwrap()
+            .unwrap();
+        let sub = DosageTable::parse(&part, Delimiter::Byte(b'\t'), "x", false).unwrap();
+        assert!(sub.find("rs87112396:C").is_some(), "{:?}", sub.snps());
+        // Not a VCF: the whole-file read handles it.
+        assert!(read(&real("base_plink19.raw"), &HashSet::new())
+            .unwrap()
+            .is_none());
+        assert!(read(&real("base.bcf"), &HashSet::new()).unwrap().is_none());
+    }
+}

@@ -50,13 +50,19 @@ thread_local! {
 }
 
 /// The VCF text of a BCF file's bytes (already decompressed), for the VCF
-/// reader. `name` is the file's name in messages.
+/// reader. `name` is the file's name in messages. With `keep`, a record
+/// whose SNP is not needed becomes an empty line (as
+/// [`super::vcf_filter`] does for a VCF).
 ///
 /// noodles 0.94 panics on some corrupt records (`todo!()` on an unknown
 /// value type, `unwrap` on a non-UTF-8 ID): the decoder runs under
 /// `catch_unwind`, with the panic message silenced on this thread only,
 /// and a panic becomes an error naming the file.
-pub(crate) fn to_vcf_text(name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn to_vcf_text(
+    name: &str,
+    bytes: &[u8],
+    keep: Option<&std::collections::HashSet<String>>,
+) -> Result<Vec<u8>> {
     static QUIET: std::sync::Once = std::sync::Once::new();
     QUIET.call_once(|| {
         let previous = std::panic::take_hook();
@@ -67,7 +73,8 @@ pub(crate) fn to_vcf_text(name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
         }));
     });
     DECODING.with(|d| d.set(true));
-    let result = std::panic::catch_unwind(|| decode(name, bytes));
+    let ids = keep.map(crate::data::vcf_filter::wanted_ids);
+    let result = std::panic::catch_unwind(|| decode(name, bytes, ids.as_ref()));
     DECODING.with(|d| d.set(false));
     result.unwrap_or_else(|_| {
         Err(Error::data(
@@ -78,7 +85,11 @@ pub(crate) fn to_vcf_text(name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// [`to_vcf_text`] without the guard.
-fn decode(name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
+fn decode(
+    name: &str,
+    bytes: &[u8],
+    ids: Option<&std::collections::HashSet<String>>,
+) -> Result<Vec<u8>> {
     let mut reader = noodles_bcf::io::Reader::from(bytes);
     let header = reader.read_header().map_err(|e| {
         Error::data(
@@ -129,9 +140,18 @@ fn decode(name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
                 ))
             }
         }
+        let start = writer.get_ref().0.len();
         writer
             .write_variant_record(&header, &record)
             .map_err(|e| write_error(line, e))?;
+        if let Some(ids) = ids {
+            let buf = &mut writer.get_mut().0;
+            let body = buf[start..].strip_suffix(b"\n").unwrap_or(&buf[start..]);
+            if !crate::data::vcf_filter::needed(body, ids) {
+                buf.truncate(start);
+                buf.push(b'\n');
+            }
+        }
         line += 1;
         records += 1;
     }
@@ -160,7 +180,7 @@ mod tests {
     /// (`base.vcf.gz` → `base.bcf` in make.sh), data lines and all.
     #[test]
     fn vcf_text_is_what_bcftools_prints() {
-        let text = String::from_utf8(to_vcf_text("base.bcf", &fixture()).unwrap()).unwrap();
+        let text = String::from_utf8(to_vcf_text("base.bcf", &fixture(), None).unwrap()).unwrap();
         let vcf = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/genetics/real/base.vcf"
@@ -175,6 +195,36 @@ mod tests {
         assert_eq!(data(&text), data(&vcf));
     }
 
+    /// With a SNP set, the records of other SNPs become empty lines: the
+    /// table is the whole one restricted, with the same line numbers.
+    #[test]
+    fn kept_snps_only() {
+        use crate::data::dosage::DosageTable;
+        use crate::data::input::{Delimiter, Loaded};
+        let table = |bytes: Vec<u8>| {
+            let l = Loaded {
+                name: "base.bcf".into(),
+                base_name: "base.bcf".into(),
+                bytes,
+                sha256: String::new(),
+            };
+            DosageTable::parse(&l, Delimiter::Byte(b'\t'), "x", false).unwrap()
+        };
+        let all = table(to_vcf_text("base.bcf", &fixture(), None).unwrap());
+        let keep: std::collections::HashSet<String> =
+            all.snps().iter().skip(1).step_by(4).cloned().collect();
+        let sub = table(to_vcf_text("base.bcf", &fixture(), Some(&keep)).unwrap());
+        assert_eq!(sub.snps().len(), keep.len());
+        for (s, snp) in sub.snps().iter().enumerate() {
+            let w = all.find(snp).unwrap();
+            assert_eq!(sub.snp_lines[s], all.snp_lines[w]);
+            let bits = |d: &crate::data::calls::Dosages| -> Vec<u64> {
+                d.iter().map(f64::to_bits).collect()
+            };
+            assert_eq!(bits(&sub.values[s]), bits(&all.values[w]), "{snp}");
+        }
+    }
+
     /// Truncated and corrupted BCFs are errors naming the file, never a
     /// panic.
     #[test]
@@ -182,7 +232,7 @@ mod tests {
         let good = fixture();
         let mut errors = 0;
         for cut in (0..good.len()).step_by(good.len() / 150 + 1) {
-            if to_vcf_text("f.bcf", &good[..cut]).is_err() {
+            if to_vcf_text("f.bcf", &good[..cut], None).is_err() {
                 errors += 1;
             }
         }
@@ -197,7 +247,7 @@ mod tests {
                 let at = (state % bad.len() as u64) as usize;
                 bad[at] = (state >> 32) as u8;
             }
-            if let Err(e) = to_vcf_text("f.bcf", &bad) {
+            if let Err(e) = to_vcf_text("f.bcf", &bad, None) {
                 assert!(e.to_string().starts_with("f.bcf"), "{e}");
             }
         }

@@ -167,7 +167,7 @@ impl Loaded {
             raw
         };
         let mut bytes = if crate::data::bcf::is_bcf(&bytes) {
-            crate::data::bcf::to_vcf_text(&name, &bytes)?
+            crate::data::bcf::to_vcf_text(&name, &bytes, keep)?
         } else {
             bytes
         };

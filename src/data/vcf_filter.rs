@@ -18,7 +18,7 @@ use crate::error::{Error, Location, Result};
 /// The names to look for: the needed SNPs, and the ID part of each
 /// `ID:ALT` name, so that every record of a split multi-allelic site is
 /// kept and named `ID:ALT` as in the whole file.
-fn wanted_ids(keep: &HashSet<String>) -> HashSet<String> {
+pub(crate) fn wanted_ids(keep: &HashSet<String>) -> HashSet<String> {
     let mut ids = keep.clone();
     for k in keep {
         if let Some((id, _)) = k.rsplit_once(':') {
@@ -30,7 +30,7 @@ fn wanted_ids(keep: &HashSet<String>) -> HashSet<String> {
 
 /// Whether a VCF data line names a needed SNP (see the module docs):
 /// `ids` from [`wanted_ids`].
-fn needed(line: &[u8], ids: &HashSet<String>) -> bool {
+pub(crate) fn needed(line: &[u8], ids: &HashSet<String>) -> bool {
     let mut f = line.split(|&b| b == b'\t');
     let (Some(chrom), Some(pos), Some(id), Some(reference), Some(alt)) =
         (f.next(), f.next(), f.next(), f.next(), f.next())

@@ -6,6 +6,7 @@
 use ndarray::ArrayView2;
 
 use crate::models::causal_forest::{CausalForest, GROUP};
+use crate::models::multinomial::Multinomial;
 use serde::{Deserialize, Serialize};
 
 /// A linear function `intercept + weights · z`.
@@ -23,17 +24,6 @@ impl Linear {
         z.rows()
             .into_iter()
             .map(|r| self.intercept + r.iter().zip(&self.weights).map(|(a, b)| a * b).sum::<f64>())
-            .collect()
-    }
-
-    /// The effect at each row of `z` given the T-learner's effect `tau_t`
-    /// there: τ_T + intercept + w·z (the final stage is a correction of
-    /// the T-learner's effect).
-    pub(crate) fn effect(&self, z: ArrayView2<f64>, tau_t: &[f64]) -> Vec<f64> {
-        self.predict(z)
-            .into_iter()
-            .zip(tau_t)
-            .map(|(c, t)| t + c)
             .collect()
     }
 
@@ -76,6 +66,63 @@ pub(crate) struct XStage {
     pub(crate) control_alpha: f64,
     /// Its cross-validated squared error per candidate penalty.
     pub(crate) control_cv_loss: Vec<f64>,
+    /// The two stages, mixed per patient by g(x) = e_a / (e_a + e_c) from
+    /// the bundle's propensity model (bundles written before have none:
+    /// their `model` mixes with the constant `g`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) stages: Option<XStages>,
+}
+
+/// The X-learner's two corrections: c¹ fitted on the arm's patients, c⁰ on
+/// the control's, and their bootstrap replicates as (c⁰, c¹) pairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct XStages {
+    /// c¹, from the arm's patients.
+    pub(crate) treated: Linear,
+    /// c⁰, from the control's patients.
+    pub(crate) control: Linear,
+    /// Replicate b's (c⁰, c¹).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) replicates: Vec<(Linear, Linear)>,
+}
+
+impl ArmEffect {
+    /// The correction at the rows of `z` (the point fit, or replicate
+    /// `b`): an X-learner with stages mixes them per patient with g(x)
+    /// from the propensities `e` (clipped to [floor, 1 − floor]); otherwise
+    /// the stored (constant-g) model.
+    pub(crate) fn correction(
+        &self,
+        z: ArrayView2<f64>,
+        b: Option<usize>,
+        e: Option<&[Vec<f64>]>,
+        (control, floor): (usize, f64),
+    ) -> Vec<f64> {
+        let stages = self.x_learner.as_ref().and_then(|x| x.stages.as_ref());
+        if let (Some(st), Some(e)) = (stages, e) {
+            let (c0, c1) = match b {
+                None => (&st.control, &st.treated),
+                Some(b) => (&st.replicates[b].0, &st.replicates[b].1),
+            };
+            let (p0, p1) = (c0.predict(z), c1.predict(z));
+            return (0..z.nrows())
+                .map(|i| {
+                    let g = x_weight(e[self.arm][i], e[control][i], floor);
+                    g * p0[i] + (1.0 - g) * p1[i]
+                })
+                .collect();
+        }
+        match b {
+            None => self.model.predict(z),
+            Some(b) => self.replicates[b].predict(z),
+        }
+    }
+}
+
+/// The X-learner's weight of c⁰ for a patient with propensities `ea` (the
+/// arm) and `ec` (the control): the arm's share of the pair, clipped.
+pub(crate) fn x_weight(ea: f64, ec: f64, floor: f64) -> f64 {
+    (ea / (ea + ec).max(1e-12)).clamp(floor, 1.0 - floor)
 }
 
 /// The final stage of a DR-learner (Kennedy 2023) or X-learner (Künzel et
@@ -88,6 +135,11 @@ pub(crate) struct EffectModel {
     pub(crate) propensity_l2: f64,
     /// Propensities were clipped to [floor, 1 − floor] in the pseudo-outcome.
     pub(crate) propensity_floor: f64,
+    /// X-learner: the propensity model (multinomial logit on the control
+    /// arm's pipeline outputs, fitted on every training patient with the
+    /// cross-validated penalty) whose g(x) mixes the two stages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) propensity: Option<Multinomial>,
     /// DR- and X-learner: one entry per arm other than the control, in arm
     /// order (empty for a causal forest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -117,6 +169,12 @@ impl EffectModel {
         }
     }
 
+    /// Every arm's propensity at the rows of `z`, when the bundle has a
+    /// propensity model (an X-learner's).
+    pub(crate) fn propensities(&self, z: ArrayView2<f64>) -> Option<Vec<Vec<f64>>> {
+        self.propensity.as_ref().map(|m| m.predict(z))
+    }
+
     /// Each arm's effect and its variance at the rows of `z` (arm order;
     /// the control's is (0, 0)): a causal forest's little-bags variance.
     pub(crate) fn forest_effects(&self, z: ArrayView2<f64>, k: usize) -> Vec<Vec<(f64, f64)>> {
@@ -137,6 +195,7 @@ impl EffectModel {
                 p[f.arm][offset + i] = (p[self.control][offset + i] + t).clamp(0.0, 1.0);
             }
         }
+        let props = self.propensities(z);
         for e in &self.arms {
             let c = &p[self.control][offset..offset + z.nrows()];
             let tau_t: Vec<f64> = p[e.arm][offset..]
@@ -144,10 +203,65 @@ impl EffectModel {
                 .zip(c)
                 .map(|(a, c)| a - c)
                 .collect();
-            let tau = e.model.effect(z, &tau_t);
-            for (i, t) in tau.into_iter().enumerate() {
-                p[e.arm][offset + i] = (p[self.control][offset + i] + t).clamp(0.0, 1.0);
+            let fix = e.correction(
+                z,
+                None,
+                props.as_deref(),
+                (self.control, self.propensity_floor),
+            );
+            for (i, (t, f)) in tau_t.into_iter().zip(fix).enumerate() {
+                p[e.arm][offset + i] = (p[self.control][offset + i] + t + f).clamp(0.0, 1.0);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An X-learner's correction mixes its stages per patient by g(x) =
+    /// e_a / (e_a + e_c), clipped; without propensities it is the stored
+    /// constant-g model.
+    #[test]
+    fn x_correction_is_mixed_per_patient() {
+        let lin = |b: f64, w: f64| Linear {
+            intercept: b,
+            weights: vec![w],
+        };
+        let effect = ArmEffect {
+            arm: 1,
+            alpha: 0.1,
+            cv_loss: vec![],
+            model: lin(0.5, 0.0),
+            replicates: vec![lin(0.7, 0.0)],
+            x_learner: Some(XStage {
+                g: 0.5,
+                control_alpha: 0.1,
+                control_cv_loss: vec![],
+                stages: Some(XStages {
+                    treated: lin(1.0, 0.0),
+                    control: lin(0.0, 1.0),
+                    replicates: vec![(lin(2.0, 0.0), lin(3.0, 0.0))],
+                }),
+            }),
+        };
+        let z = ndarray::arr2(&[[0.2], [0.4]]);
+        // Row 0: e_a = 0.6, e_c = 0.2 → g = 0.75; row 1: e_a = 0.001 → floor.
+        let e = vec![vec![0.2, 0.5], vec![0.6, 0.001], vec![0.2, 0.499]];
+        let got = effect.correction(z.view(), None, Some(&e), (0, 0.02));
+        let g1 = 0.001 / 0.501f64;
+        assert!((got[0] - (0.75 * 0.2 + 0.25 * 1.0)).abs() < 1e-12);
+        assert!((got[1] - (g1.max(0.02) * 0.4 + (1.0 - g1.max(0.02)) * 1.0)).abs() < 1e-12);
+        let rep = effect.correction(z.view(), Some(0), Some(&e), (0, 0.02));
+        assert!((rep[0] - (0.75 * 2.0 + 0.25 * 3.0)).abs() < 1e-12);
+        assert_eq!(
+            effect.correction(z.view(), None, None, (0, 0.02)),
+            vec![0.5, 0.5]
+        );
+        assert_eq!(
+            effect.correction(z.view(), Some(0), None, (0, 0.02)),
+            vec![0.7, 0.7]
+        );
     }
 }

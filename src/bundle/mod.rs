@@ -20,7 +20,7 @@ use crate::stats::sample_size::SampleSize;
 mod effect;
 mod validate;
 
-pub(crate) use effect::{ArmEffect, ArmForest, EffectModel, Linear, XStage};
+pub(crate) use effect::{x_weight, ArmEffect, ArmForest, EffectModel, Linear, XStage, XStages};
 
 /// The bundle's format name.
 pub(crate) const FORMAT: &str = "responder-model";

@@ -55,6 +55,32 @@ fn arm_effect(a: &super::ArmEffect, x: bool, width: usize, b0: usize) -> Check {
     Ok(())
 }
 
+/// An X-learner's two stages: finite weights of `width`, `b0` replicate
+/// pairs, and the propensity model that mixes them.
+fn x_stages(st: &super::XStages, width: usize, b0: usize, propensity: bool) -> Check {
+    if !propensity {
+        return Err(" need `effect.propensity` to be mixed".into());
+    }
+    if st.replicates.len() != b0 {
+        return Err(format!(
+            " has {} replicate pairs; the arm has {b0} replicates",
+            st.replicates.len()
+        ));
+    }
+    let all = [&st.treated, &st.control]
+        .into_iter()
+        .chain(st.replicates.iter().flat_map(|(a, b)| [a, b]));
+    for m in all {
+        if !m.is_finite() || m.weights.len() != width {
+            return Err(format!(
+                " hold a stage with {} weights (or one that is not a number); it needs {width}",
+                m.weights.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Bundle {
     /// Internal consistency of a loaded bundle; the message names the key.
     pub(crate) fn validate(&self) -> Check {
@@ -126,9 +152,22 @@ impl Bundle {
             return self.validate_forests(e, width);
         }
         let x = self.strategy == Strategy::XLearner;
+        if let Some(m) = &e.propensity {
+            if !x || !m.is_valid(self.arms.len(), width) {
+                return Err(format!(
+                    "`effect.propensity` must be an x-learner's multinomial model of the {} arms on the {width} outputs of the control arm's pipeline, with finite numbers",
+                    self.arms.len()
+                ));
+            }
+        }
         let b0 = e.replicates();
         for (j, a) in e.arms.iter().enumerate() {
             arm_effect(a, x, width, b0).map_err(|m| format!("`effect.arms[{j}]`{m}"))?;
+            let staged = a.x_learner.as_ref().and_then(|s| s.stages.as_ref());
+            if let Some(st) = staged {
+                x_stages(st, width, b0, e.propensity.is_some())
+                    .map_err(|m| format!("`effect.arms[{j}].x_learner.stages`{m}"))?;
+            }
         }
         if b0 != self.arms[0].replicates.len() {
             return Err(format!(

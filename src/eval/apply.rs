@@ -485,14 +485,17 @@ fn effect_replicates(
     for chunk in rows.chunks(PREDICT_BATCH) {
         let (z, _) = control.pipeline.transform(frame, chunk)?;
         let range = at..at + chunk.len();
+        let props = effect.propensities(z.view());
         for e in &effect.arms {
-            for (b, r) in e.replicates.iter().enumerate() {
-                let tau_t: Vec<f64> = range
-                    .clone()
-                    .map(|i| mu[e.arm][b][i] - mu[c][b][i])
-                    .collect();
-                for (i, t) in r.effect(z.view(), &tau_t).into_iter().enumerate() {
-                    p[e.arm][b][at + i] = t;
+            for b in 0..e.replicates.len() {
+                let fix = e.correction(
+                    z.view(),
+                    Some(b),
+                    props.as_deref(),
+                    (c, effect.propensity_floor),
+                );
+                for (i, (r, f)) in range.clone().zip(fix).enumerate() {
+                    p[e.arm][b][at + i] = mu[e.arm][b][r] - mu[c][b][r] + f;
                 }
             }
         }

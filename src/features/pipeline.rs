@@ -581,50 +581,49 @@ fn wants_log(present: &[f64]) -> bool {
     s >= LOG_MIN_SKEWNESS && skewness(&logs).abs() < s
 }
 
+/// A numeric or dosage column (see [`FittedFeature::Numeric`]).
+fn fit_numeric(c: &FrameColumn, v: &[f64], rows: &[usize], log_skewed: bool) -> FittedFeature {
+    let mut present: Vec<f64> = rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).collect();
+    let log = (log_skewed && c.kind == Kind::Numeric && wants_log(&present))
+        .then(|| present.iter().copied().fold(f64::INFINITY, f64::min));
+    let at = |x: f64| match log {
+        Some(_) => x.ln(),
+        None => x,
+    };
+    if log.is_some() {
+        present.iter_mut().for_each(|x| *x = x.ln());
+    }
+    let impute = match c.kind {
+        Kind::Dosage if !present.is_empty() => present.iter().sum::<f64>() / present.len() as f64,
+        Kind::Dosage => 0.0,
+        _ => median(present),
+    };
+    let (mean, sd) = scale_of(
+        rows.iter()
+            .map(|&r| if v[r].is_nan() { impute } else { at(v[r]) }),
+    );
+    let name = c.name.clone();
+    if c.kind == Kind::Dosage {
+        FittedFeature::Dosage {
+            name,
+            impute,
+            mean,
+            sd,
+        }
+    } else {
+        FittedFeature::Numeric {
+            name,
+            log,
+            impute,
+            mean,
+            sd,
+        }
+    }
+}
+
 fn fit_column(c: &FrameColumn, rows: &[usize], log_skewed: bool) -> FittedFeature {
     match &c.values {
-        Values::Numeric(v) => {
-            let mut present: Vec<f64> =
-                rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).collect();
-            let log = (log_skewed && c.kind == Kind::Numeric && wants_log(&present))
-                .then(|| present.iter().copied().fold(f64::INFINITY, f64::min));
-            let at = |x: f64| match log {
-                Some(_) => x.ln(),
-                None => x,
-            };
-            if log.is_some() {
-                present.iter_mut().for_each(|x| *x = x.ln());
-            }
-            let impute = match c.kind {
-                Kind::Dosage if !present.is_empty() => {
-                    present.iter().sum::<f64>() / present.len() as f64
-                }
-                Kind::Dosage => 0.0,
-                _ => median(present),
-            };
-            let (mean, sd) =
-                scale_of(
-                    rows.iter()
-                        .map(|&r| if v[r].is_nan() { impute } else { at(v[r]) }),
-                );
-            let name = c.name.clone();
-            if c.kind == Kind::Dosage {
-                FittedFeature::Dosage {
-                    name,
-                    impute,
-                    mean,
-                    sd,
-                }
-            } else {
-                FittedFeature::Numeric {
-                    name,
-                    log,
-                    impute,
-                    mean,
-                    sd,
-                }
-            }
-        }
+        Values::Numeric(v) => fit_numeric(c, v, rows, log_skewed),
         Values::Categorical { codes, levels } => {
             let mut seen = BTreeSet::new();
             for &r in rows {

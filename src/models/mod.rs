@@ -10,6 +10,7 @@ pub(crate) mod forest;
 pub(crate) mod knn;
 pub(crate) mod lbfgs;
 pub(crate) mod logistic;
+pub(crate) mod multinomial;
 pub(crate) mod naive_bayes;
 pub(crate) mod params;
 pub(crate) mod platt;

@@ -174,6 +174,7 @@ pub(crate) fn dr_losses(inp: &DrInputs, candidates: &[&CrossFitted]) -> Result<V
 /// of the DR-learner (the control's outcome model plus each arm's
 /// out-of-fold effect).
 pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
+    let prep = prepare(inp)?;
     let Prepared {
         patients,
         groups,
@@ -181,7 +182,8 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
         z,
         e,
         propensity_l2,
-    } = prepare(inp)?;
+    } = &prep;
+    let (e, propensity_l2) = (e.as_slice(), *propensity_l2);
     let groups = groups.as_deref();
     let k = inp.arms.len();
     let mu = &inp.cross.p;
@@ -196,7 +198,7 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
         let tau_t: Vec<f64> = (0..patients.len()).map(|i| mu[a][i] - mu[cc][i]).collect();
         let (effect, oof) = match inp.kind {
             Kind::Forest => {
-                let (forest, tau) = forest_stage(z.view(), &patients, mu, &e, (a, cc), inp)?;
+                let (forest, tau) = forest_stage(z.view(), patients, mu, e, (a, cc), inp)?;
                 forests.push(forest);
                 // The forest's effect is its own, not a correction.
                 for (i, t) in tau.iter().enumerate() {
@@ -204,34 +206,12 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
                 }
                 continue;
             }
-            Kind::Dr => {
-                let phi = pseudo_outcomes(&patients, mu, &e, a, cc);
-                let target: Vec<f64> = phi.iter().zip(&tau_t).map(|(f, t)| f - t).collect();
-                let all: Vec<usize> = (0..patients.len()).collect();
-                let is_a: Vec<bool> = received.iter().map(|&r| r == a).collect();
-                let st = stage(
-                    z.view(),
-                    &target,
-                    &all,
-                    (&is_a, groups),
-                    seed,
-                    inp.replicates,
-                )?;
-                let effect = ArmEffect {
-                    arm: a,
-                    alpha: st.alpha,
-                    cv_loss: st.cv_loss,
-                    model: st.model,
-                    replicates: st.replicates,
-                    x_learner: None,
-                };
-                (effect, st.oof)
-            }
+            Kind::Dr => dr_stage(&prep, mu, (a, cc), groups, seed, inp.replicates)?,
             Kind::X => x_stages(
                 z.view(),
-                &patients,
+                patients,
                 groups,
-                mu,
+                (mu, e),
                 (a, cc),
                 seed,
                 inp.replicates,
@@ -242,14 +222,46 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
         }
         effects.push(effect);
     }
+    // The X-learner mixes its stages by each patient's propensity.
+    let propensity = (inp.kind == Kind::X).then(|| {
+        crate::models::multinomial::Multinomial::fit(z.view(), received, k, propensity_l2)
+    });
     let model = EffectModel {
         control: cc,
         propensity_l2,
         propensity_floor: PROPENSITY_FLOOR,
+        propensity,
         arms: effects,
         forests,
     };
     Ok((model, cross))
+}
+
+/// The DR-learner's final stage for arm `a` against control `cc`: the
+/// lasso of φ − τ_T on z, and every patient's out-of-fold correction.
+fn dr_stage(
+    p: &Prepared,
+    mu: &[Vec<f64>],
+    (a, cc): (usize, usize),
+    groups: Option<&[usize]>,
+    seed: u64,
+    replicates: usize,
+) -> Result<(ArmEffect, Vec<f64>)> {
+    let n = p.patients.len();
+    let phi = pseudo_outcomes(&p.patients, mu, &p.e, a, cc);
+    let target: Vec<f64> = (0..n).map(|i| phi[i] - (mu[a][i] - mu[cc][i])).collect();
+    let all: Vec<usize> = (0..n).collect();
+    let is_a: Vec<bool> = p.received.iter().map(|&r| r == a).collect();
+    let st = stage(p.z.view(), &target, &all, (&is_a, groups), seed, replicates)?;
+    let effect = ArmEffect {
+        arm: a,
+        alpha: st.alpha,
+        cv_loss: st.cv_loss,
+        model: st.model,
+        replicates: st.replicates,
+        x_learner: None,
+    };
+    Ok((effect, st.oof))
 }
 
 /// One fitted final stage on a subset of the patients.
@@ -319,13 +331,16 @@ fn stage(
 /// al. 2019, with the T-learner's effect as offset): on the arm's patients
 /// the imputed effect D¹ = y − μ_c, less τ_T, is y − μ_a (the arm model's
 /// residual); on the control's, D⁰ = μ_a − y, less τ_T, is μ_c − y. Each
-/// is regressed on z; the correction is g·c⁰ + (1 − g)·c¹ with g the arm's
-/// share of the pair's patients (the propensity in a randomised trial).
+/// is regressed on z; the correction is g·c⁰ + (1 − g)·c¹ with g(x) =
+/// e_a / (e_a + e_c) from the propensities (Künzel et al. 2019, §3: g is
+/// "an estimate of the propensity score"); the out-of-fold corrections use
+/// the cross-fitted propensities `e`. The stored `model` mixes with the
+/// arm's share of the pair (the constant g of a randomised trial).
 fn x_stages(
     z: ArrayView2<f64>,
     patients: &[(usize, usize, bool)],
     groups: Option<&[usize]>,
-    mu: &[Vec<f64>],
+    (mu, e): (&[Vec<f64>], &[Vec<f64>]),
     (a, cc): (usize, usize),
     seed: u64,
     replicates: usize,
@@ -365,8 +380,22 @@ fn x_stages(
         .oof
         .iter()
         .zip(&s1.oof)
-        .map(|(c0, c1)| g * c0 + (1.0 - g) * c1)
+        .enumerate()
+        .map(|(i, (c0, c1))| {
+            let gi = crate::bundle::x_weight(e[a][i], e[cc][i], PROPENSITY_FLOOR);
+            gi * c0 + (1.0 - gi) * c1
+        })
         .collect();
+    let stages = crate::bundle::XStages {
+        treated: s1.model.clone(),
+        control: s0.model.clone(),
+        replicates: s0
+            .replicates
+            .iter()
+            .cloned()
+            .zip(s1.replicates.iter().cloned())
+            .collect(),
+    };
     let effect = ArmEffect {
         arm: a,
         alpha: s1.alpha,
@@ -382,6 +411,7 @@ fn x_stages(
             g,
             control_alpha: s0.alpha,
             control_cv_loss: s0.cv_loss,
+            stages: Some(stages),
         }),
     };
     Ok((effect, oof))

@@ -41,8 +41,34 @@ fn effect_bundle_is_deterministic_and_scored(strategy: &str) {
     assert_eq!(arms[0]["arm"], 0);
     assert_eq!(arms[0]["replicates"].as_array().unwrap().len(), 10);
     assert_eq!(arms[0]["cv_loss"].as_array().unwrap().len(), 8);
-    // The X-learner's second stage on the control patients, and its mix.
+    // The X-learner's second stage on the control patients, and its mix:
+    // both stages and the propensity model that weighs them per patient.
     assert_eq!(arms[0].get("x_learner").is_some(), strategy == "x-learner");
+    let x = strategy == "x-learner";
+    assert_eq!(v["effect"].get("propensity").is_some(), x);
+    if x {
+        let st = &arms[0]["x_learner"]["stages"];
+        assert_eq!(st["replicates"].as_array().unwrap().len(), 10);
+        // Edited: without the propensity model, or with one of another
+        // shape, the bundle is refused naming the key.
+        let mut e = v.clone();
+        e["effect"].as_object_mut().unwrap().remove("propensity");
+        let path = write(dir.path(), "edited.json", &e.to_string());
+        fails(
+            responder().args(["inspect", &path]),
+            &["`effect.arms[0].x_learner.stages` need `effect.propensity`"],
+        );
+        let mut e = v.clone();
+        e["effect"]["propensity"]["params"]
+            .as_array_mut()
+            .unwrap()
+            .pop();
+        let path = write(dir.path(), "edited.json", &e.to_string());
+        fails(
+            responder().args(["inspect", &path]),
+            &["`effect.propensity` must be an x-learner's multinomial model"],
+        );
+    }
     // Scored with intervals against the bundle's own control by default.
     let data = dir.path().join("train.csv").display().to_string();
     let text = stdout_of(responder().args(["score", "--model"]).arg(&a).args([

@@ -1006,6 +1006,29 @@ fn palindromes_resolved_by_allele_frequency() {
             "{err}"
         );
     }
+    // The same labels at the other allele's frequency (a strand flip the
+    // labels do not show): read as labelled, with a warning naming them.
+    let header: Vec<String> = raw
+        .lines()
+        .next()
+        .unwrap()
+        .split(' ')
+        .map(str::to_string)
+        .collect();
+    let same = [(9, header[9].as_str()), (32, header[32].as_str())];
+    let odd = write(dir.path(), "same_label.raw", &edit(&same, true));
+    let (_, err) = score(&m, &clin, &odd);
+    assert!(
+        err.contains("warning: ")
+            && err.contains(
+                "2 palindromic SNPs (A/T or C/G) count the same allele as the training file"
+            )
+            && err.contains("`rs18080825`")
+            && err.contains("check the strand"),
+        "{err}"
+    );
+    let (_, err) = score(&m, &clin, &fx("real/base_plink19_include-alt.raw"));
+    assert!(!err.contains("same allele as the training file"), "{err}");
     // Streamed in blocks of 7 rows, each block is judged by the whole
     // file's frequencies (not its own 7 patients').
     let out = responder()

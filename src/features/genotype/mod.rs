@@ -315,6 +315,7 @@ impl GenotypeModel {
         let keep_ambiguous = ds.keep_ambiguous;
         // Over the whole file when it is read in blocks.
         let freqs = ds.palindrome_freqs.clone();
+        notes.extend(self.same_label_note(g, freqs.as_deref()));
         let mut bad: Vec<(usize, Alleles, Alleles)> = Vec::new();
         for (snp, t) in &self.alleles {
             let Some(s) = g.find(snp) else { continue };
@@ -403,6 +404,46 @@ impl GenotypeModel {
         }
         notes.extend(self.add_features(ds)?);
         Ok(notes)
+    }
+
+    /// A warning naming the palindromic SNPs (A/T, C/G) that count the
+    /// training file's allele label at a frequency that says the other
+    /// allele (both minor-allele frequencies at most 0.4, the two on
+    /// opposite sides of one half): a strand flip or a different
+    /// population. They are read as labelled (as PLINK and PRSice do); the
+    /// warning says to check the strand. `whole`: frequencies over the whole
+    /// file when it is read in blocks.
+    fn same_label_note(
+        &self,
+        g: &DosageTable,
+        whole: Option<&std::collections::HashMap<String, (f64, usize)>>,
+    ) -> Option<String> {
+        let mut odd: Vec<(&str, f64, f64)> = Vec::new();
+        for (snp, &ft) in &self.frequencies {
+            let (Some(t), Some(s)) = (self.alleles.get(snp), g.find(snp)) else {
+                continue;
+            };
+            let Some(a) = &g.alleles[s] else { continue };
+            if compare_alleles(t, a) != AlleleMatch::Same {
+                continue;
+            }
+            let (f, called) = whole
+                .and_then(|m| m.get(snp))
+                .copied()
+                .unwrap_or_else(|| counted_frequency(g.values[s].iter()));
+            if resolve_by_frequency(ft, f, called) == Some(true) {
+                odd.push((snp.as_str(), ft, f));
+            }
+        }
+        let (first, ft, f) = *odd.first()?;
+        Some(format!(
+            "warning: {}: {} palindromic SNP{} (A/T or C/G) count the same allele as the training file {} but at a frequency on the other side of one half (`{first}`: {ft:.2} in training, {f:.2} here): a strand flip or a different population; read as labelled, check the strand: {}",
+            g.file,
+            odd.len(),
+            crate::data::dosage::plural(odd.len()),
+            self.file,
+            crate::error::quote_all(odd.iter().take(10).map(|o| o.0))
+        ))
     }
 
     /// Adds the scores and `pc1..pcK` to the dataset, computed for every

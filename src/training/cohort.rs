@@ -289,11 +289,12 @@ fn fit_genetics(
     if let Some(list) = &spec.genetic.snps {
         notes.info(snp_list_note(list, g)?);
     }
-    let (model, fit_notes) = GenotypeModel::fit(ds, train_rows, &spec.genetic)?;
+    let (model, fit_notes, scored) = GenotypeModel::fit_scored(ds, train_rows, &spec.genetic)?;
     for n in fit_notes {
         notes.info(n);
     }
-    for n in model.add_features(ds)? {
+    // Scores streamed over a `.bed` while fitting are not read again.
+    for n in model.add_features_with(ds, &scored)? {
         notes.info(n);
     }
     Ok(Some(model))

@@ -114,7 +114,7 @@ fn fit_scores(
     grows: &[usize],
     opts: &GeneticOptions,
     notes: &mut Vec<String>,
-) -> Result<(Vec<PrsModel>, prs_bed::Recorded)> {
+) -> Result<(Vec<PrsModel>, prs_bed::Recorded, TrainingScores)> {
     let files = opts
         .prs_weights
         .iter()
@@ -122,6 +122,7 @@ fn fit_scores(
         .collect::<Result<Vec<_>>>()?;
     let names = score_names(&files)?;
     let mut prs = Vec::new();
+    let mut scored = Vec::new();
     let (mut alleles, mut frequencies) = (BTreeMap::new(), BTreeMap::new());
     let mean_imputation = !opts.no_mean_imputation;
     for (f, names) in files.iter().zip(names) {
@@ -130,7 +131,7 @@ fn fit_scores(
             let source = (f.name.as_str(), column);
             let (m, mut n) = match &g.bed {
                 Some(bed) => {
-                    let (m, n, a) = prs_bed::fit_prs_bed(
+                    let (m, n, a, sums) = prs_bed::fit_prs_bed(
                         bed,
                         grows,
                         source,
@@ -140,6 +141,7 @@ fn fit_scores(
                     )?;
                     alleles.extend(a.0);
                     frequencies.extend(a.1);
+                    scored.push((name.clone(), sums));
                     (m, n)
                 }
                 None => fit_prs(g, grows, source, &name, &s.weights, mean_imputation)?,
@@ -148,8 +150,12 @@ fn fit_scores(
             prs.push(m);
         }
     }
-    Ok((prs, (alleles, frequencies)))
+    Ok((prs, (alleles, frequencies), scored))
 }
+
+/// Every `.bed` sample's value of each score streamed while fitting, by
+/// score name (empty for a table).
+pub(crate) type TrainingScores = Vec<(String, Vec<f64>)>;
 
 /// Which genotype features a model uses, from `--genotypes-as` and whether
 /// it has components (`--genotype-pcs` or `--pc-weights`, not both).
@@ -193,18 +199,20 @@ impl GenotypeModel {
     /// `rows` of `ds` (the training patients). Returns the model (alleles
     /// are recorded later with [`GenotypeModel::record_alleles`]) and notes
     /// for stderr.
-    pub(crate) fn fit(
+    /// The scores streamed over a `.bed` while fitting come back too, for
+    /// [`GenotypeModel::add_features_with`].
+    pub(crate) fn fit_scored(
         ds: &Dataset,
         rows: &[usize],
         opts: &GeneticOptions,
-    ) -> Result<(GenotypeModel, Vec<String>)> {
+    ) -> Result<(GenotypeModel, Vec<String>, TrainingScores)> {
         let g = ds.genotypes.as_ref().ok_or_else(|| {
             Error::usage("--prs-weights, --genotype-pcs and --genotypes-as need --genotypes")
         })?;
         let grows: Vec<usize> = rows.iter().map(|&r| ds.genotype_rows[r]).collect();
         let mut notes = Vec::new();
         let genotypes_as = genotypes_as(opts)?;
-        let (prs, (alleles, frequencies)) = fit_scores(g, &grows, opts, &mut notes)?;
+        let (prs, (alleles, frequencies), scored) = fit_scores(g, &grows, opts, &mut notes)?;
         let pca = match opts.pcs {
             None => None,
             Some(k) => {
@@ -241,6 +249,7 @@ impl GenotypeModel {
                 projection,
             },
             notes,
+            scored,
         ))
     }
 
@@ -449,21 +458,38 @@ impl GenotypeModel {
     /// Adds the scores and `pc1..pcK` to the dataset, computed for every
     /// joined row (a score streamed over a `.bed`); returns notes.
     pub(crate) fn add_features(&self, ds: &mut Dataset) -> Result<Vec<String>> {
+        self.add_features_with(ds, &Vec::new())
+    }
+
+    /// As [`GenotypeModel::add_features`]; a score in `scored` (streamed
+    /// over the same `.bed` while fitting) is taken from there instead of
+    /// reading the `.bed` again.
+    pub(crate) fn add_features_with(
+        &self,
+        ds: &mut Dataset,
+        scored: &TrainingScores,
+    ) -> Result<Vec<String>> {
         let mut notes = Vec::new();
         let Some(g) = ds.genotypes.as_ref() else {
             return Ok(notes);
         };
         let mut add: Vec<(String, Vec<f64>)> = Vec::new();
         for p in &self.prs {
-            let values = match &g.bed {
-                Some(bed) => {
+            let done = scored.iter().find(|(n, _)| *n == p.name);
+            let values = match (&g.bed, done) {
+                (Some(_), Some((_, sums))) => ds
+                    .genotype_rows
+                    .iter()
+                    .map(|&r| sums.get(r).copied().unwrap_or(0.0))
+                    .collect(),
+                (Some(bed), None) => {
                     let keep = ds.keep_ambiguous;
                     let training = (&self.alleles, &self.frequencies);
                     let (v, n) = p.compute_bed(bed, &ds.genotype_rows, training, keep)?;
                     notes.extend(n);
                     v
                 }
-                None => p.compute(g, &ds.genotype_rows)?,
+                (None, _) => p.compute(g, &ds.genotype_rows)?,
             };
             add.push((p.name.clone(), values));
         }
@@ -892,7 +918,7 @@ mod plink2_scores {
             let source = (file.name.as_str(), None);
             let (table, _) =
                 fit_prs(&g, &rows, source, "prs", &s.weights, mean_imputation).unwrap();
-            let (m, _, alleles) = super::prs_bed::fit_prs_bed(
+            let (m, _, alleles, fitted_sums) = super::prs_bed::fit_prs_bed(
                 &bed,
                 &rows,
                 source,
@@ -905,6 +931,13 @@ mod plink2_scores {
             let training = (&alleles.0, &alleles.1);
             let (got, notes) = m.compute_bed(&bed, &rows, training, false).unwrap();
             assert!(notes.is_empty(), "{notes:?}");
+            // Training's single pass sums the same bits as a second read.
+            let once: Vec<f64> = rows.iter().map(|&r| fitted_sums[r]).collect();
+            assert_eq!(
+                once.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{weights}: fitting's sums"
+            );
             assert_eq!(
                 got,
                 table.compute(&g, &rows).unwrap(),

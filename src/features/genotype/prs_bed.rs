@@ -76,9 +76,16 @@ fn stream_weights<'a>(
     Ok(seen)
 }
 
+/// A score fitted over a `.bed`: the model, notes, the matched SNPs'
+/// alleles, and every `.bed` sample's score (computed in the same pass).
+pub(super) type FittedBed = (PrsModel, Vec<String>, Recorded, Vec<f64>);
+
 /// Matches one score's weights to the SNPs of the `.bed` (training rows
-/// `grows`), as `fit_prs` does to a table; returns the model, notes and
-/// the matched SNPs' alleles (recorded in the bundle for scoring).
+/// `grows`), as `fit_prs` does to a table; returns the model, notes, the
+/// matched SNPs' alleles (recorded in the bundle for scoring) and every
+/// sample's score, summed in the same pass in the order and with the
+/// arithmetic of [`PrsModel::compute_bed`] (on the training file its
+/// alleles match themselves), so training reads the `.bed` once per score.
 pub(super) fn fit_prs_bed(
     bed: &Path,
     grows: &[usize],
@@ -86,8 +93,9 @@ pub(super) fn fit_prs_bed(
     name: &str,
     raw: &[RawWeight],
     mean_imputation: bool,
-) -> Result<(PrsModel, Vec<String>, Recorded)> {
+) -> Result<FittedBed> {
     let mut found: Vec<Option<PrsWeight>> = vec![None; raw.len()];
+    let mut sums: Vec<f64> = Vec::new();
     let mut tally = Tally::default();
     let (mut alleles, mut freqs) = (BTreeMap::new(), BTreeMap::new());
     let mut x = Vec::new();
@@ -102,13 +110,18 @@ pub(super) fn fit_prs_bed(
             counted(col, n, recode, &mut x);
             let effect = |d: f64| if flip { 2.0 - d } else { d };
             let impute = super::mean_finite(grows.iter().map(|&r| effect(x[r]))).unwrap_or(0.0);
-            found[k] = Some(PrsWeight {
+            let w = PrsWeight {
                 snp: id.to_string(),
                 effect_allele: raw[k].allele.clone(),
                 weight: raw[k].weight,
                 flip,
                 impute,
-            });
+            };
+            if sums.is_empty() {
+                sums = vec![0.0; n];
+            }
+            add_weight(&w, &x, Some(false), mean_imputation, &mut sums);
+            found[k] = Some(w);
             if let Some(a) = al {
                 if a.other
                     .as_deref()
@@ -128,7 +141,7 @@ pub(super) fn fit_prs_bed(
     let weights: Vec<PrsWeight> = found.into_iter().flatten().collect();
     let geno = bed.display().to_string();
     let (m, notes) = tally.finish(source, name, &geno, (raw.len(), weights), mean_imputation)?;
-    Ok((m, notes, (alleles, freqs)))
+    Ok((m, notes, (alleles, freqs), sums))
 }
 
 /// What a streamed score did to the scoring file's alleles, for stderr.
@@ -281,14 +294,27 @@ impl PrsModel {
     /// Adds weight `w` times every sample's effect-allele copies (from the
     /// counted copies `x`, oriented by `to_training`) to `sums`.
     fn add(&self, w: &PrsWeight, x: &[f64], to_training: Option<bool>, sums: &mut [f64]) {
-        for (s, &xi) in sums.iter_mut().zip(x) {
-            let d = match to_training {
-                Some(true) => 2.0 - xi,
-                Some(false) => xi,
-                None => f64::NAN,
-            };
-            *s += w.weight * w.effect_copies(d, self.mean_imputation);
-        }
+        add_weight(w, x, to_training, self.mean_imputation, sums);
+    }
+}
+
+/// Adds weight `w` times every sample's effect-allele copies (from the
+/// counted copies `x`, oriented by `to_training`: `Some(true)` flips,
+/// `None` is a dropped SNP) to `sums`.
+fn add_weight(
+    w: &PrsWeight,
+    x: &[f64],
+    to_training: Option<bool>,
+    mean_imputation: bool,
+    sums: &mut [f64],
+) {
+    for (s, &xi) in sums.iter_mut().zip(x) {
+        let d = match to_training {
+            Some(true) => 2.0 - xi,
+            Some(false) => xi,
+            None => f64::NAN,
+        };
+        *s += w.weight * w.effect_copies(d, mean_imputation);
     }
 }
 

@@ -416,6 +416,10 @@ fn describe_effect(b: &Bundle) -> Option<String> {
         .map(|a| {
             let used = a.model.weights.iter().filter(|w| **w != 0.0).count();
             let alpha = match &a.x_learner {
+                Some(x) if x.stages.is_some() && e.propensity.is_some() => format!(
+                    "alpha {} on the arm's patients, {} on the control's, mixed per patient by the propensity g(x) (the arm's share of the pair: {:.3})",
+                    a.alpha, x.control_alpha, x.g
+                ),
                 Some(x) => format!(
                     "alpha {} on the arm's patients, {} on the control's, mixed with g {:.3}",
                     a.alpha, x.control_alpha, x.g

@@ -49,6 +49,11 @@ fn effect_bundle_is_deterministic_and_scored(strategy: &str) {
     if x {
         let st = &arms[0]["x_learner"]["stages"];
         assert_eq!(st["replicates"].as_array().unwrap().len(), 10);
+        let inspect = stdout_of(responder().arg("inspect").arg(&a));
+        assert!(
+            inspect.contains("mixed per patient by the propensity g(x)"),
+            "{inspect}"
+        );
         // Edited: without the propensity model, or with one of another
         // shape, the bundle is refused naming the key.
         let mut e = v.clone();

@@ -64,6 +64,7 @@ fn spec(data: &str, geno: &str, pcs: bool) -> CohortSpec {
             decimal_comma: false,
             keep_ambiguous: false,
             genotype_snps: None,
+            text_snps: None,
             palindrome_freqs: None,
         },
         target: "responder".into(),
@@ -249,6 +250,7 @@ fn exercise(bytes: &[u8], data: &str, geno: &str) -> bool {
         decimal_comma: false,
         keep_ambiguous: false,
         genotype_snps: None,
+        text_snps: None,
         palindrome_freqs: None,
     };
     if let Ok(mut ds) = Dataset::load(data, Some(geno), &read) {

@@ -491,6 +491,19 @@ impl Bundle {
         std::sync::Arc::new(out)
     }
 
+    /// Every SNP the bundle may read from a VCF or BCF: those of
+    /// [`Bundle::genotype_snps`] and its polygenic scores' SNPs; `None`
+    /// when that is none (read the file whole, as any genotype file).
+    pub(crate) fn text_snps(&self) -> Option<std::sync::Arc<std::collections::HashSet<String>>> {
+        let mut out = (*self.genotype_snps()).clone();
+        if let Some(g) = &self.genotypes {
+            for p in &g.prs {
+                out.extend(p.weights.iter().map(|w| w.snp.clone()));
+            }
+        }
+        (!out.is_empty()).then(|| std::sync::Arc::new(out))
+    }
+
     /// Per arm: whether it is too weak to recommend on.
     pub(crate) fn weak_arms(&self) -> Vec<bool> {
         self.arms.iter().map(|a| a.weakness().is_some()).collect()

@@ -144,6 +144,7 @@ impl InputArgs {
     ) -> Result<ReadOptions> {
         let mut r = self.read_options(id)?;
         r.genotype_snps = Some(bundle.genotype_snps());
+        r.text_snps = bundle.text_snps();
         Ok(r)
     }
 
@@ -169,6 +170,7 @@ impl InputArgs {
             decimal_comma: self.decimal == Decimal::Comma,
             keep_ambiguous: self.keep_ambiguous,
             genotype_snps: None,
+            text_snps: None,
             palindrome_freqs: None,
         })
     }
@@ -496,7 +498,13 @@ impl DataArgs {
             let list = SnpList::read(path)?;
             // --genotype-pcs fits components on every SNP of the file.
             if genetic.pcs.is_none() {
-                read.genotype_snps = Some(snps::needed(&list, genetic.pc_weights.as_deref())?);
+                let needed = snps::needed(&list, genetic.pc_weights.as_deref())?;
+                // A VCF is filtered too, unless a polygenic score needs
+                // SNPs beyond the list (fitted on the whole file).
+                if genetic.prs_weights.is_empty() {
+                    read.text_snps = Some(needed.clone());
+                }
+                read.genotype_snps = Some(needed);
             }
             genetic.snps = Some(list);
         }

@@ -74,7 +74,12 @@ pub(crate) fn to_vcf_text(
     });
     DECODING.with(|d| d.set(true));
     let ids = keep.map(crate::data::vcf_filter::wanted_ids);
-    let result = std::panic::catch_unwind(|| decode(name, bytes, ids.as_ref()));
+    let result = std::panic::catch_unwind(|| match decode(name, bytes, ids.as_ref()) {
+        // None of the SNPs is here: the whole text names what is missing.
+        Ok((_, 0)) if ids.is_some() => decode(name, bytes, None),
+        other => other,
+    })
+    .map(|r| r.map(|(text, _)| text));
     DECODING.with(|d| d.set(false));
     result.unwrap_or_else(|_| {
         Err(Error::data(
@@ -84,12 +89,39 @@ pub(crate) fn to_vcf_text(
     })
 }
 
+/// Checks the next record's two lengths against the bytes left and its
+/// sample count against the header's before noodles reads it: it would
+/// first allocate what a corrupt length or count says (gigabytes).
+fn check_record(rest: &[u8], samples: usize, at: Location, record: u64) -> Result<()> {
+    const TAIL: &str = "line numbers count the lines `bcftools view` prints";
+    if rest.len() < 8 {
+        return Ok(());
+    }
+    let len =
+        |i: usize| u32::from_le_bytes([rest[i], rest[i + 1], rest[i + 2], rest[i + 3]]) as usize;
+    if rest.len() >= 32 && (len(28) & 0x00ff_ffff) != samples {
+        return Err(Error::data(
+            at,
+            format!("BCF record {record} says it has {} samples but the header names {samples}: the file is corrupt ({TAIL})", len(28) & 0x00ff_ffff),
+        ));
+    }
+    let need = 8 + len(0) + len(4);
+    if need > rest.len() {
+        return Err(Error::data(
+            at,
+            format!("BCF record {record} says it is {need} bytes long, but only {} are left: the file is truncated or corrupt ({TAIL})", rest.len()),
+        ));
+    }
+    Ok(())
+}
+
 /// [`to_vcf_text`] without the guard.
+/// Returns the text and the number of records kept.
 fn decode(
     name: &str,
     bytes: &[u8],
     ids: Option<&std::collections::HashSet<String>>,
-) -> Result<Vec<u8>> {
+) -> Result<(Vec<u8>, usize)> {
     let mut reader = noodles_bcf::io::Reader::from(bytes);
     let header = reader.read_header().map_err(|e| {
         Error::data(
@@ -113,23 +145,14 @@ fn decode(
     // some corrupt fields (an ID that is not UTF-8) when written out.
     let mut record = noodles_vcf::variant::RecordBuf::default();
     let mut records = 0u64;
+    let mut kept = 0usize;
     loop {
-        // The two record lengths are checked against the bytes left before
-        // noodles reads them: it would first allocate what a corrupt
-        // length says (up to 8 GB).
-        let rest = reader.get_ref();
-        if rest.len() >= 8 {
-            let len = |at: usize| {
-                u32::from_le_bytes([rest[at], rest[at + 1], rest[at + 2], rest[at + 3]]) as usize
-            };
-            let need = 8 + len(0) + len(4);
-            if need > rest.len() {
-                return Err(Error::data(
-                    Location::file(name).line(line),
-                    format!("BCF record {} says it is {need} bytes long, but only {} are left: the file is truncated or corrupt (line numbers count the lines `bcftools view` prints)", records + 1, rest.len()),
-                ));
-            }
-        }
+        check_record(
+            reader.get_ref(),
+            header.sample_names().len(),
+            Location::file(name).line(line),
+            records + 1,
+        )?;
         match reader.read_record_buf(&header, &mut record) {
             Ok(0) => break,
             Ok(_) => {}
@@ -144,18 +167,21 @@ fn decode(
         writer
             .write_variant_record(&header, &record)
             .map_err(|e| write_error(line, e))?;
+        let mut wanted = true;
         if let Some(ids) = ids {
             let buf = &mut writer.get_mut().0;
             let body = buf[start..].strip_suffix(b"\n").unwrap_or(&buf[start..]);
-            if !crate::data::vcf_filter::needed(body, ids) {
+            wanted = crate::data::vcf_filter::needed(body, ids);
+            if !wanted {
                 buf.truncate(start);
                 buf.push(b'\n');
             }
         }
+        kept += usize::from(wanted);
         line += 1;
         records += 1;
     }
-    Ok(writer.into_inner().0)
+    Ok((writer.into_inner().0, kept))
 }
 
 #[cfg(test)]
@@ -223,6 +249,23 @@ mod tests {
             };
             assert_eq!(bits(&sub.values[s]), bits(&all.values[w]), "{snp}");
         }
+    }
+
+    /// A record claiming another number of samples than the header is
+    /// refused before anything is allocated for them.
+    #[test]
+    fn a_corrupt_sample_count_is_named() {
+        let mut bad = fixture();
+        // The first record follows the magic (5 bytes), l_text and the text.
+        let l_text = u32::from_le_bytes([bad[5], bad[6], bad[7], bad[8]]) as usize;
+        let rec = 9 + l_text;
+        bad[rec + 28] = 0xff;
+        bad[rec + 29] = 0xff;
+        let e = to_vcf_text("f.bcf", &bad, None).unwrap_err().to_string();
+        assert!(
+            e.contains("f.bcf, line") && e.contains("says it has 65535 samples"),
+            "{e}"
+        );
     }
 
     /// Truncated and corrupted BCFs are errors naming the file, never a

@@ -98,7 +98,7 @@ impl Loaded {
     /// Memory for the contents is reserved before it is filled, so a file
     /// too large for the machine is an error, not an abort.
     pub(crate) fn read(path: &str) -> Result<Loaded> {
-        Loaded::read_genotypes(path, None)
+        Loaded::read_genotypes(path, (None, None))
     }
 
     /// As [`Loaded::read`]; a PLINK 1 fileset (named by its `.bed` or its
@@ -106,7 +106,10 @@ impl Loaded {
     /// only when given; a VCF keeps only the records of `keep` when given.
     pub(crate) fn read_genotypes(
         path: &str,
-        keep: Option<&std::collections::HashSet<String>>,
+        (keep, text_keep): (
+            Option<&std::collections::HashSet<String>>,
+            Option<&std::collections::HashSet<String>>,
+        ),
     ) -> Result<Loaded> {
         if path != "-" {
             if let Some(bed) = crate::data::bed::resolve(path) {
@@ -121,7 +124,7 @@ impl Loaded {
         };
         let path = prefixed.as_str();
         // A VCF read for some SNPs only is filtered as it is decompressed.
-        if let Some(keep) = keep.filter(|_| path != "-" && Path::new(path).is_file()) {
+        if let Some(keep) = text_keep.filter(|_| path != "-" && Path::new(path).is_file()) {
             if let Some(l) = crate::data::vcf_filter::read(path, keep)? {
                 return Ok(l);
             }
@@ -167,7 +170,7 @@ impl Loaded {
             raw
         };
         let mut bytes = if crate::data::bcf::is_bcf(&bytes) {
-            crate::data::bcf::to_vcf_text(&name, &bytes, keep)?
+            crate::data::bcf::to_vcf_text(&name, &bytes, text_keep)?
         } else {
             bytes
         };

@@ -43,6 +43,10 @@ pub(crate) struct ReadOptions {
     /// The only SNPs needed from a genotype file that can be read SNP by SNP
     /// (a PLINK `.bed`); `None`: all.
     pub(crate) genotype_snps: Option<std::sync::Arc<std::collections::HashSet<String>>>,
+    /// The only SNPs needed from a VCF or BCF (`genotype_snps` and the
+    /// polygenic scores' SNPs, which are streamed over a `.bed` only);
+    /// `None`: all.
+    pub(crate) text_snps: Option<std::sync::Arc<std::collections::HashSet<String>>>,
     /// Frequency of the counted allele (and called count) of palindromic
     /// SNPs over the whole genotype file, when it is read in blocks (each
     /// block would otherwise see only its own patients); `None`: from the
@@ -110,7 +114,7 @@ impl Dataset {
         opts: &ReadOptions,
     ) -> Result<Dataset> {
         let loaded = Loaded::read(data_path)?;
-        let keep = opts.genotype_snps.as_deref();
+        let keep = (opts.genotype_snps.as_deref(), opts.text_snps.as_deref());
         let geno = genotypes
             .map(|g| Loaded::read_genotypes(g, keep))
             .transpose()?;

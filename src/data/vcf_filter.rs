@@ -53,8 +53,9 @@ pub(crate) fn needed(line: &[u8], ids: &HashSet<String>) -> bool {
 }
 
 /// `path` as a [`Loaded`] VCF holding only the records of `keep` (the
-/// others as empty lines), or `None` when the file is not a VCF text file
-/// (or has classic-Mac line ends): the whole-file read handles those.
+/// others as empty lines), or `None` when the file is not a VCF text file,
+/// has classic-Mac line ends or holds none of the SNPs: the whole-file read
+/// handles those (and names what is missing).
 pub(crate) fn read(path: &str, keep: &HashSet<String>) -> Result<Option<Loaded>> {
     let io = |source| Error::Io {
         action: "cannot read",
@@ -77,6 +78,7 @@ pub(crate) fn read(path: &str, keep: &HashSet<String>) -> Result<Option<Loaded>>
         return Ok(None);
     }
     let ids = wanted_ids(keep);
+    let mut kept = 0usize;
     let mut out = Vec::new();
     let mut line = Vec::new();
     loop {
@@ -96,7 +98,9 @@ pub(crate) fn read(path: &str, keep: &HashSet<String>) -> Result<Option<Loaded>>
             return Ok(None);
         }
         let meta = body.starts_with(b"#") || body.starts_with(b"\xef\xbb\xbf") || body.is_empty();
-        if meta || needed(body, &ids) {
+        let wanted = !meta && needed(body, &ids);
+        kept += usize::from(wanted);
+        if meta || wanted {
             out.try_reserve(line.len()).map_err(|_| {
                 Error::data(
                     Location::file(path),
@@ -109,7 +113,30 @@ pub(crate) fn read(path: &str, keep: &HashSet<String>) -> Result<Option<Loaded>>
         }
     }
     drop(lines);
-    // The hash of the bytes as stored (a second, sequential read).
+    if kept == 0 {
+        // None of the SNPs is here: the whole read names what is missing.
+        return Ok(None);
+    }
+    let base_name = std::path::Path::new(path)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string());
+    Ok(Some(Loaded {
+        name: path.to_string(),
+        base_name,
+        bytes: out,
+        sha256: sha256_of(path)?,
+    }))
+}
+
+/// The SHA-256 (hex) of the file's bytes as stored (a second, sequential
+/// read).
+fn sha256_of(path: &str) -> Result<String> {
+    let io = |source| Error::Io {
+        action: "cannot read",
+        path: path.into(),
+        source,
+    };
     let mut hasher = Sha256::new();
     let mut file = std::fs::File::open(path).map_err(io)?;
     let mut buf = vec![0u8; 1 << 16];
@@ -120,16 +147,7 @@ pub(crate) fn read(path: &str, keep: &HashSet<String>) -> Result<Option<Loaded>>
         }
         hasher.update(&buf[..n]);
     }
-    let base_name = std::path::Path::new(path)
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.to_string());
-    Ok(Some(Loaded {
-        name: path.to_string(),
-        base_name,
-        bytes: out,
-        sha256: hex(&hasher.finalize()),
-    }))
+    Ok(hex(&hasher.finalize()))
 }
 
 #[cfg(test)]

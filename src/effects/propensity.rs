@@ -98,6 +98,8 @@ pub(crate) fn cross_fitted(
 ) -> (Vec<Vec<f64>>, f64) {
     let n = received.len();
     let mut folds = PROPENSITY_FOLDS.min(n.max(2));
+    // Fewer than two groups cannot be cross-fitted by group.
+    let groups = groups.filter(|g| g.iter().any(|&x| x != g[0]));
     let mut split = |salt: u64| match groups {
         Some(g) => {
             let (fold, k) = crate::stats::folds::grouped_folds(g, PROPENSITY_FOLDS, seed ^ salt);

@@ -584,8 +584,11 @@ fn wants_log(present: &[f64]) -> bool {
 /// A numeric or dosage column (see [`FittedFeature::Numeric`]).
 fn fit_numeric(c: &FrameColumn, v: &[f64], rows: &[usize], log_skewed: bool) -> FittedFeature {
     let mut present: Vec<f64> = rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).collect();
-    let log = (log_skewed && c.kind == Kind::Numeric && wants_log(&present))
-        .then(|| present.iter().copied().fold(f64::INFINITY, f64::min));
+    let log = (log_skewed
+        && c.kind == Kind::Numeric
+        && !crate::features::genotype::is_derived_name(&c.name)
+        && wants_log(&present))
+    .then(|| present.iter().copied().fold(f64::INFINITY, f64::min));
     let at = |x: f64| match log {
         Some(_) => x.ln(),
         None => x,

@@ -83,6 +83,11 @@ impl Multinomial {
     }
 }
 
+/// The largest coefficient a stored model may have: far beyond what an
+/// L2-penalised fit on standardised inputs gives, small enough that
+/// predictions stay finite.
+const MAX_PARAM: f64 = 1e6;
+
 impl Multinomial {
     /// Whether the model has `k` arms over `p` inputs and finite numbers
     /// (an edited bundle is refused otherwise).
@@ -91,6 +96,9 @@ impl Multinomial {
             && self.p == p
             && k >= 2
             && self.params.len() == (k - 1) * (p + 1)
-            && self.params.iter().all(|v| v.is_finite())
+            && self
+                .params
+                .iter()
+                .all(|v| v.is_finite() && v.abs() <= MAX_PARAM)
     }
 }

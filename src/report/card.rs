@@ -140,6 +140,9 @@ pub(crate) struct ModelCard {
     pub(crate) leakage: Vec<LeakSuspect>,
     /// Predictors.
     pub(crate) predictors: Vec<Predictor>,
+    /// Predictors log-transformed in any arm's pipeline (`--log-skewed`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) log_transformed: Vec<String>,
     /// Evaluation files and hashes (with --data).
     pub(crate) evaluation_files: Option<Vec<FileInfo>>,
     /// The evaluation (with --data; same keys as `evaluate --format json`).
@@ -280,6 +283,7 @@ pub(crate) fn build(
         missing: t.missing.clone(),
         leakage: t.leakage.clone(),
         predictors,
+        log_transformed: log_transformed(bundle),
         evaluation_files: evaluation.map(|(f, _)| f.to_vec()),
         evaluation: evaluation.map(|(_, e)| e.clone()),
         effects,
@@ -343,15 +347,28 @@ fn sample_size_text(c: &ModelCard) -> String {
     t
 }
 
+/// The predictors any arm's pipeline log-transforms, sorted.
+fn log_transformed(bundle: &Bundle) -> Vec<String> {
+    bundle
+        .arms
+        .iter()
+        .flat_map(|a| &a.pipeline.features)
+        .filter(|f| {
+            matches!(
+                f,
+                crate::features::FittedFeature::Numeric { log: Some(_), .. }
+            )
+        })
+        .map(|f| f.name().to_string())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
 /// Item 7's log transforms: the predictors log-transformed before
 /// imputation (empty when none).
 fn logged_text(c: &ModelCard) -> String {
-    let logged: Vec<&str> = c
-        .predictors
-        .iter()
-        .filter(|p| p.missing.starts_with("log-transformed"))
-        .map(|p| p.name.as_str())
-        .collect();
+    let logged = &c.log_transformed;
     if logged.is_empty() {
         String::new()
     } else {

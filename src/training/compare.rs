@@ -258,6 +258,7 @@ mod tests {
                 decimal_comma: false,
                 keep_ambiguous: false,
                 genotype_snps: None,
+                text_snps: None,
                 palindrome_freqs: None,
             },
             target: "responder".into(),

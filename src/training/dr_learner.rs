@@ -289,16 +289,18 @@ fn stage(
 ) -> Result<Stage> {
     let zs = z.select(Axis(0), subset);
     let ts: Vec<f64> = subset.iter().map(|&i| target[i]).collect();
-    let folds = match groups {
-        Some(g) => {
-            let gs: Vec<usize> = subset.iter().map(|&i| g[i]).collect();
-            grouped_folds(&gs, FINAL_FOLDS, seed ^ 0xd7_1ea7).0
-        }
-        None => {
-            let st: Vec<bool> = subset.iter().map(|&i| strata[i]).collect();
-            stratified_folds(&st, FINAL_FOLDS, seed ^ 0xd7_1ea7)
-        }
-    };
+    let grouped = groups.and_then(|g| {
+        let gs: Vec<usize> = subset.iter().map(|&i| g[i]).collect();
+        let (fold, k) = grouped_folds(&gs, FINAL_FOLDS, seed ^ 0xd7_1ea7);
+        // Every fold must leave patients to fit on (a subset from one
+        // group, or a group holding nearly all of it, cannot be split).
+        let usable = k >= 2 && (0..k).all(|f| fold.iter().filter(|&&x| x != f).count() >= 2);
+        usable.then_some(fold)
+    });
+    let folds = grouped.unwrap_or_else(|| {
+        let st: Vec<bool> = subset.iter().map(|&i| strata[i]).collect();
+        stratified_folds(&st, FINAL_FOLDS, seed ^ 0xd7_1ea7)
+    });
     let (alpha, cv_loss, sub_oof) = choose_alpha(zs.view(), &ts, &folds)?;
     let model = lasso(zs.view(), &ts, alpha)?;
     let replicates = (0..replicates)
@@ -584,6 +586,30 @@ fn lasso(z: ArrayView2<f64>, y: &[f64], alpha: f64) -> Result<Linear> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Grouped folds that cannot be used (one group in the subset, or a
+    /// group with nearly every patient) fall back to stratified folds
+    /// instead of fitting a fold on nothing.
+    #[test]
+    fn one_group_falls_back_to_stratified_folds() {
+        let n = 60;
+        let z =
+            ndarray::Array2::from_shape_fn((n, 2), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+        let target: Vec<f64> = (0..n)
+            .map(|i| 0.1 * z[[i, 0]] + (i % 3) as f64 * 0.01)
+            .collect();
+        let subset: Vec<usize> = (0..n).collect();
+        let strata: Vec<bool> = (0..n).map(|i| i % 2 == 0).collect();
+        let one = vec![3usize; n];
+        let mut lopsided = vec![0usize; n];
+        lopsided[0] = 1;
+        let plain = stage(z.view(), &target, &subset, (&strata, None), 9, 0).unwrap();
+        for groups in [&one, &lopsided] {
+            let st = stage(z.view(), &target, &subset, (&strata, Some(groups)), 9, 0).unwrap();
+            assert_eq!(st.alpha, plain.alpha);
+            assert_eq!(st.oof, plain.oof);
+        }
+    }
 
     #[test]
     fn pseudo_outcomes_follow_the_aipw_formula() {

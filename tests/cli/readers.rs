@@ -681,3 +681,49 @@ fn vcf_is_read_for_the_needed_snps_only() {
         ],
     );
 }
+
+/// A model with a polygenic score scores from a VCF and a BCF (whose
+/// records are filtered to the model's SNPs and the score's) as from the
+/// `.bed`; a model without genotype features scores with a VCF given; a
+/// VCF holding none of the model's SNPs is named by the whole read.
+#[test]
+fn filtered_vcf_keeps_the_score_snps() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    responder()
+        .args(["train", "--data", &real("clinical.csv")])
+        .args(["--genotypes", &real("base.vcf"), "--snps"])
+        .arg(write(dir.path(), "snps.txt", "rs73040201\n"))
+        .args(["--prs-weights", &real("weights_plink.txt")])
+        .args(["--target", "responder", "--cv", "0", "--out"])
+        .arg(&model)
+        .assert()
+        .success();
+    let score = |m: &std::path::Path, geno: &str| {
+        stdout_of(responder().args(["score", "--model"]).arg(m).args([
+            "--data",
+            &real("clinical.csv"),
+            "--genotypes",
+            geno,
+        ]))
+    };
+    let want = score(&model, &real("base_plink2.bed"));
+    assert_eq!(score(&model, &real("base.vcf")), want);
+    assert_eq!(score(&model, &real("base.bcf")), want);
+    let clinical = dir.path().join("c.json");
+    responder()
+        .args(["train", "--data", &real("clinical.csv")])
+        .args(["--target", "responder", "--cv", "0", "--out"])
+        .arg(&clinical)
+        .assert()
+        .success();
+    assert_eq!(
+        score(&clinical, &real("base.vcf")),
+        stdout_of(
+            responder()
+                .args(["score", "--model"])
+                .arg(&clinical)
+                .args(["--data", &real("clinical.csv")])
+        )
+    );
+}

@@ -42,6 +42,16 @@ pub(crate) fn pc_name(k: usize) -> String {
     format!("pc{k}")
 }
 
+/// Whether `name` is a computed genotype feature's (`prs`, `prs_…`,
+/// `pc1`, …), never log-transformed.
+pub(crate) fn is_derived_name(name: &str) -> bool {
+    name == PRS_FEATURE
+        || name.starts_with("prs_")
+        || name
+            .strip_prefix("pc")
+            .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Which genotype features a model uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

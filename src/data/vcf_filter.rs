@@ -202,6 +202,17 @@ mod tests {
             .unwrap();
         let sub = DosageTable::parse(&part, Delimiter::Byte(b'\t'), "x", false).unwrap();
         assert!(sub.find("rs87112396:C").is_some(), "{:?}", sub.snps());
+        // A truncated gzip VCF is an error naming the file.
+        let gz = std::fs::read(real("base.vcf.gz")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cut = dir.path().join("cut.vcf.gz");
+        std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
+        let cut = cut.display().to_string();
+        let Err(e) = read(&cut, &keep) else {
+            panic!("a truncated gzip VCF was read")
+        };
+        let e = e.to_string();
+        assert!(e.starts_with(&cut) && e.contains("truncated"), "{e}");
         // Not a VCF: the whole-file read handles it.
         assert!(read(&real("base_plink19.raw"), &HashSet::new())
             .unwrap()

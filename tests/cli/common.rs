@@ -103,3 +103,18 @@ pub fn small_genotypes(n: usize) -> String {
     }
     s
 }
+
+/// `responder simulate -q` of `patients` × `snps` with `seed` (and any
+/// `extra` flags) into `dir/c`; returns the path of its clinical file.
+pub fn simulated(dir: &Path, patients: usize, snps: usize, seed: u64, extra: &[&str]) -> String {
+    let out = dir.join("c");
+    responder()
+        .args(["simulate", "-q", "--patients", &patients.to_string()])
+        .args(["--snps", &snps.to_string(), "--seed", &seed.to_string()])
+        .args(extra)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    out.join("clinical.csv").display().to_string()
+}

@@ -422,23 +422,7 @@ fn auto_effect_can_choose_the_s_learner() {
 #[test]
 fn effect_learners_use_grouped_folds() {
     let dir = tempfile::tempdir().unwrap();
-    let cohort = dir.path().join("c");
-    responder()
-        .args([
-            "simulate",
-            "-q",
-            "--patients",
-            "400",
-            "--snps",
-            "5",
-            "--seed",
-            "2",
-        ])
-        .args(["--sites", "5", "--out"])
-        .arg(&cohort)
-        .assert()
-        .success();
-    let data = cohort.join("clinical.csv").display().to_string();
+    let data = simulated(dir.path(), 400, 5, 2, &["--sites", "5"]);
     for strategy in ["dr-learner", "x-learner"] {
         let fit = |name: &str, grouped: bool| {
             let out = dir.path().join(name);

@@ -3,7 +3,7 @@
 //! plink 2 and bcftools) are read as those tools mean them, or refused
 //! with a message that names the problem and what to do.
 
-use crate::common::{fails, fails_usage, repo, responder, small_clinical, stdout_of, write};
+use crate::common::{fails, fails_usage, repo, responder, small_clinical, write};
 
 fn real(name: &str) -> String {
     repo(&format!("tests/fixtures/genetics/real/{name}"))
@@ -39,6 +39,48 @@ fn features(b: &serde_json::Value) -> Vec<String> {
         .iter()
         .map(|f| f["name"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// `train --cv 0` on the real fixtures' clinical file (with `geno` when
+/// given, and `extra`); the bundle's path, `name` in `dir`.
+fn model_of(
+    dir: &std::path::Path,
+    name: &str,
+    geno: Option<&str>,
+    extra: &[&str],
+) -> std::path::PathBuf {
+    let out = dir.join(name);
+    let mut c = responder();
+    c.args(["train", "--data", &real("clinical.csv")]);
+    if let Some(g) = geno {
+        c.args(["--genotypes", g]);
+    }
+    c.args(["--target", "responder", "--cv", "0"])
+        .args(extra)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    out
+}
+
+/// `score --format csv` of the real clinical file with `geno` (none when
+/// `None`): (stdout, stderr) of a run that must succeed.
+fn scored(model: &std::path::Path, geno: Option<&str>) -> (String, String) {
+    let mut c = responder();
+    c.args(["score", "--model"]).arg(model).args([
+        "--data",
+        &real("clinical.csv"),
+        "--format",
+        "csv",
+    ]);
+    if let Some(g) = geno {
+        c.args(["--genotypes", g]);
+    }
+    let out = c.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{geno:?}: {stderr}");
+    (String::from_utf8(out.stdout).unwrap(), stderr)
 }
 
 /// bcftools merge of an imputed (GT:DS) and a genotyped (GT) batch writes
@@ -103,26 +145,11 @@ fn pgs_catalog_file_gives_the_plink_layout_score() {
 #[test]
 fn bed_vcf_bgzf_and_bcf_score_byte_identically() {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("m.json");
-    responder()
-        .args(["train", "--data", &real("clinical.csv")])
-        .args(["--genotypes", &real("base_plink2.bed")])
-        .args(["--target", "responder", "--cv", "0", "--out"])
-        .arg(&model)
-        .assert()
-        .success();
+    let model = model_of(dir.path(), "m.json", Some(&real("base_plink2.bed")), &[]);
     let score = |geno: &str| {
-        let out = responder()
-            .args(["score", "--model"])
-            .arg(&model)
-            .args(["--data", &real("clinical.csv"), "--genotypes", geno])
-            .args(["--format", "csv"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "{geno}: {stderr}");
+        let (out, stderr) = scored(&model, Some(geno));
         assert!(!stderr.contains("flipped"), "{geno}: {stderr}");
-        (out.stdout, stderr)
+        (out, stderr)
     };
     let (want, _) = score(&real("base_plink2.bed"));
     assert!(want.len() > 1000);
@@ -144,7 +171,8 @@ fn bed_vcf_bgzf_and_bcf_score_byte_identically() {
     assert_eq!(features(&bcf), features(&vcf));
     assert_eq!(bcf["features"], vcf["features"]);
     assert_eq!(bcf["genotypes"]["alleles"], vcf["genotypes"]["alleles"]);
-    assert_eq!(bcf["models"], vcf["models"]);
+    assert!(vcf["arms"].as_array().is_some_and(|a| !a.is_empty()));
+    assert_eq!(bcf["arms"], vcf["arms"]);
 }
 
 /// A truncated or corrupt BCF is an error naming the file and the line of
@@ -624,46 +652,22 @@ fn vcf_is_read_for_the_needed_snps_only() {
     let cut = edited[broken_at].rfind('\t').unwrap();
     edited[broken_at].truncate(cut);
     let broken = write(dir.path(), "broken.vcf", &(edited.join("\n") + "\n"));
-    let model = |geno: &str, name: &str| {
-        let out = dir.path().join(name);
-        responder()
-            .args([
-                "train",
-                "--data",
-                &real("clinical.csv"),
-                "--genotypes",
-                geno,
-            ])
-            .args([
-                "--target",
-                "responder",
-                "--cv",
-                "0",
-                "--snps",
-                &snps,
-                "--out",
-            ])
-            .arg(&out)
-            .assert()
-            .success();
-        out
-    };
-    let whole = model(&real("base.vcf"), "whole.json");
-    let part = model(&broken, "part.json");
+    let whole = model_of(
+        dir.path(),
+        "whole.json",
+        Some(&real("base.vcf")),
+        &["--snps", &snps],
+    );
+    let part = model_of(dir.path(), "part.json", Some(&broken), &["--snps", &snps]);
     let arms = |p: &std::path::Path| {
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
         v["arms"].clone()
     };
     assert_eq!(arms(&whole), arms(&part));
-    let score = |geno: &str| {
-        stdout_of(responder().args(["score", "--model"]).arg(&whole).args([
-            "--data",
-            &real("clinical.csv"),
-            "--genotypes",
-            geno,
-        ]))
-    };
-    assert_eq!(score(&broken), score(&real("base.vcf")));
+    assert_eq!(
+        scored(&whole, Some(&broken)).0,
+        scored(&whole, Some(&real("base.vcf"))).0
+    );
     fails(
         responder()
             .args([
@@ -689,41 +693,33 @@ fn vcf_is_read_for_the_needed_snps_only() {
 #[test]
 fn filtered_vcf_keeps_the_score_snps() {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("m.json");
-    responder()
-        .args(["train", "--data", &real("clinical.csv")])
-        .args(["--genotypes", &real("base.vcf"), "--snps"])
-        .arg(write(dir.path(), "snps.txt", "rs73040201\n"))
-        .args(["--prs-weights", &real("weights_plink.txt")])
-        .args(["--target", "responder", "--cv", "0", "--out"])
-        .arg(&model)
-        .assert()
-        .success();
-    let score = |m: &std::path::Path, geno: &str| {
-        stdout_of(responder().args(["score", "--model"]).arg(m).args([
+    let snps = write(dir.path(), "snps.txt", "rs73040201\n");
+    let weights = real("weights_plink.txt");
+    let model = model_of(
+        dir.path(),
+        "m.json",
+        Some(&real("base.vcf")),
+        &["--snps", &snps, "--prs-weights", &weights],
+    );
+    let want = scored(&model, Some(&real("base_plink2.bed"))).0;
+    assert_eq!(scored(&model, Some(&real("base.vcf"))).0, want);
+    assert_eq!(scored(&model, Some(&real("base.bcf"))).0, want);
+    let clinical = model_of(dir.path(), "c.json", None, &[]);
+    assert_eq!(
+        scored(&clinical, Some(&real("base.vcf"))).0,
+        scored(&clinical, None).0
+    );
+    // A VCF with none of the model's SNPs (every ID renamed).
+    let text = std::fs::read_to_string(real("base.vcf")).unwrap();
+    let renamed = text.replace("\trs", "\tzz");
+    let other = write(dir.path(), "other.vcf", &renamed);
+    fails(
+        responder().args(["score", "--model"]).arg(&model).args([
             "--data",
             &real("clinical.csv"),
             "--genotypes",
-            geno,
-        ]))
-    };
-    let want = score(&model, &real("base_plink2.bed"));
-    assert_eq!(score(&model, &real("base.vcf")), want);
-    assert_eq!(score(&model, &real("base.bcf")), want);
-    let clinical = dir.path().join("c.json");
-    responder()
-        .args(["train", "--data", &real("clinical.csv")])
-        .args(["--target", "responder", "--cv", "0", "--out"])
-        .arg(&clinical)
-        .assert()
-        .success();
-    assert_eq!(
-        score(&clinical, &real("base.vcf")),
-        stdout_of(
-            responder()
-                .args(["score", "--model"])
-                .arg(&clinical)
-                .args(["--data", &real("clinical.csv")])
-        )
+            &other,
+        ]),
+        &["rs73040201"],
     );
 }

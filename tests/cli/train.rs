@@ -788,23 +788,7 @@ fn a_fit_stopped_at_its_iteration_limit_is_recorded_and_warned() {
 #[test]
 fn skewed_positive_columns_are_log_transformed() {
     let dir = tempfile::tempdir().unwrap();
-    let cohort = dir.path().join("c");
-    responder()
-        .args([
-            "simulate",
-            "-q",
-            "--patients",
-            "300",
-            "--snps",
-            "5",
-            "--seed",
-            "3",
-            "--out",
-        ])
-        .arg(&cohort)
-        .assert()
-        .success();
-    let data = cohort.join("clinical.csv").display().to_string();
+    let data = simulated(dir.path(), 300, 5, 3, &[]);
     let logged = |extra: &[&str]| -> (Vec<String>, String, std::path::PathBuf) {
         let out = dir.path().join(format!("m{}.json", extra.join("_")));
         let o = responder()

@@ -113,7 +113,7 @@ pub(crate) struct DosageTable {
     /// The layout the file was read as.
     pub(crate) format: GenotypeFormat,
     /// `values[s].get(r)`: dosage of SNP `s` in row `r`; NaN = missing
-    /// (one byte per hard call, see [`Dosages`]).
+    /// (2 bits a hard call, see [`Dosages`]).
     pub(crate) values: Vec<Dosages>,
     /// Whether the file was a PLINK `.raw` file.
     pub(crate) plink: bool,
@@ -165,6 +165,28 @@ impl DosageTable {
             values: Vec::new(),
             plink: format == GenotypeFormat::PlinkRaw,
             format,
+            bed: None,
+            index: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The table of rows `rows` (in that order): the same SNPs, notes and
+    /// counts, for one block of patients picked from a table held whole.
+    pub(crate) fn select(&self, rows: &[usize]) -> DosageTable {
+        DosageTable {
+            file: self.file.clone(),
+            id_column: self.id_column.clone(),
+            ids: rows.iter().map(|&r| self.ids.get(r)).collect(),
+            lines: rows.iter().map(|&r| self.lines[r]).collect(),
+            snps: self.snps.clone(),
+            raw_names: self.raw_names.clone(),
+            alleles: self.alleles.clone(),
+            snp_lines: self.snp_lines.clone(),
+            skipped_multiallelic: self.skipped_multiallelic,
+            notes: self.notes.clone(),
+            format: self.format,
+            values: self.values.iter().map(|v| v.select(rows)).collect(),
+            plink: self.plink,
             bed: None,
             index: std::sync::OnceLock::new(),
         }

@@ -103,7 +103,9 @@ impl Loaded {
 
     /// As [`Loaded::read`]; a PLINK 1 fileset (named by its `.bed` or its
     /// prefix) becomes the text of its `.raw` export, of the SNPs in `keep`
-    /// only when given; a VCF keeps only the records of `keep` when given.
+    /// only when given; a BCF becomes VCF text, of the records of
+    /// `text_keep` only when given (a VCF is filtered by
+    /// [`super::GenotypeInput::read`]).
     pub(crate) fn read_genotypes(
         path: &str,
         (keep, text_keep): (
@@ -123,12 +125,6 @@ impl Loaded {
             _ => path.to_string(),
         };
         let path = prefixed.as_str();
-        // A VCF read for some SNPs only is filtered as it is decompressed.
-        if let Some(keep) = text_keep.filter(|_| path != "-" && Path::new(path).is_file()) {
-            if let Some(l) = crate::data::vcf_filter::read(path, keep)? {
-                return Ok(l);
-            }
-        }
         let io = |p: &str| {
             let p = p.to_string();
             move |source| Error::Io {

@@ -79,6 +79,53 @@ pub(crate) struct JoinSummary {
     pub(crate) only_genotypes: usize,
 }
 
+/// A genotype file as read: text to parse, or a VCF parsed as it was
+/// decompressed (the records of the needed SNPs only).
+pub(crate) enum GenotypeInput {
+    /// The file's text (a PLINK fileset or a BCF as text).
+    Text(Loaded),
+    /// A VCF already parsed.
+    Table(Box<vcf_filter::Filtered>),
+}
+
+impl GenotypeInput {
+    /// Reads the genotype file `path`: a VCF holding `opts.text_snps` is
+    /// parsed record by record, keeping those SNPs; any other file is read
+    /// as text (see [`Loaded::read_genotypes`]).
+    pub(crate) fn read(path: &str, opts: &ReadOptions) -> Result<GenotypeInput> {
+        let keep = opts.text_snps.as_deref();
+        if let Some(keep) = keep.filter(|_| path != "-" && std::path::Path::new(path).is_file()) {
+            if let Some(f) = vcf_filter::read(path, keep)? {
+                return Ok(GenotypeInput::Table(Box::new(f)));
+            }
+        }
+        let keep = (opts.genotype_snps.as_deref(), keep);
+        Ok(GenotypeInput::Text(Loaded::read_genotypes(path, keep)?))
+    }
+
+    /// The parsed table and the file's record.
+    pub(crate) fn parse(self, opts: &ReadOptions) -> Result<(DosageTable, FileInfo)> {
+        let (table, name, sha256) = match self {
+            GenotypeInput::Text(gl) => {
+                let delimiter = gl.delimiter(opts.genotype_delimiter);
+                let decimal_comma = opts.decimal_comma && delimiter != Delimiter::Byte(b',');
+                let t = DosageTable::parse(&gl, delimiter, &opts.id, decimal_comma)?;
+                (t, gl.base_name, gl.sha256)
+            }
+            GenotypeInput::Table(f) => {
+                let f = *f;
+                (f.table, f.base_name, f.sha256)
+            }
+        };
+        let info = FileInfo {
+            role: "genotypes".into(),
+            name,
+            sha256,
+        };
+        Ok((table, info))
+    }
+}
+
 /// Patients from the data file, joined with their genotypes when given.
 /// Row `i` of the dataset is row `data_rows[i]` of the clinical table.
 #[derive(Debug, Clone)]
@@ -114,9 +161,8 @@ impl Dataset {
         opts: &ReadOptions,
     ) -> Result<Dataset> {
         let loaded = Loaded::read(data_path)?;
-        let keep = (opts.genotype_snps.as_deref(), opts.text_snps.as_deref());
         let geno = genotypes
-            .map(|g| Loaded::read_genotypes(g, keep))
+            .map(|g| GenotypeInput::read(g, opts))
             .transpose()?;
         let mut ds = Dataset::from_loaded(loaded, geno, opts)?;
         let bed = genotypes
@@ -131,7 +177,7 @@ impl Dataset {
     /// Parses and joins files already read into memory.
     pub(crate) fn from_loaded(
         loaded: Loaded,
-        geno: Option<Loaded>,
+        geno: Option<GenotypeInput>,
         opts: &ReadOptions,
     ) -> Result<Dataset> {
         let delimiter = loaded.delimiter(opts.delimiter);
@@ -153,7 +199,7 @@ impl Dataset {
             sha256: loaded.sha256.clone(),
         }];
         drop(loaded);
-        let Some(gl) = geno else {
+        let Some(gi) = geno else {
             let n = data.n_rows();
             return Ok(Dataset {
                 data,
@@ -168,15 +214,8 @@ impl Dataset {
                 derived: Vec::new(),
             });
         };
-        let geno_delimiter = gl.delimiter(opts.genotype_delimiter);
-        let decimal_comma = opts.decimal_comma && geno_delimiter != Delimiter::Byte(b',');
-        let geno = DosageTable::parse(&gl, geno_delimiter, &opts.id, decimal_comma)?;
-        files.push(FileInfo {
-            role: "genotypes".into(),
-            name: gl.base_name.clone(),
-            sha256: gl.sha256.clone(),
-        });
-        drop(gl);
+        let (geno, info) = gi.parse(opts)?;
+        files.push(info);
         let mut data_rows = Vec::new();
         let mut genotype_rows = Vec::new();
         let ids = &data.columns[id_col];

@@ -63,56 +63,92 @@ struct Seen {
 
 /// Parses a VCF into a dosage table.
 pub(crate) fn parse(loaded: &Loaded) -> Result<DosageTable> {
-    let file = loaded.name.as_str();
-    let mut t = DosageTable::empty(file, GenotypeFormat::Vcf);
-    t.id_column = "sample".into();
-    let mut header_line = 0u64;
-    let mut seen: HashMap<String, Seen> = HashMap::new();
-    let mut counts = Counts::default();
     // A byte-order mark before `##fileformat` is not part of the header.
     let bytes = loaded
         .bytes
         .strip_prefix(b"\xef\xbb\xbf")
         .unwrap_or(&loaded.bytes);
+    let mut p = Parser::new(&loaded.name);
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = i as u64 + 1;
+        p.line(raw, i as u64 + 1)?;
+    }
+    p.finish()
+}
+
+/// A VCF read line by line (the lines a reader hands it may skip records:
+/// see [`super::vcf_filter`]), so that a file is parsed as it is
+/// decompressed without its text in memory.
+pub(crate) struct Parser {
+    t: DosageTable,
+    header_line: u64,
+    seen: HashMap<String, Seen>,
+    counts: Counts,
+}
+
+impl Parser {
+    /// A parser of the file named `file` (for messages).
+    pub(crate) fn new(file: &str) -> Parser {
+        let mut t = DosageTable::empty(file, GenotypeFormat::Vcf);
+        t.id_column = "sample".into();
+        Parser {
+            t,
+            header_line: 0,
+            seen: HashMap::new(),
+            counts: Counts::default(),
+        }
+    }
+
+    /// Reads line `line` (1-based) without its `\n`.
+    pub(crate) fn line(&mut self, raw: &[u8], line: u64) -> Result<()> {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.is_empty() || raw.starts_with(b"##") {
-            continue;
+            return Ok(());
         }
         let s = std::str::from_utf8(raw).map_err(|_| {
             Error::data(
-                Location::file(file).line(line),
+                Location::file(&self.t.file).line(line),
                 "the line is not valid UTF-8 text",
             )
         })?;
         let fields: Vec<&str> = s.split('\t').collect();
-        if header_line == 0 {
-            read_header(&mut t, &fields, line)?;
-            header_line = line;
+        if self.header_line == 0 {
+            read_header(&mut self.t, &fields, line)?;
+            self.header_line = line;
+            Ok(())
         } else {
-            read_variant(&mut t, &fields, line, &mut seen, &mut counts)?;
+            let (t, seen, counts) = (&mut self.t, &mut self.seen, &mut self.counts);
+            read_variant(t, &fields, line, seen, counts)
         }
     }
-    if header_line == 0 {
-        return Err(Error::data(
-            Location::file(file),
-            "no `#CHROM` header line: is this a VCF?",
-        ));
+
+    /// The table, once every line is read.
+    pub(crate) fn finish(self) -> Result<DosageTable> {
+        let Parser {
+            mut t,
+            header_line,
+            counts,
+            ..
+        } = self;
+        if header_line == 0 {
+            return Err(Error::data(
+                Location::file(&t.file),
+                "no `#CHROM` header line: is this a VCF?",
+            ));
+        }
+        if t.snps.is_empty() {
+            let why = if t.skipped_multiallelic > 0 {
+                format!(
+                    "the VCF has no biallelic variants ({} multi-allelic sites skipped)",
+                    t.skipped_multiallelic
+                )
+            } else {
+                "the VCF has a header but no variant lines".into()
+            };
+            return Err(Error::data(Location::file(&t.file), why));
+        }
+        counts.notes(&mut t);
+        Ok(t)
     }
-    if t.snps.is_empty() {
-        let why = if t.skipped_multiallelic > 0 {
-            format!(
-                "the VCF has no biallelic variants ({} multi-allelic sites skipped)",
-                t.skipped_multiallelic
-            )
-        } else {
-            "the VCF has a header but no variant lines".into()
-        };
-        return Err(Error::data(Location::file(file), why));
-    }
-    counts.notes(&mut t);
-    Ok(t)
 }
 
 impl Counts {
@@ -312,13 +348,20 @@ fn sample_dosages(
             format!("`{}` has neither a DS nor a GT field", fields[8]),
         ));
     }
+    let last = ds.max(gt).unwrap_or(0);
     let mut values = Vec::with_capacity(t.ids.len());
     let mut fell_back = 0usize;
     for (k, cell) in fields[FIXED.len()..].iter().enumerate() {
-        let parts: Vec<&str> = cell.split(':').collect();
+        let (mut ds_cell, mut gt_cell) = (None, None);
+        for (i, part) in cell.split(':').enumerate().take(last + 1) {
+            if Some(i) == ds {
+                ds_cell = Some(part).filter(|v| *v != ".");
+            }
+            if Some(i) == gt {
+                gt_cell = Some(part);
+            }
+        }
         let loc = || Location::file(file).line(line).column(&t.ids[k]);
-        let ds_cell = ds.and_then(|d| parts.get(d).copied()).filter(|v| *v != ".");
-        let gt_cell = gt.and_then(|g| parts.get(g).copied());
         let v = match (ds_cell, gt_cell) {
             (Some(v), _) => {
                 parse_dosage(v).map_err(|why| Error::data(loc(), format!("DS: {why}")))?
@@ -353,6 +396,15 @@ fn sample_dosages(
 /// ALT copies in a GT call; `.` anywhere → missing. VCF 4.4's explicit
 /// phasing of the first allele (`/0|1`, `|1`) is read like `0|1`, `1`.
 pub(crate) fn gt_dosage(gt: &str) -> std::result::Result<f64, String> {
+    // The common diploid calls without the general parse (same values).
+    if let &[a, b'/' | b'|', b] = gt.as_bytes() {
+        match (a, b) {
+            (b'0', b'0') => return Ok(0.0),
+            (b'0', b'1') | (b'1', b'0') => return Ok(1.0),
+            (b'1', b'1') => return Ok(2.0),
+            _ => {}
+        }
+    }
     let calls = gt
         .strip_prefix(['/', '|'])
         .filter(|rest| !rest.is_empty())

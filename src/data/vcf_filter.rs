@@ -1,8 +1,8 @@
 //! A VCF read for the SNPs a model needs only: the file is decompressed
-//! and read record by record, and each record whose name is not needed
-//! becomes an empty line (one byte), so a genome-wide VCF is never held
-//! whole and the VCF reader ([`super::vcf`]) still names the file's own
-//! line numbers. A record is needed when its ID, its `ID:ALT` (a record
+//! and read record by record, each needed record is parsed at once by the
+//! VCF reader ([`super::vcf::Parser`]) and the others are skipped, so a
+//! genome-wide VCF's text is never held and messages still name the
+//! file's own line numbers. A record is needed when its ID, its `ID:ALT` (a record
 //! split from a multi-allelic site) or its `CHROM:POS:REF:ALT` (no ID) is
 //! in the set; meta and header lines are kept. Records that are not needed
 //! are not checked.
@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader, Read};
 
 use sha2::{Digest, Sha256};
 
-use crate::data::input::{hex, Loaded};
+use crate::data::input::hex;
 use crate::error::{Error, Location, Result};
 
 /// The names to look for: the needed SNPs, and the ID part of each
@@ -52,11 +52,23 @@ pub(crate) fn needed(line: &[u8], ids: &HashSet<String>) -> bool {
     ))
 }
 
-/// `path` as a [`Loaded`] VCF holding only the records of `keep` (the
-/// others as empty lines), or `None` when the file is not a VCF text file,
-/// has classic-Mac line ends or holds none of the SNPs: the whole-file read
-/// handles those (and names what is missing).
-pub(crate) fn read(path: &str, keep: &HashSet<String>) -> Result<Option<Loaded>> {
+/// A VCF read for some SNPs: the table of those SNPs, and the file's name
+/// and SHA-256 (of all its bytes, as stored).
+pub(crate) struct Filtered {
+    /// The needed SNPs' dosages.
+    pub(crate) table: crate::data::dosage::DosageTable,
+    /// Bare file name.
+    pub(crate) base_name: String,
+    /// SHA-256 of the file as stored.
+    pub(crate) sha256: String,
+}
+
+/// `path` parsed as it is decompressed, keeping only the records of `keep`
+/// (line numbers stay the file's), or `None` when the file is not a VCF
+/// text file, has classic-Mac line ends or holds none of the SNPs: the
+/// whole-file read handles those (and names what is missing). Only the
+/// kept records' dosages are held, never the text.
+pub(crate) fn read(path: &str, keep: &HashSet<String>) -> Result<Option<Filtered>> {
     let io = |source| Error::Io {
         action: "cannot read",
         path: path.into(),
@@ -78,8 +90,8 @@ pub(crate) fn read(path: &str, keep: &HashSet<String>) -> Result<Option<Loaded>>
         return Ok(None);
     }
     let ids = wanted_ids(keep);
-    let mut kept = 0usize;
-    let mut out = Vec::new();
+    let mut parser = crate::data::vcf::Parser::new(path);
+    let (mut kept, mut number) = (0usize, 0u64);
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -92,24 +104,22 @@ pub(crate) fn read(path: &str, keep: &HashSet<String>) -> Result<Option<Loaded>>
         if n == 0 {
             break;
         }
+        number += 1;
         let body = line.strip_suffix(b"\n").unwrap_or(&line);
         let body = body.strip_suffix(b"\r").unwrap_or(body);
         if body.contains(&b'\r') {
             return Ok(None);
         }
-        let meta = body.starts_with(b"#") || body.starts_with(b"\xef\xbb\xbf") || body.is_empty();
+        // A byte-order mark before `##fileformat` is not part of the header.
+        let body = match number {
+            1 => body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body),
+            _ => body,
+        };
+        let meta = body.starts_with(b"#") || body.is_empty();
         let wanted = !meta && needed(body, &ids);
         kept += usize::from(wanted);
         if meta || wanted {
-            out.try_reserve(line.len()).map_err(|_| {
-                Error::data(
-                    Location::file(path),
-                    "not enough memory to hold the VCF records the model needs",
-                )
-            })?;
-            out.extend_from_slice(&line);
-        } else {
-            out.push(b'\n');
+            parser.line(body, number)?;
         }
     }
     drop(lines);
@@ -121,10 +131,9 @@ pub(crate) fn read(path: &str, keep: &HashSet<String>) -> Result<Option<Loaded>>
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.to_string());
-    Ok(Some(Loaded {
-        name: path.to_string(),
+    Ok(Some(Filtered {
+        table: parser.finish()?,
         base_name,
-        bytes: out,
         sha256: sha256_of(path)?,
     }))
 }
@@ -154,7 +163,7 @@ fn sha256_of(path: &str) -> Result<String> {
 mod tests {
     use super::*;
     use crate::data::dosage::DosageTable;
-    use crate::data::input::Delimiter;
+    use crate::data::input::{Delimiter, Loaded};
 
     fn real(name: &str) -> String {
         format!(
@@ -181,8 +190,7 @@ mod tests {
             let keep: HashSet<String> = all.snps().iter().step_by(3).cloned().collect();
             let part = read(&path, &keep).unwrap().unwrap();
             assert_eq!(part.sha256, whole.sha256, "{name}");
-            assert!(part.bytes.len() < whole.bytes.len(), "{name}");
-            let sub = DosageTable::parse(&part, Delimiter::Byte(b'\t'), "x", false).unwrap();
+            let sub = part.table;
             assert_eq!(sub.ids, all.ids, "{name}");
             assert_eq!(sub.snps().len(), keep.len(), "{name}");
             for (s, snp) in sub.snps().iter().enumerate() {
@@ -197,10 +205,10 @@ mod tests {
         }
         // One record of a split multi-allelic site keeps its `ID:ALT` name.
         let keep: HashSet<String> = ["rs87112396:C".to_string()].into();
-        let part = read(&real("multiallelic_split.vcf"), &keep)
+        let sub = read(&real("multiallelic_split.vcf"), &keep)
             .unwrap()
-            .unwrap();
-        let sub = DosageTable::parse(&part, Delimiter::Byte(b'\t'), "x", false).unwrap();
+            .unwrap()
+            .table;
         assert!(sub.find("rs87112396:C").is_some(), "{:?}", sub.snps());
         // A truncated gzip VCF is an error naming the file.
         let gz = std::fs::read(real("base.vcf.gz")).unwrap();

@@ -426,3 +426,81 @@ pub(crate) fn text_frequencies(
             .collect(),
     ))
 }
+
+/// A VCF or BCF whose needed SNPs are held parsed (2 bits a hard call,
+/// see [`crate::data::calls::Dosages`]), picked by sample for every block
+/// of the clinical file: the VCF's text is never held, and the clinical
+/// file and the model inputs are streamed.
+pub(crate) struct TableIndex {
+    table: DosageTable,
+    base_name: String,
+    /// Sample ID hash → row.
+    rows: HashMap<u64, u32>,
+}
+
+impl TableIndex {
+    /// Reads the needed SNPs of the variant file `path` (`read.text_snps`;
+    /// `Ok(Err(why))` when every SNP is needed or a sample ID hash repeats).
+    pub(crate) fn build(
+        path: &str,
+        read: &ReadOptions,
+    ) -> Result<std::result::Result<TableIndex, String>> {
+        if read.text_snps.is_none() {
+            return Ok(Err("the model reads every SNP of the VCF".into()));
+        }
+        let (table, info) = crate::data::GenotypeInput::read(path, read)?.parse(read)?;
+        let n = table.ids.len();
+        let Ok(n32) = u32::try_from(n) else {
+            return Ok(Err("the file has more than 4 billion samples".into()));
+        };
+        let mut rows = HashMap::with_capacity(n);
+        for i in 0..n32 {
+            if rows.insert(id_hash(table.ids.get(i as usize)), i).is_some() {
+                return Ok(Err("two sample IDs share a hash".into()));
+            }
+        }
+        Ok(Ok(TableIndex {
+            table,
+            base_name: info.name,
+            rows,
+        }))
+    }
+
+    /// Samples in the file.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Frequency of the counted allele and the called count of each of
+    /// `snps` over every sample, as the whole-file read computes them.
+    pub(crate) fn frequencies(&self, snps: &[&str]) -> HashMap<String, (f64, usize)> {
+        snps.iter()
+            .filter_map(|&s| {
+                let j = self.table.find(s)?;
+                let f = crate::features::genotype::alleles::counted_frequency(
+                    self.table.values[j].iter(),
+                );
+                Some((s.to_string(), f))
+            })
+            .collect()
+    }
+
+    /// The table of the samples `ids` found in the file, in that order, and
+    /// how many were not found.
+    pub(crate) fn block(&self, ids: &[String]) -> (crate::data::GenotypeInput, usize) {
+        let found: Vec<usize> = ids
+            .iter()
+            .filter_map(|id| {
+                let i = *self.rows.get(&id_hash(id))? as usize;
+                (self.table.ids.get(i) == id.as_str()).then_some(i)
+            })
+            .collect();
+        let missing = ids.len() - found.len();
+        let block = crate::data::vcf_filter::Filtered {
+            table: self.table.select(&found),
+            base_name: self.base_name.clone(),
+            sha256: String::new(),
+        };
+        (crate::data::GenotypeInput::Table(Box::new(block)), missing)
+    }
+}

@@ -7,13 +7,13 @@ use rayon::prelude::*;
 
 use crate::bundle::Bundle;
 use crate::data::chunks::{Block, LineBlocks};
-use crate::data::{Dataset, Loaded, ReadOptions, TextColumn};
+use crate::data::{Dataset, GenotypeInput, Loaded, ReadOptions, TextColumn};
 use crate::error::{Error, Result};
 use crate::eval::apply::{predict_all, replicate_sds};
 use crate::features::pipeline::Unusual;
 use crate::features::Frame;
 use crate::notes::Notes;
-use crate::ranking::indexed::{self, BedIndex, GenotypeIndex};
+use crate::ranking::indexed::{self, BedIndex, GenotypeIndex, TableIndex};
 use crate::ranking::spill::{id_hash, Ranked, Ranker};
 
 /// The files to score (a validated configuration).
@@ -161,6 +161,8 @@ enum Genotypes {
     Indexed(GenotypeIndex),
     /// Samples of a PLINK 1 fileset (its needed SNPs held packed).
     Bed(BedIndex),
+    /// Samples of a VCF or BCF (its needed SNPs held parsed).
+    Table(Box<TableIndex>),
 }
 
 /// True when the file (decompressed) starts as a VCF or a BCF does,
@@ -201,7 +203,13 @@ fn open_streams(
             || l.ends_with(".bcf")
             || is_variant_file(g)
         {
-            return Ok(Err("the genotypes are a VCF or BCF (a VCF is read record by record, keeping the model's SNPs only)".into()));
+            let data = match LineBlocks::open(&files.data) {
+                Ok(d) => d,
+                Err(e) => return Ok(Err(e.to_string())),
+            };
+            return Ok(
+                TableIndex::build(g, &files.read)?.map(|i| (data, Genotypes::Table(Box::new(i))))
+            );
         }
         let bed = crate::data::bed::resolve(g)
             .filter(|b| b.exists() && crate::data::bed::looks_like_bed(b));
@@ -298,10 +306,7 @@ fn stream(
                 group
                     .into_par_iter()
                     .filter(|p| !p.empty)
-                    .map(|p| {
-                        let geno = p.geno.map(|b| b.loaded);
-                        score_block(bundle, p.data.loaded, geno, files, p.missing.as_ref())
-                    })
+                    .map(|p| score_block(bundle, p.data.loaded, p.geno, files, p.missing.as_ref()))
                     .collect::<Vec<_>>()
             },
         );
@@ -377,6 +382,7 @@ fn whole_file_frequencies(
     let snps: Vec<&str> = g.frequencies.keys().map(String::as_str).collect();
     let map = match (geno, &files.genotypes) {
         (Genotypes::Bed(index), _) => index.frequencies(&snps),
+        (Genotypes::Table(index), _) => index.frequencies(&snps),
         (Genotypes::Aligned(_) | Genotypes::Indexed(_), Some(path)) => {
             match indexed::text_frequencies(path, &files.read, &snps)? {
                 Some(m) => m,
@@ -412,6 +418,12 @@ fn join_note(
             state.data_file,
             (index.len() as u64).saturating_sub(n)
         ),
+        Genotypes::Table(index) => format!(
+            "joined on `{}`: {n} patients in both files, {only_data} only in {}, {} only in {g} (streamed in blocks of {batch} rows; the variant file's needed SNPs held parsed, 2 bits a hard call)",
+            state.id_name,
+            state.data_file,
+            (index.len() as u64).saturating_sub(n)
+        ),
         _ => format!(
             "joined on `{}`: {n} patients in both files, 0 only in {}, 0 only in {g} (streamed in blocks of {batch} rows)",
             state.id_name, state.data_file
@@ -421,9 +433,11 @@ fn join_note(
 
 /// A genotype block, the data block's patients it lacks, and whether it
 /// lacks them all.
-type Picked = (Option<Block>, Option<(usize, Vec<String>)>, bool);
+type Picked = (Option<GenotypeInput>, Option<(usize, Vec<String>)>, bool);
 
 const UNCUT: &str = "the data file's IDs cannot be cut from its lines simply";
+
+const QUOTED: &str = "a quoted field goes on past a line end";
 
 /// The genotype block `pick` makes for the IDs of data block `db`, how
 /// many of them it lacks, and whether it lacks them all; `None` when the
@@ -431,16 +445,12 @@ const UNCUT: &str = "the data file's IDs cannot be cut from its lines simply";
 fn picked(
     db: &Block,
     read: &ReadOptions,
-    pick: impl FnOnce(&[String]) -> Result<(Loaded, usize)>,
+    pick: impl FnOnce(&[String]) -> Result<(GenotypeInput, usize)>,
 ) -> Result<Option<Picked>> {
     let Some(ids) = indexed::block_ids(&db.loaded, read) else {
         return Ok(None);
     };
-    let (loaded, missing) = pick(&ids)?;
-    let block = Block {
-        loaded,
-        open_quote: false,
-    };
+    let (block, missing) = pick(&ids)?;
     let empty = missing == ids.len();
     Ok(Some((Some(block), Some((missing, ids)), empty)))
 }
@@ -467,7 +477,7 @@ fn ids_as_parsed(p: &BlockPair, read: &ReadOptions) -> bool {
 /// A block of the data file and the matching block of the genotype file.
 struct BlockPair {
     data: Block,
-    geno: Option<Block>,
+    geno: Option<GenotypeInput>,
     /// With an indexed genotype file: the data block's patients not in it,
     /// and the IDs cut from the data block.
     missing: Option<(usize, Vec<String>)>,
@@ -501,23 +511,30 @@ fn read_group(
             }
             break;
         };
+        let text = |(l, n)| (GenotypeInput::Text(l), n);
         let (gb, missing, empty) = match geno {
             Genotypes::None => (None, None, false),
             Genotypes::Aligned(g) => match g.next_block(batch)? {
-                Some(b) => (Some(b), None, false),
+                Some(b) if b.open_quote => return Ok(Err(QUOTED.into())),
+                Some(b) => (Some(GenotypeInput::Text(b.loaded)), None, false),
                 None => return longer("data"),
             },
-            Genotypes::Indexed(index) => match picked(&db, read, |ids| index.block(ids))? {
+            Genotypes::Indexed(index) => match picked(&db, read, |ids| index.block(ids).map(text))?
+            {
                 Some(p) => p,
                 None => return Ok(Err(UNCUT.into())),
             },
-            Genotypes::Bed(index) => match picked(&db, read, |ids| Ok(index.block(ids)))? {
+            Genotypes::Bed(index) => match picked(&db, read, |ids| Ok(text(index.block(ids))))? {
+                Some(p) => p,
+                None => return Ok(Err(UNCUT.into())),
+            },
+            Genotypes::Table(index) => match picked(&db, read, |ids| Ok(index.block(ids)))? {
                 Some(p) => p,
                 None => return Ok(Err(UNCUT.into())),
             },
         };
-        if db.open_quote || gb.as_ref().is_some_and(|b| b.open_quote) {
-            return Ok(Err("a quoted field goes on past a line end".into()));
+        if db.open_quote {
+            return Ok(Err(QUOTED.into()));
         }
         group.push(BlockPair {
             data: db,
@@ -549,7 +566,7 @@ struct ScoredBlock {
 fn score_block(
     bundle: &Bundle,
     data: Loaded,
-    geno: Option<Loaded>,
+    geno: Option<GenotypeInput>,
     files: &ScoreFiles,
     missing: Option<&(usize, Vec<String>)>,
 ) -> Result<Option<ScoredBlock>> {

@@ -630,6 +630,93 @@ fn plink_fileset_is_streamed_by_sample_in_any_order() {
     );
 }
 
+/// `score` streams the clinical file against a VCF or BCF held parsed (its
+/// needed SNPs only): a clinical file in another order, with patients
+/// absent from the VCF, scores as the whole-file read (stdin) does, in
+/// blocks; palindromic SNPs counted the other way round are judged by the
+/// whole file's allele frequencies in every block.
+#[test]
+fn vcf_is_streamed_by_sample_in_any_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    responder()
+        .args(["train", "--data", &real("clinical.csv")])
+        .args(["--genotypes", &real("base.vcf.gz")])
+        .args(["--target", "responder", "--cv", "0", "--out"])
+        .arg(&model)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(real("clinical.csv")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let header = lines.remove(0);
+    lines.reverse();
+    let mut shuffled = format!("{header}\n");
+    for l in &lines[3..] {
+        shuffled.push_str(l);
+        shuffled.push('\n');
+    }
+    shuffled.push_str("NEW1,40,1\nNEW2,50,0\n");
+    let data = write(dir.path(), "shuffled.csv", &shuffled);
+    // Two palindromic SNPs with REF and ALT swapped (and the calls with
+    // them): told apart from a strand flip by frequency.
+    let vcf = std::fs::read_to_string(real("base.vcf")).unwrap();
+    let swapped: String = vcf
+        .lines()
+        .map(|l| {
+            let mut f: Vec<String> = l.split('\t').map(str::to_string).collect();
+            if f.len() > 2 && (f[2] == "rs18080825" || f[2] == "rs112361229") {
+                f.swap(3, 4);
+                for c in &mut f[9..] {
+                    *c = match c.as_str() {
+                        "0/0" => "1/1".into(),
+                        "1/1" => "0/0".into(),
+                        other => other.into(),
+                    };
+                }
+            }
+            f.join("\t") + "\n"
+        })
+        .collect();
+    let swapped = write(dir.path(), "swapped.vcf", &swapped);
+    let run = |stdin: bool, geno: &str| {
+        let mut c = responder();
+        c.args(["score", "--model"]).arg(&model);
+        if stdin {
+            c.args(["--data", "-"]).write_stdin(shuffled.clone());
+        } else {
+            c.args(["--data", &data]);
+        }
+        let out = c
+            .args(["--genotypes", geno, "--format", "csv"])
+            .args(["--batch-rows", "9"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        (out.stdout, stderr)
+    };
+    let (whole, whole_err) = run(true, &real("base.vcf.gz"));
+    assert!(
+        whole_err.contains("77 patients in both files, 2 only in <stdin>, 3 only in"),
+        "{whole_err}"
+    );
+    for geno in [real("base.vcf.gz"), real("base.bcf"), swapped] {
+        let (streamed, err) = run(false, &geno);
+        assert_eq!(streamed, whole, "{geno}");
+        assert!(
+            err.contains("77 patients in both files, 2 only in")
+                && err.contains("3 only in")
+                && err.contains("streamed in blocks of 9 rows")
+                && err.contains("needed SNPs held parsed"),
+            "{err}"
+        );
+        if geno.ends_with("swapped.vcf") {
+            assert!(err.contains("told apart by allele frequency"), "{err}");
+            assert_eq!(run(true, &geno).0, whole);
+        }
+    }
+}
+
 /// A VCF is read for the model's SNPs only: with `--snps`, training and
 /// scoring read only those records (a broken record of another SNP is not
 /// read), give the same model and scores as the whole file, and keep the

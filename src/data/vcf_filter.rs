@@ -64,11 +64,11 @@ pub(crate) struct Filtered {
 }
 
 /// `path` parsed as it is decompressed, keeping only the records of `keep`
-/// (line numbers stay the file's), or `None` when the file is not a VCF
-/// text file, has classic-Mac line ends or holds none of the SNPs: the
-/// whole-file read handles those (and names what is missing). Only the
-/// kept records' dosages are held, never the text.
-pub(crate) fn read(path: &str, keep: &HashSet<String>) -> Result<Option<Filtered>> {
+/// (every record with `None`; line numbers stay the file's), or `None` when
+/// the file is not a VCF text file, has classic-Mac line ends or holds none
+/// of the SNPs: the whole-file read handles those (and names what is
+/// missing). Only the kept records' dosages are held, never the text.
+pub(crate) fn read(path: &str, keep: Option<&HashSet<String>>) -> Result<Option<Filtered>> {
     let io = |source| Error::Io {
         action: "cannot read",
         path: path.into(),
@@ -89,7 +89,7 @@ pub(crate) fn read(path: &str, keep: &HashSet<String>) -> Result<Option<Filtered
     if !crate::data::vcf::is_vcf(head) {
         return Ok(None);
     }
-    let ids = wanted_ids(keep);
+    let ids = keep.map(wanted_ids);
     let mut parser = crate::data::vcf::Parser::new(path);
     let (mut kept, mut number) = (0usize, 0u64);
     let mut line = Vec::new();
@@ -116,14 +116,14 @@ pub(crate) fn read(path: &str, keep: &HashSet<String>) -> Result<Option<Filtered
             _ => body,
         };
         let meta = body.starts_with(b"#") || body.is_empty();
-        let wanted = !meta && needed(body, &ids);
+        let wanted = !meta && ids.as_ref().is_none_or(|ids| needed(body, ids));
         kept += usize::from(wanted);
         if meta || wanted {
             parser.line(body, number)?;
         }
     }
     drop(lines);
-    if kept == 0 {
+    if kept == 0 && keep.is_some() {
         // None of the SNPs is here: the whole read names what is missing.
         return Ok(None);
     }
@@ -188,7 +188,20 @@ mod tests {
             let whole = Loaded::read(&path).unwrap();
             let all = DosageTable::parse(&whole, Delimiter::Byte(b'\t'), "x", false).unwrap();
             let keep: HashSet<String> = all.snps().iter().step_by(3).cloned().collect();
-            let part = read(&path, &keep).unwrap().unwrap();
+            // Read with no SNP list: every record, as the whole read.
+            let every = read(&path, None).unwrap().unwrap().table;
+            assert_eq!(every.snps(), all.snps(), "{name}");
+            let all_bits = |t: &DosageTable| -> Vec<Vec<u64>> {
+                t.values
+                    .iter()
+                    .map(|d| d.iter().map(f64::to_bits).collect())
+                    .collect()
+            };
+            assert!(all_bits(&every) == all_bits(&all), "{name}");
+            assert_eq!(every.alleles, all.alleles, "{name}");
+            assert_eq!(every.notes, all.notes, "{name}");
+            assert_eq!(every.skipped_multiallelic, all.skipped_multiallelic);
+            let part = read(&path, Some(&keep)).unwrap().unwrap();
             assert_eq!(part.sha256, whole.sha256, "{name}");
             let sub = part.table;
             assert_eq!(sub.ids, all.ids, "{name}");
@@ -205,7 +218,7 @@ mod tests {
         }
         // One record of a split multi-allelic site keeps its `ID:ALT` name.
         let keep: HashSet<String> = ["rs87112396:C".to_string()].into();
-        let sub = read(&real("multiallelic_split.vcf"), &keep)
+        let sub = read(&real("multiallelic_split.vcf"), Some(&keep))
             .unwrap()
             .unwrap()
             .table;
@@ -216,15 +229,13 @@ mod tests {
         let cut = dir.path().join("cut.vcf.gz");
         std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
         let cut = cut.display().to_string();
-        let Err(e) = read(&cut, &keep) else {
+        let Err(e) = read(&cut, Some(&keep)) else {
             panic!("a truncated gzip VCF was read")
         };
         let e = e.to_string();
         assert!(e.starts_with(&cut) && e.contains("truncated"), "{e}");
         // Not a VCF: the whole-file read handles it.
-        assert!(read(&real("base_plink19.raw"), &HashSet::new())
-            .unwrap()
-            .is_none());
-        assert!(read(&real("base.bcf"), &HashSet::new()).unwrap().is_none());
+        assert!(read(&real("base_plink19.raw"), None).unwrap().is_none());
+        assert!(read(&real("base.bcf"), None).unwrap().is_none());
     }
 }

@@ -5,10 +5,10 @@
 //! haploid rule, multi-allelic sites, the same errors), and a line number
 //! in a message is that line of `bcftools view`'s output.
 //!
-//! The BGZF blocks were already inflated when the file was read (BGZF is
-//! gzip); an uncompressed BCF (`bcftools view -Ou`) is read the same way.
-
-use std::io::Write;
+//! A BCF file is inflated (BGZF is gzip) and decoded as it is read, each
+//! needed record parsed at once ([`read_table`]); an uncompressed BCF
+//! (`bcftools view -Ou`) is read the same way. A BCF from stdin is held
+//! and turned into text ([`to_vcf_text`]).
 
 use noodles_vcf::variant::io::Write as _;
 
@@ -19,50 +19,22 @@ pub(crate) fn is_bcf(bytes: &[u8]) -> bool {
     bytes.starts_with(b"BCF\x02")
 }
 
-/// A growing buffer that reports running out of memory as an error
-/// instead of aborting (the VCF text of a BCF is several times its size).
-struct Fallible(Vec<u8>);
-
-impl Write for Fallible {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.try_reserve(buf.len()).map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::OutOfMemory,
-                format!(
-                    "not enough memory to hold {} MB of its VCF text",
-                    self.0.len() >> 20
-                ),
-            )
-        })?;
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 thread_local! {
     /// True while this thread runs the BCF decoder, whose panics are
     /// caught and reported as errors (so the panic hook stays quiet).
     static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// The VCF text of a BCF file's bytes (already decompressed), for the VCF
-/// reader. `name` is the file's name in messages. With `keep`, a record
-/// whose SNP is not needed becomes an empty line (as
-/// [`super::vcf_filter`] does for a VCF).
-///
-/// noodles 0.94 panics on some corrupt records (`todo!()` on an unknown
-/// value type, `unwrap` on a non-UTF-8 ID): the decoder runs under
-/// `catch_unwind`, with the panic message silenced on this thread only,
-/// and a panic becomes an error naming the file.
-pub(crate) fn to_vcf_text(
-    name: &str,
-    bytes: &[u8],
-    keep: Option<&std::collections::HashSet<String>>,
-) -> Result<Vec<u8>> {
+/// What the decoder hands on for each line of the VCF text: the line
+/// (without `\n`), its 1-based number, and whether it is needed (a record
+/// of a SNP not in the set is not).
+type Sink<'a> = dyn FnMut(&[u8], u64, bool) -> Result<()> + 'a;
+
+/// Runs `decode` with noodles' panics caught: noodles 0.94 panics on some
+/// corrupt records (`todo!()` on an unknown value type, `unwrap` on a
+/// non-UTF-8 ID); the panic message is silenced on this thread only and
+/// the panic becomes an error naming the file.
+fn guarded<T>(name: &str, decode: impl FnOnce() -> Result<T>) -> Result<T> {
     static QUIET: std::sync::Once = std::sync::Once::new();
     QUIET.call_once(|| {
         let previous = std::panic::take_hook();
@@ -73,13 +45,7 @@ pub(crate) fn to_vcf_text(
         }));
     });
     DECODING.with(|d| d.set(true));
-    let ids = keep.map(crate::data::vcf_filter::wanted_ids);
-    let result = std::panic::catch_unwind(|| match decode(name, bytes, ids.as_ref()) {
-        // None of the SNPs is here: the whole text names what is missing.
-        Ok((_, 0)) if ids.is_some() => decode(name, bytes, None),
-        other => other,
-    })
-    .map(|r| r.map(|(text, _)| text));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode));
     DECODING.with(|d| d.set(false));
     result.unwrap_or_else(|_| {
         Err(Error::data(
@@ -89,99 +55,240 @@ pub(crate) fn to_vcf_text(
     })
 }
 
-/// Checks the next record's two lengths against the bytes left and its
-/// sample count against the header's before noodles reads it: it would
-/// first allocate what a corrupt length or count says (gigabytes).
-fn check_record(rest: &[u8], samples: usize, at: Location, record: u64) -> Result<()> {
-    const TAIL: &str = "line numbers count the lines `bcftools view` prints";
-    if rest.len() < 8 {
-        return Ok(());
+/// The VCF text of a BCF file's bytes (already decompressed), for the VCF
+/// reader. `name` is the file's name in messages. With `keep`, a record
+/// whose SNP is not needed becomes an empty line (as
+/// [`super::vcf_filter`] does for a VCF); when none is needed, every
+/// record is written (the VCF reader then names what is missing).
+pub(crate) fn to_vcf_text(
+    name: &str,
+    bytes: &[u8],
+    keep: Option<&std::collections::HashSet<String>>,
+) -> Result<Vec<u8>> {
+    let ids = keep.map(crate::data::vcf_filter::wanted_ids);
+    let text = |ids: Option<&std::collections::HashSet<String>>| {
+        let mut out: Vec<u8> = Vec::new();
+        let kept = guarded(name, || {
+            decode(name, bytes, ids, &mut |line, _, wanted| {
+                let line = if wanted { line } else { &[][..] };
+                out.try_reserve(line.len() + 1).map_err(|_| {
+                    Error::data(
+                        Location::file(name),
+                        format!(
+                            "not enough memory to hold {} MB of its VCF text",
+                            out.len() >> 20
+                        ),
+                    )
+                })?;
+                out.extend_from_slice(line);
+                out.push(b'\n');
+                Ok(())
+            })
+        })?;
+        Ok::<_, Error>((out, kept))
+    };
+    match text(ids.as_ref())? {
+        (_, 0) if ids.is_some() => Ok(text(None)?.0),
+        (out, _) => Ok(out),
     }
-    let len =
-        |i: usize| u32::from_le_bytes([rest[i], rest[i + 1], rest[i + 2], rest[i + 3]]) as usize;
-    if rest.len() >= 32 && (len(28) & 0x00ff_ffff) != samples {
-        return Err(Error::data(
-            at,
-            format!("BCF record {record} says it has {} samples but the header names {samples}: the file is corrupt ({TAIL})", len(28) & 0x00ff_ffff),
-        ));
+}
+
+/// The BCF file `path` (BGZF or uncompressed) decoded record by record as
+/// it is read, each needed record parsed at once by the VCF reader: neither
+/// the BCF nor its text is held. `None` when the file is not a BCF or holds
+/// none of the SNPs of `keep` (the whole read then names what is missing).
+pub(crate) fn read_table(
+    path: &str,
+    keep: Option<&std::collections::HashSet<String>>,
+) -> Result<Option<crate::data::vcf_filter::Filtered>> {
+    use std::io::BufRead;
+    let io = |source| Error::Io {
+        action: "cannot read",
+        path: path.into(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut raw = std::io::BufReader::with_capacity(1 << 16, file);
+    let gz = raw.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    let mut input: Box<dyn BufRead> = if gz {
+        Box::new(std::io::BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(raw),
+        ))
+    } else {
+        Box::new(raw)
+    };
+    // Not a BCF, or gzip data too short to tell: the whole-file read
+    // says what the file is.
+    if !input.fill_buf().is_ok_and(is_bcf) {
+        return Ok(None);
     }
-    let need = 8 + len(0) + len(4);
-    if need > rest.len() {
-        return Err(Error::data(
-            at,
-            format!("BCF record {record} says it is {need} bytes long, but only {} are left: the file is truncated or corrupt ({TAIL})", rest.len()),
-        ));
+    let ids = keep.map(crate::data::vcf_filter::wanted_ids);
+    let mut parser = crate::data::vcf::Parser::new(path);
+    let kept = guarded(path, || {
+        decode(path, input, ids.as_ref(), &mut |line, number, wanted| {
+            if wanted {
+                parser.line(line, number)?;
+            }
+            Ok(())
+        })
+    })?;
+    if kept == 0 && keep.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(crate::data::vcf_filter::Filtered {
+        table: parser.finish()?,
+        base_name: std::path::Path::new(path)
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.to_string()),
+        sha256: crate::data::vcf_filter::sha256_of(path)?,
+    }))
+}
+
+/// Checks a record's sample count against the header's before noodles
+/// reads it: it would first allocate what a corrupt count says
+/// (gigabytes). `rec` is the record with its two length fields.
+fn check_record(rec: &[u8], samples: usize, at: Location, record: u64) -> Result<()> {
+    if rec.len() >= 32 {
+        let n = u32::from_le_bytes([rec[28], rec[29], rec[30], rec[31]]) as usize & 0x00ff_ffff;
+        if n != samples {
+            return Err(Error::data(
+                at,
+                format!("BCF record {record} says it has {n} samples but the header names {samples}: the file is corrupt ({TAIL})"),
+            ));
+        }
     }
     Ok(())
 }
 
-/// [`to_vcf_text`] without the guard.
-/// Returns the text and the number of records kept.
+const TAIL: &str = "line numbers count the lines `bcftools view` prints";
+
+/// Reads up to `n` bytes into `buf` (appended), growing it only as bytes
+/// arrive (a corrupt length allocates no more than the file holds); the
+/// count read.
+fn read_up_to(input: &mut impl std::io::Read, n: u64, buf: &mut Vec<u8>) -> std::io::Result<u64> {
+    use std::io::Read;
+    let before = buf.len();
+    input.by_ref().take(n).read_to_end(buf)?;
+    Ok((buf.len() - before) as u64)
+}
+
+/// Decodes a BCF from `input` (inflated), handing every line of its VCF
+/// text to `sink`, records of SNPs not in `ids` marked as not needed.
+/// Returns the number of needed records.
 fn decode(
     name: &str,
-    bytes: &[u8],
+    mut input: impl std::io::Read,
     ids: Option<&std::collections::HashSet<String>>,
-) -> Result<(Vec<u8>, usize)> {
-    let mut reader = noodles_bcf::io::Reader::from(bytes);
-    let header = reader.read_header().map_err(|e| {
+    sink: &mut Sink<'_>,
+) -> Result<usize> {
+    let truncated = |at: Location, what: String| {
+        Error::data(
+            at,
+            format!("{what}: the file is truncated or corrupt ({TAIL})"),
+        )
+    };
+    let read_error = |e: std::io::Error| {
+        Error::data(
+            Location::file(name),
+            format!("cannot read the BCF: {e} (is the file truncated?)"),
+        )
+    };
+    // Magic (5 bytes), l_text, then the header text.
+    let mut head = Vec::new();
+    read_up_to(&mut input, 9, &mut head).map_err(read_error)?;
+    let header_error = |e: String| {
         Error::data(
             Location::file(name),
             format!("cannot read the BCF header: {e} (is the file truncated? `bcftools view -h` shows what it holds)"),
         )
-    })?;
-    let mut writer = noodles_vcf::io::Writer::new(Fallible(Vec::with_capacity(bytes.len() * 4)));
-    let write_error = |line: u64, e: std::io::Error| {
-        Error::data(
-            Location::file(name).line(line),
-            format!("cannot write the BCF record as VCF text: {e}"),
-        )
     };
-    writer
-        .write_header(&header)
-        .map_err(|e| write_error(1, e))?;
-    // The next line of the VCF text: header lines + records so far + 1.
-    let mut line = memchr::memchr_iter(b'\n', &writer.get_ref().0).count() as u64 + 1;
-    // Decoded eagerly (`RecordBuf`): the lazy `bcf::Record` panics on
-    // some corrupt fields (an ID that is not UTF-8) when written out.
+    if head.len() < 9 {
+        return Err(header_error("the file ends inside it".into()));
+    }
+    let l_text = u32::from_le_bytes([head[5], head[6], head[7], head[8]]) as u64;
+    if read_up_to(&mut input, l_text, &mut head).map_err(read_error)? < l_text {
+        return Err(header_error("the file ends inside it".into()));
+    }
+    let header = noodles_bcf::io::Reader::from(&head[..])
+        .read_header()
+        .map_err(|e| header_error(e.to_string()))?;
+    drop(head);
+    let samples = header.sample_names().len();
+    let mut writer = noodles_vcf::io::Writer::new(Vec::new());
+    writer.write_header(&header).map_err(|e| {
+        Error::data(
+            Location::file(name).line(1),
+            format!("cannot write the BCF header as VCF text: {e}"),
+        )
+    })?;
+    let mut line = 0u64;
+    for l in writer.get_ref().split(|&b| b == b'\n') {
+        if !l.is_empty() {
+            line += 1;
+            sink(l, line, true)?;
+        }
+    }
+    // Decoded eagerly (`RecordBuf`): the lazy `bcf::Record` panics on some
+    // corrupt fields (an ID that is not UTF-8) when written out.
     let mut record = noodles_vcf::variant::RecordBuf::default();
-    let mut records = 0u64;
-    let mut kept = 0usize;
+    let (mut records, mut kept) = (0u64, 0usize);
+    let mut rec = Vec::new();
     loop {
-        check_record(
-            reader.get_ref(),
-            header.sample_names().len(),
-            Location::file(name).line(line),
-            records + 1,
-        )?;
-        match reader.read_record_buf(&header, &mut record) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                return Err(Error::data(
-                    Location::file(name).line(line),
-                    format!("cannot decode BCF record {}: {e} (line numbers count the lines `bcftools view` prints; is the file truncated?)", records + 1),
+        line += 1;
+        records += 1;
+        let at = || Location::file(name).line(line);
+        rec.clear();
+        match read_up_to(&mut input, 8, &mut rec).map_err(read_error)? {
+            0 => break,
+            8 => {}
+            n => {
+                return Err(truncated(
+                    at(),
+                    format!("BCF record {records} starts with {n} of its 8 length bytes"),
                 ))
             }
         }
-        let start = writer.get_ref().0.len();
-        writer
-            .write_variant_record(&header, &record)
-            .map_err(|e| write_error(line, e))?;
-        let mut wanted = true;
-        if let Some(ids) = ids {
-            let buf = &mut writer.get_mut().0;
-            let body = buf[start..].strip_suffix(b"\n").unwrap_or(&buf[start..]);
-            wanted = crate::data::vcf_filter::needed(body, ids);
-            if !wanted {
-                buf.truncate(start);
-                buf.push(b'\n');
-            }
+        let len =
+            |i: usize| u32::from_le_bytes([rec[i], rec[i + 1], rec[i + 2], rec[i + 3]]) as u64;
+        let body = len(0) + len(4);
+        let got = read_up_to(&mut input, body, &mut rec).map_err(read_error)?;
+        if got < body {
+            return Err(truncated(
+                at(),
+                format!(
+                    "BCF record {records} says it is {} bytes long, but only {} are left",
+                    body + 8,
+                    got + 8
+                ),
+            ));
         }
+        check_record(&rec, samples, at(), records)?;
+        noodles_bcf::io::Reader::from(&rec[..])
+            .read_record_buf(&header, &mut record)
+            .map_err(|e| {
+                Error::data(
+                    at(),
+                    format!(
+                        "cannot decode BCF record {records}: {e} ({TAIL}; is the file truncated?)"
+                    ),
+                )
+            })?;
+        writer.get_mut().clear();
+        writer.write_variant_record(&header, &record).map_err(|e| {
+            Error::data(
+                at(),
+                format!("cannot write the BCF record as VCF text: {e}"),
+            )
+        })?;
+        let text = writer.get_ref();
+        let text = text.strip_suffix(b"\n").unwrap_or(text);
+        let wanted = ids.is_none_or(|ids| crate::data::vcf_filter::needed(text, ids));
         kept += usize::from(wanted);
-        line += 1;
-        records += 1;
+        sink(text, line, wanted)?;
     }
-    Ok((writer.into_inner().0, kept))
+    Ok(kept)
 }
 
 #[cfg(test)]
@@ -248,6 +355,75 @@ mod tests {
                 d.iter().map(f64::to_bits).collect()
             };
             assert_eq!(bits(&sub.values[s]), bits(&all.values[w]), "{snp}");
+        }
+    }
+
+    /// Read from the file as it is inflated, a BCF gives the table its
+    /// whole VCF text gives (values by bits, alleles, line numbers, notes),
+    /// whole or for some SNPs, BGZF or uncompressed; a truncated file is an
+    /// error naming it, and a file that is not a BCF is left to the
+    /// whole-file read.
+    #[test]
+    fn read_as_it_is_inflated() {
+        use crate::data::dosage::DosageTable;
+        use crate::data::input::{Delimiter, Loaded};
+        let real = |f: &str| {
+            format!(
+                "{}/tests/fixtures/genetics/real/{f}",
+                env!("CARGO_MANIFEST_DIR")
+            )
+        };
+        let l = Loaded {
+            name: "base.bcf".into(),
+            base_name: "base.bcf".into(),
+            bytes: to_vcf_text("base.bcf", &fixture(), None).unwrap(),
+            sha256: String::new(),
+        };
+        let all = DosageTable::parse(&l, Delimiter::Byte(b'\t'), "x", false).unwrap();
+        let bits =
+            |d: &crate::data::calls::Dosages| -> Vec<u64> { d.iter().map(f64::to_bits).collect() };
+        let keep: std::collections::HashSet<String> =
+            all.snps().iter().step_by(3).cloned().collect();
+        for name in ["base.bcf", "base_uncompressed.bcf"] {
+            let every = read_table(&real(name), None).unwrap().unwrap();
+            assert_eq!(every.sha256.len(), 64);
+            let t = every.table;
+            assert_eq!(t.snps(), all.snps(), "{name}");
+            assert_eq!(t.ids, all.ids, "{name}");
+            assert_eq!(t.notes.len(), all.notes.len(), "{name}");
+            for s in 0..t.snps().len() {
+                assert_eq!(bits(&t.values[s]), bits(&all.values[s]), "{name}");
+                assert_eq!(t.alleles[s], all.alleles[s]);
+                assert_eq!(t.snp_lines[s], all.snp_lines[s]);
+            }
+            let sub = read_table(&real(name), Some(&keep)).unwrap().unwrap().table;
+            assert_eq!(sub.snps().len(), keep.len());
+            for (s, snp) in sub.snps().iter().enumerate() {
+                let w = all.find(snp).unwrap();
+                assert_eq!(bits(&sub.values[s]), bits(&all.values[w]), "{snp}");
+                assert_eq!(sub.snp_lines[s], all.snp_lines[w]);
+            }
+        }
+        let none: std::collections::HashSet<String> = ["absent".to_string()].into();
+        assert!(read_table(&real("base.bcf"), Some(&none))
+            .unwrap()
+            .is_none());
+        assert!(read_table(&real("base.vcf"), None).unwrap().is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let raw = std::fs::read(real("base_uncompressed.bcf")).unwrap();
+        for cut in [7, raw.len() / 3, raw.len() - 5] {
+            let f = dir.path().join("cut.bcf");
+            std::fs::write(&f, &raw[..cut]).unwrap();
+            let f = f.display().to_string();
+            match read_table(&f, None) {
+                // Too short to tell it is a BCF: left to the whole read.
+                Ok(None) => assert_eq!(cut, 7),
+                Ok(Some(_)) => panic!("a truncated BCF was read"),
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(e.starts_with(&f) && e.contains("truncated"), "{e}");
+                }
+            }
         }
     }
 

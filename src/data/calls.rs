@@ -180,7 +180,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hard_calls_stay_bytes_until_a_fraction() {
+    fn hard_calls_stay_packed_until_a_fraction() {
         let mut d = Dosages::from(vec![0.0, 1.0, f64::NAN, 2.0]);
         assert!(matches!(d, Dosages::Hard { .. }));
         assert_eq!(d.bits_per_call(), 2);

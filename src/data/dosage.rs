@@ -171,7 +171,9 @@ impl DosageTable {
     }
 
     /// The table of rows `rows` (in that order): the same SNPs, notes and
-    /// counts, for one block of patients picked from a table held whole.
+    /// counts (and SNP lookup, if built), for one block of patients picked
+    /// from a table held whole. The SNP names are copied: fine for a
+    /// model's SNPs, heavy for a genome-wide polygenic score.
     pub(crate) fn select(&self, rows: &[usize]) -> DosageTable {
         DosageTable {
             file: self.file.clone(),
@@ -188,7 +190,7 @@ impl DosageTable {
             values: self.values.iter().map(|v| v.select(rows)).collect(),
             plink: self.plink,
             bed: None,
-            index: std::sync::OnceLock::new(),
+            index: self.index.clone(),
         }
     }
 

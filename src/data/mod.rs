@@ -89,13 +89,17 @@ pub(crate) enum GenotypeInput {
 }
 
 impl GenotypeInput {
-    /// Reads the genotype file `path`: a VCF is parsed record by record as
-    /// it is decompressed, keeping the SNPs of `opts.text_snps` (all without
-    /// it); any other file is read as text (see [`Loaded::read_genotypes`]).
+    /// Reads the genotype file `path`: a VCF or BCF is parsed record by
+    /// record as it is decompressed, keeping the SNPs of `opts.text_snps`
+    /// (all without it); any other file is read as text (see
+    /// [`Loaded::read_genotypes`]).
     pub(crate) fn read(path: &str, opts: &ReadOptions) -> Result<GenotypeInput> {
         let keep = opts.text_snps.as_deref();
         if path != "-" && std::path::Path::new(path).is_file() {
             if let Some(f) = vcf_filter::read(path, keep)? {
+                return Ok(GenotypeInput::Table(Box::new(f)));
+            }
+            if let Some(f) = bcf::read_table(path, keep)? {
                 return Ok(GenotypeInput::Table(Box::new(f)));
             }
         }

@@ -1,8 +1,8 @@
-//! A VCF read for the SNPs a model needs only: the file is decompressed
-//! and read record by record, each needed record is parsed at once by the
-//! VCF reader ([`super::vcf::Parser`]) and the others are skipped, so a
-//! genome-wide VCF's text is never held and messages still name the
-//! file's own line numbers. A record is needed when its ID, its `ID:ALT` (a record
+//! A VCF read as it is decompressed, record by record: each needed record
+//! (every record without a SNP set) is parsed at once by the VCF reader
+//! ([`super::vcf::Parser`]) and the others are skipped, so a genome-wide
+//! VCF's text is never held and messages still name the file's own line
+//! numbers. A record is needed when its ID, its `ID:ALT` (a record
 //! split from a multi-allelic site) or its `CHROM:POS:REF:ALT` (no ID) is
 //! in the set; meta and header lines are kept. Records that are not needed
 //! are not checked.
@@ -59,7 +59,7 @@ pub(crate) struct Filtered {
     pub(crate) table: crate::data::dosage::DosageTable,
     /// Bare file name.
     pub(crate) base_name: String,
-    /// SHA-256 of the file as stored.
+    /// SHA-256 of the file as stored (empty for a block picked from it).
     pub(crate) sha256: String,
 }
 
@@ -85,8 +85,13 @@ pub(crate) fn read(path: &str, keep: Option<&HashSet<String>>) -> Result<Option<
     } else {
         Box::new(raw)
     };
-    let head = lines.fill_buf().map_err(io)?;
-    if !crate::data::vcf::is_vcf(head) {
+    // Not a VCF, gzip data too short to tell, or binary: the whole-file
+    // read says what the file is.
+    let text_vcf = |h: &[u8]| {
+        let h = &h[..h.len().min(8192)];
+        crate::data::vcf::is_vcf(h) && h.iter().filter(|&&b| b == 0).count() * 100 <= h.len()
+    };
+    if !lines.fill_buf().is_ok_and(text_vcf) {
         return Ok(None);
     }
     let ids = keep.map(wanted_ids);
@@ -98,7 +103,10 @@ pub(crate) fn read(path: &str, keep: Option<&HashSet<String>>) -> Result<Option<
         let n = lines.read_until(b'\n', &mut line).map_err(|e| {
             Error::data(
                 Location::file(path),
-                format!("cannot read the VCF: {e} (is the gzip data truncated?)"),
+                match gz {
+                    true => format!("cannot decompress gzip data: {e} (is the file truncated?)"),
+                    false => format!("cannot read the VCF: {e}"),
+                },
             )
         })?;
         if n == 0 {
@@ -140,7 +148,7 @@ pub(crate) fn read(path: &str, keep: Option<&HashSet<String>>) -> Result<Option<
 
 /// The SHA-256 (hex) of the file's bytes as stored (a second, sequential
 /// read).
-fn sha256_of(path: &str) -> Result<String> {
+pub(crate) fn sha256_of(path: &str) -> Result<String> {
     let io = |source| Error::Io {
         action: "cannot read",
         path: path.into(),

@@ -440,15 +440,18 @@ pub(crate) struct TableIndex {
 
 impl TableIndex {
     /// Reads the needed SNPs of the variant file `path` (`read.text_snps`;
-    /// `Ok(Err(why))` when every SNP is needed or a sample ID hash repeats).
+    /// `Ok(Err(why))` when the model names no SNP, so the whole-file read
+    /// joins on the file's samples alone, or a sample ID hash repeats).
     pub(crate) fn build(
         path: &str,
         read: &ReadOptions,
     ) -> Result<std::result::Result<TableIndex, String>> {
-        if read.text_snps.is_none() {
-            return Ok(Err("the model reads every SNP of the VCF".into()));
+        if read.text_snps.as_ref().is_none_or(|k| k.is_empty()) {
+            return Ok(Err("the model reads no SNP from the variant file".into()));
         }
         let (table, info) = crate::data::GenotypeInput::read(path, read)?.parse(read)?;
+        // Built once here, cloned into every block's table.
+        let _ = table.find("");
         let n = table.ids.len();
         let Ok(n32) = u32::try_from(n) else {
             return Ok(Err("the file has more than 4 billion samples".into()));

@@ -357,7 +357,7 @@ fn usable(
         Ok(Some(b)) => Ok(b),
         Ok(None) | Err(_) if aligned => Err(None),
         Ok(None) => Err(Some(
-            "the indexed genotype lines did not join as expected".into(),
+            "the genotype block picked by sample ID did not join as expected".into(),
         )),
         Err(_) => Err(Some("a problem was found in a block".into())),
     }

@@ -715,6 +715,21 @@ fn vcf_is_streamed_by_sample_in_any_order() {
             assert_eq!(run(true, &geno).0, whole);
         }
     }
+    // The VCF's whole text from stdin (the reader of the text, not the
+    // streamed parse) gives the same scores.
+    let out = responder()
+        .args(["score", "--model"])
+        .arg(&model)
+        .args(["--data", &data, "--genotypes", "-", "--format", "csv"])
+        .write_stdin(std::fs::read(real("base.vcf")).unwrap())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("reading whole files"),
+        "{err}"
+    );
+    assert_eq!(out.stdout, whole);
 }
 
 /// A VCF is read for the model's SNPs only: with `--snps`, training and

@@ -402,9 +402,10 @@ mod tests {
 
     /// A record's site (the five fields that tell whether it is needed)
     /// is read from the BCF as its written VCF line shows it: no ID, two
-    /// IDs, several ALTs, ALT `.`, an indel, GT:DS and a haploid call
-    /// (`sites.bcf`, bcftools `view -Ob`); and records picked by those
-    /// sites give the whole read's values.
+    /// IDs, several ALTs, ALT `.`, an indel, GT:DS, a haploid call and a
+    /// caller's GT:AD:DP:GQ:PL:FT with missing values (`sites.bcf`, bcftools
+    /// `view -Ob` of `sites.vcf`); the BCF reads as its VCF does; and records
+    /// picked by those sites give the whole read's values.
     #[test]
     fn a_records_site_is_its_vcf_lines() {
         let path = concat!(
@@ -428,11 +429,34 @@ mod tests {
             assert_eq!(site(&record, &header).unwrap(), five.join("\t"));
             n += 1;
         }
-        assert_eq!(n, 6);
+        assert_eq!(n, 8);
+        let bits =
+            |d: &crate::data::calls::Dosages| -> Vec<u64> { d.iter().map(f64::to_bits).collect() };
         let whole = read_table(path, None).unwrap().unwrap().table;
-        let keep: std::collections::HashSet<String> = ["1:1000:A:G", "rs11;rs12", "rs15", "rs16"]
-            .map(String::from)
-            .into();
+        // As its VCF (the same records as text) reads.
+        let vcf = crate::data::vcf_filter::read(&path.replace(".bcf", ".vcf"), None)
+            .unwrap()
+            .unwrap()
+            .table;
+        assert_eq!(whole.snps(), vcf.snps());
+        assert_eq!(whole.snps().len(), 7, "the multi-allelic rs13 is skipped");
+        assert_eq!(whole.skipped_multiallelic, 1);
+        for s in 0..vcf.snps().len() {
+            assert_eq!(
+                bits(&whole.values[s]),
+                bits(&vcf.values[s]),
+                "{}",
+                vcf.snps()[s]
+            );
+            assert_eq!(whole.alleles[s], vcf.alleles[s]);
+            // Lines count `bcftools view`'s header (it adds a FILTER line).
+            let from_first = |t: &crate::data::dosage::DosageTable| t.snp_lines[s] - t.snp_lines[0];
+            assert_eq!(from_first(&whole), from_first(&vcf));
+        }
+        let keep: std::collections::HashSet<String> =
+            ["1:1000:A:G", "rs11;rs12", "rs15", "rs16", "rs17", "rs18"]
+                .map(String::from)
+                .into();
         let sub = read_table(path, Some(&keep)).unwrap().unwrap().table;
         assert_eq!(
             sub.snps(),
@@ -445,9 +469,6 @@ mod tests {
         );
         for (s, snp) in sub.snps().iter().enumerate() {
             let w = whole.find(snp).unwrap();
-            let bits = |d: &crate::data::calls::Dosages| -> Vec<u64> {
-                d.iter().map(f64::to_bits).collect()
-            };
             assert_eq!(bits(&sub.values[s]), bits(&whole.values[w]), "{snp}");
             assert_eq!(sub.snp_lines[s], whole.snp_lines[w]);
         }

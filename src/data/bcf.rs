@@ -1,9 +1,10 @@
 //! BCF (binary VCF) genotype files. Decoded record by record by
 //! `noodles-bcf` and written out by `noodles-vcf` as the VCF text that
-//! `bcftools view FILE.bcf` prints, which the VCF reader ([`super::vcf`])
-//! then reads: a BCF means exactly what its VCF text means (DS else GT, the
-//! haploid rule, multi-allelic sites, the same errors), and a line number
-//! in a message is that line of `bcftools view`'s output.
+//! `bcftools view --no-version FILE.bcf` prints (but for an IUPAC code in
+//! REF, which noodles writes as a base), which the VCF reader
+//! ([`super::vcf`]) then reads: a BCF means what its VCF text means (DS
+//! else GT, the haploid rule, multi-allelic sites, the same errors), and a
+//! line number in a message is that line of `bcftools view`'s output.
 //!
 //! A BCF file is inflated (BGZF is gzip) and decoded as it is read, each
 //! needed record parsed at once ([`read_table`]); an uncompressed BCF
@@ -23,6 +24,18 @@ thread_local! {
     /// True while this thread runs the BCF decoder, whose panics are
     /// caught and reported as errors (so the panic hook stays quiet).
     static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// True while the decoder hands a line on to its sink (the VCF
+    /// parser): a panic there is a bug of ours, not a corrupt file, and is
+    /// neither silenced nor caught.
+    static IN_SINK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Hands a line on to `sink` outside the panic silencing of [`guarded`].
+fn handed(sink: &mut Sink<'_>, line: &[u8], number: u64, wanted: bool) -> Result<()> {
+    IN_SINK.with(|f| f.set(true));
+    let r = sink(line, number, wanted);
+    IN_SINK.with(|f| f.set(false));
+    r
 }
 
 /// What the decoder hands on for each line of the VCF text: the line
@@ -39,7 +52,7 @@ fn guarded<T>(name: &str, decode: impl FnOnce() -> Result<T>) -> Result<T> {
     QUIET.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !DECODING.with(|d| d.get()) {
+            if !DECODING.with(|d| d.get()) || IN_SINK.with(|f| f.get()) {
                 previous(info);
             }
         }));
@@ -47,7 +60,10 @@ fn guarded<T>(name: &str, decode: impl FnOnce() -> Result<T>) -> Result<T> {
     DECODING.with(|d| d.set(true));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode));
     DECODING.with(|d| d.set(false));
-    result.unwrap_or_else(|_| {
+    result.unwrap_or_else(|payload| {
+        if IN_SINK.with(|f| f.replace(false)) {
+            std::panic::resume_unwind(payload);
+        }
         Err(Error::data(
             Location::file(name),
             "the BCF is corrupt (its decoder gave up on a record): check it with `bcftools view FILE.bcf > /dev/null`",
@@ -147,8 +163,8 @@ pub(crate) fn read_table(
 }
 
 /// Checks a record's sample count against the header's before noodles
-/// reads it: it would first allocate what a corrupt count says
-/// (gigabytes). `rec` is the record with its two length fields.
+/// decodes it, so that a corrupt count is named as such (a clear error,
+/// early). `rec` is the record with its two length fields.
 fn check_record(rec: &[u8], samples: usize, at: Location, record: u64) -> Result<()> {
     if rec.len() >= 32 {
         let n = u32::from_le_bytes([rec[28], rec[29], rec[30], rec[31]]) as usize & 0x00ff_ffff;
@@ -162,7 +178,7 @@ fn check_record(rec: &[u8], samples: usize, at: Location, record: u64) -> Result
     Ok(())
 }
 
-const TAIL: &str = "line numbers count the lines `bcftools view` prints";
+const TAIL: &str = "line numbers count the lines `bcftools view --no-version` prints";
 
 /// Reads up to `n` bytes into `buf` (appended), growing it only as bytes
 /// arrive (a corrupt length allocates no more than the file holds); the
@@ -227,7 +243,7 @@ fn decode(
     for l in writer.get_ref().split(|&b| b == b'\n') {
         if !l.is_empty() {
             line += 1;
-            sink(l, line, true)?;
+            handed(sink, l, line, true)?;
         }
     }
     // The lazy `bcf::Record` (fields decoded as they are written out): the
@@ -267,6 +283,13 @@ fn decode(
                 ),
             ));
         }
+        if rec[..4] == [0; 4] {
+            // noodles would leave the previous record in place.
+            return Err(truncated(
+                at(),
+                format!("BCF record {records} has no site fields (its first length is 0)"),
+            ));
+        }
         check_record(&rec, samples, at(), records)?;
         noodles_bcf::io::Reader::from(&rec[..])
             .read_record(&mut record)
@@ -278,15 +301,16 @@ fn decode(
                     ),
                 )
             })?;
-        // A record not needed is not written out (its samples are the time).
-        let wanted = ids.is_none_or(|ids| {
+        // A record whose site shows it is not needed is not written out
+        // (its samples are the time); whether a written record is needed is
+        // read from its text, as for a VCF.
+        let skip = ids.is_some_and(|ids| {
             site(&record, &header)
-                .is_none_or(|s| crate::data::vcf_filter::needed(s.as_bytes(), ids))
+                .is_some_and(|s| !crate::data::vcf_filter::needed(s.as_bytes(), ids))
         });
-        kept += usize::from(wanted);
         writer.get_mut().clear();
-        if !wanted {
-            sink(&[], line, false)?;
+        if skip {
+            handed(sink, &[], line, false)?;
             continue;
         }
         writer.write_variant_record(&header, &record).map_err(|e| {
@@ -297,14 +321,18 @@ fn decode(
         })?;
         let text = writer.get_ref();
         let text = text.strip_suffix(b"\n").unwrap_or(text);
-        sink(text, line, true)?;
+        let wanted = ids.is_none_or(|ids| crate::data::vcf_filter::needed(text, ids));
+        kept += usize::from(wanted);
+        handed(sink, text, line, wanted)?;
     }
     Ok(kept)
 }
 
 /// The first five fields of a record's VCF line (CHROM, POS, ID, REF,
 /// ALT), enough to tell whether it is needed; `None` when one cannot be
-/// decoded (the record is then written out, which names the problem).
+/// decoded or REF holds a base other than A, C, G, T or N (noodles' writer
+/// turns IUPAC codes into bases): the record is then written out and its
+/// text decides.
 fn site(record: &noodles_bcf::Record, header: &noodles_vcf::Header) -> Option<String> {
     use noodles_vcf::variant::record::{AlternateBases as _, Ids as _};
     let chrom = record.reference_sequence_name(header.string_maps()).ok()?;
@@ -323,7 +351,9 @@ fn site(record: &noodles_bcf::Record, header: &noodles_vcf::Header) -> Option<St
     } else {
         ids.join(";")
     };
-    let reference = std::str::from_utf8(reference.as_ref()).ok()?;
+    let reference = std::str::from_utf8(reference.as_ref())
+        .ok()
+        .filter(|r| r.bytes().all(|b| b"ACGTNacgtn".contains(&b)))?;
     let alts = alts.iter().collect::<std::io::Result<Vec<&str>>>().ok()?;
     let alts = if alts.is_empty() {
         ".".into()
@@ -368,6 +398,8 @@ mod tests {
                 .collect()
         };
         assert_eq!(data(&text), data(&vcf));
+        // `bcftools view --no-version base.bcf` prints 7 `##` lines.
+        assert_eq!(text.lines().filter(|l| l.starts_with("##")).count(), 7);
     }
 
     /// With a SNP set, the records of other SNPs become empty lines: the
@@ -472,6 +504,39 @@ mod tests {
             assert_eq!(bits(&sub.values[s]), bits(&whole.values[w]), "{snp}");
             assert_eq!(sub.snp_lines[s], whole.snp_lines[w]);
         }
+    }
+
+    /// A record whose REF is an IUPAC code is named as its written text
+    /// names it (noodles writes `R` as `A`) and is found when the BCF is
+    /// read for that name; a record with no site fields (a zero first
+    /// length) is an error, not the previous record again.
+    #[test]
+    fn iupac_ref_and_empty_record() {
+        let real = |f: &str| {
+            format!(
+                "{}/tests/fixtures/genetics/real/{f}",
+                env!("CARGO_MANIFEST_DIR")
+            )
+        };
+        let whole = read_table(&real("iupac.bcf"), None).unwrap().unwrap().table;
+        assert_eq!(whole.snps(), ["1:9000:A:G", "rs19"]);
+        let keep: std::collections::HashSet<String> = ["1:9000:A:G".to_string()].into();
+        let sub = read_table(&real("iupac.bcf"), Some(&keep))
+            .unwrap()
+            .expect("the IUPAC record is found")
+            .table;
+        assert_eq!(sub.snps(), ["1:9000:A:G"]);
+        // The records as plain bytes (not gzip), then 8 zero bytes.
+        let mut raw = fixture();
+        raw.extend_from_slice(&[0; 8]);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("zero.bcf");
+        std::fs::write(&f, &raw).unwrap();
+        let e = read_table(&f.display().to_string(), None)
+            .err()
+            .expect("a zero-length record is an error")
+            .to_string();
+        assert!(e.contains("has no site fields"), "{e}");
     }
 
     /// Read from the file as it is inflated, a BCF gives the table its

@@ -79,12 +79,13 @@ pub(crate) struct JoinSummary {
     pub(crate) only_genotypes: usize,
 }
 
-/// A genotype file as read: text to parse, or a VCF parsed as it was
-/// decompressed (the records of the needed SNPs only).
+/// A genotype file as read: text to parse, or a VCF/BCF parsed as it was
+/// decompressed (the records of the needed SNPs only, when known).
 pub(crate) enum GenotypeInput {
-    /// The file's text (a PLINK fileset or a BCF as text).
+    /// The file's text: a CSV/TSV, `.raw`, a PLINK fileset as `.raw` text,
+    /// or a VCF/BCF from stdin (or one left to the whole read).
     Text(Loaded),
-    /// A VCF already parsed.
+    /// A VCF or BCF file already parsed.
     Table(Box<vcf_filter::Filtered>),
 }
 

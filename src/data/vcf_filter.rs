@@ -52,8 +52,8 @@ pub(crate) fn needed(line: &[u8], ids: &HashSet<String>) -> bool {
     ))
 }
 
-/// A VCF read for some SNPs: the table of those SNPs, and the file's name
-/// and SHA-256 (of all its bytes, as stored).
+/// A VCF or BCF parsed as it was read: the table of the SNPs kept (some
+/// or all), and the file's name and SHA-256 (of all its bytes, as stored).
 pub(crate) struct Filtered {
     /// The needed SNPs' dosages.
     pub(crate) table: crate::data::dosage::DosageTable,

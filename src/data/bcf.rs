@@ -190,30 +190,20 @@ fn read_up_to(input: &mut impl std::io::Read, n: u64, buf: &mut Vec<u8>) -> std:
     Ok((buf.len() - before) as u64)
 }
 
-/// Decodes a BCF from `input` (inflated), handing every line of its VCF
-/// text to `sink`, records of SNPs not in `ids` marked as not needed.
-/// Returns the number of needed records.
-fn decode(
-    name: &str,
-    mut input: impl std::io::Read,
-    ids: Option<&std::collections::HashSet<String>>,
-    sink: &mut Sink<'_>,
-) -> Result<usize> {
-    let truncated = |at: Location, what: String| {
-        Error::data(
-            at,
-            format!("{what}: the file is truncated or corrupt ({TAIL})"),
-        )
-    };
-    let read_error = |e: std::io::Error| {
+/// The message of an input error while reading the BCF `name`.
+fn read_error(name: &str) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| {
         Error::data(
             Location::file(name),
             format!("cannot read the BCF: {e} (is the file truncated?)"),
         )
-    };
-    // Magic (5 bytes), l_text, then the header text.
+    }
+}
+
+/// Reads the BCF header from `input` (magic, `l_text`, then the text).
+fn read_header(name: &str, input: &mut impl std::io::Read) -> Result<noodles_vcf::Header> {
     let mut head = Vec::new();
-    read_up_to(&mut input, 9, &mut head).map_err(read_error)?;
+    read_up_to(input, 9, &mut head).map_err(read_error(name))?;
     let header_error = |e: String| {
         Error::data(
             Location::file(name),
@@ -224,13 +214,69 @@ fn decode(
         return Err(header_error("the file ends inside it".into()));
     }
     let l_text = u32::from_le_bytes([head[5], head[6], head[7], head[8]]) as u64;
-    if read_up_to(&mut input, l_text, &mut head).map_err(read_error)? < l_text {
+    if read_up_to(input, l_text, &mut head).map_err(read_error(name))? < l_text {
         return Err(header_error("the file ends inside it".into()));
     }
-    let header = noodles_bcf::io::Reader::from(&head[..])
+    noodles_bcf::io::Reader::from(&head[..])
         .read_header()
-        .map_err(|e| header_error(e.to_string()))?;
-    drop(head);
+        .map_err(|e| header_error(e.to_string()))
+}
+
+/// Reads BCF record number `record` (its two lengths and body) into
+/// `rec`, checked as far as can be before decoding; `false` at the end of
+/// the file. `at` is its line in the VCF text.
+fn next_record(
+    input: &mut impl std::io::Read,
+    rec: &mut Vec<u8>,
+    (name, at, record): (&str, Location, u64),
+    samples: usize,
+) -> Result<bool> {
+    let truncated = |what: String| {
+        Error::data(
+            at.clone(),
+            format!("{what}: the file is truncated or corrupt ({TAIL})"),
+        )
+    };
+    rec.clear();
+    match read_up_to(input, 8, rec).map_err(read_error(name))? {
+        0 => return Ok(false),
+        8 => {}
+        n => {
+            return Err(truncated(format!(
+                "BCF record {record} starts with {n} of its 8 length bytes"
+            )))
+        }
+    }
+    let len = |i: usize| u32::from_le_bytes([rec[i], rec[i + 1], rec[i + 2], rec[i + 3]]) as u64;
+    let (first, body) = (len(0), len(0) + len(4));
+    let got = read_up_to(input, body, rec).map_err(read_error(name))?;
+    if got < body {
+        return Err(truncated(format!(
+            "BCF record {record} says it is {} bytes long, but only {} are left",
+            body + 8,
+            got + 8
+        )));
+    }
+    if first == 0 {
+        // noodles would leave the previous record in place.
+        return Err(truncated(format!(
+            "BCF record {record} has no site fields (its first length is 0)"
+        )));
+    }
+    check_record(rec, samples, at, record)?;
+    Ok(true)
+}
+
+/// Decodes a BCF from `input` (inflated), handing every line of its VCF
+/// text to `sink`, records of SNPs not in `ids` marked as not needed.
+/// Returns the number of needed records.
+fn decode(
+    name: &str,
+    mut input: impl std::io::Read,
+    ids: Option<&std::collections::HashSet<String>>,
+    sink: &mut Sink<'_>,
+) -> Result<usize> {
+    let header = read_header(name, &mut input)?;
     let samples = header.sample_names().len();
     let mut writer = noodles_vcf::io::Writer::new(Vec::new());
     writer.write_header(&header).map_err(|e| {
@@ -258,39 +304,9 @@ fn decode(
         line += 1;
         records += 1;
         let at = || Location::file(name).line(line);
-        rec.clear();
-        match read_up_to(&mut input, 8, &mut rec).map_err(read_error)? {
-            0 => break,
-            8 => {}
-            n => {
-                return Err(truncated(
-                    at(),
-                    format!("BCF record {records} starts with {n} of its 8 length bytes"),
-                ))
-            }
+        if !next_record(&mut input, &mut rec, (name, at(), records), samples)? {
+            break;
         }
-        let len =
-            |i: usize| u32::from_le_bytes([rec[i], rec[i + 1], rec[i + 2], rec[i + 3]]) as u64;
-        let body = len(0) + len(4);
-        let got = read_up_to(&mut input, body, &mut rec).map_err(read_error)?;
-        if got < body {
-            return Err(truncated(
-                at(),
-                format!(
-                    "BCF record {records} says it is {} bytes long, but only {} are left",
-                    body + 8,
-                    got + 8
-                ),
-            ));
-        }
-        if rec[..4] == [0; 4] {
-            // noodles would leave the previous record in place.
-            return Err(truncated(
-                at(),
-                format!("BCF record {records} has no site fields (its first length is 0)"),
-            ));
-        }
-        check_record(&rec, samples, at(), records)?;
         noodles_bcf::io::Reader::from(&rec[..])
             .read_record(&mut record)
             .map_err(|e| {

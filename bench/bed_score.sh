@@ -34,3 +34,17 @@ read -r wall kb < time.txt
 echo "score ${PATIENTS} x ${SNPS} from a .bed, clinical file shuffled: ${wall} s, $((kb / 1024)) MB peak"
 grep -h "joined on" err.txt
 rm -f scores.csv
+# The same with a polygenic score over every SNP of the fileset (weights
+# drawn once, seeded) beside 20 SNP features: the score is streamed over the
+# whole .bed once, then joined to each block of the clinical file.
+awk -v s="$SEED" 'BEGIN { srand(s + 3); print "SNP\tA1\tBETA" } { printf "%s\t%s\t%.6f\n", $2, $5, rand() - 0.5 }' geno.bim > weights.txt
+head -n 20 geno.bim | cut -f2 > snps.txt
+"$BIN" train --data train.csv --genotypes geno.bed --snps snps.txt --prs-weights weights.txt \
+  --target responder --cv 0 --out model_prs.json -q
+/usr/bin/time -f '%e %M' -o time.txt "$BIN" score --model model_prs.json --data clinical.csv \
+  --genotypes geno.bed --format csv --out scores.csv 2> err.txt
+read -r wall kb < time.txt
+echo "score ${PATIENTS} x ${SNPS} from a .bed with a polygenic score over all ${SNPS} SNPs: ${wall} s, $((kb / 1024)) MB peak"
+grep -h "joined on\|reading whole" err.txt || true
+sha256sum scores.csv | cut -c1-16
+rm -f scores.csv

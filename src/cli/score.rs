@@ -200,7 +200,6 @@ impl Args {
                 genotypes: input.genotypes,
                 batch_rows: self.batch_rows,
                 intervals: control.is_some(),
-                streams_prs: bundle.genotypes.as_ref().is_some_and(|g| !g.prs.is_empty()),
             })
         };
         Ok(Config {

@@ -120,6 +120,9 @@ pub(crate) struct DosageTable {
     /// The PLINK `.bed` the table was decoded from (its rows are the
     /// `.fam`'s samples, in order), which polygenic scores stream over.
     pub(crate) bed: Option<std::path::PathBuf>,
+    /// Polygenic scores computed over the whole `.bed` this block was cut
+    /// from, by row (`score`'s streamed blocks; empty otherwise).
+    pub(crate) scores: Vec<(String, Vec<f64>)>,
     /// SNP name → first column, and file name → first column, for [`find`](Self::find).
     index: std::sync::OnceLock<SnpIndex>,
 }
@@ -166,6 +169,7 @@ impl DosageTable {
             plink: format == GenotypeFormat::PlinkRaw,
             format,
             bed: None,
+            scores: Vec::new(),
             index: std::sync::OnceLock::new(),
         }
     }
@@ -190,6 +194,11 @@ impl DosageTable {
             values: self.values.iter().map(|v| v.select(rows)).collect(),
             plink: self.plink,
             bed: None,
+            scores: self
+                .scores
+                .iter()
+                .map(|(n, v)| (n.clone(), rows.iter().map(|&r| v[r]).collect()))
+                .collect(),
             index: self.index.clone(),
         }
     }

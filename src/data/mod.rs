@@ -87,6 +87,9 @@ pub(crate) enum GenotypeInput {
     Text(Loaded),
     /// A VCF or BCF file already parsed.
     Table(Box<vcf_filter::Filtered>),
+    /// A block of a PLINK `.bed` as `.raw` text, with the polygenic scores
+    /// computed over the whole fileset, by row of the block.
+    BedBlock(Loaded, Vec<(String, Vec<f64>)>),
 }
 
 impl GenotypeInput {
@@ -110,11 +113,16 @@ impl GenotypeInput {
 
     /// The parsed table and the file's record.
     pub(crate) fn parse(self, opts: &ReadOptions) -> Result<(DosageTable, FileInfo)> {
+        let text = |gl: &Loaded| {
+            let delimiter = gl.delimiter(opts.genotype_delimiter);
+            let decimal_comma = opts.decimal_comma && delimiter != Delimiter::Byte(b',');
+            DosageTable::parse(gl, delimiter, &opts.id, decimal_comma)
+        };
         let (table, name, sha256) = match self {
-            GenotypeInput::Text(gl) => {
-                let delimiter = gl.delimiter(opts.genotype_delimiter);
-                let decimal_comma = opts.decimal_comma && delimiter != Delimiter::Byte(b',');
-                let t = DosageTable::parse(&gl, delimiter, &opts.id, decimal_comma)?;
+            GenotypeInput::Text(gl) => (text(&gl)?, gl.base_name, gl.sha256),
+            GenotypeInput::BedBlock(gl, scores) => {
+                let mut t = text(&gl)?;
+                t.scores = scores;
                 (t, gl.base_name, gl.sha256)
             }
             GenotypeInput::Table(f) => {

@@ -339,14 +339,22 @@ pub(crate) struct BedIndex {
     packed: crate::data::bed::PackedFileset,
     /// IID hash → sample index.
     rows: HashMap<u64, u32>,
+    /// The model's polygenic scores over every sample, streamed over the
+    /// whole fileset once (memory: 8 bytes a sample and score).
+    scores: Vec<(String, Vec<f64>)>,
+    /// What computing them noted (flips, dropped palindromic SNPs).
+    pub(crate) notes: Vec<String>,
 }
 
 impl BedIndex {
-    /// Reads the fileset of `bed` with the SNPs `keep`; `Ok(Err(why))`
-    /// when an IID appears twice (the whole-file read names it).
+    /// Reads the fileset of `bed` with the SNPs `keep`, and the polygenic
+    /// scores of `model` over all its samples (`keep_ambiguous` as read);
+    /// `Ok(Err(why))` when an IID appears twice (the whole-file read names
+    /// it).
     pub(crate) fn build(
         bed: &std::path::Path,
         keep: &std::collections::HashSet<String>,
+        model: Option<(&crate::features::genotype::GenotypeModel, bool)>,
     ) -> Result<std::result::Result<BedIndex, String>> {
         let packed = crate::data::bed::PackedFileset::read(bed, keep)?;
         let n = packed.len();
@@ -359,7 +367,16 @@ impl BedIndex {
                 return Ok(Err("a sample ID appears twice in the .fam".into()));
             }
         }
-        Ok(Ok(BedIndex { packed, rows }))
+        let (scores, notes) = match model.filter(|(m, _)| !m.prs.is_empty()) {
+            Some((m, keep_ambiguous)) => m.scores_over_bed(bed, n, keep_ambiguous)?,
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(Ok(BedIndex {
+            packed,
+            rows,
+            scores,
+            notes,
+        }))
     }
 
     /// Samples in the fileset.
@@ -373,8 +390,8 @@ impl BedIndex {
     }
 
     /// The `.raw` block of the samples `ids` found in the fileset, in that
-    /// order, and how many were not found.
-    pub(crate) fn block(&self, ids: &[String]) -> (Loaded, usize) {
+    /// order (with their polygenic scores), and how many were not found.
+    pub(crate) fn block(&self, ids: &[String]) -> (crate::data::GenotypeInput, usize) {
         let found: Vec<usize> = ids
             .iter()
             .filter_map(|id| {
@@ -383,7 +400,13 @@ impl BedIndex {
             })
             .collect();
         let missing = ids.len() - found.len();
-        (self.packed.block(&found), missing)
+        let scores = self
+            .scores
+            .iter()
+            .map(|(n, v)| (n.clone(), found.iter().map(|&i| v[i]).collect()))
+            .collect();
+        let block = crate::data::GenotypeInput::BedBlock(self.packed.block(&found), scores);
+        (block, missing)
     }
 }
 

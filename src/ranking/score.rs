@@ -30,9 +30,6 @@ pub(crate) struct ScoreFiles {
     /// Append, after the arms' probabilities, the bootstrap SD of every
     /// pair of arms' difference (see [`replicate_sds`]).
     pub(crate) intervals: bool,
-    /// The model has polygenic scores, which are streamed over a whole
-    /// PLINK fileset (so a `.bed` is read whole, not in blocks).
-    pub(crate) streams_prs: bool,
 }
 
 /// A finished ranking: the ranked patients, the ID column's name and the
@@ -187,6 +184,7 @@ fn is_variant_file(path: &str) -> bool {
 /// The two files as line blocks (the genotype file indexed with
 /// `indexed`), or why they cannot be streamed.
 fn open_streams(
+    bundle: &Bundle,
     files: &ScoreFiles,
     indexed: bool,
 ) -> Result<std::result::Result<(LineBlocks, Genotypes), String>> {
@@ -214,18 +212,19 @@ fn open_streams(
         let bed = crate::data::bed::resolve(g)
             .filter(|b| b.exists() && crate::data::bed::looks_like_bed(b));
         if let Some(bed) = bed {
-            let keep = files.read.genotype_snps.as_deref();
-            let Some(keep) = keep.filter(|_| !files.streams_prs) else {
-                return Ok(Err(
-                    "the model's polygenic score is streamed over the whole PLINK fileset".into(),
-                ));
+            let Some(keep) = files.read.genotype_snps.as_deref() else {
+                return Ok(Err("the model names no SNP".into()));
             };
+            let model = bundle
+                .genotypes
+                .as_ref()
+                .map(|m| (m, files.read.keep_ambiguous));
             let data = match LineBlocks::open(&files.data) {
                 Ok(d) => d,
                 Err(e) => return Ok(Err(e.to_string())),
             };
             // Any problem: the whole-file read reports it.
-            return Ok(match BedIndex::build(&bed, keep) {
+            return Ok(match BedIndex::build(&bed, keep, model) {
                 Ok(Ok(i)) => Ok((data, Genotypes::Bed(i))),
                 Ok(Err(why)) => Err(why),
                 Err(e) => Err(e.to_string()),
@@ -262,7 +261,7 @@ fn stream(
     notes: &mut Notes,
     indexed: bool,
 ) -> Result<Streamed> {
-    let (mut data, mut geno) = match open_streams(files, indexed)? {
+    let (mut data, mut geno) = match open_streams(bundle, files, indexed)? {
         Ok(s) => s,
         Err(why) => return Ok(Streamed::Fallback(why)),
     };
@@ -333,6 +332,13 @@ fn stream(
     };
     if let Some(note) = join_note(&state, &geno, n, only_data, batch) {
         notes.info(note);
+    }
+    if let Genotypes::Bed(index) = &geno {
+        for n in &index.notes {
+            if !state.notes.contains(n) {
+                state.notes.push(n.clone());
+            }
+        }
     }
     for note in state.notes {
         notes.info(note);
@@ -524,7 +530,7 @@ fn read_group(
                 Some(p) => p,
                 None => return Ok(Err(UNCUT.into())),
             },
-            Genotypes::Bed(index) => match picked(&db, read, |ids| Ok(text(index.block(ids))))? {
+            Genotypes::Bed(index) => match picked(&db, read, |ids| Ok(index.block(ids)))? {
                 Some(p) => p,
                 None => return Ok(Err(UNCUT.into())),
             },

@@ -577,9 +577,9 @@ fn plink_fileset_is_streamed_by_sample_in_any_order() {
     }
     shuffled.push_str("NEW1,40,1\nNEW2,50,0\n");
     let data = write(dir.path(), "shuffled.csv", &shuffled);
-    let run = |stdin: bool| {
+    let run_on = |model: &std::path::Path, stdin: bool| {
         let mut c = responder();
-        c.args(["score", "--model"]).arg(&model);
+        c.args(["score", "--model"]).arg(model);
         if stdin {
             c.args(["--data", "-"]).write_stdin(shuffled.clone());
         } else {
@@ -594,9 +594,43 @@ fn plink_fileset_is_streamed_by_sample_in_any_order() {
         assert!(out.status.success(), "{stderr}");
         (out.stdout, stderr)
     };
+    let run = |stdin: bool| run_on(&model, stdin);
     let (whole, whole_err) = run(true);
     let (streamed, err) = run(false);
     assert_eq!(streamed, whole);
+    // With a polygenic score (computed over the whole fileset once, then
+    // joined to each block): the same scores and notes as the whole read.
+    let snps = write(dir.path(), "snps.txt", "rs73040201\n");
+    let prs_model = dir.path().join("prs.json");
+    responder()
+        .args(["train", "--data", &real("clinical.csv")])
+        .args(["--genotypes", &real("base_plink2.bed"), "--snps", &snps])
+        .args(["--prs-weights", &real("weights_plink.txt")])
+        .args(["--target", "responder", "--cv", "0", "--out"])
+        .arg(&prs_model)
+        .assert()
+        .success();
+    let (whole_prs, whole_prs_err) = run_on(&prs_model, true);
+    let (streamed_prs, prs_err) = run_on(&prs_model, false);
+    assert_eq!(streamed_prs, whole_prs);
+    assert!(prs_err.contains("needed SNPs held packed"), "{prs_err}");
+    let notes = |e: &str| -> Vec<String> {
+        e.lines()
+            .filter(|l| {
+                !l.contains("patients in both files")
+                    && !l.starts_with("scored")
+                    && !l.starts_with("reading whole files")
+            })
+            .map(|l| l.replace("<stdin>", "shuffled.csv"))
+            .collect()
+    };
+    assert_eq!(notes(&prs_err), notes(&whole_prs_err));
+    // Trained on plink 2's A1 = ALT, scored on plink 1.9's minor-allele A1:
+    // the score's flips are noted, once.
+    assert!(
+        notes(&prs_err).iter().any(|l| l.contains("flipped")),
+        "{prs_err}"
+    );
     // A repeated IID in the .fam: the whole-file read names it.
     for ext in ["bed", "bim"] {
         std::fs::copy(

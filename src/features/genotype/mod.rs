@@ -465,6 +465,28 @@ impl GenotypeModel {
         ))
     }
 
+    /// Every sample's value of each polygenic score, streamed over the
+    /// whole `.bed` of `n` samples (in `.fam` order) as the whole-file read
+    /// computes them, and the notes that read gives; `score` joins them to
+    /// its blocks ([`DosageTable::scores`](crate::data::dosage::DosageTable)).
+    pub(crate) fn scores_over_bed(
+        &self,
+        bed: &std::path::Path,
+        n: usize,
+        keep_ambiguous: bool,
+    ) -> Result<(TrainingScores, Vec<String>)> {
+        let all: Vec<usize> = (0..n).collect();
+        let training = (&self.alleles, &self.frequencies);
+        let mut out = Vec::with_capacity(self.prs.len());
+        let mut notes = Vec::new();
+        for p in &self.prs {
+            let (v, n) = p.compute_bed(bed, &all, training, keep_ambiguous)?;
+            notes.extend(n);
+            out.push((p.name.clone(), v));
+        }
+        Ok((out, notes))
+    }
+
     /// Adds the scores and `pc1..pcK` to the dataset, computed for every
     /// joined row (a score streamed over a `.bed`); returns notes.
     pub(crate) fn add_features(&self, ds: &mut Dataset) -> Result<Vec<String>> {
@@ -486,6 +508,12 @@ impl GenotypeModel {
         let mut add: Vec<(String, Vec<f64>)> = Vec::new();
         for p in &self.prs {
             let done = scored.iter().find(|(n, _)| *n == p.name);
+            // Computed over the whole `.bed` before `score` cut it in blocks.
+            if let Some((_, v)) = g.scores.iter().find(|(n, _)| *n == p.name) {
+                let values = ds.genotype_rows.iter().map(|&r| v[r]).collect();
+                add.push((p.name.clone(), values));
+                continue;
+            }
             let values = match (&g.bed, done) {
                 (Some(_), Some((_, sums))) => ds
                     .genotype_rows

@@ -152,8 +152,12 @@ pub(crate) fn read_table(
     if kept == 0 && keep.is_some() {
         return Ok(None);
     }
+    let mut table = parser.finish()?;
+    table
+        .notes
+        .extend(crate::data::input::bgzf_truncation_note(path));
     Ok(Some(crate::data::vcf_filter::Filtered {
-        table: parser.finish()?,
+        table,
         base_name: std::path::Path::new(path)
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())

@@ -260,6 +260,40 @@ fn classic_mac_line_ends(bytes: &mut [u8]) {
 }
 
 /// Lower-case hexadecimal of a byte string.
+/// The empty block that ends every BGZF file bgzip, bcftools and htslib
+/// write (SAM/BAM specification §4.1.2, "End-of-file marker").
+const BGZF_EOF: [u8; 28] = [
+    0x1f, 0x8b, 0x08, 0x04, 0, 0, 0, 0, 0, 0xff, 0x06, 0, 0x42, 0x43, 0x02, 0, 0x1b, 0, 0x03, 0, 0,
+    0, 0, 0, 0, 0, 0, 0,
+];
+
+/// A note for stderr when the file at `path` is BGZF (gzip whose first
+/// block carries the `BC` extra field) but does not end with the
+/// end-of-file block: a copy cut at a block boundary (a killed `bgzip` or
+/// `bcftools` run) decompresses cleanly with its last records missing.
+/// htslib warns the same ("no BGZF EOF marker; file may be truncated").
+pub(crate) fn bgzf_truncation_note(path: &str) -> Option<String> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut head = [0u8; 16];
+    f.read_exact(&mut head).ok()?;
+    let bgzf = head[..4] == BGZF_EOF[..4] && head[12..14] == *b"BC";
+    if !bgzf {
+        return None;
+    }
+    let len = f.metadata().ok()?.len();
+    let mut tail = [0u8; 28];
+    let ends = len >= 28
+        && f.seek(SeekFrom::Start(len - 28)).is_ok()
+        && f.read_exact(&mut tail).is_ok()
+        && tail == BGZF_EOF;
+    (!ends).then(|| {
+        format!(
+            "{path}: the BGZF file does not end with the end-of-file block bgzip and bcftools write, so it may be truncated (records after a cut would be absent): check it with `bgzip -t {path}`"
+        )
+    })
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(bytes.len() * 2);

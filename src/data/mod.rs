@@ -119,7 +119,14 @@ impl GenotypeInput {
             DosageTable::parse(gl, delimiter, &opts.id, decimal_comma)
         };
         let (table, name, sha256) = match self {
-            GenotypeInput::Text(gl) => (text(&gl)?, gl.base_name, gl.sha256),
+            GenotypeInput::Text(gl) => {
+                let mut t = text(&gl)?;
+                if gl.name != "-" && gl.name != "<stdin>" {
+                    t.notes
+                        .extend(crate::data::input::bgzf_truncation_note(&gl.name));
+                }
+                (t, gl.base_name, gl.sha256)
+            }
             GenotypeInput::BedBlock(gl, scores) => {
                 let mut t = text(&gl)?;
                 t.scores = scores;

@@ -139,8 +139,12 @@ pub(crate) fn read(path: &str, keep: Option<&HashSet<String>>) -> Result<Option<
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.to_string());
+    let mut table = parser.finish()?;
+    table
+        .notes
+        .extend(crate::data::input::bgzf_truncation_note(path));
     Ok(Some(Filtered {
-        table: parser.finish()?,
+        table,
         base_name,
         sha256: sha256_of(path)?,
     }))

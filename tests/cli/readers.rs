@@ -859,3 +859,34 @@ fn filtered_vcf_keeps_the_score_snps() {
         &["rs73040201"],
     );
 }
+
+/// A BGZF file without its end-of-file block (a copy cut at a block
+/// boundary reads cleanly, its last records missing) is read with a note
+/// on stderr naming it, as htslib warns; bgzip's own file has no note.
+#[test]
+fn bgzf_without_its_end_block_is_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(real("base.vcf.gz")).unwrap();
+    bytes.truncate(bytes.len() - 28);
+    let cut = dir.path().join("cut.vcf.gz");
+    std::fs::write(&cut, &bytes).unwrap();
+    let cut = cut.display().to_string();
+    let (_, stderr) = train_real(&cut, &[]);
+    assert!(
+        stderr.contains("cut.vcf.gz: the BGZF file does not end with the end-of-file block")
+            && stderr.contains("may be truncated"),
+        "{stderr}"
+    );
+    let (_, stderr) = train_real(&real("base.vcf.gz"), &[]);
+    assert!(!stderr.contains("end-of-file block"), "{stderr}");
+    // Read for the model's SNPs at scoring, and as a BCF.
+    let model = model_of(dir.path(), "m.json", Some(&real("base.vcf")), &[]);
+    assert!(scored(&model, Some(&cut)).1.contains("may be truncated"));
+    let mut bcf = std::fs::read(real("base.bcf")).unwrap();
+    bcf.truncate(bcf.len() - 28);
+    let cut_bcf = dir.path().join("cut.bcf");
+    std::fs::write(&cut_bcf, &bcf).unwrap();
+    let cut_bcf = cut_bcf.display().to_string();
+    assert!(scored(&model, Some(&cut_bcf)).1.contains("may be truncated"));
+    assert!(!scored(&model, Some(&real("base.bcf"))).1.contains("may be truncated"));
+}

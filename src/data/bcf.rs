@@ -152,18 +152,7 @@ pub(crate) fn read_table(
     if kept == 0 && keep.is_some() {
         return Ok(None);
     }
-    let mut table = parser.finish()?;
-    table
-        .notes
-        .extend(crate::data::input::bgzf_truncation_note(path));
-    Ok(Some(crate::data::vcf_filter::Filtered {
-        table,
-        base_name: std::path::Path::new(path)
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.to_string()),
-        sha256: crate::data::vcf_filter::sha256_of(path)?,
-    }))
+    crate::data::vcf_filter::finished(path, parser).map(Some)
 }
 
 /// Checks a record's sample count against the header's before noodles

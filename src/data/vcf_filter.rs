@@ -135,24 +135,30 @@ pub(crate) fn read(path: &str, keep: Option<&HashSet<String>>) -> Result<Option<
         // None of the SNPs is here: the whole read names what is missing.
         return Ok(None);
     }
-    let base_name = std::path::Path::new(path)
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.to_string());
+    finished(path, parser).map(Some)
+}
+
+/// The table of the variant file `path` once `parser` has read it, with a
+/// note when it may be truncated, its bare name and its hash.
+pub(crate) fn finished(path: &str, parser: crate::data::vcf::Parser) -> Result<Filtered> {
     let mut table = parser.finish()?;
     table
         .notes
         .extend(crate::data::input::bgzf_truncation_note(path));
-    Ok(Some(Filtered {
+    let base_name = std::path::Path::new(path)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string());
+    Ok(Filtered {
         table,
         base_name,
         sha256: sha256_of(path)?,
-    }))
+    })
 }
 
 /// The SHA-256 (hex) of the file's bytes as stored (a second, sequential
 /// read).
-pub(crate) fn sha256_of(path: &str) -> Result<String> {
+fn sha256_of(path: &str) -> Result<String> {
     let io = |source| Error::Io {
         action: "cannot read",
         path: path.into(),

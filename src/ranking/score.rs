@@ -123,12 +123,17 @@ struct StreamState {
 }
 
 impl StreamState {
-    fn absorb(&mut self, block: &mut ScoredBlock) {
-        for note in block.notes.drain(..) {
-            if !self.notes.contains(&note) {
-                self.notes.push(note);
+    /// Adds the notes not already there.
+    fn absorb_notes(&mut self, notes: &[String]) {
+        for note in notes {
+            if !self.notes.contains(note) {
+                self.notes.push(note.clone());
             }
         }
+    }
+
+    fn absorb(&mut self, block: &mut ScoredBlock) {
+        self.absorb_notes(&std::mem::take(&mut block.notes));
         for (feature, n) in std::mem::take(&mut block.unseen) {
             *self.unseen.entry(feature).or_insert(0) += n;
         }
@@ -334,11 +339,7 @@ fn stream(
         notes.info(note);
     }
     if let Genotypes::Bed(index) = &geno {
-        for n in &index.notes {
-            if !state.notes.contains(n) {
-                state.notes.push(n.clone());
-            }
-        }
+        state.absorb_notes(&index.notes);
     }
     for note in state.notes {
         notes.info(note);

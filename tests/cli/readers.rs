@@ -887,6 +887,10 @@ fn bgzf_without_its_end_block_is_noted() {
     let cut_bcf = dir.path().join("cut.bcf");
     std::fs::write(&cut_bcf, &bcf).unwrap();
     let cut_bcf = cut_bcf.display().to_string();
-    assert!(scored(&model, Some(&cut_bcf)).1.contains("may be truncated"));
-    assert!(!scored(&model, Some(&real("base.bcf"))).1.contains("may be truncated"));
+    assert!(scored(&model, Some(&cut_bcf))
+        .1
+        .contains("may be truncated"));
+    assert!(!scored(&model, Some(&real("base.bcf")))
+        .1
+        .contains("may be truncated"));
 }

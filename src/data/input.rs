@@ -259,7 +259,6 @@ fn classic_mac_line_ends(bytes: &mut [u8]) {
     }
 }
 
-/// Lower-case hexadecimal of a byte string.
 /// The empty block that ends every BGZF file bgzip, bcftools and htslib
 /// write (SAM/BAM specification §4.1.2, "End-of-file marker").
 const BGZF_EOF: [u8; 28] = [
@@ -274,6 +273,10 @@ const BGZF_EOF: [u8; 28] = [
 /// htslib warns the same ("no BGZF EOF marker; file may be truncated").
 pub(crate) fn bgzf_truncation_note(path: &str) -> Option<String> {
     use std::io::{Seek, SeekFrom};
+    // A regular file only: reopening a named pipe would block.
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
     let mut f = std::fs::File::open(path).ok()?;
     let mut head = [0u8; 16];
     f.read_exact(&mut head).ok()?;
@@ -294,6 +297,7 @@ pub(crate) fn bgzf_truncation_note(path: &str) -> Option<String> {
     })
 }
 
+/// Lower-case hexadecimal of a byte string.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(bytes.len() * 2);

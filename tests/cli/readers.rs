@@ -894,3 +894,31 @@ fn bgzf_without_its_end_block_is_noted() {
         .1
         .contains("may be truncated"));
 }
+
+/// A genotype file given as a named pipe (`<(zcat …)`, `mkfifo`) is read
+/// once: nothing reopens it after its writer is done (which would block).
+#[cfg(unix)]
+#[test]
+fn genotypes_from_a_named_pipe_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("geno.raw");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let text = std::fs::read(real("base_plink2.raw")).unwrap();
+    let path = fifo.clone();
+    let writer = std::thread::spawn(move || std::fs::write(path, text));
+    let out = dir.path().join("m.json");
+    responder()
+        .args(["train", "--data", &real("clinical.csv"), "--genotypes"])
+        .arg(&fifo)
+        .args(["--target", "responder", "--cv", "0", "--out"])
+        .arg(&out)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .success();
+    writer.join().unwrap().unwrap();
+    assert!(out.exists());
+}

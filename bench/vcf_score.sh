@@ -3,7 +3,7 @@
 # (default 200,000 × 200) written by `plink2 --dummy … --export vcf bgz`, a
 # clinical file listing the samples in a shuffled order, a logistic model
 # trained on the first 5,000; wall time and peak memory of scoring everyone.
-# Usage: bench/vcf_score.sh   (needs plink2)   PATIENTS=… SNPS=… SEED=… OUT=…
+# Usage: bench/vcf_score.sh   (needs plink2; bcftools for the BCF row)   PATIENTS=… SNPS=… SEED=… OUT=…
 #   RESPONDER=path  another binary (e.g. a previous build, for a before/after)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,3 +37,13 @@ echo "score ${PATIENTS} x ${SNPS} from a bgzipped VCF, clinical file shuffled: $
 grep -h "joined on\|reading whole" err.txt || true
 sha256sum scores.csv | cut -c1-16
 rm -f scores.csv
+# The same genotypes as a BCF (bcftools view -Ob), when bcftools is here.
+if command -v bcftools >/dev/null; then
+  [[ -f geno.bcf ]] || bcftools view -Ob -o geno.bcf geno.vcf.gz --threads 2
+  /usr/bin/time -f '%e %M' -o time.txt "$BIN" score --model model.json --data clinical.csv \
+    --genotypes geno.bcf --format csv --out scores.csv 2> err.txt
+  read -r wall kb < time.txt
+  echo "score ${PATIENTS} x ${SNPS} from a BCF, clinical file shuffled: ${wall} s, $((kb / 1024)) MB peak"
+  sha256sum scores.csv | cut -c1-16
+  rm -f scores.csv
+fi

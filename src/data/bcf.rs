@@ -322,7 +322,7 @@ fn decode(
             handed(sink, &[], line, false)?;
             continue;
         }
-        writer.write_variant_record(&header, &record).map_err(|e| {
+        write_record(&mut writer, &header, &record).map_err(|e| {
             Error::data(
                 at(),
                 format!("cannot write the BCF record as VCF text: {e}"),
@@ -335,6 +335,41 @@ fn decode(
         handed(sink, text, line, wanted)?;
     }
     Ok(kept)
+}
+
+/// Writes `record` as a VCF line. noodles 0.94 does not decode every valid
+/// encoding: it stops with `todo!()` on a GT stored as 16-bit integers,
+/// which bcftools writes at a site with more than 63 ALT alleles. Such a
+/// multi-allelic site is written with its site fields and missing calls,
+/// which the VCF reader skips and counts like any multi-allelic site; a
+/// biallelic record noodles cannot write is an error.
+fn write_record(
+    writer: &mut noodles_vcf::io::Writer<Vec<u8>>,
+    header: &noodles_vcf::Header,
+    record: &noodles_bcf::Record,
+) -> std::io::Result<()> {
+    let lazy = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        writer.write_variant_record(header, record)
+    }));
+    let failed = match lazy {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(e)) => e,
+        Err(_) => std::io::Error::other("noodles cannot decode its samples"),
+    };
+    writer.get_mut().clear();
+    let site =
+        site(record, header).filter(|s| s.rsplit('\t').next().is_some_and(|alt| alt.contains(',')));
+    let Some(site) = site else {
+        return Err(failed);
+    };
+    let out = writer.get_mut();
+    out.extend_from_slice(site.as_bytes());
+    out.extend_from_slice(b"\t.\t.\t.\tGT");
+    for _ in 0..header.sample_names().len() {
+        out.extend_from_slice(b"\t.");
+    }
+    out.push(b'\n');
+    Ok(())
 }
 
 /// The first five fields of a record's VCF line (CHROM, POS, ID, REF,
@@ -546,6 +581,37 @@ mod tests {
             .expect("a zero-length record is an error")
             .to_string();
         assert!(e.contains("has no site fields"), "{e}");
+    }
+
+    /// A site with 70 ALT alleles, whose GT bcftools stores as 16-bit
+    /// integers (which noodles 0.94 cannot decode), is skipped and counted
+    /// as multi-allelic, as the VCF of the same records is read; the sites
+    /// around it read as the VCF's.
+    #[test]
+    fn a_site_with_many_alleles_is_skipped_as_in_the_vcf() {
+        let real = |f: &str| {
+            format!(
+                "{}/tests/fixtures/genetics/real/{f}",
+                env!("CARGO_MANIFEST_DIR")
+            )
+        };
+        let bcf = read_table(&real("many_alleles.bcf"), None)
+            .unwrap()
+            .unwrap()
+            .table;
+        let vcf = crate::data::vcf_filter::read(&real("many_alleles.vcf"), None)
+            .unwrap()
+            .unwrap()
+            .table;
+        assert_eq!(bcf.snps(), ["rs1", "rs3"]);
+        assert_eq!(bcf.snps(), vcf.snps());
+        assert_eq!(bcf.skipped_multiallelic, 1);
+        for s in 0..2 {
+            let bits = |t: &crate::data::dosage::DosageTable| -> Vec<u64> {
+                t.values[s].iter().map(f64::to_bits).collect()
+            };
+            assert_eq!(bits(&bcf), bits(&vcf));
+        }
     }
 
     /// Read from the file as it is inflated, a BCF gives the table its

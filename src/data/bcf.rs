@@ -117,23 +117,7 @@ pub(crate) fn read_table(
     path: &str,
     keep: Option<&std::collections::HashSet<String>>,
 ) -> Result<Option<crate::data::vcf_filter::Filtered>> {
-    use std::io::BufRead;
-    let io = |source| Error::Io {
-        action: "cannot read",
-        path: path.into(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut raw = std::io::BufReader::with_capacity(1 << 16, file);
-    let gz = raw.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-    let mut input: Box<dyn BufRead> = if gz {
-        Box::new(std::io::BufReader::with_capacity(
-            1 << 16,
-            flate2::read::MultiGzDecoder::new(raw),
-        ))
-    } else {
-        Box::new(raw)
-    };
+    let (mut input, _) = crate::data::vcf_filter::open_inflated(path)?;
     // Not a BCF, or gzip data too short to tell: the whole-file read
     // says what the file is.
     if !input.fill_buf().is_ok_and(is_bcf) {
@@ -412,17 +396,26 @@ mod tests {
     use super::*;
     use std::io::Read;
 
-    /// The fixture BCF (bcftools `view -Ob`), inflated.
-    fn fixture() -> Vec<u8> {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/genetics/real/base.bcf"
-        );
+    /// A file of the real-tool fixtures.
+    fn real(f: &str) -> String {
+        format!(
+            "{}/tests/fixtures/genetics/real/{f}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    }
+
+    /// The fixture file `name` (bcftools `view -Ob`), inflated.
+    fn inflated(name: &str) -> Vec<u8> {
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(real(name)).unwrap())
             .read_to_end(&mut out)
             .unwrap();
         out
+    }
+
+    /// The fixture BCF `base.bcf`, inflated.
+    fn fixture() -> Vec<u8> {
+        inflated("base.bcf")
     }
 
     /// The VCF text equals bcftools' own `view -Ov` of the same file
@@ -430,11 +423,7 @@ mod tests {
     #[test]
     fn vcf_text_is_what_bcftools_prints() {
         let text = String::from_utf8(to_vcf_text("base.bcf", &fixture(), None).unwrap()).unwrap();
-        let vcf = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/genetics/real/base.vcf"
-        ))
-        .unwrap();
+        let vcf = std::fs::read_to_string(real("base.vcf")).unwrap();
         let data = |t: &str| -> Vec<String> {
             t.lines()
                 .filter(|l| !l.starts_with("##"))
@@ -484,14 +473,8 @@ mod tests {
     /// picked by those sites give the whole read's values.
     #[test]
     fn a_records_site_is_its_vcf_lines() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/genetics/real/sites.bcf"
-        );
-        let mut bytes = Vec::new();
-        flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
-            .read_to_end(&mut bytes)
-            .unwrap();
+        let path = &real("sites.bcf");
+        let bytes = inflated("sites.bcf");
         let mut reader = noodles_bcf::io::Reader::from(&bytes[..]);
         let header = reader.read_header().unwrap();
         let mut writer = noodles_vcf::io::Writer::new(Vec::new());
@@ -556,12 +539,6 @@ mod tests {
     /// length) is an error, not the previous record again.
     #[test]
     fn iupac_ref_and_empty_record() {
-        let real = |f: &str| {
-            format!(
-                "{}/tests/fixtures/genetics/real/{f}",
-                env!("CARGO_MANIFEST_DIR")
-            )
-        };
         let whole = read_table(&real("iupac.bcf"), None).unwrap().unwrap().table;
         assert_eq!(whole.snps(), ["1:9000:A:G", "rs19"]);
         let keep: std::collections::HashSet<String> = ["1:9000:A:G".to_string()].into();
@@ -589,12 +566,6 @@ mod tests {
     /// around it read as the VCF's.
     #[test]
     fn a_site_with_many_alleles_is_skipped_as_in_the_vcf() {
-        let real = |f: &str| {
-            format!(
-                "{}/tests/fixtures/genetics/real/{f}",
-                env!("CARGO_MANIFEST_DIR")
-            )
-        };
         let bcf = read_table(&real("many_alleles.bcf"), None)
             .unwrap()
             .unwrap()
@@ -623,12 +594,6 @@ mod tests {
     fn read_as_it_is_inflated() {
         use crate::data::dosage::DosageTable;
         use crate::data::input::{Delimiter, Loaded};
-        let real = |f: &str| {
-            format!(
-                "{}/tests/fixtures/genetics/real/{f}",
-                env!("CARGO_MANIFEST_DIR")
-            )
-        };
         let l = Loaded {
             name: "base.bcf".into(),
             base_name: "base.bcf".into(),

@@ -127,6 +127,14 @@ pub(crate) struct DosageTable {
     index: std::sync::OnceLock<SnpIndex>,
 }
 
+/// Each named column of `scores` at `rows` (in that order).
+pub(crate) fn scores_at(scores: &[(String, Vec<f64>)], rows: &[usize]) -> Vec<(String, Vec<f64>)> {
+    scores
+        .iter()
+        .map(|(n, v)| (n.clone(), rows.iter().map(|&r| v[r]).collect()))
+        .collect()
+}
+
 /// Lookup tables of SNP names and of names as written in the file (first
 /// column of each name).
 #[derive(Debug, Clone)]
@@ -194,11 +202,7 @@ impl DosageTable {
             values: self.values.iter().map(|v| v.select(rows)).collect(),
             plink: self.plink,
             bed: None,
-            scores: self
-                .scores
-                .iter()
-                .map(|(n, v)| (n.clone(), rows.iter().map(|&r| v[r]).collect()))
-                .collect(),
+            scores: scores_at(&self.scores, rows),
             index: self.index.clone(),
         }
     }

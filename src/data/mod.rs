@@ -121,10 +121,9 @@ impl GenotypeInput {
         let (table, name, sha256) = match self {
             GenotypeInput::Text(gl) => {
                 let mut t = text(&gl)?;
-                if gl.name != "-" && gl.name != "<stdin>" {
-                    t.notes
-                        .extend(crate::data::input::bgzf_truncation_note(&gl.name));
-                }
+                // stdin is not a regular file: no note.
+                t.notes
+                    .extend(crate::data::input::bgzf_truncation_note(&gl.name));
                 (t, gl.base_name, gl.sha256)
             }
             GenotypeInput::BedBlock(gl, scores) => {

@@ -63,12 +63,9 @@ pub(crate) struct Filtered {
     pub(crate) sha256: String,
 }
 
-/// `path` parsed as it is decompressed, keeping only the records of `keep`
-/// (every record with `None`; line numbers stay the file's), or `None` when
-/// the file is not a VCF text file, has classic-Mac line ends or holds none
-/// of the SNPs: the whole-file read handles those (and names what is
-/// missing). Only the kept records' dosages are held, never the text.
-pub(crate) fn read(path: &str, keep: Option<&HashSet<String>>) -> Result<Option<Filtered>> {
+/// The file `path` as a buffered reader of its bytes, inflated as they are
+/// read when it is gzip (BGZF included); and whether it is.
+pub(crate) fn open_inflated(path: &str) -> Result<(Box<dyn BufRead>, bool)> {
     let io = |source| Error::Io {
         action: "cannot read",
         path: path.into(),
@@ -77,7 +74,7 @@ pub(crate) fn read(path: &str, keep: Option<&HashSet<String>>) -> Result<Option<
     let file = std::fs::File::open(path).map_err(io)?;
     let mut raw = BufReader::with_capacity(1 << 16, file);
     let gz = raw.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-    let mut lines: Box<dyn BufRead> = if gz {
+    let input: Box<dyn BufRead> = if gz {
         Box::new(BufReader::with_capacity(
             1 << 16,
             flate2::read::MultiGzDecoder::new(raw),
@@ -85,6 +82,16 @@ pub(crate) fn read(path: &str, keep: Option<&HashSet<String>>) -> Result<Option<
     } else {
         Box::new(raw)
     };
+    Ok((input, gz))
+}
+
+/// `path` parsed as it is decompressed, keeping only the records of `keep`
+/// (every record with `None`; line numbers stay the file's), or `None` when
+/// the file is not a VCF text file, has classic-Mac line ends or holds none
+/// of the SNPs: the whole-file read handles those (and names what is
+/// missing). Only the kept records' dosages are held, never the text.
+pub(crate) fn read(path: &str, keep: Option<&HashSet<String>>) -> Result<Option<Filtered>> {
+    let (mut lines, gz) = open_inflated(path)?;
     // Not a VCF, gzip data too short to tell, or binary: the whole-file
     // read says what the file is.
     let text_vcf = |h: &[u8]| {

@@ -400,11 +400,7 @@ impl BedIndex {
             })
             .collect();
         let missing = ids.len() - found.len();
-        let scores = self
-            .scores
-            .iter()
-            .map(|(n, v)| (n.clone(), found.iter().map(|&i| v[i]).collect()))
-            .collect();
+        let scores = crate::data::dosage::scores_at(&self.scores, &found);
         let block = crate::data::GenotypeInput::BedBlock(self.packed.block(&found), scores);
         (block, missing)
     }

@@ -170,19 +170,12 @@ enum Genotypes {
 /// True when the file (decompressed) starts as a VCF or a BCF does,
 /// whatever its name.
 fn is_variant_file(path: &str) -> bool {
-    use std::io::{BufRead, Read};
-    let Ok(f) = std::fs::File::open(path) else {
+    use std::io::Read;
+    let Ok((input, _)) = crate::data::vcf_filter::open_inflated(path) else {
         return false;
     };
-    let mut raw = std::io::BufReader::new(f);
-    let gz = raw.fill_buf().is_ok_and(|b| b.starts_with(&[0x1f, 0x8b]));
     let mut start = Vec::with_capacity(6);
-    let read = match gz {
-        true => flate2::read::MultiGzDecoder::new(raw)
-            .take(6)
-            .read_to_end(&mut start),
-        false => raw.take(6).read_to_end(&mut start),
-    };
+    let read = input.take(6).read_to_end(&mut start);
     read.is_ok() && (crate::data::bcf::is_bcf(&start) || crate::data::vcf::is_vcf(&start))
 }
 

@@ -65,6 +65,7 @@ fn spec(data: &str, geno: &str, pcs: bool) -> CohortSpec {
             keep_ambiguous: false,
             genotype_snps: None,
             text_snps: None,
+            stream_scores: false,
             palindrome_freqs: None,
         },
         target: "responder".into(),
@@ -251,6 +252,7 @@ fn exercise(bytes: &[u8], data: &str, geno: &str) -> bool {
         keep_ambiguous: false,
         genotype_snps: None,
         text_snps: None,
+        stream_scores: false,
         palindrome_freqs: None,
     };
     if let Ok(mut ds) = Dataset::load(data, Some(geno), &read) {

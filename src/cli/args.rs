@@ -145,6 +145,7 @@ impl InputArgs {
         let mut r = self.read_options(id)?;
         r.genotype_snps = Some(bundle.genotype_snps());
         r.text_snps = bundle.text_snps();
+        r.stream_scores = bundle.genotypes.as_ref().is_some_and(|g| !g.prs.is_empty());
         Ok(r)
     }
 
@@ -171,6 +172,7 @@ impl InputArgs {
             keep_ambiguous: self.keep_ambiguous,
             genotype_snps: None,
             text_snps: None,
+            stream_scores: false,
             palindrome_freqs: None,
         })
     }
@@ -499,11 +501,11 @@ impl DataArgs {
             // --genotype-pcs fits components on every SNP of the file.
             if genetic.pcs.is_none() {
                 let needed = snps::needed(&list, genetic.pc_weights.as_deref())?;
-                // A VCF is filtered too, unless a polygenic score needs
-                // SNPs beyond the list (fitted on the whole file).
+                // A score's SNPs are streamed over a VCF/BCF file (stdin: read whole).
                 if genetic.prs_weights.is_empty() {
                     read.text_snps = Some(needed.clone());
                 }
+                read.stream_scores = !genetic.prs_weights.is_empty();
                 read.genotype_snps = Some(needed);
             }
             genetic.snps = Some(list);

@@ -109,34 +109,52 @@ pub(crate) fn to_vcf_text(
     }
 }
 
-/// The BCF file `path` (BGZF or uncompressed) decoded record by record as
-/// it is read, each needed record parsed at once by the VCF reader: neither
-/// the BCF nor its text is held. `None` when the file is not a BCF or holds
-/// none of the SNPs of `keep` (the whole read then names what is missing).
-pub(crate) fn read_table(
+/// Hands `sink` the VCF text lines of the BCF file `path` (BGZF or
+/// uncompressed) as it is inflated and decoded, record by record: the
+/// header's lines and the records `ids` needs (see
+/// [`crate::data::vcf_filter::needed`]; all with `None`). Returns how many
+/// records were handed on, or `None` when the file is not a BCF.
+pub(crate) fn feed(
     path: &str,
-    keep: Option<&std::collections::HashSet<String>>,
-) -> Result<Option<crate::data::vcf_filter::Filtered>> {
+    ids: Option<&std::collections::HashSet<String>>,
+    sink: &mut dyn FnMut(&[u8], u64) -> Result<()>,
+) -> Result<Option<usize>> {
     let (mut input, _) = crate::data::vcf_filter::open_inflated(path)?;
     // Not a BCF, or gzip data too short to tell: the whole-file read
     // says what the file is.
     if !input.fill_buf().is_ok_and(is_bcf) {
         return Ok(None);
     }
-    let ids = keep.map(crate::data::vcf_filter::wanted_ids);
-    let mut parser = crate::data::vcf::Parser::new(path);
-    let kept = guarded(path, || {
-        decode(path, input, ids.as_ref(), &mut |line, number, wanted| {
+    guarded(path, || {
+        decode(path, input, ids, &mut |line, number, wanted| {
             if wanted {
-                parser.line(line, number)?;
+                sink(line, number)?;
             }
             Ok(())
         })
-    })?;
-    if kept == 0 && keep.is_some() {
+    })
+    .map(Some)
+}
+
+/// The BCF file `path` (BGZF or uncompressed) decoded record by record as
+/// it is read, each needed record parsed at once by the VCF reader: neither
+/// the BCF nor its text is held. `None` when the file is not a BCF or holds
+/// none of the SNPs of `keep` (unless `empty_ok`: a table of the samples
+/// alone; the whole read then names what is missing).
+pub(crate) fn read_table(
+    path: &str,
+    keep: Option<&std::collections::HashSet<String>>,
+    empty_ok: bool,
+) -> Result<Option<crate::data::vcf_filter::Filtered>> {
+    let ids = keep.map(crate::data::vcf_filter::wanted_ids);
+    let mut parser = crate::data::vcf::Parser::new(path);
+    let Some(kept) = feed(path, ids.as_ref(), &mut |line, n| parser.line(line, n))? else {
+        return Ok(None);
+    };
+    if kept == 0 && keep.is_some() && !empty_ok {
         return Ok(None);
     }
-    crate::data::vcf_filter::finished(path, parser).map(Some)
+    crate::data::vcf_filter::finished(path, parser, empty_ok).map(Some)
 }
 
 /// Checks a record's sample count against the header's before noodles
@@ -491,9 +509,9 @@ mod tests {
         assert_eq!(n, 8);
         let bits =
             |d: &crate::data::calls::Dosages| -> Vec<u64> { d.iter().map(f64::to_bits).collect() };
-        let whole = read_table(path, None).unwrap().unwrap().table;
+        let whole = read_table(path, None, false).unwrap().unwrap().table;
         // As its VCF (the same records as text) reads.
-        let vcf = crate::data::vcf_filter::read(&path.replace(".bcf", ".vcf"), None)
+        let vcf = crate::data::vcf_filter::read(&path.replace(".bcf", ".vcf"), None, false)
             .unwrap()
             .unwrap()
             .table;
@@ -516,7 +534,7 @@ mod tests {
             ["1:1000:A:G", "rs11;rs12", "rs15", "rs16", "rs17", "rs18"]
                 .map(String::from)
                 .into();
-        let sub = read_table(path, Some(&keep)).unwrap().unwrap().table;
+        let sub = read_table(path, Some(&keep), false).unwrap().unwrap().table;
         assert_eq!(
             sub.snps(),
             whole
@@ -539,10 +557,13 @@ mod tests {
     /// length) is an error, not the previous record again.
     #[test]
     fn iupac_ref_and_empty_record() {
-        let whole = read_table(&real("iupac.bcf"), None).unwrap().unwrap().table;
+        let whole = read_table(&real("iupac.bcf"), None, false)
+            .unwrap()
+            .unwrap()
+            .table;
         assert_eq!(whole.snps(), ["1:9000:A:G", "rs19"]);
         let keep: std::collections::HashSet<String> = ["1:9000:A:G".to_string()].into();
-        let sub = read_table(&real("iupac.bcf"), Some(&keep))
+        let sub = read_table(&real("iupac.bcf"), Some(&keep), false)
             .unwrap()
             .expect("the IUPAC record is found")
             .table;
@@ -553,7 +574,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("zero.bcf");
         std::fs::write(&f, &raw).unwrap();
-        let e = read_table(&f.display().to_string(), None)
+        let e = read_table(&f.display().to_string(), None, false)
             .err()
             .expect("a zero-length record is an error")
             .to_string();
@@ -566,11 +587,11 @@ mod tests {
     /// around it read as the VCF's.
     #[test]
     fn a_site_with_many_alleles_is_skipped_as_in_the_vcf() {
-        let bcf = read_table(&real("many_alleles.bcf"), None)
+        let bcf = read_table(&real("many_alleles.bcf"), None, false)
             .unwrap()
             .unwrap()
             .table;
-        let vcf = crate::data::vcf_filter::read(&real("many_alleles.vcf"), None)
+        let vcf = crate::data::vcf_filter::read(&real("many_alleles.vcf"), None, false)
             .unwrap()
             .unwrap()
             .table;
@@ -606,7 +627,7 @@ mod tests {
         let keep: std::collections::HashSet<String> =
             all.snps().iter().step_by(3).cloned().collect();
         for name in ["base.bcf", "base_uncompressed.bcf"] {
-            let every = read_table(&real(name), None).unwrap().unwrap();
+            let every = read_table(&real(name), None, false).unwrap().unwrap();
             assert_eq!(every.sha256.len(), 64);
             let t = every.table;
             assert_eq!(t.snps(), all.snps(), "{name}");
@@ -617,7 +638,10 @@ mod tests {
                 assert_eq!(t.alleles[s], all.alleles[s]);
                 assert_eq!(t.snp_lines[s], all.snp_lines[s]);
             }
-            let sub = read_table(&real(name), Some(&keep)).unwrap().unwrap().table;
+            let sub = read_table(&real(name), Some(&keep), false)
+                .unwrap()
+                .unwrap()
+                .table;
             assert_eq!(sub.snps().len(), keep.len());
             for (s, snp) in sub.snps().iter().enumerate() {
                 let w = all.find(snp).unwrap();
@@ -626,17 +650,19 @@ mod tests {
             }
         }
         let none: std::collections::HashSet<String> = ["absent".to_string()].into();
-        assert!(read_table(&real("base.bcf"), Some(&none))
+        assert!(read_table(&real("base.bcf"), Some(&none), false)
             .unwrap()
             .is_none());
-        assert!(read_table(&real("base.vcf"), None).unwrap().is_none());
+        assert!(read_table(&real("base.vcf"), None, false)
+            .unwrap()
+            .is_none());
         let dir = tempfile::tempdir().unwrap();
         let raw = std::fs::read(real("base_uncompressed.bcf")).unwrap();
         for cut in [7, raw.len() / 3, raw.len() - 5] {
             let f = dir.path().join("cut.bcf");
             std::fs::write(&f, &raw[..cut]).unwrap();
             let f = f.display().to_string();
-            match read_table(&f, None) {
+            match read_table(&f, None, false) {
                 // Too short to tell it is a BCF: left to the whole read.
                 Ok(None) => assert_eq!(cut, 7),
                 Ok(Some(_)) => panic!("a truncated BCF was read"),

@@ -117,14 +117,34 @@ pub(crate) struct DosageTable {
     pub(crate) values: Vec<Dosages>,
     /// Whether the file was a PLINK `.raw` file.
     pub(crate) plink: bool,
-    /// The PLINK `.bed` the table was decoded from (its rows are the
-    /// `.fam`'s samples, in order), which polygenic scores stream over.
-    pub(crate) bed: Option<std::path::PathBuf>,
+    /// The file the table was read from when polygenic scores stream over
+    /// it instead of being held in the table.
+    pub(crate) source: Option<ScoreSource>,
     /// Polygenic scores computed over the whole `.bed` this block was cut
     /// from, by row (`score`'s streamed blocks; empty otherwise).
     pub(crate) scores: Vec<(String, Vec<f64>)>,
     /// SNP name → first column, and file name → first column, for [`find`](Self::find).
     index: std::sync::OnceLock<SnpIndex>,
+}
+
+/// A genotype file that polygenic scores are streamed over, SNP by SNP, so
+/// that their SNPs are never held: its rows are the table's rows.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ScoreSource {
+    /// A PLINK 1 `.bed` (rows: the `.fam`'s samples, in order).
+    Bed(std::path::PathBuf),
+    /// A VCF or BCF file (rows: its samples), read for the scores' records.
+    Variants(String),
+}
+
+impl ScoreSource {
+    /// The file's path, for messages.
+    pub(crate) fn path(&self) -> String {
+        match self {
+            ScoreSource::Bed(p) => p.display().to_string(),
+            ScoreSource::Variants(p) => p.clone(),
+        }
+    }
 }
 
 /// Each named column of `scores` at `rows` (in that order).
@@ -176,7 +196,7 @@ impl DosageTable {
             values: Vec::new(),
             plink: format == GenotypeFormat::PlinkRaw,
             format,
-            bed: None,
+            source: None,
             scores: Vec::new(),
             index: std::sync::OnceLock::new(),
         }
@@ -201,7 +221,7 @@ impl DosageTable {
             format: self.format,
             values: self.values.iter().map(|v| v.select(rows)).collect(),
             plink: self.plink,
-            bed: None,
+            source: None,
             scores: scores_at(&self.scores, rows),
             index: self.index.clone(),
         }

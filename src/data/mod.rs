@@ -47,6 +47,10 @@ pub(crate) struct ReadOptions {
     /// polygenic scores' SNPs, which are streamed over a `.bed` only);
     /// `None`: all.
     pub(crate) text_snps: Option<std::sync::Arc<std::collections::HashSet<String>>>,
+    /// The model has polygenic scores, which a VCF or BCF file (not stdin)
+    /// streams record by record instead of holding their SNPs: such a file
+    /// is read for `genotype_snps` only (when given).
+    pub(crate) stream_scores: bool,
     /// Frequency of the counted allele (and called count) of palindromic
     /// SNPs over the whole genotype file, when it is read in blocks (each
     /// block would otherwise see only its own patients); `None`: from the
@@ -95,15 +99,22 @@ pub(crate) enum GenotypeInput {
 impl GenotypeInput {
     /// Reads the genotype file `path`: a VCF or BCF is parsed record by
     /// record as it is decompressed, keeping the SNPs of `opts.text_snps`
-    /// (all without it); any other file is read as text (see
-    /// [`Loaded::read_genotypes`]).
+    /// (all without it; with `opts.stream_scores`, those of
+    /// `opts.genotype_snps`, the scores streaming over the file later);
+    /// any other file is read as text (see [`Loaded::read_genotypes`]).
     pub(crate) fn read(path: &str, opts: &ReadOptions) -> Result<GenotypeInput> {
         let keep = opts.text_snps.as_deref();
         if path != "-" && std::path::Path::new(path).is_file() {
-            if let Some(f) = vcf_filter::read(path, keep)? {
-                return Ok(GenotypeInput::Table(Box::new(f)));
-            }
-            if let Some(f) = bcf::read_table(path, keep)? {
+            let streamed = opts.genotype_snps.as_deref().filter(|_| opts.stream_scores);
+            let keep = streamed.or(keep);
+            let table = match vcf_filter::read(path, keep, streamed.is_some())? {
+                Some(f) => Some(f),
+                None => bcf::read_table(path, keep, streamed.is_some())?,
+            };
+            if let Some(mut f) = table {
+                if streamed.is_some() {
+                    f.table.source = Some(dosage::ScoreSource::Variants(path.to_string()));
+                }
                 return Ok(GenotypeInput::Table(Box::new(f)));
             }
         }
@@ -187,8 +198,8 @@ impl Dataset {
         let bed = genotypes
             .and_then(bed::resolve)
             .filter(|b| b.exists() && bed::looks_like_bed(b));
-        if let Some(g) = ds.genotypes.as_mut() {
-            g.bed = bed;
+        if let (Some(g), Some(bed)) = (ds.genotypes.as_mut(), bed) {
+            g.source = Some(dosage::ScoreSource::Bed(bed));
         }
         Ok(ds)
     }

@@ -83,6 +83,8 @@ pub(crate) struct Parser {
     header_line: u64,
     seen: HashMap<String, Seen>,
     counts: Counts,
+    /// SNPs handed on by [`Parser::drain`] (their dosages freed).
+    streamed: usize,
 }
 
 impl Parser {
@@ -95,6 +97,7 @@ impl Parser {
             header_line: 0,
             seen: HashMap::new(),
             counts: Counts::default(),
+            streamed: 0,
         }
     }
 
@@ -117,12 +120,31 @@ impl Parser {
             Ok(())
         } else {
             let (t, seen, counts) = (&mut self.t, &mut self.seen, &mut self.counts);
-            read_variant(t, &fields, line, seen, counts)
+            read_variant(t, &fields, line, seen, (counts, self.streamed))
         }
     }
 
-    /// The table, once every line is read.
-    pub(crate) fn finish(self) -> Result<DosageTable> {
+    /// Hands every SNP read since the last call to `f` (name, alleles,
+    /// dosages, line) and frees its dosages, for a file streamed record by
+    /// record: call it when a record at another site begins, since only a
+    /// record at the same site can rename one read before (`ID:ALT`).
+    pub(crate) fn drain(
+        &mut self,
+        mut f: impl FnMut(&str, Option<&Alleles>, &crate::data::calls::Dosages, u64) -> Result<()>,
+    ) -> Result<()> {
+        let t = &mut self.t;
+        for s in self.streamed..t.snps.len() {
+            let values = std::mem::take(&mut t.values[s]);
+            f(&t.snps[s], t.alleles[s].as_ref(), &values, t.snp_lines[s])?;
+        }
+        self.streamed = t.snps.len();
+        Ok(())
+    }
+
+    /// The notes of a file streamed with [`Parser::drain`] (what the reader
+    /// resolved, and the multi-allelic sites skipped among the records
+    /// read), once every line is read.
+    pub(crate) fn finish_drained(self) -> Result<Vec<String>> {
         let Parser {
             mut t,
             header_line,
@@ -135,7 +157,37 @@ impl Parser {
                 "no `#CHROM` header line: is this a VCF?",
             ));
         }
-        if t.snps.is_empty() {
+        counts.notes(&mut t);
+        if t.skipped_multiallelic > 0 {
+            t.notes.push(format!(
+                "{}: skipped {} multi-allelic sites (more than one ALT allele) among the polygenic scores' records",
+                t.file, t.skipped_multiallelic
+            ));
+        }
+        Ok(t.notes)
+    }
+
+    /// The table, once every line is read.
+    pub(crate) fn finish(self) -> Result<DosageTable> {
+        self.finish_with(false)
+    }
+
+    /// The table, once every line is read; with `empty_ok` a file without
+    /// (kept) records gives a table of its samples and no SNP.
+    pub(crate) fn finish_with(self, empty_ok: bool) -> Result<DosageTable> {
+        let Parser {
+            mut t,
+            header_line,
+            counts,
+            ..
+        } = self;
+        if header_line == 0 {
+            return Err(Error::data(
+                Location::file(&t.file),
+                "no `#CHROM` header line: is this a VCF?",
+            ));
+        }
+        if t.snps.is_empty() && !empty_ok {
             let why = if t.skipped_multiallelic > 0 {
                 format!(
                     "the VCF has no biallelic variants ({} multi-allelic sites skipped)",
@@ -223,7 +275,7 @@ fn read_variant(
     fields: &[&str],
     line: u64,
     seen: &mut HashMap<String, Seen>,
-    counts: &mut Counts,
+    (counts, streamed): (&mut Counts, usize),
 ) -> Result<()> {
     let file = t.file.clone();
     if fields.len() != t.ids.len() + FIXED.len() {
@@ -248,7 +300,7 @@ fn read_variant(
         id.to_string()
     };
     if seen.contains_key(&name) {
-        name = split_record_name(t, seen, counts, &name, &site, alt, line)?;
+        name = split_record_name(t, seen, (counts, streamed), &name, &site, alt, line)?;
     }
     let snp = t.snps.len();
     let alt_missing = alt == "." || alt.is_empty();
@@ -290,7 +342,7 @@ fn read_variant(
 fn split_record_name(
     t: &mut DosageTable,
     seen: &mut HashMap<String, Seen>,
-    counts: &mut Counts,
+    (counts, streamed): (&mut Counts, usize),
     name: &str,
     site: &str,
     alt: &str,
@@ -309,6 +361,16 @@ fn split_record_name(
         ));
     }
     let (first_snp, first_line, first_alt) = (first.snp, first.line, first.alt.clone());
+    if first_snp < streamed && t.snps[first_snp] == name {
+        // Already handed on under its ID: a split site whose records are
+        // not next to each other (an unsorted file).
+        return Err(Error::data(
+            Location::file(&file).line(line).column("ID"),
+            format!(
+                "variant `{name}` has records at {site} on lines {first_line} and {line} with other sites between them; a polygenic score is read record by record, which needs a sorted file: sort it (bcftools sort) or give each record its own ID"
+            ),
+        ));
+    }
     if t.snps[first_snp] == name {
         let first_name = format!("{name}:{first_alt}");
         t.snps[first_snp] = first_name.clone();

@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader, Read};
 
 use sha2::{Digest, Sha256};
 
+use crate::data::calls::Dosages;
 use crate::data::input::hex;
 use crate::error::{Error, Location, Result};
 
@@ -85,12 +86,16 @@ pub(crate) fn open_inflated(path: &str) -> Result<(Box<dyn BufRead>, bool)> {
     Ok((input, gz))
 }
 
-/// `path` parsed as it is decompressed, keeping only the records of `keep`
-/// (every record with `None`; line numbers stay the file's), or `None` when
-/// the file is not a VCF text file, has classic-Mac line ends or holds none
-/// of the SNPs: the whole-file read handles those (and names what is
-/// missing). Only the kept records' dosages are held, never the text.
-pub(crate) fn read(path: &str, keep: Option<&HashSet<String>>) -> Result<Option<Filtered>> {
+/// Hands `sink` the lines of the text VCF `path` as it is decompressed
+/// (without their line ends, with their 1-based numbers): meta and header
+/// lines, and the records `ids` needs (see [`needed`]; every record with
+/// `None`). Returns how many records were handed on, or `None` when the
+/// file is not a VCF text file or has classic-Mac line ends.
+fn feed(
+    path: &str,
+    ids: Option<&HashSet<String>>,
+    sink: &mut dyn FnMut(&[u8], u64) -> Result<()>,
+) -> Result<Option<usize>> {
     let (mut lines, gz) = open_inflated(path)?;
     // Not a VCF, gzip data too short to tell, or binary: the whole-file
     // read says what the file is.
@@ -101,8 +106,6 @@ pub(crate) fn read(path: &str, keep: Option<&HashSet<String>>) -> Result<Option<
     if !lines.fill_buf().is_ok_and(text_vcf) {
         return Ok(None);
     }
-    let ids = keep.map(wanted_ids);
-    let mut parser = crate::data::vcf::Parser::new(path);
     let (mut kept, mut number) = (0usize, 0u64);
     let mut line = Vec::new();
     loop {
@@ -131,24 +134,103 @@ pub(crate) fn read(path: &str, keep: Option<&HashSet<String>>) -> Result<Option<
             _ => body,
         };
         let meta = body.starts_with(b"#") || body.is_empty();
-        let wanted = !meta && ids.as_ref().is_none_or(|ids| needed(body, ids));
+        let wanted = !meta && ids.is_none_or(|ids| needed(body, ids));
         kept += usize::from(wanted);
         if meta || wanted {
-            parser.line(body, number)?;
+            sink(body, number)?;
         }
     }
-    drop(lines);
-    if kept == 0 && keep.is_some() {
+    Ok(Some(kept))
+}
+
+/// `path` parsed as it is decompressed, keeping only the records of `keep`
+/// (every record with `None`; line numbers stay the file's), or `None` when
+/// the file is not a VCF text file, has classic-Mac line ends or holds none
+/// of the SNPs (unless `empty_ok`: a table of the samples alone): the
+/// whole-file read handles those (and names what is missing). Only the
+/// kept records' dosages are held, never the text.
+pub(crate) fn read(
+    path: &str,
+    keep: Option<&HashSet<String>>,
+    empty_ok: bool,
+) -> Result<Option<Filtered>> {
+    let ids = keep.map(wanted_ids);
+    let mut parser = crate::data::vcf::Parser::new(path);
+    let Some(kept) = feed(path, ids.as_ref(), &mut |line, n| parser.line(line, n))? else {
+        return Ok(None);
+    };
+    if kept == 0 && keep.is_some() && !empty_ok {
         // None of the SNPs is here: the whole read names what is missing.
         return Ok(None);
     }
-    finished(path, parser).map(Some)
+    finished(path, parser, empty_ok).map(Some)
+}
+
+/// Hands `f` every record of the VCF or BCF file `path` whose SNP is in
+/// `keep` (its name, alleles, dosages and line, in file order), parsed as the file is
+/// decompressed and freed once handed on, so that a polygenic score over
+/// a genome-wide file holds one site's records at a time; returns the
+/// reader's notes. The names are the whole read's (`ID:ALT` for the
+/// records of a split multi-allelic site, which a sorted file keeps
+/// together; an unsorted one that splits them is an error).
+pub(crate) fn stream(
+    path: &str,
+    keep: &HashSet<String>,
+    mut f: impl FnMut(&str, Option<&crate::data::Alleles>, &Dosages, u64) -> Result<()>,
+) -> Result<Vec<String>> {
+    let ids = wanted_ids(keep);
+    let mut parser = crate::data::vcf::Parser::new(path);
+    let mut site: Vec<u8> = Vec::new();
+    // Records read for their ID are named `ID:ALT`: handed on when kept.
+    let mut f = |id: &str, a: Option<&crate::data::Alleles>, v: &Dosages, line: u64| {
+        if keep.contains(id) {
+            f(id, a, v, line)
+        } else {
+            Ok(())
+        }
+    };
+    let mut sink = |line: &[u8], number: u64| -> Result<()> {
+        if !line.is_empty() && !line.starts_with(b"#") {
+            let mut fields = line.splitn(3, |&b| b == b'\t');
+            let (chrom, pos) = (fields.next().unwrap_or(&[]), fields.next().unwrap_or(&[]));
+            let same = site
+                .strip_prefix(chrom)
+                .and_then(|rest| rest.strip_prefix(b"\t"))
+                == Some(pos);
+            if !same {
+                parser.drain(&mut f)?;
+                site.clear();
+                site.extend_from_slice(chrom);
+                site.push(b'\t');
+                site.extend_from_slice(pos);
+            }
+        }
+        parser.line(line, number)
+    };
+    let fed = match feed(path, Some(&ids), &mut sink)? {
+        Some(n) => Some(n),
+        None => crate::data::bcf::feed(path, Some(&ids), &mut sink)?,
+    };
+    if fed.is_none() {
+        return Err(Error::data(
+            Location::file(path),
+            "the file is no longer a VCF or BCF that can be read record by record (was it changed while it was read?)",
+        ));
+    }
+    parser.drain(&mut f)?;
+    let mut notes = parser.finish_drained()?;
+    notes.extend(crate::data::input::bgzf_truncation_note(path));
+    Ok(notes)
 }
 
 /// The table of the variant file `path` once `parser` has read it, with a
 /// note when it may be truncated, its bare name and its hash.
-pub(crate) fn finished(path: &str, parser: crate::data::vcf::Parser) -> Result<Filtered> {
-    let mut table = parser.finish()?;
+pub(crate) fn finished(
+    path: &str,
+    parser: crate::data::vcf::Parser,
+    empty_ok: bool,
+) -> Result<Filtered> {
+    let mut table = parser.finish_with(empty_ok)?;
     table
         .notes
         .extend(crate::data::input::bgzf_truncation_note(path));
@@ -214,7 +296,7 @@ mod tests {
             let all = DosageTable::parse(&whole, Delimiter::Byte(b'\t'), "x", false).unwrap();
             let keep: HashSet<String> = all.snps().iter().step_by(3).cloned().collect();
             // Read with no SNP list: every record, as the whole read.
-            let every = read(&path, None).unwrap().unwrap().table;
+            let every = read(&path, None, false).unwrap().unwrap().table;
             assert_eq!(every.snps(), all.snps(), "{name}");
             let all_bits = |t: &DosageTable| -> Vec<Vec<u64>> {
                 t.values
@@ -226,7 +308,7 @@ mod tests {
             assert_eq!(every.alleles, all.alleles, "{name}");
             assert_eq!(every.notes, all.notes, "{name}");
             assert_eq!(every.skipped_multiallelic, all.skipped_multiallelic);
-            let part = read(&path, Some(&keep)).unwrap().unwrap();
+            let part = read(&path, Some(&keep), false).unwrap().unwrap();
             assert_eq!(part.sha256, whole.sha256, "{name}");
             let sub = part.table;
             assert_eq!(sub.ids, all.ids, "{name}");
@@ -243,7 +325,7 @@ mod tests {
         }
         // One record of a split multi-allelic site keeps its `ID:ALT` name.
         let keep: HashSet<String> = ["rs87112396:C".to_string()].into();
-        let sub = read(&real("multiallelic_split.vcf"), Some(&keep))
+        let sub = read(&real("multiallelic_split.vcf"), Some(&keep), false)
             .unwrap()
             .unwrap()
             .table;
@@ -254,13 +336,85 @@ mod tests {
         let cut = dir.path().join("cut.vcf.gz");
         std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
         let cut = cut.display().to_string();
-        let Err(e) = read(&cut, Some(&keep)) else {
+        let Err(e) = read(&cut, Some(&keep), false) else {
             panic!("a truncated gzip VCF was read")
         };
         let e = e.to_string();
         assert!(e.starts_with(&cut) && e.contains("truncated"), "{e}");
         // Not a VCF: the whole-file read handles it.
-        assert!(read(&real("base_plink19.raw"), None).unwrap().is_none());
-        assert!(read(&real("base.bcf"), None).unwrap().is_none());
+        assert!(read(&real("base_plink19.raw"), None, false)
+            .unwrap()
+            .is_none());
+        assert!(read(&real("base.bcf"), None, false).unwrap().is_none());
+    }
+
+    /// Streamed record by record, the kept SNPs come with the whole read's
+    /// names (`ID:ALT` for split sites), alleles, values and lines, for
+    /// VCFs, BGZF VCFs and BCFs; a split site whose records are apart (an
+    /// unsorted file) is an error naming both lines, where the whole read
+    /// renames them.
+    #[test]
+    fn streamed_records_are_the_whole_reads() {
+        for name in [
+            "base.vcf",
+            "base.vcf.gz",
+            "multiallelic_split.vcf",
+            "merged_ds_gt.vcf.gz",
+            "base.bcf",
+            "sites.bcf",
+        ] {
+            let path = real(name);
+            let all = match read(&path, None, false).unwrap() {
+                Some(f) => f.table,
+                None => {
+                    crate::data::bcf::read_table(&path, None, false)
+                        .unwrap()
+                        .unwrap()
+                        .table
+                }
+            };
+            let keep: HashSet<String> = all.snps().iter().step_by(2).cloned().collect();
+            let mut got = Vec::new();
+            stream(&path, &keep, |id, alleles, values, line| {
+                let bits: Vec<u64> = values.iter().map(f64::to_bits).collect();
+                got.push((id.to_string(), alleles.cloned(), bits, line));
+                Ok(())
+            })
+            .unwrap();
+            let want: Vec<_> = (0..all.snps().len())
+                .filter(|&s| keep.contains(&all.snps()[s]))
+                .map(|s| {
+                    let bits: Vec<u64> = all.values[s].iter().map(f64::to_bits).collect();
+                    (
+                        all.snps()[s].clone(),
+                        all.alleles[s].clone(),
+                        bits,
+                        all.snp_lines[s],
+                    )
+                })
+                .collect();
+            assert!(got == want, "{name}");
+        }
+        // rs87112396's second record moved after the next site.
+        let text = std::fs::read_to_string(real("multiallelic_split.vcf")).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        let at = lines.iter().position(|l| l.contains("\tA\tG\t")).unwrap();
+        lines.swap(at, at + 1);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("unsorted.vcf");
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let path = path.display().to_string();
+        let keep: HashSet<String> = ["rs87112396:G", "rs61051769"].map(String::from).into();
+        let whole = read(&path, Some(&keep), false).unwrap().unwrap().table;
+        assert!(whole.find("rs87112396:G").is_some());
+        let e = stream(&path, &keep, |_, _, _, _| Ok(()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!("unsorted.vcf, line {}", at + 2))
+                && e.contains(&format!("lines {} and {}", at, at + 2))
+                && e.contains("bcftools sort"),
+            "{e}"
+        );
     }
 }

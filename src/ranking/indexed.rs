@@ -368,7 +368,11 @@ impl BedIndex {
             }
         }
         let (scores, notes) = match model.filter(|(m, _)| !m.prs.is_empty()) {
-            Some((m, keep_ambiguous)) => m.scores_over_bed(bed, n, keep_ambiguous)?,
+            Some((m, keep_ambiguous)) => m.scores_over(
+                &crate::data::dosage::ScoreSource::Bed(bed.to_path_buf()),
+                n,
+                keep_ambiguous,
+            )?,
             None => (Vec::new(), Vec::new()),
         };
         Ok(Ok(BedIndex {
@@ -464,11 +468,19 @@ impl TableIndex {
     pub(crate) fn build(
         path: &str,
         read: &ReadOptions,
+        model: Option<&crate::features::genotype::GenotypeModel>,
     ) -> Result<std::result::Result<TableIndex, String>> {
         if read.text_snps.as_ref().is_none_or(|k| k.is_empty()) {
             return Ok(Err("the model reads no SNP from the variant file".into()));
         }
-        let (table, info) = crate::data::GenotypeInput::read(path, read)?.parse(read)?;
+        let (mut table, info) = crate::data::GenotypeInput::read(path, read)?.parse(read)?;
+        // The polygenic scores over every sample, streamed over the file
+        // once (8 bytes a sample and score), joined to each block by row.
+        if let (Some(file), Some(m)) = (table.source.take(), model) {
+            let (scores, notes) = m.scores_over(&file, table.ids.len(), read.keep_ambiguous)?;
+            table.scores = scores;
+            table.notes.extend(notes);
+        }
         // Built once here, cloned into every block's table.
         let _ = table.find("");
         let n = table.ids.len();

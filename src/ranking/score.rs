@@ -204,7 +204,8 @@ fn open_streams(
                 Err(e) => return Ok(Err(e.to_string())),
             };
             return Ok(
-                TableIndex::build(g, &files.read)?.map(|i| (data, Genotypes::Table(Box::new(i))))
+                TableIndex::build(g, &files.read, bundle.genotypes.as_ref())?
+                    .map(|i| (data, Genotypes::Table(Box::new(i)))),
             );
         }
         let bed = crate::data::bed::resolve(g)

@@ -259,6 +259,7 @@ mod tests {
                 keep_ambiguous: false,
                 genotype_snps: None,
                 text_snps: None,
+                stream_scores: false,
                 palindrome_freqs: None,
             },
             target: "responder".into(),

@@ -840,6 +840,31 @@ fn filtered_vcf_keeps_the_score_snps() {
     let want = scored(&model, Some(&real("base_plink2.bed"))).0;
     assert_eq!(scored(&model, Some(&real("base.vcf"))).0, want);
     assert_eq!(scored(&model, Some(&real("base.bcf"))).0, want);
+    // The score's SNPs are streamed over a VCF/BCF file record by record
+    // (training and scoring), held from stdin: the same model from every
+    // format, the same scores every way.
+    for (k, geno) in ["base.vcf.gz", "base.bcf", "base_plink2.bed"]
+        .iter()
+        .enumerate()
+    {
+        let other = model_of(
+            dir.path(),
+            &format!("m{k}.json"),
+            Some(&real(geno)),
+            &["--snps", &snps, "--prs-weights", &weights],
+        );
+        assert_eq!(scored(&other, Some(&real("base.vcf.gz"))).0, want, "{geno}");
+    }
+    let out = responder()
+        .args(["score", "--model"])
+        .arg(&model)
+        .args(["--data", &real("clinical.csv"), "--format", "csv"])
+        .args(["--genotypes", "-"])
+        .write_stdin(std::fs::read(real("base.vcf.gz")).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
     let clinical = model_of(dir.path(), "c.json", None, &[]);
     assert_eq!(
         scored(&clinical, Some(&real("base.vcf"))).0,

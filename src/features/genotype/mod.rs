@@ -21,7 +21,7 @@ pub(crate) mod alleles;
 pub(crate) mod pca;
 pub(crate) mod projection;
 pub(crate) mod prs;
-pub(crate) mod prs_bed;
+pub(crate) mod prs_stream;
 pub(crate) mod snps;
 
 pub(crate) use alleles::{compare_alleles, AlleleMatch};
@@ -116,15 +116,15 @@ pub(crate) struct GeneticOptions {
 }
 
 /// Fits every polygenic score of `--prs-weights` on the training rows
-/// `grows` of `g` (streamed over a `.bed`: the scores' SNPs are never
-/// held); returns the scores and, for streamed ones, the matched SNPs'
+/// `grows` of `g` (streamed over a `.bed`, VCF or BCF file the table was
+/// read from: the scores' SNPs are never held); returns the scores and, for streamed ones, the matched SNPs'
 /// alleles and palindromic frequencies.
 fn fit_scores(
     g: &DosageTable,
     grows: &[usize],
     opts: &GeneticOptions,
     notes: &mut Vec<String>,
-) -> Result<(Vec<PrsModel>, prs_bed::Recorded, TrainingScores)> {
+) -> Result<(Vec<PrsModel>, prs_stream::Recorded, TrainingScores)> {
     let files = opts
         .prs_weights
         .iter()
@@ -139,10 +139,10 @@ fn fit_scores(
         for (s, name) in f.scores.iter().zip(names) {
             let column = (f.scores.len() > 1).then_some(s.column.as_str());
             let source = (f.name.as_str(), column);
-            let (m, mut n) = match &g.bed {
-                Some(bed) => {
-                    let (m, n, a, sums) = prs_bed::fit_prs_bed(
-                        bed,
+            let (m, mut n) = match &g.source {
+                Some(file) => {
+                    let (m, n, a, sums) = prs_stream::fit_prs_streamed(
+                        file,
                         grows,
                         source,
                         &name,
@@ -163,8 +163,8 @@ fn fit_scores(
     Ok((prs, (alleles, frequencies), scored))
 }
 
-/// Every `.bed` sample's value of each score streamed while fitting, by
-/// score name (empty for a table).
+/// Every sample's value of each score streamed over the file while
+/// fitting, by score name (empty for a table).
 pub(crate) type TrainingScores = Vec<(String, Vec<f64>)>;
 
 /// Which genotype features a model uses, from `--genotypes-as` and whether
@@ -209,7 +209,7 @@ impl GenotypeModel {
     /// `rows` of `ds` (the training patients). Returns the model (alleles
     /// are recorded later with [`GenotypeModel::record_alleles`]) and notes
     /// for stderr.
-    /// The scores streamed over a `.bed` while fitting come back too, for
+    /// The scores streamed over the file while fitting come back too, for
     /// [`GenotypeModel::add_features_with`].
     pub(crate) fn fit_scored(
         ds: &Dataset,
@@ -466,12 +466,12 @@ impl GenotypeModel {
     }
 
     /// Every sample's value of each polygenic score, streamed over the
-    /// whole `.bed` of `n` samples (in `.fam` order) as the whole-file read
+    /// whole `file` of `n` samples (in its order) as the whole-file read
     /// computes them, and the notes that read gives; `score` joins them to
     /// its blocks ([`DosageTable::scores`](crate::data::dosage::DosageTable)).
-    pub(crate) fn scores_over_bed(
+    pub(crate) fn scores_over(
         &self,
-        bed: &std::path::Path,
+        file: &crate::data::dosage::ScoreSource,
         n: usize,
         keep_ambiguous: bool,
     ) -> Result<(TrainingScores, Vec<String>)> {
@@ -480,7 +480,7 @@ impl GenotypeModel {
         let mut out = Vec::with_capacity(self.prs.len());
         let mut notes = Vec::new();
         for p in &self.prs {
-            let (v, n) = p.compute_bed(bed, &all, training, keep_ambiguous)?;
+            let (v, n) = p.compute_streamed(file, &all, training, keep_ambiguous)?;
             notes.extend(n);
             out.push((p.name.clone(), v));
         }
@@ -488,13 +488,14 @@ impl GenotypeModel {
     }
 
     /// Adds the scores and `pc1..pcK` to the dataset, computed for every
-    /// joined row (a score streamed over a `.bed`); returns notes.
+    /// joined row (a score streamed over the file the table was read from,
+    /// when it was); returns notes.
     pub(crate) fn add_features(&self, ds: &mut Dataset) -> Result<Vec<String>> {
         self.add_features_with(ds, &Vec::new())
     }
 
     /// As [`GenotypeModel::add_features`]; a score in `scored` (streamed
-    /// over the same `.bed` while fitting) is taken from there instead of
+    /// over the same file while fitting) is taken from there instead of
     /// reading the `.bed` again.
     pub(crate) fn add_features_with(
         &self,
@@ -508,22 +509,22 @@ impl GenotypeModel {
         let mut add: Vec<(String, Vec<f64>)> = Vec::new();
         for p in &self.prs {
             let done = scored.iter().find(|(n, _)| *n == p.name);
-            // Computed over the whole `.bed` before `score` cut it in blocks.
+            // Computed over the whole file before `score` cut it in blocks.
             if let Some((_, v)) = g.scores.iter().find(|(n, _)| *n == p.name) {
                 let values = ds.genotype_rows.iter().map(|&r| v[r]).collect();
                 add.push((p.name.clone(), values));
                 continue;
             }
-            let values = match (&g.bed, done) {
+            let values = match (&g.source, done) {
                 (Some(_), Some((_, sums))) => ds
                     .genotype_rows
                     .iter()
                     .map(|&r| sums.get(r).copied().unwrap_or(0.0))
                     .collect(),
-                (Some(bed), None) => {
+                (Some(file), None) => {
                     let keep = ds.keep_ambiguous;
                     let training = (&self.alleles, &self.frequencies);
-                    let (v, n) = p.compute_bed(bed, &ds.genotype_rows, training, keep)?;
+                    let (v, n) = p.compute_streamed(file, &ds.genotype_rows, training, keep)?;
                     notes.extend(n);
                     v
                 }
@@ -869,6 +870,7 @@ mod tests {
 #[cfg(test)]
 mod plink2_scores {
     use super::prs::{fit_prs, read_weights};
+    use crate::data::dosage::ScoreSource;
     use crate::data::{Delimiter, DosageTable, Loaded};
 
     fn real(name: &str) -> String {
@@ -949,14 +951,14 @@ mod plink2_scores {
         // The table path, and the same sums streamed over the .bed (fit and
         // compute), as training and scoring on a .bed do: the same model,
         // the same bits, plink 2's sums.
-        let bed = std::path::PathBuf::from(real("base.bed"));
+        let bed = ScoreSource::Bed(real("base.bed").into());
         for (weights, k, mean_imputation, expected, column) in cases {
             let file = read_weights(&real(weights)).unwrap();
             let s = &file.scores[k];
             let source = (file.name.as_str(), None);
             let (table, _) =
                 fit_prs(&g, &rows, source, "prs", &s.weights, mean_imputation).unwrap();
-            let (m, _, alleles, fitted_sums) = super::prs_bed::fit_prs_bed(
+            let (m, _, alleles, fitted_sums) = super::prs_stream::fit_prs_streamed(
                 &bed,
                 &rows,
                 source,
@@ -967,7 +969,7 @@ mod plink2_scores {
             .unwrap();
             assert_eq!(m, table, "{weights}: the same model streamed");
             let training = (&alleles.0, &alleles.1);
-            let (got, notes) = m.compute_bed(&bed, &rows, training, false).unwrap();
+            let (got, notes) = m.compute_streamed(&bed, &rows, training, false).unwrap();
             assert!(notes.is_empty(), "{notes:?}");
             // Training's single pass sums the same bits as a second read.
             let once: Vec<f64> = rows.iter().map(|&r| fitted_sums[r]).collect();
@@ -983,13 +985,52 @@ mod plink2_scores {
             );
             let want = sscore(expected, column);
             assert_eq!(want.len(), g.ids.len());
-            for (id, w) in want {
-                let i = g.ids.iter().position(|x| *x == id).unwrap();
+            for (id, w) in &want {
+                let i = g.ids.iter().position(|x| x == id).unwrap();
                 assert!(
-                    close(got[i], w),
+                    close(got[i], *w),
                     "{weights} {column} {id}: {} vs plink2 {w}",
                     got[i]
                 );
+            }
+            // Streamed over the same genotypes as VCF, BGZF VCF and BCF
+            // (ALT counted, record by record): fitted and computed, the
+            // .bed's sums bit for bit, so plink 2's.
+            for name in [
+                "base.vcf",
+                "base.vcf.gz",
+                "base.bcf",
+                "base_uncompressed.bcf",
+            ] {
+                let vcf = ScoreSource::Variants(real(name));
+                let t = crate::data::vcf_filter::read(&real(name), None, false)
+                    .unwrap()
+                    .map_or_else(
+                        || crate::data::bcf::read_table(&real(name), None, false),
+                        |f| Ok(Some(f)),
+                    )
+                    .unwrap()
+                    .unwrap()
+                    .table;
+                let rows: Vec<usize> = (0..t.ids.len()).collect();
+                let (mv, _, alleles, fitted) = super::prs_stream::fit_prs_streamed(
+                    &vcf,
+                    &rows,
+                    source,
+                    "prs",
+                    &s.weights,
+                    mean_imputation,
+                )
+                .unwrap();
+                let training = (&alleles.0, &alleles.1);
+                let (v, _) = mv.compute_streamed(&vcf, &rows, training, false).unwrap();
+                assert_eq!(v, fitted, "{name} {weights}: fitting's sums");
+                assert_eq!(v, mv.compute(&t, &rows).unwrap(), "{name}: the table's");
+                for (id, _) in &want {
+                    let i = t.ids.iter().position(|x| x == id).unwrap();
+                    let b = g.ids.iter().position(|x| x == id).unwrap();
+                    assert_eq!(v[i].to_bits(), got[b].to_bits(), "{name} {weights} {id}");
+                }
             }
         }
         let multi = read_weights(&real("weights_multi.txt")).unwrap();

@@ -1,14 +1,14 @@
-//! Polygenic scores streamed over a PLINK 1 `.bed`: the weights' SNPs are
-//! decoded one at a time in a single pass and never held, so a genome-wide
-//! score over every SNP of a fileset needs memory for the samples' sums,
-//! not for the SNPs × samples matrix. The arithmetic, orientation and
-//! imputation are those of the table path in `prs.rs` (tested equal).
+//! Polygenic scores streamed over a PLINK 1 `.bed` or a VCF/BCF file: the
+//! weights' SNPs are decoded one at a time in a single pass and never held,
+//! so a genome-wide score over every SNP of a file needs memory for the
+//! samples' sums, not for the SNPs × samples matrix. The arithmetic,
+//! orientation and imputation are those of the table path in `prs.rs`
+//! (tested equal).
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::data::bed::{a1_copies, stream_snps};
-use crate::data::dosage::PLINK_MISSING_ALLELE;
+use crate::data::dosage::{ScoreSource, PLINK_MISSING_ALLELE};
 use crate::data::Alleles;
 use crate::error::{Error, Location, Result};
 use crate::features::genotype::alleles::{
@@ -51,63 +51,105 @@ fn counted(col: &[u8], n: usize, recode: bool, out: &mut Vec<f64>) {
 /// allele of the palindromic ones (as `record_alleles` keeps for a table).
 pub(super) type Recorded = (BTreeMap<String, Alleles>, BTreeMap<String, f64>);
 
-/// Calls `f(k, id, a1, a2, column, samples)` for the first `.bed` SNP of
-/// each of `snps` (the `k`-th), in `.bim` order (a repeated `.bim` ID is
-/// read once, as a table keeps its first column); returns which were found.
+/// Calls `f(k, snp)` for the first SNP of the file named like each of
+/// `snps` (the `k`-th), in file order (a repeated `.bim` ID is read once, as
+/// a table keeps its first column); returns which were found, and the
+/// notes of a VCF/BCF read (see [`crate::data::vcf_filter::stream`]).
 fn stream_weights<'a>(
-    bed: &Path,
+    source: &ScoreSource,
     snps: impl Iterator<Item = &'a str>,
-    mut f: impl FnMut(usize, &str, &str, &str, &[u8], usize) -> Result<()>,
-) -> Result<Vec<bool>> {
+    mut f: impl FnMut(usize, Snp<'_>) -> Result<()>,
+) -> Result<(Vec<bool>, Vec<String>)> {
     let snps: Vec<&str> = snps.collect();
     let index: HashMap<&str, usize> = snps.iter().enumerate().map(|(k, &s)| (s, k)).collect();
     let mut seen = vec![false; snps.len()];
-    stream_snps(
-        bed,
-        |id| index.contains_key(id),
-        |id, a1, a2, col, n| {
-            let k = index[id];
-            if std::mem::replace(&mut seen[k], true) {
-                return Ok(());
-            }
-            f(k, id, a1, a2, col, n)
-        },
-    )?;
-    Ok(seen)
+    let mut x = Vec::new();
+    let notes = match source {
+        ScoreSource::Bed(bed) => {
+            let bim = bed.with_extension("bim").display().to_string();
+            stream_snps(
+                bed,
+                |id| index.contains_key(id),
+                |id, a1, a2, col, n| {
+                    let k = index[id];
+                    if std::mem::replace(&mut seen[k], true) {
+                        return Ok(());
+                    }
+                    let (alleles, recode) = bim_alleles(a1, a2);
+                    counted(col, n, recode, &mut x);
+                    let at = Location::file(&bim);
+                    f(
+                        k,
+                        Snp {
+                            id,
+                            alleles: alleles.as_ref(),
+                            x: &x,
+                            at,
+                        },
+                    )
+                },
+            )?;
+            Vec::new()
+        }
+        ScoreSource::Variants(path) => {
+            let keep: HashSet<String> = snps.iter().map(|s| s.to_string()).collect();
+            crate::data::vcf_filter::stream(path, &keep, |id, alleles, values, line| {
+                let Some(&k) = index.get(id) else {
+                    return Ok(());
+                };
+                if std::mem::replace(&mut seen[k], true) {
+                    return Ok(());
+                }
+                x.clear();
+                x.extend(values.iter());
+                let at = Location::file(path).line(line);
+                f(
+                    k,
+                    Snp {
+                        id,
+                        alleles,
+                        x: &x,
+                        at,
+                    },
+                )
+            })?
+        }
+    };
+    Ok((seen, notes))
 }
 
-/// A score fitted over a `.bed`: the model, notes, the matched SNPs'
-/// alleles, and every `.bed` sample's score (computed in the same pass).
-pub(super) type FittedBed = (PrsModel, Vec<String>, Recorded, Vec<f64>);
+/// A score fitted over a file: the model, notes, the matched SNPs'
+/// alleles, and every sample's score (computed in the same pass).
+pub(super) type Fitted = (PrsModel, Vec<String>, Recorded, Vec<f64>);
 
-/// Matches one score's weights to the SNPs of the `.bed` (training rows
+/// Matches one score's weights to the SNPs of the file (training rows
 /// `grows`), as `fit_prs` does to a table; returns the model, notes, the
 /// matched SNPs' alleles (recorded in the bundle for scoring) and every
 /// sample's score, summed in the same pass in the order and with the
-/// arithmetic of [`PrsModel::compute_bed`] (on the training file its
-/// alleles match themselves), so training reads the `.bed` once per score.
-pub(super) fn fit_prs_bed(
-    bed: &Path,
+/// arithmetic of [`PrsModel::compute_streamed`] (on the training file its
+/// alleles match themselves), so training reads the file once per score.
+pub(super) fn fit_prs_streamed(
+    file: &ScoreSource,
     grows: &[usize],
     source: (&str, Option<&str>),
     name: &str,
     raw: &[RawWeight],
     mean_imputation: bool,
-) -> Result<FittedBed> {
+) -> Result<Fitted> {
     let mut found: Vec<Option<PrsWeight>> = vec![None; raw.len()];
     let mut sums: Vec<f64> = Vec::new();
     let mut tally = Tally::default();
     let (mut alleles, mut freqs) = (BTreeMap::new(), BTreeMap::new());
-    let mut x = Vec::new();
-    let seen = stream_weights(
-        bed,
+    let (seen, mut read_notes) = stream_weights(
+        file,
         raw.iter().map(|w| w.snp.as_str()),
-        |k, id, a1, a2, col, n| {
-            let (al, recode) = bim_alleles(a1, a2);
-            let Some(flip) = tally.count(orient(al.as_ref(), &raw[k].allele)) else {
+        |k,
+         Snp {
+             id, alleles: al, x, ..
+         }| {
+            let Some(flip) = tally.count(orient(al, &raw[k].allele)) else {
                 return Ok(());
             };
-            counted(col, n, recode, &mut x);
             let effect = |d: f64| if flip { 2.0 - d } else { d };
             let impute = super::mean_finite(grows.iter().map(|&r| effect(x[r]))).unwrap_or(0.0);
             let w = PrsWeight {
@@ -118,9 +160,9 @@ pub(super) fn fit_prs_bed(
                 impute,
             };
             if sums.is_empty() {
-                sums = vec![0.0; n];
+                sums = vec![0.0; x.len()];
             }
-            add_weight(&w, &x, Some(false), mean_imputation, &mut sums);
+            add_weight(&w, x, Some(false), mean_imputation, &mut sums);
             found[k] = Some(w);
             if let Some(a) = al {
                 if a.other
@@ -132,15 +174,17 @@ pub(super) fn fit_prs_bed(
                         freqs.insert(id.to_string(), f);
                     }
                 }
-                alleles.insert(id.to_string(), a);
+                alleles.insert(id.to_string(), a.clone());
             }
             Ok(())
         },
     )?;
     tally.unmatched = seen.iter().filter(|s| !**s).count();
     let weights: Vec<PrsWeight> = found.into_iter().flatten().collect();
-    let geno = bed.display().to_string();
-    let (m, notes) = tally.finish(source, name, &geno, (raw.len(), weights), mean_imputation)?;
+    let geno = file.path();
+    let (m, mut notes) =
+        tally.finish(source, name, &geno, (raw.len(), weights), mean_imputation)?;
+    notes.append(&mut read_notes);
     Ok((m, notes, (alleles, freqs), sums))
 }
 
@@ -158,42 +202,33 @@ pub(super) struct Oriented {
 pub(crate) type Training<'a> = (&'a BTreeMap<String, Alleles>, &'a BTreeMap<String, f64>);
 
 impl PrsModel {
-    /// The score of the `.bed`'s samples `grows`, streamed over the file:
-    /// each SNP's alleles are compared with the training file's
-    /// (`training`, as `apply` does for a table: flips, the other strand,
-    /// palindromic SNPs told apart by frequency or dropped unless
+    /// The score of the samples `grows` of a `.bed` or VCF/BCF file,
+    /// streamed over it: each SNP's alleles are compared with the training
+    /// file's (`training`, as `apply` does for a table: flips, the other
+    /// strand, palindromic SNPs told apart by frequency or dropped unless
     /// `keep_ambiguous`), else oriented by the effect allele. A SNP of the
     /// score absent from the file, or whose alleles do not match, is an
     /// error naming it.
-    pub(crate) fn compute_bed(
+    pub(crate) fn compute_streamed(
         &self,
-        bed: &Path,
+        file: &ScoreSource,
         grows: &[usize],
         training: Training<'_>,
         keep_ambiguous: bool,
     ) -> Result<(Vec<f64>, Vec<String>)> {
         let mut sums: Vec<f64> = Vec::new();
-        let mut x = Vec::new();
         let mut o = Oriented::default();
-        let bim = bed.with_extension("bim").display().to_string();
-        let seen = stream_weights(
-            bed,
+        let (seen, read_notes) = stream_weights(
+            file,
             self.weights.iter().map(|w| w.snp.as_str()),
-            |k, id, a1, a2, col, n| {
+            |k, snp| {
                 let w = &self.weights[k];
-                let (al, recode) = bim_alleles(a1, a2);
-                counted(col, n, recode, &mut x);
-                let snp = Snp {
-                    id,
-                    alleles: al.as_ref(),
-                    x: &x,
-                    bim: &bim,
-                };
+                let x = snp.x;
                 let to_training = self.to_training(w, snp, training, keep_ambiguous, &mut o)?;
                 if sums.is_empty() {
-                    sums = vec![0.0; n];
+                    sums = vec![0.0; x.len()];
                 }
-                self.add(w, &x, to_training, &mut sums);
+                self.add(w, x, to_training, &mut sums);
                 Ok(())
             },
         )?;
@@ -206,7 +241,7 @@ impl PrsModel {
             .collect();
         if !absent.is_empty() {
             return Err(Error::data(
-                Location::file(bed.display().to_string()),
+                Location::file(file.path()),
                 format!(
                     "the polygenic score `{}` needs {} SNP{} absent from this file: {}",
                     self.name,
@@ -220,7 +255,9 @@ impl PrsModel {
             .iter()
             .map(|&r| sums.get(r).copied().unwrap_or(0.0))
             .collect();
-        Ok((out, o.notes(&self.name, &bed.display().to_string())))
+        let mut notes = o.notes(&self.name, &file.path());
+        notes.extend(read_notes);
+        Ok((out, notes))
     }
 
     /// Whether the scoring file's counted allele is the training file's
@@ -234,15 +271,10 @@ impl PrsModel {
         keep_ambiguous: bool,
         o: &mut Oriented,
     ) -> Result<Option<bool>> {
-        let Snp {
-            id,
-            alleles,
-            x,
-            bim,
-        } = snp;
+        let Snp { id, alleles, x, at } = snp;
         let mismatch = |why: String| {
             Err(Error::data(
-                Location::file(bim),
+                at.clone(),
                 format!("SNP `{id}` of the polygenic score `{}`: {why}", self.name),
             ))
         };
@@ -318,15 +350,14 @@ fn add_weight(
     }
 }
 
-/// One SNP of the `.bed` being scored.
-#[derive(Clone, Copy)]
+/// One SNP of the file a score streams over.
 struct Snp<'a> {
     id: &'a str,
     alleles: Option<&'a Alleles>,
     /// Copies of the counted allele, per sample.
     x: &'a [f64],
-    /// The `.bim`, for messages.
-    bim: &'a str,
+    /// Where it is named (the `.bim`; the VCF's line), for messages.
+    at: Location,
 }
 
 impl Oriented {

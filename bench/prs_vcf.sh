@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Polygenic score streamed over a genome-wide VCF/BCF (issue 17): a score
+# over every SNP of PATIENTS × SNPS imputed dosages (default 5,000 × 50,000,
+# written by `plink2 --dummy … dosage-freq=0.5` as a bgzipped VCF with DS,
+# and as a BCF by bcftools), fitted by `train --snps` (20 SNP features plus
+# the score) and recomputed by `score`, against plink 2's own `--score` on
+# the same VCF. Held in a table, the score's SNPs would take 4 bytes a
+# dosage (1 GB by default); streamed, 8 bytes a sample. Wall time and peak
+# memory from /usr/bin/time; the sums are checked against plink 2 by the
+# unit tests on the committed fixtures.
+#
+# Usage: bench/prs_vcf.sh   (needs plink2, bcftools)
+#   PATIENTS=5000 SNPS=50000 SEED=7 OUT=dir
+#   RESPONDER=path  another binary (e.g. a previous build, for a before/after)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PATIENTS="${PATIENTS:-5000}"
+SNPS="${SNPS:-50000}"
+SEED="${SEED:-7}"
+OUT="${OUT:-$ROOT/bench/.perf-data/prs-vcf-${PATIENTS}x${SNPS}}"
+BIN="${RESPONDER:-$ROOT/target/release/responder}"
+TIME=/usr/bin/time
+for t in plink2 bcftools; do
+  command -v "$t" >/dev/null || { echo "error: $t not found (apt-get install plink2 bcftools)" >&2; exit 2; }
+done
+[[ -x "$BIN" ]] || (cd "$ROOT" && cargo build --release --quiet)
+mkdir -p "$OUT"
+cd "$OUT"
+if [[ ! -f .done ]]; then
+  plink2 --dummy "$PATIENTS" "$SNPS" 0.01 acgt dosage-freq=0.5 --seed "$SEED" \
+    --export vcf bgz vcf-dosage=DS id-paste=iid --out geno --threads 2 >/dev/null
+  bcftools view -Ob -o geno.bcf geno.vcf.gz --threads 2
+  # Weights on every SNP: effect allele ALT or REF alternately, small betas.
+  { zcat geno.vcf.gz 2>/dev/null || true; } | awk -F'\t' -v s="$SEED" '
+    BEGIN { srand(s); print "SNP\tA1\tBETA" }
+    /^#CHROM/ { for (i = 10; i <= NF; i++) print $i > "ids.txt"; next }
+    /^#/ { next }
+    { n++; printf "%s\t%s\t%.6f\n", $3, (n % 2 ? $5 : $4), (rand() - 0.5) / 100
+      if (n % int('"$SNPS"' / 20) == 1) print $3 > "snps.txt" }' > weights.txt
+  awk -v s="$SEED" 'BEGIN { srand(s + 1); print "patient_id,age,responder" }
+    { printf "%s,%d,%d\n", $1, 20 + int(rand() * 50), (rand() < 0.4) }' ids.txt > clinical.csv
+  touch .done
+fi
+measure() { # label cmd...
+  local label=$1; shift
+  "$TIME" -f '%e %M' -o time.txt "$@" > /dev/null 2> err.txt || { cat err.txt >&2; exit 1; }
+  read -r wall kb < time.txt
+  printf '%-52s %8s s %8s MB\n' "$label" "$wall" "$((kb / 1024))"
+}
+echo "PRS over ${PATIENTS} patients x ${SNPS} imputed SNPs (geno.vcf.gz $(du -h geno.vcf.gz | cut -f1), geno.bcf $(du -h geno.bcf | cut -f1); f32 table of the score's SNPs $((PATIENTS * SNPS * 4 / 1000000)) MB)"
+echo
+measure "responder train (20 SNP features + prs) from VCF" "$BIN" train --data clinical.csv \
+  --genotypes geno.vcf.gz --snps snps.txt --prs-weights weights.txt --target responder --cv 0 \
+  --out model.json -q
+for g in geno.vcf.gz geno.bcf; do
+  measure "responder score (prs) from $g" "$BIN" score --model model.json --data clinical.csv \
+    --genotypes "$g" --format csv --out "scores_$g.csv" -q
+  echo "  scores $(sha256sum "scores_$g.csv" | cut -c1-16)"
+done
+measure "plink2 --score on the VCF (2 threads)" plink2 --vcf geno.vcf.gz dosage=DS \
+  --score weights.txt 1 2 3 header cols=+scoresums --threads 2 --out plink2_score

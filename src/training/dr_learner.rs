@@ -465,7 +465,7 @@ fn forest_stage(
         min_node: FOREST_MIN_NODE,
     };
     let seed = crate::training::arm_seed(inp.seed, a) ^ 0xcf;
-    let (forest, oob) = CausalForest::fit_with_oob(&data, params, seed);
+    let (forest, oob, _) = CausalForest::fit_screened(&data, params, seed);
     let mut tau: Vec<f64> = forest.predict(z).into_iter().map(|(t, _)| t).collect();
     // Out-of-bag where some group left the patient out (with ≥ 20 groups,
     // all but about 1 in a million); else the whole forest's estimate.

@@ -16,9 +16,14 @@ pub(crate) enum Note {
 pub(crate) struct Notes(Vec<Note>);
 
 impl Notes {
-    /// An informational message.
+    /// An informational message; one that a reader wrote as
+    /// `warning: …` is a caution.
     pub(crate) fn info(&mut self, message: impl Into<String>) {
-        self.0.push(Note::Info(message.into()));
+        let message = message.into();
+        match message.strip_prefix("warning: ") {
+            Some(w) => self.0.push(Note::Warning(w.to_string())),
+            None => self.0.push(Note::Info(message)),
+        }
     }
 
     /// A caution.

@@ -478,8 +478,8 @@ impl Bundle {
                 out.insert(snp.to_string());
             }
         }
-        // (Polygenic scores are streamed over a `.bed`: their SNPs are
-        // not decoded into the table.)
+        // (Polygenic scores are streamed over a `.bed`, VCF or BCF file:
+        // their SNPs are not decoded into the table.)
         if let Some(g) = &self.genotypes {
             if let Some(p) = &g.pca {
                 out.extend(p.snps.iter().cloned());

@@ -120,7 +120,7 @@ pub(crate) struct DosageTable {
     /// The file the table was read from when polygenic scores stream over
     /// it instead of being held in the table.
     pub(crate) source: Option<ScoreSource>,
-    /// Polygenic scores computed over the whole `.bed` this block was cut
+    /// Polygenic scores computed over the whole file this block was cut
     /// from, by row (`score`'s streamed blocks; empty otherwise).
     pub(crate) scores: Vec<(String, Vec<f64>)>,
     /// SNP name → first column, and file name → first column, for [`find`](Self::find).

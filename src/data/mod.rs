@@ -43,9 +43,9 @@ pub(crate) struct ReadOptions {
     /// The only SNPs needed from a genotype file that can be read SNP by SNP
     /// (a PLINK `.bed`); `None`: all.
     pub(crate) genotype_snps: Option<std::sync::Arc<std::collections::HashSet<String>>>,
-    /// The only SNPs needed from a VCF or BCF (`genotype_snps` and the
-    /// polygenic scores' SNPs, which are streamed over a `.bed` only);
-    /// `None`: all.
+    /// The only SNPs needed from a VCF or BCF held whole (`genotype_snps`
+    /// and the polygenic scores' SNPs, which a `.bed` and a regular VCF/BCF
+    /// file stream instead: see `stream_scores`); `None`: all.
     pub(crate) text_snps: Option<std::sync::Arc<std::collections::HashSet<String>>>,
     /// The model has polygenic scores, which a VCF or BCF file (not stdin)
     /// streams record by record instead of holding their SNPs: such a file

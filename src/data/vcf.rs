@@ -158,13 +158,19 @@ impl Parser {
             ));
         }
         counts.notes(&mut t);
+        let file = format!("{}: ", t.file);
+        let mut notes: Vec<String> = t
+            .notes
+            .iter()
+            .map(|n| n.replacen(&file, &format!("{file}polygenic score records: "), 1))
+            .collect();
         if t.skipped_multiallelic > 0 {
-            t.notes.push(format!(
-                "{}: skipped {} multi-allelic sites (more than one ALT allele) among the polygenic scores' records",
-                t.file, t.skipped_multiallelic
+            notes.push(format!(
+                "warning: {file}skipped {} multi-allelic sites (more than one ALT allele) among the polygenic score records; split them (bcftools norm -m-) to use them",
+                t.skipped_multiallelic
             ));
         }
-        Ok(t.notes)
+        Ok(notes)
     }
 
     /// The table, once every line is read.

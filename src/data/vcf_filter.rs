@@ -218,9 +218,8 @@ pub(crate) fn stream(
         ));
     }
     parser.drain(&mut f)?;
-    let mut notes = parser.finish_drained()?;
-    notes.extend(crate::data::input::bgzf_truncation_note(path));
-    Ok(notes)
+    // (A truncated BGZF file is noted by the read of the model's SNPs.)
+    parser.finish_drained()
 }
 
 /// The table of the variant file `path` once `parser` has read it, with a

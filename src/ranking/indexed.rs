@@ -474,13 +474,6 @@ impl TableIndex {
             return Ok(Err("the model reads no SNP from the variant file".into()));
         }
         let (mut table, info) = crate::data::GenotypeInput::read(path, read)?.parse(read)?;
-        // The polygenic scores over every sample, streamed over the file
-        // once (8 bytes a sample and score), joined to each block by row.
-        if let (Some(file), Some(m)) = (table.source.take(), model) {
-            let (scores, notes) = m.scores_over(&file, table.ids.len(), read.keep_ambiguous)?;
-            table.scores = scores;
-            table.notes.extend(notes);
-        }
         // Built once here, cloned into every block's table.
         let _ = table.find("");
         let n = table.ids.len();
@@ -492,6 +485,13 @@ impl TableIndex {
             if rows.insert(id_hash(table.ids.get(i as usize)), i).is_some() {
                 return Ok(Err("two sample IDs share a hash".into()));
             }
+        }
+        // The polygenic scores over every sample, streamed over the file
+        // once (8 bytes a sample and score), joined to each block by row.
+        if let (Some(file), Some(m)) = (table.source.take(), model) {
+            let (scores, notes) = m.scores_over(&file, table.ids.len(), read.keep_ambiguous)?;
+            table.scores = scores;
+            table.notes.extend(notes);
         }
         Ok(Ok(TableIndex {
             table,

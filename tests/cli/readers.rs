@@ -885,6 +885,125 @@ fn filtered_vcf_keeps_the_score_snps() {
     );
 }
 
+/// Streamed over a VCF, a score's palindromic SNPs labelled alike at a
+/// frequency on the other side of one half are warned about as from stdin
+/// (naming them), and the notes of several scores' passes over a file are
+/// printed once (a truncated BGZF file: one note).
+#[test]
+fn streamed_scores_warn_and_note_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let snps = write(dir.path(), "snps.txt", "rs73040201\n");
+    let weights = real("weights_multi.txt");
+    let model = model_of(
+        dir.path(),
+        "m.json",
+        Some(&real("base.vcf")),
+        &["--snps", &snps, "--prs-weights", &weights],
+    );
+    // The two palindromic score SNPs with 0 and 1 swapped in every call.
+    let text = std::fs::read_to_string(real("base.vcf")).unwrap();
+    let swapped: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            if f.len() > 2 && (f[2] == "rs18080825" || f[2] == "rs112361229") {
+                let mut out = f[..9].join("\t");
+                for c in &f[9..] {
+                    let c: String = c
+                        .chars()
+                        .map(|ch| match ch {
+                            '0' => '1',
+                            '1' => '0',
+                            ch => ch,
+                        })
+                        .collect();
+                    out.push('\t');
+                    out.push_str(&c);
+                }
+                out
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    let odd = write(dir.path(), "odd.vcf", &(swapped.join("\n") + "\n"));
+    let (_, stderr) = scored(&model, Some(&odd));
+    let warned = |e: &str| {
+        e.contains("palindromic SNPs (A/T or C/G)")
+            && e.contains("count the same allele as the training file")
+            && e.contains("`rs112361229`, `rs18080825`")
+    };
+    assert!(warned(&stderr), "{stderr}");
+    let out = responder()
+        .args(["score", "--model"])
+        .arg(&model)
+        .args(["--data", &real("clinical.csv"), "--genotypes", "-"])
+        .write_stdin(std::fs::read(&odd).unwrap())
+        .output()
+        .unwrap();
+    assert!(warned(&String::from_utf8_lossy(&out.stderr)));
+    // A score SNP at a multi-allelic site: a warning, even with -q.
+    let multi: String = text
+        .lines()
+        .map(|l| match l.split('\t').nth(2) == Some("rs18080825") {
+            true => l.replacen("\tT\t", "\tT,G\t", 1) + "\n",
+            false => format!("{l}\n"),
+        })
+        .collect();
+    assert_ne!(multi, text);
+    let multi = write(dir.path(), "multi.vcf", &multi);
+    let out = responder()
+        .args([
+            "train",
+            "-q",
+            "--data",
+            &real("clinical.csv"),
+            "--genotypes",
+            &multi,
+        ])
+        .args(["--snps", &snps, "--prs-weights", &weights])
+        .args(["--target", "responder", "--cv", "0", "--out"])
+        .arg(dir.path().join("multi.json"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: ")
+            && stderr.contains("skipped 1 multi-allelic sites")
+            && stderr.contains("polygenic score records; split them (bcftools norm -m-)"),
+        "{stderr}"
+    );
+    // Three scores over a BGZF VCF cut at a block boundary: one note.
+    let mut bytes = std::fs::read(real("base.vcf.gz")).unwrap();
+    bytes.truncate(bytes.len() - 28);
+    let cut = dir.path().join("cut.vcf.gz");
+    std::fs::write(&cut, &bytes).unwrap();
+    let cut = cut.display().to_string();
+    let out = responder()
+        .args([
+            "train",
+            "--data",
+            &real("clinical.csv"),
+            "--genotypes",
+            &cut,
+        ])
+        .args(["--snps", &snps, "--prs-weights", &weights])
+        .args(["--target", "responder", "--cv", "0", "--out"])
+        .arg(dir.path().join("cut.json"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("may be truncated").count(), 1, "{stderr}");
+    assert_eq!(
+        scored(&dir.path().join("cut.json"), Some(&cut))
+            .1
+            .matches("may be truncated")
+            .count(),
+        1
+    );
+}
+
 /// A BGZF file without its end-of-file block (a copy cut at a block
 /// boundary reads cleanly, its last records missing) is read with a note
 /// on stderr naming it, as htslib warns; bgzip's own file has no note.

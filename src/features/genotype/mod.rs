@@ -156,7 +156,12 @@ fn fit_scores(
                 }
                 None => fit_prs(g, grows, source, &name, &s.weights, mean_imputation)?,
             };
-            notes.append(&mut n);
+            // Scores over the same records repeat the reader's notes.
+            for note in n.drain(..) {
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+            }
             prs.push(m);
         }
     }
@@ -481,7 +486,11 @@ impl GenotypeModel {
         let mut notes = Vec::new();
         for p in &self.prs {
             let (v, n) = p.compute_streamed(file, &all, training, keep_ambiguous)?;
-            notes.extend(n);
+            notes.extend(
+                n.into_iter()
+                    .filter(|x| !notes.contains(x))
+                    .collect::<Vec<_>>(),
+            );
             out.push((p.name.clone(), v));
         }
         Ok((out, notes))
@@ -525,7 +534,11 @@ impl GenotypeModel {
                     let keep = ds.keep_ambiguous;
                     let training = (&self.alleles, &self.frequencies);
                     let (v, n) = p.compute_streamed(file, &ds.genotype_rows, training, keep)?;
-                    notes.extend(n);
+                    notes.extend(
+                        n.into_iter()
+                            .filter(|x| !notes.contains(x))
+                            .collect::<Vec<_>>(),
+                    );
                     v
                 }
                 (None, _) => p.compute(g, &ds.genotype_rows)?,

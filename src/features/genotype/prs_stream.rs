@@ -188,13 +188,17 @@ pub(super) fn fit_prs_streamed(
     Ok((m, notes, (alleles, freqs), sums))
 }
 
-/// What a streamed score did to the scoring file's alleles, for stderr.
+/// What a streamed score did to the scoring file's alleles (the SNPs of
+/// each kind), for stderr.
 #[derive(Debug, Default)]
 pub(super) struct Oriented {
-    flipped: usize,
-    strand: usize,
-    ambiguous: usize,
-    resolved: usize,
+    flipped: Vec<String>,
+    strand: Vec<String>,
+    ambiguous: Vec<String>,
+    resolved: Vec<String>,
+    /// Palindromic SNPs labelled as in training at a frequency on the
+    /// other side of ½: (SNP, training frequency, frequency here).
+    odd: Vec<(String, f64, f64)>,
 }
 
 /// What scoring needs to know of the training file: alleles, palindromic
@@ -280,13 +284,23 @@ impl PrsModel {
         };
         Ok(match (training.get(id), alleles) {
             (Some(t), Some(a)) => match compare_alleles(t, a) {
-                AlleleMatch::Same => Some(false),
+                AlleleMatch::Same => {
+                    // A palindromic SNP labelled alike but whose frequency
+                    // says otherwise is read as labelled, with a warning.
+                    if let Some(&ft) = frequencies.get(id) {
+                        let (f, called) = counted_frequency(x.iter().copied());
+                        if resolve_by_frequency(ft, f, called) == Some(true) {
+                            o.odd.push((id.to_string(), ft, f));
+                        }
+                    }
+                    Some(false)
+                }
                 AlleleMatch::Flip { .. } => {
-                    o.flipped += 1;
+                    o.flipped.push(id.to_string());
                     Some(true)
                 }
                 AlleleMatch::Strand { flip } => {
-                    o.strand += 1;
+                    o.strand.push(id.to_string());
                     Some(flip)
                 }
                 AlleleMatch::Ambiguous => {
@@ -295,9 +309,9 @@ impl PrsModel {
                         .get(id)
                         .and_then(|&ft| resolve_by_frequency(ft, f, called));
                     if by_freq.is_some() {
-                        o.resolved += 1;
+                        o.resolved.push(id.to_string());
                     } else {
-                        o.ambiguous += 1;
+                        o.ambiguous.push(id.to_string());
                     }
                     by_freq.or(keep_ambiguous.then_some(true))
                 }
@@ -363,18 +377,37 @@ struct Snp<'a> {
 impl Oriented {
     fn notes(&self, name: &str, file: &str) -> Vec<String> {
         let mut out = Vec::new();
-        if self.flipped + self.strand + self.ambiguous + self.resolved > 0 {
+        let named = |what: &str, snps: &[String]| match snps.is_empty() {
+            true => String::new(),
+            false => format!(
+                "; {what}: {}",
+                crate::error::quote_all(snps.iter().take(10))
+            ),
+        };
+        let (flipped, strand) = (self.flipped.len(), self.strand.len());
+        let (resolved, ambiguous) = (self.resolved.len(), self.ambiguous.len());
+        if flipped + strand + ambiguous + resolved > 0 {
             out.push(format!(
-                "{file}: polygenic score `{name}` streamed over the file: {} SNPs count the training file's other allele (flipped), {} are on the other strand, {} palindromic SNPs counting the other allele were told apart by allele frequency, {} could not be ({})",
-                self.flipped,
-                self.strand,
-                self.resolved,
-                self.ambiguous,
-                if self.ambiguous == 0 {
+                "{file}: polygenic score `{name}` streamed over the file: {flipped} SNPs count the training file's other allele (flipped), {strand} are on the other strand, {resolved} palindromic SNPs counting the other allele were told apart by allele frequency, {ambiguous} could not be ({}){}{}{}{}",
+                if ambiguous == 0 {
                     "none"
                 } else {
                     "kept as a flip with --keep-ambiguous, else dropped: missing, imputed"
-                }
+                },
+                named("flipped", &self.flipped),
+                named("other strand", &self.strand),
+                named("told apart", &self.resolved),
+                named("could not be", &self.ambiguous),
+            ));
+        }
+        let mut odd: Vec<&(String, f64, f64)> = self.odd.iter().collect();
+        odd.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some((first, ft, f)) = odd.first() {
+            out.push(format!(
+                "warning: {file}: {} palindromic SNP{} (A/T or C/G) count the same allele as the training file but at a frequency on the other side of one half (`{first}`: {ft:.2} in training, {f:.2} here): a strand flip or a different population; read as labelled, check the strand: {}",
+                odd.len(),
+                crate::data::dosage::plural(odd.len()),
+                crate::error::quote_all(odd.iter().take(10).map(|o| &o.0))
             ));
         }
         out

@@ -135,37 +135,46 @@ fn fit_scores(
     let mut scored = Vec::new();
     let (mut alleles, mut frequencies) = (BTreeMap::new(), BTreeMap::new());
     let mean_imputation = !opts.no_mean_imputation;
-    for (f, names) in files.iter().zip(names) {
+    let mut specs: Vec<prs_stream::ScoreSpec<'_>> = Vec::new();
+    for (f, names) in files.iter().zip(&names) {
         for (s, name) in f.scores.iter().zip(names) {
             let column = (f.scores.len() > 1).then_some(s.column.as_str());
-            let source = (f.name.as_str(), column);
-            let (m, mut n) = match &g.source {
-                Some(file) => {
-                    let (m, n, a, sums) = prs_stream::fit_prs_streamed(
-                        file,
-                        grows,
-                        source,
-                        &name,
-                        &s.weights,
-                        mean_imputation,
-                    )?;
-                    alleles.extend(a.0);
-                    frequencies.extend(a.1);
-                    scored.push((name.clone(), sums));
-                    (m, n)
-                }
-                None => fit_prs(g, grows, source, &name, &s.weights, mean_imputation)?,
-            };
-            // Scores over the same records repeat the reader's notes.
-            for note in n.drain(..) {
-                if !notes.contains(&note) {
-                    notes.push(note);
-                }
+            specs.push(((f.name.as_str(), column), name.as_str(), &s.weights));
+        }
+    }
+    match &g.source {
+        // Every score in one pass over the file.
+        Some(file) => {
+            let (fitted, read_notes) =
+                prs_stream::fit_all_streamed(file, grows, &specs, mean_imputation)?;
+            for ((m, n, a, sums), (_, name, _)) in fitted.into_iter().zip(&specs) {
+                alleles.extend(a.0);
+                frequencies.extend(a.1);
+                scored.push((name.to_string(), sums));
+                add_notes(notes, n);
+                prs.push(m);
             }
-            prs.push(m);
+            add_notes(notes, read_notes);
+        }
+        None => {
+            for &(source, name, weights) in &specs {
+                let (m, n) = fit_prs(g, grows, source, name, weights, mean_imputation)?;
+                add_notes(notes, n);
+                prs.push(m);
+            }
         }
     }
     Ok((prs, (alleles, frequencies), scored))
+}
+
+/// Appends the notes not already there (scores over the same records
+/// repeat the reader's notes).
+fn add_notes(notes: &mut Vec<String>, new: Vec<String>) {
+    for note in new {
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
 }
 
 /// Every sample's value of each score streamed over the file while
@@ -482,18 +491,11 @@ impl GenotypeModel {
     ) -> Result<(TrainingScores, Vec<String>)> {
         let all: Vec<usize> = (0..n).collect();
         let training = (&self.alleles, &self.frequencies);
-        let mut out = Vec::with_capacity(self.prs.len());
-        let mut notes = Vec::new();
-        for p in &self.prs {
-            let (v, n) = p.compute_streamed(file, &all, training, keep_ambiguous)?;
-            notes.extend(
-                n.into_iter()
-                    .filter(|x| !notes.contains(x))
-                    .collect::<Vec<_>>(),
-            );
-            out.push((p.name.clone(), v));
-        }
-        Ok((out, notes))
+        let models: Vec<&PrsModel> = self.prs.iter().collect();
+        let (values, notes) =
+            prs_stream::compute_all_streamed(&models, file, &all, training, keep_ambiguous)?;
+        let names = self.prs.iter().map(|p| p.name.clone());
+        Ok((names.zip(values).collect(), notes))
     }
 
     /// Adds the scores and `pc1..pcK` to the dataset, computed for every
@@ -515,33 +517,50 @@ impl GenotypeModel {
         let Some(g) = ds.genotypes.as_ref() else {
             return Ok(notes);
         };
+        // Scores neither computed before `score` cut the file in blocks nor
+        // streamed while fitting: streamed over the file, all in one pass.
+        let pending: Vec<&PrsModel> = self
+            .prs
+            .iter()
+            .filter(|p| {
+                !g.scores.iter().any(|(n, _)| *n == p.name)
+                    && !scored.iter().any(|(n, _)| *n == p.name)
+            })
+            .collect();
+        let mut streamed: Vec<(String, Vec<f64>)> = Vec::new();
+        if let (Some(file), false) = (&g.source, pending.is_empty()) {
+            let training = (&self.alleles, &self.frequencies);
+            let (values, n) = prs_stream::compute_all_streamed(
+                &pending,
+                file,
+                &ds.genotype_rows,
+                training,
+                ds.keep_ambiguous,
+            )?;
+            add_notes(&mut notes, n);
+            streamed = pending.iter().map(|p| p.name.clone()).zip(values).collect();
+        }
         let mut add: Vec<(String, Vec<f64>)> = Vec::new();
         for p in &self.prs {
-            let done = scored.iter().find(|(n, _)| *n == p.name);
-            // Computed over the whole file before `score` cut it in blocks.
-            if let Some((_, v)) = g.scores.iter().find(|(n, _)| *n == p.name) {
-                let values = ds.genotype_rows.iter().map(|&r| v[r]).collect();
-                add.push((p.name.clone(), values));
-                continue;
-            }
-            let values = match (&g.source, done) {
-                (Some(_), Some((_, sums))) => ds
-                    .genotype_rows
-                    .iter()
-                    .map(|&r| sums.get(r).copied().unwrap_or(0.0))
-                    .collect(),
-                (Some(file), None) => {
-                    let keep = ds.keep_ambiguous;
-                    let training = (&self.alleles, &self.frequencies);
-                    let (v, n) = p.compute_streamed(file, &ds.genotype_rows, training, keep)?;
-                    notes.extend(
-                        n.into_iter()
-                            .filter(|x| !notes.contains(x))
-                            .collect::<Vec<_>>(),
-                    );
-                    v
+            let found = |list: &TrainingScores| {
+                list.iter()
+                    .find(|(n, _)| *n == p.name)
+                    .map(|(_, v)| v.clone())
+            };
+            let values = if let Some(v) = g.scores.iter().find(|(n, _)| *n == p.name) {
+                // Computed over the whole file before `score` cut it in blocks.
+                ds.genotype_rows.iter().map(|&r| v.1[r]).collect()
+            } else if let Some(v) = found(&streamed) {
+                v
+            } else {
+                match (&g.source, scored.iter().find(|(n, _)| *n == p.name)) {
+                    (Some(_), Some((_, sums))) => ds
+                        .genotype_rows
+                        .iter()
+                        .map(|&r| sums.get(r).copied().unwrap_or(0.0))
+                        .collect(),
+                    _ => p.compute(g, &ds.genotype_rows)?,
                 }
-                (None, _) => p.compute(g, &ds.genotype_rows)?,
             };
             add.push((p.name.clone(), values));
         }
@@ -1049,6 +1068,68 @@ mod plink2_scores {
         let multi = read_weights(&real("weights_multi.txt")).unwrap();
         let columns: Vec<&str> = multi.scores.iter().map(|s| s.column.as_str()).collect();
         assert_eq!(columns, ["scoreA", "scoreB", "scoreC"]);
+    }
+
+    /// Several scores fitted and computed in one pass over a file give each
+    /// score's single pass: models, sums and values bit for bit (`.bed`,
+    /// VCF, BCF; the three columns of a multi-score file and a second file).
+    #[test]
+    fn scores_in_one_pass_equal_one_pass_each() {
+        let multi = read_weights(&real("weights_multi.txt")).unwrap();
+        let plain = read_weights(&real("weights_plink.txt")).unwrap();
+        let mut specs: Vec<super::prs_stream::ScoreSpec<'_>> = multi
+            .scores
+            .iter()
+            .map(|s| {
+                (
+                    (multi.name.as_str(), Some(s.column.as_str())),
+                    "m",
+                    &s.weights[..],
+                )
+            })
+            .collect();
+        specs.push((
+            (plain.name.as_str(), None),
+            "p",
+            &plain.scores[0].weights[..],
+        ));
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for source in [
+            ScoreSource::Bed(real("base.bed").into()),
+            ScoreSource::Variants(real("base.vcf.gz")),
+            ScoreSource::Variants(real("base.bcf")),
+        ] {
+            let rows: Vec<usize> = (0..80).collect();
+            let (all, _) =
+                super::prs_stream::fit_all_streamed(&source, &rows, &specs, true).unwrap();
+            let models: Vec<&super::PrsModel> = all.iter().map(|f| &f.0).collect();
+            let mut alleles = std::collections::BTreeMap::new();
+            let mut freqs = std::collections::BTreeMap::new();
+            for f in &all {
+                alleles.extend(f.2 .0.clone());
+                freqs.extend(f.2 .1.clone());
+            }
+            let (values, _) = super::prs_stream::compute_all_streamed(
+                &models,
+                &source,
+                &rows,
+                (&alleles, &freqs),
+                false,
+            )
+            .unwrap();
+            for (s, &(src, name, raw)) in specs.iter().enumerate() {
+                let one = super::prs_stream::fit_prs_streamed(&source, &rows, src, name, raw, true)
+                    .unwrap();
+                assert_eq!(one.0, all[s].0, "{source:?} {s}");
+                assert_eq!(bits(&one.3), bits(&all[s].3), "{source:?} {s}");
+                let (v, _) = one
+                    .0
+                    .compute_streamed(&source, &rows, (&alleles, &freqs), false)
+                    .unwrap();
+                assert_eq!(bits(&v), bits(&values[s]), "{source:?} {s}");
+                assert_eq!(bits(&v), bits(&one.3), "{source:?} {s}: fitting's sums");
+            }
+        }
     }
 
     /// Without the other allele named (plink 1.9's `.raw`), a counted

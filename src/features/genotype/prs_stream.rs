@@ -118,16 +118,50 @@ fn stream_weights<'a>(
     Ok((seen, notes))
 }
 
+/// [`stream_weights`] for several scores in one pass: calls `f(s, k, snp)`
+/// for the `k`-th SNP of score `s` (`lists[s]`); returns which SNPs of each
+/// score were found, and the reader's notes.
+fn stream_many(
+    source: &ScoreSource,
+    lists: &[Vec<&str>],
+    mut f: impl FnMut(usize, usize, &Snp<'_>) -> Result<()>,
+) -> Result<(Vec<Vec<bool>>, Vec<String>)> {
+    let mut union: Vec<&str> = Vec::new();
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    let mut uses: Vec<Vec<(usize, usize)>> = Vec::new();
+    for (s, list) in lists.iter().enumerate() {
+        for (k, &snp) in list.iter().enumerate() {
+            let u = *at.entry(snp).or_insert_with(|| {
+                union.push(snp);
+                uses.push(Vec::new());
+                union.len() - 1
+            });
+            uses[u].push((s, k));
+        }
+    }
+    let (seen, notes) = stream_weights(source, union.iter().copied(), |u, snp| {
+        uses[u].iter().try_for_each(|&(s, k)| f(s, k, &snp))
+    })?;
+    let mut found: Vec<Vec<bool>> = lists.iter().map(|l| vec![false; l.len()]).collect();
+    for (u, list) in uses.iter().enumerate() {
+        for &(s, k) in list {
+            found[s][k] = seen[u];
+        }
+    }
+    Ok((found, notes))
+}
+
 /// A score fitted over a file: the model, notes, the matched SNPs'
 /// alleles, and every sample's score (computed in the same pass).
 pub(super) type Fitted = (PrsModel, Vec<String>, Recorded, Vec<f64>);
 
+/// One score to fit: the weights file and column, its feature name and
+/// its weights.
+pub(super) type ScoreSpec<'a> = ((&'a str, Option<&'a str>), &'a str, &'a [RawWeight]);
+
 /// Matches one score's weights to the SNPs of the file (training rows
-/// `grows`), as `fit_prs` does to a table; returns the model, notes, the
-/// matched SNPs' alleles (recorded in the bundle for scoring) and every
-/// sample's score, summed in the same pass in the order and with the
-/// arithmetic of [`PrsModel::compute_streamed`] (on the training file its
-/// alleles match themselves), so training reads the file once per score.
+/// `grows`), as `fit_prs` does to a table: see [`fit_all_streamed`].
+#[cfg(test)]
 pub(super) fn fit_prs_streamed(
     file: &ScoreSource,
     grows: &[usize],
@@ -136,56 +170,85 @@ pub(super) fn fit_prs_streamed(
     raw: &[RawWeight],
     mean_imputation: bool,
 ) -> Result<Fitted> {
-    let mut found: Vec<Option<PrsWeight>> = vec![None; raw.len()];
-    let mut sums: Vec<f64> = Vec::new();
-    let mut tally = Tally::default();
-    let (mut alleles, mut freqs) = (BTreeMap::new(), BTreeMap::new());
-    let (seen, mut read_notes) = stream_weights(
-        file,
-        raw.iter().map(|w| w.snp.as_str()),
-        |k,
-         Snp {
-             id, alleles: al, x, ..
-         }| {
-            let Some(flip) = tally.count(orient(al, &raw[k].allele)) else {
-                return Ok(());
-            };
-            let effect = |d: f64| if flip { 2.0 - d } else { d };
-            let impute = super::mean_finite(grows.iter().map(|&r| effect(x[r]))).unwrap_or(0.0);
-            let w = PrsWeight {
-                snp: id.to_string(),
-                effect_allele: raw[k].allele.clone(),
-                weight: raw[k].weight,
-                flip,
-                impute,
-            };
-            if sums.is_empty() {
-                sums = vec![0.0; x.len()];
-            }
-            add_weight(&w, x, Some(false), mean_imputation, &mut sums);
-            found[k] = Some(w);
-            if let Some(a) = al {
-                if a.other
-                    .as_deref()
-                    .is_some_and(|o| palindromic(&a.counted, o))
-                {
-                    let (f, _) = counted_frequency(x.iter().copied());
-                    if f.is_finite() {
-                        freqs.insert(id.to_string(), f);
-                    }
+    let (mut fitted, read_notes) =
+        fit_all_streamed(file, grows, &[(source, name, raw)], mean_imputation)?;
+    let mut one = fitted.remove(0);
+    one.1.extend(read_notes);
+    Ok(one)
+}
+
+/// Matches every score's weights to the SNPs of the file (training rows
+/// `grows`) in one pass, as `fit_prs` does to a table; returns, per score,
+/// the model, notes, the matched SNPs' alleles (recorded in the bundle for
+/// scoring) and every sample's score, summed in the same pass in the order
+/// and with the arithmetic of [`PrsModel::compute_streamed`] (on the
+/// training file its alleles match themselves), and the reader's notes:
+/// training reads the file once for all its scores.
+pub(super) fn fit_all_streamed(
+    file: &ScoreSource,
+    grows: &[usize],
+    specs: &[ScoreSpec<'_>],
+    mean_imputation: bool,
+) -> Result<(Vec<Fitted>, Vec<String>)> {
+    let n = specs.len();
+    let mut found: Vec<Vec<Option<PrsWeight>>> = specs
+        .iter()
+        .map(|(_, _, raw)| vec![None; raw.len()])
+        .collect();
+    let mut sums: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut tally: Vec<Tally> = (0..n).map(|_| Tally::default()).collect();
+    let mut recorded: Vec<Recorded> = vec![(BTreeMap::new(), BTreeMap::new()); n];
+    let lists: Vec<Vec<&str>> = specs
+        .iter()
+        .map(|(_, _, raw)| raw.iter().map(|w| w.snp.as_str()).collect())
+        .collect();
+    let (seen, read_notes) = stream_many(file, &lists, |s, k, snp| {
+        let (id, al, x) = (snp.id, snp.alleles, snp.x);
+        let raw = specs[s].2;
+        let Some(flip) = tally[s].count(orient(al, &raw[k].allele)) else {
+            return Ok(());
+        };
+        let effect = |d: f64| if flip { 2.0 - d } else { d };
+        let impute = super::mean_finite(grows.iter().map(|&r| effect(x[r]))).unwrap_or(0.0);
+        let w = PrsWeight {
+            snp: id.to_string(),
+            effect_allele: raw[k].allele.clone(),
+            weight: raw[k].weight,
+            flip,
+            impute,
+        };
+        if sums[s].is_empty() {
+            sums[s] = vec![0.0; x.len()];
+        }
+        add_weight(&w, x, Some(false), mean_imputation, &mut sums[s]);
+        found[s][k] = Some(w);
+        if let Some(a) = al {
+            let (alleles, freqs) = &mut recorded[s];
+            if a.other
+                .as_deref()
+                .is_some_and(|o| palindromic(&a.counted, o))
+            {
+                let (f, _) = counted_frequency(x.iter().copied());
+                if f.is_finite() {
+                    freqs.insert(id.to_string(), f);
                 }
-                alleles.insert(id.to_string(), a.clone());
             }
-            Ok(())
-        },
-    )?;
-    tally.unmatched = seen.iter().filter(|s| !**s).count();
-    let weights: Vec<PrsWeight> = found.into_iter().flatten().collect();
+            alleles.insert(id.to_string(), a.clone());
+        }
+        Ok(())
+    })?;
     let geno = file.path();
-    let (m, mut notes) =
-        tally.finish(source, name, &geno, (raw.len(), weights), mean_imputation)?;
-    notes.append(&mut read_notes);
-    Ok((m, notes, (alleles, freqs), sums))
+    let mut out = Vec::with_capacity(n);
+    let parts = found.into_iter().zip(tally).zip(recorded).zip(sums);
+    for (s, (((found, mut tally), recorded), sums)) in parts.enumerate() {
+        let (source, name, raw) = specs[s];
+        tally.unmatched = seen[s].iter().filter(|v| !**v).count();
+        let weights: Vec<PrsWeight> = found.into_iter().flatten().collect();
+        let (m, notes) =
+            tally.finish(source, name, &geno, (raw.len(), weights), mean_imputation)?;
+        out.push((m, notes, recorded, sums));
+    }
+    Ok((out, read_notes))
 }
 
 /// What a streamed score did to the scoring file's alleles (the SNPs of
@@ -207,12 +270,8 @@ pub(crate) type Training<'a> = (&'a BTreeMap<String, Alleles>, &'a BTreeMap<Stri
 
 impl PrsModel {
     /// The score of the samples `grows` of a `.bed` or VCF/BCF file,
-    /// streamed over it: each SNP's alleles are compared with the training
-    /// file's (`training`, as `apply` does for a table: flips, the other
-    /// strand, palindromic SNPs told apart by frequency or dropped unless
-    /// `keep_ambiguous`), else oriented by the effect allele. A SNP of the
-    /// score absent from the file, or whose alleles do not match, is an
-    /// error naming it.
+    /// streamed over it: see [`compute_all_streamed`].
+    #[cfg(test)]
     pub(crate) fn compute_streamed(
         &self,
         file: &ScoreSource,
@@ -220,48 +279,8 @@ impl PrsModel {
         training: Training<'_>,
         keep_ambiguous: bool,
     ) -> Result<(Vec<f64>, Vec<String>)> {
-        let mut sums: Vec<f64> = Vec::new();
-        let mut o = Oriented::default();
-        let (seen, read_notes) = stream_weights(
-            file,
-            self.weights.iter().map(|w| w.snp.as_str()),
-            |k, snp| {
-                let w = &self.weights[k];
-                let x = snp.x;
-                let to_training = self.to_training(w, snp, training, keep_ambiguous, &mut o)?;
-                if sums.is_empty() {
-                    sums = vec![0.0; x.len()];
-                }
-                self.add(w, x, to_training, &mut sums);
-                Ok(())
-            },
-        )?;
-        let absent: Vec<&str> = self
-            .weights
-            .iter()
-            .zip(&seen)
-            .filter(|(_, s)| !**s)
-            .map(|(w, _)| w.snp.as_str())
-            .collect();
-        if !absent.is_empty() {
-            return Err(Error::data(
-                Location::file(file.path()),
-                format!(
-                    "the polygenic score `{}` needs {} SNP{} absent from this file: {}",
-                    self.name,
-                    absent.len(),
-                    if absent.len() == 1 { "" } else { "s" },
-                    crate::error::quote_all(absent.iter().take(20))
-                ),
-            ));
-        }
-        let out = grows
-            .iter()
-            .map(|&r| sums.get(r).copied().unwrap_or(0.0))
-            .collect();
-        let mut notes = o.notes(&self.name, &file.path());
-        notes.extend(read_notes);
-        Ok((out, notes))
+        let (mut v, notes) = compute_all_streamed(&[self], file, grows, training, keep_ambiguous)?;
+        Ok((v.remove(0), notes))
     }
 
     /// Whether the scoring file's counted allele is the training file's
@@ -270,12 +289,12 @@ impl PrsModel {
     fn to_training(
         &self,
         w: &PrsWeight,
-        snp: Snp<'_>,
+        snp: &Snp<'_>,
         (training, frequencies): Training<'_>,
         keep_ambiguous: bool,
         o: &mut Oriented,
     ) -> Result<Option<bool>> {
-        let Snp { id, alleles, x, at } = snp;
+        let (id, alleles, x, at) = (snp.id, snp.alleles, snp.x, &snp.at);
         let mismatch = |why: String| {
             Err(Error::data(
                 at.clone(),
@@ -342,6 +361,74 @@ impl PrsModel {
     fn add(&self, w: &PrsWeight, x: &[f64], to_training: Option<bool>, sums: &mut [f64]) {
         add_weight(w, x, to_training, self.mean_imputation, sums);
     }
+}
+
+/// The scores `models` of the samples `grows` of a `.bed` or VCF/BCF
+/// file, streamed over it in one pass: each SNP's alleles are compared with
+/// the training file's (`training`, as `apply` does for a table: flips, the
+/// other strand, palindromic SNPs told apart by frequency or dropped unless
+/// `keep_ambiguous`), else oriented by the effect allele. A SNP of a score
+/// absent from the file, or whose alleles do not match, is an error naming
+/// it. Returns each score's values and the notes (each score's, then the
+/// reader's).
+pub(crate) fn compute_all_streamed(
+    models: &[&PrsModel],
+    file: &ScoreSource,
+    grows: &[usize],
+    training: Training<'_>,
+    keep_ambiguous: bool,
+) -> Result<(Vec<Vec<f64>>, Vec<String>)> {
+    let mut sums: Vec<Vec<f64>> = vec![Vec::new(); models.len()];
+    let mut o: Vec<Oriented> = models.iter().map(|_| Oriented::default()).collect();
+    let lists: Vec<Vec<&str>> = models
+        .iter()
+        .map(|m| m.weights.iter().map(|w| w.snp.as_str()).collect())
+        .collect();
+    let (seen, read_notes) = stream_many(file, &lists, |s, k, snp| {
+        let (m, w) = (models[s], &models[s].weights[k]);
+        let to_training = m.to_training(w, snp, training, keep_ambiguous, &mut o[s])?;
+        if sums[s].is_empty() {
+            sums[s] = vec![0.0; snp.x.len()];
+        }
+        m.add(w, snp.x, to_training, &mut sums[s]);
+        Ok(())
+    })?;
+    let mut notes = Vec::new();
+    let mut out = Vec::with_capacity(models.len());
+    for (s, m) in models.iter().enumerate() {
+        let absent: Vec<&str> = m
+            .weights
+            .iter()
+            .zip(&seen[s])
+            .filter(|(_, v)| !**v)
+            .map(|(w, _)| w.snp.as_str())
+            .collect();
+        if !absent.is_empty() {
+            return Err(Error::data(
+                Location::file(file.path()),
+                format!(
+                    "the polygenic score `{}` needs {} SNP{} absent from this file: {}",
+                    m.name,
+                    absent.len(),
+                    if absent.len() == 1 { "" } else { "s" },
+                    crate::error::quote_all(absent.iter().take(20))
+                ),
+            ));
+        }
+        out.push(
+            grows
+                .iter()
+                .map(|&r| sums[s].get(r).copied().unwrap_or(0.0))
+                .collect(),
+        );
+        for n in o[s].notes(&m.name, &file.path()) {
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
+    }
+    notes.extend(read_notes);
+    Ok((out, notes))
 }
 
 /// Adds weight `w` times every sample's effect-allele copies (from the

@@ -41,6 +41,10 @@ if [[ ! -f .done ]]; then
     { printf "%s,%d,%d\n", $1, 20 + int(rand() * 50), (rand() < 0.4) }' ids.txt > clinical.csv
   touch .done
 fi
+# Three scores over every SNP in one file (weight columns scoreA..C).
+[[ -f weights3.txt ]] || awk -v s="$SEED" 'BEGIN { srand(s + 2) } NR == 1 { print "SNP\tA1\tscoreA\tscoreB\tscoreC"; next }
+  { printf "%s\t%s\t%s\t%.6f\t%.6f\n", $1, $2, $3, (rand() - 0.5) / 100, (rand() - 0.5) / 100 }' \
+  weights.txt > weights3.txt
 measure() { # label cmd...
   local label=$1; shift
   "$TIME" -f '%e %M' -o time.txt "$@" > /dev/null 2> err.txt || { cat err.txt >&2; exit 1; }
@@ -57,5 +61,11 @@ for g in geno.vcf.gz geno.bcf; do
     --genotypes "$g" --format csv --out "scores_$g.csv" -q
   echo "  scores $(sha256sum "scores_$g.csv" | cut -c1-16)"
 done
+measure "responder train (3 scores, one pass) from VCF" "$BIN" train --data clinical.csv \
+  --genotypes geno.vcf.gz --snps snps.txt --prs-weights weights3.txt --target responder --cv 0 \
+  --out model3.json -q
+measure "responder score (3 scores) from geno.vcf.gz" "$BIN" score --model model3.json \
+  --data clinical.csv --genotypes geno.vcf.gz --format csv --out scores3.csv -q
+echo "  scores $(sha256sum scores3.csv | cut -c1-16)"
 measure "plink2 --score on the VCF (2 threads)" plink2 --vcf geno.vcf.gz dosage=DS \
   --score weights.txt 1 2 3 header cols=+scoresums --threads 2 --out plink2_score

@@ -349,14 +349,20 @@ pub(crate) struct BedIndex {
 impl BedIndex {
     /// Reads the fileset of `bed` with the SNPs `keep`, and the polygenic
     /// scores of `model` over all its samples (`keep_ambiguous` as read);
-    /// `Ok(Err(why))` when an IID appears twice (the whole-file read names
-    /// it).
+    /// `Ok(Err(why))` when the fileset cannot be read or an IID appears
+    /// twice (the whole-file read names it). An error of the scores (a
+    /// SNP absent or whose alleles do not match) is the whole read's too:
+    /// it is returned as it is.
     pub(crate) fn build(
         bed: &std::path::Path,
         keep: &std::collections::HashSet<String>,
         model: Option<(&crate::features::genotype::GenotypeModel, bool)>,
     ) -> Result<std::result::Result<BedIndex, String>> {
-        let packed = crate::data::bed::PackedFileset::read(bed, keep)?;
+        // A fileset that cannot be read: the whole-file read reports it.
+        let packed = match crate::data::bed::PackedFileset::read(bed, keep) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
         let n = packed.len();
         let Ok(n32) = u32::try_from(n) else {
             return Ok(Err("the fileset has more than 4 billion samples".into()));

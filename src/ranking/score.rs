@@ -222,12 +222,8 @@ fn open_streams(
                 Ok(d) => d,
                 Err(e) => return Ok(Err(e.to_string())),
             };
-            // Any problem: the whole-file read reports it.
-            return Ok(match BedIndex::build(&bed, keep, model) {
-                Ok(Ok(i)) => Ok((data, Genotypes::Bed(i))),
-                Ok(Err(why)) => Err(why),
-                Err(e) => Err(e.to_string()),
-            });
+            // A fileset that cannot be read: the whole-file read reports it.
+            return Ok(BedIndex::build(&bed, keep, model)?.map(|i| (data, Genotypes::Bed(i))));
         }
     }
     let data = match LineBlocks::open(&files.data) {

@@ -902,7 +902,7 @@ fn projected_ancestry_components() {
 /// SNPs are never decoded into the table) and gives the bits of the same
 /// score over the `.raw` export, in training and in scoring, also for a
 /// model whose only genetic feature is the score; a scoring fileset whose
-/// alleles do not match is an error naming the SNP.
+/// alleles do not match is an error naming the SNP, said once.
 #[test]
 fn polygenic_score_streamed_over_a_bed() {
     let dir = tempfile::tempdir().unwrap();
@@ -936,7 +936,7 @@ fn polygenic_score_streamed_over_a_bed() {
     assert_eq!(a, score(&mb, &clin, &raw).0);
     assert_eq!(a, score(&mr, &clin, &fx("real/base.bed")).0);
     assert_eq!(a, score(&mr, &clin, &raw).0);
-    fails(
+    let stderr = fails(
         responder().args(["score", "--model"]).arg(&mb).args([
             "--data",
             &clin,
@@ -949,6 +949,8 @@ fn polygenic_score_streamed_over_a_bed() {
             "do not match",
         ],
     );
+    // Said once (not first as the reason to read whole files, then again).
+    assert_eq!(stderr.matches("do not match").count(), 1, "{stderr}");
 }
 
 /// Palindromic SNPs (A/T, C/G) whose files count different alleles are

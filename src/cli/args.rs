@@ -27,10 +27,12 @@ impl Ui {
         Ui { quiet }
     }
 
-    /// An informational line on stderr.
+    /// An informational line on stderr; one a reader wrote as
+    /// `warning: …` is printed even when quiet.
     pub(crate) fn info(&self, msg: impl AsRef<str>) {
-        if !self.quiet {
-            eprintln!("{}", msg.as_ref());
+        let msg = msg.as_ref();
+        if !self.quiet || msg.starts_with("warning: ") {
+            eprintln!("{msg}");
         }
     }
 

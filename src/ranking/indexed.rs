@@ -349,10 +349,10 @@ pub(crate) struct BedIndex {
 impl BedIndex {
     /// Reads the fileset of `bed` with the SNPs `keep`, and the polygenic
     /// scores of `model` over all its samples (`keep_ambiguous` as read);
-    /// `Ok(Err(why))` when the fileset cannot be read or an IID appears
-    /// twice (the whole-file read names it). An error of the scores (a
-    /// SNP absent or whose alleles do not match) is the whole read's too:
-    /// it is returned as it is.
+    /// `Ok(Err(why))` when the fileset cannot be read, an IID appears
+    /// twice or a score cannot be computed (the whole-file read names the
+    /// problem, once, after any problem of the clinical file it finds
+    /// first).
     pub(crate) fn build(
         bed: &std::path::Path,
         keep: &std::collections::HashSet<String>,
@@ -373,13 +373,15 @@ impl BedIndex {
                 return Ok(Err("a sample ID appears twice in the .fam".into()));
             }
         }
-        let (scores, notes) = match model.filter(|(m, _)| !m.prs.is_empty()) {
-            Some((m, keep_ambiguous)) => m.scores_over(
-                &crate::data::dosage::ScoreSource::Bed(bed.to_path_buf()),
-                n,
-                keep_ambiguous,
-            )?,
-            None => (Vec::new(), Vec::new()),
+        let file = crate::data::dosage::ScoreSource::Bed(bed.to_path_buf());
+        let scored = match model.filter(|(m, _)| !m.prs.is_empty()) {
+            Some((m, keep_ambiguous)) => m.scores_over(&file, n, keep_ambiguous),
+            None => Ok((Vec::new(), Vec::new())),
+        };
+        let Ok((scores, notes)) = scored else {
+            return Ok(Err(
+                "a polygenic score cannot be computed over the fileset".into()
+            ));
         };
         Ok(Ok(BedIndex {
             packed,

@@ -951,6 +951,40 @@ fn polygenic_score_streamed_over_a_bed() {
     );
     // Said once (not first as the reason to read whole files, then again).
     assert_eq!(stderr.matches("do not match").count(), 1, "{stderr}");
+    // A clinical file sharing no ID with the fileset: that is the error,
+    // not the score's.
+    let other = std::fs::read_to_string(&clin).unwrap().replace("S0", "X0");
+    let other_path = dir.path().join("other.csv");
+    std::fs::write(&other_path, other).unwrap();
+    fails(
+        responder()
+            .args(["score", "--model"])
+            .arg(&mb)
+            .arg("--data")
+            .arg(&other_path)
+            .args(["--genotypes", &fx("real/strand.bed")]),
+        &["no patient ID in common"],
+    );
+    // A weight's SNP whose ID the .bim repeats is refused, as by a table.
+    for ext in ["bed", "fam"] {
+        std::fs::copy(
+            fx(&format!("real/base.{ext}")),
+            dir.path().join(format!("dup.{ext}")),
+        )
+        .unwrap();
+    }
+    let bim = std::fs::read_to_string(fx("real/base.bim"))
+        .unwrap()
+        .replacen("rs92609045", "rs73040201", 1);
+    std::fs::write(dir.path().join("dup.bim"), bim).unwrap();
+    fails(
+        responder()
+            .args(["score", "--model"])
+            .arg(&mb)
+            .args(["--data", &clin, "--genotypes"])
+            .arg(dir.path().join("dup.bed")),
+        &["dup.bim", "rs73040201", "appears more than once"],
+    );
 }
 
 /// Palindromic SNPs (A/T, C/G) whose files count different alleles are

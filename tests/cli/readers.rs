@@ -942,6 +942,15 @@ fn streamed_scores_warn_and_note_once() {
         .output()
         .unwrap();
     assert!(warned(&String::from_utf8_lossy(&out.stderr)));
+    // A warning still, under -q, in explain (which prints notes itself).
+    let out = responder()
+        .args(["-q", "explain", "--model"])
+        .arg(&model)
+        .args(["--data", &real("clinical.csv"), "--genotypes", &odd])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(warned(&String::from_utf8_lossy(&out.stderr)));
     // A score SNP at a multi-allelic site: a warning, even with -q.
     let multi: String = text
         .lines()
@@ -972,6 +981,20 @@ fn streamed_scores_warn_and_note_once() {
             && stderr.contains("skipped 1 multi-allelic sites")
             && stderr.contains("polygenic score records; split them (bcftools norm -m-)"),
         "{stderr}"
+    );
+    // Scored from that file, the SNP is absent: the error says why.
+    fails(
+        responder().args(["score", "--model"]).arg(&model).args([
+            "--data",
+            &real("clinical.csv"),
+            "--genotypes",
+            &multi,
+        ]),
+        &[
+            "needs 1 SNP absent from this file: `rs18080825`",
+            "skipped 1 multi-allelic sites",
+            "bcftools norm -m-",
+        ],
     );
     // Three scores over a BGZF VCF cut at a block boundary: one note.
     let mut bytes = std::fs::read(real("base.vcf.gz")).unwrap();

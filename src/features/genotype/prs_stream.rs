@@ -51,10 +51,10 @@ fn counted(col: &[u8], n: usize, recode: bool, out: &mut Vec<f64>) {
 /// allele of the palindromic ones (as `record_alleles` keeps for a table).
 pub(super) type Recorded = (BTreeMap<String, Alleles>, BTreeMap<String, f64>);
 
-/// Calls `f(k, snp)` for the first SNP of the file named like each of
-/// `snps` (the `k`-th), in file order (a repeated `.bim` ID is read once, as
-/// a table keeps its first column); returns which were found, and the
-/// notes of a VCF/BCF read (see [`crate::data::vcf_filter::stream`]).
+/// Calls `f(k, snp)` for the SNP of the file named like each of `snps`
+/// (the `k`-th), in file order; a weight's SNP whose ID the `.bim` repeats
+/// is an error (as for a table); returns which were found, and the notes
+/// of a VCF/BCF read (see [`crate::data::vcf_filter::stream`]).
 fn stream_weights<'a>(
     source: &ScoreSource,
     snps: impl Iterator<Item = &'a str>,
@@ -73,7 +73,10 @@ fn stream_weights<'a>(
                 |id, a1, a2, col, n| {
                     let k = index[id];
                     if std::mem::replace(&mut seen[k], true) {
-                        return Ok(());
+                        return Err(Error::data(
+                            Location::file(&bim).column(id),
+                            format!("SNP `{id}` of a polygenic score appears more than once; give each variant its own ID (plink2 --set-all-var-ids)"),
+                        ));
                     }
                     let (alleles, recode) = bim_alleles(a1, a2);
                     counted(col, n, recode, &mut x);
@@ -404,10 +407,16 @@ pub(crate) fn compute_all_streamed(
             .map(|(w, _)| w.snp.as_str())
             .collect();
         if !absent.is_empty() {
+            // Skipped multi-allelic sites may be among them: say so.
+            let skipped = read_notes
+                .iter()
+                .find(|n| n.contains("multi-allelic"))
+                .map(|n| format!(" ({})", n.trim_start_matches("warning: ")))
+                .unwrap_or_default();
             return Err(Error::data(
                 Location::file(file.path()),
                 format!(
-                    "the polygenic score `{}` needs {} SNP{} absent from this file: {}",
+                    "the polygenic score `{}` needs {} SNP{} absent from this file: {}{skipped}",
                     m.name,
                     absent.len(),
                     if absent.len() == 1 { "" } else { "s" },
@@ -427,6 +436,8 @@ pub(crate) fn compute_all_streamed(
             }
         }
     }
+    let mut odd: Vec<(String, f64, f64)> = o.into_iter().flat_map(|o| o.odd).collect();
+    notes.extend(odd_note(&file.path(), &mut odd));
     notes.extend(read_notes);
     Ok((out, notes))
 }
@@ -487,16 +498,20 @@ impl Oriented {
                 named("could not be", &self.ambiguous),
             ));
         }
-        let mut odd: Vec<&(String, f64, f64)> = self.odd.iter().collect();
-        odd.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some((first, ft, f)) = odd.first() {
-            out.push(format!(
-                "warning: {file}: {} palindromic SNP{} (A/T or C/G) count the same allele as the training file but at a frequency on the other side of one half (`{first}`: {ft:.2} in training, {f:.2} here): a strand flip or a different population; read as labelled, check the strand: {}",
-                odd.len(),
-                crate::data::dosage::plural(odd.len()),
-                crate::error::quote_all(odd.iter().take(10).map(|o| &o.0))
-            ));
-        }
         out
     }
+}
+
+/// The warning on palindromic SNPs labelled as in training at a frequency
+/// on the other side of ½ (`odd`: every score's, one warning a file).
+fn odd_note(file: &str, odd: &mut Vec<(String, f64, f64)>) -> Option<String> {
+    odd.sort_by(|a, b| a.0.cmp(&b.0));
+    odd.dedup_by(|a, b| a.0 == b.0);
+    let (first, ft, f) = odd.first()?;
+    Some(format!(
+        "warning: {file}: {} palindromic SNP{} (A/T or C/G) count the same allele as the training file but at a frequency on the other side of one half (`{first}`: {ft:.2} in training, {f:.2} here): a strand flip or a different population; read as labelled, check the strand: {}",
+        odd.len(),
+        crate::data::dosage::plural(odd.len()),
+        crate::error::quote_all(odd.iter().take(10).map(|o| &o.0))
+    ))
 }

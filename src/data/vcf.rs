@@ -53,12 +53,27 @@ struct Counts {
     renamed: usize,
 }
 
-/// A variant already read: its line, position and index among the SNPs.
+/// A variant already read: its line, position (hashed) and ALT, and index
+/// among the SNPs. Kept for every record read (a genome-wide score streams
+/// through hundreds of thousands), so it is small: names and sites are
+/// keyed by a 64-bit hash. Two names with one hash are told apart by the
+/// table's name of the first (a record already handed on by a streamed
+/// read has none: such a collision, odds about 1 in 10^19 a pair, would
+/// refuse the file as unsorted, never rename a record).
 struct Seen {
     line: u64,
-    site: String,
-    alt: String,
+    site: u64,
+    alt: Box<str>,
     snp: usize,
+}
+
+/// The key of a name or site in [`Seen`] maps (SipHash with fixed keys:
+/// the same in every run).
+fn key(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
 }
 
 /// Parses a VCF into a dosage table.
@@ -81,7 +96,7 @@ pub(crate) fn parse(loaded: &Loaded) -> Result<DosageTable> {
 pub(crate) struct Parser {
     t: DosageTable,
     header_line: u64,
-    seen: HashMap<String, Seen>,
+    seen: HashMap<u64, Seen>,
     counts: Counts,
     /// SNPs handed on by [`Parser::drain`] (their dosages freed).
     streamed: usize,
@@ -136,6 +151,10 @@ impl Parser {
         for s in self.streamed..t.snps.len() {
             let values = std::mem::take(&mut t.values[s]);
             f(&t.snps[s], t.alleles[s].as_ref(), &values, t.snp_lines[s])?;
+            // Only `seen` is read for a SNP handed on (see split_record_name).
+            t.snps[s] = String::new();
+            t.raw_names[s] = String::new();
+            t.alleles[s] = None;
         }
         self.streamed = t.snps.len();
         Ok(())
@@ -280,7 +299,7 @@ fn read_variant(
     t: &mut DosageTable,
     fields: &[&str],
     line: u64,
-    seen: &mut HashMap<String, Seen>,
+    seen: &mut HashMap<u64, Seen>,
     (counts, streamed): (&mut Counts, usize),
 ) -> Result<()> {
     let file = t.file.clone();
@@ -305,7 +324,7 @@ fn read_variant(
     } else {
         id.to_string()
     };
-    if seen.contains_key(&name) {
+    if seen.contains_key(&key(&name)) {
         name = split_record_name(t, seen, (counts, streamed), &name, &site, alt, line)?;
     }
     let snp = t.snps.len();
@@ -327,10 +346,10 @@ fn read_variant(
             other: Some(reference.to_string()),
         }
     };
-    seen.entry(name.clone()).or_insert(Seen {
+    seen.entry(key(&name)).or_insert(Seen {
         line,
-        site,
-        alt: alt.to_string(),
+        site: key(&site),
+        alt: alt.into(),
         snp,
     });
     t.values.push(values.into());
@@ -347,7 +366,7 @@ fn read_variant(
 /// the same ID at another position or with the same ALT is an error.
 fn split_record_name(
     t: &mut DosageTable,
-    seen: &mut HashMap<String, Seen>,
+    seen: &mut HashMap<u64, Seen>,
     (counts, streamed): (&mut Counts, usize),
     name: &str,
     site: &str,
@@ -355,9 +374,14 @@ fn split_record_name(
     line: u64,
 ) -> Result<String> {
     let file = t.file.clone();
-    let first = &seen[name];
+    let first = &seen[&key(name)];
+    let first_is = |n: &str| n == name || n.strip_prefix(name) == Some(&format!(":{}", first.alt));
+    if first.snp >= streamed && !first_is(&t.snps[first.snp]) {
+        // Another name with the same hash: not a repeat.
+        return Ok(name.to_string());
+    }
     let renamed = format!("{name}:{alt}");
-    if first.site != site || first.alt == alt || seen.contains_key(&renamed) {
+    if first.site != key(site) || &*first.alt == alt || seen.contains_key(&key(&renamed)) {
         return Err(Error::data(
             Location::file(&file).line(line).column("ID"),
             format!(
@@ -367,9 +391,10 @@ fn split_record_name(
         ));
     }
     let (first_snp, first_line, first_alt) = (first.snp, first.line, first.alt.clone());
-    if first_snp < streamed && t.snps[first_snp] == name {
-        // Already handed on under its ID: a split site whose records are
-        // not next to each other (an unsorted file).
+    if first_snp < streamed {
+        // Already handed on (under its ID, or renamed with a record after
+        // it): a split site whose records are not next to each other (an
+        // unsorted file).
         return Err(Error::data(
             Location::file(&file).line(line).column("ID"),
             format!(
@@ -382,10 +407,10 @@ fn split_record_name(
         t.snps[first_snp] = first_name.clone();
         t.raw_names[first_snp] = first_name.clone();
         seen.insert(
-            first_name,
+            key(&first_name),
             Seen {
                 line: first_line,
-                site: site.to_string(),
+                site: key(site),
                 alt: first_alt,
                 snp: first_snp,
             },

@@ -306,10 +306,19 @@ fn snp_list_note(list: &SnpList, g: &DosageTable) -> Result<String> {
     let found = list.ids.iter().filter(|s| g.find(s).is_some()).count();
     let absent = list.ids.len() - found;
     if found == 0 {
+        // A VCF read for the listed SNPs counts the multi-allelic ones.
+        let skipped = match g.skipped_multiallelic {
+            0 => String::new(),
+            n => format!(
+                " ({n} multi-allelic site{} among its records {} skipped: split them with bcftools norm -m-)",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "was" } else { "were" }
+            ),
+        };
         return Err(Error::data(
             Location::file(&list.file),
             format!(
-                "none of its {} SNP IDs is in {}: check the IDs (rsID or CHROM:POS:REF:ALT, as in the genotype file)",
+                "none of its {} SNP IDs is in {}{skipped}: check the IDs (rsID or CHROM:POS:REF:ALT, as in the genotype file)",
                 list.ids.len(),
                 g.file
             ),

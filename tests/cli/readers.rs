@@ -982,6 +982,26 @@ fn streamed_scores_warn_and_note_once() {
             && stderr.contains("polygenic score records; split them (bcftools norm -m-)"),
         "{stderr}"
     );
+    // The --snps SNP itself multi-allelic: the list's error says so.
+    let only = write(dir.path(), "only.txt", "rs18080825\n");
+    fails(
+        responder()
+            .args([
+                "train",
+                "--data",
+                &real("clinical.csv"),
+                "--genotypes",
+                &multi,
+            ])
+            .args(["--snps", &only, "--prs-weights", &weights])
+            .args(["--target", "responder", "--cv", "0", "--out"])
+            .arg(dir.path().join("only.json")),
+        &[
+            "only.txt",
+            "none of its 1 SNP IDs is in",
+            "(1 multi-allelic site among its records was skipped: split them with bcftools norm -m-)",
+        ],
+    );
     // Scored from that file, the SNP is absent: the error says why.
     fails(
         responder().args(["score", "--model"]).arg(&model).args([

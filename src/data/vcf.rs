@@ -164,18 +164,7 @@ impl Parser {
     /// resolved, and the multi-allelic sites skipped among the records
     /// read), once every line is read.
     pub(crate) fn finish_drained(self) -> Result<Vec<String>> {
-        let Parser {
-            mut t,
-            header_line,
-            counts,
-            ..
-        } = self;
-        if header_line == 0 {
-            return Err(Error::data(
-                Location::file(&t.file),
-                "no `#CHROM` header line: is this a VCF?",
-            ));
-        }
+        let (mut t, counts) = self.read_header_line()?;
         counts.notes(&mut t);
         let file = format!("{}: ", t.file);
         let mut notes: Vec<String> = t
@@ -192,16 +181,11 @@ impl Parser {
         Ok(notes)
     }
 
-    /// The table, once every line is read.
-    pub(crate) fn finish(self) -> Result<DosageTable> {
-        self.finish_with(false)
-    }
-
-    /// The table, once every line is read; with `empty_ok` a file without
-    /// (kept) records gives a table of its samples and no SNP.
-    pub(crate) fn finish_with(self, empty_ok: bool) -> Result<DosageTable> {
+    /// The table and counts, once every line is read; an error when no
+    /// `#CHROM` line was.
+    fn read_header_line(self) -> Result<(DosageTable, Counts)> {
         let Parser {
-            mut t,
+            t,
             header_line,
             counts,
             ..
@@ -212,6 +196,18 @@ impl Parser {
                 "no `#CHROM` header line: is this a VCF?",
             ));
         }
+        Ok((t, counts))
+    }
+
+    /// The table, once every line is read.
+    pub(crate) fn finish(self) -> Result<DosageTable> {
+        self.finish_with(false)
+    }
+
+    /// The table, once every line is read; with `empty_ok` a file without
+    /// (kept) records gives a table of its samples and no SNP.
+    pub(crate) fn finish_with(self, empty_ok: bool) -> Result<DosageTable> {
+        let (mut t, counts) = self.read_header_line()?;
         if t.snps.is_empty() && !empty_ok {
             let why = if t.skipped_multiallelic > 0 {
                 format!(

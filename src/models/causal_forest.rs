@@ -489,6 +489,13 @@ mod tests {
     use ndarray::Array2;
     use rand::Rng;
 
+    /// The forest the tests grow.
+    const PARAMS: ForestParams = ForestParams {
+        trees: 400,
+        mtry: 0,
+        min_node: 20,
+    };
+
     /// A randomised contrast whose effect is 0.4 when x0 > 0 and 0 else;
     /// x1 is noise.
     fn data(n: usize) -> (Array2<f64>, Vec<f64>, Vec<f64>) {
@@ -516,11 +523,7 @@ mod tests {
             y: &y,
             w: &w,
         };
-        let params = ForestParams {
-            trees: 400,
-            mtry: 0,
-            min_node: 20,
-        };
+        let params = PARAMS;
         let f = CausalForest::fit(&d, params, 7);
         assert_eq!(f, CausalForest::fit(&d, params, 7));
         // Away from the step, the truth lies in the 95% interval.
@@ -553,11 +556,7 @@ mod tests {
             y: &y,
             w: &w,
         };
-        let params = ForestParams {
-            trees: 400,
-            mtry: 0,
-            min_node: 20,
-        };
+        let params = PARAMS;
         let imp = CausalForest::fit(&d, params, 7).importance(31);
         assert!((imp.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{imp:?}");
         assert!(imp[1..].iter().all(|&v| v < imp[0]), "{imp:?}");

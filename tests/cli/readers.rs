@@ -894,6 +894,21 @@ fn streamed_scores_warn_and_note_once() {
     let dir = tempfile::tempdir().unwrap();
     let snps = write(dir.path(), "snps.txt", "rs73040201\n");
     let weights = real("weights_multi.txt");
+    // `train --snps LIST --prs-weights weights` on `geno`, writing `out`.
+    let train = |geno: &str, list: &str, out: &str| {
+        let mut c = responder();
+        c.args([
+            "train",
+            "--data",
+            &real("clinical.csv"),
+            "--genotypes",
+            geno,
+        ])
+        .args(["--snps", list, "--prs-weights", &weights])
+        .args(["--target", "responder", "--cv", "0", "--out"])
+        .arg(dir.path().join(out));
+        c
+    };
     let model = model_of(
         dir.path(),
         "m.json",
@@ -961,18 +976,8 @@ fn streamed_scores_warn_and_note_once() {
         .collect();
     assert_ne!(multi, text);
     let multi = write(dir.path(), "multi.vcf", &multi);
-    let out = responder()
-        .args([
-            "train",
-            "-q",
-            "--data",
-            &real("clinical.csv"),
-            "--genotypes",
-            &multi,
-        ])
-        .args(["--snps", &snps, "--prs-weights", &weights])
-        .args(["--target", "responder", "--cv", "0", "--out"])
-        .arg(dir.path().join("multi.json"))
+    let out = train(&multi, &snps, "multi.json")
+        .arg("-q")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -985,17 +990,7 @@ fn streamed_scores_warn_and_note_once() {
     // The --snps SNP itself multi-allelic: the list's error says so.
     let only = write(dir.path(), "only.txt", "rs18080825\n");
     fails(
-        responder()
-            .args([
-                "train",
-                "--data",
-                &real("clinical.csv"),
-                "--genotypes",
-                &multi,
-            ])
-            .args(["--snps", &only, "--prs-weights", &weights])
-            .args(["--target", "responder", "--cv", "0", "--out"])
-            .arg(dir.path().join("only.json")),
+        &mut train(&multi, &only, "only.json"),
         &[
             "only.txt",
             "none of its 1 SNP IDs is in",
@@ -1022,19 +1017,7 @@ fn streamed_scores_warn_and_note_once() {
     let cut = dir.path().join("cut.vcf.gz");
     std::fs::write(&cut, &bytes).unwrap();
     let cut = cut.display().to_string();
-    let out = responder()
-        .args([
-            "train",
-            "--data",
-            &real("clinical.csv"),
-            "--genotypes",
-            &cut,
-        ])
-        .args(["--snps", &snps, "--prs-weights", &weights])
-        .args(["--target", "responder", "--cv", "0", "--out"])
-        .arg(dir.path().join("cut.json"))
-        .output()
-        .unwrap();
+    let out = train(&cut, &snps, "cut.json").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(stderr.matches("may be truncated").count(), 1, "{stderr}");

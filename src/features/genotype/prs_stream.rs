@@ -80,7 +80,7 @@ fn stream_weights<'a>(
                     }
                     let (alleles, recode) = bim_alleles(a1, a2);
                     counted(col, n, recode, &mut x);
-                    let at = Location::file(&bim);
+                    let at = (bim.as_str(), None);
                     f(
                         k,
                         Snp {
@@ -105,7 +105,7 @@ fn stream_weights<'a>(
                 }
                 x.clear();
                 x.extend(values.iter());
-                let at = Location::file(path).line(line);
+                let at = (path.as_str(), Some(line));
                 f(
                     k,
                     Snp {
@@ -297,10 +297,10 @@ impl PrsModel {
         keep_ambiguous: bool,
         o: &mut Oriented,
     ) -> Result<Option<bool>> {
-        let (id, alleles, x, at) = (snp.id, snp.alleles, snp.x, &snp.at);
+        let (id, alleles, x) = (snp.id, snp.alleles, snp.x);
         let mismatch = |why: String| {
             Err(Error::data(
-                at.clone(),
+                snp.location(),
                 format!("SNP `{id}` of the polygenic score `{}`: {why}", self.name),
             ))
         };
@@ -468,8 +468,18 @@ struct Snp<'a> {
     alleles: Option<&'a Alleles>,
     /// Copies of the counted allele, per sample.
     x: &'a [f64],
-    /// Where it is named (the `.bim`; the VCF's line), for messages.
-    at: Location,
+    /// Where it is named (the `.bim`; the VCF and its line), for messages;
+    /// a [`Location`] is made only for an error.
+    at: (&'a str, Option<u64>),
+}
+
+impl Snp<'_> {
+    fn location(&self) -> Location {
+        match self.at {
+            (file, Some(line)) => Location::file(file).line(line),
+            (file, None) => Location::file(file),
+        }
+    }
 }
 
 impl Oriented {

@@ -76,6 +76,39 @@ fn key(text: &str) -> u64 {
     h.finish()
 }
 
+/// A record's samples: the fields of a VCF text line, or the dosages a
+/// BCF record's GT and DS give (decoded by [`crate::data::bcf`] only for
+/// records whose text would read without a message).
+pub(crate) enum Samples<'a> {
+    /// Every field of the line (site fields included).
+    Text(&'a [&'a str]),
+    /// Each sample's dosage (NaN missing), and how many samples had a DS
+    /// field left missing and a GT call read instead.
+    Decoded {
+        /// Dosages by sample, in header order.
+        values: &'a [f64],
+        /// Samples whose missing DS fell back to GT.
+        gt_for_ds: usize,
+    },
+}
+
+/// What a streamed reader hands the [`Parser`]: a line of VCF text
+/// (without its `\n`), or a BCF record decoded (its site fields and
+/// samples' dosages).
+pub(crate) enum Item<'a> {
+    /// A line of text.
+    Line(&'a [u8]),
+    /// A decoded record.
+    Decoded {
+        /// CHROM, POS, ID, REF, ALT as the record's text has them.
+        site: [&'a str; 5],
+        /// Dosages by sample (NaN missing).
+        values: &'a [f64],
+        /// Samples whose missing DS fell back to GT.
+        gt_for_ds: usize,
+    },
+}
+
 /// Parses a VCF into a dosage table.
 pub(crate) fn parse(loaded: &Loaded) -> Result<DosageTable> {
     // A byte-order mark before `##fileformat` is not part of the header.
@@ -132,11 +165,46 @@ impl Parser {
         if self.header_line == 0 {
             read_header(&mut self.t, &fields, line)?;
             self.header_line = line;
-            Ok(())
-        } else {
-            let (t, seen, counts) = (&mut self.t, &mut self.seen, &mut self.counts);
-            read_variant(t, &fields, line, seen, (counts, self.streamed))
+            return Ok(());
         }
+        let t = &self.t;
+        if fields.len() != t.ids.len() + FIXED.len() {
+            return Err(Error::data(
+                Location::file(&t.file).line(line),
+                format!(
+                    "{} tab-separated fields, but the header has {}",
+                    fields.len(),
+                    t.ids.len() + FIXED.len()
+                ),
+            ));
+        }
+        let site = [fields[0], fields[1], fields[2], fields[3], fields[4]];
+        self.variant(site, Samples::Text(&fields), line)
+    }
+
+    /// Reads `item`, line `line` of the text.
+    pub(crate) fn item(&mut self, item: Item, line: u64) -> Result<()> {
+        match item {
+            Item::Line(raw) => self.line(raw, line),
+            Item::Decoded {
+                site,
+                values,
+                gt_for_ds,
+            } => self.variant(site, Samples::Decoded { values, gt_for_ds }, line),
+        }
+    }
+
+    /// Reads the variant record on line `line` (after the header line):
+    /// its site fields (CHROM, POS, ID, REF, ALT) and samples.
+    fn variant(&mut self, site: [&str; 5], samples: Samples, line: u64) -> Result<()> {
+        let (t, seen, counts) = (&mut self.t, &mut self.seen, &mut self.counts);
+        if self.header_line == 0 {
+            return Err(Error::data(
+                Location::file(&t.file).line(line),
+                "a record before the `#CHROM` header line",
+            ));
+        }
+        read_variant(t, site, samples, line, seen, (counts, self.streamed))
     }
 
     /// Hands every SNP read since the last call to `f` (name, alleles,
@@ -293,23 +361,12 @@ fn read_header(t: &mut DosageTable, fields: &[&str], line: u64) -> Result<()> {
 /// every sample's dosage; multi-allelic sites are skipped and counted.
 fn read_variant(
     t: &mut DosageTable,
-    fields: &[&str],
+    [chrom, pos, id, reference, alt]: [&str; 5],
+    samples: Samples,
     line: u64,
     seen: &mut HashMap<u64, Seen>,
     (counts, streamed): (&mut Counts, usize),
 ) -> Result<()> {
-    let file = t.file.clone();
-    if fields.len() != t.ids.len() + FIXED.len() {
-        return Err(Error::data(
-            Location::file(&file).line(line),
-            format!(
-                "{} tab-separated fields, but the header has {}",
-                fields.len(),
-                t.ids.len() + FIXED.len()
-            ),
-        ));
-    }
-    let (chrom, pos, id, reference, alt) = (fields[0], fields[1], fields[2], fields[3], fields[4]);
     if alt.contains(',') {
         t.skipped_multiallelic += 1;
         return Ok(());
@@ -325,7 +382,31 @@ fn read_variant(
     }
     let snp = t.snps.len();
     let alt_missing = alt == "." || alt.is_empty();
-    let mut values = sample_dosages(t, fields, line, alt_missing, counts)?;
+    let mut values = match samples {
+        Samples::Text(fields) => sample_dosages(t, fields, line, alt_missing, counts)?,
+        Samples::Decoded { values, gt_for_ds } => {
+            if values.len() != t.ids.len() {
+                return Err(Error::data(
+                    Location::file(&t.file).line(line),
+                    format!(
+                        "{} samples, but the header has {}",
+                        values.len(),
+                        t.ids.len()
+                    ),
+                ));
+            }
+            if alt_missing {
+                for (k, &v) in values.iter().enumerate() {
+                    alt_copies_check(t, line, k, alt_missing, v, &v.to_string())?;
+                }
+            }
+            if gt_for_ds > 0 {
+                counts.gt_for_ds += gt_for_ds;
+                counts.gt_for_ds_lines += 1;
+            }
+            values.to_vec()
+        }
+    };
     let alleles = if alt_missing {
         // No alternate allele: every call is REF/REF; count REF instead.
         counts.alt_missing += 1;
@@ -464,15 +545,7 @@ fn sample_dosages(
             }
             (None, None) => f64::NAN,
         };
-        if alt_missing && v.is_finite() && v != 0.0 {
-            return Err(Error::data(
-                loc(),
-                format!(
-                    "ALT is `.` (no alternate allele), yet the sample has {v} ALT copies (`{}`): fix the record's ALT, or drop the site (bcftools view -e 'ALT=\".\"')",
-                    crate::error::shown(cell, 60)
-                ),
-            ));
-        }
+        alt_copies_check(t, line, k, alt_missing, v, cell)?;
         values.push(v);
     }
     if fell_back > 0 {
@@ -480,6 +553,28 @@ fn sample_dosages(
         counts.gt_for_ds_lines += 1;
     }
     Ok(values)
+}
+
+/// At a site whose ALT is `.`, a sample with ALT copies is an error
+/// (`cell` is how it was written).
+fn alt_copies_check(
+    t: &DosageTable,
+    line: u64,
+    k: usize,
+    alt_missing: bool,
+    v: f64,
+    cell: &str,
+) -> Result<()> {
+    if alt_missing && v.is_finite() && v != 0.0 {
+        return Err(Error::data(
+            Location::file(&t.file).line(line).column(&t.ids[k]),
+            format!(
+                "ALT is `.` (no alternate allele), yet the sample has {v} ALT copies (`{}`): fix the record's ALT, or drop the site (bcftools view -e 'ALT=\".\"')",
+                crate::error::shown(cell, 60)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// ALT copies in a GT call; `.` anywhere → missing. VCF 4.4's explicit

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::data::calls::Dosages;
 use crate::data::input::hex;
+use crate::data::vcf::Item;
 use crate::error::{Error, Location, Result};
 
 /// The names to look for: the needed SNPs, and the ID part of each
@@ -189,10 +190,16 @@ pub(crate) fn stream(
             Ok(())
         }
     };
-    let mut sink = |line: &[u8], number: u64| -> Result<()> {
-        if !line.is_empty() && !line.starts_with(b"#") {
-            let mut fields = line.splitn(3, |&b| b == b'\t');
-            let (chrom, pos) = (fields.next().unwrap_or(&[]), fields.next().unwrap_or(&[]));
+    let mut sink = |item: Item, number: u64| -> Result<()> {
+        let record: Option<(&[u8], &[u8])> = match &item {
+            Item::Line(line) if !line.is_empty() && !line.starts_with(b"#") => {
+                let mut fields = line.splitn(3, |&b| b == b'\t');
+                Some((fields.next().unwrap_or(&[]), fields.next().unwrap_or(&[])))
+            }
+            Item::Line(_) => None,
+            Item::Decoded { site, .. } => Some((site[0].as_bytes(), site[1].as_bytes())),
+        };
+        if let Some((chrom, pos)) = record {
             let same = site
                 .strip_prefix(chrom)
                 .and_then(|rest| rest.strip_prefix(b"\t"))
@@ -205,9 +212,9 @@ pub(crate) fn stream(
                 site.extend_from_slice(pos);
             }
         }
-        parser.line(line, number)
+        parser.item(item, number)
     };
-    let fed = match feed(path, Some(&ids), &mut sink)? {
+    let fed = match feed(path, Some(&ids), &mut |line, n| sink(Item::Line(line), n))? {
         Some(n) => Some(n),
         None => crate::data::bcf::feed(path, Some(&ids), &mut sink)?,
     };

@@ -137,6 +137,69 @@ fn pgs_catalog_file_gives_the_plink_layout_score() {
     assert_eq!(prs("PGS_example.txt.gz"), want);
 }
 
+/// A harmonised PGS Catalog file (tab-separated, hm_ columns, some empty
+/// fields) whose rsID is empty on some lines: those take hm_rsID, or are
+/// left out with a warning; the score equals the one from the published
+/// layout when every weight keeps its ID.
+#[test]
+fn harmonised_pgs_file_with_empty_ids() {
+    let geno = real("base_plink2_include-alt.raw");
+    let text = std::fs::read_to_string(real("PGS_example.txt")).unwrap();
+    let mut out = String::new();
+    let mut data = 0;
+    for line in text.lines() {
+        if line.starts_with('#') {
+            out += line;
+        } else if line.starts_with("rsID") {
+            out += &format!("{line}\thm_source\thm_rsID\thm_chr\thm_pos\thm_inferOtherAllele");
+        } else {
+            let f: Vec<&str> = line.split('\t').collect();
+            data += 1;
+            // Line 2 of the data: rsID empty, hm_rsID kept; the last: both empty.
+            let (id, hm) = match data {
+                2 => ("", f[0]),
+                14 => ("", ""),
+                _ => (f[0], f[0]),
+            };
+            out += &format!(
+                "{id}\t{}\tENSEMBL\t{hm}\t{}\t{}\t",
+                f[1..].join("\t"),
+                f[1],
+                f[2]
+            );
+        }
+        out.push('\n');
+    }
+    assert_eq!(data, 14);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("PGS_hm.txt");
+    std::fs::write(&p, out).unwrap();
+    let (b, stderr) = train_real(&geno, &["--prs-weights", p.to_str().unwrap()]);
+    assert!(
+        stderr.contains("PGS_hm.txt: 1 weight lines have no SNP ID"),
+        "{stderr}"
+    );
+    let got = b["genotypes"]["prs"][0]["weights"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let (all, _) = train_real(&geno, &["--prs-weights", &real("PGS_example.txt")]);
+    let mut want = all["genotypes"]["prs"][0]["weights"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let last = text
+        .lines()
+        .last()
+        .unwrap()
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_string();
+    want.retain(|w| w["snp"] != last.as_str());
+    assert_eq!(got, want);
+}
+
 /// A model trained on a PLINK `.bed` (plink 2 `--make-bed`) gives
 /// byte-identical scores from the same genotypes as a VCF (plink 2
 /// `--export vcf`), its BGZF copy (bgzip), bcftools' `-Oz` and `-Ob` (BCF,

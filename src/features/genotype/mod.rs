@@ -130,6 +130,12 @@ fn fit_scores(
         .iter()
         .map(|p| read_weights(p))
         .collect::<Result<Vec<_>>>()?;
+    for f in files.iter().filter(|f| f.no_id > 0) {
+        notes.push(format!(
+            "warning: {}: {} weight lines have no SNP ID (empty or `.`) and are left out; responder matches weights by SNP ID (the PGS Catalog's harmonised files give one in hm_rsID)",
+            f.name, f.no_id
+        ));
+    }
     let names = score_names(&files)?;
     let mut prs = Vec::new();
     let mut scored = Vec::new();
@@ -804,6 +810,66 @@ mod tests {
                 assert!((got[i] - want).abs() < 1e-9, "{id}: {} vs {want}", got[i]);
             }
         }
+    }
+
+    /// Empty fields of a tab- or comma-separated weights file keep their
+    /// column (they used to be dropped, shifting the columns after them:
+    /// a TSV with an empty A2 read its P value as the weight); a line
+    /// whose ID is empty takes a harmonised file's hm_rsID, else is left
+    /// out and counted; an empty effect allele or weight is an error.
+    #[test]
+    fn empty_fields_keep_their_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.txt");
+        let read = |text: &str| {
+            std::fs::write(&p, text).unwrap();
+            read_weights(p.to_str().unwrap())
+        };
+        let w = |f: &super::prs::ScoreFile| -> Vec<(String, String, f64)> {
+            f.scores[0]
+                .weights
+                .iter()
+                .map(|w| (w.snp.clone(), w.allele.clone(), w.weight))
+                .collect()
+        };
+        let one = |s: &str, a: &str, x: f64| vec![(s.to_string(), a.to_string(), x)];
+        let f = read("SNP\tA1\tA2\tBETA\tP\nrs1\tA\t\t0.2\t0.05\n").unwrap();
+        assert_eq!(w(&f), one("rs1", "A", 0.2));
+        let f = read("SNP,A1,A2,BETA\nrs1,A,,0.3\n").unwrap();
+        assert_eq!(w(&f), one("rs1", "A", 0.3));
+        // PGS Catalog harmonised columns: rsID empty on line 5 (hm_rsID
+        // read), both empty on line 6 (left out), hm_inferOtherAllele
+        // empty at the end of every line.
+        let f = read(concat!(
+            "#pgs_id=PGS000001\n",
+            "rsID\tchr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\thm_source\thm_rsID\thm_chr\thm_pos\thm_inferOtherAllele\n",
+            "rs1\t1\t100\tA\tG\t0.2\tENSEMBL\trs1\t1\t100\t\n",
+            "\t1\t200\tC\tT\t-0.1\tliftover\trs2\t1\t205\t\n",
+            "\t1\t300\tG\tA\t0.4\tliftover\t\t1\t305\t\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            w(&f),
+            [one("rs1", "A", 0.2), one("rs2", "C", -0.1)].concat()
+        );
+        assert_eq!(f.no_id, 1);
+        let e = read("SNP\tA1\tBETA\n.\tA\t0.2\n\tC\t0.1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("none of its 2 weights has a SNP ID"), "{e}");
+        let e = read("SNP\tA1\tBETA\nrs1\t\t0.2\n").unwrap_err().to_string();
+        assert!(
+            e.contains("line 2, column `effect allele`: the effect allele of `rs1` is empty"),
+            "{e}"
+        );
+        let e = read("SNP,A1,BETA\nrs1,A,\n").unwrap_err().to_string();
+        assert!(
+            e.contains("line 2, column `BETA`: the weight is empty"),
+            "{e}"
+        );
+        // Aligned whitespace (PLINK's output) is one separator.
+        let f = read("  SNP   A1     BETA\n  rs1    A   0.25\n").unwrap();
+        assert_eq!(w(&f), one("rs1", "A", 0.25));
     }
 
     #[test]

@@ -162,6 +162,9 @@ const STATISTICS: [&str; 16] = [
 #[derive(Debug, Clone)]
 struct WeightColumns {
     snp: usize,
+    /// `hm_rsID` of a PGS Catalog harmonised file that also has `rsID`:
+    /// read where `rsID` is empty.
+    snp_fallback: Option<usize>,
     allele: usize,
     /// (column, name) of each score.
     weights: Vec<(usize, String)>,
@@ -172,6 +175,7 @@ impl WeightColumns {
     fn plain() -> WeightColumns {
         WeightColumns {
             snp: 0,
+            snp_fallback: None,
             allele: 1,
             weights: vec![(2, "SCORE1".into())],
         }
@@ -217,9 +221,14 @@ fn header_columns(file: &str, line: u64, fields: &[&str]) -> Result<Option<Weigh
         ));
     }
     let hint = "name the columns SNP, A1 and BETA (PLINK's layout) or rsID, effect_allele and effect_weight (the PGS Catalog's), or give three columns in that order; for several scores, SNP, A1 and one column per score";
+    let snp_fallback = fields
+        .iter()
+        .position(|f| f.eq_ignore_ascii_case("hm_rsid"))
+        .filter(|&h| Some(h) != snp);
     match (snp, allele, weight) {
         (Some(snp), Some(allele), Some(weight)) => Ok(Some(WeightColumns {
             snp,
+            snp_fallback,
             allele,
             weights: vec![(weight, fields[weight].to_string())],
         })),
@@ -227,6 +236,7 @@ fn header_columns(file: &str, line: u64, fields: &[&str]) -> Result<Option<Weigh
         (Some(snp), Some(allele), None) if score_columns(fields, snp, allele).is_some() => {
             Ok(Some(WeightColumns {
                 snp,
+                snp_fallback,
                 allele,
                 weights: score_columns(fields, snp, allele).unwrap_or_default(),
             }))
@@ -305,11 +315,45 @@ pub(crate) struct ScoreFile {
     pub(crate) pgs_id: Option<String>,
     /// The scores, in column order.
     pub(crate) scores: Vec<RawScore>,
+    /// Lines without a SNP ID (empty or `.`), left out.
+    pub(crate) no_id: usize,
+}
+
+/// How the fields of a weights file are separated, from its first line
+/// that is not a comment: tabs (empty fields kept, as in the PGS
+/// Catalog's files), else commas (empty fields kept), else runs of
+/// whitespace (PLINK's layout, aligned columns).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Separator {
+    Tab,
+    Comma,
+    Whitespace,
+}
+
+impl Separator {
+    fn of(line: &str) -> Separator {
+        if line.contains('\t') {
+            Separator::Tab
+        } else if line.contains(',') {
+            Separator::Comma
+        } else {
+            Separator::Whitespace
+        }
+    }
+
+    /// The fields of `line` (without its line end), each trimmed.
+    fn split(self, line: &str) -> Vec<&str> {
+        match self {
+            Separator::Tab => line.split('\t').map(str::trim).collect(),
+            Separator::Comma => line.split(',').map(str::trim).collect(),
+            Separator::Whitespace => line.split_whitespace().collect(),
+        }
+    }
 }
 
 /// Reads a score file: PLINK's `--score FILE 1 2 3 [header]` layout (SNP
 /// ID, effect allele and weight in the first three fields, separated by
-/// whitespace or commas) or, when a header names them, the columns by name
+/// whitespace, tabs or commas: see [`Separator`]) or, when a header names them, the columns by name
 /// (PLINK `SNP A1 BETA`, PGS Catalog `rsID … effect_allele … effect_weight`
 /// with its `#` header lines; `SNP A1 scoreA scoreB …` for several scores).
 /// Blank lines and lines starting with `#` are skipped; a weight that is
@@ -321,25 +365,26 @@ pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
         .map_err(|_| Error::data(Location::file(&file), "the file is not valid UTF-8 text"))?;
     let mut scores: Vec<RawScore> = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let mut columns: Option<WeightColumns> = None;
-    let mut pgs_id = None;
+    let mut columns: Option<(WeightColumns, Separator)> = None;
+    let (mut pgs_id, mut no_id) = (None, 0);
     for (i, line) in text.lines().enumerate() {
         let n = i as u64 + 1;
-        let line = line.trim_start_matches('\u{feff}').trim();
-        if line.starts_with('#') {
+        let line = line.trim_start_matches('\u{feff}').trim_end_matches('\r');
+        if line.trim_start().starts_with('#') {
+            let line = line.trim();
             check_weight_type(&file, n, line)?;
             if let Some(id) = line.trim_start_matches('#').trim().strip_prefix("pgs_id=") {
                 pgs_id = Some(id.trim().to_string());
             }
             continue;
         }
-        if line.is_empty() {
+        if line.trim().is_empty() {
             continue;
         }
-        let fields: Vec<&str> = line
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|f| !f.is_empty())
-            .collect();
+        let sep = columns
+            .as_ref()
+            .map_or_else(|| Separator::of(line), |c| c.1);
+        let fields = sep.split(line);
         if columns.is_none() {
             let (c, is_header) = first_line(&file, n, &fields)?;
             scores = c
@@ -350,15 +395,18 @@ pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
                     weights: Vec::new(),
                 })
                 .collect();
-            columns = Some(c);
+            columns = Some((c, sep));
             if is_header {
                 continue;
             }
         }
-        let Some(c) = columns.as_ref() else {
+        let Some((c, _)) = columns.as_ref() else {
             continue;
         };
-        let (snp, allele) = line_snp(&file, n, &fields, c)?;
+        let Some((snp, allele)) = line_snp(&file, n, &fields, c)? else {
+            no_id += 1;
+            continue;
+        };
         if let Some(prev) = seen.insert(snp.to_string(), n) {
             return Err(Error::data(
                 Location::file(&file).line(n),
@@ -377,15 +425,17 @@ pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
         }
     }
     if scores.first().is_none_or(|s| s.weights.is_empty()) {
-        return Err(Error::data(
-            Location::file(&file),
-            "the weights file has no weights",
-        ));
+        let why = match no_id {
+            0 => "the weights file has no weights".to_string(),
+            k => format!("none of its {k} weights has a SNP ID (the ID column is empty or `.`); responder matches weights by SNP ID"),
+        };
+        return Err(Error::data(Location::file(&file), why));
     }
     Ok(ScoreFile {
         name: loaded.base_name,
         pgs_id,
         scores,
+        no_id,
     })
 }
 
@@ -403,13 +453,15 @@ fn first_line(file: &str, n: u64, fields: &[&str]) -> Result<(WeightColumns, boo
 }
 
 /// The SNP and effect allele on weights-file line `n` (columns `c`),
-/// checking the line has every column the layout needs.
+/// checking the line has every column the layout needs; `None` when the
+/// line has no SNP ID (empty or `.`, in `hm_rsID` too where the file has
+/// it). An empty effect allele is an error.
 fn line_snp<'a>(
     file: &str,
     n: u64,
     fields: &[&'a str],
     c: &WeightColumns,
-) -> Result<(&'a str, &'a str)> {
+) -> Result<Option<(&'a str, &'a str)>> {
     let need = c
         .weights
         .iter()
@@ -432,7 +484,19 @@ fn line_snp<'a>(
             ),
         ));
     }
-    Ok((fields[c.snp], fields[c.allele]))
+    let id = |f: Option<&&'a str>| f.copied().filter(|s| !s.is_empty() && *s != ".");
+    let Some(snp) =
+        id(fields.get(c.snp)).or_else(|| id(c.snp_fallback.and_then(|h| fields.get(h))))
+    else {
+        return Ok(None);
+    };
+    if fields[c.allele].is_empty() {
+        return Err(Error::data(
+            Location::file(file).line(n).column("effect allele"),
+            format!("the effect allele of `{snp}` is empty"),
+        ));
+    }
+    Ok(Some((snp, fields[c.allele])))
 }
 
 /// A weight field, which must be a finite number.
@@ -443,7 +507,10 @@ fn weight_of(file: &str, n: u64, field: &str, column: &str) -> Result<f64> {
             let col = if column == "SCORE1" { "weight" } else { column };
             Err(Error::data(
                 Location::file(file).line(n).column(col),
-                format!("`{field}` is not a number"),
+                match field {
+                    "" => "the weight is empty".to_string(),
+                    _ => format!("`{field}` is not a number"),
+                },
             ))
         }
     }

@@ -2,11 +2,13 @@
 //! `noodles-bcf`. A BCF means what its VCF text means (DS else GT, the
 //! haploid rule, multi-allelic sites, the same errors), and a line number
 //! in a message is that line of `bcftools view --no-version FILE.bcf`'s
-//! output. A record of plain GT/DS calls has its dosages read straight from
-//! its bytes ([`dosages`]: what the VCF reader reads from its text); any
-//! other is written out by `noodles-vcf` as the VCF text `bcftools view`
-//! prints (but for an IUPAC code in REF, which noodles writes as a base)
-//! and read by the VCF reader ([`super::vcf`]).
+//! output. Every record is written out by `noodles-vcf` as the VCF text
+//! `bcftools view` prints (but for an IUPAC code in REF, which noodles
+//! writes as a base) and read by the VCF reader ([`super::vcf`]) — except
+//! that a record of GT/DS calls among plain numeric fields has its site
+//! fields written so and its dosages read straight from its bytes
+//! ([`Quick`], [`dosages`]: what the reader reads from its text; tested
+//! against the text on fixtures, random records and corrupted files).
 //!
 //! A BCF file is inflated (BGZF is gzip) and decoded as it is read, each
 //! needed record parsed at once ([`read_table`]); an uncompressed BCF
@@ -119,10 +121,10 @@ pub(crate) fn to_vcf_text(
     }
 }
 
-/// Hands `sink` the VCF text lines of the BCF file `path` (BGZF or
-/// uncompressed) as it is inflated and decoded, record by record: the
-/// header's lines and the records `ids` needs (see
-/// [`crate::data::vcf_filter::needed`]; all with `None`). Returns how many
+/// Hands `sink` the BCF file `path` (BGZF or uncompressed) as it is
+/// inflated and decoded, record by record: the header's lines of VCF text,
+/// and the records `ids` needs ([`crate::data::vcf_filter::needed`]; all
+/// with `None`), decoded or as text (see [`decode`]). Returns how many
 /// records were handed on, or `None` when the file is not a BCF.
 pub(crate) fn feed(
     path: &str,
@@ -307,7 +309,8 @@ fn decode(
     // not UTF-8) are caught by `guarded`.
     let mut record = noodles_bcf::Record::default();
     let (mut records, mut kept) = (0u64, 0usize);
-    let (mut rec, mut values) = (Vec::new(), Vec::new());
+    let mut rec = Vec::new();
+    let mut quick = fast.then(|| Quick::new(&header));
     loop {
         line += 1;
         records += 1;
@@ -338,21 +341,10 @@ fn decode(
             handed(sink, Item::Line(&[]), line, false)?;
             continue;
         }
-        if let Some(five) = five.as_deref().filter(|_| fast) {
-            let fields: Vec<&str> = five.split('\t').collect();
-            if let (Ok(site), Some(gt_for_ds)) = (
-                <[&str; 5]>::try_from(fields),
-                dosages(&rec, &header, &mut values),
-            ) {
-                kept += 1;
-                let item = Item::Decoded {
-                    site,
-                    values: &values,
-                    gt_for_ds,
-                };
-                handed(sink, item, line, true)?;
-                continue;
-            }
+        if let Some(item) = quick.as_mut().and_then(|q| q.decode(&rec, &header)) {
+            kept += 1;
+            handed(sink, item, line, true)?;
+            continue;
         }
         write_record(&mut writer, &header, &record).map_err(|e| {
             Error::data(
@@ -370,7 +362,8 @@ fn decode(
 }
 
 /// A BCF typed value's descriptor: (type code, count), the count read
-/// from the typed integer that follows when the descriptor says 15.
+/// from the typed integer that follows when the descriptor says 15 (whose
+/// own count must be 1: no recursion on corrupt bytes).
 fn descriptor(src: &mut &[u8]) -> Option<(u8, usize)> {
     let (&d, rest) = src.split_first()?;
     *src = rest;
@@ -382,20 +375,18 @@ fn descriptor(src: &mut &[u8]) -> Option<(u8, usize)> {
     Some((d & 0x0f, usize::try_from(n).ok()?))
 }
 
-/// A typed integer scalar (a dictionary key, an overflowed count).
+/// A typed integer scalar (a dictionary key, an overflowed count): a
+/// descriptor of count 1 and an integer type, then the value.
 fn typed_int(src: &mut &[u8]) -> Option<i64> {
-    let (ty, count) = descriptor(src)?;
-    let size = match ty {
-        1 => 1,
-        2 => 2,
-        3 => 4,
+    let (&d, rest) = src.split_first()?;
+    let size = match (d >> 4, d & 0x0f) {
+        (1, 1) => 1,
+        (1, 2) => 2,
+        (1, 3) => 4,
         _ => return None,
     };
-    if count != 1 || src.len() < size {
-        return None;
-    }
-    let (b, rest) = src.split_at(size);
-    *src = rest;
+    let b = rest.get(..size)?;
+    *src = &rest[size..];
     Some(match size {
         1 => i64::from(b[0] as i8),
         2 => i64::from(i16::from_le_bytes([b[0], b[1]])),
@@ -413,20 +404,88 @@ fn type_size(ty: u8) -> Option<usize> {
     }
 }
 
+/// The route of [`decode`] that reads a record's dosages from its bytes:
+/// for a record of GT/DS calls, what the VCF reader would read from the
+/// text noodles writes of it, without the text of its samples (noodles
+/// decoding every sample value made a dense BCF 3.6× slower to read than
+/// its VCF: `bench/prs_vcf.sh`). The site fields are still noodles' text
+/// (written from a copy of the record without samples, so every check
+/// noodles' writer makes on CHROM … INFO is made).
+struct Quick {
+    /// The header without its samples.
+    sites: noodles_vcf::Header,
+    writer: noodles_vcf::io::Writer<Vec<u8>>,
+    record: noodles_bcf::Record,
+    /// The record's bytes without samples.
+    copy: Vec<u8>,
+    values: Vec<f64>,
+}
+
+impl Quick {
+    fn new(header: &noodles_vcf::Header) -> Quick {
+        let mut sites = header.clone();
+        sites.sample_names_mut().clear();
+        Quick {
+            sites,
+            writer: noodles_vcf::io::Writer::new(Vec::new()),
+            record: noodles_bcf::Record::default(),
+            copy: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Record `rec` (with its two lengths) decoded, or `None` when its text
+    /// must decide: [`dosages`] declines it, noodles cannot write its site
+    /// fields, or they hold a tab, start with `#` (a meta line to the
+    /// reader) or have ALT `.` or several ALTs.
+    fn decode(&mut self, rec: &[u8], header: &noodles_vcf::Header) -> Option<Item<'_>> {
+        let gt_for_ds = dosages(rec, header, &mut self.values)?;
+        let shared = rec.get(..4)?;
+        let shared = u32::from_le_bytes([shared[0], shared[1], shared[2], shared[3]]) as usize;
+        self.copy.clear();
+        self.copy.extend_from_slice(rec.get(..8 + shared)?);
+        self.copy[4..8].fill(0);
+        self.copy.get_mut(28..32)?.fill(0);
+        noodles_bcf::io::Reader::from(&self.copy[..])
+            .read_record(&mut self.record)
+            .ok()?;
+        self.writer.get_mut().clear();
+        let (writer, sites, record) = (&mut self.writer, &self.sites, &self.record);
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            writer.write_variant_record(sites, record)
+        }));
+        if !matches!(written, Ok(Ok(()))) {
+            return None;
+        }
+        let text = std::str::from_utf8(self.writer.get_ref()).ok()?;
+        let f: Vec<&str> = text.strip_suffix('\n')?.split('\t').collect();
+        if f.len() != 8 || f[0].starts_with('#') || f[4] == "." || f[4].contains(',') {
+            return None;
+        }
+        Some(Item::Decoded {
+            site: [f[0], f[1], f[2], f[3], f[4]],
+            values: &self.values,
+            gt_for_ds,
+        })
+    }
+}
+
 /// Every sample's dosage in a BCF record, read from its bytes as the VCF
 /// reader reads the record's text (DS else GT; a GT of one allele counts
-/// twice) but without noodles' per-value decoding and the text, which made
-/// a dense BCF 3.6× slower to read than its VCF (`bench/prs_vcf.sh`).
-/// `rec` is the record with its two lengths; `values` receives the
+/// twice). `rec` is the record with its two lengths; `values` receives the
 /// dosages. Returns the number of samples whose missing DS fell back to
 /// GT, or `None` for a record the text must decide (its message, or a
-/// skip): ALT `.` or several ALTs, no samples, neither field, a GT that is
-/// not the first field, not int8 with one or two values per sample, or
-/// holds an empty call or an allele other than missing, 0 and 1 (in any
-/// sample), a DS with several values or outside 0–2.
+/// skip): one that is not a biallelic site with samples, whose FORMAT
+/// fields are not exactly `n_fmt` fields filling the sample bytes, with
+/// neither GT nor DS, a GT that is not the first field, not int8 with one
+/// or two values per sample, or holds an empty call or an allele other than
+/// missing, 0 and 1 (in any sample), a DS not declared Float, with several
+/// values or outside 0–2, or another field noodles would not write
+/// ([`plain_field`]).
 ///
 /// BCF encodings from the VCF 4.4 specification, §6.3 (BCF2).
 fn dosages(rec: &[u8], header: &noodles_vcf::Header, values: &mut Vec<f64>) -> Option<usize> {
+    use noodles_vcf::header::record::value::map::format::Type;
     let word = |i: usize| {
         rec.get(i..i + 4)
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
@@ -449,18 +508,19 @@ fn dosages(rec: &[u8], header: &noodles_vcf::Header, values: &mut Vec<f64>) -> O
         src = &src[len..];
         let name = header.string_maps().strings().get_index(key)?;
         // A key the header does not declare: noodles' text says so.
-        if !header.formats().contains_key(name) {
-            return None;
-        }
+        let format = header.formats().get(name)?;
         match name {
             // GT must come first (VCF 4.4 §1.6.2; noodles refuses it later).
             "GT" if k == 0 && ty == 1 && (1..=2).contains(&count) => gt = Some((count, data)),
-            "DS" if ds.is_none() && ty == 5 && count == 1 => ds = Some(data),
+            "DS" if ds.is_none() && ty == 5 && count == 1 && format.ty() == Type::Float => {
+                ds = Some(data)
+            }
             "GT" | "DS" => return None,
-            _ => {}
+            _ if plain_field(format, ty, count, data) => {}
+            _ => return None,
         }
     }
-    if gt.is_none() && ds.is_none() {
+    if !src.is_empty() || (gt.is_none() && ds.is_none()) {
         return None;
     }
     values.clear();
@@ -483,6 +543,54 @@ fn dosages(rec: &[u8], header: &noodles_vcf::Header, values: &mut Vec<f64>) -> O
         values.push(g);
     }
     Some(gt_for_ds)
+}
+
+/// Whether a FORMAT field other than GT and DS (which the reader does not
+/// read) is one noodles writes without an error or a panic: an Integer
+/// or Float field stored as such, with at least one value a sample (one
+/// when the header says `Number=1`), none of them a reserved value and no
+/// scalar or first value the end of a vector (VCF 4.4 §6.3.3). Strings are
+/// left to the text (a `:` or tab in one moves the fields after it).
+fn plain_field(
+    format: &noodles_vcf::header::record::value::Map<
+        noodles_vcf::header::record::value::map::Format,
+    >,
+    ty: u8,
+    count: usize,
+    data: &[u8],
+) -> bool {
+    use noodles_vcf::header::record::value::map::format::{Number, Type};
+    let scalar = format.number() == Number::Count(1);
+    let size = match (format.ty(), ty) {
+        (Type::Integer, 1) => 1,
+        (Type::Integer, 2) => 2,
+        (Type::Integer, 3) => 4,
+        (Type::Float, 5) => 4,
+        _ => return false,
+    };
+    if count == 0 || format.number() == Number::Count(0) || (scalar && count != 1) {
+        return false;
+    }
+    // The value's offset from the type's missing value: 1 is the end of a
+    // vector, 2–7 reserved (for a float, from 0x7f800001: 2–6 reserved, 7
+    // a NaN, declined all the same).
+    let special = |x: &[u8]| -> u32 {
+        match x.len() {
+            1 => u32::from(x[0]).wrapping_sub(0x80),
+            2 => u32::from(u16::from_le_bytes([x[0], x[1]])).wrapping_sub(0x8000),
+            _ if ty == 5 => u32::from_le_bytes([x[0], x[1], x[2], x[3]]).wrapping_sub(0x7f80_0001),
+            _ => u32::from_le_bytes([x[0], x[1], x[2], x[3]]).wrapping_sub(0x8000_0000),
+        }
+    };
+    data.chunks_exact(size * count).all(|v| {
+        v.chunks_exact(size)
+            .enumerate()
+            .all(|(j, x)| match special(x) {
+                1 => j > 0,
+                2..=7 => false,
+                _ => true,
+            })
+    })
 }
 
 /// A BCF DS value as the VCF reader reads its text (noodles writes the
@@ -905,10 +1013,42 @@ mod tests {
             if let Err(e) = to_vcf_text("f.bcf", &bad, None) {
                 assert!(e.to_string().starts_with("f.bcf"), "{e}");
             }
-            if let (Err(e), _) = parsed(&bad, true) {
-                assert!(e.to_string().starts_with("f.bcf"), "{e}");
+        }
+    }
+
+    /// Fixture BCFs with bytes changed at random, or cut short, read the
+    /// same with records decoded from their bytes as through noodles'
+    /// text (the same table or the same error), and never panic.
+    #[test]
+    fn corrupt_bcfs_read_alike_both_ways() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut decoded, mut errors) = (0, 0);
+        for name in ["base.bcf", "dosage.bcf", "merged_ds_gt.bcf", "sites.bcf"] {
+            let good = bytes_of(name);
+            // Past the header: the records.
+            let start = 9 + u32::from_le_bytes([good[5], good[6], good[7], good[8]]) as usize;
+            for k in 0..300 {
+                let mut bad = good.clone();
+                if k % 10 == 0 {
+                    bad.truncate(start + 1 + (next() as usize) % (good.len() - start - 1));
+                }
+                for _ in 0..1 + k % 3 {
+                    let at = start + (next() as usize) % (bad.len() - start);
+                    bad[at] = (next() >> 32) as u8;
+                }
+                let (fast, n) = parsed(&bad, true);
+                same(&fast, &parsed(&bad, false).0);
+                decoded += n;
+                errors += usize::from(fast.is_err());
             }
         }
+        assert!(decoded > 1000 && errors > 100, "{decoded} {errors}");
     }
 
     /// A BCF file's bytes, inflated when it is BGZF.
@@ -1007,42 +1147,46 @@ mod tests {
         (count << 4) | ty
     }
 
-    /// A test record: ALT, and FORMAT fields as (key, descriptor, bytes).
-    type Rec<'a> = (&'a str, Vec<(&'a str, u8, Vec<u8>)>);
+    /// A test record: ALT, FORMAT fields as (key, descriptor, bytes), QUAL
+    /// bits, and a number added to the FORMAT field count (0: the true one).
+    struct Rec<'a> {
+        alt: &'a str,
+        fields: Vec<(&'a str, u8, Vec<u8>)>,
+        qual: u32,
+        n_fmt_off: u8,
+    }
 
-    /// A BCF file (uncompressed) of the records `recs`, each (ALT, FORMAT
-    /// fields as (key, descriptor, bytes)), over three samples.
-    fn bcf(recs: &[Rec]) -> Vec<u8> {
-        let text = "##fileformat=VCFv4.2\n##FILTER=<ID=PASS,Description=\"All filters passed\">\n##contig=<ID=1>\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n##FORMAT=<ID=DS,Number=1,Type=Float,Description=\"Dosage\">\n##FORMAT=<ID=GP,Number=G,Type=Float,Description=\"Probabilities\">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\tS3\n\0";
-        let header = noodles_bcf::io::Reader::from(
-            &[
-                b"BCF\x02\x02".as_slice(),
-                &(text.len() as u32).to_le_bytes(),
-                text.as_bytes(),
-            ]
-            .concat()[..],
-        )
-        .read_header()
-        .unwrap();
-        let key = |k: &str| header.string_maps().strings().get_index_of(k).unwrap() as u8;
+    /// A BCF file (uncompressed) of the records `recs` over three samples,
+    /// its header saying `##fileformat=VCFv{version}` and declaring DS of
+    /// type `ds_type`.
+    fn bcf((version, ds_type): (&str, &str), recs: &[Rec]) -> Vec<u8> {
+        let text = format!(
+            "##fileformat=VCFv{version}\n##FILTER=<ID=PASS,Description=\"All filters passed\">\n##contig=<ID=1>\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n##FORMAT=<ID=DS,Number=1,Type={ds_type},Description=\"Dosage\">\n##FORMAT=<ID=GP,Number=G,Type=Float,Description=\"Probabilities\">\n##FORMAT=<ID=DP,Number=1,Type=Integer,Description=\"Depth\">\n##FORMAT=<ID=FT,Number=1,Type=String,Description=\"Filter\">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\tS3\n\0"
+        );
         let mut out = [
             b"BCF\x02\x02".as_slice(),
             &(text.len() as u32).to_le_bytes(),
             text.as_bytes(),
         ]
         .concat();
-        for (i, (alt, fields)) in recs.iter().enumerate() {
+        let header = noodles_bcf::io::Reader::from(&out[..])
+            .read_header()
+            .unwrap();
+        let key = |k: &str| header.string_maps().strings().get_index_of(k).unwrap() as u8;
+        for (i, r) in recs.iter().enumerate() {
             let alleles: Vec<&str> = std::iter::once("A")
-                .chain(alt.split(',').filter(|a| *a != "."))
+                .chain(r.alt.split(',').filter(|a| *a != "."))
                 .collect();
             let id = format!("rs{i}");
             let mut shared = Vec::new();
             shared.extend(0i32.to_le_bytes());
             shared.extend((100 * i as i32).to_le_bytes());
             shared.extend(1i32.to_le_bytes());
-            shared.extend(0x7f80_0001u32.to_le_bytes());
+            shared.extend(r.qual.to_le_bytes());
             shared.extend(((alleles.len() as u32) << 16).to_le_bytes());
-            shared.extend((((fields.len() as u32) << 24) | 3).to_le_bytes());
+            // 255 takes one off.
+            let n_fmt = (r.fields.len() as u32 + u32::from(r.n_fmt_off)) & 0xff;
+            shared.extend(((n_fmt << 24) | 3).to_le_bytes());
             shared.push(typed(7, id.len() as u8));
             shared.extend(id.as_bytes());
             for a in &alleles {
@@ -1051,7 +1195,7 @@ mod tests {
             }
             shared.push(0);
             let mut indiv = Vec::new();
-            for (k, d, data) in fields {
+            for (k, d, data) in &r.fields {
                 indiv.extend([typed(1, 1), key(k), *d]);
                 indiv.extend(data);
             }
@@ -1083,29 +1227,69 @@ mod tests {
         ]
     }
 
+    /// Plain records (GT first, GP, DS, DP) under a VCF 4.4 header are
+    /// every one decoded, and read as their text.
+    #[test]
+    fn plain_records_are_decoded() {
+        let f = |v: [f32; 3]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+        let recs: Vec<Rec> = (0..4u8)
+            .map(|i| Rec {
+                alt: "G",
+                fields: vec![
+                    ("GT", typed(1, 2), vec![2, 4 | (i & 1), 4, 5, 4, 0x81]),
+                    ("GP", typed(5, 3), f([0.1; 3]).repeat(3)),
+                    (
+                        "DS",
+                        typed(5, 1),
+                        f([0.25 * f32::from(i), 1.0, f32::from_bits(0x7f80_0001)]),
+                    ),
+                    ("DP", typed(1, 1), vec![7, 0x80, 9]),
+                ],
+                qual: 0x7f80_0001,
+                n_fmt_off: 0,
+            })
+            .collect();
+        for version in ["4.2", "4.4"] {
+            let bytes = bcf((version, "Float"), &recs);
+            let (fast, n) = parsed(&bytes, true);
+            assert_eq!(n, 4);
+            let t = fast.as_ref().unwrap();
+            // S3: DS missing, GT `1` (haploid, ended by 0x81) counts 2.
+            assert_eq!(t.values[1].iter().collect::<Vec<_>>(), [0.25, 1.0, 2.0]);
+            same(&fast, &parsed(&bytes, false).0);
+        }
+    }
+
     proptest::proptest! {
         /// Records decoded from their bytes read as noodles' text of them
         /// reads (the same table, or the same error): GT of one or two
         /// values with missing alleles, phasing, ends of vector, alleles
-        /// beyond 1; DS missing, odd or out of range; a GP field between
-        /// them; biallelic, ALT `.` and multi-allelic sites.
+        /// beyond 1; DS missing, odd or out of range, declared Float or
+        /// Integer; a GP array, an Integer DP (missing, end of vector,
+        /// reserved) and a String FT beside them; a FORMAT count off by
+        /// one; odd QUAL values; VCF 4.2 and 4.4 headers; biallelic, ALT
+        /// `.` and multi-allelic sites.
         #[test]
         fn decoding_agrees_with_the_text(
             recs in proptest::collection::vec(
                 (
-                    0usize..3,
+                    (0usize..3, proptest::sample::select(vec![0u8, 0, 0, 1, 255]), proptest::sample::select(vec![0x7f80_0001u32, 0x7f80_0002, 0x7f80_0005, 0x4120_0000])),
                     proptest::option::of((1u8..=2, proptest::collection::vec(
                         proptest::sample::select(vec![0u8, 1, 2, 3, 4, 5, 6, 0x80, 0x81]), 6))),
                     proptest::option::of(proptest::collection::vec(ds_bits(), 3)),
-                    proptest::bool::ANY,
-                    proptest::bool::ANY,
+                    (proptest::bool::ANY, proptest::bool::ANY),
+                    proptest::option::of(proptest::collection::vec(
+                        proptest::sample::select(vec![0u8, 5, 0x80, 0x81, 0x83]), 3)),
+                    proptest::bool::weighted(0.1),
                 ),
                 1..6,
-            )
+            ),
+            version in proptest::sample::select(vec!["4.2", "4.4"]),
+            ds_type in proptest::sample::select(vec!["Float", "Float", "Integer"]),
         ) {
             let built: Vec<Rec> = recs
                 .iter()
-                .map(|(alt, gt, ds, gp, ds_first)| {
+                .map(|((alt, off, qual), gt, ds, (gp, ds_first), dp, ft)| {
                     let mut fields = Vec::new();
                     if let Some((count, g)) = gt {
                         let bytes = g[..3 * *count as usize].to_vec();
@@ -1119,13 +1303,19 @@ mod tests {
                         let f = ("DS", typed(5, 1), d.iter().flat_map(|b| b.to_le_bytes()).collect());
                         if *ds_first { fields.insert(0, f) } else { fields.push(f) }
                     }
+                    if let Some(d) = dp {
+                        fields.push(("DP", typed(1, 1), d.clone()));
+                    }
+                    if *ft {
+                        fields.push(("FT", typed(7, 2), b"q1PASS".to_vec()));
+                    }
                     if fields.is_empty() {
                         fields.push(("GP", typed(5, 3), vec![0; 36]));
                     }
-                    (["G", ".", "G,T"][*alt], fields)
+                    Rec { alt: ["G", ".", "G,T"][*alt], fields, qual: *qual, n_fmt_off: *off }
                 })
                 .collect();
-            let bytes = bcf(&built);
+            let bytes = bcf((version, ds_type), &built);
             let (fast, _) = parsed(&bytes, true);
             let (text, _) = parsed(&bytes, false);
             same(&fast, &text);

@@ -78,7 +78,7 @@ fn key(text: &str) -> u64 {
 
 /// A record's samples: the fields of a VCF text line, or the dosages a
 /// BCF record's GT and DS give (decoded by [`crate::data::bcf`] only for
-/// records whose text would read without a message).
+/// records whose text the reader reads without a message or a skip).
 pub(crate) enum Samples<'a> {
     /// Every field of the line (site fields included).
     Text(&'a [&'a str]),

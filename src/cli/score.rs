@@ -388,7 +388,7 @@ fn effect_notes(bundle: &Bundle, c: &Config, undecided: &AtomicUsize, ui: &Ui) {
             .is_some_and(|e| !e.forests.is_empty())
         {
             ui.warn(
-                "causal-forest intervals are narrow around effects smoothed towards the average: on simulated cohorts they covered 16-21% of the true effects (bench/effect_intervals.py); use a T-, DR- or X-learner with --replicates for intervals to act on",
+                "causal-forest intervals are narrow around effects smoothed towards the average: on simulated cohorts they covered 30-42% of the true effects (bench/effect_intervals.py); use a T-, DR- or X-learner with --replicates for intervals to act on",
             );
         }
     }

@@ -148,6 +148,38 @@ pub(crate) fn feed(
     .map(Some)
 }
 
+/// Calls `f` with the site fields (CHROM, POS, ID, REF, ALT, tab-separated,
+/// as its VCF text has them) of every record of the BCF file `path`, its
+/// samples not decoded; returns how many records were left out because
+/// their site cannot be told without writing them (an IUPAC REF, an ID
+/// noodles cannot read), or `None` when the file is not a BCF.
+pub(crate) fn sites(path: &str, f: &mut dyn FnMut(&str)) -> Result<Option<usize>> {
+    let (mut input, _) = crate::data::vcf_filter::open_inflated(path)?;
+    if !input.fill_buf().is_ok_and(is_bcf) {
+        return Ok(None);
+    }
+    guarded(path, || {
+        let header = read_header(path, &mut input)?;
+        let samples = header.sample_names().len();
+        let mut record = noodles_bcf::Record::default();
+        let (mut rec, mut records, mut left) = (Vec::new(), 0u64, 0usize);
+        loop {
+            records += 1;
+            let at = Location::file(path);
+            if !next_record(&mut input, &mut rec, (path, at.clone(), records), samples)? {
+                return Ok(Some(left));
+            }
+            noodles_bcf::io::Reader::from(&rec[..])
+                .read_record(&mut record)
+                .map_err(|e| Error::data(at, format!("cannot decode BCF record {records}: {e}")))?;
+            match site(&record, &header) {
+                Some(s) => f(&s),
+                None => left += 1,
+            }
+        }
+    })
+}
+
 /// The BCF file `path` (BGZF or uncompressed) decoded record by record as
 /// it is read, each needed record parsed at once by the VCF reader: neither
 /// the BCF nor its text is held. `None` when the file is not a BCF or holds

@@ -192,6 +192,30 @@ pub(crate) fn stream_snps(
     Ok(n)
 }
 
+/// Calls `f(chrom, pos, id, a1, a2)` for every variant of the `.bim` next
+/// to `bed_path`, in order.
+pub(crate) fn bim_sites(
+    bed_path: &Path,
+    mut f: impl FnMut(&str, u64, &str, &str, &str),
+) -> Result<()> {
+    let (bim_name, bim_text) = sibling(bed_path, "bim")?;
+    for (i, line) in bim_text.lines().enumerate() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.is_empty() {
+            continue;
+        }
+        let pos = fields.get(3).and_then(|p| p.parse::<u64>().ok());
+        let (Some(pos), true) = (pos, fields.len() >= 6) else {
+            return Err(Error::data(
+                Location::file(&bim_name).line(i as u64 + 1),
+                "a .bim line has 6 fields, the 4th a position",
+            ));
+        };
+        f(fields[0], pos, fields[1], fields[4], fields[5]);
+    }
+    Ok(())
+}
+
 /// Reads the fileset whose `.bed` is `bed_path` as the `.raw` text of its
 /// SNPs in `keep` (every SNP when `None`): one sequential pass over the
 /// `.bed` that hashes it (SHA-256, as for any input) and keeps only those

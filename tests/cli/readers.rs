@@ -200,6 +200,65 @@ fn harmonised_pgs_file_with_empty_ids() {
     assert_eq!(got, want);
 }
 
+/// A PGS Catalog file that locates its variants by chromosome and
+/// position only (`rsID` removed; `chr1` for `1`) gives the same weights
+/// as the file with rsIDs, the genotypes read from a `.bed`, a VCF, a
+/// BGZF VCF and a BCF; a `.raw` has no positions and is refused.
+#[test]
+fn pgs_file_located_by_position() {
+    let text = std::fs::read_to_string(real("PGS_example.txt")).unwrap();
+    let by_position: String = text
+        .lines()
+        .map(|l| match l.starts_with('#') {
+            true => format!("{l}\n"),
+            false => {
+                let f: Vec<&str> = l.split('\t').skip(1).collect();
+                let chrom = if f[0] == "chr_name" {
+                    f[0].to_string()
+                } else {
+                    format!("chr{}", f[0])
+                };
+                format!("{chrom}\t{}\n", f[1..].join("\t"))
+            }
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("PGS_pos.txt");
+    std::fs::write(&p, by_position).unwrap();
+    let p = p.to_str().unwrap();
+    for geno in ["base.bed", "base.vcf", "base.vcf.gz", "base.bcf"] {
+        let weights = |w: &str| {
+            let (b, stderr) = train_real(&real(geno), &["--prs-weights", w]);
+            (b["genotypes"]["prs"][0]["weights"].clone(), stderr)
+        };
+        let (want, _) = weights(&real("PGS_example.txt"));
+        let (got, stderr) = weights(p);
+        assert!(
+            want.as_array().is_some_and(|w| w.len() > 5),
+            "{geno}: {want}"
+        );
+        assert_eq!(got, want, "{geno}");
+        assert!(
+            stderr.contains("weights located by chromosome and position (GRCh37: the genotypes must be on the same build) matched a variant of"),
+            "{geno}: {stderr}"
+        );
+    }
+    fails(
+        responder()
+            .args(["train", "--data", &real("clinical.csv"), "--genotypes"])
+            .arg(real("base_plink2_include-alt.raw"))
+            .args([
+                "--target",
+                "responder",
+                "--out",
+                "/dev/null",
+                "--prs-weights",
+                p,
+            ]),
+        &["base_plink2_include-alt.raw", "has no variant positions"],
+    );
+}
+
 /// A model trained on a PLINK `.bed` (plink 2 `--make-bed`) gives
 /// byte-identical scores from the same genotypes as a VCF (plink 2
 /// `--export vcf`), its BGZF copy (bgzip), bcftools' `-Oz` and `-Ob` (BCF,

@@ -19,6 +19,7 @@ use crate::error::{Error, Location, Result};
 
 pub(crate) mod alleles;
 pub(crate) mod pca;
+mod positions;
 pub(crate) mod projection;
 pub(crate) mod prs;
 pub(crate) mod prs_stream;
@@ -125,11 +126,12 @@ fn fit_scores(
     opts: &GeneticOptions,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<PrsModel>, prs_stream::Recorded, TrainingScores)> {
-    let files = opts
+    let mut files = opts
         .prs_weights
         .iter()
         .map(|p| read_weights(p))
         .collect::<Result<Vec<_>>>()?;
+    positions::resolve(&mut files, g, notes)?;
     for f in files.iter().filter(|f| f.no_id > 0) {
         notes.push(format!(
             "warning: {}: {} weight lines have no SNP ID (empty or `.`) and are left out; responder matches weights by SNP ID (the PGS Catalog's harmonised files give one in hm_rsID)",
@@ -867,6 +869,21 @@ mod tests {
             e.contains("line 2, column `BETA`: the weight is empty"),
             "{e}"
         );
+        // Located by position (no ID column): hm_chr/hm_pos preferred,
+        // the build from the header, the other allele kept.
+        let f = read(concat!(
+            "#genome_build=GRCh37\n#HmPOS_build=GRCh38\n",
+            "chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\thm_chr\thm_pos\n",
+            "1\t100\tA\tG\t0.2\tchr1\t150\n",
+            "1\t200\tC\t\t0.1\t\t\n",
+        ))
+        .unwrap();
+        let w0 = &f.scores[0].weights[0];
+        assert_eq!(w0.snp, "1:150:A");
+        assert_eq!(w0.site, Some(("1".to_string(), 150)));
+        assert_eq!(w0.other.as_deref(), Some("G"));
+        assert_eq!((f.scores[0].weights.len(), f.no_id), (1, 1));
+        assert_eq!(f.build.as_deref(), Some("GRCh38"));
         // Aligned whitespace (PLINK's output) is one separator.
         let f = read("  SNP   A1     BETA\n  rs1    A   0.25\n").unwrap();
         assert_eq!(w(&f), one("rs1", "A", 0.25));
@@ -916,8 +933,8 @@ mod tests {
                 "line 1: the weights are odds ratios",
             ),
             (
-                "chr_name chr_position effect_allele other_allele effect_weight\n1 100 A G 0.2\n",
-                "by chr_name/chr_position only",
+                "chr_name chr_position effect_allele other_allele effect_weight\n1 1e5 A G 0.2\n",
+                "line 2, column `position`: `1e5` is not a position",
             ),
             (
                 "rsID chr_name pos allele w\nrs1 1 100 A 0.2\n",

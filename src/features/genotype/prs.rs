@@ -97,6 +97,12 @@ pub(crate) struct RawWeight {
     pub(crate) weight: f64,
     /// Source line.
     pub(crate) line: u64,
+    /// The other allele, when the file names one.
+    pub(crate) other: Option<String>,
+    /// (chromosome, position) of a file that locates variants by position
+    /// only; `snp` is then `chrom:pos:allele` until [`super::positions`]
+    /// names the genotype file's variant there.
+    pub(crate) site: Option<(String, u64)>,
 }
 
 /// Column names (compared case-insensitively) of the SNP ID, the effect
@@ -158,10 +164,31 @@ const STATISTICS: [&str; 16] = [
     "stderr", "l95", "u95",
 ];
 
+/// Columns of the chromosome and the position, for a file without SNP
+/// IDs, most preferred first: a harmonised PGS Catalog file's `hm_chr`
+/// and `hm_pos` (positions in the build it was harmonised to), the PGS
+/// Catalog's `chr_name` and `chr_position`, and GWAS layouts.
+const CHROM_NAMES: [&str; 6] = ["hm_chr", "chr_name", "chr", "chrom", "#chrom", "chromosome"];
+const POS_NAMES: [&str; 6] = [
+    "hm_pos",
+    "chr_position",
+    "pos",
+    "bp",
+    "position",
+    "base_pair_location",
+];
+/// Columns of the other (non-effect) allele.
+const OTHER_NAMES: [&str; 4] = ["other_allele", "a2", "allele2", "nea"];
+
 /// Where the fields of a weights line are: one column per score.
 #[derive(Debug, Clone)]
 struct WeightColumns {
+    /// The SNP ID (`usize::MAX` when the file locates variants by `site`).
     snp: usize,
+    /// (chromosome, position) of a file without SNP IDs.
+    site: Option<(usize, usize)>,
+    /// The other allele.
+    other: Option<usize>,
     /// `hm_rsID` of a PGS Catalog harmonised file that also has `rsID`:
     /// read where `rsID` is empty.
     snp_fallback: Option<usize>,
@@ -175,6 +202,8 @@ impl WeightColumns {
     fn plain() -> WeightColumns {
         WeightColumns {
             snp: 0,
+            site: None,
+            other: None,
             snp_fallback: None,
             allele: 1,
             weights: vec![(2, "SCORE1".into())],
@@ -225,21 +254,31 @@ fn header_columns(file: &str, line: u64, fields: &[&str]) -> Result<Option<Weigh
         .iter()
         .position(|f| f.eq_ignore_ascii_case("hm_rsid"))
         .filter(|&h| Some(h) != snp);
-    match (snp, allele, weight) {
-        (Some(snp), Some(allele), Some(weight)) => Ok(Some(WeightColumns {
+    // Without an ID column, the variants are located by position.
+    let site = find(&CHROM_NAMES)
+        .zip(find(&POS_NAMES))
+        .filter(|_| snp.is_none());
+    let columns = |snp: usize, allele: usize, weights| WeightColumns {
+        snp,
+        site,
+        other: find(&OTHER_NAMES),
+        snp_fallback,
+        allele,
+        weights,
+    };
+    match (snp.or(site.map(|_| usize::MAX)), allele, weight) {
+        (Some(snp), Some(allele), Some(weight)) => Ok(Some(columns(
             snp,
-            snp_fallback,
             allele,
-            weights: vec![(weight, fields[weight].to_string())],
-        })),
+            vec![(weight, fields[weight].to_string())],
+        ))),
         (None, None, None) if fields.len() == 3 => Ok(None),
         (Some(snp), Some(allele), None) if score_columns(fields, snp, allele).is_some() => {
-            Ok(Some(WeightColumns {
+            Ok(Some(columns(
                 snp,
-                snp_fallback,
                 allele,
-                weights: score_columns(fields, snp, allele).unwrap_or_default(),
-            }))
+                score_columns(fields, snp, allele).unwrap_or_default(),
+            )))
         }
         _ => {
             let ratio = fields
@@ -247,12 +286,6 @@ fn header_columns(file: &str, line: u64, fields: &[&str]) -> Result<Option<Weigh
                 .find(|f| ["or", "hr"].iter().any(|r| f.eq_ignore_ascii_case(r)));
             let why = if let (Some(r), None) = (ratio, weight) {
                 format!("the weights are in column `{r}`, a ratio: a score sums log ratios, so convert it (log({r})) into a column named BETA")
-            } else if snp.is_none()
-                && fields
-                    .iter()
-                    .any(|f| f.eq_ignore_ascii_case("chr_position"))
-            {
-                "the file locates variants by chr_name/chr_position only; responder matches weights by SNP ID: use a file with rsID (or hm_rsID, as in the PGS Catalog's harmonised files)".to_string()
             } else {
                 let missing: Vec<&str> = [
                     (snp, "SNP ID"),
@@ -317,6 +350,9 @@ pub(crate) struct ScoreFile {
     pub(crate) scores: Vec<RawScore>,
     /// Lines without a SNP ID (empty or `.`), left out.
     pub(crate) no_id: usize,
+    /// The genome build of its positions (`#HmPOS_build=`, else
+    /// `#genome_build=` of a PGS Catalog header).
+    pub(crate) build: Option<String>,
 }
 
 /// How the fields of a weights file are separated, from its first line
@@ -351,6 +387,31 @@ impl Separator {
     }
 }
 
+/// What a weights file's `#` lines say (a PGS Catalog header).
+#[derive(Default)]
+struct Meta {
+    pgs_id: Option<String>,
+    build: Option<String>,
+}
+
+impl Meta {
+    /// Reads `#` line `n`; ratio weights are refused.
+    fn read(&mut self, file: &str, n: u64, line: &str) -> Result<()> {
+        check_weight_type(file, n, line)?;
+        let meta = line.trim_start_matches('#').trim();
+        if let Some(id) = meta.strip_prefix("pgs_id=") {
+            self.pgs_id = Some(id.trim().to_string());
+        }
+        if let Some(b) = meta.strip_prefix("HmPOS_build=") {
+            self.build = Some(b.trim().to_string());
+        }
+        if let Some(b) = meta.strip_prefix("genome_build=") {
+            self.build.get_or_insert_with(|| b.trim().to_string());
+        }
+        Ok(())
+    }
+}
+
 /// Reads a score file: PLINK's `--score FILE 1 2 3 [header]` layout (SNP
 /// ID, effect allele and weight in the first three fields, separated by
 /// whitespace, tabs or commas: see [`Separator`]) or, when a header names them, the columns by name
@@ -366,16 +427,12 @@ pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
     let mut scores: Vec<RawScore> = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut columns: Option<(WeightColumns, Separator)> = None;
-    let (mut pgs_id, mut no_id) = (None, 0);
+    let (mut meta, mut no_id) = (Meta::default(), 0);
     for (i, line) in text.lines().enumerate() {
         let n = i as u64 + 1;
         let line = line.trim_start_matches('\u{feff}').trim_end_matches('\r');
         if line.trim_start().starts_with('#') {
-            let line = line.trim();
-            check_weight_type(&file, n, line)?;
-            if let Some(id) = line.trim_start_matches('#').trim().strip_prefix("pgs_id=") {
-                pgs_id = Some(id.trim().to_string());
-            }
+            meta.read(&file, n, line.trim())?;
             continue;
         }
         if line.trim().is_empty() {
@@ -403,10 +460,11 @@ pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
         let Some((c, _)) = columns.as_ref() else {
             continue;
         };
-        let Some((snp, allele)) = line_snp(&file, n, &fields, c)? else {
+        let Some(v) = line_snp(&file, n, &fields, c)? else {
             no_id += 1;
             continue;
         };
+        let snp = &v.snp;
         if let Some(prev) = seen.insert(snp.to_string(), n) {
             return Err(Error::data(
                 Location::file(&file).line(n),
@@ -418,9 +476,11 @@ pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
         for (s, (col, name)) in scores.iter_mut().zip(&c.weights) {
             s.weights.push(RawWeight {
                 snp: snp.to_string(),
-                allele: allele.to_string(),
+                allele: v.allele.to_string(),
                 weight: weight_of(&file, n, fields[*col], name)?,
                 line: n,
+                other: v.other.clone(),
+                site: v.site.clone(),
             });
         }
     }
@@ -433,9 +493,10 @@ pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
     }
     Ok(ScoreFile {
         name: loaded.base_name,
-        pgs_id,
+        pgs_id: meta.pgs_id,
         scores,
         no_id,
+        build: meta.build,
     })
 }
 
@@ -452,21 +513,34 @@ fn first_line(file: &str, n: u64, fields: &[&str]) -> Result<(WeightColumns, boo
     Ok((header.unwrap_or_else(WeightColumns::plain), is_header))
 }
 
-/// The SNP and effect allele on weights-file line `n` (columns `c`),
-/// checking the line has every column the layout needs; `None` when the
-/// line has no SNP ID (empty or `.`, in `hm_rsID` too where the file has
-/// it). An empty effect allele is an error.
+/// The variant of a weights-file line: its SNP ID (or `chrom:pos:allele`
+/// for a file located by position), effect and other allele, and site.
+struct LineVariant<'a> {
+    snp: String,
+    allele: &'a str,
+    other: Option<String>,
+    site: Option<(String, u64)>,
+}
+
+/// The variant on weights-file line `n` (columns `c`), checking the line
+/// has every column the layout needs; `None` when the line has no SNP ID
+/// (empty or `.`, in `hm_rsID` too where the file has it) or, in a file
+/// located by position, no chromosome or position. An empty effect allele
+/// or a position that is not a whole number is an error.
 fn line_snp<'a>(
     file: &str,
     n: u64,
     fields: &[&'a str],
     c: &WeightColumns,
-) -> Result<Option<(&'a str, &'a str)>> {
+) -> Result<Option<LineVariant<'a>>> {
+    let site = c.site.map_or([None, None], |(a, b)| [Some(a), Some(b)]);
     let need = c
         .weights
         .iter()
         .map(|w| w.0)
-        .chain([c.snp, c.allele])
+        .chain([c.allele])
+        .chain(Some(c.snp).filter(|&s| s != usize::MAX))
+        .chain(site.into_iter().flatten())
         .max()
         .unwrap_or(2)
         + 1;
@@ -485,18 +559,46 @@ fn line_snp<'a>(
         ));
     }
     let id = |f: Option<&&'a str>| f.copied().filter(|s| !s.is_empty() && *s != ".");
-    let Some(snp) =
-        id(fields.get(c.snp)).or_else(|| id(c.snp_fallback.and_then(|h| fields.get(h))))
-    else {
-        return Ok(None);
+    let allele = fields[c.allele];
+    let (snp, site) = match c.site {
+        Some((chrom, pos)) => {
+            let (Some(chrom), Some(pos)) = (id(fields.get(chrom)), id(fields.get(pos))) else {
+                return Ok(None);
+            };
+            let pos: u64 = pos.parse().map_err(|_| {
+                Error::data(
+                    Location::file(file).line(n).column("position"),
+                    format!("`{pos}` is not a position (a whole number)"),
+                )
+            })?;
+            let chrom = super::positions::chrom_key(chrom);
+            (format!("{chrom}:{pos}:{allele}"), Some((chrom, pos)))
+        }
+        None => {
+            let fallback = c.snp_fallback.and_then(|h| fields.get(h));
+            let Some(snp) = id(fields.get(c.snp)).or_else(|| id(fallback)) else {
+                return Ok(None);
+            };
+            (snp.to_string(), None)
+        }
     };
-    if fields[c.allele].is_empty() {
+    if allele.is_empty() {
         return Err(Error::data(
             Location::file(file).line(n).column("effect allele"),
             format!("the effect allele of `{snp}` is empty"),
         ));
     }
-    Ok(Some((snp, fields[c.allele])))
+    let other = c
+        .other
+        .and_then(|o| fields.get(o))
+        .filter(|o| !o.is_empty())
+        .map(|o| o.to_string());
+    Ok(Some(LineVariant {
+        snp,
+        allele,
+        other,
+        site,
+    }))
 }
 
 /// A weight field, which must be a finite number.

@@ -1,0 +1,346 @@
+//! Weights located by chromosome and position only (PGS Catalog scoring
+//! files without `rsID`, GWAS layouts such as `CHR BP A1 BETA`): each is
+//! matched to the genotype file's variant at that position whose alleles
+//! fit (the effect and, where the file names it, the other allele, on
+//! either strand), as the PGS Catalog's calculator (pgsc_calc) matches
+//! variants by position. The weight then carries that variant's name, and
+//! the rest (orientation, strand flips, palindromes, streaming) is as for
+//! weights matched by ID. Positions come from a `.bim`, a VCF or a BCF; a
+//! `.raw` or dosage file has none.
+
+use std::collections::{HashMap, HashSet};
+use std::io::BufRead;
+
+use super::prs::ScoreFile;
+use crate::data::dosage::ScoreSource;
+use crate::data::DosageTable;
+use crate::error::{Error, Location, Result};
+
+/// A chromosome name as a key: without a `chr` prefix, upper case, PLINK's
+/// numeric codes 23–26 as X, Y, XY and MT, and M as MT (so `chr1` and
+/// `1`, `chrX` and `23` meet).
+pub(crate) fn chrom_key(c: &str) -> String {
+    let bare = if c.len() > 3 && c[..3].eq_ignore_ascii_case("chr") {
+        &c[3..]
+    } else {
+        c
+    };
+    match bare.to_ascii_uppercase().as_str() {
+        "23" => "X".into(),
+        "24" => "Y".into(),
+        "25" => "XY".into(),
+        "26" | "M" => "MT".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A variant of the genotype file: its name as the genotype reader names
+/// it, and its two alleles (counted, other).
+#[derive(Debug, Clone, PartialEq)]
+struct Variant {
+    name: String,
+    alleles: [String; 2],
+}
+
+type Sites = HashMap<(String, u64), Vec<Variant>>;
+
+/// A VCF/BCF record at a wanted site: (site key, ID, REF, ALT, CHROM as
+/// written).
+type Record = ((String, u64), String, String, String, String);
+
+/// The allele on the other strand (`None` for anything but A, C, G, T).
+fn complement(a: &str) -> Option<String> {
+    a.chars()
+        .map(|c| match c {
+            'A' => Some('T'),
+            'T' => Some('A'),
+            'C' => Some('G'),
+            'G' => Some('C'),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether a weight's effect (and other) allele fit a variant's alleles,
+/// on its strand or the other. A variant with a missing allele (PLINK's
+/// `0` of a monomorphic SNP, a VCF's ALT `.`) fits when either of the
+/// weight's alleles is its other one.
+fn fits(v: &Variant, effect: &str, other: Option<&str>) -> bool {
+    let [a, b] = &v.alleles;
+    let missing = |x: &str| x == "0" || x == "." || x.is_empty();
+    if missing(a) || missing(b) {
+        let present = if missing(a) { b } else { a };
+        return [Some(effect), other]
+            .into_iter()
+            .flatten()
+            .any(|x| x == present || complement(x).is_some_and(|c| &c == present));
+    }
+    let pair = |e: &str, o: Option<&str>| match o {
+        Some(o) => (a == e && b == o) || (a == o && b == e),
+        None => a == e || b == e,
+    };
+    let flipped = complement(effect).is_some_and(|e| match other {
+        Some(o) => complement(o).is_some_and(|o| pair(&e, Some(&o))),
+        None => pair(&e, None),
+    });
+    pair(effect, other) || flipped
+}
+
+/// The genotype file's variants at the `wanted` sites, and how many
+/// records were left out (their site could not be read).
+fn variants_at(source: &ScoreSource, wanted: &HashSet<(String, u64)>) -> Result<(Sites, usize)> {
+    let mut at: Sites = HashMap::new();
+    let path = match source {
+        ScoreSource::Bed(bed) => {
+            crate::data::bed::bim_sites(bed, |chrom, pos, id, a1, a2| {
+                let key = (chrom_key(chrom), pos);
+                if wanted.contains(&key) {
+                    at.entry(key).or_default().push(Variant {
+                        name: id.to_string(),
+                        alleles: [a1.to_string(), a2.to_string()],
+                    });
+                }
+            })?;
+            return Ok((at, 0));
+        }
+        ScoreSource::Variants(p) => p,
+    };
+    let mut records: Vec<Record> = Vec::new();
+    let mut add = |line: &str| {
+        let f: Vec<&str> = line.splitn(6, '\t').collect();
+        let Some(pos) = f.get(1).and_then(|p| p.parse::<u64>().ok()) else {
+            return;
+        };
+        let key = (chrom_key(f[0]), pos);
+        if f.len() >= 5 && wanted.contains(&key) {
+            let s = |i: usize| f[i].to_string();
+            records.push((key, s(2), s(3), s(4), s(0)));
+        }
+    };
+    let left = match crate::data::bcf::sites(path, &mut add)? {
+        Some(left) => left,
+        None => {
+            vcf_sites(path, &mut add)?;
+            0
+        }
+    };
+    name_records(&mut at, records);
+    Ok((at, left))
+}
+
+/// Calls `f` with every record line of the text VCF `path`; an error
+/// when the file is not one.
+fn vcf_sites(path: &str, f: &mut dyn FnMut(&str)) -> Result<()> {
+    let (mut lines, _) = crate::data::vcf_filter::open_inflated(path)?;
+    let head = lines.fill_buf().map(|b| b.to_vec()).unwrap_or_default();
+    if !crate::data::vcf::is_vcf(&head) {
+        return Err(Error::data(
+            Location::file(path),
+            "has no variant positions (a `.raw` or dosage file names SNPs only), but a weights file locates its variants by chromosome and position: give the genotypes as a PLINK .bed, a VCF or a BCF, or the weights SNP IDs",
+        ));
+    }
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = lines.read_line(&mut line).map_err(|e| {
+            Error::data(
+                Location::file(path),
+                format!("cannot read the VCF for its positions: {e}"),
+            )
+        })?;
+        if n == 0 {
+            return Ok(());
+        }
+        if !line.starts_with('#') {
+            f(line.trim_end_matches(['\n', '\r']));
+        }
+    }
+}
+
+/// Names the records of a VCF or BCF as its reader does: the ID, or
+/// `CHROM:POS:REF:ALT` without one, `ID:ALT` for the records of a split
+/// multi-allelic site sharing an ID; a site with several ALTs is skipped,
+/// as the reader skips it.
+fn name_records(at: &mut Sites, records: Vec<Record>) {
+    let mut ids: HashMap<(&(String, u64), &str), usize> = HashMap::new();
+    for (key, id, _, _, _) in &records {
+        *ids.entry((key, id.as_str())).or_default() += 1;
+    }
+    let mut named = Vec::new();
+    for (key, id, reference, alt, chrom) in &records {
+        if alt.contains(',') {
+            continue;
+        }
+        let name = if id == "." || id.is_empty() {
+            format!("{chrom}:{}:{reference}:{alt}", key.1)
+        } else if ids[&(key, id.as_str())] > 1 {
+            format!("{id}:{alt}")
+        } else {
+            id.clone()
+        };
+        let alleles = [alt.clone(), reference.clone()];
+        named.push((key.clone(), Variant { name, alleles }));
+    }
+    for (key, v) in named {
+        at.entry(key).or_default().push(v);
+    }
+}
+
+/// Where the genotype table `g` was read from, for its positions.
+fn source_of(g: &DosageTable) -> Result<ScoreSource> {
+    if let Some(s) = &g.source {
+        return Ok(s.clone());
+    }
+    let path = std::path::Path::new(&g.file);
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Err(Error::data(
+            Location::file(&g.file),
+            "a weights file locates its variants by chromosome and position, which are read from the genotype file again: give it as a regular file (not standard input or a pipe), or give the weights SNP IDs",
+        ));
+    }
+    Ok(match crate::data::bed::looks_like_bed(path) {
+        true => ScoreSource::Bed(path.to_path_buf()),
+        false => ScoreSource::Variants(g.file.clone()),
+    })
+}
+
+/// Names each weight located by position after the genotype variant there
+/// whose alleles fit (see the module docs); a weight with none, or with
+/// several, keeps its `chrom:pos:allele` name and is counted as not in the
+/// genotypes. Notes say how many matched, and the positions' build.
+pub(super) fn resolve(
+    files: &mut [ScoreFile],
+    g: &DosageTable,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let wanted: HashSet<(String, u64)> = files
+        .iter()
+        .filter_map(|f| f.scores.first())
+        .flat_map(|s| s.weights.iter().filter_map(|w| w.site.clone()))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let source = source_of(g)?;
+    let (at, left) = variants_at(&source, &wanted)?;
+    let geno = source.path();
+    if left > 0 {
+        notes.push(format!("warning: {geno}: {left} records whose site could not be read without writing them (an IUPAC REF) were not matched by position"));
+    }
+    for f in files.iter_mut() {
+        let Some(first) = f.scores.first() else {
+            continue;
+        };
+        if first.weights.iter().all(|w| w.site.is_none()) {
+            continue;
+        }
+        let (mut absent, mut ambiguous) = (0, 0);
+        let mut taken: HashMap<String, u64> = HashMap::new();
+        let mut names: Vec<Option<String>> = Vec::with_capacity(first.weights.len());
+        for w in &first.weights {
+            let fit: Vec<&Variant> = w
+                .site
+                .as_ref()
+                .and_then(|s| at.get(s))
+                .map(|vs| {
+                    vs.iter()
+                        .filter(|v| fits(v, &w.allele, w.other.as_deref()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let name = match fit.as_slice() {
+                [v] => Some(v.name.clone()),
+                [] => {
+                    absent += 1;
+                    None
+                }
+                _ => {
+                    ambiguous += 1;
+                    None
+                }
+            };
+            if let Some(n) = &name {
+                if let Some(prev) = taken.insert(n.clone(), w.line) {
+                    return Err(Error::data(
+                        Location::file(&f.name).line(w.line),
+                        format!("lines {prev} and {} both locate variant `{n}` of {geno}: give one weight per variant", w.line),
+                    ));
+                }
+            }
+            names.push(name);
+        }
+        for s in &mut f.scores {
+            for (w, n) in s.weights.iter_mut().zip(&names) {
+                if let Some(n) = n {
+                    w.snp = n.clone();
+                }
+            }
+        }
+        let build = f.build.as_ref().map_or(String::new(), |b| {
+            format!(" ({b}: the genotypes must be on the same build)")
+        });
+        notes.push(format!(
+            "{}: {} of {} weights located by chromosome and position{build} matched a variant of {geno} with their alleles; {absent} have none there, {ambiguous} several that fit (both left out)",
+            f.name,
+            names.iter().flatten().count(),
+            names.len()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chromosome_names_meet() {
+        for (a, b) in [
+            ("chr1", "1"),
+            ("chrX", "23"),
+            ("X", "x"),
+            ("chrM", "MT"),
+            ("26", "chrMT"),
+        ] {
+            assert_eq!(chrom_key(a), chrom_key(b), "{a} {b}");
+        }
+        assert_ne!(chrom_key("1"), chrom_key("11"));
+        assert_eq!(chrom_key("chr"), "CHR");
+    }
+
+    #[test]
+    fn alleles_fit_on_either_strand() {
+        let v = Variant {
+            name: "rs1".into(),
+            alleles: ["G".into(), "A".into()],
+        };
+        assert!(fits(&v, "A", Some("G")));
+        assert!(fits(&v, "G", None));
+        assert!(fits(&v, "T", Some("C")), "the other strand");
+        assert!(fits(&v, "C", None));
+        assert!(!fits(&v, "A", Some("C")));
+        assert!(!fits(&v, "AT", None));
+        let mono = Variant {
+            name: "rs2".into(),
+            alleles: ["0".into(), "G".into()],
+        };
+        assert!(fits(&mono, "G", Some("A")));
+        assert!(fits(&mono, "A", Some("G")));
+        assert!(!fits(&mono, "A", Some("T")));
+    }
+
+    /// A split multi-allelic site's records are `ID:ALT`; a record without
+    /// an ID is `CHROM:POS:REF:ALT`; a site with two ALTs is skipped.
+    #[test]
+    fn records_are_named_as_the_reader_names_them() {
+        let k = ("1".to_string(), 10);
+        let r = |id: &str, alt: &str| (k.clone(), id.into(), "A".into(), alt.into(), "chr1".into());
+        let mut at = Sites::new();
+        name_records(
+            &mut at,
+            vec![r("rs1", "C"), r("rs1", "G"), r(".", "T"), r("rs2", "C,G")],
+        );
+        let names: Vec<&str> = at[&k].iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["rs1:C", "rs1:G", "chr1:10:A:T"]);
+    }
+}

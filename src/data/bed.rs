@@ -204,14 +204,17 @@ pub(crate) fn bim_sites(
         if fields.is_empty() {
             continue;
         }
-        let pos = fields.get(3).and_then(|p| p.parse::<u64>().ok());
+        let pos = fields.get(3).and_then(|p| p.parse::<i64>().ok());
         let (Some(pos), true) = (pos, fields.len() >= 6) else {
             return Err(Error::data(
                 Location::file(&bim_name).line(i as u64 + 1),
                 "a .bim line has 6 fields, the 4th a position",
             ));
         };
-        f(fields[0], pos, fields[1], fields[4], fields[5]);
+        // PLINK 1.9 marks a variant to ignore with a negative position.
+        if let Ok(pos) = u64::try_from(pos) {
+            f(fields[0], pos, fields[1], fields[4], fields[5]);
+        }
     }
     Ok(())
 }

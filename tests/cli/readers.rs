@@ -155,10 +155,12 @@ fn harmonised_pgs_file_with_empty_ids() {
         } else {
             let f: Vec<&str> = line.split('\t').collect();
             data += 1;
-            // Line 2 of the data: rsID empty, hm_rsID kept; the last: both empty.
+            // Line 2 of the data: rsID empty, hm_rsID kept; line 3: both
+            // empty (located by hm_chr/hm_pos where the genotypes have
+            // positions).
             let (id, hm) = match data {
                 2 => ("", f[0]),
-                14 => ("", ""),
+                3 => ("", ""),
                 _ => (f[0], f[0]),
             };
             out += &format!(
@@ -176,7 +178,9 @@ fn harmonised_pgs_file_with_empty_ids() {
     std::fs::write(&p, out).unwrap();
     let (b, stderr) = train_real(&geno, &["--prs-weights", p.to_str().unwrap()]);
     assert!(
-        stderr.contains("PGS_hm.txt: 1 weight lines have no SNP ID"),
+        stderr.contains(
+            "PGS_hm.txt: 1 weight lines have no SNP ID, only a position, and are left out"
+        ),
         "{stderr}"
     );
     let got = b["genotypes"]["prs"][0]["weights"]
@@ -188,16 +192,40 @@ fn harmonised_pgs_file_with_empty_ids() {
         .as_array()
         .unwrap()
         .clone();
-    let last = text
+    let third = text
         .lines()
-        .last()
+        .filter(|l| !l.starts_with('#'))
+        .nth(3)
         .unwrap()
         .split('\t')
         .next()
         .unwrap()
         .to_string();
-    want.retain(|w| w["snp"] != last.as_str());
+    want.retain(|w| w["snp"] != third.as_str());
+    assert!(
+        want.len()
+            < all["genotypes"]["prs"][0]["weights"]
+                .as_array()
+                .unwrap()
+                .len()
+    );
     assert_eq!(got, want);
+    // From a `.bed`, which has positions, the line without IDs is located
+    // by its hm_chr/hm_pos: every weight as in the file with IDs.
+    let (b, _) = train_real(&real("base.bed"), &["--prs-weights", p.to_str().unwrap()]);
+    let (all, _) = train_real(
+        &real("base.bed"),
+        &["--prs-weights", &real("PGS_example.txt")],
+    );
+    let got = &b["genotypes"]["prs"][0]["weights"];
+    assert_eq!(got, &all["genotypes"]["prs"][0]["weights"]);
+    assert!(
+        got.as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["snp"] == third.as_str()),
+        "{got}"
+    );
 }
 
 /// A PGS Catalog file that locates its variants by chromosome and

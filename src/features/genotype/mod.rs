@@ -134,7 +134,7 @@ fn fit_scores(
     positions::resolve(&mut files, g, notes)?;
     for f in files.iter().filter(|f| f.no_id > 0) {
         notes.push(format!(
-            "warning: {}: {} weight lines have no SNP ID (empty or `.`) and are left out; responder matches weights by SNP ID (the PGS Catalog's harmonised files give one in hm_rsID)",
+            "warning: {}: {} weight lines have no SNP ID and no position (empty or `.`) and are left out",
             f.name, f.no_id
         ));
     }
@@ -840,8 +840,8 @@ mod tests {
         let f = read("SNP,A1,A2,BETA\nrs1,A,,0.3\n").unwrap();
         assert_eq!(w(&f), one("rs1", "A", 0.3));
         // PGS Catalog harmonised columns: rsID empty on line 5 (hm_rsID
-        // read), both empty on line 6 (left out), hm_inferOtherAllele
-        // empty at the end of every line.
+        // read), both empty on line 6 (located by hm_chr/hm_pos),
+        // hm_inferOtherAllele empty at the end of every line.
         let f = read(concat!(
             "#pgs_id=PGS000001\n",
             "rsID\tchr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\thm_source\thm_rsID\thm_chr\thm_pos\thm_inferOtherAllele\n",
@@ -852,9 +852,15 @@ mod tests {
         .unwrap();
         assert_eq!(
             w(&f),
-            [one("rs1", "A", 0.2), one("rs2", "C", -0.1)].concat()
+            [
+                one("rs1", "A", 0.2),
+                one("rs2", "C", -0.1),
+                one("1:305:A:G", "G", 0.4)
+            ]
+            .concat()
         );
-        assert_eq!(f.no_id, 1);
+        assert_eq!(f.no_id, 0);
+        assert_eq!(f.scores[0].weights[2].site, Some(("1".into(), 305)));
         let e = read("SNP\tA1\tBETA\n.\tA\t0.2\n\tC\t0.1\n")
             .unwrap_err()
             .to_string();
@@ -879,11 +885,34 @@ mod tests {
         ))
         .unwrap();
         let w0 = &f.scores[0].weights[0];
-        assert_eq!(w0.snp, "1:150:A");
+        assert_eq!(w0.snp, "1:150:G:A");
         assert_eq!(w0.site, Some(("1".to_string(), 150)));
         assert_eq!(w0.other.as_deref(), Some("G"));
         assert_eq!((f.scores[0].weights.len(), f.no_id), (1, 1));
         assert_eq!(f.build.as_deref(), Some("GRCh38"));
+        // Not additive, genotype-specific or quoted: refused, named.
+        let e = read("rsID\teffect_allele\teffect_weight\tis_recessive\nrs1\tA\t0.2\tFALSE\nrs2\tC\t0.1\tTRUE\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3, column `is_recessive`: the weight is not additive"),
+            "{e}"
+        );
+        let e = read("rsID\teffect_allele\teffect_weight\tdosage_2_weight\nrs1\tA\t0.2\t0.5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("column `dosage_2_weight` gives genotype-specific weights"),
+            "{e}"
+        );
+        let e = read("SNP,A1,gene,BETA\nrs1,A,\"G1, G2\",0.2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2: a quoted field"), "{e}");
+        // Position columns are never score columns.
+        let f = read("chromosome\tbase_pair_location\teffect_allele\tother_allele\tsA\tsB\n1\t100\tA\tG\t0.1\t0.2\n").unwrap();
+        let cols: Vec<&str> = f.scores.iter().map(|s| s.column.as_str()).collect();
+        assert_eq!(cols, ["sA", "sB"]);
         // Aligned whitespace (PLINK's output) is one separator.
         let f = read("  SNP   A1     BETA\n  rs1    A   0.25\n").unwrap();
         assert_eq!(w(&f), one("rs1", "A", 0.25));

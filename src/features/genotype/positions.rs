@@ -48,42 +48,24 @@ type Sites = HashMap<(String, u64), Vec<Variant>>;
 /// written).
 type Record = ((String, u64), String, String, String, String);
 
-/// The allele on the other strand (`None` for anything but A, C, G, T).
-fn complement(a: &str) -> Option<String> {
-    a.chars()
-        .map(|c| match c {
-            'A' => Some('T'),
-            'T' => Some('A'),
-            'C' => Some('G'),
-            'G' => Some('C'),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Whether a weight's effect (and other) allele fit a variant's alleles,
-/// on its strand or the other. A variant with a missing allele (PLINK's
-/// `0` of a monomorphic SNP, a VCF's ALT `.`) fits when either of the
-/// weight's alleles is its other one.
+/// Whether a weight's effect (and other) allele fit a variant's alleles
+/// (in either order, on the genotypes' strand: as for weights matched by
+/// ID, a weight on the other strand is an allele mismatch). Without an
+/// other allele, the variant's other allele must be as long as the effect
+/// allele (a SNP weight never lands on an indel). A variant with a missing
+/// allele (PLINK's `0` of a monomorphic SNP, a VCF's ALT `.`) fits when
+/// either of the weight's alleles is its present one.
 fn fits(v: &Variant, effect: &str, other: Option<&str>) -> bool {
     let [a, b] = &v.alleles;
     let missing = |x: &str| x == "0" || x == "." || x.is_empty();
     if missing(a) || missing(b) {
         let present = if missing(a) { b } else { a };
-        return [Some(effect), other]
-            .into_iter()
-            .flatten()
-            .any(|x| x == present || complement(x).is_some_and(|c| &c == present));
+        return present == effect || other == Some(present.as_str());
     }
-    let pair = |e: &str, o: Option<&str>| match o {
-        Some(o) => (a == e && b == o) || (a == o && b == e),
-        None => a == e || b == e,
-    };
-    let flipped = complement(effect).is_some_and(|e| match other {
-        Some(o) => complement(o).is_some_and(|o| pair(&e, Some(&o))),
-        None => pair(&e, None),
-    });
-    pair(effect, other) || flipped
+    match other {
+        Some(o) => (a == effect && b == o) || (a == o && b == effect),
+        None => (a == effect && b.len() == a.len()) || (b == effect && a.len() == b.len()),
+    }
 }
 
 /// The genotype file's variants at the `wanted` sites, and how many
@@ -163,8 +145,10 @@ fn vcf_sites(path: &str, f: &mut dyn FnMut(&str)) -> Result<()> {
 /// as the reader skips it.
 fn name_records(at: &mut Sites, records: Vec<Record>) {
     let mut ids: HashMap<(&(String, u64), &str), usize> = HashMap::new();
-    for (key, id, _, _, _) in &records {
-        *ids.entry((key, id.as_str())).or_default() += 1;
+    for (key, id, _, alt, _) in &records {
+        if !alt.contains(',') {
+            *ids.entry((key, id.as_str())).or_default() += 1;
+        }
     }
     let mut named = Vec::new();
     for (key, id, reference, alt, chrom) in &records {
@@ -221,71 +205,100 @@ pub(super) fn resolve(
     if wanted.is_empty() {
         return Ok(());
     }
-    let source = source_of(g)?;
-    let (at, left) = variants_at(&source, &wanted)?;
-    let geno = source.path();
+    let read = source_of(g).and_then(|s| Ok((variants_at(&s, &wanted)?, s.path())));
+    let ((at, left), geno) = match read {
+        Ok(r) => r,
+        // Lines without an ID in a file matched by ID: left out, counted.
+        Err(e)
+            if files.iter().any(|f| {
+                f.scores
+                    .iter()
+                    .flat_map(|s| &s.weights)
+                    .any(|w| w.site.is_none())
+            }) =>
+        {
+            for f in files.iter() {
+                let lines = f
+                    .scores
+                    .first()
+                    .map_or(0, |s| s.weights.iter().filter(|w| w.site.is_some()).count());
+                if lines > 0 {
+                    notes.push(format!("warning: {}: {lines} weight lines have no SNP ID, only a position, and are left out: {e}", f.name));
+                }
+            }
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
     if left > 0 {
         notes.push(format!("warning: {geno}: {left} records whose site could not be read without writing them (an IUPAC REF) were not matched by position"));
     }
     for f in files.iter_mut() {
-        let Some(first) = f.scores.first() else {
-            continue;
+        match_file(f, &at, &geno, notes)?;
+    }
+    Ok(())
+}
+
+/// Names the weights of `f` located by position after the variant of
+/// `at` that fits (see [`resolve`]), with a note.
+fn match_file(f: &mut ScoreFile, at: &Sites, geno: &str, notes: &mut Vec<String>) -> Result<()> {
+    let Some(first) = f.scores.first() else {
+        return Ok(());
+    };
+    if first.weights.iter().all(|w| w.site.is_none()) {
+        return Ok(());
+    }
+    let (mut absent, mut ambiguous) = (0, 0);
+    let mut taken: HashMap<String, u64> = HashMap::new();
+    let mut names: Vec<Option<String>> = Vec::with_capacity(first.weights.len());
+    for w in &first.weights {
+        let fit: Vec<&Variant> = w
+            .site
+            .as_ref()
+            .and_then(|s| at.get(s))
+            .map(|vs| {
+                vs.iter()
+                    .filter(|v| fits(v, &w.allele, w.other.as_deref()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let name = match fit.as_slice() {
+            [v] => Some(v.name.clone()),
+            [] => {
+                absent += 1;
+                None
+            }
+            _ => {
+                ambiguous += 1;
+                None
+            }
         };
-        if first.weights.iter().all(|w| w.site.is_none()) {
-            continue;
-        }
-        let (mut absent, mut ambiguous) = (0, 0);
-        let mut taken: HashMap<String, u64> = HashMap::new();
-        let mut names: Vec<Option<String>> = Vec::with_capacity(first.weights.len());
-        for w in &first.weights {
-            let fit: Vec<&Variant> = w
-                .site
-                .as_ref()
-                .and_then(|s| at.get(s))
-                .map(|vs| {
-                    vs.iter()
-                        .filter(|v| fits(v, &w.allele, w.other.as_deref()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let name = match fit.as_slice() {
-                [v] => Some(v.name.clone()),
-                [] => {
-                    absent += 1;
-                    None
-                }
-                _ => {
-                    ambiguous += 1;
-                    None
-                }
-            };
-            if let Some(n) = &name {
-                if let Some(prev) = taken.insert(n.clone(), w.line) {
-                    return Err(Error::data(
+        if let Some(n) = &name {
+            if let Some(prev) = taken.insert(n.clone(), w.line) {
+                return Err(Error::data(
                         Location::file(&f.name).line(w.line),
                         format!("lines {prev} and {} both locate variant `{n}` of {geno}: give one weight per variant", w.line),
                     ));
-                }
-            }
-            names.push(name);
-        }
-        for s in &mut f.scores {
-            for (w, n) in s.weights.iter_mut().zip(&names) {
-                if let Some(n) = n {
-                    w.snp = n.clone();
-                }
             }
         }
-        let build = f.build.as_ref().map_or(String::new(), |b| {
-            format!(" ({b}: the genotypes must be on the same build)")
-        });
-        notes.push(format!(
+        names.push(name);
+    }
+    for s in &mut f.scores {
+        for (w, n) in s.weights.iter_mut().zip(&names) {
+            if let Some(n) = n {
+                w.snp = n.clone();
+            }
+        }
+    }
+    let build = f.build.as_ref().map_or(String::new(), |b| {
+        format!(" ({b}: the genotypes must be on the same build)")
+    });
+    notes.push(format!(
             "{}: {} of {} weights located by chromosome and position{build} matched a variant of {geno} with their alleles; {absent} have none there, {ambiguous} several that fit (both left out)",
             f.name,
             names.iter().flatten().count(),
             names.len()
         ));
-    }
     Ok(())
 }
 
@@ -316,17 +329,53 @@ mod tests {
         };
         assert!(fits(&v, "A", Some("G")));
         assert!(fits(&v, "G", None));
-        assert!(fits(&v, "T", Some("C")), "the other strand");
-        assert!(fits(&v, "C", None));
+        assert!(!fits(&v, "T", Some("C")), "the other strand is a mismatch");
+        assert!(!fits(&v, "C", None));
         assert!(!fits(&v, "A", Some("C")));
         assert!(!fits(&v, "AT", None));
+        let indel = Variant {
+            name: "rs5".into(),
+            alleles: ["AT".into(), "A".into()],
+        };
+        assert!(!fits(&indel, "A", None), "a SNP weight on an indel");
+        assert!(fits(&indel, "A", Some("AT")));
         let mono = Variant {
             name: "rs2".into(),
             alleles: ["0".into(), "G".into()],
         };
         assert!(fits(&mono, "G", Some("A")));
         assert!(fits(&mono, "A", Some("G")));
-        assert!(!fits(&mono, "A", Some("T")));
+        assert!(!fits(&mono, "C", Some("A")), "no complement guess");
+    }
+
+    /// Records are named as the VCF reader names them (compared with its
+    /// table): IDs, `CHROM:POS:REF:ALT` without one, `ID:ALT` for a split
+    /// site, a multi-allelic record skipped (its ID not counted).
+    #[test]
+    fn vcf_records_are_named_as_read() {
+        let text =
+            "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n\
+            chr1\t100\trs1\tA\tC,G\t.\t.\t.\tGT\t0/1\n\
+            chr1\t100\trs1\tA\tT\t.\t.\t.\tGT\t0/1\n\
+            chr1\t200\t.\tA\tG\t.\t.\t.\tGT\t0/1\n\
+            chr1\t300\trs3\tC\tT\t.\t.\t.\tGT\t0/1\n\
+            chr1\t300\trs3\tC\tG\t.\t.\t.\tGT\t1/1\n\
+            chr2\t5\trs4\tG\tA\t.\t.\t.\tGT\t0/0\n";
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("g.vcf");
+        std::fs::write(&p, text).unwrap();
+        let path = p.to_str().unwrap().to_string();
+        let wanted: HashSet<(String, u64)> = [("1", 100), ("1", 200), ("1", 300), ("2", 5)]
+            .map(|(c, p)| (c.to_string(), p))
+            .into();
+        let (at, left) = variants_at(&ScoreSource::Variants(path.clone()), &wanted).unwrap();
+        assert_eq!(left, 0);
+        let mut ours: Vec<String> = at.values().flatten().map(|v| v.name.clone()).collect();
+        ours.sort();
+        let loaded = crate::data::Loaded::read(&path).unwrap();
+        let mut read = crate::data::vcf::parse(&loaded).unwrap().snps().to_vec();
+        read.sort();
+        assert_eq!(ours, read);
     }
 
     /// A split multi-allelic site's records are `ID:ALT`; a record without

@@ -179,6 +179,18 @@ const POS_NAMES: [&str; 6] = [
 ];
 /// Columns of the other (non-effect) allele.
 const OTHER_NAMES: [&str; 4] = ["other_allele", "a2", "allele2", "nea"];
+/// PGS Catalog columns of weights that are not additive: a line whose
+/// `is_dominant`, `is_recessive` or `is_interaction` is true, and any file
+/// with genotype-specific `dosage_N_weight`s, are refused (a score here
+/// sums weight × dosage).
+const NON_ADDITIVE: [&str; 6] = [
+    "is_dominant",
+    "is_recessive",
+    "is_interaction",
+    "dosage_0_weight",
+    "dosage_1_weight",
+    "dosage_2_weight",
+];
 
 /// Where the fields of a weights line are: one column per score.
 #[derive(Debug, Clone)]
@@ -189,6 +201,9 @@ struct WeightColumns {
     site: Option<(usize, usize)>,
     /// The other allele.
     other: Option<usize>,
+    /// `is_dominant`, `is_recessive`, `is_interaction`: a true value is
+    /// refused.
+    non_additive: Vec<(usize, String)>,
     /// `hm_rsID` of a PGS Catalog harmonised file that also has `rsID`:
     /// read where `rsID` is empty.
     snp_fallback: Option<usize>,
@@ -204,6 +219,7 @@ impl WeightColumns {
             snp: 0,
             site: None,
             other: None,
+            non_additive: Vec::new(),
             snp_fallback: None,
             allele: 1,
             weights: vec![(2, "SCORE1".into())],
@@ -219,7 +235,19 @@ fn score_columns(fields: &[&str], snp: usize, allele: usize) -> Option<Vec<(usiz
     let rest: Vec<(usize, String)> = fields
         .iter()
         .enumerate()
-        .filter(|&(i, f)| i != snp && i != allele && !is(f, &NOT_WEIGHTS))
+        .filter(|&(i, f)| {
+            i != snp
+                && i != allele
+                && ![
+                    &NOT_WEIGHTS[..],
+                    &CHROM_NAMES,
+                    &POS_NAMES,
+                    &OTHER_NAMES,
+                    &NON_ADDITIVE,
+                ]
+                .iter()
+                .any(|names| is(f, names))
+        })
         .map(|(i, f)| (i, f.to_string()))
         .collect();
     (!rest.is_empty() && !rest.iter().any(|(_, f)| is(f, &STATISTICS))).then_some(rest)
@@ -235,33 +263,27 @@ fn header_columns(file: &str, line: u64, fields: &[&str]) -> Result<Option<Weigh
             .find_map(|n| fields.iter().position(|f| f.eq_ignore_ascii_case(n)))
     };
     let (snp, allele, weight) = (find(&SNP_NAMES), find(&ALLELE_NAMES), find(&WEIGHT_NAMES));
-    let weighty: Vec<&str> = fields
-        .iter()
-        .copied()
-        .filter(|f| WEIGHT_NAMES.iter().any(|n| f.eq_ignore_ascii_case(n)))
-        .collect();
-    if weighty.len() > 1 {
-        return Err(Error::data(
-            Location::file(file).line(line),
-            format!(
-                "several columns could be the weight ({}): keep one, or name the score columns differently and leave SNP and A1 as the only other columns",
-                crate::error::quote_all(weighty)
-            ),
-        ));
-    }
-    let hint = "name the columns SNP, A1 and BETA (PLINK's layout) or rsID, effect_allele and effect_weight (the PGS Catalog's), or give three columns in that order; for several scores, SNP, A1 and one column per score";
+    refused_columns(file, line, fields)?;
     let snp_fallback = fields
         .iter()
         .position(|f| f.eq_ignore_ascii_case("hm_rsid"))
         .filter(|&h| Some(h) != snp);
-    // Without an ID column, the variants are located by position.
-    let site = find(&CHROM_NAMES)
-        .zip(find(&POS_NAMES))
-        .filter(|_| snp.is_none());
+    // Lines without an ID (or a file without an ID column) are located
+    // by position.
+    let site = find(&CHROM_NAMES).zip(find(&POS_NAMES));
+    let non_additive: Vec<(usize, String)> = (0..fields.len())
+        .filter(|&i| {
+            NON_ADDITIVE[..3]
+                .iter()
+                .any(|n| fields[i].eq_ignore_ascii_case(n))
+        })
+        .map(|i| (i, fields[i].to_string()))
+        .collect();
     let columns = |snp: usize, allele: usize, weights| WeightColumns {
         snp,
         site,
         other: find(&OTHER_NAMES),
+        non_additive: non_additive.clone(),
         snp_fallback,
         allele,
         weights,
@@ -280,30 +302,65 @@ fn header_columns(file: &str, line: u64, fields: &[&str]) -> Result<Option<Weigh
                 score_columns(fields, snp, allele).unwrap_or_default(),
             )))
         }
-        _ => {
-            let ratio = fields
-                .iter()
-                .find(|f| ["or", "hr"].iter().any(|r| f.eq_ignore_ascii_case(r)));
-            let why = if let (Some(r), None) = (ratio, weight) {
-                format!("the weights are in column `{r}`, a ratio: a score sums log ratios, so convert it (log({r})) into a column named BETA")
-            } else {
-                let missing: Vec<&str> = [
-                    (snp, "SNP ID"),
-                    (allele, "effect allele"),
-                    (weight, "weight"),
-                ]
-                .iter()
-                .filter(|(c, _)| c.is_none())
-                .map(|(_, w)| *w)
-                .collect();
-                format!(
-                    "cannot tell which column holds the {}: {hint}",
-                    missing.join(" and the ")
-                )
-            };
-            Err(Error::data(Location::file(file).line(line), why))
-        }
+        _ => Err(Error::data(
+            Location::file(file).line(line),
+            unclear_header(fields, [snp, allele, weight]),
+        )),
     }
+}
+
+/// Why a header's columns cannot be read: weights that are ratios, or the
+/// columns (SNP ID, effect allele, weight) it does not say.
+fn unclear_header(fields: &[&str], [snp, allele, weight]: [Option<usize>; 3]) -> String {
+    let hint = "name the columns SNP, A1 and BETA (PLINK's layout) or rsID, effect_allele and effect_weight (the PGS Catalog's), or give three columns in that order; for several scores, SNP, A1 and one column per score";
+    let ratio = fields
+        .iter()
+        .find(|f| ["or", "hr"].iter().any(|r| f.eq_ignore_ascii_case(r)));
+    if let (Some(r), None) = (ratio, weight) {
+        return format!("the weights are in column `{r}`, a ratio: a score sums log ratios, so convert it (log({r})) into a column named BETA");
+    }
+    let missing: Vec<&str> = [
+        (snp, "SNP ID"),
+        (allele, "effect allele"),
+        (weight, "weight"),
+    ]
+    .iter()
+    .filter(|(c, _)| c.is_none())
+    .map(|(_, w)| *w)
+    .collect();
+    format!(
+        "cannot tell which column holds the {}: {hint}",
+        missing.join(" and the ")
+    )
+}
+
+/// Headers refused whatever the rest: several columns that could be the
+/// weight, and genotype-specific weights (`dosage_N_weight`).
+fn refused_columns(file: &str, line: u64, fields: &[&str]) -> Result<()> {
+    let weighty: Vec<&str> = fields
+        .iter()
+        .copied()
+        .filter(|f| WEIGHT_NAMES.iter().any(|n| f.eq_ignore_ascii_case(n)))
+        .collect();
+    if weighty.len() > 1 {
+        return Err(Error::data(
+            Location::file(file).line(line),
+            format!(
+                "several columns could be the weight ({}): keep one, or name the score columns differently and leave SNP and A1 as the only other columns",
+                crate::error::quote_all(weighty)
+            ),
+        ));
+    }
+    if let Some(d) = fields
+        .iter()
+        .find(|f| NON_ADDITIVE[3..].iter().any(|n| f.eq_ignore_ascii_case(n)))
+    {
+        return Err(Error::data(
+            Location::file(file).line(line),
+            format!("column `{d}` gives genotype-specific weights, which responder does not read (a score here sums weight × dosage): compute that score elsewhere, or use an additive file"),
+        ));
+    }
+    Ok(())
 }
 
 /// The `#weight_type=` of a PGS Catalog header, refused when the weights
@@ -441,7 +498,7 @@ pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
         let sep = columns
             .as_ref()
             .map_or_else(|| Separator::of(line), |c| c.1);
-        let fields = sep.split(line);
+        let fields = fields_of(&file, n, sep, line)?;
         if columns.is_none() {
             let (c, is_header) = first_line(&file, n, &fields)?;
             scores = c
@@ -487,7 +544,7 @@ pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
     if scores.first().is_none_or(|s| s.weights.is_empty()) {
         let why = match no_id {
             0 => "the weights file has no weights".to_string(),
-            k => format!("none of its {k} weights has a SNP ID (the ID column is empty or `.`); responder matches weights by SNP ID"),
+            k => format!("none of its {k} weights has a SNP ID or a position (empty or `.`)"),
         };
         return Err(Error::data(Location::file(&file), why));
     }
@@ -533,7 +590,10 @@ fn line_snp<'a>(
     fields: &[&'a str],
     c: &WeightColumns,
 ) -> Result<Option<LineVariant<'a>>> {
-    let site = c.site.map_or([None, None], |(a, b)| [Some(a), Some(b)]);
+    let site = match c.site {
+        Some((a, b)) if c.snp == usize::MAX => [Some(a), Some(b)],
+        _ => [None, None],
+    };
     let need = c
         .weights
         .iter()
@@ -559,9 +619,13 @@ fn line_snp<'a>(
         ));
     }
     let id = |f: Option<&&'a str>| f.copied().filter(|s| !s.is_empty() && *s != ".");
+    additive(file, n, fields, c)?;
     let allele = fields[c.allele];
-    let (snp, site) = match c.site {
-        Some((chrom, pos)) => {
+    let fallback = c.snp_fallback.and_then(|h| fields.get(h));
+    let by_id = id(fields.get(c.snp).filter(|_| c.snp != usize::MAX)).or_else(|| id(fallback));
+    let (snp, site) = match (by_id, c.site) {
+        (Some(snp), _) => (snp.to_string(), None),
+        (None, Some((chrom, pos))) => {
             let (Some(chrom), Some(pos)) = (id(fields.get(chrom)), id(fields.get(pos))) else {
                 return Ok(None);
             };
@@ -572,15 +636,13 @@ fn line_snp<'a>(
                 )
             })?;
             let chrom = super::positions::chrom_key(chrom);
-            (format!("{chrom}:{pos}:{allele}"), Some((chrom, pos)))
+            let other = c.other.and_then(|o| id(fields.get(o))).unwrap_or("");
+            (
+                format!("{chrom}:{pos}:{other}:{allele}"),
+                Some((chrom, pos)),
+            )
         }
-        None => {
-            let fallback = c.snp_fallback.and_then(|h| fields.get(h));
-            let Some(snp) = id(fields.get(c.snp)).or_else(|| id(fallback)) else {
-                return Ok(None);
-            };
-            (snp.to_string(), None)
-        }
+        (None, None) => return Ok(None),
     };
     if allele.is_empty() {
         return Err(Error::data(
@@ -599,6 +661,32 @@ fn line_snp<'a>(
         other,
         site,
     }))
+}
+
+/// Refuses line `n` when its `is_dominant`, `is_recessive` or
+/// `is_interaction` is true.
+fn additive(file: &str, n: u64, fields: &[&str], c: &WeightColumns) -> Result<()> {
+    for (k, name) in &c.non_additive {
+        let v = fields.get(*k).map(|v| v.to_ascii_lowercase());
+        if matches!(v.as_deref(), Some("true" | "t" | "1" | "yes")) {
+            return Err(Error::data(
+                Location::file(file).line(n).column(name),
+                "the weight is not additive (dominant, recessive or an interaction), and a score here sums weight × dosage: compute that score elsewhere, or leave the line out",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The fields of weights-file line `n`; a quoted field of a CSV is refused.
+fn fields_of<'a>(file: &str, n: u64, sep: Separator, line: &'a str) -> Result<Vec<&'a str>> {
+    if sep == Separator::Comma && line.contains('"') {
+        return Err(Error::data(
+            Location::file(file).line(n),
+            "a quoted field: quoted CSV fields (which may hold commas) are not read in a weights file; write it tab-separated",
+        ));
+    }
+    Ok(sep.split(line))
 }
 
 /// A weight field, which must be a finite number.

@@ -207,7 +207,7 @@ fn as_genotypes(p: &str) -> std::result::Result<(), String> {
 }
 
 fn as_weights(p: &str) -> std::result::Result<(), String> {
-    crate::features::genotype::prs::read_weights(p)
+    crate::features::genotype::prs::read_weights(p, false)
         .map(drop)
         .map_err(|e| e.to_string())
 }

@@ -228,6 +228,15 @@ impl OptionalInputArgs {
     }
 }
 
+/// How `--prs-weights` lines find their variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PrsMatch {
+    /// By SNP ID (lines without one by position).
+    Id,
+    /// By chromosome, position and alleles.
+    Position,
+}
+
 /// Whether `--out` names a `.json` file (which then defaults to JSON output).
 pub(crate) fn out_is_json(out: Option<&std::path::Path>) -> bool {
     out.and_then(|p| p.extension())
@@ -381,9 +390,10 @@ pub(crate) struct DataArgs {
     pub(crate) categorical: Vec<String>,
 
     /// Add a polygenic score feature `prs` from a PLINK --score file (SNP,
-    /// effect allele, weight; whitespace or comma separated; header
-    /// optional) or a PGS Catalog scoring file, summed as `plink --score FILE
-    /// 1 2 3 sum`. Repeat it, or give a file with several weight columns
+    /// effect allele, weight; whitespace, tab or comma separated; header
+    /// optional) or a PGS Catalog scoring file (matched by ID, or by
+    /// chromosome and position where it has no ID), summed as `plink
+    /// --score FILE 1 2 3 sum`. Repeat it, or give a file with several weight columns
     /// (`SNP A1 scoreA scoreB`), for several scores `prs_<name>`. Needs
     /// --genotypes. Example: --prs-weights PGS000001.txt.gz
     #[arg(long, value_name = "FILE")]
@@ -393,6 +403,14 @@ pub(crate) struct DataArgs {
     /// `no-mean-imputation`).
     #[arg(long, requires = "prs_weights")]
     pub(crate) prs_no_mean_imputation: bool,
+
+    /// How weights find their variants: `id` (the SNP ID; lines without
+    /// one by position) or `position` (chromosome, position and alleles,
+    /// the ID columns ignored: for genotypes whose IDs are not the weights'
+    /// rsIDs, such as an imputation server's `chr1:12345:A:G`).
+    /// Example: --prs-match position
+    #[arg(long, value_enum, default_value = "id", requires = "prs_weights")]
+    pub(crate) prs_match: PrsMatch,
 
     /// Add K principal components of the standardised genotype matrix as
     /// features `pc1..pcK` (fitted on all training rows). Needs --genotypes.
@@ -472,9 +490,10 @@ impl DataArgs {
 
     /// The validated training-set configuration.
     pub(crate) fn spec(&self) -> Result<CohortSpec> {
-        let genetic = GeneticOptions {
+        let mut genetic = GeneticOptions {
             prs_weights: self.prs_weights.clone(),
             no_mean_imputation: self.prs_no_mean_imputation,
+            by_position: self.prs_match == PrsMatch::Position,
             pcs: self.genotype_pcs,
             genotypes_as: self.genotypes_as.map(GenotypesAs::from),
             pc_weights: self.pc_weights.clone(),
@@ -491,7 +510,6 @@ impl DataArgs {
                 "--prs-weights, --genotype-pcs, --pc-weights, --genotypes-as and --snps need --genotypes",
             ));
         }
-        let mut genetic = genetic;
         let mut read = self.input.read_options(&self.id)?;
         if let Some(path) = &self.snps {
             if genetic.genotypes_as == Some(GenotypesAs::Pcs) {

@@ -287,6 +287,83 @@ fn pgs_file_located_by_position() {
     );
 }
 
+/// Genotypes whose IDs are an imputation server's `chr1:12345:A:G`, with a
+/// PGS file of rsIDs: matched by ID, no weight fits (an error); with
+/// `--prs-match position`, every weight lands on its variant, with the same
+/// weights, flips and imputation as the rsID-named VCF gives.
+#[test]
+fn prs_match_position_ignores_the_ids() {
+    let text = std::fs::read_to_string(real("base.vcf")).unwrap();
+    let renamed: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with('#') {
+                return format!("{l}\n");
+            }
+            let mut f: Vec<String> = l.split('\t').map(str::to_string).collect();
+            f[2] = format!("chr{}:{}:{}:{}", f[0], f[1], f[3], f[4]);
+            format!("{}\n", f.join("\t"))
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let vcf = dir.path().join("imputed.vcf");
+    std::fs::write(&vcf, renamed).unwrap();
+    let vcf = vcf.to_str().unwrap();
+    let pgs = real("PGS_example.txt");
+    fails(
+        responder()
+            .args(["train", "--data", &real("clinical.csv"), "--genotypes", vcf])
+            .args([
+                "--target",
+                "responder",
+                "--out",
+                "/dev/null",
+                "--prs-weights",
+                &pgs,
+            ]),
+        &["none of the 14 weights can be used with"],
+    );
+    let (b, stderr) = train_real(vcf, &["--prs-weights", &pgs, "--prs-match", "position"]);
+    assert!(
+        stderr.contains("weights located by chromosome and position"),
+        "{stderr}"
+    );
+    let (want, _) = train_real(&real("base.vcf"), &["--prs-weights", &pgs]);
+    let strip = |b: &serde_json::Value| -> Vec<serde_json::Value> {
+        b["genotypes"]["prs"][0]["weights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                let mut w = w.clone();
+                w["snp"] = serde_json::Value::Null;
+                w
+            })
+            .collect()
+    };
+    assert_eq!(strip(&b), strip(&want));
+    let names = b["genotypes"]["prs"][0]["weights"].to_string();
+    assert!(names.contains("\"chr1:16336444:G:T\""), "{names}");
+    // A headerless weights file has no positions.
+    let plain = dir.path().join("w.txt");
+    std::fs::write(&plain, "rs73040201 T 0.15\n").unwrap();
+    fails(
+        responder()
+            .args(["train", "--data", &real("clinical.csv"), "--genotypes", vcf])
+            .args([
+                "--target",
+                "responder",
+                "--out",
+                "/dev/null",
+                "--prs-match",
+                "position",
+            ])
+            .arg("--prs-weights")
+            .arg(&plain),
+        &["w.txt, line 1", "--prs-match position needs a header"],
+    );
+}
+
 /// A model trained on a PLINK `.bed` (plink 2 `--make-bed`) gives
 /// byte-identical scores from the same genotypes as a VCF (plink 2
 /// `--export vcf`), its BGZF copy (bgzip), bcftools' `-Oz` and `-Ob` (BCF,

@@ -104,6 +104,8 @@ pub(crate) struct GeneticOptions {
     pub(crate) prs_weights: Vec<String>,
     /// PLINK's `no-mean-imputation`.
     pub(crate) no_mean_imputation: bool,
+    /// `--prs-match position`: weights matched by position, IDs ignored.
+    pub(crate) by_position: bool,
     /// Number of principal components.
     pub(crate) pcs: Option<usize>,
     /// Which genotype features to use.
@@ -129,7 +131,7 @@ fn fit_scores(
     let mut files = opts
         .prs_weights
         .iter()
-        .map(|p| read_weights(p))
+        .map(|p| read_weights(p, opts.by_position))
         .collect::<Result<Vec<_>>>()?;
     positions::resolve(&mut files, g, notes)?;
     for f in files.iter().filter(|f| f.no_id > 0) {
@@ -784,7 +786,7 @@ mod tests {
         let raw = Loaded::read(&fixture("prs.raw")).unwrap();
         let g = DosageTable::parse(&raw, Delimiter::Whitespace, "patient_id", false).unwrap();
         let rows: Vec<usize> = (0..g.ids.len()).collect();
-        let file = read_weights(&fixture("prs_weights.txt")).unwrap();
+        let file = read_weights(&fixture("prs_weights.txt"), false).unwrap();
         let (name, weights) = (file.name.as_str(), &file.scores[0].weights);
         assert_eq!(weights.len(), 6, "the header line is skipped");
         let expected = std::fs::read_to_string(fixture("prs_expected.tsv")).unwrap();
@@ -825,7 +827,7 @@ mod tests {
         let p = dir.path().join("w.txt");
         let read = |text: &str| {
             std::fs::write(&p, text).unwrap();
-            read_weights(p.to_str().unwrap())
+            read_weights(p.to_str().unwrap(), false)
         };
         let w = |f: &super::prs::ScoreFile| -> Vec<(String, String, f64)> {
             f.scores[0]
@@ -923,23 +925,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("w.txt");
         std::fs::write(&p, "rs1 A 0.5\nrs2 C abc\n").unwrap();
-        let e = read_weights(p.to_str().unwrap()).unwrap_err().to_string();
+        let e = read_weights(p.to_str().unwrap(), false)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("line 2, column `weight`: `abc` is not a number"),
             "{e}"
         );
         std::fs::write(&p, "rs1,A,0.5\nrs1,G,1\n").unwrap();
-        let e = read_weights(p.to_str().unwrap()).unwrap_err().to_string();
+        let e = read_weights(p.to_str().unwrap(), false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("lines 1 and 2"), "{e}");
         std::fs::write(&p, "rs1 A\n").unwrap();
-        let e = read_weights(p.to_str().unwrap()).unwrap_err().to_string();
+        let e = read_weights(p.to_str().unwrap(), false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 1: 2 fields"), "{e}");
         std::fs::write(&p, "SNP A1 BETA\n").unwrap();
-        let e = read_weights(p.to_str().unwrap()).unwrap_err().to_string();
+        let e = read_weights(p.to_str().unwrap(), false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no weights"), "{e}");
         std::fs::write(&p, "# comment\nrs1\tA\t-1e-2\n").unwrap();
         assert_eq!(
-            read_weights(p.to_str().unwrap()).unwrap().scores[0].weights[0].weight,
+            read_weights(p.to_str().unwrap(), false).unwrap().scores[0].weights[0].weight,
             -0.01
         );
         // Headers that do not say which column is the weight are refused.
@@ -975,12 +985,14 @@ mod tests {
             ),
         ] {
             std::fs::write(&p, text).unwrap();
-            let e = read_weights(p.to_str().unwrap()).unwrap_err().to_string();
+            let e = read_weights(p.to_str().unwrap(), false)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(needle), "{text}: {e}");
         }
         // Columns found by name in any order.
         std::fs::write(&p, "BETA SNP A1\n0.5 rs1 A\n").unwrap();
-        let w = &read_weights(p.to_str().unwrap()).unwrap().scores[0].weights[0];
+        let w = &read_weights(p.to_str().unwrap(), false).unwrap().scores[0].weights[0];
         assert_eq!(
             (w.snp.as_str(), w.allele.as_str(), w.weight),
             ("rs1", "A", 0.5)
@@ -994,10 +1006,12 @@ mod tests {
     #[test]
     fn pgs_catalog_layout_is_read_by_column_names() {
         let real = |n: &str| fixture(&format!("real/{n}"));
-        let plink = read_weights(&real("weights_plink.txt")).unwrap().scores;
+        let plink = read_weights(&real("weights_plink.txt"), false)
+            .unwrap()
+            .scores;
         let plink = &plink[0].weights;
         for pgs in ["PGS_example.txt", "PGS_example.txt.gz"] {
-            let file = read_weights(&real(pgs)).unwrap();
+            let file = read_weights(&real(pgs), false).unwrap();
             assert_eq!(file.pgs_id.as_deref(), Some("PGS999901"));
             let got = &file.scores[0].weights;
             assert_eq!(got.len(), plink.len());
@@ -1097,7 +1111,7 @@ mod plink2_scores {
         // the same bits, plink 2's sums.
         let bed = ScoreSource::Bed(real("base.bed").into());
         for (weights, k, mean_imputation, expected, column) in cases {
-            let file = read_weights(&real(weights)).unwrap();
+            let file = read_weights(&real(weights), false).unwrap();
             let s = &file.scores[k];
             let source = (file.name.as_str(), None);
             let (table, _) =
@@ -1177,7 +1191,7 @@ mod plink2_scores {
                 }
             }
         }
-        let multi = read_weights(&real("weights_multi.txt")).unwrap();
+        let multi = read_weights(&real("weights_multi.txt"), false).unwrap();
         let columns: Vec<&str> = multi.scores.iter().map(|s| s.column.as_str()).collect();
         assert_eq!(columns, ["scoreA", "scoreB", "scoreC"]);
     }
@@ -1187,8 +1201,8 @@ mod plink2_scores {
     /// VCF, BCF; the three columns of a multi-score file and a second file).
     #[test]
     fn scores_in_one_pass_equal_one_pass_each() {
-        let multi = read_weights(&real("weights_multi.txt")).unwrap();
-        let plain = read_weights(&real("weights_plink.txt")).unwrap();
+        let multi = read_weights(&real("weights_multi.txt"), false).unwrap();
+        let plain = read_weights(&real("weights_plink.txt"), false).unwrap();
         let mut specs: Vec<super::prs_stream::ScoreSpec<'_>> = multi
             .scores
             .iter()

@@ -240,6 +240,7 @@ fn score_columns(fields: &[&str], snp: usize, allele: usize) -> Option<Vec<(usiz
                 && i != allele
                 && ![
                     &NOT_WEIGHTS[..],
+                    &SNP_NAMES,
                     &CHROM_NAMES,
                     &POS_NAMES,
                     &OTHER_NAMES,
@@ -256,21 +257,34 @@ fn score_columns(fields: &[&str], snp: usize, allele: usize) -> Option<Vec<(usiz
 /// The columns of a header line, found by name; `None` when the line names
 /// none of them. A header that names some but not all, or whose weight
 /// cannot be told, is an error saying what to do.
-fn header_columns(file: &str, line: u64, fields: &[&str]) -> Result<Option<WeightColumns>> {
+fn header_columns(
+    file: &str,
+    line: u64,
+    fields: &[&str],
+    by_position: bool,
+) -> Result<Option<WeightColumns>> {
     let find = |names: &[&str]| {
         names
             .iter()
             .find_map(|n| fields.iter().position(|f| f.eq_ignore_ascii_case(n)))
     };
     let (snp, allele, weight) = (find(&SNP_NAMES), find(&ALLELE_NAMES), find(&WEIGHT_NAMES));
+    // Lines without an ID (or a file without an ID column) are located
+    // by position; with `by_position`, every line.
+    let site = find(&CHROM_NAMES).zip(find(&POS_NAMES));
+    if by_position && site.is_none() {
+        return Err(Error::data(
+            Location::file(file).line(line),
+            "--prs-match position needs chromosome and position columns (chr_name and chr_position, hm_chr and hm_pos, CHR and BP, ...), which this header does not name",
+        ));
+    }
+    let id_column = snp;
+    let snp = snp.filter(|_| !by_position);
     refused_columns(file, line, fields)?;
     let snp_fallback = fields
         .iter()
         .position(|f| f.eq_ignore_ascii_case("hm_rsid"))
-        .filter(|&h| Some(h) != snp);
-    // Lines without an ID (or a file without an ID column) are located
-    // by position.
-    let site = find(&CHROM_NAMES).zip(find(&POS_NAMES));
+        .filter(|&h| Some(h) != id_column && !by_position);
     let non_additive: Vec<(usize, String)> = (0..fields.len())
         .filter(|&i| {
             NON_ADDITIVE[..3]
@@ -476,7 +490,7 @@ impl Meta {
 /// with its `#` header lines; `SNP A1 scoreA scoreB …` for several scores).
 /// Blank lines and lines starting with `#` are skipped; a weight that is
 /// not a number is an error naming the line and column.
-pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
+pub(crate) fn read_weights(path: &str, by_position: bool) -> Result<ScoreFile> {
     let loaded = Loaded::read(path)?;
     let file = loaded.name.clone();
     let text = std::str::from_utf8(&loaded.bytes)
@@ -500,7 +514,7 @@ pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
             .map_or_else(|| Separator::of(line), |c| c.1);
         let fields = fields_of(&file, n, sep, line)?;
         if columns.is_none() {
-            let (c, is_header) = first_line(&file, n, &fields)?;
+            let (c, is_header) = first_line(&file, n, &fields, by_position)?;
             scores = c
                 .weights
                 .iter()
@@ -559,14 +573,25 @@ pub(crate) fn read_weights(path: &str) -> Result<ScoreFile> {
 
 /// The layout given by the first data-or-header line, and whether the
 /// line is a header.
-fn first_line(file: &str, n: u64, fields: &[&str]) -> Result<(WeightColumns, bool)> {
+fn first_line(
+    file: &str,
+    n: u64,
+    fields: &[&str],
+    by_position: bool,
+) -> Result<(WeightColumns, bool)> {
     let numeric = fields.get(2).is_some_and(|w| w.parse::<f64>().is_ok());
     let is_header = !numeric && fields.len() >= 3;
     let header = if is_header {
-        header_columns(file, n, fields)?
+        header_columns(file, n, fields, by_position)?
     } else {
         None
     };
+    if by_position && header.is_none() {
+        return Err(Error::data(
+            Location::file(file).line(n),
+            "--prs-match position needs a header naming the chromosome and position columns",
+        ));
+    }
     Ok((header.unwrap_or_else(WeightColumns::plain), is_header))
 }
 

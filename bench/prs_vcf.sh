@@ -67,5 +67,18 @@ measure "responder train (3 scores, one pass) from VCF" "$BIN" train --data clin
 measure "responder score (3 scores) from geno.vcf.gz" "$BIN" score --model model3.json \
   --data clinical.csv --genotypes geno.vcf.gz --format csv --out scores3.csv -q
 echo "  scores $(sha256sum scores3.csv | cut -c1-16)"
+# The same weights located by position (CHR BP A1 A2 BETA, no ID): one
+# more pass over the VCF's site fields to find the variants.
+[[ -f weights_pos.txt ]] || { { zcat geno.vcf.gz 2>/dev/null || true; } |
+  awk -F'\t' 'BEGIN { OFS = "\t" } !/^#/ { print $3, $1, $2, $4, $5 }' > sites.tsv
+  awk -F'\t' 'BEGIN { OFS = "\t" } NR == FNR { c[$1] = $2; p[$1] = $3; r[$1] = $4; a[$1] = $5; next }
+    FNR == 1 { print "CHR", "BP", "A1", "A2", "BETA"; next }
+    { print c[$1], p[$1], $2, ($2 == a[$1] ? r[$1] : a[$1]), $3 }' sites.tsv weights.txt > weights_pos.txt; }
+measure "responder train (prs by position) from VCF" "$BIN" train --data clinical.csv \
+  --genotypes geno.vcf.gz --snps snps.txt --prs-weights weights_pos.txt --target responder --cv 0 \
+  --out model_pos.json -q
+measure "responder score (prs by position) from geno.vcf.gz" "$BIN" score --model model_pos.json \
+  --data clinical.csv --genotypes geno.vcf.gz --format csv --out scores_pos.csv -q
+echo "  scores $(sha256sum scores_pos.csv | cut -c1-16)"
 measure "plink2 --score on the VCF (2 threads)" plink2 --vcf geno.vcf.gz dosage=DS \
   --score weights.txt 1 2 3 header cols=+scoresums --threads 2 --out plink2_score

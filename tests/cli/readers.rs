@@ -212,7 +212,11 @@ fn harmonised_pgs_file_with_empty_ids() {
     assert_eq!(got, want);
     // From a `.bed`, which has positions, the line without IDs is located
     // by its hm_chr/hm_pos: every weight as in the file with IDs.
-    let (b, _) = train_real(&real("base.bed"), &["--prs-weights", p.to_str().unwrap()]);
+    let (b, stderr) = train_real(&real("base.bed"), &["--prs-weights", p.to_str().unwrap()]);
+    assert!(
+        stderr.contains("PGS_hm.txt: 1 of 1 weights located by chromosome and position"),
+        "{stderr}"
+    );
     let (all, _) = train_real(
         &real("base.bed"),
         &["--prs-weights", &real("PGS_example.txt")],
@@ -225,6 +229,36 @@ fn harmonised_pgs_file_with_empty_ids() {
             .iter()
             .any(|w| w["snp"] == third.as_str()),
         "{got}"
+    );
+}
+
+/// A line located by position onto a variant another line names by ID is
+/// an error (both would be summed).
+#[test]
+fn a_variant_named_twice_by_id_and_position_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("w.txt");
+    std::fs::write(
+        &p,
+        "rsID\tchr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\nrs73040201\t1\t16336444\tT\tG\t0.1\n\t1\t16336444\tT\tG\t0.2\n",
+    )
+    .unwrap();
+    fails(
+        responder()
+            .args(["train", "--data", &real("clinical.csv"), "--genotypes"])
+            .arg(real("base.bed"))
+            .args([
+                "--target",
+                "responder",
+                "--out",
+                "/dev/null",
+                "--prs-weights",
+            ])
+            .arg(&p),
+        &[
+            "w.txt, line 3",
+            "lines 2 and 3 both name variant `rs73040201`",
+        ],
     );
 }
 

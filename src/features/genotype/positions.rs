@@ -20,10 +20,9 @@ use crate::error::{Error, Location, Result};
 /// numeric codes 23–26 as X, Y, XY and MT, and M as MT (so `chr1` and
 /// `1`, `chrX` and `23` meet).
 pub(crate) fn chrom_key(c: &str) -> String {
-    let bare = if c.len() > 3 && c[..3].eq_ignore_ascii_case("chr") {
-        &c[3..]
-    } else {
-        c
+    let bare = match c.get(..3) {
+        Some(p) if c.len() > 3 && p.eq_ignore_ascii_case("chr") => &c[3..],
+        _ => c,
     };
     match bare.to_ascii_uppercase().as_str() {
         "23" => "X".into(),
@@ -190,8 +189,11 @@ fn source_of(g: &DosageTable) -> Result<ScoreSource> {
 
 /// Names each weight located by position after the genotype variant there
 /// whose alleles fit (see the module docs); a weight with none, or with
-/// several, keeps its `chrom:pos:allele` name and is counted as not in the
-/// genotypes. Notes say how many matched, and the positions' build.
+/// several, keeps its `chrom:pos:other:effect` name and is counted as not
+/// in the genotypes. Notes say how many matched, and the positions' build.
+/// When the genotypes have no positions (a `.raw`, a dosage file), a file
+/// located by position only is an error and the lines without an ID of a
+/// file matched by ID are left out with a warning.
 pub(super) fn resolve(
     files: &mut [ScoreFile],
     g: &DosageTable,
@@ -205,31 +207,12 @@ pub(super) fn resolve(
     if wanted.is_empty() {
         return Ok(());
     }
-    let read = source_of(g).and_then(|s| Ok((variants_at(&s, &wanted)?, s.path())));
-    let ((at, left), geno) = match read {
-        Ok(r) => r,
-        // Lines without an ID in a file matched by ID: left out, counted.
-        Err(e)
-            if files.iter().any(|f| {
-                f.scores
-                    .iter()
-                    .flat_map(|s| &s.weights)
-                    .any(|w| w.site.is_none())
-            }) =>
-        {
-            for f in files.iter() {
-                let lines = f
-                    .scores
-                    .first()
-                    .map_or(0, |s| s.weights.iter().filter(|w| w.site.is_some()).count());
-                if lines > 0 {
-                    notes.push(format!("warning: {}: {lines} weight lines have no SNP ID, only a position, and are left out: {e}", f.name));
-                }
-            }
-            return Ok(());
-        }
-        Err(e) => return Err(e),
+    let source = match source_of(g).map(|s| positions_in(&s).then_some(s)) {
+        Ok(Some(s)) => s,
+        Ok(None) | Err(_) => return without_positions(files, g, notes),
     };
+    let (at, left) = variants_at(&source, &wanted)?;
+    let geno = source.path();
     if left > 0 {
         notes.push(format!("warning: {geno}: {left} records whose site could not be read without writing them (an IUPAC REF) were not matched by position"));
     }
@@ -239,23 +222,84 @@ pub(super) fn resolve(
     Ok(())
 }
 
+/// Whether `source` has variant positions: a `.bed` (its `.bim`), a BCF or
+/// a text VCF.
+fn positions_in(source: &ScoreSource) -> bool {
+    match source {
+        ScoreSource::Bed(_) => true,
+        ScoreSource::Variants(p) => {
+            crate::data::vcf_filter::open_inflated(p).is_ok_and(|(mut r, _)| {
+                r.fill_buf()
+                    .is_ok_and(|h| crate::data::bcf::is_bcf(h) || crate::data::vcf::is_vcf(h))
+            })
+        }
+    }
+}
+
+/// Weights located by position against genotypes without positions: an
+/// error for a file located by position only, else its lines without an
+/// ID are left out with a warning.
+fn without_positions(
+    files: &mut [ScoreFile],
+    g: &DosageTable,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let why = format!(
+        "{} has no variant positions (standard input, a pipe, a `.raw` or a dosage file)",
+        g.file
+    );
+    for f in files.iter_mut() {
+        let Some(first) = f.scores.first() else {
+            continue;
+        };
+        let lines = first.weights.iter().filter(|w| w.site.is_some()).count();
+        if lines == 0 {
+            continue;
+        }
+        if lines == first.weights.len() {
+            return Err(Error::data(
+                Location::file(&f.name),
+                format!("its weights are located by chromosome and position, but {why}: give the genotypes as a regular PLINK .bed, VCF or BCF file, or match the weights by SNP ID"),
+            ));
+        }
+        for s in &mut f.scores {
+            s.weights.retain(|w| w.site.is_none());
+        }
+        notes.push(format!(
+            "warning: {}: {lines} weight lines have no SNP ID, only a position, and are left out: {why}",
+            f.name
+        ));
+    }
+    Ok(())
+}
+
 /// Names the weights of `f` located by position after the variant of
-/// `at` that fits (see [`resolve`]), with a note.
+/// `at` that fits (see [`resolve`]), with a note; a variant that two lines
+/// name (by position, or one by ID) is an error.
 fn match_file(f: &mut ScoreFile, at: &Sites, geno: &str, notes: &mut Vec<String>) -> Result<()> {
     let Some(first) = f.scores.first() else {
         return Ok(());
     };
-    if first.weights.iter().all(|w| w.site.is_none()) {
+    let located = first.weights.iter().filter(|w| w.site.is_some()).count();
+    if located == 0 {
         return Ok(());
     }
     let (mut absent, mut ambiguous) = (0, 0);
-    let mut taken: HashMap<String, u64> = HashMap::new();
+    // Variants named by ID lines, then by located ones.
+    let mut taken: HashMap<String, u64> = first
+        .weights
+        .iter()
+        .filter(|w| w.site.is_none())
+        .map(|w| (w.snp.clone(), w.line))
+        .collect();
     let mut names: Vec<Option<String>> = Vec::with_capacity(first.weights.len());
     for w in &first.weights {
-        let fit: Vec<&Variant> = w
-            .site
-            .as_ref()
-            .and_then(|s| at.get(s))
+        let Some(site) = &w.site else {
+            names.push(None);
+            continue;
+        };
+        let fit: Vec<&Variant> = at
+            .get(site)
             .map(|vs| {
                 vs.iter()
                     .filter(|v| fits(v, &w.allele, w.other.as_deref()))
@@ -275,10 +319,11 @@ fn match_file(f: &mut ScoreFile, at: &Sites, geno: &str, notes: &mut Vec<String>
         };
         if let Some(n) = &name {
             if let Some(prev) = taken.insert(n.clone(), w.line) {
+                let (a, b) = (prev.min(w.line), prev.max(w.line));
                 return Err(Error::data(
-                        Location::file(&f.name).line(w.line),
-                        format!("lines {prev} and {} both locate variant `{n}` of {geno}: give one weight per variant", w.line),
-                    ));
+                    Location::file(&f.name).line(w.line),
+                    format!("lines {a} and {b} both name variant `{n}` of {geno} (by ID or by position): give one weight per variant"),
+                ));
             }
         }
         names.push(name);
@@ -294,11 +339,10 @@ fn match_file(f: &mut ScoreFile, at: &Sites, geno: &str, notes: &mut Vec<String>
         format!(" ({b}: the genotypes must be on the same build)")
     });
     notes.push(format!(
-            "{}: {} of {} weights located by chromosome and position{build} matched a variant of {geno} with their alleles; {absent} have none there, {ambiguous} several that fit (both left out)",
-            f.name,
-            names.iter().flatten().count(),
-            names.len()
-        ));
+        "{}: {} of {located} weights located by chromosome and position{build} matched a variant of {geno} with their alleles; {absent} have none there, {ambiguous} several that fit (both left out)",
+        f.name,
+        names.iter().flatten().count(),
+    ));
     Ok(())
 }
 
@@ -319,6 +363,7 @@ mod tests {
         }
         assert_ne!(chrom_key("1"), chrom_key("11"));
         assert_eq!(chrom_key("chr"), "CHR");
+        assert_eq!(chrom_key("12é"), "12é");
     }
 
     #[test]

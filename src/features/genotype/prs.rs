@@ -654,6 +654,9 @@ fn line_snp<'a>(
             let (Some(chrom), Some(pos)) = (id(fields.get(chrom)), id(fields.get(pos))) else {
                 return Ok(None);
             };
+            if pos.eq_ignore_ascii_case("na") {
+                return Ok(None);
+            }
             let pos: u64 = pos.parse().map_err(|_| {
                 Error::data(
                     Location::file(file).line(n).column("position"),
@@ -677,8 +680,7 @@ fn line_snp<'a>(
     }
     let other = c
         .other
-        .and_then(|o| fields.get(o))
-        .filter(|o| !o.is_empty())
+        .and_then(|o| id(fields.get(o)))
         .map(|o| o.to_string());
     Ok(Some(LineVariant {
         snp,

@@ -412,6 +412,13 @@ pub(crate) struct DataArgs {
     #[arg(long, value_enum, default_value = "id", requires = "prs_weights")]
     pub(crate) prs_match: PrsMatch,
 
+    /// Read a weight whose alleles match a SNP's only on the other strand
+    /// (A/G for T/C; not A/T or C/G) as the complementary alleles, as
+    /// PRSice and LDpred2 do; by default it is an allele mismatch, left out
+    /// and counted, as in plink2 --score.
+    #[arg(long, requires = "prs_weights")]
+    pub(crate) prs_strand_flip: bool,
+
     /// Add K principal components of the standardised genotype matrix as
     /// features `pc1..pcK` (fitted on all training rows). Needs --genotypes.
     /// Example: --genotype-pcs 5 (1 to 1000)
@@ -488,12 +495,36 @@ impl DataArgs {
         files
     }
 
+    /// The group, therapy, target and ID columns must be different.
+    fn check_columns(&self) -> Result<()> {
+        if let Some(g) = &self.group_col {
+            if [
+                Some(&self.target),
+                self.therapy_col.as_ref(),
+                Some(&self.id),
+            ]
+            .contains(&Some(g))
+            {
+                return Err(Error::usage(format!(
+                    "--group-col `{g}` is also the target, therapy or ID column"
+                )));
+            }
+        }
+        if self.therapy_col.as_deref() == Some(self.target.as_str()) {
+            return Err(Error::usage(
+                "--therapy-col and --target name the same column",
+            ));
+        }
+        Ok(())
+    }
+
     /// The validated training-set configuration.
     pub(crate) fn spec(&self) -> Result<CohortSpec> {
         let mut genetic = GeneticOptions {
             prs_weights: self.prs_weights.clone(),
             no_mean_imputation: self.prs_no_mean_imputation,
             by_position: self.prs_match == PrsMatch::Position,
+            strand_flip: self.prs_strand_flip,
             pcs: self.genotype_pcs,
             genotypes_as: self.genotypes_as.map(GenotypesAs::from),
             pc_weights: self.pc_weights.clone(),
@@ -535,24 +566,7 @@ impl DataArgs {
                 "--keep-ambiguous decides how a file's alleles are read against a model's (score, evaluate, explain, report, policy); training sets the alleles, so it has no use here",
             ));
         }
-        if let Some(g) = &self.group_col {
-            if [
-                Some(&self.target),
-                self.therapy_col.as_ref(),
-                Some(&self.id),
-            ]
-            .contains(&Some(g))
-            {
-                return Err(Error::usage(format!(
-                    "--group-col `{g}` is also the target, therapy or ID column"
-                )));
-            }
-        }
-        if self.therapy_col.as_deref() == Some(self.target.as_str()) {
-            return Err(Error::usage(
-                "--therapy-col and --target name the same column",
-            ));
-        }
+        self.check_columns()?;
         Ok(CohortSpec {
             data: self.input.data.clone(),
             genotypes: self.input.genotypes.clone(),

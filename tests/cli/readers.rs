@@ -262,7 +262,86 @@ fn a_variant_named_twice_by_id_and_position_is_refused() {
     );
 }
 
-/// A PGS Catalog file that locates its variants by chromosome and
+/// The PGS example with its alleles written on the other strand (not the
+/// palindromic A/T, C/G lines): by default those weights are allele
+/// mismatches, left out and counted (as plink2 --score); with
+/// `--prs-strand-flip` they read as the complementary alleles and the
+/// score's weights equal the original file's, from a `.bed`, a VCF and a
+/// BCF, and by position too.
+#[test]
+fn prs_strand_flip_reads_the_other_strand() {
+    fn comp(a: &str) -> &str {
+        match a {
+            "A" => "T",
+            "T" => "A",
+            "C" => "G",
+            "G" => "C",
+            x => x,
+        }
+    }
+    let text = std::fs::read_to_string(real("PGS_example.txt")).unwrap();
+    let mut flipped_lines = 0;
+    let flipped: String = text
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            // rs27892198 is monomorphic in the fixture (`.bim` alleles `0 G`):
+            // with one allele known, a strand cannot be told.
+            let keep =
+                l.starts_with('#') || f[0] == "rsID" || f[0] == "rs27892198" || comp(f[3]) == f[4];
+            if keep {
+                return format!("{l}\n");
+            }
+            flipped_lines += 1;
+            format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\n",
+                f[0],
+                f[1],
+                f[2],
+                comp(f[3]),
+                comp(f[4]),
+                f[5]
+            )
+        })
+        .collect();
+    assert!(flipped_lines > 8);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("PGS_minus.txt");
+    std::fs::write(&p, flipped).unwrap();
+    let p = p.to_str().unwrap();
+    for geno in ["base.bed", "base.vcf", "base.bcf"] {
+        let weights = |extra: &[&str]| {
+            let (b, stderr) = train_real(&real(geno), extra);
+            (b["genotypes"]["prs"][0]["weights"].clone(), stderr)
+        };
+        let (want, _) = weights(&["--prs-weights", &real("PGS_example.txt")]);
+        let (none, stderr) = weights(&["--prs-weights", p]);
+        assert!(
+            none.as_array().unwrap().len() < want.as_array().unwrap().len(),
+            "{geno}"
+        );
+        assert!(
+            stderr.contains("skipped because the effect allele is neither allele"),
+            "{stderr}"
+        );
+        let (got, stderr) = weights(&["--prs-weights", p, "--prs-strand-flip"]);
+        assert_eq!(got, want, "{geno}");
+        assert!(
+            stderr.contains("on the other strand of"),
+            "{geno}: {stderr}"
+        );
+        let (by_pos, _) = weights(&[
+            "--prs-weights",
+            p,
+            "--prs-strand-flip",
+            "--prs-match",
+            "position",
+        ]);
+        assert_eq!(by_pos, want, "{geno} by position");
+    }
+}
+
+/// A PGS Catalog file that locates its variants by chromosome and/// A PGS Catalog file that locates its variants by chromosome and
 /// position only (`rsID` removed; `chr1` for `1`) gives the same weights
 /// as the file with rsIDs, the genotypes read from a `.bed`, a VCF, a
 /// BGZF VCF and a BCF; a `.raw` has no positions and is refused.

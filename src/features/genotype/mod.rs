@@ -106,6 +106,9 @@ pub(crate) struct GeneticOptions {
     pub(crate) no_mean_imputation: bool,
     /// `--prs-match position`: weights matched by position, IDs ignored.
     pub(crate) by_position: bool,
+    /// `--prs-strand-flip`: weights whose alleles match on the other
+    /// strand are complemented.
+    pub(crate) strand_flip: bool,
     /// Number of principal components.
     pub(crate) pcs: Option<usize>,
     /// Which genotype features to use.
@@ -133,6 +136,13 @@ fn fit_scores(
         .iter()
         .map(|p| read_weights(p, opts.by_position))
         .collect::<Result<Vec<_>>>()?;
+    for w in files
+        .iter_mut()
+        .flat_map(|f| f.scores.iter_mut())
+        .flat_map(|s| s.weights.iter_mut())
+    {
+        w.strand_flip = opts.strand_flip;
+    }
     positions::resolve(&mut files, g, notes)?;
     for f in files.iter().filter(|f| f.no_id > 0) {
         notes.push(format!(

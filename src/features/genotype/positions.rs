@@ -49,7 +49,8 @@ type Record = ((String, u64), String, String, String, String);
 
 /// Whether a weight's effect (and other) allele fit a variant's alleles
 /// (in either order, on the genotypes' strand: as for weights matched by
-/// ID, a weight on the other strand is an allele mismatch). Without an
+/// ID, a weight on the other strand is an allele mismatch unless
+/// `--prs-strand-flip`, see [`fits_other_strand`]). Without an
 /// other allele, the variant's other allele must be as long as the effect
 /// allele (a SNP weight never lands on an indel). A variant with a missing
 /// allele (PLINK's `0` of a monomorphic SNP, a VCF's ALT `.`) fits when
@@ -64,6 +65,24 @@ fn fits(v: &Variant, effect: &str, other: Option<&str>) -> bool {
     match other {
         Some(o) => (a == effect && b == o) || (a == o && b == effect),
         None => (a == effect && b.len() == a.len()) || (b == effect && a.len() == b.len()),
+    }
+}
+
+/// Whether a weight's alleles fit a variant's on the other strand (a SNP
+/// that is not palindromic, both alleles known), which
+/// `prs::orient_strand` then reads as the complementary alleles.
+fn fits_other_strand(v: &Variant, effect: &str, other: Option<&str>) -> bool {
+    use super::alleles::{complement, palindromic};
+    let [a, b] = &v.alleles;
+    if palindromic(a, b) || [a, b].iter().any(|x| ["0", ".", ""].contains(&x.as_str())) {
+        return false;
+    }
+    let Some(ce) = complement(effect) else {
+        return false;
+    };
+    match other {
+        Some(o) => complement(o).is_some_and(|co| fits(v, ce, Some(co))),
+        None => fits(v, ce, None),
     }
 }
 
@@ -298,14 +317,16 @@ fn match_file(f: &mut ScoreFile, at: &Sites, geno: &str, notes: &mut Vec<String>
             names.push(None);
             continue;
         };
-        let fit: Vec<&Variant> = at
-            .get(site)
-            .map(|vs| {
-                vs.iter()
-                    .filter(|v| fits(v, &w.allele, w.other.as_deref()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let here = at.get(site).map_or(&[][..], |v| v.as_slice());
+        let other = w.other.as_deref();
+        // On the genotypes' strand; with --prs-strand-flip, else the other.
+        let mut fit: Vec<&Variant> = here.iter().filter(|v| fits(v, &w.allele, other)).collect();
+        if fit.is_empty() && w.strand_flip {
+            fit = here
+                .iter()
+                .filter(|v| fits_other_strand(v, &w.allele, other))
+                .collect();
+        }
         let name = match fit.as_slice() {
             [v] => Some(v.name.clone()),
             [] => {
@@ -376,6 +397,13 @@ mod tests {
         assert!(fits(&v, "G", None));
         assert!(!fits(&v, "T", Some("C")), "the other strand is a mismatch");
         assert!(!fits(&v, "C", None));
+        assert!(fits_other_strand(&v, "T", Some("C")));
+        assert!(fits_other_strand(&v, "C", None));
+        let at = Variant {
+            name: "rs3".into(),
+            alleles: ["T".into(), "A".into()],
+        };
+        assert!(!fits_other_strand(&at, "A", Some("T")), "palindromic");
         assert!(!fits(&v, "A", Some("C")));
         assert!(!fits(&v, "AT", None));
         let indel = Variant {

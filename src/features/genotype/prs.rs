@@ -103,6 +103,9 @@ pub(crate) struct RawWeight {
     /// only; `snp` is then `chrom:pos:allele` until [`super::positions`]
     /// names the genotype file's variant there.
     pub(crate) site: Option<(String, u64)>,
+    /// `--prs-strand-flip`: alleles that match only on the other strand
+    /// are complemented ([`orient_strand`]).
+    pub(crate) strand_flip: bool,
 }
 
 /// Column names (compared case-insensitively) of the SNP ID, the effect
@@ -502,11 +505,8 @@ pub(crate) fn read_weights(path: &str, by_position: bool) -> Result<ScoreFile> {
     for (i, line) in text.lines().enumerate() {
         let n = i as u64 + 1;
         let line = line.trim_start_matches('\u{feff}').trim_end_matches('\r');
-        if line.trim_start().starts_with('#') {
+        if line.trim_start().starts_with('#') || line.trim().is_empty() {
             meta.read(&file, n, line.trim())?;
-            continue;
-        }
-        if line.trim().is_empty() {
             continue;
         }
         let sep = columns
@@ -552,6 +552,7 @@ pub(crate) fn read_weights(path: &str, by_position: bool) -> Result<ScoreFile> {
                 line: n,
                 other: v.other.clone(),
                 site: v.site.clone(),
+                strand_flip: false,
             });
         }
     }
@@ -768,6 +769,35 @@ pub(super) fn orient(a: Option<&Alleles>, effect: &str) -> Orient {
     }
 }
 
+/// Orients weight `w` against a SNP's alleles `a` as [`orient`] does; with
+/// `w.strand_flip`, when its effect allele is neither allele there, on the
+/// other strand: the SNP not palindromic (A/T, C/G), both its alleles
+/// known, the complement of the effect allele one of them (and of the
+/// weight's other allele, where it names one, the other). Returns the
+/// orientation and the complemented effect allele, when it was one
+/// (PRSice's and LDpred2's strand flip of base-file alleles against the
+/// target genotypes; plink2 `--score` does none, hence the option).
+pub(super) fn orient_strand(a: Option<&Alleles>, w: &RawWeight) -> (Orient, Option<String>) {
+    use super::alleles::{complement, palindromic};
+    let o = orient(a, &w.allele);
+    let Some(al) = a.filter(|_| o == Orient::Mismatch && w.strand_flip) else {
+        return (o, None);
+    };
+    let (Some(other), Some(ce)) = (al.other.as_deref(), complement(&w.allele)) else {
+        return (o, None);
+    };
+    let fits_other = match w.other.as_deref() {
+        Some(wo) => complement(wo).is_some_and(|co| {
+            (ce == al.counted && co == other) || (ce == other && co == al.counted)
+        }),
+        None => ce == al.counted || ce == other,
+    };
+    if palindromic(&al.counted, other) || !fits_other {
+        return (o, None);
+    }
+    (orient(a, ce), Some(ce.to_string()))
+}
+
 /// What matching a score's weights found, for the notes and the error.
 #[derive(Debug, Default)]
 pub(super) struct Tally {
@@ -775,6 +805,8 @@ pub(super) struct Tally {
     pub(super) mismatch: usize,
     pub(super) assumed: usize,
     pub(super) no_alleles: usize,
+    /// Weights whose alleles matched on the other strand (complemented).
+    pub(super) strand: usize,
 }
 
 impl Tally {
@@ -807,6 +839,7 @@ impl Tally {
             mismatch,
             assumed,
             no_alleles,
+            strand,
         } = self;
         if weights.is_empty() {
             return Err(Error::data(
@@ -820,6 +853,11 @@ impl Tally {
             "{file}: polygenic score `{name}` from {} of {total} SNPs; {unmatched} not in {geno}, {mismatch} skipped because the effect allele is neither allele of the SNP",
             weights.len()
         )];
+        if strand > 0 {
+            notes.push(format!(
+                "{file}: {strand} weights name their alleles on the other strand of {geno} (A/G for T/C): read as the complementary alleles (--prs-strand-flip)"
+            ));
+        }
         if assumed > 0 {
             notes.push(format!(
                 "{file}: for {assumed} SNPs the effect allele is not the counted allele and {geno} does not name the other allele; taken as the other allele (2 − dosage)"
@@ -862,14 +900,16 @@ pub(super) fn fit_prs(
             tally.unmatched += 1;
             continue;
         };
-        let Some(flip) = tally.count(orient(g.alleles[s].as_ref(), &w.allele)) else {
+        let (o, complemented) = orient_strand(g.alleles[s].as_ref(), w);
+        let Some(flip) = tally.count(o) else {
             continue;
         };
+        tally.strand += usize::from(complemented.is_some());
         let effect = |d: f64| if flip { 2.0 - d } else { d };
         let impute = mean_finite(grows.iter().map(|&r| effect(g.values[s].get(r)))).unwrap_or(0.0);
         weights.push(PrsWeight {
             snp: g.snp(s).to_string(),
-            effect_allele: w.allele.clone(),
+            effect_allele: complemented.unwrap_or_else(|| w.allele.clone()),
             weight: w.weight,
             flip,
             impute,

@@ -14,7 +14,9 @@ use crate::error::{Error, Location, Result};
 use crate::features::genotype::alleles::{
     compare_alleles, counted_frequency, palindromic, resolve_by_frequency, AlleleMatch,
 };
-use crate::features::genotype::prs::{orient, Orient, PrsModel, PrsWeight, RawWeight, Tally};
+use crate::features::genotype::prs::{
+    orient, orient_strand, Orient, PrsModel, PrsWeight, RawWeight, Tally,
+};
 
 /// A SNP's alleles as the `.raw` reader gives them from `.bim` A1/A2, and
 /// whether the A1 copies are recoded (2 − d): A1 `0` (PLINK's missing
@@ -208,14 +210,16 @@ pub(super) fn fit_all_streamed(
     let (seen, read_notes) = stream_many(file, &lists, |s, k, snp| {
         let (id, al, x) = (snp.id, snp.alleles, snp.x);
         let raw = specs[s].2;
-        let Some(flip) = tally[s].count(orient(al, &raw[k].allele)) else {
+        let (o, complemented) = orient_strand(al, &raw[k]);
+        let Some(flip) = tally[s].count(o) else {
             return Ok(());
         };
+        tally[s].strand += usize::from(complemented.is_some());
         let effect = |d: f64| if flip { 2.0 - d } else { d };
         let impute = super::mean_finite(grows.iter().map(|&r| effect(x[r]))).unwrap_or(0.0);
         let w = PrsWeight {
             snp: id.to_string(),
-            effect_allele: raw[k].allele.clone(),
+            effect_allele: complemented.unwrap_or_else(|| raw[k].allele.clone()),
             weight: raw[k].weight,
             flip,
             impute,

@@ -363,9 +363,8 @@ fn decode(
         // A record whose site shows it is not needed is not written out
         // (its samples are the time); whether a written record is needed is
         // read from its text, as for a VCF.
-        let five = site(&record, &header);
         let skip = ids.is_some_and(|ids| {
-            five.as_ref()
+            site(&record, &header)
                 .is_some_and(|s| !crate::data::vcf_filter::needed(s.as_bytes(), ids))
         });
         writer.get_mut().clear();

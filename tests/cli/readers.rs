@@ -32,6 +32,24 @@ fn train_real(geno: &str, extra: &[&str]) -> (serde_json::Value, String) {
     (bundle, stderr)
 }
 
+/// `train` on the fixture clinical file with genotypes `geno` and `extra`
+/// flags, expected to fail with `needles` in its message.
+fn train_fails(geno: &str, extra: &[&str], needles: &[&str]) -> String {
+    fails(
+        responder()
+            .args([
+                "train",
+                "--data",
+                &real("clinical.csv"),
+                "--genotypes",
+                geno,
+            ])
+            .args(["--target", "responder", "--out", "/dev/null"])
+            .args(extra),
+        needles,
+    )
+}
+
 fn features(b: &serde_json::Value) -> Vec<String> {
     b["features"]
         .as_array()
@@ -99,11 +117,9 @@ fn merged_vcf_uses_gt_where_ds_is_missing() {
 /// line and the sample.
 #[test]
 fn alt_dot_with_an_alt_call_is_refused() {
-    fails(
-        responder()
-            .args(["train", "--data", &real("clinical.csv"), "--genotypes"])
-            .arg(real("alt_dot.vcf"))
-            .args(["--target", "responder", "--out", "/dev/null"]),
+    train_fails(
+        &real("alt_dot.vcf"),
+        &[],
         &[
             "alt_dot.vcf, line 8, column `S002`",
             "ALT is `.` (no alternate allele)",
@@ -243,18 +259,9 @@ fn a_variant_named_twice_by_id_and_position_is_refused() {
         "rsID\tchr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\nrs73040201\t1\t16336444\tT\tG\t0.1\n\t1\t16336444\tT\tG\t0.2\n",
     )
     .unwrap();
-    fails(
-        responder()
-            .args(["train", "--data", &real("clinical.csv"), "--genotypes"])
-            .arg(real("base.bed"))
-            .args([
-                "--target",
-                "responder",
-                "--out",
-                "/dev/null",
-                "--prs-weights",
-            ])
-            .arg(&p),
+    train_fails(
+        &real("base.bed"),
+        &["--prs-weights", p.to_str().unwrap()],
         &[
             "w.txt, line 3",
             "lines 2 and 3 both name variant `rs73040201`",
@@ -384,18 +391,9 @@ fn pgs_file_located_by_position() {
             "{geno}: {stderr}"
         );
     }
-    fails(
-        responder()
-            .args(["train", "--data", &real("clinical.csv"), "--genotypes"])
-            .arg(real("base_plink2_include-alt.raw"))
-            .args([
-                "--target",
-                "responder",
-                "--out",
-                "/dev/null",
-                "--prs-weights",
-                p,
-            ]),
+    train_fails(
+        &real("base_plink2_include-alt.raw"),
+        &["--prs-weights", p],
         &["base_plink2_include-alt.raw", "has no variant positions"],
     );
 }
@@ -423,17 +421,9 @@ fn prs_match_position_ignores_the_ids() {
     std::fs::write(&vcf, renamed).unwrap();
     let vcf = vcf.to_str().unwrap();
     let pgs = real("PGS_example.txt");
-    fails(
-        responder()
-            .args(["train", "--data", &real("clinical.csv"), "--genotypes", vcf])
-            .args([
-                "--target",
-                "responder",
-                "--out",
-                "/dev/null",
-                "--prs-weights",
-                &pgs,
-            ]),
+    train_fails(
+        vcf,
+        &["--prs-weights", &pgs],
         &["none of the 14 weights can be used with"],
     );
     let (b, stderr) = train_real(vcf, &["--prs-weights", &pgs, "--prs-match", "position"]);
@@ -460,19 +450,14 @@ fn prs_match_position_ignores_the_ids() {
     // A headerless weights file has no positions.
     let plain = dir.path().join("w.txt");
     std::fs::write(&plain, "rs73040201 T 0.15\n").unwrap();
-    fails(
-        responder()
-            .args(["train", "--data", &real("clinical.csv"), "--genotypes", vcf])
-            .args([
-                "--target",
-                "responder",
-                "--out",
-                "/dev/null",
-                "--prs-match",
-                "position",
-            ])
-            .arg("--prs-weights")
-            .arg(&plain),
+    train_fails(
+        vcf,
+        &[
+            "--prs-match",
+            "position",
+            "--prs-weights",
+            plain.to_str().unwrap(),
+        ],
         &["w.txt, line 1", "--prs-match position needs a header"],
     );
 }

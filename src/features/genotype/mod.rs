@@ -921,6 +921,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("line 2: a quoted field"), "{e}");
+        // --prs-match position without position columns.
+        std::fs::write(&p, "rsID\teffect_allele\teffect_weight\nrs1\tA\t0.2\n").unwrap();
+        let e = read_weights(p.to_str().unwrap(), true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 1: --prs-match position needs chromosome and position columns"),
+            "{e}"
+        );
         // Position columns are never score columns.
         let f = read("chromosome\tbase_pair_location\teffect_allele\tother_allele\tsA\tsB\n1\t100\tA\tG\t0.1\t0.2\n").unwrap();
         let cols: Vec<&str> = f.scores.iter().map(|s| s.column.as_str()).collect();

@@ -128,21 +128,15 @@ fn variants_at(source: &ScoreSource, wanted: &HashSet<(String, u64)>) -> Result<
     Ok((at, left))
 }
 
-/// Calls `f` with every record line of the text VCF `path`; an error
-/// when the file is not one.
+/// Calls `f` with the site fields (CHROM … ALT) of every record of the
+/// text VCF `path` (a VCF: [`positions_in`]); the samples are not
+/// decoded as text.
 fn vcf_sites(path: &str, f: &mut dyn FnMut(&str)) -> Result<()> {
     let (mut lines, _) = crate::data::vcf_filter::open_inflated(path)?;
-    let head = lines.fill_buf().map(|b| b.to_vec()).unwrap_or_default();
-    if !crate::data::vcf::is_vcf(&head) {
-        return Err(Error::data(
-            Location::file(path),
-            "has no variant positions (a `.raw` or dosage file names SNPs only), but a weights file locates its variants by chromosome and position: give the genotypes as a PLINK .bed, a VCF or a BCF, or the weights SNP IDs",
-        ));
-    }
-    let mut line = String::new();
+    let mut line = Vec::new();
     loop {
         line.clear();
-        let n = lines.read_line(&mut line).map_err(|e| {
+        let n = lines.read_until(b'\n', &mut line).map_err(|e| {
             Error::data(
                 Location::file(path),
                 format!("cannot read the VCF for its positions: {e}"),
@@ -151,8 +145,14 @@ fn vcf_sites(path: &str, f: &mut dyn FnMut(&str)) -> Result<()> {
         if n == 0 {
             return Ok(());
         }
-        if !line.starts_with('#') {
-            f(line.trim_end_matches(['\n', '\r']));
+        if !line.starts_with(b"#") {
+            let end = line
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == b'\t')
+                .nth(4)
+                .map_or(line.len(), |(k, _)| k);
+            f(String::from_utf8_lossy(&line[..end]).trim_end_matches(['\n', '\r']));
         }
     }
 }

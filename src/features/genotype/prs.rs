@@ -505,6 +505,7 @@ pub(crate) fn read_weights(path: &str, by_position: bool) -> Result<ScoreFile> {
     for (i, line) in text.lines().enumerate() {
         let n = i as u64 + 1;
         let line = line.trim_start_matches('\u{feff}').trim_end_matches('\r');
+        // `#` lines are read for their metadata (a blank one holds none).
         if line.trim_start().starts_with('#') || line.trim().is_empty() {
             meta.read(&file, n, line.trim())?;
             continue;

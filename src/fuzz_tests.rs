@@ -141,6 +141,7 @@ fn bundles(data: &str, geno: &str) -> Vec<(String, Value)> {
             // The DR- and X-learner with replicates of their outcome models and
             // final stage, against the second arm.
             replicates: if effect { 3 } else { 0 },
+            resample_groups: false,
             control: effect_strategy.then_some(1),
             forest_trees: 4,
         };

@@ -342,6 +342,20 @@ pub(crate) struct TrainingSummary {
     /// Grouped cross-validation (`--group-col`), absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cv_groups: Option<CvGroups>,
+    /// The groups the bootstrap replicates resampled (`train --replicates`
+    /// with `--group-col`: a cluster bootstrap); absent when they resampled
+    /// patients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cluster_bootstrap: Option<ClusterBootstrap>,
+}
+
+/// The groups a cluster bootstrap resampled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ClusterBootstrap {
+    /// The group column.
+    pub(crate) column: String,
+    /// How many groups were resampled.
+    pub(crate) groups: usize,
 }
 
 /// How cross-validation kept sites or trials together.

@@ -128,6 +128,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     ui.notes(&notes);
     let cohort = cohort?;
     c.cv = resolve_group_folds(c.cv, cohort.n_groups())?;
+    crate::cli::train::single_group_cv(&cohort, c.cv, c.cohort.group_col.as_deref().unwrap_or(""))?;
     let (n_algos, n_arms) = (c.algorithms.len(), cohort.arms.len());
     ui.info(format!(
         "comparing {n_algos} algorithm{} on {n_arms} arm{} × {} repeats × {} folds",

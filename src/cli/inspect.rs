@@ -106,6 +106,10 @@ pub(crate) struct Summary {
     pub(crate) effect: Option<String>,
     /// Bootstrap replicates stored for `score --intervals`.
     pub(crate) replicates: usize,
+    /// What the replicates resampled, when a cluster bootstrap of groups
+    /// (`groups of COLUMN (N)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) resampled: Option<String>,
     /// `auto-effect`'s candidates and losses in words (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) effect_selection: Option<String>,
@@ -259,6 +263,12 @@ pub(crate) fn summarise(file: &str, b: &Bundle) -> Summary {
         strategy: b.strategy.as_str().to_string(),
         effect: describe_effect(b),
         replicates: b.replicate_count(),
+        resampled: b.training.cluster_bootstrap.as_ref().map(|c| {
+            format!(
+                "the {} groups of `{}` (cluster bootstrap)",
+                c.groups, c.column
+            )
+        }),
         effect_selection: b.effect_selection.as_ref().map(|s| {
             format!(
                 "auto-effect by {}: {}",
@@ -338,9 +348,13 @@ fn text(s: &Summary) -> String {
         } else {
             "bootstrap replicates"
         };
+        let unit = match &s.resampled {
+            Some(r) => format!(", resampling {r}"),
+            None => String::new(),
+        };
         line(
             "replicates",
-            format!("{} {what} (score --intervals)", s.replicates),
+            format!("{} {what} (score --intervals){unit}", s.replicates),
         );
     }
     line(

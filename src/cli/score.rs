@@ -378,6 +378,13 @@ fn effect_notes(bundle: &Bundle, c: &Config, undecided: &AtomicUsize, ui: &Ui) {
             ),
             None => format!("{n} bootstrap replicates of the learner"),
         };
+        let source = match &bundle.training.cluster_bootstrap {
+            Some(cb) if bundle.effect.as_ref().is_none_or(|e| e.forests.is_empty()) => format!(
+                "{source}, resampling the {} groups of `{}`",
+                cb.groups, cb.column
+            ),
+            _ => source,
+        };
         ui.info(format!(
             "effects against `{}` with 95% intervals from {source} (they reflect its variance, not its bias)",
             bundle.arms[control].label()

@@ -87,13 +87,20 @@ pub(crate) struct Args {
     pub(crate) seed: u64,
 
     /// Also fit B bootstrap-of-the-learner replicates of every arm's model
-    /// (resampling patients within each arm; the pipeline and the chosen
-    /// algorithm are kept) and store them in the bundle, so that
+    /// (resampling patients within each arm, or whole groups with
+    /// --group-col; the pipeline and the chosen algorithm are kept) and store them in the bundle, so that
     /// `score --intervals` gives a 95% interval on each patient's effect.
     /// Training takes about B more model fits per arm; 0 = none, at most
     /// 1000. Example: --replicates 100
     #[arg(long, value_name = "B", default_value_t = 0, value_parser = count(0, 1000))]
     pub(crate) replicates: usize,
+
+    /// What the --replicates resample: `groups` (a cluster bootstrap of the
+    /// --group-col groups, its default there: every arm takes all its
+    /// patients of each drawn group) or `patients` (within each arm, the
+    /// default without --group-col). Example: --resample-unit patients
+    #[arg(long, value_enum, value_name = "UNIT")]
+    pub(crate) resample_unit: Option<ResampleUnit>,
 
     /// Trees of each causal forest (--strategy causal-forest; 40 to 100000,
     /// rounded up to a whole number of little bags of 2). Example: --forest-trees 2000
@@ -123,6 +130,15 @@ fn keeps_rows(name: &str, params: &[String]) -> bool {
             && params.iter().any(|p| {
                 p.replace(' ', "") == "kernel=gaussian" || p.replace(' ', "") == "kernel=rbf"
             }))
+}
+
+/// `--resample-unit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ResampleUnit {
+    /// The `--group-col` groups (cluster bootstrap).
+    Groups,
+    /// Patients, within each arm.
+    Patients,
 }
 
 /// `--log-skewed`.
@@ -216,6 +232,7 @@ impl Args {
                 "--control chooses the control arm of --strategy dr-learner, x-learner or causal-forest (score --control sets it for --intervals)",
             ));
         }
+        let resample_groups = self.resample_groups()?;
         Ok(Config {
             cohort: self.cohort_spec(auto)?,
             train: TrainSpec {
@@ -226,12 +243,60 @@ impl Args {
                     && (self.cross_fitted || !keeps_rows(&self.algorithm, &self.params)),
                 seed: self.seed,
                 replicates: self.replicates,
+                resample_groups,
                 control: None,
                 forest_trees: self.forest_trees.div_ceil(2) * 2,
             },
             out: self.out.clone(),
         })
     }
+}
+
+impl Args {
+    /// Whether the replicates are a cluster bootstrap of the groups.
+    fn resample_groups(&self) -> Result<bool> {
+        let grouped = self.data.group_col.is_some();
+        match self.resample_unit {
+            Some(_) if self.replicates == 0 => Err(Error::usage(
+                "--resample-unit says what --replicates resample; give --replicates B",
+            )),
+            Some(ResampleUnit::Groups) if !grouped => Err(Error::usage(
+                "--resample-unit groups needs --group-col COL (the groups to resample)",
+            )),
+            Some(ResampleUnit::Patients) => Ok(false),
+            _ => Ok(grouped && self.replicates > 0),
+        }
+    }
+}
+
+/// Groups fewer than this make a cluster bootstrap's intervals unreliable
+/// (Cameron, Gelbach & Miller 2008: cluster-robust inference with few
+/// clusters over-rejects; the bootstrap of 5 clusters has at most 126
+/// distinct resamples).
+const FEW_GROUPS: usize = 10;
+
+/// Checks a cluster bootstrap can measure every arm: each arm's patients
+/// must come from at least two groups (one group is always resampled
+/// whole, so its arm's model would never vary); warns with few groups.
+fn check_cluster_bootstrap(cohort: &Cohort, how: &TrainSpec, column: &str, ui: &Ui) -> Result<()> {
+    let Some((labels, _)) = cohort.groups.as_ref().filter(|_| how.resample_groups) else {
+        return Ok(());
+    };
+    if let Some((arm, group)) = cohort.single_group_arm() {
+        return Err(Error::Fit(format!(
+            "arm `{arm}`: all its patients are in one group of `{column}` (`{group}`), so a cluster bootstrap cannot measure its uncertainty; give --resample-unit patients (intervals then assume patients are independent)"
+        )));
+    }
+    let g = labels.len();
+    ui.info(format!(
+        "--replicates resample the {g} groups of `{column}` (cluster bootstrap; --resample-unit patients resamples patients)"
+    ));
+    if g < FEW_GROUPS {
+        ui.warn(format!(
+            "only {g} groups of `{column}` for the cluster bootstrap: with fewer than {FEW_GROUPS} its intervals are unreliable (few distinct resamples); --resample-unit patients treats patients as independent instead"
+        ));
+    }
+    Ok(())
 }
 
 /// The fewest responders and non-responders an arm needs, and what needs
@@ -268,7 +333,20 @@ fn log_summary(bundle: &crate::bundle::Bundle) -> Option<String> {
 /// Resolves `--cv groups` to the number of groups and checks grouped folds.
 fn with_group_folds(mut config: Config, cohort: &Cohort) -> Result<Config> {
     config.train.cv = resolve_group_folds(config.train.cv, cohort.n_groups())?;
+    let column = config.cohort.group_col.as_deref().unwrap_or("");
+    single_group_cv(cohort, config.train.cv, column)?;
     Ok(config)
+}
+
+/// Refuses grouped cross-validation of an arm whose patients are all in
+/// one group: the fold holding that group out leaves the arm no patients.
+pub(crate) fn single_group_cv(cohort: &Cohort, cv: usize, column: &str) -> Result<()> {
+    match cohort.single_group_arm() {
+        Some((arm, group)) if cv >= 2 => Err(Error::Fit(format!(
+            "arm `{arm}`: all its patients are in group `{group}` of `{column}`, so cross-validation that keeps each group whole has no patient of the arm to train on when `{group}` is held out; leave the arm out or train without --group-col"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Runs `train`.
@@ -289,6 +367,8 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         config.train.control = Some(control);
     }
     let how = &config.train;
+    let column = config.cohort.group_col.as_deref().unwrap_or("");
+    check_cluster_bootstrap(&cohort, how, column, ui)?;
     if how.strategy == Strategy::SLearner && cohort.arms.len() < 2 {
         return Err(Error::usage(format!(
             "--strategy s-learner needs at least two arms; `{}` has one",

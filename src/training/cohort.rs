@@ -108,6 +108,20 @@ impl Cohort {
         }
     }
 
+    /// The first arm whose patients all belong to one `--group-col` group,
+    /// as (arm label, group label): grouped folds leave it nothing to train
+    /// on, and a cluster bootstrap cannot vary it.
+    pub(crate) fn single_group_arm(&self) -> Option<(String, String)> {
+        let (labels, of) = self.groups.as_ref()?;
+        self.arms.iter().find_map(|arm| {
+            let first = of[*arm.rows.first()?];
+            arm.rows
+                .iter()
+                .all(|&r| of[r] == first)
+                .then(|| (arm.label(), labels[first].clone()))
+        })
+    }
+
     /// Number of groups (`--group-col`), if any.
     pub(crate) fn n_groups(&self) -> Option<usize> {
         self.groups.as_ref().map(|(l, _)| l.len())

@@ -87,6 +87,8 @@ pub(crate) struct DrInputs<'a> {
     pub(crate) seed: u64,
     /// Bootstrap replicates of the final stage.
     pub(crate) replicates: usize,
+    /// Whether they resample the `--group-col` groups (cluster bootstrap).
+    pub(crate) resample_groups: bool,
     /// Trees of each causal forest.
     pub(crate) forest_trees: usize,
 }
@@ -191,6 +193,10 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
     let mut effects = Vec::new();
     let mut forests = Vec::new();
     let mut cross = inp.cross.clone();
+    let reps = Replicates {
+        n: inp.replicates,
+        groups: groups.filter(|_| inp.resample_groups),
+    };
     for a in (0..k).filter(|&a| a != cc) {
         let seed = crate::training::arm_seed(inp.seed, a);
         // Both final stages correct the T-learner's cross-fitted effect
@@ -206,16 +212,8 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
                 }
                 continue;
             }
-            Kind::Dr => dr_stage(&prep, mu, (a, cc), groups, seed, inp.replicates)?,
-            Kind::X => x_stages(
-                z.view(),
-                patients,
-                groups,
-                (mu, e),
-                (a, cc),
-                seed,
-                inp.replicates,
-            )?,
+            Kind::Dr => dr_stage(&prep, mu, (a, cc), groups, seed, reps)?,
+            Kind::X => x_stages(z.view(), patients, groups, (mu, e), (a, cc), seed, reps)?,
         };
         for (i, t) in oof.iter().enumerate() {
             cross.p[a][i] = (mu[cc][i] + tau_t[i] + t).clamp(0.0, 1.0);
@@ -245,7 +243,7 @@ fn dr_stage(
     (a, cc): (usize, usize),
     groups: Option<&[usize]>,
     seed: u64,
-    replicates: usize,
+    replicates: Replicates,
 ) -> Result<(ArmEffect, Vec<f64>)> {
     let n = p.patients.len();
     let phi = pseudo_outcomes(&p.patients, mu, &p.e, a, cc);
@@ -275,17 +273,26 @@ struct Stage {
     oof: Vec<f64>,
 }
 
+/// How a final stage's bootstrap replicates are drawn.
+#[derive(Clone, Copy)]
+struct Replicates<'a> {
+    /// How many (0 = none).
+    n: usize,
+    /// Each patient's group, for a cluster bootstrap; patients otherwise.
+    groups: Option<&'a [usize]>,
+}
+
 /// A lasso of `target` on `z` over the patients `subset` (folds stratified
 /// by `strata`, or keeping each of `groups` whole when given; penalty by
-/// cross-validated squared error), and its `replicates` bootstrap refits
-/// over the subset.
+/// cross-validated squared error), and its bootstrap refits over the
+/// subset (`replicates`: resampling patients, or their groups).
 fn stage(
     z: ArrayView2<f64>,
     target: &[f64],
     subset: &[usize],
     (strata, groups): (&[bool], Option<&[usize]>),
     seed: u64,
-    replicates: usize,
+    replicates: Replicates,
 ) -> Result<Stage> {
     let zs = z.select(Axis(0), subset);
     let ts: Vec<f64> = subset.iter().map(|&i| target[i]).collect();
@@ -303,14 +310,25 @@ fn stage(
     });
     let (alpha, cv_loss, sub_oof) = choose_alpha(zs.view(), &ts, &folds)?;
     let model = lasso(zs.view(), &ts, alpha)?;
-    let replicates = (0..replicates)
+    let of_group: Option<Vec<usize>> = replicates
+        .groups
+        .map(|g| subset.iter().map(|&i| g[i]).collect());
+    let replicates = (0..replicates.n)
         .into_par_iter()
         .map(|b| {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(
                 seed ^ 0xb007_5742_u64.wrapping_mul(b as u64 + 1),
             );
             let n = ts.len();
-            let idx: Vec<usize> = (0..n).map(|_| rng.gen_range(0..n)).collect();
+            let idx: Vec<usize> = match &of_group {
+                Some(of) => crate::training::replicates::group_resample(&mut rng, of, None, 2)
+                    .ok_or_else(|| {
+                        Error::Fit(
+                            "no cluster-bootstrap resample of the final stage with 2 patients in 1000 draws".into(),
+                        )
+                    })?,
+                None => (0..n).map(|_| rng.gen_range(0..n)).collect(),
+            };
             let zb = zs.select(Axis(0), &idx);
             let pb: Vec<f64> = idx.iter().map(|&i| ts[i]).collect();
             lasso(zb.view(), &pb, alpha)
@@ -345,7 +363,7 @@ fn x_stages(
     (mu, e): (&[Vec<f64>], &[Vec<f64>]),
     (a, cc): (usize, usize),
     seed: u64,
-    replicates: usize,
+    replicates: Replicates,
 ) -> Result<(ArmEffect, Vec<f64>)> {
     let y = |i: usize| if patients[i].2 { 1.0 } else { 0.0 };
     let n = patients.len();
@@ -603,9 +621,10 @@ mod tests {
         let one = vec![3usize; n];
         let mut lopsided = vec![0usize; n];
         lopsided[0] = 1;
-        let plain = stage(z.view(), &target, &subset, (&strata, None), 9, 0).unwrap();
+        let none = Replicates { n: 0, groups: None };
+        let plain = stage(z.view(), &target, &subset, (&strata, None), 9, none).unwrap();
         for groups in [&one, &lopsided] {
-            let st = stage(z.view(), &target, &subset, (&strata, Some(groups)), 9, 0).unwrap();
+            let st = stage(z.view(), &target, &subset, (&strata, Some(groups)), 9, none).unwrap();
             assert_eq!(st.alpha, plain.alpha);
             assert_eq!(st.oof, plain.oof);
         }

@@ -44,6 +44,9 @@ pub(crate) struct TrainSpec {
     pub(crate) seed: u64,
     /// Bootstrap-of-the-learner replicates to store (0 = none).
     pub(crate) replicates: usize,
+    /// Whether the replicates resample the cohort's groups (a cluster
+    /// bootstrap, `--resample-unit groups`) rather than patients.
+    pub(crate) resample_groups: bool,
     /// The DR-learner's control arm (index into the cohort's arms).
     pub(crate) control: Option<usize>,
     /// Trees of each causal forest.
@@ -89,6 +92,7 @@ pub(crate) fn train(
     replicates::add(cohort, &mut arms, how)?;
     let (effect, cross_fitted) = effect_stage(cohort, &arms, cross_fitted, how)?;
     let cross_fitted = cross_fitted.filter(|_| how.keep_cross_fitted);
+    let has_replicates = arms.iter().any(|a| !a.replicates.is_empty());
     let holds_rows = arms.iter().any(|a| a.model.holds_training_rows());
     let (rows, y) = cohort.labelled_rows();
     set_sample_sizes(&mut arms, &y);
@@ -133,6 +137,15 @@ pub(crate) fn train(
                 }),
                 _ => None,
             },
+            cluster_bootstrap: match (&spec.group_col, &cohort.groups) {
+                (Some(col), Some((labels, _))) if how.resample_groups && has_replicates => {
+                    Some(crate::bundle::ClusterBootstrap {
+                        column: col.clone(),
+                        groups: labels.len(),
+                    })
+                }
+                _ => None,
+            },
         },
         arms,
         effect,
@@ -165,6 +178,7 @@ fn effect_stage(
                 control: how.control.unwrap_or(0),
                 seed: how.seed,
                 replicates: how.replicates,
+                resample_groups: how.resample_groups,
                 forest_trees: how.forest_trees,
             })?;
             Ok((Some(effect), Some(cross)))
@@ -254,6 +268,7 @@ fn choose_effect(
         control,
         seed: how.seed,
         replicates: 0,
+        resample_groups: false,
         forest_trees: how.forest_trees,
     };
     let s_alg = match &how.method {

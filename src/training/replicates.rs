@@ -10,6 +10,14 @@
 //! arm sizes), each arm's pipeline is kept as fitted on all its patients,
 //! and only the model is refitted; `auto` arms refit the algorithm `auto`
 //! chose, without re-tuning.
+//!
+//! With `--group-col` (and `--resample-unit groups`, its default) the
+//! replicates are a cluster bootstrap instead: replicate b draws as many
+//! groups as there are, with replacement, and every arm takes all its
+//! patients of each drawn group as often as it was drawn (Davison & Hinkley
+//! 1997, §3.8, resampling the clusters only; Field & Welsh 2007). One draw
+//! serves every arm, so a site's shared deviation moves all arms' models
+//! together, as it does between real samples of sites.
 
 use ndarray::{Array2, Axis};
 use rand::{Rng, SeedableRng};
@@ -46,6 +54,93 @@ fn replicate_rng(seed: u64, b: usize) -> Xoshiro256PlusPlus {
     )
 }
 
+/// A cluster-bootstrap draw of `g` groups with replacement: how often each
+/// group was drawn.
+fn draw_groups(rng: &mut Xoshiro256PlusPlus, g: usize) -> Vec<usize> {
+    let mut counts = vec![0; g];
+    for _ in 0..g {
+        counts[rng.gen_range(0..g)] += 1;
+    }
+    counts
+}
+
+/// The positions of `of` (each position's group) in a draw with `counts`,
+/// each repeated as often as its group was drawn, in position order.
+fn expand(counts: &[usize], of: &[usize]) -> Vec<usize> {
+    let mut idx = Vec::new();
+    for (i, &g) in of.iter().enumerate() {
+        idx.extend(std::iter::repeat_n(i, counts[g]));
+    }
+    idx
+}
+
+/// A cluster-bootstrap resample of positions whose groups are `of` (any
+/// group indices): the distinct groups drawn with replacement, redrawn
+/// until the resample holds at least `min` positions (and, with labels
+/// `y`, both classes); `None` after [`MAX_DRAWS`] draws.
+pub(crate) fn group_resample(
+    rng: &mut Xoshiro256PlusPlus,
+    of: &[usize],
+    y: Option<&[bool]>,
+    min: usize,
+) -> Option<Vec<usize>> {
+    let mut distinct: Vec<usize> = of.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let dense: Vec<usize> = of
+        .iter()
+        .map(|g| distinct.binary_search(g).unwrap_or(0))
+        .collect();
+    for _ in 0..MAX_DRAWS {
+        let idx = expand(&draw_groups(rng, distinct.len()), &dense);
+        let both = y.is_none_or(|y| has_both(&idx, y));
+        if idx.len() >= min && both {
+            return Some(idx);
+        }
+    }
+    None
+}
+
+fn has_both(idx: &[usize], y: &[bool]) -> bool {
+    let pos = idx.iter().filter(|&&i| y[i]).count();
+    pos > 0 && pos < idx.len()
+}
+
+/// Replicate b's cluster-bootstrap draw for every arm: one draw of the
+/// cohort's groups, each arm's positions (into its rows) of the drawn
+/// groups, redrawn until every arm holds both classes.
+fn joint_group_draws(c: &Cohort, replicates: usize, seed: u64) -> Result<Vec<Vec<Vec<usize>>>> {
+    let Some((labels, of_row)) = &c.groups else {
+        return Err(Error::Fit(
+            "internal: a cluster bootstrap without groups".into(),
+        ));
+    };
+    let of: Vec<Vec<usize>> = c
+        .arms
+        .iter()
+        .map(|d| d.rows.iter().map(|&r| of_row[r]).collect())
+        .collect();
+    (0..replicates)
+        .map(|b| {
+            let mut rng = replicate_rng(seed ^ 0x6c05_7e12, b);
+            let mut failed = 0;
+            for _ in 0..MAX_DRAWS {
+                let counts = draw_groups(&mut rng, labels.len());
+                let per_arm: Vec<Vec<usize>> = of.iter().map(|o| expand(&counts, o)).collect();
+                match (0..per_arm.len()).find(|&a| !has_both(&per_arm[a], &c.arms[a].y)) {
+                    None => return Ok(per_arm),
+                    Some(a) => failed = a,
+                }
+            }
+            Err(Error::Fit(format!(
+                "arm `{}`: no cluster-bootstrap resample of the {} groups with responders and non-responders in every arm in {MAX_DRAWS} draws; use --resample-unit patients",
+                c.arms[failed].label(),
+                labels.len()
+            )))
+        })
+        .collect()
+}
+
 fn no_resample(label: &str) -> Error {
     Error::Fit(format!(
         "arm `{label}`: no bootstrap resample with both responders and non-responders in {MAX_DRAWS} draws; the arm is too small for --replicates"
@@ -61,29 +156,43 @@ pub(crate) fn add(c: &Cohort, arms: &mut [Arm], how: &TrainSpec) -> Result<()> {
         // final stages have replicates of their own (dr_learner).
         // A causal forest's intervals come from its little bags.
         Strategy::CausalForest | Strategy::AutoEffect => Ok(()),
+        _ if how.resample_groups && c.groups.is_none() => Err(Error::Fit(
+            "internal: --resample-unit groups without --group-col".into(),
+        )),
         Strategy::TLearner | Strategy::DrLearner | Strategy::XLearner => {
-            t_learner_replicates(c, arms, how.replicates, how.seed)
+            t_learner_replicates(c, arms, how.replicates, how.seed, how.resample_groups)
         }
-        Strategy::SLearner => s_learner_replicates(c, arms, how.replicates, how.seed),
+        Strategy::SLearner => {
+            s_learner_replicates(c, arms, how.replicates, how.seed, how.resample_groups)
+        }
     }
 }
 
 /// Fits `replicates` bootstrap replicates of every arm of a T-learner
-/// (`arms[a]` fitted on `c.arms[a]`) and stores them in the arms.
+/// (`arms[a]` fitted on `c.arms[a]`) and stores them in the arms; with
+/// `by_group`, a cluster bootstrap of the cohort's groups.
 pub(crate) fn t_learner_replicates(
     c: &Cohort,
     arms: &mut [Arm],
     replicates: usize,
     seed: u64,
+    by_group: bool,
 ) -> Result<()> {
+    let draws = match by_group {
+        true => Some(joint_group_draws(c, replicates, seed)?),
+        false => None,
+    };
     for (a, (arm, data)) in arms.iter_mut().zip(&c.arms).enumerate() {
         let (x, _) = arm.model_inputs(&c.frame, &data.rows)?;
         let arm_seed = crate::training::arm_seed(seed, a);
         let fitted: Result<Vec<FittedModel>> = (0..replicates)
             .into_par_iter()
             .map(|b| {
-                let mut rng = replicate_rng(arm_seed, b);
-                let idx = resample(&mut rng, &data.y).ok_or_else(|| no_resample(&data.label()))?;
+                let idx = match &draws {
+                    Some(d) => d[b][a].clone(),
+                    None => resample(&mut replicate_rng(arm_seed, b), &data.y)
+                        .ok_or_else(|| no_resample(&data.label()))?,
+                };
                 let xb = x.select(Axis(0), &idx);
                 let yb: Vec<bool> = idx.iter().map(|&i| data.y[i]).collect();
                 arm.algorithm
@@ -97,12 +206,14 @@ pub(crate) fn t_learner_replicates(
 }
 
 /// Fits `replicates` bootstrap replicates of an S-learner's one model
-/// (resampling within each arm) and stores them in every arm.
+/// (resampling within each arm, or the cohort's groups with `by_group`)
+/// and stores them in every arm.
 pub(crate) fn s_learner_replicates(
     c: &Cohort,
     arms: &mut [Arm],
     replicates: usize,
     seed: u64,
+    by_group: bool,
 ) -> Result<()> {
     let Some(first) = arms.first() else {
         return Ok(());
@@ -122,13 +233,22 @@ pub(crate) fn s_learner_replicates(
     let xs = ndarray::concatenate(Axis(0), &views)
         .map_err(|e| Error::Fit(format!("internal: S-learner inputs: {e}")))?;
     let algorithm = first.algorithm.clone();
+    let draws = match by_group {
+        true => Some(joint_group_draws(c, replicates, seed)?),
+        false => None,
+    };
     let fitted: Result<Vec<FittedModel>> = (0..replicates)
         .into_par_iter()
         .map(|b| {
             let mut rng = replicate_rng(seed, b);
             let mut idx = Vec::with_capacity(y_all.len());
             for (a, data) in c.arms.iter().enumerate() {
-                let part = resample(&mut rng, &data.y).ok_or_else(|| no_resample(&data.label()))?;
+                let part = match &draws {
+                    Some(d) => d[b][a].clone(),
+                    None => {
+                        resample(&mut rng, &data.y).ok_or_else(|| no_resample(&data.label()))?
+                    }
+                };
                 idx.extend(part.into_iter().map(|i| offsets[a] + i));
             }
             let xb = xs.select(Axis(0), &idx);
@@ -158,5 +278,40 @@ mod tests {
         assert!(a.iter().any(|&i| y[i]) && a.iter().any(|&i| !y[i]));
         assert_ne!(a, resample(&mut replicate_rng(3, 1), &y).unwrap());
         assert!(resample(&mut replicate_rng(3, 0), &[true, true]).is_none());
+    }
+
+    /// A cluster-bootstrap resample takes every position of a drawn group
+    /// as often as the group was drawn, and draws as many groups as there
+    /// are.
+    #[test]
+    fn group_resamples_keep_groups_whole() {
+        let of = [10, 10, 10, 4, 4, 7, 7, 7, 7, 2];
+        let y = [
+            true, false, true, false, true, false, true, false, false, true,
+        ];
+        for b in 0..50 {
+            let idx = group_resample(&mut replicate_rng(5, b), &of, Some(&y), 2).unwrap();
+            let mut per_group = std::collections::BTreeMap::<usize, Vec<usize>>::new();
+            for &i in &idx {
+                per_group.entry(of[i]).or_default().push(i);
+            }
+            let mut drawn = 0;
+            for (g, members) in per_group {
+                let size = of.iter().filter(|&&x| x == g).count();
+                assert_eq!(members.len() % size, 0, "group {g} split in replicate {b}");
+                drawn += members.len() / size;
+                for i in (0..of.len()).filter(|&i| of[i] == g) {
+                    assert_eq!(
+                        members.iter().filter(|&&m| m == i).count(),
+                        members.len() / size
+                    );
+                }
+            }
+            assert_eq!(drawn, 4);
+            assert!(has_both(&idx, &y));
+        }
+        // One group: the resample is always the whole set.
+        let one = group_resample(&mut replicate_rng(5, 0), &[3, 3, 3], None, 1).unwrap();
+        assert_eq!(one, vec![0, 1, 2]);
     }
 }

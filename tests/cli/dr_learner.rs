@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
+use crate::eval_common::ok;
 
 fn train_dr(dir: &Path, name: &str, strategy: &str, extra: &[&str]) -> PathBuf {
     let data = write(dir, "train.csv", &small_clinical(120));
@@ -446,4 +447,156 @@ fn effect_learners_use_grouped_folds() {
         assert_eq!(a["training"]["cv_groups"]["column"], "site");
         assert_ne!(a["effect"], fit("c.json", false)["effect"], "{strategy}");
     }
+}
+
+/// `--replicates` with `--group-col` are a cluster bootstrap of the groups
+/// (recorded in the bundle, said on stderr and by `inspect`), deterministic,
+/// and not the patient bootstrap that `--resample-unit patients` asks for;
+/// an arm seen at one site only, or the flag without what it needs, is
+/// refused.
+#[test]
+fn replicates_resample_groups_with_group_col() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = simulated(dir.path(), 600, 5, 4, &["--sites", "12"]);
+    let fit = |name: &str, strategy: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut c = responder();
+        c.args(["train", "--data", &data, "--target", "responder"])
+            .args(["--therapy-col", "therapy", "--strategy", strategy])
+            .args(["--cv", "3", "--seed", "3", "--replicates", "4"])
+            .args(["--group-col", "site", "--out"])
+            .arg(&out)
+            .args(extra);
+        let (_, err) = ok(&mut c);
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        (v, err, out)
+    };
+    for strategy in ["t-learner", "s-learner", "dr-learner", "x-learner"] {
+        let (g, err, model) = fit("g.json", strategy, &[]);
+        assert_eq!(
+            g["training"]["cluster_bootstrap"],
+            serde_json::json!({"column": "site", "groups": 12}),
+            "{strategy}"
+        );
+        assert!(
+            err.contains("--replicates resample the 12 groups of `site`"),
+            "{err}"
+        );
+        assert!(!err.contains("only 12 groups"), "{err}");
+        let inspected = stdout_of(responder().arg("inspect").arg(&model));
+        assert!(
+            inspected.contains("resampling the 12 groups of `site` (cluster bootstrap)"),
+            "{inspected}"
+        );
+        assert_eq!(
+            g,
+            fit("g2.json", strategy, &[]).0,
+            "{strategy}: deterministic"
+        );
+        let (p, err, _) = fit("p.json", strategy, &["--resample-unit", "patients"]);
+        assert!(
+            p["training"].get("cluster_bootstrap").is_none(),
+            "{strategy}"
+        );
+        assert!(!err.contains("resample the"), "{err}");
+        // Same models, other replicates.
+        assert_eq!(g["arms"][0]["model"], p["arms"][0]["model"], "{strategy}");
+        assert_ne!(
+            g["arms"][0]["replicates"], p["arms"][0]["replicates"],
+            "{strategy}"
+        );
+        if strategy.ends_with("r-learner") {
+            let (ge, pe) = (&g["effect"]["arms"][0], &p["effect"]["arms"][0]);
+            assert_eq!(ge["model"], pe["model"], "{strategy}");
+            assert_ne!(ge["replicates"], pe["replicates"], "{strategy}");
+        }
+    }
+    // Few groups: a warning naming the count.
+    let few = simulated(&dir.path().join("few"), 300, 5, 4, &["--sites", "4"]);
+    let mut c = responder();
+    c.args(["train", "--data", &few, "--target", "responder"])
+        .args(["--therapy-col", "therapy", "--cv", "3", "--replicates", "3"])
+        .args(["--group-col", "site", "--out"])
+        .arg(dir.path().join("few.json"));
+    let (_, err) = ok(&mut c);
+    assert!(
+        err.contains("only 4 groups of `site` for the cluster bootstrap"),
+        "{err}"
+    );
+    // An arm given at one site only cannot be measured by resampling sites.
+    let text = std::fs::read_to_string(&data).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let (therapy, site) = {
+        let h: Vec<&str> = header.split(',').collect();
+        let at = |n: &str| h.iter().position(|c| *c == n).unwrap();
+        (at("therapy"), at("site"))
+    };
+    let mut one_site = vec![header.to_string()];
+    for l in lines {
+        let mut f: Vec<String> = l.split(',').map(String::from).collect();
+        if f[therapy] == "ketamine" {
+            f[site] = "S1".into();
+        }
+        one_site.push(f.join(","));
+    }
+    let path = dir.path().join("one_site.csv");
+    std::fs::write(&path, one_site.join("\n") + "\n").unwrap();
+    let train = |extra: &[&str]| {
+        let mut c = responder();
+        c.args(["train", "--data"])
+            .arg(&path)
+            .args(["--target", "responder", "--therapy-col", "therapy"])
+            .args(["--group-col", "site", "--out"])
+            .arg(dir.path().join("o.json"))
+            .args(extra);
+        c
+    };
+    // Grouped folds would leave the arm nothing to train on (this was
+    // "cannot fit a model on 0 rows").
+    fails(
+        &mut train(&["--cv", "3"]),
+        &[
+            "arm `ketamine`: all its patients are in group `S1` of `site`",
+            "when `S1` is held out",
+        ],
+    );
+    fails(
+        &mut train(&["--cv", "0", "--replicates", "3"]),
+        &[
+            "arm `ketamine`: all its patients are in one group of `site` (`S1`)",
+            "--resample-unit patients",
+        ],
+    );
+    ok(&mut train(&[
+        "--cv",
+        "0",
+        "--replicates",
+        "3",
+        "--resample-unit",
+        "patients",
+    ]));
+    fails_usage(
+        &mut train(&["--resample-unit", "groups"]),
+        &["--resample-unit says what --replicates resample"],
+    );
+    let mut c = responder();
+    c.args([
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "responder",
+        "--therapy-col",
+        "therapy",
+    ])
+    .args([
+        "--replicates",
+        "3",
+        "--resample-unit",
+        "groups",
+        "--out",
+        "/dev/null",
+    ]);
+    fails_usage(&mut c, &["--resample-unit groups needs --group-col COL"]);
 }

@@ -92,10 +92,9 @@ pub(crate) fn train(
     replicates::add(cohort, &mut arms, how)?;
     let (effect, cross_fitted) = effect_stage(cohort, &arms, cross_fitted, how)?;
     let cross_fitted = cross_fitted.filter(|_| how.keep_cross_fitted);
-    let has_replicates = arms.iter().any(|a| !a.replicates.is_empty());
-    let holds_rows = arms.iter().any(|a| a.model.holds_training_rows());
-    let (rows, y) = cohort.labelled_rows();
+    let (_, y) = cohort.labelled_rows();
     set_sample_sizes(&mut arms, &y);
+    let training = summary(cohort, spec, how, &arms);
     Ok(Bundle {
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,
@@ -112,46 +111,54 @@ pub(crate) fn train(
         algorithm: how.algorithm_name(),
         strategy: how.strategy,
         cross_fitted,
-        training: TrainingSummary {
-            files: cohort.ds.files.clone(),
-            n_joined: cohort.ds.n_rows(),
-            n_missing_target: cohort.n_missing_target,
-            n_missing_therapy: cohort.n_missing_therapy,
-            n: arms.iter().map(|a| a.n).sum(),
-            responders: arms.iter().map(|a| a.responders).sum(),
-            seed: how.seed,
-            cv_folds: how.cv,
-            holds_patient_rows: holds_rows,
-            missing: audit::missingness(&cohort.frame, &rows),
-            leakage: audit::leakage(&cohort.frame, &rows, &y, &spec.target),
-            id_hashes: Some(id_hashes(cohort, &rows, how.seed)),
-            cv_groups: match (&spec.group_col, &cohort.groups) {
-                (Some(col), Some((labels, _))) if how.cv >= 2 => Some(crate::bundle::CvGroups {
-                    column: col.clone(),
-                    groups: labels.clone(),
-                    method: if how.cv >= labels.len() {
-                        "leave-one-group-out".into()
-                    } else {
-                        "grouped K-fold".into()
-                    },
-                }),
-                _ => None,
-            },
-            cluster_bootstrap: match (&spec.group_col, &cohort.groups) {
-                (Some(col), Some((labels, _))) if how.resample_groups && has_replicates => {
-                    Some(crate::bundle::ClusterBootstrap {
-                        column: col.clone(),
-                        groups: labels.len(),
-                    })
-                }
-                _ => None,
-            },
-        },
+        training,
         arms,
         effect,
         effect_selection,
         file: String::new(),
     })
+}
+
+/// The bundle's record of the training run.
+fn summary(cohort: &Cohort, spec: &CohortSpec, how: &TrainSpec, arms: &[Arm]) -> TrainingSummary {
+    let has_replicates = arms.iter().any(|a| !a.replicates.is_empty());
+    let holds_rows = arms.iter().any(|a| a.model.holds_training_rows());
+    let (rows, y) = cohort.labelled_rows();
+    TrainingSummary {
+        files: cohort.ds.files.clone(),
+        n_joined: cohort.ds.n_rows(),
+        n_missing_target: cohort.n_missing_target,
+        n_missing_therapy: cohort.n_missing_therapy,
+        n: arms.iter().map(|a| a.n).sum(),
+        responders: arms.iter().map(|a| a.responders).sum(),
+        seed: how.seed,
+        cv_folds: how.cv,
+        holds_patient_rows: holds_rows,
+        missing: audit::missingness(&cohort.frame, &rows),
+        leakage: audit::leakage(&cohort.frame, &rows, &y, &spec.target),
+        id_hashes: Some(id_hashes(cohort, &rows, how.seed)),
+        cv_groups: match (&spec.group_col, &cohort.groups) {
+            (Some(col), Some((labels, _))) if how.cv >= 2 => Some(crate::bundle::CvGroups {
+                column: col.clone(),
+                groups: labels.clone(),
+                method: if how.cv >= labels.len() {
+                    "leave-one-group-out".into()
+                } else {
+                    "grouped K-fold".into()
+                },
+            }),
+            _ => None,
+        },
+        cluster_bootstrap: match (&spec.group_col, &cohort.groups) {
+            (Some(col), Some((labels, _))) if how.resample_groups && has_replicates => {
+                Some(crate::bundle::ClusterBootstrap {
+                    column: col.clone(),
+                    groups: labels.len(),
+                })
+            }
+            _ => None,
+        },
+    }
 }
 
 /// The DR- or X-learner's final stage (nothing for the other strategies), and

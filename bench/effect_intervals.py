@@ -27,6 +27,7 @@ LEARNERS = {
     "s-learner logistic c=0.05": ["--strategy", "s-learner", "--algorithm", "logistic", "--param", "c=0.05"],
     "auto-effect auto": ["--strategy", "auto-effect", "--algorithm", "auto"],
     "causal-forest auto": ["--strategy", "causal-forest", "--algorithm", "auto"],
+    "causal-forest none auto": ["--strategy", "causal-forest", "--forest-offset", "none", "--algorithm", "auto"],
     "x-learner auto": ["--strategy", "x-learner", "--algorithm", "auto"],
     "dr-learner auto": ["--strategy", "dr-learner", "--algorithm", "auto"],
     "dr-learner lasso a=0.01": ["--strategy", "dr-learner", "--algorithm", "elastic-net", "--param", "alpha=0.01",
@@ -53,8 +54,8 @@ def one(seed, name, extra, reps, work):
     model = os.path.join(work, f"m{seed}_{abs(hash(name))}.json")
     run("train", "-q", "--data", os.path.join(c, "train.csv"), "--genotypes", os.path.join(c, "genotypes.csv"),
         "--target", "responder", "--therapy-col", "therapy", "--seed", "7",
-        # A causal forest's intervals come from its little bags, not replicates.
-        *([] if "causal-forest" in extra else ["--replicates", str(reps)]),
+        # A plain causal forest's intervals come from its little bags, not replicates.
+        *([] if "none" in extra else ["--replicates", str(reps)]),
         "--out", model, *extra)
     out = os.path.join(work, "scored.csv")
     run("score", "--model", model, "--data", os.path.join(c, "test.csv"), "--genotypes",

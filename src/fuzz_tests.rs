@@ -144,6 +144,7 @@ fn bundles(data: &str, geno: &str) -> Vec<(String, Value)> {
             resample_groups: false,
             control: effect_strategy.then_some(1),
             forest_trees: 4,
+            forest_offset: true,
         };
         let b = train(&cohort, &s, &how, &|| {}).unwrap();
         let json = b.to_json().unwrap();

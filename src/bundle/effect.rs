@@ -157,6 +157,10 @@ pub(crate) struct ArmForest {
     pub(crate) arm: usize,
     /// The forest on the control arm's pipeline outputs.
     pub(crate) forest: CausalForest,
+    /// Whether the forest estimates the correction of the T-learner's
+    /// effect μ_a − μ_c (`--forest-offset t-learner`), not the effect.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) t_learner_offset: bool,
 }
 
 impl EffectModel {
@@ -164,7 +168,8 @@ impl EffectModel {
     /// causal forest, its little bags.
     pub(crate) fn replicates(&self) -> usize {
         match self.forests.first() {
-            Some(f) => f.forest.trees.len() / GROUP,
+            Some(f) if !f.t_learner_offset => f.forest.trees.len() / GROUP,
+            Some(_) => 0,
             None => self.arms.first().map_or(0, |e| e.replicates.len()),
         }
     }
@@ -185,14 +190,26 @@ impl EffectModel {
         out
     }
 
+    /// Whether the forests correct the T-learner's effect.
+    pub(crate) fn forest_offset(&self) -> bool {
+        self.forests.first().is_some_and(|f| f.t_learner_offset)
+    }
+
     /// Replaces the probabilities of every non-control arm in `p` (one
     /// vector per arm) with p under control + the arm's effect at `z`,
-    /// kept within [0, 1] (a causal forest's effect is its own; the DR- and
-    /// X-learner's correct the T-learner's).
+    /// kept within [0, 1] (a causal forest's effect is its own, or with
+    /// `t_learner_offset` a correction of the T-learner's, as the DR- and
+    /// X-learner's are).
     pub(crate) fn apply(&self, z: ArrayView2<f64>, p: &mut [Vec<f64>], offset: usize) {
         for f in &self.forests {
             for (i, (t, _)) in f.forest.predict(z).into_iter().enumerate() {
-                p[f.arm][offset + i] = (p[self.control][offset + i] + t).clamp(0.0, 1.0);
+                let (c, r) = (self.control, offset + i);
+                let tau_t = if f.t_learner_offset {
+                    p[f.arm][r] - p[c][r]
+                } else {
+                    0.0
+                };
+                p[f.arm][r] = (p[c][r] + tau_t + t).clamp(0.0, 1.0);
             }
         }
         let props = self.propensities(z);

@@ -527,8 +527,8 @@ impl Bundle {
     /// for a DR-learner, its final stage's.
     pub(crate) fn replicate_count(&self) -> usize {
         match &self.effect {
-            Some(e) => e.replicates(),
-            None => self.arms.first().map_or(0, |a| a.replicates.len()),
+            Some(e) if !e.forest_offset() => e.replicates(),
+            _ => self.arms.first().map_or(0, |a| a.replicates.len()),
         }
     }
 

@@ -195,8 +195,14 @@ impl Bundle {
                     .map_err(|m| format!("`effect.forests[{j}].forest.trees[{b}]`: {m}"))?;
             }
         }
-        if !self.arms[0].replicates.is_empty() {
-            return Err("a causal forest's arms have no `replicates` (its intervals come from its little bags)".into());
+        let offset = e.forests[0].t_learner_offset;
+        if e.forests.iter().any(|f| f.t_learner_offset != offset) {
+            return Err(
+                "`effect.forests[].t_learner_offset` must be the same for every forest".into(),
+            );
+        }
+        if !offset && !self.arms[0].replicates.is_empty() {
+            return Err("a causal forest without `t_learner_offset` has no `replicates` in its arms (its intervals come from its little bags)".into());
         }
         Ok(())
     }

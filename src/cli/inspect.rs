@@ -106,6 +106,10 @@ pub(crate) struct Summary {
     pub(crate) effect: Option<String>,
     /// Bootstrap replicates stored for `score --intervals`.
     pub(crate) replicates: usize,
+    /// Whether `replicates` counts a causal forest's little bags (not
+    /// bootstrap replicates).
+    #[serde(skip)]
+    pub(crate) replicates_are_bags: bool,
     /// What the replicates resampled, when a cluster bootstrap of groups
     /// (`groups of COLUMN (N)`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -263,6 +267,10 @@ pub(crate) fn summarise(file: &str, b: &Bundle) -> Summary {
         strategy: b.strategy.as_str().to_string(),
         effect: describe_effect(b),
         replicates: b.replicate_count(),
+        replicates_are_bags: b
+            .effect
+            .as_ref()
+            .is_some_and(|e| !e.forests.is_empty() && !e.forest_offset()),
         resampled: b.training.cluster_bootstrap.as_ref().map(|c| {
             format!(
                 "the {} groups of `{}` (cluster bootstrap)",
@@ -343,7 +351,7 @@ fn text(s: &Summary) -> String {
         line("chosen by", e.clone());
     }
     if s.replicates > 0 {
-        let what = if s.strategy == "causal-forest" {
+        let what = if s.strategy == "causal-forest" && s.replicates_are_bags {
             "little bags of 2 trees"
         } else {
             "bootstrap replicates"
@@ -418,10 +426,16 @@ fn describe_effect(b: &Bundle) -> Option<String> {
     let arms = b.arm_names();
     let forests = e.forests.iter().map(|f| {
         format!(
-            "`{}` causal forest ({} trees, min node {})",
+            "`{}` causal forest ({} trees, min node{})",
             arms[f.arm],
             f.forest.trees.len(),
-            f.forest.params.min_node
+            match f.t_learner_offset {
+                true => format!(
+                    " {}, correcting the T-learner's effect",
+                    f.forest.params.min_node
+                ),
+                false => format!(" {}", f.forest.params.min_node),
+            }
         )
     });
     let parts: Vec<String> = e

@@ -369,9 +369,17 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
 fn effect_notes(bundle: &Bundle, c: &Config, undecided: &AtomicUsize, ui: &Ui) {
     if let Some(control) = c.control {
         let n = bundle.replicate_count();
+        let plain_forest = bundle
+            .effect
+            .as_ref()
+            .is_some_and(|e| !e.forests.is_empty() && !e.forest_offset());
         let source = match &bundle.effect {
-            Some(e) if !e.forests.is_empty() => format!(
+            Some(e) if plain_forest => format!(
                 "the causal forest's little-bags variance ({n} groups of 2 trees)"
+            ),
+            Some(e) if !e.forests.is_empty() => format!(
+                "{n} bootstrap replicates of the outcome models plus the causal forest's little-bags variance of its correction ({} groups of 2 trees)",
+                e.forests[0].forest.trees.len() / crate::models::causal_forest::GROUP
             ),
             Some(_) => format!(
                 "{n} bootstrap replicates of the outcome models plus {n} of the effect model's final stage (drawn separately)"
@@ -379,7 +387,7 @@ fn effect_notes(bundle: &Bundle, c: &Config, undecided: &AtomicUsize, ui: &Ui) {
             None => format!("{n} bootstrap replicates of the learner"),
         };
         let source = match &bundle.training.cluster_bootstrap {
-            Some(cb) if bundle.effect.as_ref().is_none_or(|e| e.forests.is_empty()) => format!(
+            Some(cb) if !plain_forest => format!(
                 "{source}, resampling the {} groups of `{}`",
                 cb.groups, cb.column
             ),
@@ -389,13 +397,9 @@ fn effect_notes(bundle: &Bundle, c: &Config, undecided: &AtomicUsize, ui: &Ui) {
             "effects against `{}` with 95% intervals from {source} (they reflect its variance, not its bias)",
             bundle.arms[control].label()
         ));
-        if bundle
-            .effect
-            .as_ref()
-            .is_some_and(|e| !e.forests.is_empty())
-        {
+        if plain_forest {
             ui.warn(
-                "causal-forest intervals are narrow around effects smoothed towards the average: on simulated cohorts they covered 30-42% of the true effects (bench/effect_intervals.py); use a T-, DR- or X-learner with --replicates for intervals to act on",
+                "causal-forest intervals are narrow around effects smoothed towards the average: on simulated cohorts they covered 30-42% of the true effects (bench/effect_intervals.py); use --forest-offset t-learner (the default) or a T-, DR- or X-learner with --replicates for intervals to act on",
             );
         }
     }

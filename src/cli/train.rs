@@ -107,6 +107,15 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = count(40, 100_000))]
     pub(crate) forest_trees: usize,
 
+    /// What each causal forest estimates: `t-learner` (the correction of
+    /// the T-learner's effect μ_arm − μ_control from the outcome models, as
+    /// the DR-learner's lasso; --replicates then give the outcome models'
+    /// part of the interval) or `none` (the effect itself, as grf's
+    /// causal_forest; its intervals come from its little bags alone).
+    /// Example: --forest-offset none
+    #[arg(long, value_enum, value_name = "OFFSET", default_value = "t-learner")]
+    pub(crate) forest_offset: ForestOffset,
+
     /// Where to write the model bundle (JSON). Example: --out model.json
     #[arg(long, value_name = "MODEL.json")]
     pub(crate) out: PathBuf,
@@ -130,6 +139,15 @@ fn keeps_rows(name: &str, params: &[String]) -> bool {
             && params.iter().any(|p| {
                 p.replace(' ', "") == "kernel=gaussian" || p.replace(' ', "") == "kernel=rbf"
             }))
+}
+
+/// `--forest-offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ForestOffset {
+    /// The forest corrects the T-learner's effect.
+    TLearner,
+    /// The forest estimates the effect itself.
+    None,
 }
 
 /// `--resample-unit`.
@@ -222,9 +240,10 @@ impl Args {
                     "--strategy {name} needs --cv of at least 2 for its cross-fitted outcome models"
                 )));
             }
-            if self.strategy == Strategy::CausalForest && self.replicates > 0 {
+            let plain_forest = self.forest_offset == ForestOffset::None;
+            if self.strategy == Strategy::CausalForest && plain_forest && self.replicates > 0 {
                 return Err(Error::usage(
-                    "--replicates is not used by --strategy causal-forest: its intervals come from its little bags of trees",
+                    "--replicates is not used by --strategy causal-forest with --forest-offset none: its intervals come from its little bags of trees",
                 ));
             }
         } else if self.control.is_some() {
@@ -246,6 +265,7 @@ impl Args {
                 resample_groups,
                 control: None,
                 forest_trees: self.forest_trees.div_ceil(2) * 2,
+                forest_offset: self.forest_offset == ForestOffset::TLearner,
             },
             out: self.out.clone(),
         })

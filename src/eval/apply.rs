@@ -406,12 +406,25 @@ pub(crate) fn replicate_sds(
     // p[a][b]: replicate b's predictions under arm a (for a DR-learner,
     // replicate b's effect against control, 0 for the control itself).
     let p = match &bundle.effect {
+        Some(effect) if !effect.forests.is_empty() && !effect.forest_offset() => {
+            return forest_sds(bundle, effect, frame, rows, None)
+        }
         Some(effect) if !effect.forests.is_empty() => {
-            return forest_sds(bundle, effect, frame, rows)
+            // The T-learner's part from the outcome models' replicates,
+            // the correction's from the little bags.
+            let t = pair_sds(&arm_replicates(bundle, frame, rows, reps)?, k, n, reps);
+            return forest_sds(bundle, effect, frame, rows, Some(t));
         }
         Some(effect) => effect_replicates(bundle, effect, frame, rows)?,
         None => arm_replicates(bundle, frame, rows, reps)?,
     };
+    Ok(pair_sds(&p, k, n, reps))
+}
+
+/// For every pair of the `k` arms (in [`pair_index`] order), each of the
+/// `n` patients' SD over `reps` replicates `p[arm][replicate][patient]`
+/// of the difference.
+fn pair_sds(p: &[Vec<Vec<f64>>], k: usize, n: usize, reps: usize) -> Vec<Vec<f64>> {
     let mut out = Vec::with_capacity(k * k.saturating_sub(1) / 2);
     let mut d = vec![0.0; reps];
     for a in 0..k {
@@ -429,19 +442,22 @@ pub(crate) fn replicate_sds(
             out.push(sd);
         }
     }
-    Ok(out)
+    out
 }
 
 /// Pair SDs of a causal-forest bundle: the little-bags variance of each
 /// arm's effect against the control; for two non-control arms, the sum of
 /// their variances. Both forests use the control's patients, so their
 /// errors are positively correlated and the sum overstates the variance of
-/// the difference: that interval is conservative.
+/// the difference: that interval is conservative. With `t_sds` (a forest
+/// correcting the T-learner's effect) each pair's variance also has the
+/// T-learner effect's bootstrap variance (the two are taken as independent).
 fn forest_sds(
     bundle: &Bundle,
     effect: &crate::bundle::EffectModel,
     frame: &Frame,
     rows: &[usize],
+    t_sds: Option<Vec<Vec<f64>>>,
 ) -> Result<Vec<Vec<f64>>> {
     let k = bundle.arms.len();
     let mut var = vec![Vec::with_capacity(rows.len()); k];
@@ -455,11 +471,13 @@ fn forest_sds(
     let mut out = Vec::with_capacity(k * k.saturating_sub(1) / 2);
     for a in 0..k {
         for b in a + 1..k {
+            let t = t_sds.as_ref().map(|t| &t[pair_index(k, a, b)]);
             out.push(
                 var[a]
                     .iter()
                     .zip(&var[b])
-                    .map(|(x, y)| (x + y).sqrt())
+                    .enumerate()
+                    .map(|(i, (x, y))| (x + y + t.map_or(0.0, |t| t[i] * t[i])).sqrt())
                     .collect(),
             );
         }

@@ -91,6 +91,8 @@ pub(crate) struct DrInputs<'a> {
     pub(crate) resample_groups: bool,
     /// Trees of each causal forest.
     pub(crate) forest_trees: usize,
+    /// Whether each forest corrects the T-learner's effect.
+    pub(crate) forest_offset: bool,
 }
 
 /// The training patients in the order of the cross-fitted predictions
@@ -206,9 +208,10 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
             Kind::Forest => {
                 let (forest, tau) = forest_stage(z.view(), patients, mu, e, (a, cc), inp)?;
                 forests.push(forest);
-                // The forest's effect is its own, not a correction.
+                // The forest's effect is its own, or a correction of τ_T.
                 for (i, t) in tau.iter().enumerate() {
-                    cross.p[a][i] = (mu[cc][i] + t).clamp(0.0, 1.0);
+                    let base = if inp.forest_offset { tau_t[i] } else { 0.0 };
+                    cross.p[a][i] = (mu[cc][i] + base + t).clamp(0.0, 1.0);
                 }
                 continue;
             }
@@ -446,8 +449,12 @@ pub(crate) const FOREST_MIN_NODE: usize = 20;
 /// W = 1{received a}, ê = e_a / (e_a + e_c) (clipped), m̂ = ê μ_a + (1 − ê)
 /// μ_c from the cross-fitted models, and the forest on Ỹ = y − m̂, W̃ = W − ê
 /// (Athey et al. 2019's orthogonalisation, as grf's `causal_forest` with
-/// `Y.hat` and `W.hat`). Returns the forest and every patient's effect: the
-/// pair's out-of-bag, the others' from the whole forest.
+/// `Y.hat` and `W.hat`). With `forest_offset` the outcome residual is also
+/// less τ_T·W̃ (τ_T = μ_a − μ_c), so the forest estimates τ − τ_T: the
+/// R-learner loss (Nie & Wager 2021) with the T-learner's effect as offset,
+/// as the DR- and X-learner's lasso. Returns the forest and every patient's
+/// effect (or correction): the pair's out-of-bag, the others' from the
+/// whole forest.
 fn forest_stage(
     z: ArrayView2<f64>,
     patients: &[(usize, usize, bool)],
@@ -468,7 +475,12 @@ fn forest_stage(
             .clamp(PROPENSITY_FLOOR, 1.0 - PROPENSITY_FLOOR);
         let m = eh * mu[a][i] + (1.0 - eh) * mu[cc][i];
         let w = if patients[i].1 == a { 1.0 } else { 0.0 };
-        yr.push(if patients[i].2 { 1.0 } else { 0.0 } - m);
+        let tau_t = if inp.forest_offset {
+            mu[a][i] - mu[cc][i]
+        } else {
+            0.0
+        };
+        yr.push(if patients[i].2 { 1.0 } else { 0.0 } - m - tau_t * (w - eh));
         wr.push(w - eh);
     }
     let zp = z.select(Axis(0), &pair);
@@ -492,7 +504,12 @@ fn forest_stage(
             tau[i] = oob[j];
         }
     }
-    Ok((ArmForest { arm: a, forest }, tau))
+    let forest = ArmForest {
+        arm: a,
+        forest,
+        t_learner_offset: inp.forest_offset,
+    };
+    Ok((forest, tau))
 }
 
 /// Each patient's doubly robust pseudo-outcome for arm `a` against the

@@ -51,6 +51,9 @@ pub(crate) struct TrainSpec {
     pub(crate) control: Option<usize>,
     /// Trees of each causal forest.
     pub(crate) forest_trees: usize,
+    /// Whether each causal forest corrects the T-learner's effect
+    /// (`--forest-offset t-learner`) rather than estimating the effect.
+    pub(crate) forest_offset: bool,
 }
 
 impl TrainSpec {
@@ -187,6 +190,7 @@ fn effect_stage(
                 replicates: how.replicates,
                 resample_groups: how.resample_groups,
                 forest_trees: how.forest_trees,
+                forest_offset: how.forest_offset,
             })?;
             Ok((Some(effect), Some(cross)))
         }
@@ -277,6 +281,7 @@ fn choose_effect(
         replicates: 0,
         resample_groups: false,
         forest_trees: how.forest_trees,
+        forest_offset: how.forest_offset,
     };
     let s_alg = match &how.method {
         Method::Fixed(a) => a.clone(),

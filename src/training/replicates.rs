@@ -155,6 +155,11 @@ pub(crate) fn add(c: &Cohort, arms: &mut [Arm], how: &TrainSpec) -> Result<()> {
         // The DR- and X-learner's outcome models are a T-learner's; their
         // final stages have replicates of their own (dr_learner).
         // A causal forest's intervals come from its little bags.
+        // One that corrects the T-learner's effect adds the outcome
+        // models' replicates to them.
+        Strategy::CausalForest if how.forest_offset => {
+            t_learner_replicates(c, arms, how.replicates, how.seed, how.resample_groups)
+        }
         Strategy::CausalForest | Strategy::AutoEffect => Ok(()),
         _ if how.resample_groups && c.groups.is_none() => Err(Error::Fit(
             "internal: --resample-unit groups without --group-col".into(),

@@ -200,7 +200,14 @@ fn dr_learner_refuses_what_its_cross_fitting_cannot_do() {
 #[test]
 fn causal_forest_bundle_intervals_and_refusals() {
     let dir = tempfile::tempdir().unwrap();
-    let flags = ["--control", "B", "--forest-trees", "41"];
+    let flags = [
+        "--control",
+        "B",
+        "--forest-trees",
+        "41",
+        "--forest-offset",
+        "none",
+    ];
     let a = train_dr(dir.path(), "a.json", "causal-forest", &flags);
     let b = train_dr(dir.path(), "b.json", "causal-forest", &flags);
     let bytes = std::fs::read(&a).unwrap();
@@ -210,6 +217,7 @@ fn causal_forest_bundle_intervals_and_refusals() {
     let forests = v["effect"]["forests"].as_array().unwrap();
     assert_eq!(forests.len(), 1);
     assert_eq!(forests[0]["arm"], 0);
+    assert!(forests[0].get("t_learner_offset").is_none());
     // 41 trees round up to 21 little bags of 2.
     assert_eq!(forests[0]["forest"]["trees"].as_array().unwrap().len(), 42);
     let data = dir.path().join("train.csv").display().to_string();
@@ -263,9 +271,9 @@ fn causal_forest_bundle_intervals_and_refusals() {
         responder()
             .args(["train", "--data", &data, "--target", "responder"])
             .args(["--therapy-col", "therapy", "--strategy", "causal-forest"])
-            .args(["--replicates", "5", "--out"])
+            .args(["--replicates", "5", "--forest-offset", "none", "--out"])
             .arg(dir.path().join("m.json")),
-        &["--replicates is not used by --strategy causal-forest"],
+        &["--replicates is not used by --strategy causal-forest with --forest-offset none"],
     );
     // Fewer than 20 little bags would leave patients without out-of-bag trees.
     fails_usage(
@@ -599,4 +607,154 @@ fn replicates_resample_groups_with_group_col() {
         "/dev/null",
     ]);
     fails_usage(&mut c, &["--resample-unit groups needs --group-col COL"]);
+}
+
+/// A causal forest that corrects the T-learner's effect (the default):
+/// the bundle marks it, its arms keep the outcome models' replicates, and
+/// `score --intervals` adds their variance to the forest's; without
+/// replicates it has no intervals; an edited bundle that mixes the two
+/// kinds, or gives a plain forest replicates, is refused.
+#[test]
+fn offset_causal_forest_bundle_and_intervals() {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = [
+        "--control",
+        "B",
+        "--forest-trees",
+        "41",
+        "--replicates",
+        "10",
+    ];
+    let a = train_dr(dir.path(), "a.json", "causal-forest", &flags);
+    let bytes = std::fs::read(&a).unwrap();
+    assert_eq!(
+        bytes,
+        std::fs::read(train_dr(dir.path(), "b.json", "causal-forest", &flags)).unwrap(),
+        "deterministic"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["effect"]["forests"][0]["t_learner_offset"], true);
+    assert_eq!(v["arms"][0]["replicates"].as_array().unwrap().len(), 10);
+    let data = dir.path().join("train.csv").display().to_string();
+    let score = |model: &Path, extra: &[&str]| {
+        let mut c = responder();
+        c.args(["score", "--model"])
+            .arg(model)
+            .args(["--data", &data, "--format", "csv"])
+            .args(extra);
+        c
+    };
+    let (out, err) = ok(&mut score(&a, &["--intervals"]));
+    assert!(
+        err.contains("10 bootstrap replicates of the outcome models plus the causal forest's little-bags variance of its correction (21 groups of 2 trees)"),
+        "{err}"
+    );
+    assert!(!err.contains("intervals are narrow"), "{err}");
+    // The interval is wider than the forest's alone (the plain forest
+    // fitted with the same seed has its own trees, so compare with the
+    // T-learner part): every interval holds its effect.
+    for l in out.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        let num = |i: usize| f[i].parse::<f64>().unwrap();
+        assert!(num(7) < num(6) && num(6) < num(8), "{l}");
+    }
+    let inspected = stdout_of(responder().arg("inspect").arg(&a));
+    assert!(
+        inspected.contains("correcting the T-learner's effect"),
+        "{inspected}"
+    );
+    assert!(inspected.contains("10 bootstrap replicates"), "{inspected}");
+    // Without replicates: no intervals.
+    let bare = train_dr(
+        dir.path(),
+        "c.json",
+        "causal-forest",
+        &["--control", "B", "--forest-trees", "41"],
+    );
+    fails(
+        &mut score(&bare, &["--intervals"]),
+        &["--intervals needs bootstrap replicates and the bundle has 0"],
+    );
+    ok(&mut score(&bare, &[]));
+    // Edited bundles.
+    let mut e = v.clone();
+    e["effect"]["forests"][0]["t_learner_offset"] = serde_json::json!(false);
+    let path = write(dir.path(), "edited.json", &e.to_string());
+    fails(
+        responder().args(["inspect", &path]),
+        &["a causal forest without `t_learner_offset` has no `replicates`"],
+    );
+}
+
+/// The forest's correction finds a step in the effect (B helps only when
+/// x1 > 0 and x2 > 0) that logistic outcome models, additive on the logit,
+/// miss: the effect's error on new patients is far below the T-learner's.
+#[test]
+fn forest_correction_finds_a_step_effect_the_outcome_models_miss() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut unif = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut make = |n: usize, first: usize| {
+        let mut csv = String::from("patient_id,x1,x2,x3,therapy,responder\n");
+        let mut tau = Vec::new();
+        for i in 0..n {
+            let x: Vec<f64> = (0..3).map(|_| 2.0 * unif() - 1.0).collect();
+            let b = unif() < 0.5;
+            let t = if x[0] > 0.0 && x[1] > 0.0 { 0.25 } else { -0.1 };
+            let p = 0.35 + 0.1 * x[2] + if b { t } else { 0.0 };
+            let y = unif() < p;
+            csv += &format!(
+                "Q{},{:.4},{:.4},{:.4},{},{}\n",
+                first + i,
+                x[0],
+                x[1],
+                x[2],
+                if b { "B" } else { "A" },
+                u8::from(y)
+            );
+            tau.push(t);
+        }
+        (csv, tau)
+    };
+    let (train, _) = make(3000, 0);
+    let (test, tau) = make(500, 10_000);
+    let train = write(dir.path(), "train.csv", &train);
+    let test = write(dir.path(), "test.csv", &test);
+    let mse = |strategy: &str| {
+        let model = dir.path().join(format!("{strategy}.json"));
+        let mut c = responder();
+        c.args(["train", "-q", "--data", &train, "--target", "responder"])
+            .args(["--therapy-col", "therapy", "--strategy", strategy])
+            .args(["--cv", "3", "--forest-trees", "100", "--out"])
+            .arg(&model);
+        if strategy != "t-learner" {
+            c.args(["--control", "A"]);
+        }
+        ok(&mut c);
+        let out = stdout_of(
+            responder()
+                .args(["score", "--model"])
+                .arg(&model)
+                .args(["--data", &test, "--format", "csv"]),
+        );
+        let mut lines = out.lines();
+        let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let at = |n: &str| head.iter().position(|c| *c == n).unwrap();
+        let (id, pa, pb) = (at("patient_id"), at("p_A"), at("p_B"));
+        let mut sum = 0.0;
+        for l in lines {
+            let f: Vec<&str> = l.split(',').collect();
+            let i: usize = f[id][1..].parse::<usize>().unwrap() - 10_000;
+            let e = f[pb].parse::<f64>().unwrap() - f[pa].parse::<f64>().unwrap();
+            sum += (e - tau[i]).powi(2);
+        }
+        sum / tau.len() as f64
+    };
+    let (t, forest) = (mse("t-learner"), mse("causal-forest"));
+    assert!(forest < 0.7 * t, "forest {forest:.5}, t-learner {t:.5}");
 }

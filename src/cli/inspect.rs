@@ -108,8 +108,7 @@ pub(crate) struct Summary {
     pub(crate) replicates: usize,
     /// Whether `replicates` counts a causal forest's little bags (not
     /// bootstrap replicates).
-    #[serde(skip)]
-    pub(crate) replicates_are_bags: bool,
+    pub(crate) replicates_are_little_bags: bool,
     /// What the replicates resampled, when a cluster bootstrap of groups
     /// (`groups of COLUMN (N)`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -267,7 +266,7 @@ pub(crate) fn summarise(file: &str, b: &Bundle) -> Summary {
         strategy: b.strategy.as_str().to_string(),
         effect: describe_effect(b),
         replicates: b.replicate_count(),
-        replicates_are_bags: b
+        replicates_are_little_bags: b
             .effect
             .as_ref()
             .is_some_and(|e| !e.forests.is_empty() && !e.forest_offset()),
@@ -351,7 +350,7 @@ fn text(s: &Summary) -> String {
         line("chosen by", e.clone());
     }
     if s.replicates > 0 {
-        let what = if s.strategy == "causal-forest" && s.replicates_are_bags {
+        let what = if s.strategy == "causal-forest" && s.replicates_are_little_bags {
             "little bags of 2 trees"
         } else {
             "bootstrap replicates"

@@ -91,9 +91,10 @@ pub(crate) struct Args {
     /// --group-col; the pipeline and the chosen algorithm are kept) and store them in the bundle, so that
     /// `score --intervals` gives a 95% interval on each patient's effect.
     /// Training takes about B more model fits per arm; 0 = none, at most
-    /// 1000. Example: --replicates 100
-    #[arg(long, value_name = "B", default_value_t = 0, value_parser = count(0, 1000))]
-    pub(crate) replicates: usize,
+    /// 1000; default 0, or 50 for --strategy causal-forest (whose
+    /// intervals need its outcome models' replicates). Example: --replicates 100
+    #[arg(long, value_name = "B", value_parser = count(0, 1000))]
+    pub(crate) replicates: Option<usize>,
 
     /// What the --replicates resample: `groups` (a cluster bootstrap of the
     /// --group-col groups, its default there: every arm takes all its
@@ -241,7 +242,8 @@ impl Args {
                 )));
             }
             let plain_forest = self.forest_offset == ForestOffset::None;
-            if self.strategy == Strategy::CausalForest && plain_forest && self.replicates > 0 {
+            if self.strategy == Strategy::CausalForest && plain_forest && self.replicates > Some(0)
+            {
                 return Err(Error::usage(
                     "--replicates is not used by --strategy causal-forest with --forest-offset none: its intervals come from its little bags of trees",
                 ));
@@ -261,30 +263,44 @@ impl Args {
                 keep_cross_fitted: !self.no_cross_fitted
                     && (self.cross_fitted || !keeps_rows(&self.algorithm, &self.params)),
                 seed: self.seed,
-                replicates: self.replicates,
+                replicates: self.replicates(),
                 resample_groups,
                 control: None,
                 forest_trees: self.forest_trees.div_ceil(2) * 2,
                 forest_offset: self.forest_offset == ForestOffset::TLearner,
+                forest_replicates: self.replicates.unwrap_or(FOREST_REPLICATES),
             },
             out: self.out.clone(),
         })
     }
 }
 
+/// Bootstrap replicates a causal forest that corrects the T-learner's
+/// effect fits by default: its intervals need the outcome models' spread.
+pub(crate) const FOREST_REPLICATES: usize = 50;
+
 impl Args {
+    /// `--replicates`, or its default: [`FOREST_REPLICATES`] for a causal
+    /// forest that corrects the T-learner's effect, else 0.
+    fn replicates(&self) -> usize {
+        let offset_forest =
+            self.strategy == Strategy::CausalForest && self.forest_offset == ForestOffset::TLearner;
+        self.replicates
+            .unwrap_or(if offset_forest { FOREST_REPLICATES } else { 0 })
+    }
+
     /// Whether the replicates are a cluster bootstrap of the groups.
     fn resample_groups(&self) -> Result<bool> {
         let grouped = self.data.group_col.is_some();
         match self.resample_unit {
-            Some(_) if self.replicates == 0 => Err(Error::usage(
+            Some(_) if self.replicates() == 0 => Err(Error::usage(
                 "--resample-unit says what --replicates resample; give --replicates B",
             )),
             Some(ResampleUnit::Groups) if !grouped => Err(Error::usage(
                 "--resample-unit groups needs --group-col COL (the groups to resample)",
             )),
             Some(ResampleUnit::Patients) => Ok(false),
-            _ => Ok(grouped && self.replicates > 0),
+            _ => Ok(grouped),
         }
     }
 }
@@ -299,7 +315,14 @@ const FEW_GROUPS: usize = 10;
 /// must come from at least two groups (one group is always resampled
 /// whole, so its arm's model would never vary); warns with few groups.
 fn check_cluster_bootstrap(cohort: &Cohort, how: &TrainSpec, column: &str, ui: &Ui) -> Result<()> {
-    let Some((labels, _)) = cohort.groups.as_ref().filter(|_| how.resample_groups) else {
+    // auto-effect may choose a causal forest, which fits replicates.
+    let may_replicate = how.replicates > 0
+        || (how.strategy == Strategy::AutoEffect && how.forest_offset && how.forest_replicates > 0);
+    let Some((labels, _)) = cohort
+        .groups
+        .as_ref()
+        .filter(|_| how.resample_groups && may_replicate)
+    else {
         return Ok(());
     };
     if let Some((arm, group)) = cohort.single_group_arm() {

@@ -54,6 +54,9 @@ pub(crate) struct TrainSpec {
     /// Whether each causal forest corrects the T-learner's effect
     /// (`--forest-offset t-learner`) rather than estimating the effect.
     pub(crate) forest_offset: bool,
+    /// The replicates such a forest fits when `auto-effect` chooses it
+    /// (`--replicates`, else its default for the causal forest).
+    pub(crate) forest_replicates: usize,
 }
 
 impl TrainSpec {
@@ -237,9 +240,17 @@ fn resolve_strategy(
         .min_by(|a, b| a.loss.total_cmp(&b.loss));
     let strategy = best.map_or(Strategy::TLearner, |c| c.strategy);
     let s_chosen = strategy == Strategy::SLearner;
+    // A causal forest's intervals: its outcome models' replicates when it
+    // corrects the T-learner's effect, its little bags otherwise.
+    let replicates = match strategy {
+        Strategy::CausalForest if how.forest_offset => how.forest_replicates,
+        Strategy::CausalForest => 0,
+        _ => how.replicates,
+    };
     Ok(Resolved {
         how: TrainSpec {
             strategy,
+            replicates,
             // The S-learner's one model has a fixed algorithm.
             method: if s_chosen {
                 Method::Fixed(s_alg)

@@ -106,39 +106,80 @@ fn has_both(idx: &[usize], y: &[bool]) -> bool {
     pos > 0 && pos < idx.len()
 }
 
-/// Replicate b's cluster-bootstrap draw for every arm: one draw of the
-/// cohort's groups, each arm's positions (into its rows) of the drawn
-/// groups, redrawn until every arm holds both classes.
-fn joint_group_draws(c: &Cohort, replicates: usize, seed: u64) -> Result<Vec<Vec<Vec<usize>>>> {
+/// A cluster bootstrap's draws: each replicate's group counts (one draw
+/// for every arm), and each arm's group of each of its rows. Only the
+/// counts are kept (replicates × groups), so memory does not grow with
+/// replicates × patients; [`GroupDraws::arm`] expands one when it is fitted.
+struct GroupDraws {
+    counts: Vec<Vec<usize>>,
+    of: Vec<Vec<usize>>,
+}
+
+impl GroupDraws {
+    /// Replicate b's positions into arm a's rows.
+    fn arm(&self, b: usize, a: usize) -> Vec<usize> {
+        expand(&self.counts[b], &self.of[a])
+    }
+}
+
+/// Replicate b's cluster-bootstrap draw of the cohort's groups, redrawn
+/// until every arm holds both classes (checked from each group's class
+/// counts in the arm).
+fn joint_group_draws(c: &Cohort, replicates: usize, seed: u64) -> Result<GroupDraws> {
     let Some((labels, of_row)) = &c.groups else {
         return Err(Error::Fit(
             "internal: a cluster bootstrap without groups".into(),
         ));
     };
+    let g = labels.len();
     let of: Vec<Vec<usize>> = c
         .arms
         .iter()
         .map(|d| d.rows.iter().map(|&r| of_row[r]).collect())
         .collect();
-    (0..replicates)
+    // (responders, non-responders) of each group in each arm.
+    let classes: Vec<Vec<(usize, usize)>> = c
+        .arms
+        .iter()
+        .zip(&of)
+        .map(|(d, o)| {
+            let mut n = vec![(0, 0); g];
+            for (&grp, &y) in o.iter().zip(&d.y) {
+                if y {
+                    n[grp].0 += 1;
+                } else {
+                    n[grp].1 += 1;
+                }
+            }
+            n
+        })
+        .collect();
+    let both = |counts: &[usize], n: &[(usize, usize)]| {
+        let (mut pos, mut neg) = (0, 0);
+        for (k, &(p, q)) in counts.iter().zip(n) {
+            pos += k * p;
+            neg += k * q;
+        }
+        pos > 0 && neg > 0
+    };
+    let counts = (0..replicates)
         .map(|b| {
             let mut rng = replicate_rng(seed ^ 0x6c05_7e12, b);
             let mut failed = 0;
             for _ in 0..MAX_DRAWS {
-                let counts = draw_groups(&mut rng, labels.len());
-                let per_arm: Vec<Vec<usize>> = of.iter().map(|o| expand(&counts, o)).collect();
-                match (0..per_arm.len()).find(|&a| !has_both(&per_arm[a], &c.arms[a].y)) {
-                    None => return Ok(per_arm),
+                let counts = draw_groups(&mut rng, g);
+                match (0..classes.len()).find(|&a| !both(&counts, &classes[a])) {
+                    None => return Ok(counts),
                     Some(a) => failed = a,
                 }
             }
             Err(Error::Fit(format!(
-                "arm `{}`: no cluster-bootstrap resample of the {} groups with responders and non-responders in every arm in {MAX_DRAWS} draws; use --resample-unit patients",
+                "arm `{}`: no cluster-bootstrap resample of the {g} groups with responders and non-responders in every arm in {MAX_DRAWS} draws; use --resample-unit patients",
                 c.arms[failed].label(),
-                labels.len()
             )))
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok(GroupDraws { counts, of })
 }
 
 fn no_resample(label: &str) -> Error {
@@ -194,7 +235,7 @@ pub(crate) fn t_learner_replicates(
             .into_par_iter()
             .map(|b| {
                 let idx = match &draws {
-                    Some(d) => d[b][a].clone(),
+                    Some(d) => d.arm(b, a),
                     None => resample(&mut replicate_rng(arm_seed, b), &data.y)
                         .ok_or_else(|| no_resample(&data.label()))?,
                 };
@@ -249,7 +290,7 @@ pub(crate) fn s_learner_replicates(
             let mut idx = Vec::with_capacity(y_all.len());
             for (a, data) in c.arms.iter().enumerate() {
                 let part = match &draws {
-                    Some(d) => d[b][a].clone(),
+                    Some(d) => d.arm(b, a),
                     None => {
                         resample(&mut rng, &data.y).ok_or_else(|| no_resample(&data.label()))?
                     }

@@ -664,12 +664,27 @@ fn offset_causal_forest_bundle_and_intervals() {
         "{inspected}"
     );
     assert!(inspected.contains("10 bootstrap replicates"), "{inspected}");
-    // Without replicates: no intervals.
+    // By default it fits 50 replicates; with --replicates 0, no intervals.
+    let dflt = train_dr(
+        dir.path(),
+        "d.json",
+        "causal-forest",
+        &["--control", "B", "--forest-trees", "41"],
+    );
+    let d: serde_json::Value = serde_json::from_slice(&std::fs::read(&dflt).unwrap()).unwrap();
+    assert_eq!(d["arms"][1]["replicates"].as_array().unwrap().len(), 50);
     let bare = train_dr(
         dir.path(),
         "c.json",
         "causal-forest",
-        &["--control", "B", "--forest-trees", "41"],
+        &[
+            "--control",
+            "B",
+            "--forest-trees",
+            "41",
+            "--replicates",
+            "0",
+        ],
     );
     fails(
         &mut score(&bare, &["--intervals"]),

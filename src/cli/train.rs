@@ -229,30 +229,7 @@ impl Args {
                 ));
             }
         }
-        if effect_strategy(self.strategy) {
-            let name = self.strategy.as_str();
-            if self.data.therapy_col.is_none() || self.data.therapy.is_some() {
-                return Err(Error::usage(format!(
-                    "--strategy {name} needs --therapy-col and all arms (no --therapy)"
-                )));
-            }
-            if self.cv < 2 {
-                return Err(Error::usage(format!(
-                    "--strategy {name} needs --cv of at least 2 for its cross-fitted outcome models"
-                )));
-            }
-            let plain_forest = self.forest_offset == ForestOffset::None;
-            if self.strategy == Strategy::CausalForest && plain_forest && self.replicates > Some(0)
-            {
-                return Err(Error::usage(
-                    "--replicates is not used by --strategy causal-forest with --forest-offset none: its intervals come from its little bags of trees",
-                ));
-            }
-        } else if self.control.is_some() {
-            return Err(Error::usage(
-                "--control chooses the control arm of --strategy dr-learner, x-learner or causal-forest (score --control sets it for --intervals)",
-            ));
-        }
+        self.check_effect_flags()?;
         let resample_groups = self.resample_groups()?;
         Ok(Config {
             cohort: self.cohort_spec(auto)?,
@@ -287,6 +264,36 @@ impl Args {
             self.strategy == Strategy::CausalForest && self.forest_offset == ForestOffset::TLearner;
         self.replicates
             .unwrap_or(if offset_forest { FOREST_REPLICATES } else { 0 })
+    }
+
+    /// The effect strategies' flags: --therapy-col with all arms, --cv ≥ 2,
+    /// no --replicates for a plain causal forest; --control only for them.
+    fn check_effect_flags(&self) -> Result<()> {
+        if effect_strategy(self.strategy) {
+            let name = self.strategy.as_str();
+            if self.data.therapy_col.is_none() || self.data.therapy.is_some() {
+                return Err(Error::usage(format!(
+                    "--strategy {name} needs --therapy-col and all arms (no --therapy)"
+                )));
+            }
+            if self.cv < 2 {
+                return Err(Error::usage(format!(
+                "--strategy {name} needs --cv of at least 2 for its cross-fitted outcome models"
+            )));
+            }
+            let plain_forest = self.forest_offset == ForestOffset::None;
+            if self.strategy == Strategy::CausalForest && plain_forest && self.replicates > Some(0)
+            {
+                return Err(Error::usage(
+                "--replicates is not used by --strategy causal-forest with --forest-offset none: its intervals come from its little bags of trees",
+            ));
+            }
+        } else if self.control.is_some() {
+            return Err(Error::usage(
+            "--control chooses the control arm of --strategy dr-learner, x-learner or causal-forest (score --control sets it for --intervals)",
+        ));
+        }
+        Ok(())
     }
 
     /// Whether the replicates are a cluster bootstrap of the groups.

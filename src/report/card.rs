@@ -110,6 +110,13 @@ pub(crate) struct ModelCard {
     pub(crate) hyperparameters: serde_json::Value,
     /// The hyper-parameters in words.
     pub(crate) hyperparameters_text: String,
+    /// The learner strategy (`t-learner`, `dr-learner`, …).
+    pub(crate) strategy: String,
+    /// The strategy in words: control arm, effect model, how it was
+    /// chosen, and the bootstrap replicates and what they resampled.
+    pub(crate) strategy_text: String,
+    /// How cross-validation formed its folds, in words.
+    pub(crate) cv_method: String,
     /// The outcome definition.
     pub(crate) outcome: String,
     /// The outcome column.
@@ -267,6 +274,17 @@ pub(crate) fn build(
         algorithm: bundle.algorithm.clone(),
         hyperparameters: hyper,
         hyperparameters_text: hyper_text,
+        strategy: bundle.strategy.as_str().to_string(),
+        strategy_text: strategy_text(bundle),
+        cv_method: match &t.cv_groups {
+            Some(g) => format!(
+                "{}: each of the {} groups of `{}` kept whole",
+                g.method,
+                g.groups.len(),
+                g.column
+            ),
+            None => "stratified by the outcome".into(),
+        },
         outcome: bundle.target.description.clone(),
         outcome_column: bundle.target.column.clone(),
         therapy_column: bundle.therapy_column.clone(),
@@ -292,6 +310,57 @@ pub(crate) fn build(
     };
     card.items = items(&card, bundle);
     card
+}
+
+/// The learner strategy in words, for item 12 and the model section.
+fn strategy_text(bundle: &Bundle) -> String {
+    use crate::bundle::Strategy;
+    let names = bundle.arm_names();
+    let control = bundle
+        .effect
+        .as_ref()
+        .and_then(|e| names.get(e.control))
+        .map_or(String::new(), |c| format!(" against `{c}`"));
+    let mut text = match bundle.strategy {
+        Strategy::TLearner => "T-learner: one model per therapy arm".to_string(),
+        Strategy::SLearner => "S-learner: one model on all arms, with therapy indicators and therapy × feature interactions".to_string(),
+        Strategy::DrLearner => format!("DR-learner{control}: per-arm outcome models, a cross-fitted propensity model, and a lasso correction of each arm's effect fitted to doubly robust pseudo-outcomes (Kennedy 2023)"),
+        Strategy::XLearner => format!("X-learner{control}: per-arm outcome models and lasso corrections fitted to the imputed effects in the arm and the control, mixed by the propensity (Künzel et al. 2019)"),
+        Strategy::CausalForest => {
+            let f = bundle.effect.as_ref().and_then(|e| e.forests.first());
+            format!(
+                "causal forest{control}: one honest forest of {} trees per arm (Athey, Tibshirani & Wager 2019) {}",
+                f.map_or(0, |f| f.forest.trees.len()),
+                if f.is_some_and(|f| f.t_learner_offset) {
+                    "correcting the T-learner's effect from per-arm outcome models"
+                } else {
+                    "estimating the effect, with little-bags variance"
+                }
+            )
+        }
+        Strategy::AutoEffect => "auto-effect".to_string(),
+    };
+    if let Some(sel) = &bundle.effect_selection {
+        text.push_str(&format!(
+            "; chosen by auto-effect with the least {} among {}",
+            sel.loss,
+            crate::error::quote_all(sel.candidates.iter().map(|c| c.strategy.as_str()))
+        ));
+    }
+    let reps = bundle.arms.first().map_or(0, |a| a.replicates.len());
+    if reps > 0 {
+        let unit = match &bundle.training.cluster_bootstrap {
+            Some(cb) => format!(
+                "resampling the {} groups of `{}` (cluster bootstrap)",
+                cb.groups, cb.column
+            ),
+            None => "resampling patients within each arm".into(),
+        };
+        text.push_str(&format!(
+            "; {reps} bootstrap replicates for the effect intervals, {unit}"
+        ));
+    }
+    text
 }
 
 fn capitalise(s: &str) -> String {
@@ -414,9 +483,14 @@ fn items(c: &ModelCard, _bundle: &Bundle) -> Vec<Item> {
         .iter()
         .find(|a| a.name == c.algorithm)
         .map_or(c.algorithm.clone(), |a| a.description.to_string());
+    let per = if c.strategy == "s-learner" {
+        "one model for all therapy arms"
+    } else {
+        "one model per therapy arm"
+    };
     let arms_text = if c.therapy_column.is_some() {
         format!(
-            "one model per therapy arm (column `{}`): {}",
+            "{per} (column `{}`): {}",
             c.therapy_column.as_deref().unwrap_or_default(),
             crate::error::quote_all(c.arms.iter().map(|a| &a.arm))
         )
@@ -425,8 +499,8 @@ fn items(c: &ModelCard, _bundle: &Bundle) -> Vec<Item> {
     };
     let cv_text = match c.arms.first().and_then(|a| a.cv_folds) {
         Some(k) => format!(
-            "stratified {k}-fold cross-validation within each arm, with the whole preprocessing pipeline refitted inside each fold (seed {}); the final model is refitted on all of the arm's patients. Results are in the internal-validation table",
-            c.seed
+            "{k}-fold cross-validation within each arm ({}), with the whole preprocessing pipeline refitted inside each fold (seed {}); the final model is refitted on all of the arm's patients. Results are in the internal-validation table",
+            c.cv_method, c.seed
         ),
         None => "none: the model was trained with `--cv 0`".to_string(),
     };
@@ -464,7 +538,7 @@ fn items(c: &ModelCard, _bundle: &Bundle) -> Vec<Item> {
         item("9b-c", "Predictor measurement", "to_fill", blank("how and when predictors were measured; blinding to the outcome")),
         item("10", "Sample size", sample_size_status(c), sample_size_text(c)),
         item("11", "Missing data", "filled", format!("patients with a missing outcome were left out ({} in training) and patients with a missing therapy ({}); missing predictor values were imputed as listed in the predictor table (single imputation with training values); {}", c.training_n_missing_target, c.training_n_missing_therapy, missing_text(c))),
-        item("12a-d", "Analytical methods", "filled", format!("{algo} ({}), {arms_text}; hyper-parameters as stored in the model; seed {}. Internal validation: {cv_text}.", c.hyperparameters_text, c.seed)),
+        item("12a-d", "Analytical methods", "filled", format!("{algo} ({}), {arms_text}; strategy: {}; hyper-parameters as stored in the model; seed {}. Internal validation: {cv_text}.", c.hyperparameters_text, c.strategy_text, c.seed)),
         item("12e-g", "Performance measures", "filled", "discrimination: AUC with a stratified-bootstrap percentile 95% CI and a DeLong CI; accuracy: Brier score, scaled Brier score, log-loss; calibration: calibration-in-the-large and calibration slope from a logistic recalibration on logit(p), observed/expected ratio, binned calibration curve; classification: sensitivity, specificity, PPV and NPV at the training prevalence, Youden-optimal threshold; clinical utility: decision-curve net benefit (Vickers & Elkin 2006) at thresholds 0.05–0.95".into()),
         item("13", "Class imbalance", "filled", "no resampling or reweighting; probabilities are those of the fitted model".into()),
         item("14", "Fairness", "to_fill", blank("approaches to assess and address fairness across groups (e.g. sex, ancestry)")),
@@ -567,10 +641,12 @@ fn md_model(c: &ModelCard, s: &mut String) {
         "- algorithm: {} ({})\n",
         c.algorithm, c.hyperparameters_text
     ));
+    s.push_str(&format!("- strategy: {}\n", c.strategy_text));
     s.push_str(&format!("- outcome: responder if {}\n", c.outcome));
     s.push_str(&format!(
         "- arms: {}\n",
         match &c.therapy_column {
+            Some(t) if c.strategy == "s-learner" => format!("one model for every value of `{t}`"),
             Some(t) => format!("one model per value of `{t}`"),
             None => "one model for all patients".into(),
         }

@@ -501,6 +501,25 @@ fn replicates_resample_groups_with_group_col() {
             fit("g2.json", strategy, &[]).0,
             "{strategy}: deterministic"
         );
+        // The model card names the strategy, the replicates' unit and the folds.
+        let card = dir.path().join(format!("card-{strategy}"));
+        ok(responder()
+            .args(["report", "--model"])
+            .arg(&model)
+            .arg("--out")
+            .arg(&card));
+        let c: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(card.join("model-card.json")).unwrap()).unwrap();
+        assert_eq!(c["strategy"], strategy);
+        let text = c["strategy_text"].as_str().unwrap();
+        assert!(
+            text.contains("4 bootstrap replicates for the effect intervals, resampling the 12 groups of `site` (cluster bootstrap)"),
+            "{text}"
+        );
+        assert_eq!(
+            c["cv_method"],
+            "grouped K-fold: each of the 12 groups of `site` kept whole"
+        );
         let (p, err, _) = fit("p.json", strategy, &["--resample-unit", "patients"]);
         assert!(
             p["training"].get("cluster_bootstrap").is_none(),

@@ -27,7 +27,8 @@ fn card_from_the_bundle_alone() {
         "responder if `responder` is 1/true/yes",
         "| sex | categorical | its own level `missing` | F, M, missing |",
         "| TMS | 199 | 105",
-        "stratified 5-fold cross-validation",
+        "5-fold cross-validation within each arm (stratified by the outcome)",
+        "- strategy: T-learner: one model per therapy arm",
     ] {
         assert!(md.contains(needle), "`{needle}` not in the card");
     }

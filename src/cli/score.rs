@@ -386,25 +386,10 @@ fn effect_notes(bundle: &Bundle, c: &Config, undecided: &AtomicUsize, ui: &Ui) {
             ),
             None => format!("{n} bootstrap replicates of the learner"),
         };
-        let forest = bundle
-            .effect
-            .as_ref()
-            .is_some_and(|e| !e.forests.is_empty());
         let source = match &bundle.training.cluster_bootstrap {
-            Some(cb) if !plain_forest => format!(
-                "{source}, {} the {} groups of `{}`{}",
-                if forest {
-                    "the replicates resampling"
-                } else {
-                    "resampling"
-                },
-                cb.groups,
-                cb.column,
-                if forest {
-                    " (the little bags resample patients)"
-                } else {
-                    ""
-                }
+            Some(cb) => format!(
+                "{source}, resampling the {} groups of `{}` whole",
+                cb.groups, cb.column
             ),
             _ => source,
         };

@@ -299,9 +299,11 @@ impl Args {
     /// Whether the replicates are a cluster bootstrap of the groups.
     fn resample_groups(&self) -> Result<bool> {
         let grouped = self.data.group_col.is_some();
+        // A causal forest's little bags resample too.
+        let forest = matches!(self.strategy, Strategy::CausalForest | Strategy::AutoEffect);
         match self.resample_unit {
-            Some(_) if self.replicates() == 0 => Err(Error::usage(
-                "--resample-unit says what --replicates resample; give --replicates B",
+            Some(_) if self.replicates() == 0 && !forest => Err(Error::usage(
+                "--resample-unit says what --replicates (or a causal forest's little bags) resample; give --replicates B",
             )),
             Some(ResampleUnit::Groups) if !grouped => Err(Error::usage(
                 "--resample-unit groups needs --group-col COL (the groups to resample)",
@@ -322,13 +324,13 @@ const FEW_GROUPS: usize = 10;
 /// must come from at least two groups (one group is always resampled
 /// whole, so its arm's model would never vary); warns with few groups.
 fn check_cluster_bootstrap(cohort: &Cohort, how: &TrainSpec, column: &str, ui: &Ui) -> Result<()> {
-    // auto-effect may choose a causal forest, which fits replicates.
-    let may_replicate = how.replicates > 0
-        || (how.strategy == Strategy::AutoEffect && how.forest_offset && how.forest_replicates > 0);
+    // A causal forest's little bags resample too (auto-effect may choose
+    // one).
+    let forest = matches!(how.strategy, Strategy::CausalForest | Strategy::AutoEffect);
     let Some((labels, _)) = cohort
         .groups
         .as_ref()
-        .filter(|_| how.resample_groups && may_replicate)
+        .filter(|_| how.resample_groups && (how.replicates > 0 || forest))
     else {
         return Ok(());
     };
@@ -338,8 +340,13 @@ fn check_cluster_bootstrap(cohort: &Cohort, how: &TrainSpec, column: &str, ui: &
         )));
     }
     let g = labels.len();
+    let what = match (how.replicates > 0, forest) {
+        (true, false) => "--replicates resample",
+        (false, _) => "the causal forest's little bags draw",
+        (true, true) => "--replicates and the causal forest's little bags resample",
+    };
     ui.info(format!(
-        "--replicates resample the {g} groups of `{column}` (cluster bootstrap; --resample-unit patients resamples patients)"
+        "{what} the {g} groups of `{column}` whole (cluster bootstrap; --resample-unit patients resamples patients)"
     ));
     if g < FEW_GROUPS {
         ui.warn(format!(

@@ -148,6 +148,66 @@ pub(crate) struct Residuals<'a> {
     pub(crate) y: &'a [f64],
     /// W̃ = W − ê(x).
     pub(crate) w: &'a [f64],
+    /// Each patient's cluster (`--group-col` group), when the little bags
+    /// draw whole clusters; patients otherwise.
+    pub(crate) clusters: Option<&'a [usize]>,
+}
+
+/// Fewest clusters the little bags can draw from: half of them per bag,
+/// and half of those again for each tree's splits.
+pub(crate) const MIN_CLUSTERS: usize = 4;
+
+/// A little bag's half-sample: without clusters, half of the patients
+/// (the items are patients); with clusters, half of the clusters, whole
+/// (the items are clusters; grf's `clusters`, without equalising the
+/// clusters' sizes). Returns the items and their patients.
+fn draw_half(
+    n: usize,
+    units: Option<&[Vec<usize>]>,
+    rng: &mut Xoshiro256PlusPlus,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut items: Vec<usize> = (0..units.map_or(n, <[_]>::len)).collect();
+    items.shuffle(rng);
+    items.truncate(items.len() / 2);
+    let rows = patients_of(&items, units);
+    (items, rows)
+}
+
+/// One tree's honest parts of its bag: the items shuffled and halved, the
+/// first half's patients choosing the splits, the second's filling the
+/// leaves (with clusters, each cluster wholly in one part).
+fn split_half(
+    items: &[usize],
+    units: Option<&[Vec<usize>]>,
+    rng: &mut Xoshiro256PlusPlus,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut sample = items.to_vec();
+    sample.shuffle(rng);
+    let (a, b) = sample.split_at(sample.len() / 2);
+    (patients_of(a, units), patients_of(b, units))
+}
+
+/// The patients of `items`: themselves, or the clusters' patients.
+fn patients_of(items: &[usize], units: Option<&[Vec<usize>]>) -> Vec<usize> {
+    match units {
+        None => items.to_vec(),
+        Some(u) => items.iter().flat_map(|&i| u[i].iter().copied()).collect(),
+    }
+}
+
+/// Each cluster's rows (clusters numbered densely in order of first
+/// appearance).
+fn cluster_rows(clusters: &[usize]) -> Vec<Vec<usize>> {
+    let mut index = std::collections::HashMap::new();
+    let mut units: Vec<Vec<usize>> = Vec::new();
+    for (i, &c) in clusters.iter().enumerate() {
+        let u = *index.entry(c).or_insert_with(|| {
+            units.push(Vec::new());
+            units.len() - 1
+        });
+        units[u].push(i);
+    }
+    units
 }
 
 impl CausalForest {
@@ -174,29 +234,26 @@ impl CausalForest {
         }
         .max(1);
         let groups = params.trees.div_ceil(GROUP);
+        let units = data.clusters.map(cluster_rows);
         let grown: Vec<(Vec<bool>, Vec<CfTree>)> = (0..groups)
             .into_par_iter()
             .map(|g| {
                 let mut rng = Xoshiro256PlusPlus::seed_from_u64(
                     seed ^ (g as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
                 );
-                let mut half: Vec<usize> = (0..n).collect();
-                half.shuffle(&mut rng);
-                half.truncate(n / 2);
+                let (items, half) = draw_half(n, units.as_deref(), &mut rng);
                 let mut drawn = vec![false; n];
                 for &i in &half {
                     drawn[i] = true;
                 }
                 let trees = (0..GROUP)
                     .map(|_| {
-                        let mut sample = half.clone();
-                        sample.shuffle(&mut rng);
-                        let (grow_part, fill) = sample.split_at(sample.len() / 2);
+                        let (grow_part, fill) = split_half(&items, units.as_deref(), &mut rng);
                         grow_tree(
                             data,
                             &binned,
-                            grow_part,
-                            fill,
+                            &grow_part,
+                            &fill,
                             mtry,
                             params.min_node,
                             &mut rng,
@@ -301,6 +358,7 @@ impl CausalForest {
             z: sub.view(),
             y: data.y,
             w: data.w,
+            clusters: data.clusters,
         };
         let (mut f, oob) = Self::fit_with_oob(&screened, params, seed);
         for t in &mut f.trees {
@@ -519,6 +577,7 @@ mod tests {
     fn recovers_a_step_effect_and_is_deterministic() {
         let (z, y, w) = data(4000);
         let d = Residuals {
+            clusters: None,
             z: z.view(),
             y: &y,
             w: &w,
@@ -552,6 +611,7 @@ mod tests {
             _ => rng.gen_range(-1.0..1.0),
         });
         let d = Residuals {
+            clusters: None,
             z: z.view(),
             y: &y,
             w: &w,
@@ -600,5 +660,55 @@ mod tests {
         let (tau, var) = estimate(&ab);
         assert!((tau - 0.4).abs() < 1e-12);
         assert_eq!(var, 0.0);
+    }
+
+    /// With clusters, a little bag holds half of the clusters, whole, and
+    /// each tree's split and estimation parts hold whole clusters of it.
+    #[test]
+    fn cluster_bags_draw_whole_clusters() {
+        let clusters: Vec<usize> = (0..60).map(|i| [7, 3, 9, 1, 4, 8][i % 6]).collect();
+        let units = cluster_rows(&clusters);
+        assert_eq!(units.len(), 6);
+        let whole = |rows: &[usize]| {
+            let mut cs: Vec<usize> = rows.iter().map(|&i| clusters[i]).collect();
+            cs.sort_unstable();
+            cs.dedup();
+            let size: usize = cs
+                .iter()
+                .map(|c| clusters.iter().filter(|x| *x == c).count())
+                .sum();
+            assert_eq!(size, rows.len(), "a cluster split: {rows:?}");
+            cs
+        };
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        for _ in 0..20 {
+            let (items, half) = draw_half(60, Some(&units), &mut rng);
+            assert_eq!(whole(&half).len(), 3);
+            let (a, b) = split_half(&items, Some(&units), &mut rng);
+            let (ca, cb) = (whole(&a), whole(&b));
+            assert_eq!((ca.len(), cb.len()), (1, 2));
+            assert!(ca.iter().all(|c| !cb.contains(c)));
+        }
+        // The forest: deterministic, and not the patient-bagged one.
+        let (z, y, w) = data(400);
+        let of: Vec<usize> = (0..400).map(|i| i % 8).collect();
+        let with = |c: Option<&[usize]>| {
+            let d = Residuals {
+                z: z.view(),
+                y: &y,
+                w: &w,
+                clusters: c,
+            };
+            let p = ForestParams {
+                trees: 40,
+                mtry: 0,
+                min_node: 5,
+            };
+            CausalForest::fit_with_oob(&d, p, 4)
+        };
+        let (a, oob) = with(Some(&of));
+        assert_eq!(a, with(Some(&of)).0);
+        assert_ne!(a, with(None).0);
+        assert!(oob.iter().filter(|v| v.is_finite()).count() > 390);
     }
 }

@@ -46,7 +46,7 @@ use rayon::prelude::*;
 use crate::bundle::{Arm, ArmEffect, ArmForest, CrossFitted, EffectModel, Linear, XStage};
 use crate::effects::propensity;
 use crate::error::{Error, Result};
-use crate::models::causal_forest::{CausalForest, ForestParams, Residuals};
+use crate::models::causal_forest::{CausalForest, ForestParams, Residuals, MIN_CLUSTERS};
 use crate::stats::folds::{grouped_folds, split, stratified_folds};
 use crate::training::cohort::Cohort;
 
@@ -206,7 +206,8 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
         let tau_t: Vec<f64> = (0..patients.len()).map(|i| mu[a][i] - mu[cc][i]).collect();
         let (effect, oof) = match inp.kind {
             Kind::Forest => {
-                let (forest, tau) = forest_stage(z.view(), patients, mu, e, (a, cc), inp)?;
+                let data = (z.view(), patients.as_slice(), reps.groups);
+                let (forest, tau) = forest_stage(data, mu, e, (a, cc), inp)?;
                 forests.push(forest);
                 // The forest's effect is its own, or a correction of τ_T.
                 for (i, t) in tau.iter().enumerate() {
@@ -445,6 +446,14 @@ fn x_stages(
 /// bench/effect_intervals.py).
 pub(crate) const FOREST_MIN_NODE: usize = 20;
 
+/// Inputs of every training patient, the patients as (row, arm received,
+/// outcome), and their groups when the little bags draw whole groups.
+type PairData<'a> = (
+    ArrayView2<'a, f64>,
+    &'a [(usize, usize, bool)],
+    Option<&'a [usize]>,
+);
+
 /// The causal forest of arm `a` against control `cc` on their patients:
 /// W = 1{received a}, ê = e_a / (e_a + e_c) (clipped), m̂ = ê μ_a + (1 − ê)
 /// μ_c from the cross-fitted models, and the forest on Ỹ = y − m̂, W̃ = W − ê
@@ -456,8 +465,7 @@ pub(crate) const FOREST_MIN_NODE: usize = 20;
 /// effect (or correction): the pair's out-of-bag, the others' from the
 /// whole forest.
 fn forest_stage(
-    z: ArrayView2<f64>,
-    patients: &[(usize, usize, bool)],
+    (z, patients, groups): PairData,
     mu: &[Vec<f64>],
     e: &[Vec<f64>],
     (a, cc): (usize, usize),
@@ -484,10 +492,25 @@ fn forest_stage(
         wr.push(w - eh);
     }
     let zp = z.select(Axis(0), &pair);
+    // With a cluster bootstrap the little bags draw whole groups.
+    let clusters: Option<Vec<usize>> = groups.map(|g| pair.iter().map(|&i| g[i]).collect());
+    if let Some(c) = &clusters {
+        let mut distinct = c.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() < MIN_CLUSTERS {
+            return Err(Error::Fit(format!(
+                "the causal forest of arm {} against its control draws its little bags from whole --group-col groups, and their patients are in {} groups; it needs at least {MIN_CLUSTERS}: give --resample-unit patients",
+                inp.cohort.arms[a].label(),
+                distinct.len()
+            )));
+        }
+    }
     let data = Residuals {
         z: zp.view(),
         y: &yr,
         w: &wr,
+        clusters: clusters.as_deref(),
     };
     let params = ForestParams {
         trees: inp.forest_trees,

@@ -156,7 +156,10 @@ fn summary(cohort: &Cohort, spec: &CohortSpec, how: &TrainSpec, arms: &[Arm]) ->
             _ => None,
         },
         cluster_bootstrap: match (&spec.group_col, &cohort.groups) {
-            (Some(col), Some((labels, _))) if how.resample_groups && has_replicates => {
+            (Some(col), Some((labels, _)))
+                if how.resample_groups
+                    && (has_replicates || how.strategy == Strategy::CausalForest) =>
+            {
                 Some(crate::bundle::ClusterBootstrap {
                     column: col.clone(),
                     groups: labels.len(),

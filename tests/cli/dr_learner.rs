@@ -550,6 +550,45 @@ fn replicates_resample_groups_with_group_col() {
         err.contains("only 4 groups of `site` for the cluster bootstrap"),
         "{err}"
     );
+    // A causal forest's little bags draw whole sites too, with its
+    // replicates or alone; fewer than 4 sites in a pair is an error.
+    for (offset, said) in [
+        ("t-learner", "--replicates and the causal forest's little bags resample the 12 groups of `site` whole"),
+        ("none", "the causal forest's little bags draw the 12 groups of `site` whole"),
+    ] {
+        let out = dir.path().join("cf.json");
+        let mut c = responder();
+        c.args(["train", "--data", &data, "--target", "responder"])
+            .args(["--therapy-col", "therapy", "--strategy", "causal-forest"])
+            .args(["--cv", "3", "--forest-trees", "40", "--group-col", "site"])
+            .args(["--replicates", if offset == "none" { "0" } else { "4" }])
+            .args(["--forest-offset", offset, "--out"])
+            .arg(&out);
+        if offset == "none" {
+            c.args(["--resample-unit", "groups"]);
+        }
+        let (_, err) = ok(&mut c);
+        assert!(err.contains(said), "{err}");
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(v["training"]["cluster_bootstrap"]["groups"], 12, "{offset}");
+        let (_, err) = ok(responder()
+            .args(["score", "--model"])
+            .arg(&out)
+            .args(["--data", &data, "--intervals", "--out", "/dev/null"]));
+        assert!(err.contains("resampling the 12 groups of `site` whole"), "{err}");
+    }
+    let three = simulated(&dir.path().join("three"), 300, 5, 4, &["--sites", "3"]);
+    fails(
+        responder()
+            .args(["train", "--data", &three, "--target", "responder"])
+            .args(["--therapy-col", "therapy", "--strategy", "causal-forest"])
+            .args(["--cv", "3", "--forest-trees", "40", "--group-col", "site"])
+            .args(["--out", "/dev/null"]),
+        &[
+            "little bags from whole --group-col groups",
+            "in 3 groups; it needs at least 4",
+        ],
+    );
     // An arm given at one site only cannot be measured by resampling sites.
     let text = std::fs::read_to_string(&data).unwrap();
     let mut lines = text.lines();
@@ -605,7 +644,7 @@ fn replicates_resample_groups_with_group_col() {
     ]));
     fails_usage(
         &mut train(&["--resample-unit", "groups"]),
-        &["--resample-unit says what --replicates resample"],
+        &["--resample-unit says what --replicates (or a causal forest's little bags) resample"],
     );
     let mut c = responder();
     c.args([

@@ -14,7 +14,8 @@ patients`, score 1,000 patients from new sites with `--intervals`, and
 count how often each patient's 95 % interval covers tau(x).
 
 Usage: cargo build --release && python3 bench/cluster_bootstrap.py [--reps 20] [--sites 20] [--site-sd 0.8]
-bench/cluster_bootstrap.txt: --reps 100, then --reps 100 --site-sd 0 (no site effects).
+bench/cluster_bootstrap.txt: --reps 100, then --reps 100 --site-sd 0 (no site effects), then
+--reps 100 --strategy causal-forest, with and without site effects (its little bags draw whole sites too).
 Needs numpy; does not run cargo.
 """
 import argparse, csv, os, subprocess, tempfile
@@ -63,6 +64,7 @@ def main():
     ap.add_argument("--per-site", type=int, default=150)
     ap.add_argument("--replicates", type=int, default=100)
     ap.add_argument("--site-sd", type=float, default=0.8, help="sd of both site effects on the logit")
+    ap.add_argument("--strategy", default="t-learner", help="train --strategy (e.g. causal-forest)")
     a = ap.parse_args()
     global SD_U, SD_V
     SD_U = SD_V = a.site_sd
@@ -89,7 +91,7 @@ def main():
                 model = os.path.join(work, f"m_{unit}.json")
                 run("train", "-q", "--data", train, "--target", "responder", "--therapy-col", "therapy",
                     "--group-col", "site", "--exclude", "patient_id", "--replicates", str(a.replicates),
-                    "--resample-unit", unit, "--seed", str(r + 1), "--out", model)
+                    "--resample-unit", unit, "--seed", str(r + 1), "--strategy", a.strategy, "--out", model)
                 out = os.path.join(work, "s.csv")
                 run("score", "--model", model, "--data", test, "--intervals", "--control", "control",
                     "--format", "csv", "--out", out)
@@ -101,7 +103,7 @@ def main():
             print(f"rep {r + 1}: " + ", ".join(f"{u} {res[u][-1][0] * 100:.1f}% (width {res[u][-1][1]:.3f})"
                                                for u in res), flush=True)
     print(f"{a.reps} repetitions, {a.sites} training sites x {a.per_site} patients, site sd {SD_U}/{SD_V} on the "
-          f"logit, T-learner logistic, B = {a.replicates}, 1,000 patients of 100 new sites")
+          f"logit, {a.strategy} logistic, B = {a.replicates}, 1,000 patients of 100 new sites")
     for u, v in res.items():
         v = np.array(v)
         print(f"  --resample-unit {u:8s}: coverage of tau(x) {v[:, 0].mean() * 100:.1f}% "

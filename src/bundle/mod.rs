@@ -356,6 +356,10 @@ pub(crate) struct ClusterBootstrap {
     pub(crate) column: String,
     /// How many groups were resampled.
     pub(crate) groups: usize,
+    /// Whether a causal forest's little bags drew whole groups too (bundles
+    /// before it drew patients).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) little_bags: bool,
 }
 
 /// How cross-validation kept sites or trials together.

@@ -386,7 +386,15 @@ fn effect_notes(bundle: &Bundle, c: &Config, undecided: &AtomicUsize, ui: &Ui) {
             ),
             None => format!("{n} bootstrap replicates of the learner"),
         };
+        let forest = bundle
+            .effect
+            .as_ref()
+            .is_some_and(|e| !e.forests.is_empty());
         let source = match &bundle.training.cluster_bootstrap {
+            Some(cb) if forest && !cb.little_bags => format!(
+                "{source}, the replicates resampling the {} groups of `{}` whole (the little bags resample patients)",
+                cb.groups, cb.column
+            ),
             Some(cb) => format!(
                 "{source}, resampling the {} groups of `{}` whole",
                 cb.groups, cb.column

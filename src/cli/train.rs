@@ -6,6 +6,7 @@ use crate::bundle::{Bundle, Strategy};
 use crate::cli::args::{count, cv_folds, resolve_group_folds, DataArgs};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
+use crate::models::causal_forest::MIN_CLUSTERS;
 use crate::models::{AlgorithmParams, RawParams};
 use crate::notes::Notes;
 use crate::output::AtomicFile;
@@ -340,10 +341,17 @@ fn check_cluster_bootstrap(cohort: &Cohort, how: &TrainSpec, column: &str, ui: &
         )));
     }
     let g = labels.len();
-    let what = match (how.replicates > 0, forest) {
-        (true, false) => "--replicates resample",
-        (false, _) => "the causal forest's little bags draw",
-        (true, true) => "--replicates and the causal forest's little bags resample",
+    if forest {
+        forest_clusters(cohort, how, column)?;
+    }
+    let what = match (how.replicates > 0, how.strategy) {
+        (true, Strategy::CausalForest) => {
+            "--replicates and the causal forest's little bags resample"
+        }
+        (false, Strategy::CausalForest) => "the causal forest's little bags draw",
+        (true, Strategy::AutoEffect) => "--replicates (and a causal forest's little bags) resample",
+        (false, Strategy::AutoEffect) => "a causal forest's little bags (if chosen) draw",
+        _ => "--replicates resample",
     };
     ui.info(format!(
         "{what} the {g} groups of `{column}` whole (cluster bootstrap; --resample-unit patients resamples patients)"
@@ -352,6 +360,29 @@ fn check_cluster_bootstrap(cohort: &Cohort, how: &TrainSpec, column: &str, ui: &
         ui.warn(format!(
             "only {g} groups of `{column}` for the cluster bootstrap: with fewer than {FEW_GROUPS} its intervals are unreliable (few distinct resamples); --resample-unit patients treats patients as independent instead"
         ));
+    }
+    Ok(())
+}
+
+/// Refuses, before anything is fitted, a causal forest (or auto-effect's
+/// forest candidate) whose little bags would draw whole groups from a pair
+/// of arms with patients in fewer than [`MIN_CLUSTERS`] groups.
+fn forest_clusters(cohort: &Cohort, how: &TrainSpec, column: &str) -> Result<()> {
+    let (Some((_, of)), Some(cc)) = (&cohort.groups, how.control) else {
+        return Ok(());
+    };
+    let groups_of = |a: usize| cohort.arms[a].rows.iter().map(|&r| of[r]);
+    for a in (0..cohort.arms.len()).filter(|&a| a != cc) {
+        let mut g: Vec<usize> = groups_of(a).chain(groups_of(cc)).collect();
+        g.sort_unstable();
+        g.dedup();
+        if g.len() < MIN_CLUSTERS {
+            return Err(Error::Fit(format!(
+                "the causal forest of arm {} against its control draws its little bags from whole groups of `{column}`, and their patients are in {} groups; it needs at least {MIN_CLUSTERS}: give --resample-unit patients",
+                cohort.arms[a].label(),
+                g.len()
+            )));
+        }
     }
     Ok(())
 }

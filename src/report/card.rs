@@ -242,28 +242,7 @@ pub(crate) fn build(
             not_converged: a.model.not_converged(),
         })
         .collect();
-    let first = &bundle.arms[0].pipeline;
-    let predictors: Vec<Predictor> = first
-        .features
-        .iter()
-        .map(|f| Predictor {
-            name: f.name().to_string(),
-            kind: f.kind().as_str().to_string(),
-            missing: missing_handling(f),
-            levels: match f {
-                crate::features::FittedFeature::Categorical { levels, .. }
-                    if levels.len() <= CARD_LEVELS =>
-                {
-                    Some(levels.clone())
-                }
-                _ => None,
-            },
-            n_levels: match f {
-                crate::features::FittedFeature::Categorical { levels, .. } => Some(levels.len()),
-                _ => None,
-            },
-        })
-        .collect();
+    let predictors = predictors(bundle);
     let (hyper, hyper_text) = hyperparameters(bundle);
     let mut card = ModelCard {
         card_format: "responder-model-card".into(),
@@ -283,6 +262,7 @@ pub(crate) fn build(
                 g.groups.len(),
                 g.column
             ),
+            None if t.cv_folds < 2 => "none".into(),
             None => "stratified by the outcome".into(),
         },
         outcome: bundle.target.description.clone(),
@@ -312,6 +292,33 @@ pub(crate) fn build(
     card
 }
 
+/// Every predictor of the first arm's pipeline, with its handling of
+/// missing values and (up to [`CARD_LEVELS`]) its levels.
+fn predictors(bundle: &Bundle) -> Vec<Predictor> {
+    let first = &bundle.arms[0].pipeline;
+    first
+        .features
+        .iter()
+        .map(|f| Predictor {
+            name: f.name().to_string(),
+            kind: f.kind().as_str().to_string(),
+            missing: missing_handling(f),
+            levels: match f {
+                crate::features::FittedFeature::Categorical { levels, .. }
+                    if levels.len() <= CARD_LEVELS =>
+                {
+                    Some(levels.clone())
+                }
+                _ => None,
+            },
+            n_levels: match f {
+                crate::features::FittedFeature::Categorical { levels, .. } => Some(levels.len()),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
 /// The learner strategy in words, for item 12 and the model section.
 fn strategy_text(bundle: &Bundle) -> String {
     use crate::bundle::Strategy;
@@ -322,6 +329,9 @@ fn strategy_text(bundle: &Bundle) -> String {
         .and_then(|e| names.get(e.control))
         .map_or(String::new(), |c| format!(" against `{c}`"));
     let mut text = match bundle.strategy {
+        Strategy::TLearner if bundle.therapy_column.is_none() => {
+            "one model for all patients (no therapy arms)".to_string()
+        }
         Strategy::TLearner => "T-learner: one model per therapy arm".to_string(),
         Strategy::SLearner => "S-learner: one model on all arms, with therapy indicators and therapy × feature interactions".to_string(),
         Strategy::DrLearner => format!("DR-learner{control}: per-arm outcome models, a cross-fitted propensity model, and a lasso correction of each arm's effect fitted to doubly robust pseudo-outcomes (Kennedy 2023)"),
@@ -348,17 +358,30 @@ fn strategy_text(bundle: &Bundle) -> String {
         ));
     }
     let reps = bundle.arms.first().map_or(0, |a| a.replicates.len());
+    let cluster = bundle.training.cluster_bootstrap.as_ref();
     if reps > 0 {
-        let unit = match &bundle.training.cluster_bootstrap {
+        let unit = match cluster {
             Some(cb) => format!(
                 "resampling the {} groups of `{}` (cluster bootstrap)",
                 cb.groups, cb.column
             ),
+            None if bundle.effect.as_ref().is_some_and(|e| !e.arms.is_empty()) => {
+                "resampling patients (within each arm for the outcome models)".into()
+            }
             None => "resampling patients within each arm".into(),
         };
         text.push_str(&format!(
             "; {reps} bootstrap replicates for the effect intervals, {unit}"
         ));
+    }
+    if bundle.strategy == Strategy::CausalForest {
+        text.push_str(&match cluster {
+            Some(cb) if cb.little_bags => format!(
+                "; the forest's little bags drew half of the {} groups of `{}`, whole",
+                cb.groups, cb.column
+            ),
+            _ => "; the forest's little bags drew half of the patients".into(),
+        });
     }
     text
 }
@@ -478,6 +501,21 @@ fn files_text(files: &[FileInfo]) -> String {
         .join("; ")
 }
 
+/// Item 12's internal-validation method in words.
+fn cv_text(c: &ModelCard) -> String {
+    match c.arms.first().and_then(|a| a.cv_folds) {
+        Some(k) if c.strategy == "s-learner" => format!(
+            "{k}-fold cross-validation of the one model over all arms' patients ({}), with the whole preprocessing pipeline refitted inside each fold (seed {}); the final model is refitted on all patients. Results are in the internal-validation table",
+            c.cv_method, c.seed
+        ),
+        Some(k) => format!(
+            "{k}-fold cross-validation within each arm ({}), with the whole preprocessing pipeline refitted inside each fold (seed {}); the final model is refitted on all of the arm's patients. Results are in the internal-validation table",
+            c.cv_method, c.seed
+        ),
+        None => "none: the model was trained with `--cv 0`".to_string(),
+    }
+}
+
 fn items(c: &ModelCard, _bundle: &Bundle) -> Vec<Item> {
     let algo = ALGORITHMS
         .iter()
@@ -497,13 +535,7 @@ fn items(c: &ModelCard, _bundle: &Bundle) -> Vec<Item> {
     } else {
         "one model for all patients".to_string()
     };
-    let cv_text = match c.arms.first().and_then(|a| a.cv_folds) {
-        Some(k) => format!(
-            "{k}-fold cross-validation within each arm ({}), with the whole preprocessing pipeline refitted inside each fold (seed {}); the final model is refitted on all of the arm's patients. Results are in the internal-validation table",
-            c.cv_method, c.seed
-        ),
-        None => "none: the model was trained with `--cv 0`".to_string(),
-    };
+    let cv_text = cv_text(c);
     let eval_text = match &c.evaluation {
         Some(e) => format!(
             "evaluated on {} ({} patients; {} left out for a missing outcome, {} for a missing therapy, {} for a therapy without an arm); see the evaluation tables and plots",

@@ -163,6 +163,7 @@ fn summary(cohort: &Cohort, spec: &CohortSpec, how: &TrainSpec, arms: &[Arm]) ->
                 Some(crate::bundle::ClusterBootstrap {
                     column: col.clone(),
                     groups: labels.len(),
+                    little_bags: how.strategy == Strategy::CausalForest,
                 })
             }
             _ => None,
@@ -293,7 +294,9 @@ fn choose_effect(
         control,
         seed: how.seed,
         replicates: 0,
-        resample_groups: false,
+        // The forest candidate draws its little bags as the forest fitted
+        // after it would (replicates are 0 here).
+        resample_groups: how.resample_groups,
         forest_trees: how.forest_trees,
         forest_offset: how.forest_offset,
     };

@@ -571,6 +571,31 @@ fn replicates_resample_groups_with_group_col() {
         assert!(err.contains(said), "{err}");
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
         assert_eq!(v["training"]["cluster_bootstrap"]["groups"], 12, "{offset}");
+        assert_eq!(v["training"]["cluster_bootstrap"]["little_bags"], true);
+        let card = dir.path().join("cf-card");
+        ok(responder()
+            .args(["report", "--model"])
+            .arg(&out)
+            .arg("--out")
+            .arg(&card));
+        let md = std::fs::read_to_string(card.join("model-card.md")).unwrap();
+        assert!(
+            md.contains("the forest's little bags drew half of the 12 groups of `site`, whole"),
+            "{offset}"
+        );
+        if offset == "t-learner" {
+            // A bundle written before the little bags drew groups.
+            let mut old = v.clone();
+            old["training"]["cluster_bootstrap"]
+                .as_object_mut()
+                .unwrap()
+                .remove("little_bags");
+            let path = write(dir.path(), "old.json", &old.to_string());
+            let (_, err) = ok(responder()
+                .args(["score", "--model", &path])
+                .args(["--data", &data, "--intervals", "--out", "/dev/null"]));
+            assert!(err.contains("(the little bags resample patients)"), "{err}");
+        }
         let (_, err) = ok(responder()
             .args(["score", "--model"])
             .arg(&out)
@@ -578,17 +603,19 @@ fn replicates_resample_groups_with_group_col() {
         assert!(err.contains("resampling the 12 groups of `site` whole"), "{err}");
     }
     let three = simulated(&dir.path().join("three"), 300, 5, 4, &["--sites", "3"]);
-    fails(
-        responder()
-            .args(["train", "--data", &three, "--target", "responder"])
-            .args(["--therapy-col", "therapy", "--strategy", "causal-forest"])
-            .args(["--cv", "3", "--forest-trees", "40", "--group-col", "site"])
-            .args(["--out", "/dev/null"]),
-        &[
-            "little bags from whole --group-col groups",
-            "in 3 groups; it needs at least 4",
-        ],
-    );
+    for strategy in ["causal-forest", "auto-effect"] {
+        fails(
+            responder()
+                .args(["train", "--data", &three, "--target", "responder"])
+                .args(["--therapy-col", "therapy", "--strategy", strategy])
+                .args(["--cv", "3", "--forest-trees", "40", "--group-col", "site"])
+                .args(["--out", "/dev/null"]),
+            &[
+                "little bags from whole groups of `site`",
+                "in 3 groups; it needs at least 4",
+            ],
+        );
+    }
     // An arm given at one site only cannot be measured by resampling sites.
     let text = std::fs::read_to_string(&data).unwrap();
     let mut lines = text.lines();

@@ -7,7 +7,9 @@ categories and 200 dosages: about 220 inputs):
 
 - responder: `train --strategy causal-forest --algorithm logistic --cv 5
   --forest-trees 1000` (end to end: reading, nuisance models with 5-fold
-  cross-fitting, propensities, one forest per arm against the control);
+  cross-fitting, propensities, one forest per arm against the control
+  correcting the T-learner's effect, and the 50 outcome-model bootstrap
+  replicates that the default `--forest-offset t-learner` fits);
 - EconML: `CausalForestDML(n_estimators=1000, discrete_treatment=True,
   discrete_outcome=True, cv=5)` with scikit-learn logistic nuisance models,
   one fit for the three-arm treatment (fit time only, after pandas loading).

@@ -6,11 +6,11 @@ use crate::bundle::{Bundle, Strategy};
 use crate::cli::args::{count, cv_folds, resolve_group_folds, DataArgs};
 use crate::cli::Ui;
 use crate::error::{Error, Result};
-use crate::models::causal_forest::MIN_CLUSTERS;
 use crate::models::{AlgorithmParams, RawParams};
 use crate::notes::Notes;
 use crate::output::AtomicFile;
 use crate::training::audit::MISSING_WARN;
+use crate::training::dr_learner::check_forest_clusters;
 use crate::training::tuning::{auto_grid, INNER_FOLDS};
 use crate::training::{train, Cohort, CohortSpec, Method, TrainSpec};
 
@@ -341,8 +341,10 @@ fn check_cluster_bootstrap(cohort: &Cohort, how: &TrainSpec, column: &str, ui: &
         )));
     }
     let g = labels.len();
-    if forest {
-        forest_clusters(cohort, how, column)?;
+    // Refused before anything is fitted (auto-effect's forest candidate
+    // draws its little bags as the forest it would fit).
+    if let (true, Some(cc)) = (forest, how.control) {
+        check_forest_clusters(cohort, cc, &format!("groups of `{column}`"))?;
     }
     let what = match (how.replicates > 0, how.strategy) {
         (true, Strategy::CausalForest) => {
@@ -360,29 +362,6 @@ fn check_cluster_bootstrap(cohort: &Cohort, how: &TrainSpec, column: &str, ui: &
         ui.warn(format!(
             "only {g} groups of `{column}` for the cluster bootstrap: with fewer than {FEW_GROUPS} its intervals are unreliable (few distinct resamples); --resample-unit patients treats patients as independent instead"
         ));
-    }
-    Ok(())
-}
-
-/// Refuses, before anything is fitted, a causal forest (or auto-effect's
-/// forest candidate) whose little bags would draw whole groups from a pair
-/// of arms with patients in fewer than [`MIN_CLUSTERS`] groups.
-fn forest_clusters(cohort: &Cohort, how: &TrainSpec, column: &str) -> Result<()> {
-    let (Some((_, of)), Some(cc)) = (&cohort.groups, how.control) else {
-        return Ok(());
-    };
-    let groups_of = |a: usize| cohort.arms[a].rows.iter().map(|&r| of[r]);
-    for a in (0..cohort.arms.len()).filter(|&a| a != cc) {
-        let mut g: Vec<usize> = groups_of(a).chain(groups_of(cc)).collect();
-        g.sort_unstable();
-        g.dedup();
-        if g.len() < MIN_CLUSTERS {
-            return Err(Error::Fit(format!(
-                "the causal forest of arm {} against its control draws its little bags from whole groups of `{column}`, and their patients are in {} groups; it needs at least {MIN_CLUSTERS}: give --resample-unit patients",
-                cohort.arms[a].label(),
-                g.len()
-            )));
-        }
     }
     Ok(())
 }

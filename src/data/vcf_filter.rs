@@ -92,7 +92,7 @@ pub(crate) fn open_inflated(path: &str) -> Result<(Box<dyn BufRead>, bool)> {
 /// lines, and the records `ids` needs (see [`needed`]; every record with
 /// `None`). Returns how many records were handed on, or `None` when the
 /// file is not a VCF text file or has classic-Mac line ends.
-fn feed(
+pub(crate) fn feed(
     path: &str,
     ids: Option<&HashSet<String>>,
     sink: &mut dyn FnMut(&[u8], u64) -> Result<()>,

@@ -199,6 +199,9 @@ pub(crate) fn fit(inp: &DrInputs) -> Result<(EffectModel, CrossFitted)> {
         n: inp.replicates,
         groups: groups.filter(|_| inp.resample_groups),
     };
+    if inp.kind == Kind::Forest && reps.groups.is_some() {
+        check_forest_clusters(inp.cohort, cc, "--group-col groups")?;
+    }
     for a in (0..k).filter(|&a| a != cc) {
         let seed = crate::training::arm_seed(inp.seed, a);
         // Both final stages correct the T-learner's cross-fitted effect
@@ -314,9 +317,10 @@ fn stage(
     });
     let (alpha, cv_loss, sub_oof) = choose_alpha(zs.view(), &ts, &folds)?;
     let model = lasso(zs.view(), &ts, alpha)?;
-    let of_group: Option<Vec<usize>> = replicates
-        .groups
-        .map(|g| subset.iter().map(|&i| g[i]).collect());
+    let of_group = replicates.groups.map(|g| {
+        let of: Vec<usize> = subset.iter().map(|&i| g[i]).collect();
+        crate::training::replicates::GroupIndex::new(&of)
+    });
     let replicates = (0..replicates.n)
         .into_par_iter()
         .map(|b| {
@@ -325,8 +329,7 @@ fn stage(
             );
             let n = ts.len();
             let idx: Vec<usize> = match &of_group {
-                Some(of) => crate::training::replicates::group_resample(&mut rng, of, None, 2)
-                    .ok_or_else(|| {
+                Some(groups) => groups.resample(&mut rng, 2).ok_or_else(|| {
                         Error::Fit(
                             "no cluster-bootstrap resample of the final stage with 2 patients in 1000 draws".into(),
                         )
@@ -446,6 +449,29 @@ fn x_stages(
 /// bench/effect_intervals.py).
 pub(crate) const FOREST_MIN_NODE: usize = 20;
 
+/// Refuses causal forests whose little bags would draw whole groups from
+/// a pair of arms (each arm against `control`) with patients in fewer than
+/// [`MIN_CLUSTERS`] groups; `what` names the groups (``groups of `site` ``).
+pub(crate) fn check_forest_clusters(cohort: &Cohort, control: usize, what: &str) -> Result<()> {
+    let Some((_, of)) = &cohort.groups else {
+        return Ok(());
+    };
+    let groups_of = |a: usize| cohort.arms[a].rows.iter().map(|&r| of[r]);
+    for a in (0..cohort.arms.len()).filter(|&a| a != control) {
+        let mut g: Vec<usize> = groups_of(a).chain(groups_of(control)).collect();
+        g.sort_unstable();
+        g.dedup();
+        if g.len() < MIN_CLUSTERS {
+            return Err(Error::Fit(format!(
+                "the causal forest of arm {} against its control draws its little bags from whole {what}, and their patients are in {} groups; it needs at least {MIN_CLUSTERS}: give --resample-unit patients",
+                cohort.arms[a].label(),
+                g.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Inputs of every training patient, the patients as (row, arm received,
 /// outcome), and their groups when the little bags draw whole groups.
 type PairData<'a> = (
@@ -494,18 +520,6 @@ fn forest_stage(
     let zp = z.select(Axis(0), &pair);
     // With a cluster bootstrap the little bags draw whole groups.
     let clusters: Option<Vec<usize>> = groups.map(|g| pair.iter().map(|&i| g[i]).collect());
-    if let Some(c) = &clusters {
-        let mut distinct = c.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        if distinct.len() < MIN_CLUSTERS {
-            return Err(Error::Fit(format!(
-                "the causal forest of arm {} against its control draws its little bags from whole --group-col groups, and their patients are in {} groups; it needs at least {MIN_CLUSTERS}: give --resample-unit patients",
-                inp.cohort.arms[a].label(),
-                distinct.len()
-            )));
-        }
-    }
     let data = Residuals {
         z: zp.view(),
         y: &yr,

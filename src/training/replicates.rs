@@ -74,36 +74,38 @@ fn expand(counts: &[usize], of: &[usize]) -> Vec<usize> {
     idx
 }
 
-/// A cluster-bootstrap resample of positions whose groups are `of` (any
-/// group indices): the distinct groups drawn with replacement, redrawn
-/// until the resample holds at least `min` positions (and, with labels
-/// `y`, both classes); `None` after [`MAX_DRAWS`] draws.
-pub(crate) fn group_resample(
-    rng: &mut Xoshiro256PlusPlus,
-    of: &[usize],
-    y: Option<&[bool]>,
-    min: usize,
-) -> Option<Vec<usize>> {
-    let mut distinct: Vec<usize> = of.to_vec();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let dense: Vec<usize> = of
-        .iter()
-        .map(|g| distinct.binary_search(g).unwrap_or(0))
-        .collect();
-    for _ in 0..MAX_DRAWS {
-        let idx = expand(&draw_groups(rng, distinct.len()), &dense);
-        let both = y.is_none_or(|y| has_both(&idx, y));
-        if idx.len() >= min && both {
-            return Some(idx);
-        }
-    }
-    None
+/// Positions' groups for cluster-bootstrap resamples, numbered densely
+/// once (not at every replicate).
+pub(crate) struct GroupIndex {
+    /// Each position's group, in `0..groups`.
+    dense: Vec<usize>,
+    groups: usize,
 }
 
-fn has_both(idx: &[usize], y: &[bool]) -> bool {
-    let pos = idx.iter().filter(|&&i| y[i]).count();
-    pos > 0 && pos < idx.len()
+impl GroupIndex {
+    /// The groups of positions whose groups are `of` (any group indices).
+    pub(crate) fn new(of: &[usize]) -> GroupIndex {
+        let mut distinct: Vec<usize> = of.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let dense = of
+            .iter()
+            .map(|g| distinct.binary_search(g).unwrap_or(0))
+            .collect();
+        GroupIndex {
+            dense,
+            groups: distinct.len(),
+        }
+    }
+
+    /// A cluster-bootstrap resample: the groups drawn with replacement,
+    /// each drawn group's positions as often as it was drawn, redrawn until
+    /// it holds at least `min` positions; `None` after [`MAX_DRAWS`] draws.
+    pub(crate) fn resample(&self, rng: &mut Xoshiro256PlusPlus, min: usize) -> Option<Vec<usize>> {
+        (0..MAX_DRAWS)
+            .map(|_| expand(&draw_groups(rng, self.groups), &self.dense))
+            .find(|idx| idx.len() >= min)
+    }
 }
 
 /// A cluster bootstrap's draws: each replicate's group counts (one draw
@@ -332,11 +334,9 @@ mod tests {
     #[test]
     fn group_resamples_keep_groups_whole() {
         let of = [10, 10, 10, 4, 4, 7, 7, 7, 7, 2];
-        let y = [
-            true, false, true, false, true, false, true, false, false, true,
-        ];
+        let index = GroupIndex::new(&of);
         for b in 0..50 {
-            let idx = group_resample(&mut replicate_rng(5, b), &of, Some(&y), 2).unwrap();
+            let idx = index.resample(&mut replicate_rng(5, b), 2).unwrap();
             let mut per_group = std::collections::BTreeMap::<usize, Vec<usize>>::new();
             for &i in &idx {
                 per_group.entry(of[i]).or_default().push(i);
@@ -354,10 +354,11 @@ mod tests {
                 }
             }
             assert_eq!(drawn, 4);
-            assert!(has_both(&idx, &y));
         }
         // One group: the resample is always the whole set.
-        let one = group_resample(&mut replicate_rng(5, 0), &[3, 3, 3], None, 1).unwrap();
+        let one = GroupIndex::new(&[3, 3, 3])
+            .resample(&mut replicate_rng(5, 0), 1)
+            .unwrap();
         assert_eq!(one, vec![0, 1, 2]);
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common::*;
 use crate::eval_common::ok;
+use assert_cmd::Command;
 
 fn train_dr(dir: &Path, name: &str, strategy: &str, extra: &[&str]) -> PathBuf {
     let data = write(dir, "train.csv", &small_clinical(120));
@@ -457,27 +458,35 @@ fn effect_learners_use_grouped_folds() {
     }
 }
 
+/// `responder train --data DATA --target responder --therapy-col therapy`.
+fn train_arms(data: &str) -> Command {
+    let mut c = responder();
+    c.args(["train", "--data", data, "--target", "responder"])
+        .args(["--therapy-col", "therapy"]);
+    c
+}
+
+/// A JSON file (bundle or card).
+fn json_of(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
 /// `--replicates` with `--group-col` are a cluster bootstrap of the groups
-/// (recorded in the bundle, said on stderr and by `inspect`), deterministic,
-/// and not the patient bootstrap that `--resample-unit patients` asks for;
-/// an arm seen at one site only, or the flag without what it needs, is
-/// refused.
+/// (recorded in the bundle, said on stderr, by `inspect` and in the model
+/// card), deterministic, and not the patient bootstrap that
+/// `--resample-unit patients` asks for; few groups are warned about.
 #[test]
 fn replicates_resample_groups_with_group_col() {
     let dir = tempfile::tempdir().unwrap();
     let data = simulated(dir.path(), 600, 5, 4, &["--sites", "12"]);
     let fit = |name: &str, strategy: &str, extra: &[&str]| {
         let out = dir.path().join(name);
-        let mut c = responder();
-        c.args(["train", "--data", &data, "--target", "responder"])
-            .args(["--therapy-col", "therapy", "--strategy", strategy])
-            .args(["--cv", "3", "--seed", "3", "--replicates", "4"])
-            .args(["--group-col", "site", "--out"])
+        let (_, err) = ok(train_arms(&data)
+            .args(["--strategy", strategy, "--cv", "3", "--seed", "3"])
+            .args(["--replicates", "4", "--group-col", "site", "--out"])
             .arg(&out)
-            .args(extra);
-        let (_, err) = ok(&mut c);
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-        (v, err, out)
+            .args(extra));
+        (json_of(&out), err, out)
     };
     for strategy in ["t-learner", "s-learner", "dr-learner", "x-learner"] {
         let (g, err, model) = fit("g.json", strategy, &[]);
@@ -502,14 +511,7 @@ fn replicates_resample_groups_with_group_col() {
             "{strategy}: deterministic"
         );
         // The model card names the strategy, the replicates' unit and the folds.
-        let card = dir.path().join(format!("card-{strategy}"));
-        ok(responder()
-            .args(["report", "--model"])
-            .arg(&model)
-            .arg("--out")
-            .arg(&card));
-        let c: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(card.join("model-card.json")).unwrap()).unwrap();
+        let c = json_of(&card_of(&model, dir.path(), strategy).join("model-card.json"));
         assert_eq!(c["strategy"], strategy);
         let text = c["strategy_text"].as_str().unwrap();
         assert!(
@@ -540,27 +542,60 @@ fn replicates_resample_groups_with_group_col() {
     }
     // Few groups: a warning naming the count.
     let few = simulated(&dir.path().join("few"), 300, 5, 4, &["--sites", "4"]);
-    let mut c = responder();
-    c.args(["train", "--data", &few, "--target", "responder"])
-        .args(["--therapy-col", "therapy", "--cv", "3", "--replicates", "3"])
-        .args(["--group-col", "site", "--out"])
-        .arg(dir.path().join("few.json"));
-    let (_, err) = ok(&mut c);
+    let (_, err) = ok(train_arms(&few)
+        .args([
+            "--cv",
+            "3",
+            "--replicates",
+            "3",
+            "--group-col",
+            "site",
+            "--out",
+        ])
+        .arg(dir.path().join("few.json")));
     assert!(
         err.contains("only 4 groups of `site` for the cluster bootstrap"),
         "{err}"
     );
-    // A causal forest's little bags draw whole sites too, with its
-    // replicates or alone; fewer than 4 sites in a pair is an error.
+}
+
+/// `report --model M --out DIR/card-NAME`: the card's folder.
+fn card_of(model: &Path, dir: &Path, name: &str) -> PathBuf {
+    let card = dir.join(format!("card-{name}"));
+    ok(responder()
+        .args(["report", "--model"])
+        .arg(model)
+        .arg("--out")
+        .arg(&card));
+    card
+}
+
+/// With `--group-col`, a causal forest's little bags draw whole sites too,
+/// with its replicates or alone (recorded, in the score note and the
+/// card; a bundle from before says its bags drew patients); fewer than 4
+/// sites in a pair is an error for the forest and for auto-effect.
+#[test]
+fn causal_forest_little_bags_draw_whole_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = simulated(dir.path(), 600, 5, 4, &["--sites", "12"]);
+    let score_note = |model: &str| {
+        let (_, err) = ok(responder().args(["score", "--model", model]).args([
+            "--data",
+            &data,
+            "--intervals",
+            "--out",
+            "/dev/null",
+        ]));
+        err
+    };
     for (offset, said) in [
         ("t-learner", "--replicates and the causal forest's little bags resample the 12 groups of `site` whole"),
         ("none", "the causal forest's little bags draw the 12 groups of `site` whole"),
     ] {
         let out = dir.path().join("cf.json");
-        let mut c = responder();
-        c.args(["train", "--data", &data, "--target", "responder"])
-            .args(["--therapy-col", "therapy", "--strategy", "causal-forest"])
-            .args(["--cv", "3", "--forest-trees", "40", "--group-col", "site"])
+        let mut c = train_arms(&data);
+        c.args(["--strategy", "causal-forest", "--cv", "3", "--forest-trees", "40"])
+            .args(["--group-col", "site"])
             .args(["--replicates", if offset == "none" { "0" } else { "4" }])
             .args(["--forest-offset", offset, "--out"])
             .arg(&out);
@@ -569,16 +604,11 @@ fn replicates_resample_groups_with_group_col() {
         }
         let (_, err) = ok(&mut c);
         assert!(err.contains(said), "{err}");
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        let v = json_of(&out);
         assert_eq!(v["training"]["cluster_bootstrap"]["groups"], 12, "{offset}");
         assert_eq!(v["training"]["cluster_bootstrap"]["little_bags"], true);
-        let card = dir.path().join("cf-card");
-        ok(responder()
-            .args(["report", "--model"])
-            .arg(&out)
-            .arg("--out")
-            .arg(&card));
-        let md = std::fs::read_to_string(card.join("model-card.md")).unwrap();
+        let md = std::fs::read_to_string(card_of(&out, dir.path(), offset).join("model-card.md"))
+            .unwrap();
         assert!(
             md.contains("the forest's little bags drew half of the 12 groups of `site`, whole"),
             "{offset}"
@@ -591,32 +621,34 @@ fn replicates_resample_groups_with_group_col() {
                 .unwrap()
                 .remove("little_bags");
             let path = write(dir.path(), "old.json", &old.to_string());
-            let (_, err) = ok(responder()
-                .args(["score", "--model", &path])
-                .args(["--data", &data, "--intervals", "--out", "/dev/null"]));
+            let err = score_note(&path);
             assert!(err.contains("(the little bags resample patients)"), "{err}");
         }
-        let (_, err) = ok(responder()
-            .args(["score", "--model"])
-            .arg(&out)
-            .args(["--data", &data, "--intervals", "--out", "/dev/null"]));
+        let err = score_note(out.to_str().unwrap());
         assert!(err.contains("resampling the 12 groups of `site` whole"), "{err}");
     }
     let three = simulated(&dir.path().join("three"), 300, 5, 4, &["--sites", "3"]);
     for strategy in ["causal-forest", "auto-effect"] {
         fails(
-            responder()
-                .args(["train", "--data", &three, "--target", "responder"])
-                .args(["--therapy-col", "therapy", "--strategy", strategy])
-                .args(["--cv", "3", "--forest-trees", "40", "--group-col", "site"])
-                .args(["--out", "/dev/null"]),
+            train_arms(&three)
+                .args(["--strategy", strategy, "--cv", "3", "--forest-trees", "40"])
+                .args(["--group-col", "site", "--out", "/dev/null"]),
             &[
                 "little bags from whole groups of `site`",
                 "in 3 groups; it needs at least 4",
             ],
         );
     }
-    // An arm given at one site only cannot be measured by resampling sites.
+}
+
+/// An arm given at one site only is refused by grouped cross-validation
+/// (`train` and `compare`; this was "cannot fit a model on 0 rows") and by
+/// the cluster bootstrap, which could never vary it; `--resample-unit`
+/// without what it needs is a usage error.
+#[test]
+fn one_site_arm_and_resample_unit_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = simulated(dir.path(), 600, 5, 4, &["--sites", "12"]);
     let text = std::fs::read_to_string(&data).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap();
@@ -633,20 +665,14 @@ fn replicates_resample_groups_with_group_col() {
         }
         one_site.push(f.join(","));
     }
-    let path = dir.path().join("one_site.csv");
-    std::fs::write(&path, one_site.join("\n") + "\n").unwrap();
+    let path = write(dir.path(), "one_site.csv", &(one_site.join("\n") + "\n"));
     let train = |extra: &[&str]| {
-        let mut c = responder();
-        c.args(["train", "--data"])
-            .arg(&path)
-            .args(["--target", "responder", "--therapy-col", "therapy"])
-            .args(["--group-col", "site", "--out"])
+        let mut c = train_arms(&path);
+        c.args(["--group-col", "site", "--out"])
             .arg(dir.path().join("o.json"))
             .args(extra);
         c
     };
-    // Grouped folds would leave the arm nothing to train on (this was
-    // "cannot fit a model on 0 rows").
     fails(
         &mut train(&["--cv", "3"]),
         &[
@@ -669,29 +695,29 @@ fn replicates_resample_groups_with_group_col() {
         "--resample-unit",
         "patients",
     ]));
+    let mut c = responder();
+    c.args(["compare", "--data", &path])
+        .args(["--target", "responder", "--therapy-col", "therapy"])
+        .args(["--group-col", "site", "--algorithms", "logistic"]);
+    fails(
+        &mut c,
+        &["arm `ketamine`: all its patients are in group `S1` of `site`"],
+    );
     fails_usage(
         &mut train(&["--resample-unit", "groups"]),
         &["--resample-unit says what --replicates (or a causal forest's little bags) resample"],
     );
-    let mut c = responder();
-    c.args([
-        "train",
-        "--data",
-        &data,
-        "--target",
-        "responder",
-        "--therapy-col",
-        "therapy",
-    ])
-    .args([
-        "--replicates",
-        "3",
-        "--resample-unit",
-        "groups",
-        "--out",
-        "/dev/null",
-    ]);
-    fails_usage(&mut c, &["--resample-unit groups needs --group-col COL"]);
+    fails_usage(
+        train_arms(&data).args([
+            "--replicates",
+            "3",
+            "--resample-unit",
+            "groups",
+            "--out",
+            "/dev/null",
+        ]),
+        &["--resample-unit groups needs --group-col COL"],
+    );
 }
 
 /// A causal forest that corrects the T-learner's effect (the default):
@@ -783,6 +809,28 @@ fn offset_causal_forest_bundle_and_intervals() {
     fails(
         responder().args(["inspect", &path]),
         &["a causal forest without `t_learner_offset` has no `replicates`"],
+    );
+    // Three arms: two forests, which must agree on the offset.
+    let three = simulated(dir.path(), 300, 3, 2, &[]);
+    let out = dir.path().join("three.json");
+    ok(train_arms(&three)
+        .args([
+            "--strategy",
+            "causal-forest",
+            "--cv",
+            "3",
+            "--forest-trees",
+            "40",
+        ])
+        .args(["--replicates", "2", "--out"])
+        .arg(&out));
+    let mut e = json_of(&out);
+    assert_eq!(e["effect"]["forests"].as_array().unwrap().len(), 2);
+    e["effect"]["forests"][1]["t_learner_offset"] = serde_json::json!(false);
+    let path = write(dir.path(), "mixed.json", &e.to_string());
+    fails(
+        responder().args(["inspect", &path]),
+        &["`effect.forests[].t_learner_offset` must be the same for every forest"],
     );
 }
 

@@ -1129,17 +1129,9 @@ fn vcf_is_read_for_the_needed_snps_only() {
         scored(&whole, Some(&broken)).0,
         scored(&whole, Some(&real("base.vcf"))).0
     );
-    fails(
-        responder()
-            .args([
-                "train",
-                "--data",
-                &real("clinical.csv"),
-                "--genotypes",
-                &broken,
-            ])
-            .args(["--target", "responder", "--out"])
-            .arg(dir.path().join("all.json")),
+    train_fails(
+        &broken,
+        &[],
         &[
             &format!("broken.vcf, line {}", broken_at + 1),
             "tab-separated fields",

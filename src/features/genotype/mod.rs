@@ -903,24 +903,22 @@ mod tests {
         assert_eq!((f.scores[0].weights.len(), f.no_id), (1, 1));
         assert_eq!(f.build.as_deref(), Some("GRCh38"));
         // Not additive, genotype-specific or quoted: refused, named.
-        let e = read("rsID\teffect_allele\teffect_weight\tis_recessive\nrs1\tA\t0.2\tFALSE\nrs2\tC\t0.1\tTRUE\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("line 3, column `is_recessive`: the weight is not additive"),
-            "{e}"
+        let refused = |text: &str, needle: &str| {
+            let e = read(text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        };
+        refused(
+            "rsID\teffect_allele\teffect_weight\tis_recessive\nrs1\tA\t0.2\tFALSE\nrs2\tC\t0.1\tTRUE\n",
+            "line 3, column `is_recessive`: the weight is not additive",
         );
-        let e = read("rsID\teffect_allele\teffect_weight\tdosage_2_weight\nrs1\tA\t0.2\t0.5\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("column `dosage_2_weight` gives genotype-specific weights"),
-            "{e}"
+        refused(
+            "rsID\teffect_allele\teffect_weight\tdosage_2_weight\nrs1\tA\t0.2\t0.5\n",
+            "column `dosage_2_weight` gives genotype-specific weights",
         );
-        let e = read("SNP,A1,gene,BETA\nrs1,A,\"G1, G2\",0.2\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("line 2: a quoted field"), "{e}");
+        refused(
+            "SNP,A1,gene,BETA\nrs1,A,\"G1, G2\",0.2\n",
+            "line 2: a quoted field",
+        );
         // --prs-match position without position columns.
         std::fs::write(&p, "rsID\teffect_allele\teffect_weight\nrs1\tA\t0.2\n").unwrap();
         let e = read_weights(p.to_str().unwrap(), true)

@@ -129,22 +129,11 @@ fn variants_at(source: &ScoreSource, wanted: &HashSet<(String, u64)>) -> Result<
 }
 
 /// Calls `f` with the site fields (CHROM … ALT) of every record of the
-/// text VCF `path` (a VCF: [`positions_in`]); the samples are not
-/// decoded as text.
+/// text VCF `path` (a VCF: [`positions_in`]), read by the streamed VCF
+/// reader's line feed; the samples are not decoded as text. A file that
+/// feed cannot stream (classic-Mac line ends) has no records here.
 fn vcf_sites(path: &str, f: &mut dyn FnMut(&str)) -> Result<()> {
-    let (mut lines, _) = crate::data::vcf_filter::open_inflated(path)?;
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = lines.read_until(b'\n', &mut line).map_err(|e| {
-            Error::data(
-                Location::file(path),
-                format!("cannot read the VCF for its positions: {e}"),
-            )
-        })?;
-        if n == 0 {
-            return Ok(());
-        }
+    crate::data::vcf_filter::feed(path, None, &mut |line, _| {
         if !line.starts_with(b"#") {
             let end = line
                 .iter()
@@ -152,9 +141,11 @@ fn vcf_sites(path: &str, f: &mut dyn FnMut(&str)) -> Result<()> {
                 .filter(|&(_, &b)| b == b'\t')
                 .nth(4)
                 .map_or(line.len(), |(k, _)| k);
-            f(String::from_utf8_lossy(&line[..end]).trim_end_matches(['\n', '\r']));
+            f(&String::from_utf8_lossy(&line[..end]));
         }
-    }
+        Ok(())
+    })?;
+    Ok(())
 }
 
 /// Names the records of a VCF or BCF as its reader does: the ID, or

@@ -20,6 +20,11 @@ BIN = os.environ.get("RESPONDER", os.path.join(ROOT, "target", "release", "respo
 
 LEARNERS = {
     "t-learner auto": ["--algorithm", "auto"],
+    "t-learner lasso": ["--algorithm", "lasso"],
+    "causal-forest lasso": ["--strategy", "causal-forest", "--algorithm", "lasso"],
+    "dr-learner lasso": ["--strategy", "dr-learner", "--algorithm", "lasso"],
+    "x-learner lasso": ["--strategy", "x-learner", "--algorithm", "lasso"],
+    "auto-effect lasso": ["--strategy", "auto-effect", "--algorithm", "lasso"],
     "t-learner lasso a=0.01": ["--algorithm", "elastic-net", "--param", "alpha=0.01", "--param", "l1_ratio=1"],
     "t-learner logistic": ["--algorithm", "logistic"],
     "s-learner lasso a=0.005": ["--strategy", "s-learner", "--algorithm", "elastic-net", "--param", "alpha=0.005",

@@ -67,6 +67,22 @@ impl Design {
         }
     }
 
+    /// Which model inputs are genotype dosages, from which pipeline
+    /// outputs are (the S-learner's arm indicators are not).
+    pub(crate) fn expand_dosage(&self, dosage: Vec<bool>) -> Vec<bool> {
+        match *self {
+            Design::PerArm => dosage,
+            Design::SLearner { arms, .. } => {
+                let mut out = dosage.clone();
+                out.extend(std::iter::repeat_n(false, arms));
+                for _ in 0..arms {
+                    out.extend_from_slice(&dosage);
+                }
+                out
+            }
+        }
+    }
+
     /// Builds the model inputs from pipeline outputs `x`.
     pub(crate) fn expand(&self, x: Array2<f64>) -> Array2<f64> {
         match *self {
@@ -162,6 +178,10 @@ pub(crate) struct EffectCandidate {
     pub(crate) strategy: Strategy,
     /// Its loss (lower is better).
     pub(crate) loss: f64,
+    /// Standard error of its loss minus the T-learner's (paired over
+    /// patients); absent for the T-learner and in older bundles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) se_vs_t: Option<f64>,
 }
 
 /// Cross-validation results for one arm.
@@ -470,6 +490,11 @@ impl Arm {
         self.cv
             .as_ref()
             .and_then(|cv| cv.weakness(self.responders, self.n))
+    }
+
+    /// Which of the arm's model inputs are genotype dosages.
+    pub(crate) fn dosage_inputs(&self) -> Vec<bool> {
+        self.design.expand_dosage(self.pipeline.dosage_inputs())
     }
 
     /// The model inputs for `rows` of `frame`: pipeline, then design.

@@ -58,9 +58,9 @@ pub(crate) struct Args {
     /// Log-transform strictly positive, right-skewed clinical columns (a
     /// lab value such as CRP, a duration; skewness at least 1, at least 10
     /// distinct values, and less skewed after the log) before imputation
-    /// and scaling: `auto` does it with --algorithm auto and not with a
-    /// fixed algorithm (whose models then match scikit-learn's on the same
-    /// columns); `on`; `off`. stderr names the columns; the bundle stores
+    /// and scaling: `auto` does it with --algorithm auto or lasso and not
+    /// with another fixed algorithm (whose models then match
+    /// scikit-learn's on the same columns); `on`; `off`. stderr names the columns; the bundle stores
     /// the transform. Example: --log-skewed on
     #[arg(long, value_enum, default_value = "auto")]
     pub(crate) log_skewed: LogSkewed,
@@ -181,7 +181,7 @@ struct Config {
 
 impl Args {
     /// The cohort to read, with `--log-skewed` resolved (`auto`: on with
-    /// `--algorithm auto`).
+    /// `--algorithm auto` or `lasso`).
     fn cohort_spec(&self, auto: bool) -> Result<CohortSpec> {
         let mut cohort = self.data.spec()?;
         cohort.log_skewed = match self.log_skewed {
@@ -233,7 +233,7 @@ impl Args {
         self.check_effect_flags()?;
         let resample_groups = self.resample_groups()?;
         Ok(Config {
-            cohort: self.cohort_spec(auto)?,
+            cohort: self.cohort_spec(auto || self.algorithm == "lasso")?,
             train: TrainSpec {
                 method,
                 cv: self.cv,
@@ -454,10 +454,11 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     }
     if let Some(sel) = &bundle.effect_selection {
         ui.info(format!(
-            "auto-effect: {} (lower is better) {}; chose {}",
+            "auto-effect: {} (lower is better; ± the standard error of the difference from the t-learner) {}; chose {} (another strategy must beat the t-learner by more than {} times its ±)",
             sel.loss,
             describe_candidates(sel),
-            bundle.strategy.as_str()
+            bundle.strategy.as_str(),
+            crate::training::EFFECT_CHOICE_Z
         ));
     }
     audit_notes(&bundle, ui);
@@ -516,7 +517,10 @@ fn unconverged_notes(bundle: &Bundle, ui: &Ui) {
 pub(crate) fn describe_candidates(sel: &crate::bundle::EffectSelection) -> String {
     sel.candidates
         .iter()
-        .map(|c| format!("{} {:.4}", c.strategy.as_str(), c.loss))
+        .map(|c| match c.se_vs_t {
+            Some(se) => format!("{} {:.4} (±{:.4})", c.strategy.as_str(), c.loss, se),
+            None => format!("{} {:.4}", c.strategy.as_str(), c.loss),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

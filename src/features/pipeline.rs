@@ -238,6 +238,15 @@ impl Pipeline {
         self.features.iter().map(FittedFeature::width).sum()
     }
 
+    /// Whether each model input is a genotype dosage.
+    pub(crate) fn dosage_inputs(&self) -> Vec<bool> {
+        let mut out = Vec::with_capacity(self.width());
+        for f in &self.features {
+            out.extend(std::iter::repeat_n(f.kind() == Kind::Dosage, f.width()));
+        }
+        out
+    }
+
     /// Names of the model inputs (`name` or `name=level`).
     pub(crate) fn output_names(&self) -> Vec<String> {
         let mut out = Vec::with_capacity(self.width());

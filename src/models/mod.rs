@@ -8,6 +8,7 @@ pub(crate) mod causal_forest;
 pub(crate) mod elastic_net;
 pub(crate) mod forest;
 pub(crate) mod knn;
+pub(crate) mod lasso;
 pub(crate) mod lbfgs;
 pub(crate) mod logistic;
 pub(crate) mod multinomial;
@@ -57,6 +58,7 @@ pub(crate) struct AlgorithmInfo {
 pub(crate) const ALGORITHMS: &[AlgorithmInfo] = &[
     logistic::INFO,
     elastic_net::INFO,
+    lasso::INFO,
     tree::INFO,
     forest::INFO,
     svm::INFO,
@@ -73,6 +75,8 @@ pub(crate) enum AlgorithmParams {
     Logistic(logistic::LogisticParams),
     /// Elastic net + Platt.
     ElasticNet(elastic_net::ElasticNetParams),
+    /// L1-penalised logistic regression.
+    Lasso(lasso::LassoParams),
     /// One decision tree.
     Tree(tree::TreeParams),
     /// Random forest.
@@ -94,6 +98,7 @@ impl AlgorithmParams {
         Ok(match name {
             "logistic" => A::Logistic(logistic::LogisticParams::from_raw(raw)?),
             "elastic-net" => A::ElasticNet(elastic_net::ElasticNetParams::from_raw(raw)?),
+            "lasso" => A::Lasso(lasso::LassoParams::from_raw(raw)?),
             "tree" => A::Tree(tree::TreeParams::from_raw(raw)?),
             "forest" => A::Forest(forest::ForestParams::from_raw(raw)?),
             "svm" => A::Svm(svm::SvmParams::from_raw(raw)?),
@@ -119,6 +124,7 @@ impl AlgorithmParams {
         match self {
             A::Logistic(_) => "logistic",
             A::ElasticNet(_) => "elastic-net",
+            A::Lasso(_) => "lasso",
             A::Tree(_) => "tree",
             A::Forest(_) => "forest",
             A::Svm(_) => "svm",
@@ -134,6 +140,7 @@ impl AlgorithmParams {
         match self {
             A::Logistic(p) => format!("c={}, max_iter={}, tol={}", p.c, p.max_iter, p.tol),
             A::ElasticNet(p) => p.describe(),
+            A::Lasso(p) => p.describe(),
             A::Tree(p) => p.describe(),
             A::Forest(p) => p.describe(),
             A::Svm(p) => p.describe(),
@@ -143,14 +150,29 @@ impl AlgorithmParams {
         }
     }
 
-    /// Fits this algorithm after checking the inputs linfa would panic on.
+    /// Fits this algorithm after checking the inputs linfa would panic on
+    /// (no input known to be a genotype dosage).
+    #[cfg(test)]
     pub(crate) fn fit(&self, x: ArrayView2<f64>, y: &[bool], seed: u64) -> Result<FittedModel> {
+        self.fit_masked(x, y, &[], seed)
+    }
+
+    /// [`AlgorithmParams::fit`] with `dosage` marking the inputs that are
+    /// genotype dosages (empty: none known); only the lasso uses it.
+    pub(crate) fn fit_masked(
+        &self,
+        x: ArrayView2<f64>,
+        y: &[bool],
+        dosage: &[bool],
+        seed: u64,
+    ) -> Result<FittedModel> {
         use AlgorithmParams as A;
         use FittedModel as M;
         check_fit_inputs(x, y)?;
         Ok(match self {
             A::Logistic(p) => M::Logistic(logistic::LogisticModel::fit(x, y, p, seed)?),
             A::ElasticNet(p) => M::ElasticNet(elastic_net::ElasticNetModel::fit(x, y, p, seed)?),
+            A::Lasso(p) => M::Lasso(lasso::LassoModel::fit_masked(x, y, p, dosage, seed)?),
             A::Tree(p) => M::Tree(tree::TreeModel::fit(x, y, p, seed)?),
             A::Forest(p) => M::Forest(forest::ForestModel::fit(x, y, p, seed)?),
             A::Svm(p) => M::Svm(svm::SvmModel::fit(x, y, p, seed)?),
@@ -169,6 +191,8 @@ pub(crate) enum FittedModel {
     Logistic(logistic::LogisticModel),
     /// Elastic net + Platt.
     ElasticNet(elastic_net::ElasticNetModel),
+    /// L1-penalised logistic regression.
+    Lasso(lasso::LassoModel),
     /// One decision tree.
     Tree(tree::TreeModel),
     /// Random forest.
@@ -205,6 +229,7 @@ impl FittedModel {
         let p = match self {
             M::Logistic(m) => m.predict_proba(x),
             M::ElasticNet(m) => m.predict_proba(x),
+            M::Lasso(m) => m.predict_proba(x),
             M::Tree(m) => m.predict_proba(x),
             M::Forest(m) => m.predict_proba(x),
             M::Svm(m) => m.predict_proba(x),
@@ -227,6 +252,7 @@ impl FittedModel {
         match self {
             M::Logistic(m) => m.coefficients.len(),
             M::ElasticNet(m) => m.coefficients.len(),
+            M::Lasso(m) => m.coefficients.len(),
             M::Tree(m) => m.n_inputs,
             M::Forest(m) => m.n_inputs,
             M::Svm(m) => m.n_inputs,
@@ -242,6 +268,7 @@ impl FittedModel {
         match self {
             M::Logistic(_) => "logistic",
             M::ElasticNet(_) => "elastic-net",
+            M::Lasso(_) => "lasso",
             M::Tree(_) => "tree",
             M::Forest(_) => "forest",
             M::Svm(_) => "svm",
@@ -256,6 +283,7 @@ impl FittedModel {
         match self {
             FittedModel::Logistic(m) => m.not_converged,
             FittedModel::ElasticNet(m) => m.not_converged,
+            FittedModel::Lasso(m) => m.not_converged,
             _ => false,
         }
     }
@@ -275,6 +303,7 @@ impl FittedModel {
         match self {
             M::Logistic(m) => m.validate(),
             M::ElasticNet(m) => m.validate(),
+            M::Lasso(m) => m.validate(),
             M::Tree(m) => m.tree.validate(m.n_inputs),
             M::Forest(m) => m.validate(),
             M::Svm(m) => m.validate(),

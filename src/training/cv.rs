@@ -97,7 +97,7 @@ pub(crate) fn fit_rows(
 ) -> Result<(Pipeline, FittedModel)> {
     let pipeline = Pipeline::fit(frame, train)?;
     let (x, _) = pipeline.transform(frame, train)?;
-    let model = algorithm.fit(x.view(), y_train, seed)?;
+    let model = algorithm.fit_masked(x.view(), y_train, &pipeline.dosage_inputs(), seed)?;
     Ok((pipeline, model))
 }
 

@@ -141,13 +141,14 @@ fn prepare(inp: &DrInputs) -> Result<Prepared> {
     })
 }
 
-/// The cross-validated DR loss of each candidate's cross-fitted
-/// predictions: the mean over patients and arms other than the control of
+/// Each patient's cross-validated DR loss for each candidate's
+/// cross-fitted predictions (their mean is the DR loss): the mean over arms
+/// other than the control of
 /// (φ_a − τ̂_a)², with φ the doubly robust pseudo-outcome of the shared
 /// cross-fitted outcome and propensity models and τ̂_a = p_a − p_c (the
 /// DR-loss of Kennedy 2023 §4 and EconML's `score`, used for model
 /// selection by Saito & Yasui 2020 and Mahajan et al. 2024).
-pub(crate) fn dr_losses(inp: &DrInputs, candidates: &[&CrossFitted]) -> Result<Vec<f64>> {
+pub(crate) fn dr_losses(inp: &DrInputs, candidates: &[&CrossFitted]) -> Result<Vec<Vec<f64>>> {
     let p = prepare(inp)?;
     let cc = inp.control;
     let k = inp.arms.len();
@@ -158,18 +159,18 @@ pub(crate) fn dr_losses(inp: &DrInputs, candidates: &[&CrossFitted]) -> Result<V
             false => pseudo_outcomes(&p.patients, mu, &p.e, a, cc),
         })
         .collect();
+    let others = (k - 1).max(1) as f64;
     Ok(candidates
         .iter()
         .map(|cand| {
-            let (mut sum, mut n) = (0.0, 0usize);
+            let mut per = vec![0.0; p.patients.len()];
             for a in (0..k).filter(|&a| a != cc) {
                 for (i, phi) in phis[a].iter().enumerate() {
                     let d = phi - (cand.p[a][i] - cand.p[cc][i]);
-                    sum += d * d;
-                    n += 1;
+                    per[i] += d * d / others;
                 }
             }
-            sum / n.max(1) as f64
+            per
         })
         .collect())
 }

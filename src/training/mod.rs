@@ -238,11 +238,7 @@ fn resolve_strategy(
         });
     }
     let (sel, s_alg, s_fit) = choose_effect(cohort, arms, cross, how)?;
-    let best = sel
-        .candidates
-        .iter()
-        .min_by(|a, b| a.loss.total_cmp(&b.loss));
-    let strategy = best.map_or(Strategy::TLearner, |c| c.strategy);
+    let strategy = effect_choice(&sel);
     let s_chosen = strategy == Strategy::SLearner;
     // A causal forest's intervals: its outcome models' replicates when it
     // corrects the T-learner's effect, its little bags otherwise.
@@ -323,19 +319,58 @@ fn choose_effect(
         fitted.push((strategy, dr_learner::fit(&inputs(kind))?.1));
     }
     let refs: Vec<&CrossFitted> = fitted.iter().map(|f| &f.1).collect();
-    let losses = dr_learner::dr_losses(&inputs(Kind::Dr), &refs)?;
+    let per_patient = dr_learner::dr_losses(&inputs(Kind::Dr), &refs)?;
     let selection = crate::bundle::EffectSelection {
         loss: "cross-validated DR loss".into(),
         candidates: fitted
             .iter()
-            .zip(losses)
-            .map(|((strategy, _), loss)| crate::bundle::EffectCandidate {
+            .zip(&per_patient)
+            .map(|((strategy, _), l)| crate::bundle::EffectCandidate {
                 strategy: *strategy,
-                loss,
+                loss: l.iter().sum::<f64>() / l.len().max(1) as f64,
+                se_vs_t: (*strategy != Strategy::TLearner).then(|| paired_se(l, &per_patient[0])),
             })
             .collect(),
     };
     Ok((selection, s_alg, s_fit))
+}
+
+/// The standard error of the mean of the paired differences `a − b`.
+fn paired_se(a: &[f64], b: &[f64]) -> f64 {
+    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    let n = d.len() as f64;
+    if n < 2.0 {
+        return f64::INFINITY;
+    }
+    let m = d.iter().sum::<f64>() / n;
+    (d.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt()
+}
+
+/// How many standard errors of the paired difference a candidate's DR
+/// loss must lie below the T-learner's to replace it: the one-sided 5 %
+/// normal quantile. The DR loss of heavy-tailed pseudo-outcomes is noisy,
+/// and the T-learner is the default to depart from only on evidence.
+pub(crate) const EFFECT_CHOICE_Z: f64 = 1.645;
+
+/// `auto-effect`'s choice: the candidate with the least loss among those
+/// whose loss is below the T-learner's by more than [`EFFECT_CHOICE_Z`]
+/// standard errors of the paired difference (a one-sided z-test at 5 %;
+/// compare the one-standard-error rule of Hastie, Tibshirani & Friedman
+/// 2009 §7.10); else the T-learner.
+pub(crate) fn effect_choice(sel: &crate::bundle::EffectSelection) -> Strategy {
+    let t = sel
+        .candidates
+        .iter()
+        .find(|c| c.strategy == Strategy::TLearner)
+        .map(|c| c.loss);
+    sel.candidates
+        .iter()
+        .filter(|c| match (t, c.se_vs_t) {
+            (Some(t), Some(se)) => c.loss < t - EFFECT_CHOICE_Z * se,
+            _ => c.strategy == Strategy::TLearner,
+        })
+        .min_by(|a, b| a.loss.total_cmp(&b.loss))
+        .map_or(Strategy::TLearner, |c| c.strategy)
 }
 
 /// Each arm's minimum sample size for its cross-validated C-statistic
@@ -385,4 +420,57 @@ fn fit_t_learner(
     }
     let cross = t_learner_cross_fit(cohort, &fitted, oofs)?;
     Ok((fitted, cross))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::{EffectCandidate, EffectSelection};
+
+    fn selection(s_loss: f64, s_se: f64, x_loss: f64, x_se: f64) -> EffectSelection {
+        let c = |strategy, loss, se_vs_t| EffectCandidate {
+            strategy,
+            loss,
+            se_vs_t,
+        };
+        EffectSelection {
+            loss: "cross-validated DR loss".into(),
+            candidates: vec![
+                c(Strategy::TLearner, 1.30, None),
+                c(Strategy::SLearner, s_loss, Some(s_se)),
+                c(Strategy::XLearner, x_loss, Some(x_se)),
+            ],
+        }
+    }
+
+    #[test]
+    fn auto_effect_departs_from_the_t_learner_only_on_evidence() {
+        // Lower by 1 SE only: the T-learner stays.
+        assert_eq!(
+            effect_choice(&selection(1.298, 0.002, 1.301, 0.001)),
+            Strategy::TLearner
+        );
+        // Lower by 2 SE: the S-learner.
+        assert_eq!(
+            effect_choice(&selection(1.296, 0.002, 1.301, 0.001)),
+            Strategy::SLearner
+        );
+        // Of two that clear the bar, the lower loss.
+        assert_eq!(
+            effect_choice(&selection(1.296, 0.002, 1.290, 0.001)),
+            Strategy::XLearner
+        );
+        // The least loss that does not clear the bar does not block one that does.
+        assert_eq!(
+            effect_choice(&selection(1.280, 0.02, 1.295, 0.001)),
+            Strategy::XLearner
+        );
+        // Older bundles' candidates without a standard error are never chosen over T.
+        let mut old = selection(1.2, 0.001, 1.3, 0.001);
+        old.candidates[1].se_vs_t = None;
+        assert_eq!(effect_choice(&old), Strategy::TLearner);
+        assert!(
+            (paired_se(&[1.0, 2.0, 3.0], &[0.0, 0.0, 0.0]) - (1.0f64 / 3.0).sqrt()).abs() < 1e-12
+        );
+    }
 }

@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use crate::bundle::{s_learner_inputs, Arm, Design, Strategy};
 use crate::error::{Error, Result};
-use crate::models::FittedModel;
+use crate::models::{AlgorithmParams, FittedModel};
 use crate::training::cohort::Cohort;
 use crate::training::TrainSpec;
 
@@ -232,6 +232,8 @@ pub(crate) fn t_learner_replicates(
     };
     for (a, (arm, data)) in arms.iter_mut().zip(&c.arms).enumerate() {
         let (x, _) = arm.model_inputs(&c.frame, &data.rows)?;
+        let dosage = arm.dosage_inputs();
+        let algorithm = replicate_algorithm(&arm.algorithm, &arm.model);
         let arm_seed = crate::training::arm_seed(seed, a);
         let fitted: Result<Vec<FittedModel>> = (0..replicates)
             .into_par_iter()
@@ -243,8 +245,8 @@ pub(crate) fn t_learner_replicates(
                 };
                 let xb = x.select(Axis(0), &idx);
                 let yb: Vec<bool> = idx.iter().map(|&i| data.y[i]).collect();
-                arm.algorithm
-                    .fit(xb.view(), &yb, arm_seed.wrapping_add(b as u64 + 1))
+                algorithm
+                    .fit_masked(xb.view(), &yb, &dosage, arm_seed.wrapping_add(b as u64 + 1))
                     .map_err(crate::training::strategy::in_arm(&data.label()))
             })
             .collect();
@@ -280,7 +282,8 @@ pub(crate) fn s_learner_replicates(
     let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
     let xs = ndarray::concatenate(Axis(0), &views)
         .map_err(|e| Error::Fit(format!("internal: S-learner inputs: {e}")))?;
-    let algorithm = first.algorithm.clone();
+    let algorithm = replicate_algorithm(&first.algorithm, &first.model);
+    let dosage = first.dosage_inputs();
     let draws = match by_group {
         true => Some(joint_group_draws(c, replicates, seed)?),
         false => None,
@@ -301,7 +304,7 @@ pub(crate) fn s_learner_replicates(
             }
             let xb = xs.select(Axis(0), &idx);
             let yb: Vec<bool> = idx.iter().map(|&i| y_all[i]).collect();
-            algorithm.fit(xb.view(), &yb, seed.wrapping_add(b as u64 + 1))
+            algorithm.fit_masked(xb.view(), &yb, &dosage, seed.wrapping_add(b as u64 + 1))
         })
         .collect();
     let fitted = fitted?;
@@ -310,6 +313,17 @@ pub(crate) fn s_learner_replicates(
         arm.replicates = fitted.clone();
     }
     Ok(())
+}
+
+/// The algorithm a bootstrap replicate refits: the arm's own, except that
+/// a lasso keeps the penalty and relaxation its model chose by internal
+/// cross-validation (the inputs it keeps are chosen afresh in every
+/// replicate).
+fn replicate_algorithm(algorithm: &AlgorithmParams, model: &FittedModel) -> AlgorithmParams {
+    match (algorithm, model) {
+        (AlgorithmParams::Lasso(p), FittedModel::Lasso(m)) => AlgorithmParams::Lasso(p.fixed_at(m)),
+        _ => algorithm.clone(),
+    }
 }
 
 #[cfg(test)]

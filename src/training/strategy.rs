@@ -177,10 +177,13 @@ impl Pooled {
         let pipeline = Pipeline::fit(&c.frame, &rows)?;
         let (x, _) = pipeline.transform(&c.frame, &rows)?;
         let xs = s_learner_inputs(x.view(), &pick(&self.arm_of, idx), c.arms.len());
-        Ok((
-            pipeline,
-            algorithm.fit(xs.view(), &pick(&self.y, idx), seed)?,
-        ))
+        let dosage = Design::SLearner {
+            arm: 0,
+            arms: c.arms.len(),
+        }
+        .expand_dosage(pipeline.dosage_inputs());
+        let model = algorithm.fit_masked(xs.view(), &pick(&self.y, idx), &dosage, seed)?;
+        Ok((pipeline, model))
     }
 }
 

@@ -21,6 +21,7 @@ fn lists_every_algorithm_with_parameters_and_defaults() {
         [
             "logistic",
             "elastic-net",
+            "lasso",
             "tree",
             "forest",
             "svm",
@@ -33,7 +34,7 @@ fn lists_every_algorithm_with_parameters_and_defaults() {
         assert!(!a["params"].as_array().unwrap().is_empty());
         assert!(a["native_probabilities"].is_boolean());
     }
-    let knn = &v[6];
+    let knn = &v[7];
     assert_eq!(knn["keeps_training_rows"], true);
     let text = responder().arg("algorithms").output().unwrap();
     let text = String::from_utf8(text.stdout).unwrap();

@@ -64,7 +64,7 @@ fn all_algorithms_on_identical_folds_per_arm() {
             "auc_mean"
         ]
     );
-    assert_eq!(rows.len(), 1 + 2 * 8, "two arms × eight algorithms");
+    assert_eq!(rows.len(), 1 + 2 * 9, "two arms × nine algorithms");
     for r in &rows[1..] {
         assert_eq!(r[3], "6", "3 folds × 2 repeats: {r:?}");
         assert_eq!(r[4], "0");

@@ -885,3 +885,79 @@ fn skewed_positive_columns_are_log_transformed() {
         "{stderr}"
     );
 }
+
+/// `--algorithm lasso` on a genotype cohort: only the SNP dosages are
+/// penalised (the clinical inputs and, with `penalize=genotypes`, the
+/// S-learner's arm indicators and clinical interactions are not), skewed
+/// columns are log-transformed, bootstrap replicates refit at the penalty
+/// and relaxation the model chose, the bundle is deterministic and scores
+/// with intervals; a bad parameter is a usage error.
+#[test]
+fn lasso_penalises_the_genotypes_and_keeps_its_choice_in_replicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = simulated(dir.path(), 900, 30, 3, &[]);
+    let geno = dir.path().join("c/genotypes.csv").display().to_string();
+    let train = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let o = responder()
+            .args(["train", "--data", &data, "--genotypes", &geno])
+            .args(["--target", "responder", "--therapy-col", "therapy"])
+            .args(["--algorithm", "lasso", "--cv", "3", "--seed", "4", "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(o.status.success(), "{stderr}");
+        (out, stderr)
+    };
+    let (t, stderr) = train("t.json", &["--replicates", "3"]);
+    assert!(stderr.contains("log-transformed"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&t).unwrap()).unwrap();
+    for arm in v["arms"].as_array().unwrap() {
+        let m = &arm["model"];
+        assert_eq!(m["algorithm"], "lasso");
+        assert_eq!(m["penalized"], 30, "{m}");
+        assert!(m["coefficients"].as_array().unwrap().len() > 30);
+        let reps = arm["replicates"].as_array().unwrap();
+        assert_eq!(reps.len(), 3);
+        for r in reps {
+            assert_eq!((&r["lambda"], &r["relax"]), (&m["lambda"], &m["relax"]));
+        }
+    }
+    assert_eq!(
+        std::fs::read(&t).unwrap(),
+        std::fs::read(train("again.json", &["--replicates", "3"]).0).unwrap()
+    );
+    let scored = stdout_of(responder().args(["score", "--model"]).arg(&t).args([
+        "--data",
+        &data,
+        "--genotypes",
+        &geno,
+        "--intervals",
+        "--format",
+        "csv",
+    ]));
+    assert!(
+        scored.lines().next().unwrap().contains("effect_"),
+        "{scored}"
+    );
+    // The S-learner: 30 dosages and their three interaction blocks.
+    let (s, _) = train(
+        "s.json",
+        &["--strategy", "s-learner", "--param", "penalize=genotypes"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&s).unwrap()).unwrap();
+    assert_eq!(v["arms"][0]["model"]["penalized"], 120);
+    let (all, _) = train("all.json", &["--param", "penalize=all"]);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&all).unwrap()).unwrap();
+    let m = &v["arms"][0]["model"];
+    assert_eq!(m["penalized"], m["coefficients"].as_array().unwrap().len());
+    fails_usage(
+        responder()
+            .args(["train", "--data", &data, "--target", "responder"])
+            .args(["--algorithm", "lasso", "--param", "penalize=clinical"])
+            .args(["--out", "x.json"]),
+        &["penalize must be auto, genotypes or all"],
+    );
+}

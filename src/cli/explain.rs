@@ -19,7 +19,6 @@ use crate::eval::importance::{
 use crate::eval::importance::{effect_importance, importance_by_arm, ArmEffectImportance};
 use crate::eval::LabelledData;
 use crate::features::Frame;
-use crate::models::FittedModel;
 use crate::output::Sink;
 use crate::report::{render_table, Cell};
 
@@ -232,9 +231,9 @@ pub(crate) fn explain_patient(
 ) -> Result<PatientExplanation> {
     let (p, _) = predict_arm(arm, frame, &[row])?;
     let per_arm = arm.design == crate::bundle::Design::PerArm;
-    let (method, intercept, mut contributions) = match &arm.model {
-        FittedModel::Logistic(m) if per_arm => {
-            let (b0, c) = linear_contributions(arm, m, frame, row)?;
+    let (method, intercept, mut contributions) = match arm.model.logit_linear() {
+        Some(m) if per_arm => {
+            let (b0, c) = linear_contributions(arm, &m, frame, row)?;
             ("exact log-odds".to_string(), Some(b0), c)
         }
         _ => (
@@ -254,16 +253,16 @@ pub(crate) fn explain_patient(
     })
 }
 
-/// Each arm's explanation with its `top` coefficients (logistic per-arm
+/// Each arm's explanation with its `top` coefficients (logistic or lasso per-arm
 /// models), before any data is read.
 fn coefficient_explanations(bundle: &Bundle, top: usize) -> Vec<ArmExplanation> {
     bundle
         .arms
         .iter()
         .map(|arm| {
-            let coefs = match &arm.model {
-                FittedModel::Logistic(m) if arm.design == crate::bundle::Design::PerArm => {
-                    let mut c = coefficients(arm, m);
+            let coefs = match arm.model.logit_linear() {
+                Some(m) if arm.design == crate::bundle::Design::PerArm => {
+                    let mut c = coefficients(arm, &m);
                     c.truncate(top);
                     Some(c)
                 }

@@ -13,7 +13,7 @@ use crate::eval::apply::{predict_all, predict_arm, LabelledData};
 use crate::eval::metrics::auc;
 use crate::features::frame::{Values, MISSING_CODE};
 use crate::features::{FittedFeature, Frame};
-use crate::models::logistic::LogisticModel;
+use crate::models::LinearLogit;
 use crate::stats::mean_sd;
 
 /// One model input's coefficient.
@@ -29,9 +29,10 @@ pub(crate) struct Coefficient {
     pub(crate) odds_ratio: f64,
 }
 
-/// The coefficients of a logistic arm on the pipeline's output names,
-/// largest |coefficient| first (ties keep pipeline order).
-pub(crate) fn coefficients(arm: &Arm, model: &LogisticModel) -> Vec<Coefficient> {
+/// The coefficients of a linear-logit arm (see [`FittedModel::logit_linear`])
+/// on the pipeline's output names, largest |coefficient| first (ties keep
+/// pipeline order).
+pub(crate) fn coefficients(arm: &Arm, model: &LinearLogit<'_>) -> Vec<Coefficient> {
     let mut features = Vec::new();
     for f in &arm.pipeline.features {
         features.extend(std::iter::repeat_n(f.name().to_string(), f.width()));
@@ -41,7 +42,7 @@ pub(crate) fn coefficients(arm: &Arm, model: &LogisticModel) -> Vec<Coefficient>
         .output_names()
         .into_iter()
         .zip(features)
-        .zip(&model.coefficients)
+        .zip(model.coefficients.iter())
         .map(|((input, feature), &c)| Coefficient {
             input,
             feature,
@@ -298,7 +299,7 @@ pub(crate) fn raw_value(frame: &Frame, feature: &str, row: usize) -> String {
 /// first. Returns the intercept and the contributions.
 pub(crate) fn linear_contributions(
     arm: &Arm,
-    model: &LogisticModel,
+    model: &LinearLogit<'_>,
     frame: &Frame,
     row: usize,
 ) -> Result<(f64, Vec<Contribution>)> {
@@ -394,6 +395,7 @@ mod tests {
     use super::*;
     use crate::features::frame::{FrameColumn, Kind};
     use crate::features::Pipeline;
+    use crate::models::logistic::LogisticModel;
     use crate::models::FittedModel;
     use crate::stats::sigmoid;
 
@@ -453,17 +455,14 @@ mod tests {
         (frame, arm, y)
     }
 
-    fn logistic(arm: &Arm) -> &LogisticModel {
-        match &arm.model {
-            FittedModel::Logistic(m) => m,
-            _ => panic!("the test arm is logistic"),
-        }
+    fn logistic(arm: &Arm) -> LinearLogit<'_> {
+        arm.model.logit_linear().expect("the test arm is logistic")
     }
 
     #[test]
     fn coefficients_are_named_and_sorted() {
         let (_, arm, _) = setup();
-        let c = coefficients(&arm, logistic(&arm));
+        let c = coefficients(&arm, &logistic(&arm));
         assert_eq!(c[0].input, "age");
         assert_eq!(c[1].input, "site=a");
         assert_eq!(c[1].feature, "site");
@@ -499,14 +498,14 @@ mod tests {
     fn linear_contributions_sum_to_the_logit() {
         let (frame, arm, _) = setup();
         let (p, _) = predict_arm(&arm, &frame, &[7]).unwrap();
-        let (b0, c) = linear_contributions(&arm, logistic(&arm), &frame, 7).unwrap();
+        let (b0, c) = linear_contributions(&arm, &logistic(&arm), &frame, 7).unwrap();
         let z = b0 + c.iter().map(|c| c.contribution).sum::<f64>();
         assert!((sigmoid(z) - p[0]).abs() < 1e-12);
         assert_eq!(c.len(), 3);
         let site = c.iter().find(|c| c.feature == "site").unwrap();
         assert_eq!(site.value, "b");
         // Row 3's age is missing.
-        let (_, c3) = linear_contributions(&arm, logistic(&arm), &frame, 3).unwrap();
+        let (_, c3) = linear_contributions(&arm, &logistic(&arm), &frame, 3).unwrap();
         assert_eq!(c3.iter().find(|c| c.feature == "age").unwrap().value, "NA");
     }
 

@@ -184,12 +184,17 @@ impl LassoParams {
         )
     }
 
-    /// The same settings with the penalty and relaxation fixed at a fitted
-    /// model's choice (for bootstrap replicates).
+    /// The same settings with the penalty, relaxation and penalised inputs
+    /// fixed at a fitted model's choice (for bootstrap replicates).
     pub(crate) fn fixed_at(&self, m: &LassoModel) -> LassoParams {
         LassoParams {
             lambda: Some(m.lambda),
             relax: Some(m.relax),
+            // `auto` decided once, on all the patients.
+            penalize: match m.penalized == m.coefficients.len() {
+                true => Penalize::All,
+                false => Penalize::Genotypes,
+            },
             ..self.clone()
         }
     }
@@ -322,7 +327,9 @@ impl Problem {
             let (old_b0, old_b) = (f.b0, f.b.clone());
             let mut b0 = f.b0;
             let mut b = f.b.clone();
-            self.coordinate_descent(&mut b0, &mut b, &mut r, &w, lambda, allowed, pen, p.tol);
+            if !self.coordinate_descent(&mut b0, &mut b, &mut r, &w, lambda, allowed, pen, p.tol) {
+                f.not_converged = true;
+            }
             // Step halving if the objective rose.
             let mut step = 1.0;
             let mut trial;
@@ -340,9 +347,14 @@ impl Problem {
                     not_converged: false,
                 };
                 let o = self.objective(&trial, lambda, pen);
-                if o <= obj + 1e-12 || step < 1e-3 {
+                if o <= obj + 1e-12 {
                     obj = o;
                     break;
+                }
+                if step < 1e-3 {
+                    // No step lowers the objective: keep the fit, unconverged.
+                    f.not_converged = true;
+                    return;
                 }
                 step *= 0.5;
             }
@@ -366,7 +378,8 @@ impl Problem {
     }
 
     /// Cyclic coordinate descent on the weighted least-squares problem:
-    /// active-set sweeps, then a full sweep, until nothing moves.
+    /// active-set sweeps, then a full sweep, until nothing moves. Returns
+    /// false when it stopped at its sweep limit instead.
     #[allow(clippy::too_many_arguments)]
     fn coordinate_descent(
         &self,
@@ -378,7 +391,7 @@ impl Problem {
         allowed: &[bool],
         pen: &[bool],
         tol: f64,
-    ) {
+    ) -> bool {
         let n = self.n();
         let h: Vec<f64> = self
             .cols
@@ -427,13 +440,14 @@ impl Problem {
             }
             if biggest < tol {
                 if full {
-                    return;
+                    return true;
                 }
                 full = true;
             } else {
                 full = false;
             }
         }
+        false
     }
 
     /// The largest |gradient| of the mean log-loss over penalised inputs at
@@ -455,29 +469,82 @@ impl Problem {
     }
 
     /// The lasso fits along `lambdas` (warm-started), each with its refit
-    /// on the inputs it kept.
-    fn path(&self, lambdas: &[f64], p: &LassoParams) -> Vec<(Fit, Fit)> {
+    /// on the inputs it kept as `refits` says. With `cap`, the path stops
+    /// after the first fit that keeps more than `cap` penalised inputs (for
+    /// cross-validation: smaller penalties only overfit further and cost
+    /// the most).
+    fn path(
+        &self,
+        lambdas: &[f64],
+        p: &LassoParams,
+        cap: Option<usize>,
+        refits: Refits,
+    ) -> Vec<(Fit, Option<Fit>)> {
         let all = vec![true; self.cols.len()];
         let mut f = self.start();
         let unpen: Vec<bool> = self.pen.iter().map(|&p| !p).collect();
         self.solve(&mut f, 0.0, &unpen, &self.pen, p);
-        let none = vec![false; self.cols.len()];
-        lambdas
-            .iter()
-            .map(|&lambda| {
-                self.solve(&mut f, lambda, &all, &self.pen, p);
-                let kept: Vec<bool> =
-                    f.b.iter()
-                        .zip(&self.pen)
-                        .map(|(&b, &pen)| !pen || b != 0.0)
-                        .collect();
-                let mut refit = f.clone();
-                refit.not_converged = false;
-                self.solve(&mut refit, 0.0, &kept, &none, p);
-                (f.clone(), refit)
-            })
-            .collect()
+        let mut out = Vec::with_capacity(lambdas.len());
+        for &lambda in lambdas {
+            f.not_converged = false;
+            self.solve(&mut f, lambda, &all, &self.pen, p);
+            let kept: Vec<bool> =
+                f.b.iter()
+                    .zip(&self.pen)
+                    .map(|(&b, &pen)| !pen || b != 0.0)
+                    .collect();
+            let wanted = match refits {
+                Refits::Never => false,
+                Refits::IfSound => self.refittable(&kept),
+                Refits::Always => true,
+            };
+            let refit = wanted.then(|| self.refit(&f, p));
+            out.push((f.clone(), refit));
+            let selected =
+                f.b.iter()
+                    .zip(&self.pen)
+                    .filter(|(&b, &p)| p && b != 0.0)
+                    .count();
+            if cap.is_some_and(|c| selected > c) {
+                break;
+            }
+        }
+        out
     }
+
+    /// The unpenalised refit of `f` on the inputs it kept (the
+    /// unpenalised ones and the non-zero penalised ones).
+    fn refit(&self, f: &Fit, p: &LassoParams) -> Fit {
+        let kept: Vec<bool> =
+            f.b.iter()
+                .zip(&self.pen)
+                .map(|(&b, &pen)| !pen || b != 0.0)
+                .collect();
+        let mut r = f.clone();
+        r.not_converged = false;
+        self.solve(&mut r, 0.0, &kept, &vec![false; self.cols.len()], p);
+        r
+    }
+
+    /// Whether an unpenalised refit on the `kept` inputs is sound: at least
+    /// 10 patients of the rarer outcome class per input (Peduzzi et al.
+    /// 1996); beyond that the refit overfits and, near separation, is slow.
+    fn refittable(&self, kept: &[bool]) -> bool {
+        let pos = self.y.iter().filter(|&&v| v == 1.0).count();
+        let rarer = pos.min(self.y.len() - pos);
+        kept.iter().filter(|&&k| k).count() * 10 <= rarer
+    }
+}
+
+/// Which fits on a path get their unpenalised refit.
+#[derive(Clone, Copy)]
+enum Refits {
+    /// None (only the lasso fits are needed).
+    Never,
+    /// Those with at least 10 patients of the rarer class per kept input.
+    IfSound,
+    /// All (a relaxation below 1 was asked for).
+    Always,
 }
 
 fn softplus(z: f64) -> f64 {
@@ -534,8 +601,7 @@ fn penalty_mask(dosage: &[bool], width: usize, y: &[bool], penalize: Penalize) -
         Penalize::Auto => {
             let pos = y.iter().filter(|&&v| v).count();
             let rarer = pos.min(y.len() - pos);
-            let other = width - dosage.iter().filter(|&&d| d).count();
-            dosages && other * 10 <= rarer
+            dosages && (width - dosage.iter().filter(|&&d| d).count()) * 10 <= rarer
         }
     };
     if genotypes {
@@ -565,9 +631,12 @@ impl LassoModel {
             (Some(_), Some(r)) => (grid.len() - 1, r),
             _ => choose(&prob, &grid, y, params, seed)?,
         };
-        let fits = prob.path(&grid[..=k], params);
-        let (lasso, refit) = &fits[k];
-        let (intercept, coefficients) = blend(lasso, refit, relax);
+        let fits = prob.path(&grid[..=k], params, None, Refits::Never);
+        let lasso = &fits[k].0;
+        // The chosen (or given) relaxation gets its refit however many
+        // inputs the lasso kept.
+        let refit = (relax < 1.0).then(|| prob.refit(lasso, params));
+        let (intercept, coefficients) = blend(lasso, refit.as_ref().unwrap_or(lasso), relax);
         let model = LassoModel {
             intercept,
             selected: coefficients
@@ -579,7 +648,7 @@ impl LassoModel {
             lambda: grid[k],
             relax,
             penalized: prob.pen.iter().filter(|&&p| p).count(),
-            not_converged: fits.iter().any(|(l, r)| l.not_converged || r.not_converged),
+            not_converged: lasso.not_converged || refit.is_some_and(|r| r.not_converged),
         };
         model
             .validate()
@@ -620,6 +689,9 @@ fn choose(
     }
     let k = params.folds.min(rarer);
     let folds = stratified_folds(y, k, seed ^ 0x1a55_0c0d);
+    // Penalised inputs beyond which a fold's path stops: a third of its
+    // training rows (none when the lambda is given: the path must reach it).
+    let cap = params.lambda.is_none().then(|| (y.len() - y.len() / k) / 3);
     let relaxes: Vec<f64> = match params.relax {
         Some(r) => vec![r],
         None => RELAX_GRID.to_vec(),
@@ -631,13 +703,27 @@ fn choose(
             let (tr, te) = split(&folds, f);
             let train = prob.rows(&tr);
             let test = prob.rows(&te);
-            train
-                .path(grid, params)
-                .iter()
-                .map(|(l, r)| {
+            // A given relaxation below 1 is refitted however many inputs
+            // the lasso kept; relax=cv compares only sound refits.
+            let refits = match params.relax {
+                Some(r) if r < 1.0 => Refits::Always,
+                Some(_) => Refits::Never,
+                None => Refits::IfSound,
+            };
+            let fits = train.path(grid, params, cap, refits);
+            (0..grid.len())
+                .map(|i| {
                     relaxes
                         .iter()
                         .map(|&g| {
+                            let Some((l, r)) = fits.get(i) else {
+                                return f64::INFINITY;
+                            };
+                            let r = match (g < 1.0, r) {
+                                (false, _) => l,
+                                (true, Some(r)) => r,
+                                (true, None) => return f64::INFINITY,
+                            };
                             let (b0, b) = blend(l, r, g);
                             test.eta_of(b0, &b)
                                 .iter()
@@ -650,8 +736,14 @@ fn choose(
                 .collect()
         })
         .collect();
-    let mut best = (0, 0, f64::INFINITY);
-    for i in 0..grid.len() {
+    // A given lambda ends the grid: only the relaxation is chosen.
+    let first = if params.lambda.is_some() {
+        grid.len() - 1
+    } else {
+        0
+    };
+    let mut best = (first, 0, f64::INFINITY);
+    for i in first..grid.len() {
         for (g, _) in relaxes.iter().enumerate() {
             let total: f64 = losses.iter().map(|fold| fold[i][g]).sum();
             if total < best.2 - 1e-9 {
@@ -798,6 +890,48 @@ mod tests {
             3
         )
         .is_ok());
+    }
+
+    #[test]
+    fn a_given_lambda_or_relax_is_kept_and_replicates_pin_the_choice() {
+        let (x, y, dosage) = fixture();
+        // lambda given, relax=cv: the lambda is the given one.
+        let p = LassoParams {
+            lambda: Some(0.01),
+            ..LassoParams::default()
+        };
+        let m = LassoModel::fit_masked(x.view(), &y, &p, &dosage, 2).unwrap();
+        assert_eq!(m.lambda, 0.01);
+        assert!(RELAX_GRID.contains(&m.relax));
+        // relax given below 1, lambda=cv: that relaxation, with a refit.
+        let p = LassoParams {
+            relax: Some(0.25),
+            ..LassoParams::default()
+        };
+        let m = LassoModel::fit_masked(x.view(), &y, &p, &dosage, 2).unwrap();
+        assert_eq!(m.relax, 0.25);
+        let lasso_only = LassoModel::fit_masked(
+            x.view(),
+            &y,
+            &fixed(m.lambda, 1.0, Penalize::Auto),
+            &dosage,
+            2,
+        )
+        .unwrap();
+        assert_ne!(m.coefficients, lasso_only.coefficients);
+        // Replicates refit at the model's lambda, relax and penalised inputs.
+        let pinned = LassoParams::default().fixed_at(&m);
+        assert_eq!(
+            (pinned.lambda, pinned.relax, pinned.penalize),
+            (Some(m.lambda), Some(0.25), Penalize::Genotypes)
+        );
+        let all =
+            LassoModel::fit_masked(x.view(), &y, &fixed(0.05, 1.0, Penalize::All), &dosage, 1)
+                .unwrap();
+        assert_eq!(
+            LassoParams::default().fixed_at(&all).penalize,
+            Penalize::All
+        );
     }
 
     #[test]

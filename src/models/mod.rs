@@ -183,6 +183,15 @@ impl AlgorithmParams {
     }
 }
 
+/// A model whose log-odds are `intercept + x·coefficients` on the
+/// standardised inputs (`logistic`, `lasso`).
+pub(crate) struct LinearLogit<'a> {
+    /// Intercept on the logit scale.
+    pub(crate) intercept: f64,
+    /// One coefficient per model input.
+    pub(crate) coefficients: &'a [f64],
+}
+
 /// A fitted model; stored in bundles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "algorithm", rename_all = "kebab-case")]
@@ -244,6 +253,19 @@ impl FittedModel {
             )));
         }
         Ok(p)
+    }
+
+    /// The intercept and coefficients of a model linear on the logit.
+    pub(crate) fn logit_linear(&self) -> Option<LinearLogit<'_>> {
+        let (intercept, coefficients) = match self {
+            FittedModel::Logistic(m) => (m.intercept, &m.coefficients),
+            FittedModel::Lasso(m) => (m.intercept, &m.coefficients),
+            _ => return None,
+        };
+        Some(LinearLogit {
+            intercept,
+            coefficients,
+        })
     }
 
     /// Number of inputs the model takes.

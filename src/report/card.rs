@@ -351,11 +351,16 @@ fn strategy_text(bundle: &Bundle) -> String {
         Strategy::AutoEffect => "auto-effect".to_string(),
     };
     if let Some(sel) = &bundle.effect_selection {
-        text.push_str(&format!(
-            "; chosen by auto-effect with the least {} among {}",
-            sel.loss,
-            crate::error::quote_all(sel.candidates.iter().map(|c| c.strategy.as_str()))
-        ));
+        let names = crate::error::quote_all(sel.candidates.iter().map(|c| c.strategy.as_str()));
+        // Bundles written before the rule took the least loss.
+        text.push_str(&match sel.candidates.iter().any(|c| c.se_vs_t.is_some()) {
+            true => format!(
+                "; chosen by auto-effect among {names} by {}: the T-learner unless another candidate's loss is lower by more than {} standard errors of the difference",
+                sel.loss,
+                crate::training::EFFECT_CHOICE_Z
+            ),
+            false => format!("; chosen by auto-effect with the least {} among {names}", sel.loss),
+        });
     }
     let reps = bundle.arms.first().map_or(0, |a| a.replicates.len());
     let cluster = bundle.training.cluster_bootstrap.as_ref();

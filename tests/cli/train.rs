@@ -942,6 +942,12 @@ fn lasso_penalises_the_genotypes_and_keeps_its_choice_in_replicates() {
         scored.lines().next().unwrap().contains("effect_"),
         "{scored}"
     );
+    // `explain` shows a per-arm lasso's coefficients, as a logistic's.
+    let text = stdout_of(responder().args(["explain", "--model"]).arg(&t));
+    assert!(
+        text.contains("odds ratio") && text.contains("(lasso) =="),
+        "{text}"
+    );
     // The S-learner: 30 dosages and their three interaction blocks.
     let (s, _) = train(
         "s.json",

@@ -934,6 +934,64 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 128,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(16),
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+        /// Whatever the data, the fit satisfies the lasso's optimality
+        /// (KKT) conditions: zero gradient for the intercept, gradient plus
+        /// ridge term zero for the unpenalised input, |gradient| ≤ λ where a
+        /// penalised coefficient is 0 and gradient = −λ·sign where it is not.
+        #[test]
+        fn fits_satisfy_the_kkt_conditions(
+            n in 30usize..120,
+            p in 1usize..7,
+            seed in 0u64..1_000_000,
+            lambda in 0.005f64..0.2,
+        ) {
+            let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let mut next = || {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (state >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let x = Array2::from_shape_fn((n, p + 1), |_| next() * 2.0 - 1.0);
+            let y: Vec<bool> = (0..n)
+                .map(|i| next() < sigmoid(1.5 * x[[i, 0]] - x[[i, 1]]))
+                .collect();
+            let pos = y.iter().filter(|&&v| v).count();
+            proptest::prop_assume!(pos > 0 && pos < n);
+            let mut dosage = vec![true; p + 1];
+            dosage[0] = false;
+            let params = LassoParams {
+                lambda: Some(lambda),
+                relax: Some(1.0),
+                penalize: Penalize::Genotypes,
+                max_iter: 1000,
+                tol: 1e-12,
+                ..LassoParams::default()
+            };
+            let m = LassoModel::fit_masked(x.view(), &y, &params, &dosage, 1).unwrap();
+            proptest::prop_assert!(!m.not_converged);
+            let prob = m.predict_proba(x.view()).unwrap();
+            let resid: Vec<f64> = prob.iter().zip(&y).map(|(q, &t)| q - f64::from(u8::from(t))).collect();
+            let grad = |j: usize| resid.iter().enumerate().map(|(i, r)| r * x[[i, j]]).sum::<f64>() / n as f64;
+            let tol = 1e-5;
+            proptest::prop_assert!((resid.iter().sum::<f64>() / n as f64).abs() < tol);
+            proptest::prop_assert!((grad(0) + RIDGE * m.coefficients[0]).abs() < tol, "unpenalised {}", grad(0));
+            for j in 1..=p {
+                let (g, b) = (grad(j), m.coefficients[j]);
+                if b == 0.0 {
+                    proptest::prop_assert!(g.abs() <= lambda + tol, "input {j}: {g} > {lambda}");
+                } else {
+                    proptest::prop_assert!((g + lambda * b.signum()).abs() < tol, "input {j}: {g}, {b}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn bad_params_and_edited_models_are_refused() {
         for bad in [

@@ -58,6 +58,10 @@ pub(crate) struct ArmSummary {
     /// Why the arm cannot support a recommendation (`null`: it can, or
     /// it was not cross-validated).
     pub(crate) weak: Option<String>,
+    /// What a self-tuning model chose (a lasso: `lambda`, `relax`, kept
+    /// inputs); absent for the other algorithms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) fitted: Option<String>,
 }
 
 /// The summary printed by `inspect` (stable JSON keys).
@@ -252,6 +256,7 @@ pub(crate) fn summarise(file: &str, b: &Bundle) -> Summary {
                 cv_auc_pooled: a.cv.as_ref().map(|c| c.auc_pooled),
                 cv_auc_pooled_ci: a.cv.as_ref().and_then(|c| c.auc_pooled_ci),
                 weak: a.weakness(),
+                fitted: fitted_choice(&a.model),
             })
             .collect(),
         n_features: b.features.len(),
@@ -401,7 +406,23 @@ fn text(s: &Summary) -> String {
         ));
     }
     out.push_str(&weak_lines(s));
+    for a in &s.arms {
+        if let Some(f) = &a.fitted {
+            out.push_str(&format!("fitted {}: {f}\n", a.therapy));
+        }
+    }
     out
+}
+
+/// "lasso λ 0.0334 (relax 1): 19 of 200 penalised inputs kept".
+fn fitted_choice(m: &crate::models::FittedModel) -> Option<String> {
+    match m {
+        crate::models::FittedModel::Lasso(l) => Some(format!(
+            "lasso λ {:.4} (relax {}): {} of {} penalised inputs kept",
+            l.lambda, l.relax, l.selected, l.penalized
+        )),
+        _ => None,
+    }
 }
 
 /// One line per weak arm.

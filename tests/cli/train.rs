@@ -942,6 +942,12 @@ fn lasso_penalises_the_genotypes_and_keeps_its_choice_in_replicates() {
         scored.lines().next().unwrap().contains("effect_"),
         "{scored}"
     );
+    // `inspect` shows each arm's choice.
+    let text = stdout_of(responder().arg("inspect").arg(&t));
+    assert!(
+        text.contains("fitted SSRI: lasso λ") && text.contains("of 30 penalised inputs kept"),
+        "{text}"
+    );
     // `explain` shows a per-arm lasso's coefficients, as a logistic's.
     let text = stdout_of(responder().args(["explain", "--model"]).arg(&t));
     assert!(

@@ -16,19 +16,10 @@ Usage: cargo build --release &&
        python3 bench/effect_blocks.py SEED "--algorithm lasso;--algorithm auto"
 Standard library only; about 3 s per lasso fit and 15 s per auto fit.
 """
-import csv, os, statistics as st, subprocess, sys, tempfile
+import os, statistics as st, sys, tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("RESPONDER", os.path.join(ROOT, "target", "release", "responder"))
-
-
-def run(*a):
-    subprocess.run([BIN, *a], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def read(p):
-    with open(p, newline="") as f:
-        return list(csv.DictReader(f))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from effect_intervals import read, recommendation, run  # noqa: E402
 
 
 def main():
@@ -57,13 +48,11 @@ def main():
                 reg = 0.0
                 for r in rows:
                     tp = {a: float(truth[r["patient_id"]]["p_" + a]) for a in arms}
-                    pred = max(arms, key=lambda a: float(r["p_" + a]))
-                    best = max(arms, key=lambda a: tp[a])
-                    s = sorted(tp.values(), reverse=True)
-                    reg += tp[best] - tp[pred]
-                    if s[0] - s[1] >= 0.10:
+                    _, _, right, regret = recommendation(r, tp, arms)
+                    reg += regret
+                    if right is not None:
                         clear += 1
-                        ok += pred == best
+                        ok += right
                 res.append((100 * ok / clear, reg / len(rows)))
             cl = [r[0] for r in res]
             rg = [r[1] for r in res]

@@ -49,6 +49,17 @@ def read(path):
         return list(csv.DictReader(f))
 
 
+def recommendation(row, tp, arms):
+    """For one scored row and its true probabilities `tp`: the recommended
+    arm (highest predicted p), the truly best arm, whether they agree when
+    the true advantage is >= 0.10 (None below that), and the regret."""
+    pred = max(arms, key=lambda a: float(row["p_" + a]))
+    best = max(arms, key=lambda a: tp[a])
+    s = sorted(tp.values(), reverse=True)
+    ok = (pred == best) if s[0] - s[1] >= 0.10 else None
+    return pred, best, ok, tp[best] - tp[pred]
+
+
 def one(seed, name, extra, reps, work):
     c = os.path.join(work, f"c{seed}")
     if not os.path.exists(c):
@@ -84,13 +95,11 @@ def one(seed, name, extra, reps, work):
             cov += lo <= true <= hi
             width += hi - lo
             n += 1
-        pred = max(arms, key=lambda a: float(r["p_" + a]))
-        best = max(arms, key=lambda a: tp[a])
-        s = sorted(tp.values(), reverse=True)
-        regret += tp[best] - tp[pred]
-        if s[0] - s[1] >= 0.10:
+        _, best, ok, r_ = recommendation(r, tp, arms)
+        regret += r_
+        if ok is not None:
             clear += 1
-            clear_ok += pred == best
+            clear_ok += ok
         if r["best_therapy"] == "none":
             undecided += 1
         else:

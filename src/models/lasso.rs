@@ -475,27 +475,21 @@ impl Problem {
     /// the most).
     fn path(
         &self,
+        base: &Fit,
         lambdas: &[f64],
         p: &LassoParams,
         cap: Option<usize>,
         refits: Refits,
     ) -> Vec<(Fit, Option<Fit>)> {
         let all = vec![true; self.cols.len()];
-        let mut f = self.start();
-        let unpen: Vec<bool> = self.pen.iter().map(|&p| !p).collect();
-        self.solve(&mut f, 0.0, &unpen, &self.pen, p);
+        let mut f = base.clone();
         let mut out = Vec::with_capacity(lambdas.len());
         for &lambda in lambdas {
             f.not_converged = false;
             self.solve(&mut f, lambda, &all, &self.pen, p);
-            let kept: Vec<bool> =
-                f.b.iter()
-                    .zip(&self.pen)
-                    .map(|(&b, &pen)| !pen || b != 0.0)
-                    .collect();
             let wanted = match refits {
                 Refits::Never => false,
-                Refits::IfSound => self.refittable(&kept),
+                Refits::IfSound => self.refittable(&self.kept(&f)),
                 Refits::Always => true,
             };
             let refit = wanted.then(|| self.refit(&f, p));
@@ -515,15 +509,28 @@ impl Problem {
     /// The unpenalised refit of `f` on the inputs it kept (the
     /// unpenalised ones and the non-zero penalised ones).
     fn refit(&self, f: &Fit, p: &LassoParams) -> Fit {
-        let kept: Vec<bool> =
-            f.b.iter()
-                .zip(&self.pen)
-                .map(|(&b, &pen)| !pen || b != 0.0)
-                .collect();
         let mut r = f.clone();
         r.not_converged = false;
-        self.solve(&mut r, 0.0, &kept, &vec![false; self.cols.len()], p);
+        self.solve(&mut r, 0.0, &self.kept(f), &vec![false; self.cols.len()], p);
         r
+    }
+
+    /// The inputs `f` uses: the unpenalised ones and the non-zero
+    /// penalised ones.
+    fn kept(&self, f: &Fit) -> Vec<bool> {
+        f.b.iter()
+            .zip(&self.pen)
+            .map(|(&b, &pen)| !pen || b != 0.0)
+            .collect()
+    }
+
+    /// The fit of the intercept and the unpenalised inputs alone, where
+    /// every path starts.
+    fn unpenalised(&self, p: &LassoParams) -> Fit {
+        let mut f = self.start();
+        let unpen: Vec<bool> = self.pen.iter().map(|&p| !p).collect();
+        self.solve(&mut f, 0.0, &unpen, &self.pen, p);
+        f
     }
 
     /// Whether an unpenalised refit on the `kept` inputs is sound: at least
@@ -623,15 +630,13 @@ impl LassoModel {
     ) -> Result<LassoModel> {
         let pen = penalty_mask(dosage, x.ncols(), y, params.penalize);
         let prob = Problem::new(x, y, pen);
-        let unpen: Vec<bool> = prob.pen.iter().map(|&p| !p).collect();
-        let mut base = prob.start();
-        prob.solve(&mut base, 0.0, &unpen, &prob.pen, params);
+        let base = prob.unpenalised(params);
         let grid = lambdas(prob.lambda_max(&base), params.path, params.lambda);
         let (k, relax) = match (params.lambda, params.relax) {
             (Some(_), Some(r)) => (grid.len() - 1, r),
             _ => choose(&prob, &grid, y, params, seed)?,
         };
-        let fits = prob.path(&grid[..=k], params, None, Refits::Never);
+        let fits = prob.path(&base, &grid[..=k], params, None, Refits::Never);
         let lasso = &fits[k].0;
         // The chosen (or given) relaxation gets its refit however many
         // inputs the lasso kept.
@@ -710,7 +715,7 @@ fn choose(
                 Some(_) => Refits::Never,
                 None => Refits::IfSound,
             };
-            let fits = train.path(grid, params, cap, refits);
+            let fits = train.path(&train.unpenalised(params), grid, params, cap, refits);
             (0..grid.len())
                 .map(|i| {
                     relaxes

@@ -27,6 +27,8 @@ LEARNERS = {
     "auto-effect lasso": ["--strategy", "auto-effect", "--algorithm", "lasso"],
     "t-learner lasso a=0.01": ["--algorithm", "elastic-net", "--param", "alpha=0.01", "--param", "l1_ratio=1"],
     "t-learner logistic": ["--algorithm", "logistic"],
+    # No --algorithm: the effect learners' default on SNP dosages (lasso).
+    "dr-learner default": ["--strategy", "dr-learner"],
     "s-learner lasso a=0.005": ["--strategy", "s-learner", "--algorithm", "elastic-net", "--param", "alpha=0.005",
                                "--param", "l1_ratio=1"],
     "s-learner logistic c=0.05": ["--strategy", "s-learner", "--algorithm", "logistic", "--param", "c=0.05"],

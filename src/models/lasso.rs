@@ -689,7 +689,7 @@ fn choose(
     let rarer = pos.min(y.len() - pos);
     if rarer < 2 {
         return Err(Error::Fit(format!(
-            "lasso: choosing lambda by cross-validation needs at least 2 patients of each outcome class ({rarer} in the rarer); give --param lambda=VALUE --param relax=VALUE"
+            "lasso: choosing lambda by cross-validation needs at least 2 patients of each outcome class ({rarer} in the rarer); give --algorithm lasso --param lambda=VALUE --param relax=VALUE"
         )));
     }
     let k = params.folds.min(rarer);

@@ -973,3 +973,71 @@ fn lasso_penalises_the_genotypes_and_keeps_its_choice_in_replicates() {
         &["penalize must be auto, genotypes or all"],
     );
 }
+
+/// Without --algorithm, the effect learners fit lasso outcome models on SNP
+/// dosages (the same bundle as `--algorithm lasso`); without genotypes,
+/// with --genotypes-as pcs, with --param or for the T-learner, logistic.
+#[test]
+fn effect_learners_default_to_the_lasso_on_snp_dosages() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = simulated(dir.path(), 600, 20, 5, &[]);
+    let geno = dir.path().join("c/genotypes.csv").display().to_string();
+    let train = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let o = responder()
+            .args(["train", "--data", &data, "--target", "responder"])
+            .args(["--therapy-col", "therapy", "--cv", "2", "--seed", "3"])
+            .args(["--replicates", "2", "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(o.status.success(), "{stderr}");
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        let algorithm = v["arms"][0]["model"]["algorithm"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (out, algorithm, stderr)
+    };
+    let g = ["--genotypes", geno.as_str()];
+    let dr = [&g[..], &["--strategy", "dr-learner"]].concat();
+    let (default, algorithm, stderr) = train("default.json", &dr);
+    assert_eq!(algorithm, "lasso");
+    assert!(
+        stderr
+            .contains("outcome models: lasso, the default of --strategy dr-learner on SNP dosages"),
+        "{stderr}"
+    );
+    let explicit = [&dr[..], &["--algorithm", "lasso"]].concat();
+    let (given, _, stderr) = train("given.json", &explicit);
+    assert!(!stderr.contains("outcome models:"), "{stderr}");
+    assert_eq!(
+        std::fs::read(default).unwrap(),
+        std::fs::read(given).unwrap()
+    );
+    for (name, extra) in [
+        ("x.json", [&g[..], &["--strategy", "x-learner"]].concat()),
+        ("ae.json", [&g[..], &["--strategy", "auto-effect"]].concat()),
+    ] {
+        assert_eq!(train(name, &extra).1, "lasso", "{extra:?}");
+    }
+    let (_, algorithm, stderr) = train("t.json", &g);
+    assert_eq!(algorithm, "logistic");
+    assert!(
+        stderr.contains("outcome models: logistic, the default")
+            && stderr.contains("--algorithm lasso"),
+        "{stderr}"
+    );
+    for (name, extra) in [
+        ("nogeno.json", vec!["--strategy", "dr-learner"]),
+        ("param.json", [&dr[..], &["--param", "c=0.1"]].concat()),
+        (
+            "pcs.json",
+            [&dr[..], &["--genotype-pcs", "2", "--genotypes-as", "pcs"]].concat(),
+        ),
+    ] {
+        assert_eq!(train(name, &extra).1, "logistic", "{extra:?}");
+    }
+}

@@ -1026,13 +1026,18 @@ fn effect_learners_default_to_the_lasso_on_snp_dosages() {
     let (_, algorithm, stderr) = train("t.json", &g);
     assert_eq!(algorithm, "logistic");
     assert!(
-        stderr.contains("outcome models: logistic, the default")
+        stderr.contains("outcome models: logistic, the default of --strategy t-learner")
             && stderr.contains("--algorithm lasso"),
         "{stderr}"
     );
     for (name, extra) in [
         ("nogeno.json", vec!["--strategy", "dr-learner"]),
         ("param.json", [&dr[..], &["--param", "c=0.1"]].concat()),
+        // --features leaves the SNPs out: no dosage is an input.
+        (
+            "features.json",
+            [&dr[..], &["--features", "age,madrs_baseline,crp"]].concat(),
+        ),
         (
             "pcs.json",
             [&dr[..], &["--genotype-pcs", "2", "--genotypes-as", "pcs"]].concat(),

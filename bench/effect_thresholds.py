@@ -11,8 +11,9 @@ interaction, and 14 causal SNPs (4 with a common effect, 10 arm-specific,
 effects 0.25-0.5 per allele). It trains the T-learner with its default
 (`logistic`) and `--algorithm auto`, `--algorithm lasso`, and the DR-learner
 without `--algorithm` (the lasso on SNP data), and prints the share of the
-patients with a true advantage >= 0.10 recommended their truly best therapy
-and the mean regret.
+patients with a true advantage >= 0.10 recommended their truly best therapy,
+the mean regret, and the coverage and width of the 95 % intervals of
+`effect_<arm>` (`--replicates 50`, `score --intervals`).
 
 Usage: cargo build --release && python3 bench/effect_thresholds.py [--seeds 101,102,103]
 Needs numpy.
@@ -95,15 +96,22 @@ def score(c, extra, work):
     model, out = os.path.join(work, "m.json"), os.path.join(work, "s.csv")
     geno = os.path.join(c, "genotypes.csv")
     run("train", "-q", "--data", os.path.join(c, "train.csv"), "--genotypes", geno, "--target", "responder",
-        "--therapy-col", "therapy", "--seed", "7", "--out", model, *extra)
+        "--therapy-col", "therapy", "--seed", "7", "--replicates", "50", "--out", model, *extra)
     run("score", "--model", model, "--data", os.path.join(c, "test.csv"), "--genotypes", geno,
-        "--format", "csv", "--out", out)
+        "--intervals", "--format", "csv", "--out", out)
     truth = {r["patient_id"]: r for r in read(os.path.join(c, "truth.csv"))}
-    clear = right = 0
-    regret = 0.0
+    clear = right = covered = n = 0
+    regret = width = 0.0
     rows = read(out)
+    effects = [k[len("effect_"):] for k in rows[0] if k.startswith("effect_") and not k.endswith(("_low", "_high"))]
+    control = [a for a in ARMS if a not in effects][0]
     for r in rows:
         tp = {a: float(truth[r["patient_id"]]["p_" + a]) for a in ARMS}
+        for a in effects:
+            lo, hi = float(r[f"effect_{a}_low"]), float(r[f"effect_{a}_high"])
+            covered += lo <= tp[a] - tp[control] <= hi
+            width += hi - lo
+            n += 1
         pred = max(ARMS, key=lambda a: float(r["p_" + a]))
         best = max(ARMS, key=lambda a: tp[a])
         s = sorted(tp.values(), reverse=True)
@@ -111,7 +119,7 @@ def score(c, extra, work):
         if s[0] - s[1] >= 0.10:
             clear += 1
             right += pred == best
-    return 100 * right / clear, regret / len(rows)
+    return 100 * right / clear, regret / len(rows), 100 * covered / n, width / n
 
 
 def main():
@@ -119,16 +127,19 @@ def main():
     ap.add_argument("--seeds", default="101,102,103")
     a = ap.parse_args()
     seeds = [int(s) for s in a.seeds.split(",")]
-    print(f"{'learner':<32}" + "".join(f"{'seed ' + str(s):>18}" for s in seeds) + f"{'mean':>18}")
+    print("best = best|adv>=.10, regret = mean regret, coverage/width = 95% intervals of effect_<arm> (--replicates 50)")
+    print(f"{'learner':<32}{'seed':>5}{'best':>8}{'regret':>8}{'coverage':>10}{'width':>7}")
     with tempfile.TemporaryDirectory() as work:
         for s in seeds:
             cohort(s, os.path.join(work, f"c{s}"))
         for name, extra in LEARNERS.items():
-            res = [score(os.path.join(work, f"c{s}"), extra, work) for s in seeds]
-            cells = "".join(f"{b:>10.1f}% {r:.4f}" for b, r in res)
-            mb = sum(b for b, _ in res) / len(res)
-            mr = sum(r for _, r in res) / len(res)
-            print(f"{name:<32}{cells}{mb:>10.1f}% {mr:.4f}", flush=True)
+            res = []
+            for s in seeds:
+                b, r, cov, w = score(os.path.join(work, f"c{s}"), extra, work)
+                res.append((b, r, cov, w))
+                print(f"{name:<32}{s:>5}{b:>7.1f}%{r:>8.4f}{cov:>9.1f}%{w:>7.3f}", flush=True)
+            m = [sum(x[i] for x in res) / len(res) for i in range(4)]
+            print(f"{name:<32}{'mean':>5}{m[0]:>7.1f}%{m[1]:>8.4f}{m[2]:>9.1f}%{m[3]:>7.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,13 @@
-//! Elastic net (linfa-elasticnet): an L1/L2-penalised linear model of the
+//! Elastic net (linfa-elasticnet's algorithm, `models::coordinate_descent`): an L1/L2-penalised linear model of the
 //! 0/1 outcome, for SNP-heavy data where most inputs should get a zero
 //! weight. Its scores become probabilities by Platt scaling fitted on
 //! cross-fitted scores inside the training rows.
 
-use linfa::prelude::*;
-use linfa_elasticnet::ElasticNet;
 use ndarray::{Array1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::models::coordinate_descent::elastic_net;
 use crate::models::params::Range;
 use crate::models::platt::Platt;
 use crate::models::{AlgorithmInfo, Classifier, ParamInfo, RawParams};
@@ -45,7 +44,8 @@ const PARAMS: &[ParamInfo] = &[
 /// Registry entry.
 pub(crate) const INFO: AlgorithmInfo = AlgorithmInfo {
     name: "elastic-net",
-    description: "L1/L2-penalised linear model (linfa-elasticnet) + Platt scaling",
+    description:
+        "L1/L2-penalised linear model (linfa-elasticnet's coordinate descent) + Platt scaling",
     params: PARAMS,
     native_probabilities: false,
     keeps_training_rows: false,
@@ -126,16 +126,17 @@ type Linear = (f64, Array1<f64>, bool);
 
 fn fit_linear(x: ArrayView2<f64>, y: &[bool], p: &ElasticNetParams) -> Result<Linear> {
     let target: Array1<f64> = y.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
-    let ds = DatasetBase::new(x, target);
-    let m = ElasticNet::params()
-        .penalty(p.alpha)
-        .l1_ratio(p.l1_ratio)
-        .max_iterations(u32::try_from(p.max_iter).unwrap_or(u32::MAX))
-        .tolerance(p.tol)
-        .fit(&ds)
-        .map_err(|e| Error::Fit(format!("elastic net failed: {e}")))?;
-    let capped = m.n_steps() as usize >= p.max_iter;
-    Ok((m.intercept(), m.hyperplane().clone(), capped))
+    let m = elastic_net(
+        x,
+        target.view(),
+        p.alpha,
+        p.l1_ratio,
+        p.tol,
+        u32::try_from(p.max_iter).unwrap_or(u32::MAX),
+    )
+    .ok_or_else(|| Error::Fit("elastic net failed: no patients".into()))?;
+    let capped = m.steps as usize >= p.max_iter;
+    Ok((m.intercept, m.weights, capped))
 }
 
 impl Classifier for ElasticNetModel {

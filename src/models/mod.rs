@@ -5,6 +5,7 @@ pub(crate) mod boosting;
 pub(crate) mod cached;
 pub(crate) mod cart;
 pub(crate) mod causal_forest;
+pub(crate) mod coordinate_descent;
 pub(crate) mod elastic_net;
 pub(crate) mod forest;
 pub(crate) mod knn;

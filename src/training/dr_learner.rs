@@ -36,9 +36,7 @@
 //! error in full and is conservative (on the simulated cohorts the
 //! correction kept no feature and coverage was 84–96 %).
 
-use linfa::prelude::*;
-use linfa_elasticnet::ElasticNet;
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -47,6 +45,7 @@ use crate::bundle::{Arm, ArmEffect, ArmForest, CrossFitted, EffectModel, Linear,
 use crate::effects::propensity;
 use crate::error::{Error, Result};
 use crate::models::causal_forest::{CausalForest, ForestParams, Residuals, MIN_CLUSTERS};
+use crate::models::coordinate_descent::elastic_net;
 use crate::stats::folds::{grouped_folds, split, stratified_folds};
 use crate::training::cohort::Cohort;
 
@@ -627,7 +626,7 @@ fn choose_alpha(
     Ok((ALPHAS[best], losses, per_alpha[best].clone()))
 }
 
-/// A lasso regression of `y` on `z` (linfa-elasticnet, `l1_ratio` 1).
+/// A lasso regression of `y` on `z` (linfa-elasticnet's algorithm, `l1_ratio` 1).
 fn lasso(z: ArrayView2<f64>, y: &[f64], alpha: f64) -> Result<Linear> {
     if z.nrows() < 2 || y.iter().any(|v| !v.is_finite()) {
         return Err(Error::Fit(format!(
@@ -636,17 +635,11 @@ fn lasso(z: ArrayView2<f64>, y: &[f64], alpha: f64) -> Result<Linear> {
         )));
     }
     let target: Array1<f64> = y.iter().copied().collect();
-    let x: Array2<f64> = z.to_owned();
-    let m = ElasticNet::params()
-        .penalty(alpha)
-        .l1_ratio(1.0)
-        .max_iterations(2000)
-        .tolerance(1e-5)
-        .fit(&DatasetBase::new(x, target))
-        .map_err(|e| Error::Fit(format!("DR-learner final stage: {e}")))?;
+    let m = elastic_net(z, target.view(), alpha, 1.0, 1e-5, 2000)
+        .ok_or_else(|| Error::Fit("DR-learner final stage: no patients".into()))?;
     let model = Linear {
-        intercept: m.intercept(),
-        weights: m.hyperplane().to_vec(),
+        intercept: m.intercept,
+        weights: m.weights.to_vec(),
     };
     if !model.is_finite() {
         return Err(Error::Fit(
@@ -705,7 +698,7 @@ mod tests {
     fn lasso_recovers_a_linear_effect() {
         // φ = 0.2 + 0.3 z0 + noise-free; z1 irrelevant.
         let n = 400;
-        let z = Array2::from_shape_fn((n, 2), |(i, j)| {
+        let z = ndarray::Array2::from_shape_fn((n, 2), |(i, j)| {
             ((i * (7 + 5 * j)) % 41) as f64 / 20.0 - 1.0
         });
         let phi: Vec<f64> = (0..n).map(|i| 0.2 + 0.3 * z[[i, 0]]).collect();

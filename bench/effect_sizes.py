@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""The DR-learner's default and the `auto` T-learner at other cohort sizes
+and designs than the 5,000 x 200 SNPs of `effect_intervals.py`.
+
+For each configuration, `simulate` writes a cohort (seed 31 unless --seeds),
+the first 80 % of the patients train and the rest are scored; prints the
+share of the patients with a true advantage >= 0.10 recommended their truly
+best therapy, the mean regret, and the wall time of `train` (default --cv 5;
+machine-dependent, the only figure that is). Configurations: 2,500 and
+12,500 patients x 200 SNPs, 5,000 x 1,000 SNPs, `--confounded`, `--sites 4`,
+and 12,500 x 1,000 SNPs.
+
+Usage: cargo build --release && python3 bench/effect_sizes.py [--seeds 31]
+Only the standard library is needed (and effect_intervals.py beside it).
+"""
+import argparse, os, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from effect_intervals import read, recommendation, run  # noqa: E402
+
+LEARNERS = {"dr default": ["--strategy", "dr-learner"], "t auto": ["--algorithm", "auto"]}
+CONFIGS = [(2500, 200, []), (12500, 200, []), (5000, 1000, []), (5000, 200, ["--confounded"]),
+           (5000, 200, ["--sites", "4"]), (12500, 1000, [])]
+
+
+def cohort(work, n, m, seed, extra):
+    c = os.path.join(work, f"c{n}_{m}_{seed}_{'_'.join(x.strip('-') for x in extra)}")
+    run("simulate", "-q", "--patients", str(n), "--snps", str(m), "--seed", str(seed), "--out", c, *extra)
+    lines = open(os.path.join(c, "clinical.csv")).read().splitlines(True)
+    k = int(n * 0.8)
+    open(os.path.join(c, "train.csv"), "w").writelines(lines[:k + 1])
+    open(os.path.join(c, "test.csv"), "w").writelines(lines[:1] + lines[k + 1:])
+    return c
+
+
+def evaluate(c, learner):
+    model, out = os.path.join(c, "m.json"), os.path.join(c, "s.csv")
+    geno = os.path.join(c, "genotypes.csv")
+    t = time.time()
+    run("train", "-q", "--data", os.path.join(c, "train.csv"), "--genotypes", geno, "--target", "responder",
+        "--therapy-col", "therapy", "--seed", "7", "--out", model, *learner)
+    seconds = time.time() - t
+    run("score", "--model", model, "--data", os.path.join(c, "test.csv"), "--genotypes", geno,
+        "--format", "csv", "--out", out)
+    truth = {r["patient_id"]: r for r in read(os.path.join(c, "truth.csv"))}
+    rows = read(out)
+    arms = [k[2:] for k in rows[0] if k.startswith("p_")]
+    clear = right = 0
+    regret = 0.0
+    for r in rows:
+        tp = {a: float(truth[r["patient_id"]]["p_" + a]) for a in arms}
+        _, _, ok, rg = recommendation(r, tp, arms)
+        regret += rg
+        if ok is not None:
+            clear += 1
+            right += ok
+    return 100 * right / max(clear, 1), regret / len(rows), seconds
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", default="31")
+    a = ap.parse_args()
+    print(f"{'patients':>8} {'snps':>5} {'design':<12} {'seed':>4} {'learner':<12} {'best':>7} {'regret':>7} {'train':>8}")
+    with tempfile.TemporaryDirectory() as work:
+        for n, m, extra in CONFIGS:
+            for seed in [int(s) for s in a.seeds.split(",")]:
+                c = cohort(work, n, m, seed, extra)
+                for name, learner in LEARNERS.items():
+                    b, r, dt = evaluate(c, learner)
+                    print(f"{n:>8} {m:>5} {' '.join(extra):<12} {seed:>4} {name:<12} {b:6.1f}% {r:.4f} {dt:7.1f}s",
+                          flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

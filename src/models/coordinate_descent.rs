@@ -32,7 +32,8 @@ fn is_zero(v: f64) -> bool {
 }
 
 /// Minimises ‖y − b − Xw‖²/(2n) + α·(ρ‖w‖₁ + (1 − ρ)/2·‖w‖²) with b the
-/// mean of `y`; `None` for no rows.
+/// mean of `y`; `None` for no rows or a `y` of another length. The callers
+/// check the rest (finite inputs, α > 0, ρ in [0, 1], tol > 0).
 pub(crate) fn elastic_net(
     x: ArrayView2<f64>,
     y: ArrayView1<f64>,
@@ -41,6 +42,9 @@ pub(crate) fn elastic_net(
     tol: f64,
     max_steps: u32,
 ) -> Option<Gaussian> {
+    if x.nrows() != y.len() {
+        return None;
+    }
     let y_mean = y.mean_axis(Axis(0))?;
     let yc = &y - &y_mean.view().insert_axis(Axis(0));
     let n_samples = x.nrows() as f64;
@@ -139,22 +143,35 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
 
-    /// Bit-identical to linfa-elasticnet on random problems, at several
-    /// penalties, mixes and iteration limits (including one that stops at
-    /// the limit).
+    /// Bit-identical to linfa-elasticnet on random problems: row-major
+    /// (strided columns) and column-major (contiguous) inputs, one input,
+    /// several penalties and mixes, and iteration limits of 1 and 3 (that
+    /// stop at the limit) as well as converged fits.
     #[test]
     fn matches_linfa_elasticnet_bit_for_bit() {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
-        for &(n, p) in &[(60, 8), (200, 30), (40, 60)] {
-            let x = Array2::from_shape_fn((n, p), |_| rng.gen_range(-2.0..2.0));
+        for &(n, p, column_major) in &[
+            (60, 8, false),
+            (200, 30, false),
+            (40, 60, false),
+            (120, 12, true),
+            (50, 1, false),
+        ] {
+            let x = if column_major {
+                Array2::from_shape_fn((p, n), |_| rng.gen_range(-2.0..2.0)).reversed_axes()
+            } else {
+                Array2::from_shape_fn((n, p), |_| rng.gen_range(-2.0..2.0))
+            };
+            assert_eq!(column_major, x.column(0).as_slice().is_some() && p > 1);
             let y: Array1<f64> = (0..n)
-                .map(|i| x[[i, 0]] - 0.5 * x[[i, 1]] + rng.gen_range(-1.0..1.0))
+                .map(|i| x[[i, 0]] - 0.5 * x[[i, p.min(2) - 1]] + rng.gen_range(-1.0..1.0))
                 .collect();
             for &(alpha, l1, tol, steps) in &[
                 (0.001, 1.0, 1e-5, 2000),
                 (0.05, 1.0, 1e-5, 2000),
                 (0.02, 0.5, 1e-4, 1000),
                 (0.001, 1.0, 1e-12, 3),
+                (0.001, 1.0, 1e-12, 1),
             ] {
                 let ours = elastic_net(x.view(), y.view(), alpha, l1, tol, steps).unwrap();
                 let theirs = ElasticNet::params()
@@ -166,6 +183,7 @@ mod tests {
                     .unwrap();
                 assert_eq!(ours.intercept.to_bits(), theirs.intercept().to_bits());
                 assert_eq!(ours.steps, theirs.n_steps());
+                assert_eq!(ours.weights.len(), theirs.hyperplane().len());
                 for (a, b) in ours.weights.iter().zip(theirs.hyperplane()) {
                     assert_eq!(a.to_bits(), b.to_bits(), "n {n} p {p} alpha {alpha}");
                 }
@@ -174,9 +192,12 @@ mod tests {
     }
 
     #[test]
-    fn no_rows_is_none() {
+    fn no_rows_or_a_wrong_length_is_none() {
         let x = Array2::<f64>::zeros((0, 3));
         let y = Array1::<f64>::zeros(0);
+        assert!(elastic_net(x.view(), y.view(), 0.1, 1.0, 1e-4, 10).is_none());
+        let x = Array2::<f64>::ones((4, 2));
+        let y = Array1::<f64>::zeros(3);
         assert!(elastic_net(x.view(), y.view(), 0.1, 1.0, 1e-4, 10).is_none());
     }
 }

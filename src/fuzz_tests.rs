@@ -317,3 +317,77 @@ fn mutated_bundles_never_panic_or_hang() {
         );
     }
 }
+
+/// `explain`'s shortcut (shuffling a column's pipeline outputs, computed
+/// once) scores exactly as re-transforming a frame whose column was
+/// shuffled, for every algorithm and strategy, every column.
+#[test]
+fn shuffled_outputs_score_as_a_shuffled_frame() {
+    use crate::eval::apply::{predict_arm, Outputs};
+    use crate::features::frame::Values;
+    use rand::seq::SliceRandom;
+    let dir = tempfile::tempdir().unwrap();
+    let (data, geno) = cohort_files(dir.path());
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+    for (kind, valid) in bundles(&data, &geno) {
+        let bundle = Bundle::from_slice("b.json", &serde_json::to_vec(&valid).unwrap()).unwrap();
+        let read = ReadOptions {
+            id: bundle.id_column.clone(),
+            delimiter: None,
+            genotype_delimiter: None,
+            decimal_comma: false,
+            keep_ambiguous: false,
+            genotype_snps: None,
+            text_snps: None,
+            stream_scores: false,
+            palindrome_freqs: None,
+        };
+        let mut ds = Dataset::load(&data, Some(&geno), &read).unwrap();
+        bundle.prepare_genotypes(&mut ds).unwrap();
+        let frame = Frame::from_schema_taking(&mut ds, &bundle.features).unwrap();
+        // Every other patient, so rows are not the whole frame.
+        let rows: Vec<usize> = (0..ds.n_rows()).step_by(2).collect();
+        let mut outputs = Outputs::new(bundle.arms.iter().collect(), &frame, &rows).unwrap();
+        let mut arm0 = Outputs::new(vec![&bundle.arms[0]], &frame, &rows).unwrap();
+        let mut perm: Vec<usize> = (0..rows.len()).collect();
+        for c in 0..frame.columns.len() {
+            perm.shuffle(&mut rng);
+            let mut work = frame.clone();
+            work.columns[c].values = match &frame.columns[c].values {
+                Values::Numeric(v) => {
+                    let mut out = v.clone();
+                    for (i, &r) in rows.iter().enumerate() {
+                        out[r] = v[rows[perm[i]]];
+                    }
+                    Values::Numeric(out)
+                }
+                Values::Categorical { codes, levels } => {
+                    let mut out = codes.clone();
+                    for (i, &r) in rows.iter().enumerate() {
+                        out[r] = codes[rows[perm[i]]];
+                    }
+                    Values::Categorical {
+                        codes: out,
+                        levels: levels.clone(),
+                    }
+                }
+            };
+            let slow = predict_all(&bundle, &work, &rows).unwrap().0;
+            let fast = outputs
+                .with_shuffled(c, &perm, |o| o.predict_all(&bundle))
+                .unwrap();
+            let bits = |p: &[Vec<f64>]| -> Vec<Vec<u64>> {
+                p.iter()
+                    .map(|a| a.iter().map(|v| v.to_bits()).collect())
+                    .collect()
+            };
+            assert_eq!(bits(&slow), bits(&fast), "{kind}, column {c}");
+            let slow0 = predict_arm(&bundle.arms[0], &work, &rows).unwrap().0;
+            let fast0 = arm0.with_shuffled(c, &perm, |o| o.predict_arm(0)).unwrap();
+            assert_eq!(bits(&[slow0]), bits(&[fast0]), "{kind}, arm 0, column {c}");
+        }
+        // The outputs are restored after each shuffle.
+        let base = predict_all(&bundle, &frame, &rows).unwrap().0;
+        assert_eq!(outputs.predict_all(&bundle).unwrap(), base, "{kind}");
+    }
+}

@@ -21,9 +21,19 @@ pub(crate) struct Linear {
 impl Linear {
     /// The function at each row of `z`.
     pub(crate) fn predict(&self, z: ArrayView2<f64>) -> Vec<f64> {
+        // Only the non-zero weights, in order: a zero weight adds an exact
+        // ±0 to the sum (the inputs are finite), so the result is the same,
+        // and a lasso final stage that kept no input costs nothing per row.
+        let kept: Vec<(usize, f64)> = self
+            .weights
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(_, w)| w != 0.0)
+            .collect();
         z.rows()
             .into_iter()
-            .map(|r| self.intercept + r.iter().zip(&self.weights).map(|(a, b)| a * b).sum::<f64>())
+            .map(|r| self.intercept + kept.iter().map(|&(j, w)| r[j] * w).sum::<f64>())
             .collect()
     }
 
@@ -236,6 +246,31 @@ impl EffectModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Skipping zero weights gives the same numbers as the full sum.
+    #[test]
+    fn linear_predict_skips_zero_weights_without_changing_a_bit() {
+        let z = ndarray::Array2::from_shape_fn((30, 7), |(i, j)| {
+            ((i * 31 + j * 17) % 13) as f64 / 3.0 - 2.0
+        });
+        let m = Linear {
+            intercept: 0.1,
+            weights: vec![0.0, 0.3, 0.0, -1.7, 0.0, 1e-9, 0.0],
+        };
+        let full: Vec<u64> = z
+            .rows()
+            .into_iter()
+            .map(|r| m.intercept + r.iter().zip(&m.weights).map(|(a, b)| a * b).sum::<f64>())
+            .map(f64::to_bits)
+            .collect();
+        let got: Vec<u64> = m.predict(z.view()).into_iter().map(f64::to_bits).collect();
+        assert_eq!(full, got);
+        let none = Linear {
+            intercept: -0.4,
+            weights: vec![0.0; 7],
+        };
+        assert!(none.predict(z.view()).iter().all(|&v| v == -0.4));
+    }
 
     /// An X-learner's correction mixes its stages per patient by g(x) =
     /// e_a / (e_a + e_c), clipped; without propensities it is the stored

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::bundle::{Arm, Bundle};
 use crate::error::Result;
-use crate::eval::apply::{predict_all, predict_arm, LabelledData};
+use crate::eval::apply::{predict_all, predict_arm, LabelledData, Outputs};
 use crate::eval::metrics::auc;
 use crate::features::frame::{Values, MISSING_CODE};
 use crate::features::{FittedFeature, Frame};
@@ -109,13 +109,16 @@ pub(crate) fn permutation_importance(
     };
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut out = Vec::with_capacity(arm.pipeline.features.len());
-    for_each_column(arm, frame, |f, work, c, original| {
+    let mut outputs = Outputs::new(vec![arm], frame, rows)?;
+    for f in &arm.pipeline.features {
+        let Some(c) = frame.columns.iter().position(|c| c.name == f.name()) else {
+            continue;
+        };
         let mut drops = Vec::with_capacity(repeats);
         let mut perm: Vec<usize> = (0..rows.len()).collect();
         for _ in 0..repeats {
             perm.shuffle(&mut rng);
-            work.columns[c].values = permuted(original, rows, &perm);
-            let (pp, _) = predict_arm(arm, work, rows)?;
+            let pp = outputs.with_shuffled(c, &perm, |o| o.predict_arm(0))?;
             drops.push(base - auc(&pp, y).unwrap_or(f64::NAN));
         }
         let (m, sd) = mean_sd(&drops);
@@ -124,8 +127,7 @@ pub(crate) fn permutation_importance(
             auc_drop_mean: m,
             auc_drop_sd: sd,
         });
-        Ok(())
-    })?;
+    }
     out.sort_by(|a, b| b.auc_drop_mean.total_cmp(&a.auc_drop_mean));
     Ok(Some((base, out)))
 }
@@ -179,15 +181,13 @@ pub(crate) fn effect_importance(
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     // changes[a][column] over the repeats.
     let mut per_arm: Vec<Vec<EffectImportance>> = vec![Vec::new(); k];
-    let mut work = frame.clone();
+    let mut outputs = Outputs::new(bundle.arms.iter().collect(), frame, rows)?;
     let mut perm: Vec<usize> = (0..rows.len()).collect();
-    for c in 0..work.columns.len() {
-        let original = work.columns[c].values.clone();
+    for c in 0..frame.columns.len() {
         let mut changes = vec![Vec::with_capacity(repeats); k];
         for _ in 0..repeats {
             perm.shuffle(&mut rng);
-            work.columns[c].values = permuted(&original, rows, &perm);
-            let tau = effects(&predict_all(bundle, &work, rows)?.0);
+            let tau = effects(&outputs.with_shuffled(c, &perm, |o| o.predict_all(bundle))?);
             for a in 0..k {
                 let d: f64 = tau[a]
                     .iter()
@@ -197,11 +197,10 @@ pub(crate) fn effect_importance(
                 changes[a].push(d / rows.len().max(1) as f64);
             }
         }
-        work.columns[c].values = original;
         for a in 0..k {
             let (m, sd) = mean_sd(&changes[a]);
             per_arm[a].push(EffectImportance {
-                feature: work.columns[c].name.clone(),
+                feature: frame.columns[c].name.clone(),
                 effect_change_mean: m,
                 effect_change_sd: sd,
             });
@@ -240,29 +239,6 @@ fn for_each_column(
         work.columns[c].values = original;
     }
     Ok(())
-}
-
-/// A copy of `values` where `rows[i]` takes the value of `rows[perm[i]]`.
-fn permuted(values: &Values, rows: &[usize], perm: &[usize]) -> Values {
-    match values {
-        Values::Numeric(v) => {
-            let mut out = v.clone();
-            for (i, &r) in rows.iter().enumerate() {
-                out[r] = v[rows[perm[i]]];
-            }
-            Values::Numeric(out)
-        }
-        Values::Categorical { codes, levels } => {
-            let mut out = codes.clone();
-            for (i, &r) in rows.iter().enumerate() {
-                out[r] = codes[rows[perm[i]]];
-            }
-            Values::Categorical {
-                codes: out,
-                levels: levels.clone(),
-            }
-        }
-    }
 }
 
 /// One input column's contribution to one patient's prediction.

@@ -60,17 +60,7 @@ pub(crate) fn elastic_net(
     // unrolled when contiguous), so the result does not change.
     let strided = x.ncols() > 0 && x.slice(s![.., 0]).as_slice().is_none();
     let columns: Vec<Array1<f64>> = x.columns().into_iter().map(|c| c.to_owned()).collect();
-    let dot = |c: &Array1<f64>, r: &Array1<f64>| -> f64 {
-        if strided {
-            let mut sum = 0.0;
-            for (a, b) in c.iter().zip(r) {
-                sum += a * b;
-            }
-            sum
-        } else {
-            c.dot(r)
-        }
-    };
+    let dot = |c: &Array1<f64>, r: &Array1<f64>| column_dot(strided, c, r);
     while steps < max_steps {
         let mut w_max = 0.0f64;
         let mut d_w_max = 0.0f64;
@@ -117,6 +107,20 @@ pub(crate) fn elastic_net(
         weights: w,
         steps,
     })
+}
+
+/// `c · r` summed as ndarray sums a column of the caller's matrix:
+/// one by one when that column was strided, unrolled when contiguous.
+fn column_dot(strided: bool, c: &Array1<f64>, r: &Array1<f64>) -> f64 {
+    if strided {
+        let mut sum = 0.0;
+        for (a, b) in c.iter().zip(r) {
+            sum += a * b;
+        }
+        sum
+    } else {
+        c.dot(r)
+    }
 }
 
 /// The duality gap of the elastic-net problem at `w` with residuals `r`

@@ -19,7 +19,7 @@ Standard library only; about 3 s per lasso fit and 15 s per auto fit.
 import os, statistics as st, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from effect_intervals import read, recommendation, run  # noqa: E402
+from effect_intervals import best_and_regret, read, run  # noqa: E402
 
 
 def main():
@@ -42,18 +42,7 @@ def main():
                     "responder", "--therapy-col", "therapy", "--seed", "7", "--out", m, *v.split())
                 run("score", "--model", m, "--data", os.path.join(c, "test.csv"), "--genotypes", geno,
                     "--format", "csv", "--out", out)
-                rows = read(out)
-                arms = [k[2:] for k in rows[0] if k.startswith("p_")]
-                clear = ok = 0
-                reg = 0.0
-                for r in rows:
-                    tp = {a: float(truth[r["patient_id"]]["p_" + a]) for a in arms}
-                    _, _, right, regret = recommendation(r, tp, arms)
-                    reg += regret
-                    if right is not None:
-                        clear += 1
-                        ok += right
-                res.append((100 * ok / clear, reg / len(rows)))
+                res.append(best_and_regret(read(out), truth))
             cl = [r[0] for r in res]
             rg = [r[1] for r in res]
             passed = sum(a >= 93 and g <= 0.012 for a, g in res)

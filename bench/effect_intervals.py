@@ -62,6 +62,23 @@ def recommendation(row, tp, arms):
     return pred, best, ok, tp[best] - tp[pred]
 
 
+def best_and_regret(rows, truth):
+    """For scored rows and their truth (patient_id -> truth.csv row): the
+    share (%) of patients with a true advantage >= 0.10 recommended their
+    truly best therapy, and the mean regret."""
+    arms = [k[2:] for k in rows[0] if k.startswith("p_")]
+    clear = right = 0
+    regret = 0.0
+    for r in rows:
+        tp = {a: float(truth[r["patient_id"]]["p_" + a]) for a in arms}
+        _, _, ok, rg = recommendation(r, tp, arms)
+        regret += rg
+        if ok is not None:
+            clear += 1
+            right += ok
+    return 100 * right / max(clear, 1), regret / len(rows)
+
+
 def one(seed, name, extra, reps, work):
     c = os.path.join(work, f"c{seed}")
     if not os.path.exists(c):

@@ -16,7 +16,7 @@ Only the standard library is needed (and effect_intervals.py beside it).
 import argparse, os, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from effect_intervals import read, recommendation, run  # noqa: E402
+from effect_intervals import best_and_regret, read, run  # noqa: E402
 
 LEARNERS = {"dr default": ["--strategy", "dr-learner"], "t auto": ["--algorithm", "auto"]}
 CONFIGS = [(2500, 200, []), (12500, 200, []), (5000, 1000, []), (5000, 200, ["--confounded"]),
@@ -43,18 +43,7 @@ def evaluate(c, learner):
     run("score", "--model", model, "--data", os.path.join(c, "test.csv"), "--genotypes", geno,
         "--format", "csv", "--out", out)
     truth = {r["patient_id"]: r for r in read(os.path.join(c, "truth.csv"))}
-    rows = read(out)
-    arms = [k[2:] for k in rows[0] if k.startswith("p_")]
-    clear = right = 0
-    regret = 0.0
-    for r in rows:
-        tp = {a: float(truth[r["patient_id"]]["p_" + a]) for a in arms}
-        _, _, ok, rg = recommendation(r, tp, arms)
-        regret += rg
-        if ok is not None:
-            clear += 1
-            right += ok
-    return 100 * right / max(clear, 1), regret / len(rows), seconds
+    return (*best_and_regret(read(out), truth), seconds)
 
 
 def main():

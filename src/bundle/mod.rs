@@ -169,6 +169,11 @@ pub(crate) struct EffectSelection {
     pub(crate) loss: String,
     /// Each candidate strategy with its loss, in the order tried.
     pub(crate) candidates: Vec<EffectCandidate>,
+    /// With `--group-col`: the number of groups the standard errors are
+    /// clustered over (absent: patients taken as independent, and in older
+    /// bundles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) clusters: Option<usize>,
 }
 
 /// One candidate of `auto-effect`.

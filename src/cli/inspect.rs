@@ -283,9 +283,13 @@ pub(crate) fn summarise(file: &str, b: &Bundle) -> Summary {
         }),
         effect_selection: b.effect_selection.as_ref().map(|s| {
             format!(
-                "auto-effect by {}: {}",
+                "auto-effect by {}: {}{}",
                 s.loss,
-                crate::cli::train::describe_candidates(s)
+                crate::cli::train::describe_candidates(s),
+                match s.clusters {
+                    Some(g) => format!(" (± clustered over {g} groups)"),
+                    None => String::new(),
+                }
             )
         }),
         cross_fitted_patients: b.cross_fitted.as_ref().map_or(0, |c| c.ids.len()),

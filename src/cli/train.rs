@@ -528,11 +528,20 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     }
     if let Some(sel) = &bundle.effect_selection {
         ui.info(format!(
-            "auto-effect: {} (lower is better; ± the standard error of the difference from the t-learner) {}; chose {} (another strategy must beat the t-learner by more than {} times its ±)",
+            "auto-effect: {} (lower is better; ± the standard error of the difference from the t-learner{}) {}; chose {} (another strategy must beat the t-learner by more than {} times its ±{})",
             sel.loss,
+            match sel.clusters {
+                Some(g) => format!(", clustered over {g} groups"),
+                None => String::new(),
+            },
             describe_candidates(sel),
             bundle.strategy.as_str(),
-            crate::training::EFFECT_CHOICE_Z
+            crate::training::choice_bar(sel.clusters),
+            match sel.clusters {
+                Some(g) if g >= 2 => format!(": Student's t with {} degrees of freedom", g - 1),
+                Some(_) => ": one group cannot show it".to_string(),
+                None => String::new(),
+            }
         ));
     }
     audit_notes(&bundle, ui);

@@ -355,9 +355,13 @@ fn strategy_text(bundle: &Bundle) -> String {
         // Bundles written before the rule took the least loss.
         text.push_str(&match sel.candidates.iter().any(|c| c.se_vs_t.is_some()) {
             true => format!(
-                "; chosen by auto-effect among {names} by {}: the T-learner unless another candidate's loss is lower by more than {} standard errors of the difference",
+                "; chosen by auto-effect among {names} by {}: the T-learner unless another candidate's loss is lower by more than {} standard errors of the difference{}",
                 sel.loss,
-                crate::training::EFFECT_CHOICE_Z
+                crate::training::choice_bar(sel.clusters),
+                match sel.clusters {
+                    Some(g) => format!(" (clustered over {g} groups)"),
+                    None => String::new(),
+                }
             ),
             false => format!("; chosen by auto-effect with the least {} among {names}", sel.loss),
         });

@@ -140,14 +140,21 @@ fn prepare(inp: &DrInputs) -> Result<Prepared> {
     })
 }
 
+/// Each candidate's per-patient DR losses, and each patient's group.
+pub(crate) type DrLosses = (Vec<Vec<f64>>, Option<Vec<usize>>);
+
 /// Each patient's cross-validated DR loss for each candidate's
 /// cross-fitted predictions (their mean is the DR loss): the mean over arms
 /// other than the control of
 /// (φ_a − τ̂_a)², with φ the doubly robust pseudo-outcome of the shared
 /// cross-fitted outcome and propensity models and τ̂_a = p_a − p_c (the
 /// DR-loss of Kennedy 2023 §4 and EconML's `score`, used for model
-/// selection by Saito & Yasui 2020 and Mahajan et al. 2024).
-pub(crate) fn dr_losses(inp: &DrInputs, candidates: &[&CrossFitted]) -> Result<Vec<Vec<f64>>> {
+/// selection by Saito & Yasui 2020 and Mahajan et al. 2024), and each
+/// patient's `--group-col` group when given.
+pub(crate) fn dr_losses(
+    inp: &DrInputs,
+    candidates: &[&CrossFitted],
+) -> Result<DrLosses> {
     let p = prepare(inp)?;
     let cc = inp.control;
     let k = inp.arms.len();
@@ -159,7 +166,7 @@ pub(crate) fn dr_losses(inp: &DrInputs, candidates: &[&CrossFitted]) -> Result<V
         })
         .collect();
     let others = (k - 1).max(1) as f64;
-    Ok(candidates
+    let per_patient = candidates
         .iter()
         .map(|cand| {
             let mut per = vec![0.0; p.patients.len()];
@@ -171,7 +178,8 @@ pub(crate) fn dr_losses(inp: &DrInputs, candidates: &[&CrossFitted]) -> Result<V
             }
             per
         })
-        .collect())
+        .collect();
+    Ok((per_patient, p.groups))
 }
 
 /// Fits the final stage and returns it with the cross-fitted predictions

@@ -18,6 +18,7 @@ use crate::bundle::{FORMAT, FORMAT_VERSION};
 use crate::error::Result;
 use crate::models::AlgorithmParams;
 pub(crate) use cohort::{Cohort, CohortSpec};
+use statrs::distribution::{ContinuousCDF, StudentsT};
 use strategy::{fit_auto, fit_fixed, fit_s_learner, in_arm, t_learner_cross_fit};
 
 /// How each arm's algorithm is chosen.
@@ -319,7 +320,8 @@ fn choose_effect(
         fitted.push((strategy, dr_learner::fit(&inputs(kind))?.1));
     }
     let refs: Vec<&CrossFitted> = fitted.iter().map(|f| &f.1).collect();
-    let per_patient = dr_learner::dr_losses(&inputs(Kind::Dr), &refs)?;
+    let (per_patient, groups) = dr_learner::dr_losses(&inputs(Kind::Dr), &refs)?;
+    let groups = groups.as_deref();
     let selection = crate::bundle::EffectSelection {
         loss: "cross-validated DR loss".into(),
         candidates: fitted
@@ -328,22 +330,48 @@ fn choose_effect(
             .map(|((strategy, _), l)| crate::bundle::EffectCandidate {
                 strategy: *strategy,
                 loss: l.iter().sum::<f64>() / l.len().max(1) as f64,
-                se_vs_t: (*strategy != Strategy::TLearner).then(|| paired_se(l, &per_patient[0])),
+                se_vs_t: (*strategy != Strategy::TLearner)
+                    .then(|| paired_se(l, &per_patient[0], groups)),
             })
             .collect(),
+        clusters: groups.map(group_count),
     };
     Ok((selection, s_alg, s_fit))
 }
 
-/// The standard error of the mean of the paired differences `a − b`.
-fn paired_se(a: &[f64], b: &[f64]) -> f64 {
+/// The standard error of the mean of the paired differences `a − b`:
+/// patients as independent, or with `groups` (each patient's group) the
+/// cluster-robust standard error of a mean, `G/(G − 1) · Σ_g (Σ_{i∈g}
+/// (d_i − d̄))² / n²` for G groups (the CR1 sandwich of an intercept-only
+/// regression; Cameron & Miller 2015, J Hum Resour 50:317, §II.C and
+/// §VI.A), which is the independent formula when every patient is a group.
+fn paired_se(a: &[f64], b: &[f64], groups: Option<&[usize]>) -> f64 {
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
     let n = d.len() as f64;
     if n < 2.0 {
         return f64::INFINITY;
     }
     let m = d.iter().sum::<f64>() / n;
-    (d.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt()
+    let Some(groups) = groups else {
+        return (d.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt();
+    };
+    let mut sums = std::collections::BTreeMap::new();
+    for (v, &g) in d.iter().zip(groups) {
+        *sums.entry(g).or_insert(0.0) += v - m;
+    }
+    let g = sums.len() as f64;
+    if g < 2.0 {
+        return f64::INFINITY;
+    }
+    (g / (g - 1.0) * sums.values().map(|s: &f64| s * s).sum::<f64>() / (n * n)).sqrt()
+}
+
+/// The number of distinct groups among the patients.
+fn group_count(groups: &[usize]) -> usize {
+    groups
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
 }
 
 /// How many standard errors of the paired difference a candidate's DR
@@ -352,12 +380,37 @@ fn paired_se(a: &[f64], b: &[f64]) -> f64 {
 /// and the T-learner is the default to depart from only on evidence.
 pub(crate) const EFFECT_CHOICE_Z: f64 = 1.645;
 
+/// How many standard errors a candidate must beat the T-learner by:
+/// [`EFFECT_CHOICE_Z`] for independent patients; with G groups the
+/// one-sided 5 % quantile of Student's t with G − 1 degrees of freedom
+/// (Cameron & Miller 2015 §VI.C: with few clusters the cluster-robust
+/// statistic is compared with T(G − 1), not the normal); never for fewer
+/// than 2 groups.
+pub(crate) fn effect_choice_critical(clusters: Option<usize>) -> f64 {
+    match clusters {
+        None => EFFECT_CHOICE_Z,
+        Some(g) if g >= 2 => {
+            StudentsT::new(0.0, 1.0, (g - 1) as f64).map_or(f64::INFINITY, |t| t.inverse_cdf(0.95))
+        }
+        Some(_) => f64::INFINITY,
+    }
+}
+
+/// [`effect_choice_critical`] as printed: `1.645`, `2.353`, `∞`.
+pub(crate) fn choice_bar(clusters: Option<usize>) -> String {
+    match effect_choice_critical(clusters) {
+        c if c.is_finite() => format!("{c:.3}"),
+        _ => "∞".to_string(),
+    }
+}
+
 /// `auto-effect`'s choice: the candidate with the least loss among those
-/// whose loss is below the T-learner's by more than [`EFFECT_CHOICE_Z`]
-/// standard errors of the paired difference (a one-sided z-test at 5 %;
-/// compare the one-standard-error rule of Hastie, Tibshirani & Friedman
-/// 2009 §7.10); else the T-learner.
+/// whose loss is below the T-learner's by more than
+/// [`effect_choice_critical`] standard errors of the paired difference (a
+/// one-sided test at 5 %; compare the one-standard-error rule of Hastie,
+/// Tibshirani & Friedman 2009 §7.10); else the T-learner.
 pub(crate) fn effect_choice(sel: &crate::bundle::EffectSelection) -> Strategy {
+    let crit = effect_choice_critical(sel.clusters);
     let t = sel
         .candidates
         .iter()
@@ -366,7 +419,7 @@ pub(crate) fn effect_choice(sel: &crate::bundle::EffectSelection) -> Strategy {
     sel.candidates
         .iter()
         .filter(|c| match (t, c.se_vs_t) {
-            (Some(t), Some(se)) => c.loss < t - EFFECT_CHOICE_Z * se,
+            (Some(t), Some(se)) => c.loss < t - crit * se,
             _ => c.strategy == Strategy::TLearner,
         })
         .min_by(|a, b| a.loss.total_cmp(&b.loss))
@@ -440,6 +493,7 @@ mod tests {
                 c(Strategy::SLearner, s_loss, Some(s_se)),
                 c(Strategy::XLearner, x_loss, Some(x_se)),
             ],
+            clusters: None,
         }
     }
 
@@ -470,7 +524,41 @@ mod tests {
         old.candidates[1].se_vs_t = None;
         assert_eq!(effect_choice(&old), Strategy::TLearner);
         assert!(
-            (paired_se(&[1.0, 2.0, 3.0], &[0.0, 0.0, 0.0]) - (1.0f64 / 3.0).sqrt()).abs() < 1e-12
+            (paired_se(&[1.0, 2.0, 3.0], &[0.0, 0.0, 0.0], None) - (1.0f64 / 3.0).sqrt()).abs()
+                < 1e-12
         );
+    }
+
+    /// With groups, the bar is Student's t with G − 1 degrees of freedom
+    /// (2.353 for 4 groups, Cameron & Miller 2015): a candidate 2 standard
+    /// errors below the T-learner replaces it among independent patients,
+    /// not among 4 sites; 1 group never departs from the T-learner.
+    #[test]
+    fn auto_effect_with_groups_needs_the_t_quantile() {
+        let mut sel = selection(1.296, 0.002, 1.301, 0.001);
+        assert_eq!(effect_choice(&sel), Strategy::SLearner);
+        sel.clusters = Some(4);
+        assert!((effect_choice_critical(Some(4)) - 2.353_363).abs() < 1e-5);
+        assert_eq!(effect_choice(&sel), Strategy::TLearner);
+        sel.clusters = Some(200);
+        assert_eq!(effect_choice(&sel), Strategy::SLearner);
+        for g in [0, 1] {
+            sel.clusters = Some(g);
+            assert_eq!(effect_choice(&sel), Strategy::TLearner);
+        }
+    }
+
+    /// The cluster-robust standard error: the independent one when every
+    /// patient is a group; by hand for two groups (d = 1, 2 | 3, 6: mean 3,
+    /// group sums of deviations −3 and 3, √(2 · 18 / 16) = 1.5); none for
+    /// one group.
+    #[test]
+    fn paired_se_clusters_by_group() {
+        let (a, b) = ([1.0, 2.0, 3.0, 6.0], [0.0; 4]);
+        let own = paired_se(&a, &b, Some(&[0, 1, 2, 3]));
+        assert!((own - paired_se(&a, &b, None)).abs() < 1e-12);
+        assert!((paired_se(&a, &b, Some(&[5, 5, 9, 9])) - 1.5).abs() < 1e-12);
+        assert!(paired_se(&a, &b, Some(&[2, 2, 2, 2])).is_infinite());
+        assert_eq!(group_count(&[5, 5, 9, 9, 1]), 3);
     }
 }

@@ -911,3 +911,45 @@ fn forest_correction_finds_a_step_effect_the_outcome_models_miss() {
     let (t, forest) = (mse("t-learner"), mse("causal-forest"));
     assert!(forest < 0.7 * t, "forest {forest:.5}, t-learner {t:.5}");
 }
+
+/// `auto-effect` with `--group-col`: the standard errors of the loss
+/// differences are clustered over the sites, the bar is Student's t with
+/// G − 1 degrees of freedom (2.132 for 5 sites), and stderr, the bundle
+/// and `inspect` say so.
+#[test]
+fn auto_effect_clusters_its_standard_errors_by_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = simulated(dir.path(), 400, 5, 2, &["--sites", "5"]);
+    let out = dir.path().join("auto.json");
+    let (_, err) = ok(train_arms(&data)
+        .args(["--strategy", "auto-effect", "--cv", "3", "--seed", "3"])
+        .args(["--forest-trees", "40", "--group-col", "site", "--out"])
+        .arg(&out));
+    assert!(
+        err.contains("clustered over 5 groups")
+            && err
+                .contains("by more than 2.132 times its ±: Student's t with 4 degrees of freedom"),
+        "{err}"
+    );
+    let v = json_of(&out);
+    let sel = &v["effect_selection"];
+    assert_eq!(sel["clusters"], 5);
+    let c = sel["candidates"].as_array().unwrap();
+    let t = c[0]["loss"].as_f64().unwrap();
+    let best = c[1..]
+        .iter()
+        .filter(|x| x["loss"].as_f64().unwrap() < t - 2.132 * x["se_vs_t"].as_f64().unwrap())
+        .min_by(|x, y| {
+            x["loss"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&y["loss"].as_f64().unwrap())
+        })
+        .map_or("t-learner", |b| b["strategy"].as_str().unwrap());
+    assert_eq!(v["strategy"], best);
+    let inspected = stdout_of(responder().arg("inspect").arg(&out));
+    assert!(
+        inspected.contains("(± clustered over 5 groups)"),
+        "{inspected}"
+    );
+}

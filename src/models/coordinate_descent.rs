@@ -42,16 +42,29 @@ pub(crate) fn elastic_net(
     tol: f64,
     max_steps: u32,
 ) -> Option<Gaussian> {
-    if x.nrows() != y.len() {
+    elastic_net_from(x, y, alpha, l1_ratio, tol, max_steps, None)
+}
+
+/// [`elastic_net`] with the sweeps started at the weights `start` (a warm
+/// start along a path of penalties, as scikit-learn's `enet_path` and
+/// glmnet do) instead of zeros: the same minimum within the tolerance, in
+/// fewer sweeps when `start` is near it. `None` as in [`elastic_net`], or
+/// for a `start` of another length. Without `start` it is [`elastic_net`].
+pub(crate) fn elastic_net_from(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    alpha: f64,
+    l1_ratio: f64,
+    tol: f64,
+    max_steps: u32,
+    start: Option<ArrayView1<f64>>,
+) -> Option<Gaussian> {
+    if x.nrows() != y.len() || start.is_some_and(|w| w.len() != x.ncols()) {
         return None;
     }
     let y_mean = y.mean_axis(Axis(0))?;
     let yc = &y - &y_mean.view().insert_axis(Axis(0));
-    let n_samples = x.nrows() as f64;
-    let mut w = Array1::<f64>::zeros(x.ncols());
-    let mut r = yc.clone();
     let mut steps = 0u32;
-    let norm_cols = x.map_axis(Axis(0), |col| col.dot(&col));
     let d_w_tol = tol;
     let tol = tol * yc.dot(&yc);
     // The columns, each contiguous: the sweeps read one column per update.
@@ -59,41 +72,35 @@ pub(crate) fn elastic_net(
     // ndarray gives the view's own columns (sequential when strided,
     // unrolled when contiguous), so the result does not change.
     let strided = x.ncols() > 0 && x.slice(s![.., 0]).as_slice().is_none();
-    let columns: Vec<Array1<f64>> = x.columns().into_iter().map(|c| c.to_owned()).collect();
-    let dot = |c: &Array1<f64>, r: &Array1<f64>| column_dot(strided, c, r);
-    while steps < max_steps {
-        let mut w_max = 0.0f64;
-        let mut d_w_max = 0.0f64;
-        for j in 0..x.ncols() {
-            if is_zero(norm_cols[j]) {
-                continue;
-            }
-            let old = w[j];
-            let x_j = &columns[j];
-            if !is_zero(old) {
-                r.scaled_add(old, x_j);
-            }
-            let tmp = dot(x_j, &r);
-            w[j] = tmp.signum() * f64::max(tmp.abs() - n_samples * l1_ratio * alpha, 0.0)
-                / (norm_cols[j] + n_samples * (1.0 - l1_ratio) * alpha);
-            if !is_zero(w[j]) {
-                r.scaled_add(-w[j], x_j);
-            }
-            d_w_max = f64::max(d_w_max, (w[j] - old).abs());
-            w_max = f64::max(w_max, w[j].abs());
+    let mut cd = Sweeps {
+        columns: x.columns().into_iter().map(|c| c.to_owned()).collect(),
+        norm_cols: x.map_axis(Axis(0), |col| col.dot(&col)),
+        strided,
+        // The residuals leave out the weights the sweeps treat as zero.
+        w: start.map_or_else(|| Array1::<f64>::zeros(x.ncols()), |w| w.to_owned()),
+        r: yc.clone(),
+        l1: x.nrows() as f64 * l1_ratio * alpha,
+        l2: x.nrows() as f64 * (1.0 - l1_ratio) * alpha,
+    };
+    for j in 0..cd.w.len() {
+        if !is_zero(cd.w[j]) {
+            cd.r.scaled_add(-cd.w[j], &cd.columns[j]);
         }
+    }
+    while steps < max_steps {
+        let (w_max, d_w_max) = cd.sweep(0..x.ncols());
         steps += 1;
         if steps == max_steps - 1 || is_zero(w_max) || d_w_max / w_max < d_w_tol {
             // Xᵀr as ndarray's matrix-vector product computes it (each
             // entry one column's dot product with r, times 1), from the
             // contiguous columns: strided, it was most of a wide fit's time.
-            let xtr: Array1<f64> = columns.iter().map(|c| dot(c, &r)).collect();
+            let xtr: Array1<f64> = cd.columns.iter().map(|c| cd.dot(c)).collect();
             if duality_gap(
                 x.nrows(),
                 xtr,
                 yc.view(),
-                w.view(),
-                r.view(),
+                cd.w.view(),
+                cd.r.view(),
                 l1_ratio,
                 alpha,
             ) < tol
@@ -104,9 +111,54 @@ pub(crate) fn elastic_net(
     }
     Some(Gaussian {
         intercept: y_mean.into_scalar(),
-        weights: w,
+        weights: cd.w,
         steps,
     })
+}
+
+/// The state of the coordinate sweeps.
+struct Sweeps {
+    columns: Vec<Array1<f64>>,
+    norm_cols: Array1<f64>,
+    strided: bool,
+    w: Array1<f64>,
+    r: Array1<f64>,
+    /// n·ρ·α and n·(1 − ρ)·α.
+    l1: f64,
+    l2: f64,
+}
+
+impl Sweeps {
+    /// `c · r` (see [`column_dot`]).
+    fn dot(&self, c: &Array1<f64>) -> f64 {
+        column_dot(self.strided, c, &self.r)
+    }
+
+    /// One coordinate update of each of `inputs`, in order; the largest
+    /// weight and the largest change.
+    fn sweep(&mut self, inputs: impl Iterator<Item = usize>) -> (f64, f64) {
+        let mut w_max = 0.0f64;
+        let mut d_w_max = 0.0f64;
+        for j in inputs {
+            if is_zero(self.norm_cols[j]) {
+                continue;
+            }
+            let old = self.w[j];
+            let x_j = &self.columns[j];
+            if !is_zero(old) {
+                self.r.scaled_add(old, x_j);
+            }
+            let tmp = column_dot(self.strided, x_j, &self.r);
+            self.w[j] =
+                tmp.signum() * f64::max(tmp.abs() - self.l1, 0.0) / (self.norm_cols[j] + self.l2);
+            if !is_zero(self.w[j]) {
+                self.r.scaled_add(-self.w[j], x_j);
+            }
+            d_w_max = f64::max(d_w_max, (self.w[j] - old).abs());
+            w_max = f64::max(w_max, self.w[j].abs());
+        }
+        (w_max, d_w_max)
+    }
 }
 
 /// `c · r` summed as ndarray sums a column of the caller's matrix:
@@ -208,6 +260,57 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A warm start from zeros is the cold fit bit for bit; one from the
+    /// solution at a larger penalty reaches the cold fit's minimum (the
+    /// objective within the stopping tolerance, fitted values within 0.01
+    /// root mean square with more inputs than rows) in fewer sweeps (859
+    /// against 1,410 here, most of it at the smallest penalty).
+    #[test]
+    fn warm_starts_reach_the_cold_minimum_in_fewer_sweeps() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+        let (n, p) = (150, 200);
+        let x = Array2::from_shape_fn((n, p), |_| rng.gen_range(-2.0..2.0));
+        let y: Array1<f64> = (0..n)
+            .map(|i| x[[i, 0]] - 0.5 * x[[i, 7]] + 0.3 * x[[i, 9]] + rng.gen_range(-1.0..1.0))
+            .collect();
+        let objective = |m: &Gaussian, alpha: f64| {
+            let r = &y - m.intercept - x.dot(&m.weights);
+            r.dot(&r) / (2.0 * n as f64) + alpha * m.weights.iter().map(|w| w.abs()).sum::<f64>()
+        };
+        let fit = |alpha, start: Option<ArrayView1<f64>>| {
+            elastic_net_from(x.view(), y.view(), alpha, 1.0, 1e-5, 2000, start).unwrap()
+        };
+        let zeros = Array1::<f64>::zeros(p);
+        let mut prev: Option<Gaussian> = None;
+        let (mut cold_steps, mut warm_steps) = (0, 0);
+        for &alpha in &[0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002] {
+            let cold = elastic_net(x.view(), y.view(), alpha, 1.0, 1e-5, 2000).unwrap();
+            let z = fit(alpha, Some(zeros.view()));
+            assert_eq!(z.steps, cold.steps);
+            assert!(z
+                .weights
+                .iter()
+                .zip(&cold.weights)
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+            let warm = fit(alpha, prev.as_ref().map(|m| m.weights.view()));
+            let (oc, ow) = (objective(&cold, alpha), objective(&warm, alpha));
+            assert!(
+                (oc - ow).abs() <= 1e-5 * y.var(0.0) * 2.0,
+                "alpha {alpha}: {oc} {ow}"
+            );
+            let d = x.dot(&(&warm.weights - &cold.weights));
+            let rms = (d.dot(&d) / n as f64).sqrt();
+            assert!(rms < 1e-2, "alpha {alpha}: fitted values differ by {rms}");
+            cold_steps += cold.steps;
+            warm_steps += warm.steps;
+            prev = Some(warm);
+        }
+        assert_eq!((warm_steps, cold_steps), (859, 1410));
+        let short = Array1::<f64>::zeros(p - 1);
+        let bad = elastic_net_from(x.view(), y.view(), 0.1, 1.0, 1e-5, 10, Some(short.view()));
+        assert!(bad.is_none());
     }
 
     #[test]

@@ -45,7 +45,7 @@ use crate::bundle::{Arm, ArmEffect, ArmForest, CrossFitted, EffectModel, Linear,
 use crate::effects::propensity;
 use crate::error::{Error, Result};
 use crate::models::causal_forest::{CausalForest, ForestParams, Residuals, MIN_CLUSTERS};
-use crate::models::coordinate_descent::elastic_net;
+use crate::models::coordinate_descent::elastic_net_from;
 use crate::stats::folds::{grouped_folds, split, stratified_folds};
 use crate::training::cohort::Cohort;
 
@@ -151,10 +151,7 @@ pub(crate) type DrLosses = (Vec<Vec<f64>>, Option<Vec<usize>>);
 /// DR-loss of Kennedy 2023 §4 and EconML's `score`, used for model
 /// selection by Saito & Yasui 2020 and Mahajan et al. 2024), and each
 /// patient's `--group-col` group when given.
-pub(crate) fn dr_losses(
-    inp: &DrInputs,
-    candidates: &[&CrossFitted],
-) -> Result<DrLosses> {
+pub(crate) fn dr_losses(inp: &DrInputs, candidates: &[&CrossFitted]) -> Result<DrLosses> {
     let p = prepare(inp)?;
     let cc = inp.control;
     let k = inp.arms.len();
@@ -588,33 +585,48 @@ fn pseudo_outcomes(
 
 /// The penalty among [`ALPHAS`] with the least cross-validated DR loss
 /// (ties to the larger penalty), the loss of each, and the out-of-fold
-/// predictions at the chosen one.
+/// predictions at the chosen one. Each fold fits the penalties from the
+/// largest down, each started at the previous one's weights (a warm start
+/// along the path, as scikit-learn's `LassoCV` and glmnet do); the model
+/// kept is refitted from zeros at the chosen penalty (see [`stage`]).
 fn choose_alpha(
     z: ArrayView2<f64>,
     phi: &[f64],
     folds: &[usize],
 ) -> Result<(f64, Vec<f64>, Vec<f64>)> {
     let n = phi.len();
-    let per_alpha: Vec<Vec<f64>> = ALPHAS
-        .par_iter()
-        .map(|&alpha| {
+    // Per fold: its test rows and their predictions at each penalty.
+    let per_fold: Vec<(Vec<usize>, Vec<Vec<f64>>)> = (0..FINAL_FOLDS)
+        .into_par_iter()
+        .map(|f| {
+            let (train, test) = split(folds, f);
+            if test.is_empty() {
+                return Ok((test, Vec::new()));
+            }
+            let zt = z.select(Axis(0), &train);
+            let zs = z.select(Axis(0), &test);
+            let pt: Vec<f64> = train.iter().map(|&i| phi[i]).collect();
+            let mut preds = vec![Vec::new(); ALPHAS.len()];
+            let mut start: Option<Linear> = None;
+            for (j, &alpha) in ALPHAS.iter().enumerate().rev() {
+                let m = lasso_from(zt.view(), &pt, alpha, start.as_ref())?;
+                preds[j] = m.predict(zs.view());
+                start = Some(m);
+            }
+            Ok((test, preds))
+        })
+        .collect::<Result<_>>()?;
+    let per_alpha: Vec<Vec<f64>> = (0..ALPHAS.len())
+        .map(|j| {
             let mut oof = vec![0.0; n];
-            for f in 0..FINAL_FOLDS {
-                let (train, test) = split(folds, f);
-                if test.is_empty() {
-                    continue;
-                }
-                let zt = z.select(Axis(0), &train);
-                let pt: Vec<f64> = train.iter().map(|&i| phi[i]).collect();
-                let m = lasso(zt.view(), &pt, alpha)?;
-                let pred = m.predict(z.select(Axis(0), &test).view());
-                for (&i, p) in test.iter().zip(pred) {
+            for (test, preds) in per_fold.iter().filter(|(t, _)| !t.is_empty()) {
+                for (&i, &p) in test.iter().zip(&preds[j]) {
                     oof[i] = p;
                 }
             }
-            Ok(oof)
+            oof
         })
-        .collect::<Result<_>>()?;
+        .collect();
     let losses: Vec<f64> = per_alpha
         .iter()
         .map(|oof| {
@@ -636,6 +648,11 @@ fn choose_alpha(
 
 /// A lasso regression of `y` on `z` (linfa-elasticnet's algorithm, `l1_ratio` 1).
 fn lasso(z: ArrayView2<f64>, y: &[f64], alpha: f64) -> Result<Linear> {
+    lasso_from(z, y, alpha, None)
+}
+
+/// [`lasso`] started at the weights of `start` (a warm start).
+fn lasso_from(z: ArrayView2<f64>, y: &[f64], alpha: f64, start: Option<&Linear>) -> Result<Linear> {
     if z.nrows() < 2 || y.iter().any(|v| !v.is_finite()) {
         return Err(Error::Fit(format!(
             "DR-learner final stage: {} patients or a pseudo-outcome that is not a number",
@@ -643,7 +660,8 @@ fn lasso(z: ArrayView2<f64>, y: &[f64], alpha: f64) -> Result<Linear> {
         )));
     }
     let target: Array1<f64> = y.iter().copied().collect();
-    let m = elastic_net(z, target.view(), alpha, 1.0, 1e-5, 2000)
+    let start = start.map(|m| ndarray::ArrayView1::from(&m.weights[..]));
+    let m = elastic_net_from(z, target.view(), alpha, 1.0, 1e-5, 2000, start)
         .ok_or_else(|| Error::Fit("DR-learner final stage: no patients".into()))?;
     let model = Linear {
         intercept: m.intercept,

@@ -527,22 +527,7 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
         ui.info(line);
     }
     if let Some(sel) = &bundle.effect_selection {
-        ui.info(format!(
-            "auto-effect: {} (lower is better; ± the standard error of the difference from the t-learner{}) {}; chose {} (another strategy must beat the t-learner by more than {} times its ±{})",
-            sel.loss,
-            match sel.clusters {
-                Some(g) => format!(", clustered over {g} groups"),
-                None => String::new(),
-            },
-            describe_candidates(sel),
-            bundle.strategy.as_str(),
-            crate::training::choice_bar(sel.clusters),
-            match sel.clusters {
-                Some(g) if g >= 2 => format!(": Student's t with {} degrees of freedom", g - 1),
-                Some(_) => ": one group cannot show it".to_string(),
-                None => String::new(),
-            }
-        ));
+        ui.info(auto_effect_line(sel, bundle.strategy));
     }
     audit_notes(&bundle, ui);
     sample_size_notes(&bundle, ui);
@@ -595,6 +580,26 @@ fn unconverged_notes(bundle: &Bundle, ui: &Ui) {
             bundle.arms[0].algorithm.name()
         ));
     }
+}
+
+/// `auto-effect`'s comparison and choice, as `train` prints it.
+fn auto_effect_line(sel: &crate::bundle::EffectSelection, chosen: Strategy) -> String {
+    format!(
+        "auto-effect: {} (lower is better; ± the standard error of the difference from the t-learner{}) {}; chose {} (another strategy must beat the t-learner by more than {} times its ±{})",
+        sel.loss,
+        match sel.clusters {
+            Some(g) => format!(", clustered over {g} groups"),
+            None => String::new(),
+        },
+        describe_candidates(sel),
+        chosen.as_str(),
+        crate::training::choice_bar(sel.clusters),
+        match sel.clusters {
+            Some(g) if g >= 2 => format!(": Student's t with {} degrees of freedom", g - 1),
+            Some(_) => ": one group cannot show it".to_string(),
+            None => String::new(),
+        }
+    )
 }
 
 /// "t-learner 0.9123, dr-learner 0.9101, …".

@@ -350,19 +350,8 @@ fn auto_effect_compares_the_strategies_and_stores_its_choice() {
     // The stored strategy is the candidate with the least loss among those
     // below the T-learner's by more than 1.645 standard errors of the
     // difference (every other candidate has one), else the T-learner.
-    let t = c[0]["loss"].as_f64().unwrap();
     assert!(c[0].get("se_vs_t").is_none());
-    let best = c[1..]
-        .iter()
-        .filter(|x| x["loss"].as_f64().unwrap() < t - 1.645 * x["se_vs_t"].as_f64().unwrap())
-        .min_by(|x, y| {
-            x["loss"]
-                .as_f64()
-                .unwrap()
-                .total_cmp(&y["loss"].as_f64().unwrap())
-        })
-        .map_or("t-learner", |b| b["strategy"].as_str().unwrap());
-    assert_eq!(v["strategy"], best);
+    assert_eq!(v["strategy"], expected_choice(c, 1.645));
     // It scores like any bundle, and says what it chose.
     let data = dir.path().join("train.csv").display().to_string();
     stdout_of(
@@ -935,21 +924,23 @@ fn auto_effect_clusters_its_standard_errors_by_group() {
     let sel = &v["effect_selection"];
     assert_eq!(sel["clusters"], 5);
     let c = sel["candidates"].as_array().unwrap();
-    let t = c[0]["loss"].as_f64().unwrap();
-    let best = c[1..]
-        .iter()
-        .filter(|x| x["loss"].as_f64().unwrap() < t - 2.132 * x["se_vs_t"].as_f64().unwrap())
-        .min_by(|x, y| {
-            x["loss"]
-                .as_f64()
-                .unwrap()
-                .total_cmp(&y["loss"].as_f64().unwrap())
-        })
-        .map_or("t-learner", |b| b["strategy"].as_str().unwrap());
-    assert_eq!(v["strategy"], best);
+    assert_eq!(v["strategy"], expected_choice(c, 2.132));
     let inspected = stdout_of(responder().arg("inspect").arg(&out));
     assert!(
         inspected.contains("(± clustered over 5 groups)"),
         "{inspected}"
     );
+}
+
+/// `auto-effect`'s rule over a bundle's candidates (the T-learner first):
+/// the least loss among those below the T-learner's by more than `bar`
+/// standard errors of the difference, else the T-learner.
+fn expected_choice(c: &[serde_json::Value], bar: f64) -> &str {
+    let loss = |x: &serde_json::Value| x["loss"].as_f64().unwrap();
+    let t = loss(&c[0]);
+    c[1..]
+        .iter()
+        .filter(|x| loss(x) < t - bar * x["se_vs_t"].as_f64().unwrap())
+        .min_by(|x, y| loss(x).total_cmp(&loss(y)))
+        .map_or("t-learner", |b| b["strategy"].as_str().unwrap())
 }

@@ -42,16 +42,41 @@ pub(crate) fn elastic_net(
     tol: f64,
     max_steps: u32,
 ) -> Option<Gaussian> {
-    elastic_net_from(x, y, alpha, l1_ratio, tol, max_steps, None)
+    elastic_net_from(&Design::new(x), y, alpha, l1_ratio, tol, max_steps, None)
 }
 
-/// [`elastic_net`] with the sweeps started at the weights `start` (a warm
-/// start along a path of penalties, as scikit-learn's `enet_path` and
-/// glmnet do) instead of zeros: the same minimum within the tolerance, in
-/// fewer sweeps when `start` is near it. `None` as in [`elastic_net`], or
-/// for a `start` of another length. Without `start` it is [`elastic_net`].
+/// The inputs as the sweeps read them: each column contiguous, with its
+/// squared norm. Their dot products with the residuals keep the summation
+/// order ndarray gives the view's own columns (sequential when strided,
+/// unrolled when contiguous), so the result does not change. Made once, it
+/// serves every penalty of a path.
+pub(crate) struct Design {
+    columns: Vec<Array1<f64>>,
+    norm_cols: Array1<f64>,
+    strided: bool,
+    nrows: usize,
+}
+
+impl Design {
+    /// The columns of `x`.
+    pub(crate) fn new(x: ArrayView2<f64>) -> Design {
+        Design {
+            columns: x.columns().into_iter().map(|c| c.to_owned()).collect(),
+            norm_cols: x.map_axis(Axis(0), |col| col.dot(&col)),
+            strided: x.ncols() > 0 && x.slice(s![.., 0]).as_slice().is_none(),
+            nrows: x.nrows(),
+        }
+    }
+}
+
+/// [`elastic_net`] on a prepared [`Design`], with the sweeps started at the
+/// weights `start` (a warm start along a path of penalties, as
+/// scikit-learn's `enet_path` and glmnet do) instead of zeros: the same
+/// minimum within the tolerance, in fewer sweeps when `start` is near it.
+/// `None` as in [`elastic_net`], or for a `start` of another length.
+/// Without `start` it is [`elastic_net`].
 pub(crate) fn elastic_net_from(
-    x: ArrayView2<f64>,
+    x: &Design,
     y: ArrayView1<f64>,
     alpha: f64,
     l1_ratio: f64,
@@ -59,7 +84,8 @@ pub(crate) fn elastic_net_from(
     max_steps: u32,
     start: Option<ArrayView1<f64>>,
 ) -> Option<Gaussian> {
-    if x.nrows() != y.len() || start.is_some_and(|w| w.len() != x.ncols()) {
+    let p = x.columns.len();
+    if x.nrows != y.len() || start.is_some_and(|w| w.len() != p) {
         return None;
     }
     let y_mean = y.mean_axis(Axis(0))?;
@@ -67,36 +93,29 @@ pub(crate) fn elastic_net_from(
     let mut steps = 0u32;
     let d_w_tol = tol;
     let tol = tol * yc.dot(&yc);
-    // The columns, each contiguous: the sweeps read one column per update.
-    // Their dot products with the residuals keep the summation order
-    // ndarray gives the view's own columns (sequential when strided,
-    // unrolled when contiguous), so the result does not change.
-    let strided = x.ncols() > 0 && x.slice(s![.., 0]).as_slice().is_none();
     let mut cd = Sweeps {
-        columns: x.columns().into_iter().map(|c| c.to_owned()).collect(),
-        norm_cols: x.map_axis(Axis(0), |col| col.dot(&col)),
-        strided,
+        x,
         // The residuals leave out the weights the sweeps treat as zero.
-        w: start.map_or_else(|| Array1::<f64>::zeros(x.ncols()), |w| w.to_owned()),
+        w: start.map_or_else(|| Array1::<f64>::zeros(p), |w| w.to_owned()),
         r: yc.clone(),
-        l1: x.nrows() as f64 * l1_ratio * alpha,
-        l2: x.nrows() as f64 * (1.0 - l1_ratio) * alpha,
+        l1: x.nrows as f64 * l1_ratio * alpha,
+        l2: x.nrows as f64 * (1.0 - l1_ratio) * alpha,
     };
-    for j in 0..cd.w.len() {
+    for j in 0..p {
         if !is_zero(cd.w[j]) {
-            cd.r.scaled_add(-cd.w[j], &cd.columns[j]);
+            cd.r.scaled_add(-cd.w[j], &x.columns[j]);
         }
     }
     while steps < max_steps {
-        let (w_max, d_w_max) = cd.sweep(0..x.ncols());
+        let (w_max, d_w_max) = cd.sweep();
         steps += 1;
         if steps == max_steps - 1 || is_zero(w_max) || d_w_max / w_max < d_w_tol {
             // Xᵀr as ndarray's matrix-vector product computes it (each
             // entry one column's dot product with r, times 1), from the
             // contiguous columns: strided, it was most of a wide fit's time.
-            let xtr: Array1<f64> = cd.columns.iter().map(|c| cd.dot(c)).collect();
+            let xtr: Array1<f64> = x.columns.iter().map(|c| cd.dot(c)).collect();
             if duality_gap(
-                x.nrows(),
+                x.nrows,
                 xtr,
                 yc.view(),
                 cd.w.view(),
@@ -117,10 +136,8 @@ pub(crate) fn elastic_net_from(
 }
 
 /// The state of the coordinate sweeps.
-struct Sweeps {
-    columns: Vec<Array1<f64>>,
-    norm_cols: Array1<f64>,
-    strided: bool,
+struct Sweeps<'a> {
+    x: &'a Design,
     w: Array1<f64>,
     r: Array1<f64>,
     /// n·ρ·α and n·(1 − ρ)·α.
@@ -128,29 +145,28 @@ struct Sweeps {
     l2: f64,
 }
 
-impl Sweeps {
+impl Sweeps<'_> {
     /// `c · r` (see [`column_dot`]).
     fn dot(&self, c: &Array1<f64>) -> f64 {
-        column_dot(self.strided, c, &self.r)
+        column_dot(self.x.strided, c, &self.r)
     }
 
-    /// One coordinate update of each of `inputs`, in order; the largest
-    /// weight and the largest change.
-    fn sweep(&mut self, inputs: impl Iterator<Item = usize>) -> (f64, f64) {
+    /// One coordinate update of every input, in order; the largest weight
+    /// and the largest change.
+    fn sweep(&mut self) -> (f64, f64) {
         let mut w_max = 0.0f64;
         let mut d_w_max = 0.0f64;
-        for j in inputs {
-            if is_zero(self.norm_cols[j]) {
+        for (j, x_j) in self.x.columns.iter().enumerate() {
+            if is_zero(self.x.norm_cols[j]) {
                 continue;
             }
             let old = self.w[j];
-            let x_j = &self.columns[j];
             if !is_zero(old) {
                 self.r.scaled_add(old, x_j);
             }
-            let tmp = column_dot(self.strided, x_j, &self.r);
+            let tmp = column_dot(self.x.strided, x_j, &self.r);
             self.w[j] =
-                tmp.signum() * f64::max(tmp.abs() - self.l1, 0.0) / (self.norm_cols[j] + self.l2);
+                tmp.signum() * f64::max(tmp.abs() - self.l1, 0.0) / (self.x.norm_cols[j] + self.l2);
             if !is_zero(self.w[j]) {
                 self.r.scaled_add(-self.w[j], x_j);
             }
@@ -279,8 +295,9 @@ mod tests {
             let r = &y - m.intercept - x.dot(&m.weights);
             r.dot(&r) / (2.0 * n as f64) + alpha * m.weights.iter().map(|w| w.abs()).sum::<f64>()
         };
+        let design = Design::new(x.view());
         let fit = |alpha, start: Option<ArrayView1<f64>>| {
-            elastic_net_from(x.view(), y.view(), alpha, 1.0, 1e-5, 2000, start).unwrap()
+            elastic_net_from(&design, y.view(), alpha, 1.0, 1e-5, 2000, start).unwrap()
         };
         let zeros = Array1::<f64>::zeros(p);
         let mut prev: Option<Gaussian> = None;
@@ -309,7 +326,7 @@ mod tests {
         }
         assert_eq!((warm_steps, cold_steps), (859, 1410));
         let short = Array1::<f64>::zeros(p - 1);
-        let bad = elastic_net_from(x.view(), y.view(), 0.1, 1.0, 1e-5, 10, Some(short.view()));
+        let bad = elastic_net_from(&design, y.view(), 0.1, 1.0, 1e-5, 10, Some(short.view()));
         assert!(bad.is_none());
     }
 

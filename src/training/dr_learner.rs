@@ -45,7 +45,7 @@ use crate::bundle::{Arm, ArmEffect, ArmForest, CrossFitted, EffectModel, Linear,
 use crate::effects::propensity;
 use crate::error::{Error, Result};
 use crate::models::causal_forest::{CausalForest, ForestParams, Residuals, MIN_CLUSTERS};
-use crate::models::coordinate_descent::elastic_net_from;
+use crate::models::coordinate_descent::{elastic_net_from, Design};
 use crate::stats::folds::{grouped_folds, split, stratified_folds};
 use crate::training::cohort::Cohort;
 
@@ -603,13 +603,13 @@ fn choose_alpha(
             if test.is_empty() {
                 return Ok((test, Vec::new()));
             }
-            let zt = z.select(Axis(0), &train);
+            let zt = Design::new(z.select(Axis(0), &train).view());
             let zs = z.select(Axis(0), &test);
             let pt: Vec<f64> = train.iter().map(|&i| phi[i]).collect();
             let mut preds = vec![Vec::new(); ALPHAS.len()];
             let mut start: Option<Linear> = None;
             for (j, &alpha) in ALPHAS.iter().enumerate().rev() {
-                let m = lasso_from(zt.view(), &pt, alpha, start.as_ref())?;
+                let m = lasso_from(&zt, &pt, alpha, start.as_ref())?;
                 preds[j] = m.predict(zs.view());
                 start = Some(m);
             }
@@ -648,15 +648,16 @@ fn choose_alpha(
 
 /// A lasso regression of `y` on `z` (linfa-elasticnet's algorithm, `l1_ratio` 1).
 fn lasso(z: ArrayView2<f64>, y: &[f64], alpha: f64) -> Result<Linear> {
-    lasso_from(z, y, alpha, None)
+    lasso_from(&Design::new(z), y, alpha, None)
 }
 
-/// [`lasso`] started at the weights of `start` (a warm start).
-fn lasso_from(z: ArrayView2<f64>, y: &[f64], alpha: f64, start: Option<&Linear>) -> Result<Linear> {
-    if z.nrows() < 2 || y.iter().any(|v| !v.is_finite()) {
+/// [`lasso`] on prepared inputs, started at the weights of `start` (a warm
+/// start).
+fn lasso_from(z: &Design, y: &[f64], alpha: f64, start: Option<&Linear>) -> Result<Linear> {
+    if y.len() < 2 || y.iter().any(|v| !v.is_finite()) {
         return Err(Error::Fit(format!(
             "DR-learner final stage: {} patients or a pseudo-outcome that is not a number",
-            z.nrows()
+            y.len()
         )));
     }
     let target: Array1<f64> = y.iter().copied().collect();

@@ -11,7 +11,11 @@
 //! `--strategy dr-learner --algorithm lasso --replicates 0`, 2 cores): 240 s
 //! with linfa-elasticnet for the final stage, most of it in that inverse;
 //! 54 s with this module reading strided columns, 18.8 s with contiguous
-//! ones (the same bundle, byte for byte).
+//! ones (the same bundle, byte for byte). The DR- and X-learner's final
+//! stage reads its row-major inputs as column-major ([`Design::column_major`]:
+//! linfa's fit of the column-major copy, with unrolled sums), made once per
+//! fold for a warm-started path of penalties (README, Implementation notes,
+//! has the times).
 
 use ndarray::{s, Array1, ArrayView1, ArrayView2, Axis};
 
@@ -58,12 +62,28 @@ pub(crate) struct Design {
 }
 
 impl Design {
-    /// The columns of `x`.
+    /// The columns of `x`, summed as ndarray sums `x`'s own columns.
     pub(crate) fn new(x: ArrayView2<f64>) -> Design {
         Design {
             columns: x.columns().into_iter().map(|c| c.to_owned()).collect(),
             norm_cols: x.map_axis(Axis(0), |col| col.dot(&col)),
             strided: x.ncols() > 0 && x.slice(s![.., 0]).as_slice().is_none(),
+            nrows: x.nrows(),
+        }
+    }
+
+    /// The columns of `x`, summed as ndarray sums contiguous columns
+    /// (unrolled) whatever `x`'s layout: the fit is then the one linfa
+    /// makes of `x` stored column-major (a unit test checks it), and its
+    /// sums are not one long chain of dependent additions. Measured on the
+    /// DR-learner's final stage, which reads a row-major matrix: see
+    /// README, Implementation notes.
+    pub(crate) fn column_major(x: ArrayView2<f64>) -> Design {
+        let columns: Vec<Array1<f64>> = x.columns().into_iter().map(|c| c.to_owned()).collect();
+        Design {
+            norm_cols: columns.iter().map(|c| c.dot(c)).collect(),
+            columns,
+            strided: false,
             nrows: x.nrows(),
         }
     }
@@ -328,6 +348,40 @@ mod tests {
         let short = Array1::<f64>::zeros(p - 1);
         let bad = elastic_net_from(&design, y.view(), 0.1, 1.0, 1e-5, 10, Some(short.view()));
         assert!(bad.is_none());
+    }
+
+    /// A row-major matrix read as column-major fits bit for bit as its
+    /// column-major copy does (which `matches_linfa_elasticnet_bit_for_bit`
+    /// ties to linfa).
+    #[test]
+    fn column_major_design_fits_as_a_column_major_copy() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        let (n, p) = (90, 40);
+        let x = Array2::from_shape_fn((n, p), |_| rng.gen_range(-2.0..2.0));
+        let copy = x.t().as_standard_layout().into_owned().reversed_axes();
+        assert!(copy.column(0).as_slice().is_some() && x.column(0).as_slice().is_none());
+        let y: Array1<f64> = (0..n)
+            .map(|i| x[[i, 3]] + rng.gen_range(-1.0..1.0))
+            .collect();
+        for alpha in [0.002, 0.05] {
+            let a = elastic_net_from(
+                &Design::column_major(x.view()),
+                y.view(),
+                alpha,
+                1.0,
+                1e-5,
+                2000,
+                None,
+            );
+            let b = elastic_net(copy.view(), y.view(), alpha, 1.0, 1e-5, 2000);
+            let (a, b) = (a.unwrap(), b.unwrap());
+            assert_eq!(a.steps, b.steps);
+            assert!(a
+                .weights
+                .iter()
+                .zip(&b.weights)
+                .all(|(u, v)| u.to_bits() == v.to_bits()));
+        }
     }
 
     #[test]

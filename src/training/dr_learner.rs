@@ -603,7 +603,7 @@ fn choose_alpha(
             if test.is_empty() {
                 return Ok((test, Vec::new()));
             }
-            let zt = Design::new(z.select(Axis(0), &train).view());
+            let zt = Design::column_major(z.select(Axis(0), &train).view());
             let zs = z.select(Axis(0), &test);
             let pt: Vec<f64> = train.iter().map(|&i| phi[i]).collect();
             let mut preds = vec![Vec::new(); ALPHAS.len()];
@@ -648,7 +648,7 @@ fn choose_alpha(
 
 /// A lasso regression of `y` on `z` (linfa-elasticnet's algorithm, `l1_ratio` 1).
 fn lasso(z: ArrayView2<f64>, y: &[f64], alpha: f64) -> Result<Linear> {
-    lasso_from(&Design::new(z), y, alpha, None)
+    lasso_from(&Design::column_major(z), y, alpha, None)
 }
 
 /// [`lasso`] on prepared inputs, started at the weights of `start` (a warm

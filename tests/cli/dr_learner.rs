@@ -924,7 +924,7 @@ fn auto_effect_clusters_its_standard_errors_by_group() {
     let sel = &v["effect_selection"];
     assert_eq!(sel["clusters"], 5);
     let c = sel["candidates"].as_array().unwrap();
-    assert_eq!(v["strategy"], expected_choice(c, 2.132));
+    assert_eq!(v["strategy"], expected_choice(c, 2.131_846_786));
     let inspected = stdout_of(responder().arg("inspect").arg(&out));
     assert!(
         inspected.contains("(± clustered over 5 groups)"),

@@ -53,26 +53,11 @@ fn cohort_files(dir: &std::path::Path) -> (String, String) {
     (cp.display().to_string(), gp.display().to_string())
 }
 
-/// Reading options with every default, patients identified by `id`.
-fn read_options(id: &str) -> ReadOptions {
-    ReadOptions {
-        id: id.into(),
-        delimiter: None,
-        genotype_delimiter: None,
-        decimal_comma: false,
-        keep_ambiguous: false,
-        genotype_snps: None,
-        text_snps: None,
-        stream_scores: false,
-        palindrome_freqs: None,
-    }
-}
-
 fn spec(data: &str, geno: &str, pcs: bool) -> CohortSpec {
     CohortSpec {
         data: data.into(),
         genotypes: Some(geno.into()),
-        read: read_options("patient_id"),
+        read: ReadOptions::defaults("patient_id"),
         target: "responder".into(),
         rule: TargetRule::Binary,
         therapy_col: Some("therapy".into()),
@@ -252,7 +237,7 @@ fn exercise(bytes: &[u8], data: &str, geno: &str) -> bool {
     let Ok(bundle) = Bundle::from_slice("fuzz.json", bytes) else {
         return false;
     };
-    let read = read_options(&bundle.id_column);
+    let read = ReadOptions::defaults(&bundle.id_column);
     if let Ok(mut ds) = Dataset::load(data, Some(geno), &read) {
         if bundle.prepare_genotypes(&mut ds).is_ok() {
             if let Ok(frame) = Frame::from_schema_taking(&mut ds, &bundle.features) {
@@ -326,7 +311,7 @@ fn shuffled_outputs_score_as_a_shuffled_frame() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
     for (kind, valid) in bundles(&data, &geno) {
         let bundle = Bundle::from_slice("b.json", &serde_json::to_vec(&valid).unwrap()).unwrap();
-        let read = read_options(&bundle.id_column);
+        let read = ReadOptions::defaults(&bundle.id_column);
         let mut ds = Dataset::load(&data, Some(&geno), &read).unwrap();
         bundle.prepare_genotypes(&mut ds).unwrap();
         let frame = Frame::from_schema_taking(&mut ds, &bundle.features).unwrap();

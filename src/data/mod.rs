@@ -58,6 +58,24 @@ pub(crate) struct ReadOptions {
     pub(crate) palindrome_freqs: Option<PalindromeFreqs>,
 }
 
+#[cfg(test)]
+impl ReadOptions {
+    /// Every option at its command-line default, patients identified by `id`.
+    pub(crate) fn defaults(id: &str) -> ReadOptions {
+        ReadOptions {
+            id: id.into(),
+            delimiter: None,
+            genotype_delimiter: None,
+            decimal_comma: false,
+            keep_ambiguous: false,
+            genotype_snps: None,
+            text_snps: None,
+            stream_scores: false,
+            palindrome_freqs: None,
+        }
+    }
+}
+
 /// SNP → (frequency of the counted allele, called patients).
 pub(crate) type PalindromeFreqs = std::sync::Arc<std::collections::HashMap<String, (f64, usize)>>;
 

@@ -450,13 +450,10 @@ impl<'a> Outputs<'a> {
     pub(crate) fn predict_all(&self, bundle: &Bundle) -> Result<Vec<Vec<f64>>> {
         let mut probs = Vec::with_capacity(self.arms.len());
         for (a, arm) in self.arms.iter().enumerate() {
-            probs.push(self.predict_arm(a).map_err(|e| match e {
-                Error::Fit(m) => Error::Model {
-                    file: bundle.file.clone(),
-                    message: format!("arm `{}`: {m}", arm.label()),
-                },
-                other => other,
-            })?);
+            probs.push(
+                self.predict_arm(a)
+                    .map_err(|e| blame_model(bundle, arm, e))?,
+            );
         }
         if let Some(effect) = &bundle.effect {
             let z = &self.x[effect.control];
@@ -475,6 +472,18 @@ impl<'a> Outputs<'a> {
 /// category levels, values ≤ 0 of log-transformed features).
 pub(crate) type ArmPredictions = (Vec<Vec<f64>>, BTreeMap<Unusual, usize>);
 
+/// A fit error met while predicting: a model that computes nonsense, so
+/// the bundle (file and arm named) is at fault.
+fn blame_model(bundle: &Bundle, arm: &Arm, e: Error) -> Error {
+    match e {
+        Error::Fit(m) => Error::Model {
+            file: bundle.file.clone(),
+            message: format!("arm `{}`: {m}", arm.label()),
+        },
+        other => other,
+    }
+}
+
 /// P(responder) under every arm of `bundle` for `rows` (one vector per arm),
 /// with the count of unseen category levels per feature (largest over arms).
 pub(crate) fn predict_all(
@@ -485,14 +494,7 @@ pub(crate) fn predict_all(
     let mut probs = Vec::with_capacity(bundle.arms.len());
     let mut unseen: BTreeMap<Unusual, usize> = BTreeMap::new();
     for arm in &bundle.arms {
-        let (p, notes) = predict_arm(arm, frame, rows).map_err(|e| match e {
-            // A model that computes nonsense: the bundle is at fault.
-            Error::Fit(m) => Error::Model {
-                file: bundle.file.clone(),
-                message: format!("arm `{}`: {m}", arm.label()),
-            },
-            other => other,
-        })?;
+        let (p, notes) = predict_arm(arm, frame, rows).map_err(|e| blame_model(bundle, arm, e))?;
         for (what, n) in notes.unusual {
             let e = unseen.entry(what).or_insert(0);
             *e = (*e).max(n);

@@ -251,17 +251,7 @@ mod tests {
         let spec = CohortSpec {
             data: path.display().to_string(),
             genotypes: None,
-            read: ReadOptions {
-                id: "patient_id".into(),
-                delimiter: None,
-                genotype_delimiter: None,
-                decimal_comma: false,
-                keep_ambiguous: false,
-                genotype_snps: None,
-                text_snps: None,
-                stream_scores: false,
-                palindrome_freqs: None,
-            },
+            read: ReadOptions::defaults("patient_id"),
             target: "responder".into(),
             rule: TargetRule::Binary,
             therapy_col: Some("therapy".into()),

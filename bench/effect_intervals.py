@@ -25,6 +25,7 @@ LEARNERS = {
     "dr-learner lasso": ["--strategy", "dr-learner", "--algorithm", "lasso"],
     "x-learner lasso": ["--strategy", "x-learner", "--algorithm", "lasso"],
     "auto-effect lasso": ["--strategy", "auto-effect", "--algorithm", "lasso"],
+    "s-learner lasso": ["--strategy", "s-learner", "--algorithm", "lasso"],
     "t-learner lasso a=0.01": ["--algorithm", "elastic-net", "--param", "alpha=0.01", "--param", "l1_ratio=1"],
     "t-learner logistic": ["--algorithm", "logistic"],
     # No --algorithm: the effect learners' default on SNP dosages (lasso).

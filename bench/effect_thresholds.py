@@ -9,7 +9,8 @@ first 4,000, score the other 1,000) from a different truth: threshold effects
 favours ketamine; BMI > 32, age > 60), a quadratic MADRS term, a sex x age
 interaction, and 14 causal SNPs (4 with a common effect, 10 arm-specific,
 effects 0.25-0.5 per allele). It trains the T-learner with its default
-(`logistic`) and `--algorithm auto`, `--algorithm lasso`, and the DR-learner,
+(`logistic`) and `--algorithm auto`, `--algorithm lasso`, the S-learner with
+`--algorithm lasso` (the data-shared lasso), and the DR-learner,
 causal forest and auto-effect without `--algorithm` (the lasso on SNP data),
 sets them beside the oracle form (per arm, an unpenalised logistic regression
 on the true model's terms, fitted on the same 4,000) and beside the same
@@ -19,7 +20,7 @@ patients with a true advantage >= 0.10 recommended their truly best therapy,
 the mean regret, and the coverage and width of the 95 % intervals of
 `effect_<arm>` (`--replicates 50`, `score --intervals`).
 
-Usage: cargo build --release && python3 bench/effect_thresholds.py [--seeds 101,102,103]
+Usage: cargo build --release && python3 bench/effect_thresholds.py [--seeds 101,102,103] [--learners ...]
 Needs numpy.
 """
 import argparse, csv, os, subprocess, sys, tempfile
@@ -33,6 +34,7 @@ LEARNERS = {
     "t-learner (default: logistic)": [],
     "t-learner auto": ["--algorithm", "auto"],
     "t-learner lasso": ["--algorithm", "lasso"],
+    "s-learner lasso": ["--strategy", "s-learner", "--algorithm", "lasso"],
     "dr-learner (default: lasso)": ["--strategy", "dr-learner"],
     "causal-forest (default: lasso)": ["--strategy", "causal-forest"],
     "auto-effect (default: lasso)": ["--strategy", "auto-effect"],
@@ -182,6 +184,8 @@ def oracle(c, terms="basis"):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="101,102,103")
+    ap.add_argument("--learners", default=",".join(LEARNERS),
+                    help="comma-separated names of LEARNERS (the oracle rows always run)")
     a = ap.parse_args()
     seeds = [int(s) for s in a.seeds.split(",")]
     print("best = best|adv>=.10, regret = mean regret, coverage/width = 95% intervals of effect_<arm> (--replicates 50)")
@@ -195,7 +199,8 @@ def main():
                 print(f"{name:<32}{s:>5}{b:>7.1f}%{r:>8.4f}", flush=True)
             print(f"{name:<32}{'mean':>5}{np.mean([b for b, _ in res]):>7.1f}%"
                   f"{np.mean([r for _, r in res]):>8.4f}", flush=True)
-        for name, extra in LEARNERS.items():
+        for name in a.learners.split(","):
+            extra = LEARNERS[name]
             res = []
             for s in seeds:
                 b, r, cov, w = score(os.path.join(work, f"c{s}"), extra, work)

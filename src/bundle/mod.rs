@@ -41,21 +41,51 @@ pub(crate) struct TargetInfo {
 }
 
 /// How an arm's model inputs are built from the pipeline's outputs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "design", rename_all = "kebab-case")]
 pub(crate) enum Design {
     /// T-learner: the arm has its own model; inputs are the pipeline outputs.
     #[default]
     PerArm,
     /// S-learner: one model for all arms; inputs are the pipeline outputs
-    /// `x`, one indicator per arm, and `x` again in the block of this arm
+    /// `x`, one indicator per arm, and `x / r` in the block of this arm
     /// (therapy × feature interactions), zeros in the other arms' blocks.
     SLearner {
         /// This arm's index.
         arm: usize,
         /// Number of arms.
         arms: usize,
+        /// r, the weight of the penalty on this arm's interactions relative
+        /// to the shared coefficients: the block holds `x / r`, so an L1
+        /// penalty λ|c| on its coefficient c is λ·r·|Δ| on the arm's
+        /// deviation Δ = c / r (the data-shared lasso, Gross & Tibshirani
+        /// 2016). 1 (not stored) except for the lasso.
+        #[serde(default = "unit_penalty", skip_serializing_if = "is_unit_penalty")]
+        deviation_penalty: f64,
     },
+}
+
+fn unit_penalty() -> f64 {
+    1.0
+}
+
+fn is_unit_penalty(r: &f64) -> bool {
+    *r == 1.0
+}
+
+/// The S-learner's deviation penalties r_a (see [`Design::SLearner`]): for
+/// the lasso, √(n_a / n) for an arm of n_a of the n patients, the data-shared
+/// lasso's default weights (Gross & Tibshirani 2016, "Data shared lasso",
+/// SIAM SDM, §2.2); 1 for every other algorithm (today's interactions).
+pub(crate) fn deviation_penalties(sizes: &[usize], lasso: bool) -> Vec<f64> {
+    let n: usize = sizes.iter().sum();
+    sizes
+        .iter()
+        .map(|&k| match lasso && n > 0 && k > 0 {
+            true => (k as f64 / n as f64).sqrt(),
+            false => 1.0,
+        })
+        .collect()
 }
 
 impl Design {
@@ -87,22 +117,32 @@ impl Design {
     pub(crate) fn expand(&self, x: Array2<f64>) -> Array2<f64> {
         match *self {
             Design::PerArm => x,
-            Design::SLearner { arm, arms } => {
-                s_learner_inputs(x.view(), &vec![arm; x.nrows()], arms)
+            Design::SLearner {
+                arm,
+                arms,
+                deviation_penalty,
+            } => {
+                let mut r = vec![1.0; arms];
+                if let Some(v) = r.get_mut(arm) {
+                    *v = deviation_penalty;
+                }
+                s_learner_inputs(x.view(), &vec![arm; x.nrows()], &r)
             }
         }
     }
 }
 
-/// S-learner inputs for rows whose therapies are `arm_of` (see [`Design::SLearner`]).
-pub(crate) fn s_learner_inputs(x: ArrayView2<f64>, arm_of: &[usize], arms: usize) -> Array2<f64> {
+/// S-learner inputs for rows whose therapies are `arm_of`, with `r[a]` the
+/// deviation penalty of arm `a` (see [`Design::SLearner`]).
+pub(crate) fn s_learner_inputs(x: ArrayView2<f64>, arm_of: &[usize], r: &[f64]) -> Array2<f64> {
+    let arms = r.len();
     let (n, w) = x.dim();
     let mut out = Array2::<f64>::zeros((n, w + arms + arms * w));
     for i in 0..n {
         let a = arm_of[i];
         for j in 0..w {
             out[[i, j]] = x[[i, j]];
-            out[[i, w + arms + a * w + j]] = x[[i, j]];
+            out[[i, w + arms + a * w + j]] = x[[i, j]] / r[a];
         }
         out[[i, w + a]] = 1.0;
     }
@@ -686,5 +726,36 @@ impl Bundle {
         let mut bundle = bundle;
         bundle.file = name.to_string();
         Ok(bundle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The data-shared lasso's weights are √(n_a / n) for the lasso and 1
+    /// otherwise; training's pooled inputs divide each arm's block by its
+    /// weight, and an arm's `Design::expand` (scoring) builds the same row.
+    #[test]
+    fn s_learner_blocks_are_divided_by_the_arm_weight() {
+        let r = deviation_penalties(&[100, 300, 0], true);
+        assert_eq!(r, vec![0.5, (0.75f64).sqrt(), 1.0]);
+        assert_eq!(deviation_penalties(&[100, 300], false), vec![1.0, 1.0]);
+        let x = ndarray::array![[2.0, -1.0], [4.0, 3.0]];
+        let pooled = s_learner_inputs(x.view(), &[0, 1], &r[..2]);
+        let row0 = vec![2.0, -1.0, 1.0, 0.0, 4.0, -2.0, 0.0, 0.0];
+        assert_eq!(pooled.row(0).to_vec(), row0);
+        let q = r[1];
+        let row1 = vec![4.0, 3.0, 0.0, 1.0, 0.0, 0.0, 4.0 / q, 3.0 / q];
+        assert_eq!(pooled.row(1).to_vec(), row1);
+        for a in 0..2 {
+            let design = Design::SLearner {
+                arm: a,
+                arms: 2,
+                deviation_penalty: r[a],
+            };
+            let one = x.slice(ndarray::s![a..a + 1, ..]).to_owned();
+            assert_eq!(design.expand(one).row(0), pooled.row(a));
+        }
     }
 }

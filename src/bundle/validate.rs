@@ -392,11 +392,23 @@ impl Bundle {
                 | Strategy::CausalForest,
                 Design::PerArm,
             ) => Ok(()),
-            (Strategy::SLearner, Design::SLearner { arm: a, arms }) => {
+            (
+                Strategy::SLearner,
+                Design::SLearner {
+                    arm: a,
+                    arms,
+                    deviation_penalty,
+                },
+            ) => {
                 if a != i || arms != self.arms.len() {
                     return Err(format!(
                         "`design` says arm {a} of {arms}, but it is arm {i} of {}",
                         self.arms.len()
+                    ));
+                }
+                if !(deviation_penalty > 0.0 && deviation_penalty <= 1.0) {
+                    return Err(format!(
+                        "`design.deviation_penalty` is {deviation_penalty}; it must be above 0 and at most 1"
                     ));
                 }
                 // One model for all arms: every copy must be the same.

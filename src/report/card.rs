@@ -319,6 +319,28 @@ fn predictors(bundle: &Bundle) -> Vec<Predictor> {
         .collect()
 }
 
+/// The S-learner's line, naming the data-shared lasso's weights when it is one.
+fn s_learner_text(bundle: &Bundle) -> String {
+    let r: Vec<String> = bundle
+        .arms
+        .iter()
+        .filter_map(|a| match a.design {
+            crate::bundle::Design::SLearner {
+                deviation_penalty, ..
+            } if deviation_penalty != 1.0 => Some(format!("{} {deviation_penalty:.3}", a.label())),
+            _ => None,
+        })
+        .collect();
+    let shared = match r.is_empty() {
+        true => String::new(),
+        false => format!(
+            "; a data-shared lasso (Gross & Tibshirani 2016): each arm's interactions are penalised at r = √(n_arm / n) times the shared inputs' ({})",
+            r.join(", ")
+        ),
+    };
+    format!("S-learner: one model on all arms, with therapy indicators and therapy × feature interactions{shared}")
+}
+
 /// The learner strategy in words, for item 12 and the model section.
 fn strategy_text(bundle: &Bundle) -> String {
     use crate::bundle::Strategy;
@@ -333,7 +355,7 @@ fn strategy_text(bundle: &Bundle) -> String {
             "one model for all patients (no therapy arms)".to_string()
         }
         Strategy::TLearner => "T-learner: one model per therapy arm".to_string(),
-        Strategy::SLearner => "S-learner: one model on all arms, with therapy indicators and therapy × feature interactions".to_string(),
+        Strategy::SLearner => s_learner_text(bundle),
         Strategy::DrLearner => format!("DR-learner{control}: per-arm outcome models, a cross-fitted propensity model, and a lasso correction of each arm's effect fitted to doubly robust pseudo-outcomes (Kennedy 2023)"),
         Strategy::XLearner => format!("X-learner{control}: per-arm outcome models and lasso corrections fitted to the imputed effects in the arm and the control, mixed by the propensity (Künzel et al. 2019)"),
         Strategy::CausalForest => {

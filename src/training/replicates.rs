@@ -268,16 +268,25 @@ pub(crate) fn s_learner_replicates(
     let Some(first) = arms.first() else {
         return Ok(());
     };
-    let k = c.arms.len();
+    // Each arm's deviation penalty, as the model was fitted with.
+    let r: Vec<f64> = arms
+        .iter()
+        .map(|arm| match arm.design {
+            Design::SLearner {
+                deviation_penalty, ..
+            } => deviation_penalty,
+            Design::PerArm => 1.0,
+        })
+        .collect();
     // Pooled inputs: every arm's rows in arm order, with the arm indicators.
-    let mut blocks: Vec<Array2<f64>> = Vec::with_capacity(k);
-    let mut offsets = Vec::with_capacity(k);
+    let mut blocks: Vec<Array2<f64>> = Vec::with_capacity(r.len());
+    let mut offsets = Vec::with_capacity(r.len());
     let mut y_all = Vec::new();
     for (a, data) in c.arms.iter().enumerate() {
         let (x, _) = first.pipeline.transform(&c.frame, &data.rows)?;
         offsets.push(y_all.len());
         y_all.extend_from_slice(&data.y);
-        blocks.push(s_learner_inputs(x.view(), &vec![a; data.rows.len()], k));
+        blocks.push(s_learner_inputs(x.view(), &vec![a; data.rows.len()], &r));
     }
     let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
     let xs = ndarray::concatenate(Axis(0), &views)

@@ -4,7 +4,9 @@
 //! cross-validated through the shared loop and giving cross-fitted
 //! predictions of the training patients.
 
-use crate::bundle::{s_learner_inputs, Arm, CrossFitted, CvMetrics, Design, Tuning};
+use crate::bundle::{
+    deviation_penalties, s_learner_inputs, Arm, CrossFitted, CvMetrics, Design, Tuning,
+};
 use crate::error::{Error, Result};
 use crate::features::Pipeline;
 use crate::models::{AlgorithmParams, FittedModel};
@@ -170,16 +172,17 @@ impl Pooled {
         &self,
         c: &Cohort,
         idx: &[usize],
-        algorithm: &AlgorithmParams,
+        (algorithm, r): (&AlgorithmParams, &[f64]),
         seed: u64,
     ) -> Result<(Pipeline, FittedModel)> {
         let rows = pick(&self.rows, idx);
         let pipeline = Pipeline::fit(&c.frame, &rows)?;
         let (x, _) = pipeline.transform(&c.frame, &rows)?;
-        let xs = s_learner_inputs(x.view(), &pick(&self.arm_of, idx), c.arms.len());
+        let xs = s_learner_inputs(x.view(), &pick(&self.arm_of, idx), r);
         let dosage = Design::SLearner {
             arm: 0,
             arms: c.arms.len(),
+            deviation_penalty: 1.0,
         }
         .expand_dosage(pipeline.dosage_inputs());
         let model = algorithm.fit_masked(xs.view(), &pick(&self.y, idx), &dosage, seed)?;
@@ -199,13 +202,15 @@ pub(crate) fn fit_s_learner(
 ) -> Result<(Vec<Arm>, Option<CrossFitted>)> {
     let k_arms = c.arms.len();
     let pooled = Pooled::new(c);
+    let sizes: Vec<usize> = c.arms.iter().map(|a| a.rows.len()).collect();
+    let r = deviation_penalties(&sizes, matches!(algorithm, AlgorithmParams::Lasso(_)));
     let (metrics, cross) = if cv >= 2 {
-        s_learner_cv(c, &pooled, algorithm, cv, seed, on_fold)?
+        s_learner_cv(c, &pooled, (algorithm, &r), cv, seed, on_fold)?
     } else {
         (vec![None; k_arms], None)
     };
     let all: Vec<usize> = (0..pooled.rows.len()).collect();
-    let (pipeline, model) = pooled.fit(c, &all, algorithm, seed)?;
+    let (pipeline, model) = pooled.fit(c, &all, (algorithm, &r), seed)?;
     let arms = c
         .arms
         .iter()
@@ -221,6 +226,7 @@ pub(crate) fn fit_s_learner(
             design: Design::SLearner {
                 arm: a,
                 arms: k_arms,
+                deviation_penalty: r[a],
             },
             model: model.clone(),
             cv,
@@ -235,7 +241,7 @@ pub(crate) fn fit_s_learner(
 fn s_learner_cv(
     c: &Cohort,
     pooled: &Pooled,
-    algorithm: &AlgorithmParams,
+    (algorithm, r): (&AlgorithmParams, &[f64]),
     cv: usize,
     seed: u64,
     on_fold: &(dyn Fn() + Sync),
@@ -244,11 +250,11 @@ fn s_learner_cv(
     let folds = c.folds(&pooled.rows, &pooled.y, cv, seed);
     let per_fold = for_each_fold(&folds, on_fold, |fold| {
         let (pipeline, model) =
-            pooled.fit(c, &fold.train, algorithm, fold_seed(seed, fold.index))?;
+            pooled.fit(c, &fold.train, (algorithm, r), fold_seed(seed, fold.index))?;
         let (x, _) = pipeline.transform(&c.frame, &pick(&pooled.rows, &fold.test))?;
         (0..k_arms)
             .map(|a| {
-                let xs = s_learner_inputs(x.view(), &vec![a; fold.test.len()], k_arms);
+                let xs = s_learner_inputs(x.view(), &vec![a; fold.test.len()], r);
                 Ok(model.predict_proba(xs.view())?.to_vec())
             })
             .collect::<Result<Vec<_>>>()

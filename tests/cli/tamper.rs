@@ -245,6 +245,16 @@ fn duplicate_levels_prs_snps_and_s_learner_copies_are_refused() {
     let c = b.pointer_mut("/arms/1/model/coefficients/0").unwrap();
     *c = json!(c.as_f64().unwrap() + 1.0);
     refused(dir.path(), &b, &["arms[1]", "differs from arms[0]"]);
+    // Its interactions' penalty weight (data-shared lasso) is in (0, 1].
+    for r in [0.0, -0.5, 1.5] {
+        let mut b = trained(dir.path(), &["--strategy", "s-learner"]);
+        b["arms"][1]["design"]["deviation_penalty"] = json!(r);
+        refused(
+            dir.path(),
+            &b,
+            &["arms[1]", "deviation_penalty", "at most 1"],
+        );
+    }
     // A categorical feature's levels must be distinct.
     let mut b = trained(dir.path(), &[]);
     let sex = b["arms"][0]["pipeline"]["features"]

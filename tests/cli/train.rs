@@ -691,6 +691,8 @@ fn s_learner_bundle_and_cross_fitted_predictions() {
     assert_eq!(b["strategy"], "s-learner");
     assert_eq!(b["arms"][0]["design"]["design"], "s-learner");
     assert_eq!(b["arms"][1]["design"]["arm"], 1);
+    // Not a lasso: the interactions are penalised as the shared inputs.
+    assert!(b["arms"][1]["design"].get("deviation_penalty").is_none());
     // one model over 3 features → 4 outputs (sex one-hot) + 2 indicators + 2×4 interactions
     assert_eq!(
         b["arms"][0]["model"]["coefficients"]
@@ -961,6 +963,80 @@ fn lasso_penalises_the_genotypes_and_keeps_its_choice_in_replicates() {
     );
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&s).unwrap()).unwrap();
     assert_eq!(v["arms"][0]["model"]["penalized"], 120);
+    // The data-shared lasso: each arm's interactions penalised by √(n_a / n).
+    let sizes: Vec<f64> = (0..3)
+        .map(|a| v["arms"][a]["n"].as_f64().unwrap())
+        .collect();
+    for (a, n_a) in sizes.iter().enumerate() {
+        let r = v["arms"][a]["design"]["deviation_penalty"]
+            .as_f64()
+            .unwrap();
+        let want = (n_a / sizes.iter().sum::<f64>()).sqrt();
+        assert!((r - want).abs() < 1e-15, "arm {a}: {r} vs {want}");
+    }
+    // Scoring builds the inputs with the stored weights: the same bundle
+    // with arm 0's weight edited to 1 scores arm 0 differently, arm 1 not.
+    let scored = |bundle: &std::path::Path, name: &str| {
+        let out = dir.path().join(name);
+        responder()
+            .args(["score", "--model"])
+            .arg(bundle)
+            .args([
+                "--data",
+                &data,
+                "--genotypes",
+                &geno,
+                "--format",
+                "csv",
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        let text = std::fs::read_to_string(out).unwrap();
+        let rows: Vec<Vec<String>> = text
+            .lines()
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect();
+        let col = |c: &str| rows[0].iter().position(|h| h == c).unwrap();
+        let p = |a: usize| col(&format!("p_{}", v["arms"][a]["therapy"].as_str().unwrap()));
+        let (id, p0, p1) = (col("patient_id"), p(0), p(1));
+        // Rows are ranked: key them by patient.
+        let mut by_id: Vec<_> = rows[1..]
+            .iter()
+            .map(|r| (r[id].clone(), r[p0].clone(), r[p1].clone()))
+            .collect();
+        by_id.sort();
+        by_id
+            .into_iter()
+            .map(|(_, a, b)| (a, b))
+            .collect::<Vec<_>>()
+    };
+    let mut edited = v.clone();
+    edited["arms"][0]["design"]["deviation_penalty"] = serde_json::json!(1.0);
+    let e = dir.path().join("edited.json");
+    std::fs::write(&e, edited.to_string()).unwrap();
+    let (before, after) = (scored(&s, "s1.csv"), scored(&e, "s2.csv"));
+    assert!(before.iter().zip(&after).any(|(x, y)| x.0 != y.0));
+    assert!(before.iter().zip(&after).all(|(x, y)| x.1 == y.1));
+    // The model card names the data-shared lasso and its weights.
+    let card = dir.path().join("card");
+    responder()
+        .args(["report", "--model"])
+        .arg(&s)
+        .arg("--out")
+        .arg(&card)
+        .assert()
+        .success();
+    let card = std::fs::read_to_string(card.join("model-card.md")).unwrap();
+    let r0 = v["arms"][0]["design"]["deviation_penalty"]
+        .as_f64()
+        .unwrap();
+    let therapy = v["arms"][0]["therapy"].as_str().unwrap();
+    assert!(
+        card.contains("data-shared lasso") && card.contains(&format!("{therapy} {r0:.3}")),
+        "{card}"
+    );
     let (all, _) = train("all.json", &["--param", "penalize=all"]);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&all).unwrap()).unwrap();
     let m = &v["arms"][0]["model"];

@@ -24,10 +24,25 @@ pub(crate) use effect::{x_weight, ArmEffect, ArmForest, EffectModel, Linear, XSt
 
 /// The bundle's format name.
 pub(crate) const FORMAT: &str = "responder-model";
-/// The newest format version this build reads and the one it writes
-/// (2: boosting and SVM models in responder's own representation; version 1
-/// bundles are read and converted).
-pub(crate) const FORMAT_VERSION: u32 = 2;
+/// The newest format version this build reads (2: boosting and SVM models
+/// in responder's own representation; version 1 bundles are read and
+/// converted; 3: a data-shared S-learner, whose `design.deviation_penalty`
+/// an older responder would ignore).
+pub(crate) const FORMAT_VERSION: u32 = 3;
+
+/// The format version a bundle of `arms` is written with: 3 when an arm's
+/// inputs depend on `deviation_penalty`, else 2 (which older responders read
+/// correctly).
+pub(crate) fn format_version_for(arms: &[Arm]) -> u32 {
+    let shared = arms.iter().any(|a| {
+        matches!(a.design, Design::SLearner { deviation_penalty, .. } if deviation_penalty != 1.0)
+    });
+    if shared {
+        3
+    } else {
+        2
+    }
+}
 
 /// How the outcome was defined.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -690,7 +705,7 @@ impl Bundle {
             .ok_or_else(|| bad("the bundle has no valid `format_version`".into()))?;
         if version == 0 {
             return Err(bad(
-                "`format_version` is 0, which no responder writes (1 and 2 are read): the file was edited or is not a responder bundle".into(),
+                "`format_version` is 0, which no responder writes (1 to 3 are read): the file was edited or is not a responder bundle".into(),
             ));
         }
         if let Some(s) = head.strategy.as_ref() {

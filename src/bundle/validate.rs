@@ -406,11 +406,7 @@ impl Bundle {
                         self.arms.len()
                     ));
                 }
-                if !(deviation_penalty > 0.0 && deviation_penalty <= 1.0) {
-                    return Err(format!(
-                        "`design.deviation_penalty` is {deviation_penalty}; it must be above 0 and at most 1"
-                    ));
-                }
+                self.check_deviation_penalty(i, arm, deviation_penalty)?;
                 // One model for all arms: every copy must be the same.
                 let first = &self.arms[0];
                 if arm.model != first.model
@@ -426,6 +422,44 @@ impl Bundle {
             }
             (s, _) => Err(format!("`design` does not fit `strategy` {}", s.as_str())),
         }
+    }
+
+    /// An S-learner arm's `deviation_penalty`: in (0, 1]; 1 on every arm
+    /// (equal penalties, as bundles before the data-shared lasso) or a
+    /// lasso's √(n_a / n) on every arm; and then format version 3.
+    fn check_deviation_penalty(
+        &self,
+        i: usize,
+        arm: &super::Arm,
+        deviation_penalty: f64,
+    ) -> std::result::Result<(), String> {
+        if !(deviation_penalty > 0.0 && deviation_penalty <= 1.0) {
+            return Err(format!(
+                "`design.deviation_penalty` is {deviation_penalty}; it must be above 0 and at most 1"
+            ));
+        }
+        // 1 on every arm (equal penalties, as bundles before the
+        // data-shared lasso), or a lasso's √(n_a / n) on every arm.
+        let sizes: Vec<usize> = self.arms.iter().map(|a| a.n).collect();
+        let lasso = matches!(arm.model, crate::models::FittedModel::Lasso(_));
+        let want = crate::bundle::deviation_penalties(&sizes, lasso)[i];
+        let all_one = self.arms.iter().all(|a| {
+            matches!(a.design, Design::SLearner { deviation_penalty, .. } if deviation_penalty == 1.0)
+        });
+        if !all_one && (deviation_penalty - want).abs() > 1e-12 {
+            return Err(format!(
+                "`design.deviation_penalty` is {deviation_penalty}, but the data-shared lasso's weight for {} of {} patients is {want} (√(n_arm / n); 1 on every arm for equal penalties)",
+                arm.n,
+                sizes.iter().sum::<usize>()
+            ));
+        }
+        if deviation_penalty != 1.0 && self.format_version < 3 {
+            return Err(format!(
+                "`design.deviation_penalty` needs `format_version` 3, but the bundle says {}",
+                self.format_version
+            ));
+        }
+        Ok(())
     }
 
     /// An arm's bootstrap replicates: valid models of the arm's algorithm

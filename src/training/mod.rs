@@ -13,8 +13,8 @@ pub(crate) mod replicates;
 pub(crate) mod strategy;
 pub(crate) mod tuning;
 
+use crate::bundle::{format_version_for, FORMAT};
 use crate::bundle::{Arm, Bundle, CrossFitted, Strategy, TargetInfo, TrainingSummary};
-use crate::bundle::{FORMAT, FORMAT_VERSION};
 use crate::error::Result;
 use crate::models::AlgorithmParams;
 pub(crate) use cohort::{Cohort, CohortSpec};
@@ -104,7 +104,7 @@ pub(crate) fn train(
     let training = summary(cohort, spec, how, &arms);
     Ok(Bundle {
         format: FORMAT.into(),
-        format_version: FORMAT_VERSION,
+        format_version: format_version_for(&arms),
         tool_version: env!("CARGO_PKG_VERSION").into(),
         id_column: spec.read.id.clone(),
         target: TargetInfo {

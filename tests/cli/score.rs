@@ -339,7 +339,7 @@ fn newer_format_version_is_refused() {
         responder().args(["score", "--model", &newer, "--data", "x.csv"]),
         &[
             "newer.json: the bundle has format version 7",
-            "reads up to version 2: upgrade responder",
+            "reads up to version 3: upgrade responder",
         ],
     );
 }

@@ -246,8 +246,9 @@ fn duplicate_levels_prs_snps_and_s_learner_copies_are_refused() {
     *c = json!(c.as_f64().unwrap() + 1.0);
     refused(dir.path(), &b, &["arms[1]", "differs from arms[0]"]);
     // Its interactions' penalty weight (data-shared lasso) is in (0, 1].
+    let s = trained(dir.path(), &["--strategy", "s-learner"]);
     for r in [0.0, -0.5, 1.5] {
-        let mut b = trained(dir.path(), &["--strategy", "s-learner"]);
+        let mut b = s.clone();
         b["arms"][1]["design"]["deviation_penalty"] = json!(r);
         refused(
             dir.path(),
@@ -255,6 +256,14 @@ fn duplicate_levels_prs_snps_and_s_learner_copies_are_refused() {
             &["arms[1]", "deviation_penalty", "at most 1"],
         );
     }
+    // A logistic S-learner's weights are 1 (only the lasso's are √(n_a / n)).
+    let mut b = s.clone();
+    b["arms"][1]["design"]["deviation_penalty"] = json!(0.5);
+    refused(
+        dir.path(),
+        &b,
+        &["arms[1]", "data-shared lasso's weight", "is 1"],
+    );
     // A categorical feature's levels must be distinct.
     let mut b = trained(dir.path(), &[]);
     let sex = b["arms"][0]["pipeline"]["features"]

@@ -931,15 +931,18 @@ fn lasso_penalises_the_genotypes_and_keeps_its_choice_in_replicates() {
         std::fs::read(&t).unwrap(),
         std::fs::read(train("again.json", &["--replicates", "3"]).0).unwrap()
     );
-    let scored = stdout_of(responder().args(["score", "--model"]).arg(&t).args([
-        "--data",
-        &data,
-        "--genotypes",
-        &geno,
-        "--intervals",
-        "--format",
-        "csv",
-    ]));
+    let intervals = |m: &Path| {
+        stdout_of(responder().args(["score", "--model"]).arg(m).args([
+            "--data",
+            &data,
+            "--genotypes",
+            &geno,
+            "--intervals",
+            "--format",
+            "csv",
+        ]))
+    };
+    let scored = intervals(&t);
     assert!(
         scored.lines().next().unwrap().contains("effect_"),
         "{scored}"
@@ -959,7 +962,14 @@ fn lasso_penalises_the_genotypes_and_keeps_its_choice_in_replicates() {
     // The S-learner: 30 dosages and their three interaction blocks.
     let (s, _) = train(
         "s.json",
-        &["--strategy", "s-learner", "--param", "penalize=genotypes"],
+        &[
+            "--strategy",
+            "s-learner",
+            "--param",
+            "penalize=genotypes",
+            "--replicates",
+            "2",
+        ],
     );
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&s).unwrap()).unwrap();
     assert_eq!(v["arms"][0]["model"]["penalized"], 120);
@@ -1012,13 +1022,46 @@ fn lasso_penalises_the_genotypes_and_keeps_its_choice_in_replicates() {
             .map(|(_, a, b)| (a, b))
             .collect::<Vec<_>>()
     };
-    let mut edited = v.clone();
-    edited["arms"][0]["design"]["deviation_penalty"] = serde_json::json!(1.0);
-    let e = dir.path().join("edited.json");
-    std::fs::write(&e, edited.to_string()).unwrap();
-    let (before, after) = (scored(&s, "s1.csv"), scored(&e, "s2.csv"));
+    // A data-shared bundle is format version 3 (older responders would
+    // ignore the weights); its replicates were fitted with the same inputs,
+    // so scoring with intervals centres them on the model's effect.
+    assert_eq!(v["format_version"], 3);
+    let edit = |name: &str, f: &dyn Fn(&mut serde_json::Value)| {
+        let mut e = v.clone();
+        f(&mut e);
+        let path = dir.path().join(name);
+        std::fs::write(&path, e.to_string()).unwrap();
+        path
+    };
+    // Equal penalties on every arm (the form before the data-shared lasso)
+    // are read, and scoring uses them: arm 0's scores change.
+    let ones = edit("ones.json", &|e| {
+        for a in 0..3 {
+            e["arms"][a]["design"]["deviation_penalty"] = serde_json::json!(1.0);
+        }
+    });
+    let (before, after) = (scored(&s, "s1.csv"), scored(&ones, "s2.csv"));
     assert!(before.iter().zip(&after).any(|(x, y)| x.0 != y.0));
-    assert!(before.iter().zip(&after).all(|(x, y)| x.1 == y.1));
+    // One arm's weight edited alone is refused, naming the weight it must have.
+    let one = edit("one.json", &|e| {
+        e["arms"][0]["design"]["deviation_penalty"] = serde_json::json!(1.0);
+    });
+    fails(
+        responder().arg("inspect").arg(&one),
+        &[
+            "arms[0]",
+            "deviation_penalty` is 1",
+            "data-shared lasso's weight",
+        ],
+    );
+    let old = edit("old.json", &|e| e["format_version"] = serde_json::json!(2));
+    fails(
+        responder().arg("inspect").arg(&old),
+        &["needs `format_version` 3"],
+    );
+    // Intervals from its two replicates.
+    let with = intervals(&s);
+    assert!(with.lines().next().unwrap().contains("_low"), "{with}");
     // The model card names the data-shared lasso and its weights.
     let card = dir.path().join("card");
     responder()

@@ -34,10 +34,7 @@ pub(crate) const FORMAT_VERSION: u32 = 3;
 /// inputs depend on `deviation_penalty`, else 2 (which older responders read
 /// correctly).
 pub(crate) fn format_version_for(arms: &[Arm]) -> u32 {
-    let shared = arms.iter().any(|a| {
-        matches!(a.design, Design::SLearner { deviation_penalty, .. } if deviation_penalty != 1.0)
-    });
-    if shared {
+    if arms.iter().any(|a| a.design.deviation_penalty() != 1.0) {
         3
     } else {
         2
@@ -104,6 +101,17 @@ pub(crate) fn deviation_penalties(sizes: &[usize], lasso: bool) -> Vec<f64> {
 }
 
 impl Design {
+    /// The S-learner's r for this arm (see [`Design::SLearner`]); 1 for a
+    /// per-arm model.
+    pub(crate) fn deviation_penalty(&self) -> f64 {
+        match *self {
+            Design::PerArm => 1.0,
+            Design::SLearner {
+                deviation_penalty, ..
+            } => deviation_penalty,
+        }
+    }
+
     /// Model inputs for `width` pipeline outputs.
     pub(crate) fn width(&self, width: usize) -> usize {
         match self {

@@ -443,9 +443,10 @@ impl Bundle {
         let sizes: Vec<usize> = self.arms.iter().map(|a| a.n).collect();
         let lasso = matches!(arm.model, crate::models::FittedModel::Lasso(_));
         let want = crate::bundle::deviation_penalties(&sizes, lasso)[i];
-        let all_one = self.arms.iter().all(|a| {
-            matches!(a.design, Design::SLearner { deviation_penalty, .. } if deviation_penalty == 1.0)
-        });
+        let all_one = self
+            .arms
+            .iter()
+            .all(|a| a.design.deviation_penalty() == 1.0);
         if !all_one && (deviation_penalty - want).abs() > 1e-12 {
             return Err(format!(
                 "`design.deviation_penalty` is {deviation_penalty}, but the data-shared lasso's weight for {} of {} patients is {want} (√(n_arm / n); 1 on every arm for equal penalties)",

@@ -324,12 +324,8 @@ fn s_learner_text(bundle: &Bundle) -> String {
     let r: Vec<String> = bundle
         .arms
         .iter()
-        .filter_map(|a| match a.design {
-            crate::bundle::Design::SLearner {
-                deviation_penalty, ..
-            } if deviation_penalty != 1.0 => Some(format!("{} {deviation_penalty:.3}", a.label())),
-            _ => None,
-        })
+        .filter(|a| a.design.deviation_penalty() != 1.0)
+        .map(|a| format!("{} {:.3}", a.label(), a.design.deviation_penalty()))
         .collect();
     let shared = match r.is_empty() {
         true => String::new(),

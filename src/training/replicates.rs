@@ -269,15 +269,7 @@ pub(crate) fn s_learner_replicates(
         return Ok(());
     };
     // Each arm's deviation penalty, as the model was fitted with.
-    let r: Vec<f64> = arms
-        .iter()
-        .map(|arm| match arm.design {
-            Design::SLearner {
-                deviation_penalty, ..
-            } => deviation_penalty,
-            Design::PerArm => 1.0,
-        })
-        .collect();
+    let r: Vec<f64> = arms.iter().map(|a| a.design.deviation_penalty()).collect();
     // Pooled inputs: every arm's rows in arm order, with the arm indicators.
     let mut blocks: Vec<Array2<f64>> = Vec::with_capacity(r.len());
     let mut offsets = Vec::with_capacity(r.len());

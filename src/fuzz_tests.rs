@@ -135,6 +135,7 @@ fn bundles(data: &str, geno: &str) -> Vec<(String, Value)> {
             control: effect_strategy.then_some(1),
             forest_trees: 4,
             forest_offset: true,
+            s_learner_outcomes: false,
             forest_replicates: 0,
         };
         let b = train(&cohort, &s, &how, &|| {}).unwrap();

@@ -101,6 +101,14 @@ pub(crate) fn deviation_penalties(sizes: &[usize], lasso: bool) -> Vec<f64> {
 }
 
 impl Design {
+    /// The design's name as the bundle spells it.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Design::PerArm => "per-arm",
+            Design::SLearner { .. } => "s-learner",
+        }
+    }
+
     /// The S-learner's r for this arm (see [`Design::SLearner`]); 1 for a
     /// per-arm model.
     pub(crate) fn deviation_penalty(&self) -> f64 {

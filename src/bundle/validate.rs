@@ -384,7 +384,25 @@ impl Bundle {
             ));
         }
         self.arm_replicates(arm, width)?;
+        self.check_design(i, arm)
+    }
+
+    /// An arm's `design` fits the strategy: per-arm models, or one
+    /// S-learner's copies (the S-learner, or the outcome models of the DR-,
+    /// X-learner and causal forest).
+    fn check_design(&self, i: usize, arm: &super::Arm) -> Check {
         match (self.strategy, arm.design) {
+            // The DR-, X-learner and causal forest's outcome models are a
+            // T- or an S-learner: the same on every arm.
+            (Strategy::DrLearner | Strategy::XLearner | Strategy::CausalForest, d)
+                if d.name() != self.arms[0].design.name() =>
+            {
+                Err(format!(
+                    "its `design` is {} but arms[0]'s is {}: the outcome models are one T- or one S-learner",
+                    d.name(),
+                    self.arms[0].design.name()
+                ))
+            }
             (
                 Strategy::TLearner
                 | Strategy::DrLearner
@@ -393,7 +411,10 @@ impl Bundle {
                 Design::PerArm,
             ) => Ok(()),
             (
-                Strategy::SLearner,
+                Strategy::SLearner
+                | Strategy::DrLearner
+                | Strategy::XLearner
+                | Strategy::CausalForest,
                 Design::SLearner {
                     arm: a,
                     arms,

@@ -448,6 +448,11 @@ fn weak_lines(s: &Summary) -> String {
 fn describe_effect(b: &Bundle) -> Option<String> {
     let e = b.effect.as_ref()?;
     let arms = b.arm_names();
+    // The outcome models whose effect the final stage corrects.
+    let outcome = match b.arms.first().map(|a| a.design) {
+        Some(crate::bundle::Design::SLearner { .. }) => "S-learner",
+        _ => "T-learner",
+    };
     let forests = e.forests.iter().map(|f| {
         format!(
             "`{}` causal forest ({} trees, min node{})",
@@ -455,7 +460,7 @@ fn describe_effect(b: &Bundle) -> Option<String> {
             f.forest.trees.len(),
             match f.t_learner_offset {
                 true => format!(
-                    " {}, correcting the T-learner's effect",
+                    " {}, correcting the {outcome}'s effect",
                     f.forest.params.min_node
                 ),
                 false => format!(" {}", f.forest.params.min_node),
@@ -479,7 +484,7 @@ fn describe_effect(b: &Bundle) -> Option<String> {
                 None => format!("alpha {}", a.alpha),
             };
             format!(
-                "`{}` T-learner effect + lasso correction ({alpha}; {used} of {} inputs)",
+                "`{}` {outcome} effect + lasso correction ({alpha}; {used} of {} inputs)",
                 arms[a.arm],
                 a.model.weights.len()
             )

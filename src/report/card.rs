@@ -319,6 +319,19 @@ fn predictors(bundle: &Bundle) -> Vec<Predictor> {
         .collect()
 }
 
+/// The outcome models of the DR-, X-learner and causal forest: per-arm,
+/// or an S-learner's (`--outcome-models s-learner`).
+fn outcome_models_text(bundle: &Bundle) -> String {
+    match bundle.arms.first().map(|a| a.design) {
+        Some(crate::bundle::Design::SLearner { .. }) => {
+            let s = s_learner_text(bundle);
+            let s = s.strip_prefix("S-learner: ").unwrap_or(&s);
+            format!("S-learner outcome models ({s})")
+        }
+        _ => "per-arm outcome models".to_string(),
+    }
+}
+
 /// The S-learner's line, naming the data-shared lasso's weights when it is one.
 fn s_learner_text(bundle: &Bundle) -> String {
     let r: Vec<String> = bundle
@@ -346,23 +359,24 @@ fn strategy_text(bundle: &Bundle) -> String {
         .as_ref()
         .and_then(|e| names.get(e.control))
         .map_or(String::new(), |c| format!(" against `{c}`"));
+    let outcomes = outcome_models_text(bundle);
     let mut text = match bundle.strategy {
         Strategy::TLearner if bundle.therapy_column.is_none() => {
             "one model for all patients (no therapy arms)".to_string()
         }
         Strategy::TLearner => "T-learner: one model per therapy arm".to_string(),
         Strategy::SLearner => s_learner_text(bundle),
-        Strategy::DrLearner => format!("DR-learner{control}: per-arm outcome models, a cross-fitted propensity model, and a lasso correction of each arm's effect fitted to doubly robust pseudo-outcomes (Kennedy 2023)"),
-        Strategy::XLearner => format!("X-learner{control}: per-arm outcome models and lasso corrections fitted to the imputed effects in the arm and the control, mixed by the propensity (Künzel et al. 2019)"),
+        Strategy::DrLearner => format!("DR-learner{control}: {outcomes}, a cross-fitted propensity model, and a lasso correction of each arm's effect fitted to doubly robust pseudo-outcomes (Kennedy 2023)"),
+        Strategy::XLearner => format!("X-learner{control}: {outcomes} and lasso corrections fitted to the imputed effects in the arm and the control, mixed by the propensity (Künzel et al. 2019)"),
         Strategy::CausalForest => {
             let f = bundle.effect.as_ref().and_then(|e| e.forests.first());
             format!(
                 "causal forest{control}: one honest forest of {} trees per arm (Athey, Tibshirani & Wager 2019) {}",
                 f.map_or(0, |f| f.forest.trees.len()),
                 if f.is_some_and(|f| f.t_learner_offset) {
-                    "correcting the T-learner's effect from per-arm outcome models"
+                    format!("correcting the effect of its {outcomes}")
                 } else {
-                    "estimating the effect, with little-bags variance"
+                    "estimating the effect, with little-bags variance".to_string()
                 }
             )
         }

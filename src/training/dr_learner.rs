@@ -5,7 +5,9 @@
 //! 1. Outcome models μ_a: the T-learner's per-arm models, with each
 //!    training patient's cross-fitted prediction under every arm (their own
 //!    arm from the fold model that left them out, the others from models
-//!    that never saw them).
+//!    that never saw them); or, with `--outcome-models s-learner`, the
+//!    S-learner's one model and its out-of-fold predictions under every
+//!    arm. "The T-learner's effect" τ_T below is then the S-learner's.
 //! 2. Propensities e_a: a cross-fitted multinomial logistic model of the
 //!    arm received on the control arm's pipeline outputs, clipped to
 //!    [`PROPENSITY_FLOOR`, 1 − floor].
@@ -69,14 +71,14 @@ pub(crate) enum Kind {
     Forest,
 }
 
-/// The T-learner's fitted arms and cross-fitted predictions, and the run's
-/// settings.
+/// The outcome models' fitted arms (a T- or S-learner) and cross-fitted
+/// predictions, and the run's settings.
 pub(crate) struct DrInputs<'a> {
     /// DR- or X-learner.
     pub(crate) kind: Kind,
     /// The cohort.
     pub(crate) cohort: &'a Cohort,
-    /// The per-arm outcome models.
+    /// The outcome models (per arm, or an S-learner's copies).
     pub(crate) arms: &'a [Arm],
     /// Every training patient's cross-fitted prediction under every arm.
     pub(crate) cross: &'a CrossFitted,

@@ -55,6 +55,9 @@ pub(crate) struct TrainSpec {
     /// Whether each causal forest corrects the T-learner's effect
     /// (`--forest-offset t-learner`) rather than estimating the effect.
     pub(crate) forest_offset: bool,
+    /// Whether the DR-, X-learner or causal forest's outcome models (also as
+    /// auto-effect's candidates) are an S-learner rather than a T-learner.
+    pub(crate) s_learner_outcomes: bool,
     /// The replicates such a forest fits when `auto-effect` chooses it
     /// (`--replicates`, else its default for the causal forest).
     pub(crate) forest_replicates: usize,
@@ -85,6 +88,11 @@ pub(crate) fn train(
 ) -> Result<Bundle> {
     let (arms, cross_fitted) = match (&how.method, how.strategy) {
         (Method::Fixed(alg), Strategy::SLearner) => {
+            fit_s_learner(cohort, alg, how.cv, how.seed, on_fold)?
+        }
+        (Method::Fixed(alg), Strategy::DrLearner | Strategy::XLearner | Strategy::CausalForest)
+            if how.s_learner_outcomes =>
+        {
             fit_s_learner(cohort, alg, how.cv, how.seed, on_fold)?
         }
         _ => fit_t_learner(cohort, how, on_fold)?,
@@ -188,24 +196,35 @@ fn effect_stage(
     };
     match cross_fitted {
         Some(cross) => {
-            let (effect, cross) = dr_learner::fit(&dr_learner::DrInputs {
-                kind,
-                cohort,
-                arms,
-                cross: &cross,
-                control: how.control.unwrap_or(0),
-                seed: how.seed,
-                replicates: how.replicates,
-                resample_groups: how.resample_groups,
-                forest_trees: how.forest_trees,
-                forest_offset: how.forest_offset,
-            })?;
+            let (effect, cross) = dr_learner::fit(&dr_inputs(kind, cohort, (arms, &cross), how))?;
             Ok((Some(effect), Some(cross)))
         }
         None => Err(crate::error::Error::Fit(format!(
             "the {} needs cross-fitted outcome predictions (--cv of at least 2)",
             how.strategy.as_str()
         ))),
+    }
+}
+
+/// The effect learner `kind`'s inputs: its outcome models' arms and
+/// cross-fitted predictions, and `how`'s settings.
+fn dr_inputs<'a>(
+    kind: dr_learner::Kind,
+    cohort: &'a Cohort,
+    (arms, cross): (&'a [Arm], &'a CrossFitted),
+    how: &TrainSpec,
+) -> dr_learner::DrInputs<'a> {
+    dr_learner::DrInputs {
+        kind,
+        cohort,
+        arms,
+        cross,
+        control: how.control.unwrap_or(0),
+        seed: how.seed,
+        replicates: how.replicates,
+        resample_groups: how.resample_groups,
+        forest_trees: how.forest_trees,
+        forest_offset: how.forest_offset,
     }
 }
 
@@ -218,8 +237,9 @@ struct Resolved {
     how: TrainSpec,
     /// `auto-effect`'s comparison.
     selection: Option<crate::bundle::EffectSelection>,
-    /// The S-learner's arms and cross-fitted predictions, when it was
-    /// chosen (they replace the T-learner's).
+    /// The S-learner's arms and cross-fitted predictions, when it or an
+    /// effect learner on its outcome models was chosen (they replace the
+    /// T-learner's).
     s_learner: Option<Fitted>,
 }
 
@@ -240,7 +260,14 @@ fn resolve_strategy(
     }
     let (sel, s_alg, s_fit) = choose_effect(cohort, arms, cross, how)?;
     let strategy = effect_choice(&sel);
-    let s_chosen = strategy == Strategy::SLearner;
+    // The S-learner's fit is kept when it is chosen, or is the outcome
+    // models of the chosen effect learner.
+    let s_chosen = strategy == Strategy::SLearner
+        || (how.s_learner_outcomes
+            && matches!(
+                strategy,
+                Strategy::DrLearner | Strategy::XLearner | Strategy::CausalForest
+            ));
     // A causal forest's intervals: its outcome models' replicates when it
     // corrects the T-learner's effect, its little bags otherwise.
     let replicates = match strategy {
@@ -268,7 +295,7 @@ fn resolve_strategy(
 /// `auto-effect`: the T-learner, an S-learner (the fixed algorithm, or
 /// under `auto` the one chosen for the control arm, with its parameters),
 /// and the DR-, X-learner and causal forest fitted on the T-learner's
-/// outcome models, compared by the DR loss of their cross-fitted
+/// outcome models (the S-learner's with `how.s_learner_outcomes`), compared by the DR loss of their cross-fitted
 /// predictions (ties to the earlier, simpler one). Returns the comparison,
 /// the S-learner's algorithm and its fit.
 fn choose_effect(
@@ -283,20 +310,13 @@ fn choose_effect(
         )
     })?;
     let control = how.control.unwrap_or(0);
-    let inputs = |kind| dr_learner::DrInputs {
-        kind,
-        cohort,
-        arms,
-        cross,
-        control,
-        seed: how.seed,
+    // The forest candidate draws its little bags as the forest fitted
+    // after it would (replicates are 0 here).
+    let candidate = TrainSpec {
         replicates: 0,
-        // The forest candidate draws its little bags as the forest fitted
-        // after it would (replicates are 0 here).
-        resample_groups: how.resample_groups,
-        forest_trees: how.forest_trees,
-        forest_offset: how.forest_offset,
+        ..how.clone()
     };
+    let inputs = |kind, outcomes| dr_inputs(kind, cohort, outcomes, &candidate);
     let s_alg = match &how.method {
         Method::Fixed(a) => a.clone(),
         Method::Auto => arms[control].algorithm.clone(),
@@ -312,15 +332,25 @@ fn choose_effect(
         (Strategy::XLearner, Kind::X),
         (Strategy::CausalForest, Kind::Forest),
     ];
+    // The effect learners' outcome models: the S-learner's with the lasso
+    // (as `--strategy dr-learner` by default), else the T-learner's.
+    let outcomes = match how.s_learner_outcomes {
+        true => (s_fit.0.as_slice(), &s_cross),
+        false => (arms, cross),
+    };
+    let mut effects = Vec::new();
+    for (strategy, kind) in kinds {
+        effects.push((strategy, dr_learner::fit(&inputs(kind, outcomes))?.1));
+    }
     let mut fitted = vec![
         (Strategy::TLearner, cross.clone()),
-        (Strategy::SLearner, s_cross),
+        (Strategy::SLearner, s_cross.clone()),
     ];
-    for (strategy, kind) in kinds {
-        fitted.push((strategy, dr_learner::fit(&inputs(kind))?.1));
-    }
+    fitted.extend(effects);
     let refs: Vec<&CrossFitted> = fitted.iter().map(|f| &f.1).collect();
-    let (per_patient, groups) = dr_learner::dr_losses(&inputs(Kind::Dr), &refs)?;
+    // Every candidate is scored against the same pseudo-outcomes, from the
+    // T-learner's outcome models.
+    let (per_patient, groups) = dr_learner::dr_losses(&inputs(Kind::Dr, (arms, cross)), &refs)?;
     let groups = groups.as_deref();
     let selection = crate::bundle::EffectSelection {
         loss: "cross-validated DR loss".into(),

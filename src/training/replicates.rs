@@ -195,24 +195,23 @@ fn no_resample(label: &str) -> Error {
 pub(crate) fn add(c: &Cohort, arms: &mut [Arm], how: &TrainSpec) -> Result<()> {
     match how.strategy {
         _ if how.replicates == 0 => Ok(()),
-        // The DR- and X-learner's outcome models are a T-learner's; their
-        // final stages have replicates of their own (dr_learner).
+        // The DR- and X-learner's final stages have replicates of their
+        // own (dr_learner); these are their outcome models'.
         // A causal forest's intervals come from its little bags.
-        // One that corrects the T-learner's effect adds the outcome
-        // models' replicates to them.
-        Strategy::CausalForest if how.forest_offset => {
-            t_learner_replicates(c, arms, how.replicates, how.seed, how.resample_groups)
-        }
-        Strategy::CausalForest | Strategy::AutoEffect => Ok(()),
+        // One that corrects the outcome models' effect adds their
+        // replicates to them.
+        Strategy::CausalForest if !how.forest_offset => Ok(()),
+        Strategy::AutoEffect => Ok(()),
         _ if how.resample_groups && c.groups.is_none() => Err(Error::Fit(
             "internal: --resample-unit groups without --group-col".into(),
         )),
-        Strategy::TLearner | Strategy::DrLearner | Strategy::XLearner => {
-            t_learner_replicates(c, arms, how.replicates, how.seed, how.resample_groups)
-        }
-        Strategy::SLearner => {
-            s_learner_replicates(c, arms, how.replicates, how.seed, how.resample_groups)
-        }
+        // Per-arm or one shared model, as the arms were fitted.
+        _ => match arms.first().map(|a| a.design) {
+            Some(Design::SLearner { .. }) => {
+                s_learner_replicates(c, arms, how.replicates, how.seed, how.resample_groups)
+            }
+            _ => t_learner_replicates(c, arms, how.replicates, how.seed, how.resample_groups),
+        },
     }
 }
 

@@ -944,3 +944,222 @@ fn expected_choice(c: &[serde_json::Value], bar: f64) -> &str {
         .min_by(|x, y| loss(x).total_cmp(&loss(y)))
         .map_or("t-learner", |b| b["strategy"].as_str().unwrap())
 }
+
+/// `--outcome-models s-learner`: the DR-, X-learner and causal forest on
+/// the data-shared S-learner's outcome models, deterministic, scored with
+/// intervals from the S-learner's replicates, named in the card; a bundle
+/// mixing per-arm and S-learner outcome models is refused; the flag is
+/// refused where it means nothing.
+#[test]
+fn effect_learners_on_s_learner_outcome_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = simulated(dir.path(), 600, 20, 9, &[]);
+    let geno = dir.path().join("c/genotypes.csv").display().to_string();
+    let train = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        responder()
+            .args(["train", "-q", "--data", &data, "--genotypes", &geno])
+            .args(["--target", "responder", "--therapy-col", "therapy"])
+            .args(["--cv", "3", "--seed", "4", "--out"])
+            .arg(&out)
+            // The lasso unless `extra` names an algorithm or `default`.
+            .args(
+                match extra.contains(&"--algorithm") || extra.contains(&"default") {
+                    true => &[][..],
+                    false => &["--algorithm", "lasso"][..],
+                },
+            )
+            .args(extra.iter().filter(|&&e| e != "default"))
+            .assert()
+            .success();
+        out
+    };
+    let score = |m: &Path| {
+        stdout_of(responder().args(["score", "--model"]).arg(m).args([
+            "--data",
+            &data,
+            "--genotypes",
+            &geno,
+            "--intervals",
+            "--format",
+            "csv",
+        ]))
+    };
+    let column = |csv: &str, name: &str| -> Vec<String> {
+        let mut lines = csv.lines();
+        let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let j = head.iter().position(|h| *h == name).unwrap();
+        let mut rows: Vec<(String, String)> = lines
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[1].to_string(), f[j].to_string())
+            })
+            .collect();
+        rows.sort();
+        rows.into_iter().map(|r| r.1).collect()
+    };
+    let s_flags = [
+        "--outcome-models",
+        "s-learner",
+        "--replicates",
+        "3",
+        "--control",
+        "SSRI",
+    ];
+    let s = train("s.json", &["--strategy", "s-learner", "--replicates", "3"]);
+    let s_scored = score(&s);
+    for strategy in ["dr-learner", "x-learner", "causal-forest"] {
+        let mut flags = vec!["--strategy", strategy];
+        flags.extend(s_flags);
+        if strategy == "causal-forest" {
+            flags.extend(["--forest-trees", "40"]);
+        }
+        let m = train(&format!("{strategy}.json"), &flags);
+        let bytes = std::fs::read(&m).unwrap();
+        let again = train(&format!("{strategy}-again.json"), &flags);
+        assert_eq!(bytes, std::fs::read(&again).unwrap(), "{strategy}");
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["strategy"], strategy);
+        assert_eq!(v["format_version"], 3);
+        let arms = v["arms"].as_array().unwrap();
+        let n: f64 = arms.iter().map(|a| a["n"].as_f64().unwrap()).sum();
+        for (a, arm) in arms.iter().enumerate() {
+            assert_eq!(arm["design"]["design"], "s-learner", "{strategy}");
+            assert_eq!(arm["design"]["arm"], a);
+            let r = arm["design"]["deviation_penalty"].as_f64().unwrap();
+            assert!((r - (arm["n"].as_f64().unwrap() / n).sqrt()).abs() < 1e-15);
+            assert_eq!(arm["replicates"].as_array().unwrap().len(), 3);
+            assert_eq!(arm["model"], arms[0]["model"]);
+        }
+        // The control arm's probability is the S-learner's own.
+        let scored = score(&m);
+        assert_eq!(column(&scored, "p_SSRI"), column(&s_scored, "p_SSRI"));
+        for arm in ["TMS", "ketamine"] {
+            let e = column(&scored, &format!("effect_{arm}"));
+            let lo = column(&scored, &format!("effect_{arm}_low"));
+            let hi = column(&scored, &format!("effect_{arm}_high"));
+            for ((e, lo), hi) in e.iter().zip(&lo).zip(&hi) {
+                let (e, lo, hi): (f64, f64, f64) =
+                    (e.parse().unwrap(), lo.parse().unwrap(), hi.parse().unwrap());
+                assert!(lo <= e && e <= hi && hi - lo > 0.0, "{strategy} {arm}");
+            }
+        }
+        let inspect = stdout_of(responder().arg("inspect").arg(&m));
+        let says = match strategy {
+            "causal-forest" => "correcting the S-learner's effect",
+            _ => "S-learner effect + lasso correction",
+        };
+        assert!(inspect.contains(says), "{inspect}");
+        let c = json_of(&card_of(&m, dir.path(), strategy).join("model-card.json"));
+        let text = c["strategy_text"].as_str().unwrap();
+        assert!(
+            text.contains("S-learner outcome models (one model on all arms")
+                && text.contains("data-shared lasso"),
+            "{text}"
+        );
+    }
+    // By default the lasso's effect learners use the S-learner (also when
+    // it is the default algorithm on SNP data), others per-arm models.
+    let design_of = |m: &Path| {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(m).unwrap()).unwrap();
+        v["arms"][0]["design"]["design"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let d = train(
+        "d.json",
+        &["--strategy", "dr-learner", "--control", "SSRI", "default"],
+    );
+    assert_eq!(design_of(&d), "s-learner");
+    let l = train(
+        "l.json",
+        &[
+            "--strategy",
+            "x-learner",
+            "--control",
+            "SSRI",
+            "--algorithm",
+            "logistic",
+        ],
+    );
+    assert_eq!(design_of(&l), "per-arm");
+    // auto-effect's DR-, X-learner and forest candidates are fitted on
+    // the S-learner's outcome models too (so their losses change), and the
+    // bundle keeps them when one of those is chosen.
+    let auto = |name: &str, extra: &[&str]| {
+        let mut flags = vec!["--strategy", "auto-effect", "--forest-trees", "40"];
+        flags.extend(extra);
+        let m = train(name, &flags);
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&m).unwrap()).unwrap();
+        let losses: Vec<f64> = v["effect_selection"]["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["loss"].as_f64().unwrap())
+            .collect();
+        (v, losses)
+    };
+    let (shared, s_losses) = auto("auto-s.json", &[]);
+    let (_, t_losses) = auto("auto-t.json", &["--outcome-models", "t-learner"]);
+    assert_eq!(s_losses[..2], t_losses[..2]);
+    for k in 2..5 {
+        assert_ne!(s_losses[k], t_losses[k], "candidate {k}");
+    }
+    let chosen = shared["strategy"].as_str().unwrap();
+    let design = shared["arms"][0]["design"]["design"].as_str().unwrap();
+    assert_eq!(
+        design,
+        match chosen {
+            "t-learner" => "per-arm",
+            _ => "s-learner",
+        },
+        "{chosen}"
+    );
+    // Arm 1 of a per-arm DR-learner put into the S-learner one: refused.
+    let t = train(
+        "t.json",
+        &[
+            "--strategy",
+            "dr-learner",
+            "--control",
+            "SSRI",
+            "--replicates",
+            "3",
+            "--outcome-models",
+            "t-learner",
+        ],
+    );
+    let tv: serde_json::Value = serde_json::from_slice(&std::fs::read(&t).unwrap()).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("dr-learner.json")).unwrap())
+            .unwrap();
+    v["arms"][1] = tv["arms"][1].clone();
+    let edited = write(dir.path(), "mixed.json", &v.to_string());
+    fails(
+        responder().args(["inspect", &edited]),
+        &["arms[1]", "`design` is per-arm but arms[0]'s is s-learner"],
+    );
+    // Usage errors: not an effect learner; auto chooses per arm.
+    let usage = |extra: &[&str], needle: &str| {
+        fails_usage(
+            responder()
+                .args(["train", "--data", &data, "--target", "responder"])
+                .args(["--therapy-col", "therapy", "--outcome-models", "s-learner"])
+                .args(extra)
+                .arg("--out")
+                .arg(dir.path().join("no.json")),
+            &[needle],
+        );
+    };
+    usage(&["--algorithm", "lasso"], "not t-learner");
+    usage(
+        &["--strategy", "s-learner", "--algorithm", "lasso"],
+        "not s-learner",
+    );
+    usage(
+        &["--strategy", "dr-learner", "--algorithm", "auto"],
+        "--outcome-models s-learner takes a fixed --algorithm",
+    );
+    assert!(!dir.path().join("no.json").exists());
+}

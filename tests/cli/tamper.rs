@@ -419,7 +419,14 @@ fn edited_dr_learner_effects_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let base = trained(
         dir.path(),
-        &["--strategy", "dr-learner", "--replicates", "2"],
+        &[
+            "--strategy",
+            "dr-learner",
+            "--replicates",
+            "2",
+            "--outcome-models",
+            "t-learner",
+        ],
     );
     let mut b = base.clone();
     b["effect"]["control"] = json!(5);

@@ -30,6 +30,7 @@ LEARNERS = {
     "t-learner logistic": ["--algorithm", "logistic"],
     # No --algorithm: the effect learners' default on SNP dosages (lasso).
     "dr-learner default": ["--strategy", "dr-learner"],
+    "dr-learner per-arm outcomes": ["--strategy", "dr-learner", "--outcome-models", "t-learner"],
     "s-learner lasso a=0.005": ["--strategy", "s-learner", "--algorithm", "elastic-net", "--param", "alpha=0.005",
                                "--param", "l1_ratio=1"],
     "s-learner logistic c=0.05": ["--strategy", "s-learner", "--algorithm", "logistic", "--param", "c=0.05"],

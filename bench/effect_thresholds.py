@@ -10,8 +10,10 @@ favours ketamine; BMI > 32, age > 60), a quadratic MADRS term, a sex x age
 interaction, and 14 causal SNPs (4 with a common effect, 10 arm-specific,
 effects 0.25-0.5 per allele). It trains the T-learner with its default
 (`logistic`) and `--algorithm auto`, `--algorithm lasso`, the S-learner with
-`--algorithm lasso` (the data-shared lasso), and the DR-learner,
-causal forest and auto-effect without `--algorithm` (the lasso on SNP data),
+`--algorithm lasso` (the data-shared lasso), and the DR-, X-learner,
+causal forest and auto-effect without `--algorithm` (the lasso on SNP data,
+whose outcome models are then one data-shared S-learner; `dr-learner
+per-arm outcomes` keeps one lasso per arm),
 sets them beside the oracle form (per arm, an unpenalised logistic regression
 on the true model's terms, fitted on the same 4,000) and beside the same
 regression on the clinical columns taken linearly and the 14 causal SNPs (the
@@ -36,6 +38,8 @@ LEARNERS = {
     "t-learner lasso": ["--algorithm", "lasso"],
     "s-learner lasso": ["--strategy", "s-learner", "--algorithm", "lasso"],
     "dr-learner (default: lasso)": ["--strategy", "dr-learner"],
+    "dr-learner per-arm outcomes": ["--strategy", "dr-learner", "--outcome-models", "t-learner"],
+    "x-learner (default: lasso)": ["--strategy", "x-learner"],
     "causal-forest (default: lasso)": ["--strategy", "causal-forest"],
     "auto-effect (default: lasso)": ["--strategy", "auto-effect"],
 }

@@ -105,6 +105,13 @@ fn bundles(data: &str, geno: &str) -> Vec<(String, Value)> {
         Strategy::DrLearner,
         false,
     ));
+    // A DR-learner on one S-learner's outcome models.
+    kinds.push((
+        "dr-learner-s".into(),
+        logistic.clone(),
+        Strategy::DrLearner,
+        false,
+    ));
     kinds.push((
         "x-learner".into(),
         logistic.clone(),
@@ -135,7 +142,7 @@ fn bundles(data: &str, geno: &str) -> Vec<(String, Value)> {
             control: effect_strategy.then_some(1),
             forest_trees: 4,
             forest_offset: true,
-            s_learner_outcomes: false,
+            s_learner_outcomes: name == "dr-learner-s",
             forest_replicates: 0,
         };
         let b = train(&cohort, &s, &how, &|| {}).unwrap();

@@ -418,7 +418,7 @@ pub(crate) fn add_optimism(
     for (a, arm) in bundle.arms.iter().enumerate() {
         if !matches!(arm.design, Design::PerArm) {
             notes.push(
-                "--optimism refits per-arm models; this S-learner bundle was not refitted"
+                "--optimism refits per-arm models; this bundle's one model for all arms (an S-learner, or S-learner outcome models) was not refitted"
                     .to_string(),
             );
             break;

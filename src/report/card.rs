@@ -115,6 +115,9 @@ pub(crate) struct ModelCard {
     /// The strategy in words: control arm, effect model, how it was
     /// chosen, and the bootstrap replicates and what they resampled.
     pub(crate) strategy_text: String,
+    /// Whether one model serves every arm (an S-learner, or the S-learner
+    /// outcome models of a DR-, X-learner or causal forest).
+    pub(crate) one_model_for_all_arms: bool,
     /// How cross-validation formed its folds, in words.
     pub(crate) cv_method: String,
     /// The outcome definition.
@@ -255,6 +258,7 @@ pub(crate) fn build(
         hyperparameters_text: hyper_text,
         strategy: bundle.strategy.as_str().to_string(),
         strategy_text: strategy_text(bundle),
+        one_model_for_all_arms: one_model_for_all_arms(bundle),
         cv_method: match &t.cv_groups {
             Some(g) => format!(
                 "{}: each of the {} groups of `{}` kept whole",
@@ -317,6 +321,14 @@ fn predictors(bundle: &Bundle) -> Vec<Predictor> {
             },
         })
         .collect()
+}
+
+/// Whether the arms are one S-learner's copies.
+fn one_model_for_all_arms(bundle: &Bundle) -> bool {
+    bundle
+        .arms
+        .first()
+        .is_some_and(|a| matches!(a.design, crate::bundle::Design::SLearner { .. }))
 }
 
 /// The outcome models of the DR-, X-learner and causal forest: per-arm,
@@ -545,7 +557,7 @@ fn files_text(files: &[FileInfo]) -> String {
 /// Item 12's internal-validation method in words.
 fn cv_text(c: &ModelCard) -> String {
     match c.arms.first().and_then(|a| a.cv_folds) {
-        Some(k) if c.strategy == "s-learner" => format!(
+        Some(k) if c.one_model_for_all_arms => format!(
             "{k}-fold cross-validation of the one model over all arms' patients ({}), with the whole preprocessing pipeline refitted inside each fold (seed {}); the final model is refitted on all patients. Results are in the internal-validation table",
             c.cv_method, c.seed
         ),
@@ -562,7 +574,7 @@ fn items(c: &ModelCard, _bundle: &Bundle) -> Vec<Item> {
         .iter()
         .find(|a| a.name == c.algorithm)
         .map_or(c.algorithm.clone(), |a| a.description.to_string());
-    let per = if c.strategy == "s-learner" {
+    let per = if c.one_model_for_all_arms {
         "one model for all therapy arms"
     } else {
         "one model per therapy arm"
@@ -719,7 +731,7 @@ fn md_model(c: &ModelCard, s: &mut String) {
     s.push_str(&format!(
         "- arms: {}\n",
         match &c.therapy_column {
-            Some(t) if c.strategy == "s-learner" => format!("one model for every value of `{t}`"),
+            Some(t) if c.one_model_for_all_arms => format!("one model for every value of `{t}`"),
             Some(t) => format!("one model per value of `{t}`"),
             None => "one model for all patients".into(),
         }

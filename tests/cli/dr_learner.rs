@@ -1050,7 +1050,15 @@ fn effect_learners_on_s_learner_outcome_models() {
             _ => "S-learner effect + lasso correction",
         };
         assert!(inspect.contains(says), "{inspect}");
-        let c = json_of(&card_of(&m, dir.path(), strategy).join("model-card.json"));
+        let card = card_of(&m, dir.path(), strategy);
+        let c = json_of(&card.join("model-card.json"));
+        assert_eq!(c["one_model_for_all_arms"], true);
+        let md = std::fs::read_to_string(card.join("model-card.md")).unwrap();
+        assert!(
+            md.contains("cross-validation of the one model over all arms' patients")
+                && md.contains("- arms: one model for every value of `therapy`"),
+            "{md}"
+        );
         let text = c["strategy_text"].as_str().unwrap();
         assert!(
             text.contains("S-learner outcome models (one model on all arms")

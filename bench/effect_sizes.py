@@ -10,7 +10,11 @@ machine-dependent, the only figure that is). Configurations: 2,500 and
 12,500 patients x 200 SNPs, 5,000 x 1,000 SNPs, `--confounded`, `--sites 4`,
 and 12,500 x 1,000 SNPs.
 
-Usage: cargo build --release && python3 bench/effect_sizes.py [--seeds 31]
+`dr default` is the DR-learner without `--algorithm` (the lasso, on one
+data-shared S-learner's outcome models), `dr per-arm` the same on per-arm
+lasso outcome models (`--outcome-models t-learner`).
+
+Usage: cargo build --release && python3 bench/effect_sizes.py [--seeds 31] [--learners "dr default,t auto,dr per-arm"]
 Only the standard library is needed (and effect_intervals.py beside it).
 """
 import argparse, os, sys, tempfile, time
@@ -18,7 +22,8 @@ import argparse, os, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from effect_intervals import best_and_regret, read, run  # noqa: E402
 
-LEARNERS = {"dr default": ["--strategy", "dr-learner"], "t auto": ["--algorithm", "auto"]}
+LEARNERS = {"dr default": ["--strategy", "dr-learner"], "t auto": ["--algorithm", "auto"],
+            "dr per-arm": ["--strategy", "dr-learner", "--outcome-models", "t-learner"]}
 CONFIGS = [(2500, 200, []), (12500, 200, []), (5000, 1000, []), (5000, 200, ["--confounded"]),
            (5000, 200, ["--sites", "4"]), (12500, 1000, [])]
 
@@ -49,14 +54,15 @@ def evaluate(c, learner):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="31")
+    ap.add_argument("--learners", default="dr default,t auto")
     a = ap.parse_args()
     print(f"{'patients':>8} {'snps':>5} {'design':<12} {'seed':>4} {'learner':<12} {'best':>7} {'regret':>7} {'train':>8}")
     with tempfile.TemporaryDirectory() as work:
         for n, m, extra in CONFIGS:
             for seed in [int(s) for s in a.seeds.split(",")]:
                 c = cohort(work, n, m, seed, extra)
-                for name, learner in LEARNERS.items():
-                    b, r, dt = evaluate(c, learner)
+                for name in a.learners.split(","):
+                    b, r, dt = evaluate(c, LEARNERS[name])
                     print(f"{n:>8} {m:>5} {' '.join(extra):<12} {seed:>4} {name:<12} {b:6.1f}% {r:.4f} {dt:7.1f}s",
                           flush=True)
 

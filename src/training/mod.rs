@@ -295,8 +295,9 @@ fn resolve_strategy(
 /// `auto-effect`: the T-learner, an S-learner (the fixed algorithm, or
 /// under `auto` the one chosen for the control arm, with its parameters),
 /// and the DR-, X-learner and causal forest fitted on the T-learner's
-/// outcome models (the S-learner's with `how.s_learner_outcomes`), compared by the DR loss of their cross-fitted
-/// predictions (ties to the earlier, simpler one). Returns the comparison,
+/// outcome models (the S-learner's with `how.s_learner_outcomes`),
+/// compared by the DR loss of their cross-fitted predictions (ties to the
+/// earlier, simpler one). Returns the comparison,
 /// the S-learner's algorithm and its fit.
 fn choose_effect(
     cohort: &Cohort,

@@ -118,3 +118,16 @@ pub fn simulated(dir: &Path, patients: usize, snps: usize, seed: u64, extra: &[&
         .success();
     out.join("clinical.csv").display().to_string()
 }
+
+/// `score --intervals --format csv` of `model` on `data` with `geno`.
+pub fn scored_with_intervals(model: &Path, data: &str, geno: &str) -> String {
+    stdout_of(responder().args(["score", "--model"]).arg(model).args([
+        "--data",
+        data,
+        "--genotypes",
+        geno,
+        "--intervals",
+        "--format",
+        "csv",
+    ]))
+}

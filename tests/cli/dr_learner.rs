@@ -974,17 +974,7 @@ fn effect_learners_on_s_learner_outcome_models() {
             .success();
         out
     };
-    let score = |m: &Path| {
-        stdout_of(responder().args(["score", "--model"]).arg(m).args([
-            "--data",
-            &data,
-            "--genotypes",
-            &geno,
-            "--intervals",
-            "--format",
-            "csv",
-        ]))
-    };
+    let score = |m: &Path| scored_with_intervals(m, &data, &geno);
     let column = |csv: &str, name: &str| -> Vec<String> {
         let mut lines = csv.lines();
         let head: Vec<&str> = lines.next().unwrap().split(',').collect();

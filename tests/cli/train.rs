@@ -931,17 +931,7 @@ fn lasso_penalises_the_genotypes_and_keeps_its_choice_in_replicates() {
         std::fs::read(&t).unwrap(),
         std::fs::read(train("again.json", &["--replicates", "3"]).0).unwrap()
     );
-    let intervals = |m: &Path| {
-        stdout_of(responder().args(["score", "--model"]).arg(m).args([
-            "--data",
-            &data,
-            "--genotypes",
-            &geno,
-            "--intervals",
-            "--format",
-            "csv",
-        ]))
-    };
+    let intervals = |m: &Path| scored_with_intervals(m, &data, &geno);
     let scored = intervals(&t);
     assert!(
         scored.lines().next().unwrap().contains("effect_"),

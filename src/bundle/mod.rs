@@ -180,6 +180,32 @@ pub(crate) fn s_learner_inputs(x: ArrayView2<f64>, arm_of: &[usize], r: &[f64]) 
     out
 }
 
+/// Column j of [`s_learner_inputs`]`(x, arm_of, r)`: the same values,
+/// without building the matrix.
+pub(crate) fn s_learner_column(
+    x: ArrayView2<f64>,
+    arm_of: &[usize],
+    r: &[f64],
+    j: usize,
+) -> Vec<f64> {
+    let (arms, w) = (r.len(), x.ncols());
+    if j < w {
+        return x.column(j).to_vec();
+    }
+    if j < w + arms {
+        return arm_of
+            .iter()
+            .map(|&a| f64::from(u8::from(a == j - w)))
+            .collect();
+    }
+    let (block, k) = ((j - w - arms) / w, (j - w - arms) % w);
+    x.column(k)
+        .iter()
+        .zip(arm_of)
+        .map(|(&v, &a)| if a == block { v / r[a] } else { 0.0 })
+        .collect()
+}
+
 /// How therapy arms are modelled (the meta-learners' usual names).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -787,6 +813,17 @@ mod tests {
             };
             let one = x.slice(ndarray::s![a..a + 1, ..]).to_owned();
             assert_eq!(design.expand(one).row(0), pooled.row(a));
+        }
+        // Column by column, the same values (three arms, one empty).
+        let x = ndarray::Array2::from_shape_fn((7, 3), |(i, j)| (i * 3 + j) as f64 - 9.5);
+        let arm_of = [0, 1, 1, 0, 1, 0, 0];
+        let pooled = s_learner_inputs(x.view(), &arm_of, &r);
+        assert_eq!(pooled.ncols(), 3 + 3 + 9);
+        for j in 0..pooled.ncols() {
+            assert_eq!(
+                s_learner_column(x.view(), &arm_of, &r, j),
+                pooled.column(j).to_vec()
+            );
         }
     }
 }

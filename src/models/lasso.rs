@@ -319,10 +319,14 @@ struct Fit {
 }
 
 impl Problem {
+    #[cfg(test)]
     fn new(x: ArrayView2<f64>, y: &[bool], pen: Vec<bool>) -> Problem {
-        let cols = (0..x.ncols())
-            .map(|j| Col::new(x.column(j).to_vec()))
-            .collect();
+        Problem::from_columns(|j| x.column(j).to_vec(), y, pen)
+    }
+
+    /// The problem whose input j is `column(j)`, for j below `pen.len()`.
+    fn from_columns(column: impl Fn(usize) -> Vec<f64>, y: &[bool], pen: Vec<bool>) -> Problem {
+        let cols = (0..pen.len()).map(|j| Col::new(column(j))).collect();
         let y = y.iter().map(|&v| f64::from(u8::from(v))).collect();
         Problem { cols, y, pen }
     }
@@ -707,8 +711,27 @@ impl LassoModel {
         dosage: &[bool],
         seed: u64,
     ) -> Result<LassoModel> {
-        let pen = penalty_mask(dosage, x.ncols(), y, params.penalize);
-        let prob = Problem::new(x, y, pen);
+        LassoModel::fit_columns(
+            (x.ncols(), |j| x.column(j).to_vec()),
+            y,
+            params,
+            dosage,
+            seed,
+        )
+    }
+
+    /// [`LassoModel::fit_masked`] on `width` inputs whose input j is
+    /// `column(j)`, built one column at a time: the S-learner's inputs are
+    /// never held as one dense matrix (its interaction blocks are mostly 0).
+    pub(crate) fn fit_columns(
+        (width, column): (usize, impl Fn(usize) -> Vec<f64>),
+        y: &[bool],
+        params: &LassoParams,
+        dosage: &[bool],
+        seed: u64,
+    ) -> Result<LassoModel> {
+        let pen = penalty_mask(dosage, width, y, params.penalize);
+        let prob = Problem::from_columns(column, y, pen);
         let base = prob.unpenalised(params);
         let grid = lambdas(prob.lambda_max(&base), params.path, params.lambda);
         let (k, relax) = match (params.lambda, params.relax) {

@@ -24,10 +24,11 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use crate::bundle::{s_learner_inputs, Arm, Design, Strategy};
+use crate::bundle::{Arm, Design, Strategy};
 use crate::error::{Error, Result};
 use crate::models::{AlgorithmParams, FittedModel};
 use crate::training::cohort::Cohort;
+use crate::training::strategy::fit_s_learner_model;
 use crate::training::TrainSpec;
 
 /// Draws of a resample with both classes before giving up.
@@ -269,15 +270,18 @@ pub(crate) fn s_learner_replicates(
     };
     // Each arm's deviation penalty, as the model was fitted with.
     let r: Vec<f64> = arms.iter().map(|a| a.design.deviation_penalty()).collect();
-    // Pooled inputs: every arm's rows in arm order, with the arm indicators.
+    // Pooled pipeline outputs: every arm's rows in arm order, and each
+    // row's arm.
     let mut blocks: Vec<Array2<f64>> = Vec::with_capacity(r.len());
     let mut offsets = Vec::with_capacity(r.len());
     let mut y_all = Vec::new();
+    let mut arm_all = Vec::new();
     for (a, data) in c.arms.iter().enumerate() {
         let (x, _) = first.pipeline.transform(&c.frame, &data.rows)?;
         offsets.push(y_all.len());
         y_all.extend_from_slice(&data.y);
-        blocks.push(s_learner_inputs(x.view(), &vec![a; data.rows.len()], &r));
+        arm_all.extend(std::iter::repeat_n(a, data.rows.len()));
+        blocks.push(x);
     }
     let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
     let xs = ndarray::concatenate(Axis(0), &views)
@@ -304,7 +308,15 @@ pub(crate) fn s_learner_replicates(
             }
             let xb = xs.select(Axis(0), &idx);
             let yb: Vec<bool> = idx.iter().map(|&i| y_all[i]).collect();
-            algorithm.fit_masked(xb.view(), &yb, &dosage, seed.wrapping_add(b as u64 + 1))
+            let arm_b: Vec<usize> = idx.iter().map(|&i| arm_all[i]).collect();
+            let rows = (xb.view(), arm_b.as_slice(), r.as_slice());
+            fit_s_learner_model(
+                &algorithm,
+                rows,
+                &yb,
+                &dosage,
+                seed.wrapping_add(b as u64 + 1),
+            )
         })
         .collect();
     let fitted = fitted?;

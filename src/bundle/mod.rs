@@ -246,6 +246,15 @@ impl Strategy {
         Strategy::AutoEffect,
     ];
 
+    /// Whether the strategy fits an effect stage (a final stage or forests)
+    /// on outcome models: the DR-, X-learner and causal forest.
+    pub(crate) fn has_effect_stage(self) -> bool {
+        matches!(
+            self,
+            Strategy::DrLearner | Strategy::XLearner | Strategy::CausalForest
+        )
+    }
+
     /// The name used on the command line and in the bundle.
     pub(crate) fn as_str(self) -> &'static str {
         match self {

@@ -101,10 +101,7 @@ impl Bundle {
     /// number of replicates; a causal forest has a forest for each; other
     /// strategies have none.
     fn validate_effect(&self) -> Check {
-        let effect_strategy = matches!(
-            self.strategy,
-            Strategy::DrLearner | Strategy::XLearner | Strategy::CausalForest
-        );
+        let effect_strategy = self.strategy.has_effect_stage();
         let Some(e) = &self.effect else {
             return match effect_strategy {
                 true => Err(format!(
@@ -394,8 +391,7 @@ impl Bundle {
         match (self.strategy, arm.design) {
             // The DR-, X-learner and causal forest's outcome models are a
             // T- or an S-learner: the same on every arm.
-            (Strategy::DrLearner | Strategy::XLearner | Strategy::CausalForest, d)
-                if d.name() != self.arms[0].design.name() =>
+            (s, d) if s.has_effect_stage() && d.name() != self.arms[0].design.name() =>
             {
                 Err(format!(
                     "its `design` is {} but arms[0]'s is {}: the outcome models are one T- or one S-learner",

@@ -124,12 +124,13 @@ pub(crate) struct Args {
     pub(crate) forest_offset: ForestOffset,
 
     /// The outcome models of --strategy dr-learner, x-learner and
-    /// causal-forest (and of those candidates of auto-effect): `t-learner` (one model per arm) or `s-learner` (one
-    /// model on all arms with therapy interactions; with the lasso the
-    /// data-shared lasso, which keeps a feature acting alike in every arm
-    /// as one coefficient; needs a fixed --algorithm). Default: s-learner
-    /// when the algorithm is the lasso (their default on SNP dosages),
-    /// t-learner otherwise. Example: --outcome-models t-learner
+    /// causal-forest (and of those candidates of auto-effect): `t-learner`
+    /// (one model per arm) or `s-learner` (one model on all arms with
+    /// therapy interactions; with the lasso the data-shared lasso, which
+    /// keeps a feature acting alike in every arm as one coefficient; needs
+    /// a fixed --algorithm). Default: s-learner when the algorithm is the
+    /// lasso (their default on SNP dosages), t-learner otherwise.
+    /// Example: --outcome-models t-learner
     #[arg(long, value_enum, value_name = "LEARNER")]
     pub(crate) outcome_models: Option<OutcomeModels>,
 
@@ -287,7 +288,8 @@ impl Args {
                 control: None,
                 forest_trees: self.forest_trees.div_ceil(2) * 2,
                 forest_offset: self.forest_offset == ForestOffset::TLearner,
-                s_learner_outcomes: self.outcome_models == Some(OutcomeModels::SLearner),
+                // Set by `run` once the default algorithm is known.
+                s_learner_outcomes: false,
                 forest_replicates: self.replicates.unwrap_or(FOREST_REPLICATES),
             },
             out: self.out.clone(),
@@ -354,20 +356,14 @@ impl Args {
         Ok(())
     }
 
-    /// `--outcome-models s-learner`: only for the DR-, X-learner and causal
-    /// forest, with a fixed algorithm (the S-learner's one model).
+    /// `--outcome-models`: only for the effect learners (DR-, X-learner,
+    /// causal forest, auto-effect); `s-learner` with a fixed algorithm (the
+    /// S-learner's one model).
     fn check_outcome_models(&self, auto: bool) -> Result<()> {
         let Some(models) = self.outcome_models else {
             return Ok(());
         };
-        let effect = matches!(
-            self.strategy,
-            Strategy::DrLearner
-                | Strategy::XLearner
-                | Strategy::CausalForest
-                | Strategy::AutoEffect
-        );
-        if !effect {
+        if !effect_strategy(self.strategy) {
             return Err(Error::usage(format!(
                 "--outcome-models chooses the outcome models of --strategy dr-learner, x-learner, causal-forest or auto-effect, not {}",
                 self.strategy.as_str()
@@ -539,21 +535,21 @@ fn default_algorithm_note(
 
 /// Whether the DR-, X-learner or causal forest's outcome models (also as
 /// auto-effect's candidates) are one S-learner: `--outcome-models`, or by
-/// default when the algorithm is the lasso. Measured (bench/effect_intervals.txt, effect_blocks.txt, effect_thresholds.txt): the
-/// DR-learner on the data-shared lasso recommended the truly best therapy
+/// default when the algorithm is the lasso. Measured
+/// (bench/effect_intervals.txt, effect_blocks.txt, effect_thresholds.txt):
+/// the DR-learner on the data-shared lasso recommended the truly best therapy
 /// for 95.3 % of `simulate`'s patients with a clear advantage over five
 /// seeds (per-arm lasso 94.9 %) and 95.1/95.0/94.1 % over ten disjoint
 /// training sets of seeds 7/11/23 (93.5/93.7/93.2 %), 83.7 % and 84.7 % on
 /// two sets of three threshold cohorts (81.7 % and 84.7 %), with narrower
 /// intervals.
 fn s_learner_outcomes(args: &Args, how: &TrainSpec) -> bool {
-    let effect = matches!(
-        how.strategy,
-        Strategy::DrLearner | Strategy::XLearner | Strategy::CausalForest | Strategy::AutoEffect
-    );
     match args.outcome_models {
         Some(m) => m == OutcomeModels::SLearner,
-        None => effect && matches!(how.method, Method::Fixed(AlgorithmParams::Lasso(_))),
+        None => {
+            effect_strategy(how.strategy)
+                && matches!(how.method, Method::Fixed(AlgorithmParams::Lasso(_)))
+        }
     }
 }
 

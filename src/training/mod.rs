@@ -90,9 +90,7 @@ pub(crate) fn train(
         (Method::Fixed(alg), Strategy::SLearner) => {
             fit_s_learner(cohort, alg, how.cv, how.seed, on_fold)?
         }
-        (Method::Fixed(alg), Strategy::DrLearner | Strategy::XLearner | Strategy::CausalForest)
-            if how.s_learner_outcomes =>
-        {
+        (Method::Fixed(alg), s) if s.has_effect_stage() && how.s_learner_outcomes => {
             fit_s_learner(cohort, alg, how.cv, how.seed, on_fold)?
         }
         _ => fit_t_learner(cohort, how, on_fold)?,
@@ -262,12 +260,8 @@ fn resolve_strategy(
     let strategy = effect_choice(&sel);
     // The S-learner's fit is kept when it is chosen, or is the outcome
     // models of the chosen effect learner.
-    let s_chosen = strategy == Strategy::SLearner
-        || (how.s_learner_outcomes
-            && matches!(
-                strategy,
-                Strategy::DrLearner | Strategy::XLearner | Strategy::CausalForest
-            ));
+    let s_chosen =
+        strategy == Strategy::SLearner || (how.s_learner_outcomes && strategy.has_effect_stage());
     // A causal forest's intervals: its outcome models' replicates when it
     // corrects the T-learner's effect, its little bags otherwise.
     let replicates = match strategy {

@@ -214,7 +214,12 @@ pub(crate) fn fit_s_learner_model(
     match algorithm {
         AlgorithmParams::Lasso(p) => {
             check_fit_inputs(x, y)?;
-            let width = x.ncols() + r.len() * (1 + x.ncols());
+            let width = Design::SLearner {
+                arm: 0,
+                arms: r.len(),
+                deviation_penalty: 1.0,
+            }
+            .width(x.ncols());
             let column = |j| s_learner_column(x, arm_of, r, j);
             let model = LassoModel::fit_columns((width, column), y, p, dosage, seed)?;
             Ok(FittedModel::Lasso(model))

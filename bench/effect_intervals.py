@@ -31,6 +31,12 @@ LEARNERS = {
     # No --algorithm: the effect learners' default on SNP dosages (lasso).
     "dr-learner default": ["--strategy", "dr-learner"],
     "dr-learner per-arm outcomes": ["--strategy", "dr-learner", "--outcome-models", "t-learner"],
+    "x-learner default": ["--strategy", "x-learner"],
+    "causal-forest default": ["--strategy", "causal-forest"],
+    "auto-effect default": ["--strategy", "auto-effect"],
+    "dr-learner lasso relax=0": ["--strategy", "dr-learner", "--algorithm", "lasso", "--param", "relax=0"],
+    "x-learner lasso relax=0": ["--strategy", "x-learner", "--algorithm", "lasso", "--param", "relax=0"],
+    "s-learner lasso relax=0": ["--strategy", "s-learner", "--algorithm", "lasso", "--param", "relax=0"],
     "s-learner lasso a=0.005": ["--strategy", "s-learner", "--algorithm", "elastic-net", "--param", "alpha=0.005",
                                "--param", "l1_ratio=1"],
     "s-learner logistic c=0.05": ["--strategy", "s-learner", "--algorithm", "logistic", "--param", "c=0.05"],

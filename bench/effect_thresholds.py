@@ -40,6 +40,8 @@ LEARNERS = {
     "dr-learner (default: lasso)": ["--strategy", "dr-learner"],
     "dr-learner per-arm outcomes": ["--strategy", "dr-learner", "--outcome-models", "t-learner"],
     "x-learner (default: lasso)": ["--strategy", "x-learner"],
+    "dr-learner lasso relax=0": ["--strategy", "dr-learner", "--algorithm", "lasso", "--param", "relax=0"],
+    "s-learner lasso relax=0": ["--strategy", "s-learner", "--algorithm", "lasso", "--param", "relax=0"],
     "causal-forest (default: lasso)": ["--strategy", "causal-forest"],
     "auto-effect (default: lasso)": ["--strategy", "auto-effect"],
 }

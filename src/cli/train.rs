@@ -29,7 +29,7 @@ pub(crate) struct Args {
 
     /// The algorithm (`responder algorithms` lists them), or `auto` to choose
     /// per arm by inner cross-validation over a small grid. Default:
-    /// `logistic`; `lasso` for --strategy dr-learner, x-learner,
+    /// `logistic`; `lasso` with relax=0 for --strategy dr-learner, x-learner,
     /// causal-forest and auto-effect on SNP dosages (without --param).
     /// Example: --algorithm elastic-net
     #[arg(long)]
@@ -312,6 +312,20 @@ pub(crate) fn default_algorithm(strategy: Strategy, dosages: bool, params: bool)
     }
 }
 
+/// The relaxation of the effect learners' default lasso: the unpenalised
+/// refit of the inputs the lasso keeps (Meinshausen 2007; "post-lasso",
+/// Belloni & Chernozhukov 2013, Bernoulli 19(2)), not the blend that
+/// `relax=cv` chooses by the outcome's log-loss, which shrinks the
+/// arm-specific terms the effect is made of, and leaves a bias the
+/// bootstrap intervals do not cover. Measured, DR-learner (README: Train,
+/// Strategy): coverage of the true effects 96.5 % on `simulate`'s seed 23
+/// (relax=cv: 83.6 %), 96.5-99.1 % on five seeds at mean width 0.48
+/// (0.45); the truly best therapy for 96.2 % of the patients with a clear
+/// advantage on those five training sets (95.3 %), 94.7 % over ten disjoint
+/// training sets of three seeds (94.7 %: level), 85.0 % on six threshold
+/// cohorts (84.2 %).
+pub(crate) const DEFAULT_EFFECT_RELAX: f64 = 0.0;
+
 /// Bootstrap replicates a causal forest that corrects the T-learner's
 /// effect fits by default: its intervals need the outcome models' spread.
 pub(crate) const FOREST_REPLICATES: usize = 50;
@@ -498,8 +512,9 @@ pub(crate) fn single_group_cv(cohort: &Cohort, cv: usize, column: &str) -> Resul
 
 /// Without `--algorithm`: falls back from the effect learners' default
 /// lasso to logistic when no SNP dosage is an input after all (`--features`
-/// left them out), and says on stderr which model is fitted on SNP
-/// dosages, and why.
+/// left them out), sets that lasso's relaxation to
+/// [`DEFAULT_EFFECT_RELAX`], and says on stderr which model is fitted on
+/// SNP dosages, and why.
 fn default_algorithm_note(
     args: &Args,
     config: &mut Config,
@@ -512,8 +527,11 @@ fn default_algorithm_note(
     let dosages = cohort.frame.columns.iter().any(|c| c.kind == Kind::Dosage);
     if args.algorithm() == "lasso" {
         if dosages {
+            if let Method::Fixed(AlgorithmParams::Lasso(p)) = &mut config.train.method {
+                p.relax = Some(DEFAULT_EFFECT_RELAX);
+            }
             ui.info(format!(
-                "outcome models: lasso, the default of --strategy {} on SNP dosages (L1 on the SNPs; clinical inputs unpenalised when they number at most a tenth of an arm's rarer outcome class; --algorithm NAME chooses another)",
+                "outcome models: lasso with relax=0, the default of --strategy {} on SNP dosages (L1 on the SNPs; clinical inputs unpenalised when they number at most a tenth of an arm's rarer outcome class; the inputs it keeps refitted without the L1 penalty, so that their effects are not shrunk; --algorithm lasso for relax=cv, --algorithm NAME for another)",
                 args.strategy.as_str()
             ));
         } else {

@@ -1083,8 +1083,9 @@ fn lasso_penalises_the_genotypes_and_keeps_its_choice_in_replicates() {
     );
 }
 
-/// Without --algorithm, the effect learners fit lasso outcome models on SNP
-/// dosages (the same bundle as `--algorithm lasso`); without genotypes,
+/// Without --algorithm, the effect learners fit lasso outcome models with
+/// relax=0 on SNP dosages (the same bundle as `--algorithm lasso --param
+/// relax=0`; `--algorithm lasso` alone keeps relax=cv); without genotypes,
 /// with --genotypes-as pcs, with --param or for the T-learner, logistic.
 #[test]
 fn effect_learners_default_to_the_lasso_on_snp_dosages() {
@@ -1108,24 +1109,38 @@ fn effect_learners_default_to_the_lasso_on_snp_dosages() {
             .as_str()
             .unwrap()
             .to_string();
+        let relax = &v["arms"][0]["algorithm"]["relax"];
+        assert!(algorithm != "lasso" || relax.is_null() || relax == 0.0);
         (out, algorithm, stderr)
+    };
+    let relax = |path: &std::path::Path| {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let a = v["arms"].as_array().unwrap();
+        assert!(a.iter().all(|arm| arm["algorithm"] == a[0]["algorithm"]));
+        a[0]["algorithm"]["relax"].clone()
     };
     let g = ["--genotypes", geno.as_str()];
     let dr = [&g[..], &["--strategy", "dr-learner"]].concat();
     let (default, algorithm, stderr) = train("default.json", &dr);
     assert_eq!(algorithm, "lasso");
     assert!(
-        stderr
-            .contains("outcome models: lasso, the default of --strategy dr-learner on SNP dosages"),
+        stderr.contains(
+            "outcome models: lasso with relax=0, the default of --strategy dr-learner on SNP dosages"
+        ) && stderr.contains("--algorithm lasso for relax=cv"),
         "{stderr}"
     );
-    let explicit = [&dr[..], &["--algorithm", "lasso"]].concat();
+    assert_eq!(relax(&default), 0.0);
+    let explicit = [&dr[..], &["--algorithm", "lasso", "--param", "relax=0"]].concat();
     let (given, _, stderr) = train("given.json", &explicit);
     assert!(!stderr.contains("outcome models:"), "{stderr}");
     assert_eq!(
-        std::fs::read(default).unwrap(),
+        std::fs::read(&default).unwrap(),
         std::fs::read(given).unwrap()
     );
+    // --algorithm lasso alone: the relaxation chosen by internal CV.
+    let (cv, _, _) = train("cv.json", &[&dr[..], &["--algorithm", "lasso"]].concat());
+    assert!(relax(&cv).is_null());
+    assert_ne!(std::fs::read(&default).unwrap(), std::fs::read(cv).unwrap());
     for (name, extra) in [
         ("x.json", [&g[..], &["--strategy", "x-learner"]].concat()),
         ("ae.json", [&g[..], &["--strategy", "auto-effect"]].concat()),

@@ -531,7 +531,7 @@ fn default_algorithm_note(
                 p.relax = Some(DEFAULT_EFFECT_RELAX);
             }
             ui.info(format!(
-                "outcome models: lasso with relax=0, the default of --strategy {} on SNP dosages (L1 on the SNPs; clinical inputs unpenalised when they number at most a tenth of an arm's rarer outcome class; the inputs it keeps refitted without the L1 penalty, so that their effects are not shrunk; --algorithm lasso for relax=cv, --algorithm NAME for another)",
+                "outcome models: lasso with relax={DEFAULT_EFFECT_RELAX}, the default of --strategy {} on SNP dosages (L1 on the SNPs; clinical inputs unpenalised when they number at most a tenth of an arm's rarer outcome class; the inputs it keeps refitted without the L1 penalty, so that their effects are not shrunk; --algorithm lasso for relax=cv, --algorithm NAME for another)",
                 args.strategy.as_str()
             ));
         } else {

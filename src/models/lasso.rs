@@ -573,7 +573,6 @@ impl Problem {
             let wanted = match refits {
                 Refits::Never => false,
                 Refits::IfSound => self.refittable(&self.kept(&f)),
-                #[cfg(test)]
                 Refits::Always => true,
             };
             let refit = wanted.then(|| self.refit(&f, p));
@@ -634,8 +633,7 @@ enum Refits {
     Never,
     /// Those with at least 10 patients of the rarer class per kept input.
     IfSound,
-    /// All (tests compare every refit).
-    #[cfg(test)]
+    /// All (a given relaxation below 1 where no refit is sound).
     Always,
 }
 
@@ -797,74 +795,106 @@ fn choose(
         )));
     }
     let k = params.folds.min(rarer);
-    let folds = stratified_folds(y, k, seed ^ 0x1a55_0c0d);
-    // Penalised inputs beyond which a fold's path stops: a third of its
-    // training rows (none when the lambda is given: the path must reach it).
-    let cap = params.lambda.is_none().then(|| (y.len() - y.len() / k) / 3);
-    let relaxes: Vec<f64> = match params.relax {
-        Some(r) => vec![r],
-        None => RELAX_GRID.to_vec(),
+    let cv = Cv {
+        prob,
+        grid,
+        params,
+        folds: stratified_folds(y, k, seed ^ 0x1a55_0c0d),
+        k,
+        // Penalised inputs beyond which a fold's path stops: a third of its
+        // training rows (none when the lambda is given: the path must reach it).
+        cap: params.lambda.is_none().then(|| (y.len() - y.len() / k) / 3),
+        relaxes: match params.relax {
+            Some(r) => vec![r],
+            None => RELAX_GRID.to_vec(),
+        },
     };
-    // Held-out log-loss summed over folds, per (path position, relaxation).
-    let losses: Vec<Vec<Vec<f64>>> = (0..k)
-        .into_par_iter()
-        .map(|f| {
-            let (tr, te) = split(&folds, f);
-            let train = prob.rows(&tr);
-            let test = prob.rows(&te);
-            // Only sound refits are compared, for a given relaxation below
-            // 1 as for relax=cv: an unsound one overfits (CV would not
-            // choose it) and, on wide genotype data, took most of the time
-            // (10,000 x 1,000 SNPs, DR-learner with relax=0: 156 s when
-            // every refit was compared, 73 s now, 70 s with relax=cv; the
-            // same bundle on 4,000 x 200 SNPs). The chosen fit is refitted
-            // however many inputs it kept (fit_columns).
-            let refits = match params.relax {
-                Some(r) if r >= 1.0 => Refits::Never,
-                _ => Refits::IfSound,
-            };
-            let fits = train.path(&train.unpenalised(params), grid, params, cap, refits);
-            (0..grid.len())
-                .map(|i| {
-                    relaxes
-                        .iter()
-                        .map(|&g| {
-                            let Some((l, r)) = fits.get(i) else {
-                                return f64::INFINITY;
-                            };
-                            let r = match (g < 1.0, r) {
-                                (false, _) => l,
-                                (true, Some(r)) => r,
-                                (true, None) => return f64::INFINITY,
-                            };
-                            let (b0, b) = blend(l, r, g);
-                            test.eta_of(b0, &b)
-                                .iter()
-                                .zip(&test.y)
-                                .map(|(&e, &y)| softplus(e) - y * e)
-                                .sum::<f64>()
-                        })
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
-    // A given lambda ends the grid: only the relaxation is chosen.
-    let first = if params.lambda.is_some() {
-        grid.len() - 1
-    } else {
-        0
+    // Only sound refits are compared, for a given relaxation below 1 as for
+    // relax=cv: an unsound one overfits (CV would not choose it) and, on
+    // wide genotype data, took most of the time (10,000 x 1,000 SNPs,
+    // DR-learner with relax=0: 156 s when every refit was compared, 73 s
+    // now, 70 s with relax=cv; the same bundle on 4,000 x 200 SNPs). A given
+    // relaxation below 1 with no sound refit anywhere (the unpenalised
+    // inputs alone too many for a fold's rarer class) compares them all.
+    let best = match params.relax {
+        Some(r) if r >= 1.0 => cv.best(Refits::Never),
+        Some(_) => match cv.best(Refits::IfSound) {
+            (_, _, loss) if loss.is_infinite() => cv.best(Refits::Always),
+            found => found,
+        },
+        None => cv.best(Refits::IfSound),
     };
-    let mut best = (first, 0, f64::INFINITY);
-    for i in first..grid.len() {
-        for (g, _) in relaxes.iter().enumerate() {
-            let total: f64 = losses.iter().map(|fold| fold[i][g]).sum();
-            if total < best.2 - 1e-9 {
-                best = (i, g, total);
+    Ok((best.0, cv.relaxes[best.1]))
+}
+
+/// One internal cross-validation of the lasso path.
+struct Cv<'a> {
+    prob: &'a Problem,
+    grid: &'a [f64],
+    params: &'a LassoParams,
+    folds: Vec<usize>,
+    k: usize,
+    cap: Option<usize>,
+    relaxes: Vec<f64>,
+}
+
+impl Cv<'_> {
+    /// The (path position, relaxation index, summed held-out log-loss)
+    /// with the least loss, the refits made as `refits` says (infinite
+    /// loss where a refit was needed but not made).
+    fn best(&self, refits: Refits) -> (usize, usize, f64) {
+        let (grid, relaxes) = (self.grid, &self.relaxes);
+        // Held-out log-loss per fold, path position and relaxation.
+        let losses: Vec<Vec<Vec<f64>>> = (0..self.k)
+            .into_par_iter()
+            .map(|f| {
+                let (tr, te) = split(&self.folds, f);
+                let train = self.prob.rows(&tr);
+                let test = self.prob.rows(&te);
+                let start = train.unpenalised(self.params);
+                let fits = train.path(&start, grid, self.params, self.cap, refits);
+                (0..grid.len())
+                    .map(|i| {
+                        relaxes
+                            .iter()
+                            .map(|&g| {
+                                let Some((l, r)) = fits.get(i) else {
+                                    return f64::INFINITY;
+                                };
+                                let r = match (g < 1.0, r) {
+                                    (false, _) => l,
+                                    (true, Some(r)) => r,
+                                    (true, None) => return f64::INFINITY,
+                                };
+                                let (b0, b) = blend(l, r, g);
+                                test.eta_of(b0, &b)
+                                    .iter()
+                                    .zip(&test.y)
+                                    .map(|(&e, &y)| softplus(e) - y * e)
+                                    .sum::<f64>()
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        // A given lambda ends the grid: only the relaxation is chosen.
+        let first = if self.params.lambda.is_some() {
+            grid.len() - 1
+        } else {
+            0
+        };
+        let mut best = (first, 0, f64::INFINITY);
+        for i in first..grid.len() {
+            for g in 0..relaxes.len() {
+                let total: f64 = losses.iter().map(|fold| fold[i][g]).sum();
+                if total < best.2 - 1e-9 {
+                    best = (i, g, total);
+                }
             }
         }
+        best
     }
-    Ok((best.0, relaxes[best.1]))
 }
 
 impl Classifier for LassoModel {
@@ -919,6 +949,46 @@ mod tests {
     /// 0 (then 1) and 0 elsewhere (an S-learner's interaction blocks): stored
     /// sparse, they give bit for bit the fit of the same columns stored
     /// dense, along a path and in its cross-validation folds.
+    /// With a given relax=0 and as many unpenalised inputs as the whole
+    /// data's rarer class allows (one per 10), no refit is sound in any
+    /// fold (each holds about 4/5 of that class): the CV then compares all
+    /// refits and still keeps the strong SNPs, instead of returning the
+    /// largest penalty (no SNP at all).
+    #[test]
+    fn a_given_relax_without_sound_refits_still_selects() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(11);
+        let n = 300;
+        let snps: Vec<Vec<f64>> = (0..20)
+            .map(|_| (0..n).map(|_| f64::from(rng.gen_range(0..3u8))).collect())
+            .collect();
+        let y: Vec<bool> = (0..n)
+            .map(|i| {
+                let eta = 1.5 * (snps[0][i] - 1.0) - 1.5 * (snps[1][i] - 1.0) - 0.3;
+                rng.gen::<f64>() < sigmoid(eta)
+            })
+            .collect();
+        let pos = y.iter().filter(|&&v| v).count();
+        let rarer = pos.min(n - pos);
+        assert!(rarer > 45, "{rarer}");
+        let u = rarer / 10;
+        let width = u + snps.len();
+        let x = Array2::from_shape_fn((n, width), |(i, j)| match j < u {
+            true => rng.gen::<f64>() - 0.5,
+            false => snps[j - u][i],
+        });
+        let dosage: Vec<bool> = (0..width).map(|j| j >= u).collect();
+        let p = LassoParams {
+            relax: Some(0.0),
+            ..LassoParams::default()
+        };
+        assert_eq!(penalty_mask(&dosage, width, &y, p.penalize), dosage);
+        let m = LassoModel::fit_masked(x.view(), &y, &p, &dosage, 5).unwrap();
+        assert!(m.selected >= 2, "{m:?}");
+        assert!(m.coefficients[u] > 0.0 && m.coefficients[u + 1] < 0.0);
+        assert_eq!(m.relax, 0.0);
+    }
+
     #[test]
     fn sparse_columns_fit_as_their_dense_copy() {
         let (x, y, _) = fixture();

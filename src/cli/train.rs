@@ -601,9 +601,9 @@ pub(crate) fn run(args: Args, ui: &Ui) -> Result<()> {
     }
     ui.info(describe_run(&cohort, how));
     // One fold of the S-learner's one model ticks once; a T-learner's
-    // once per arm.
+    // once per arm (auto-effect fits both). The same rule as `train`'s.
     let one_model = how.strategy == Strategy::SLearner
-        || (how.s_learner_outcomes && how.strategy != Strategy::AutoEffect);
+        || (how.s_learner_outcomes && how.strategy.has_effect_stage());
     let models = if one_model { 1 } else { cohort.arms.len() };
     let bar = ui.progress((how.cv * models) as u64, "cross-validating");
     let bundle = train(&cohort, &config.cohort, how, &|| bar.inc(1))?;

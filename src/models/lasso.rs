@@ -945,10 +945,6 @@ mod tests {
         }
     }
 
-    /// Inputs 15..45 hold the fixture's 15 inputs in rows where `i % 3` is
-    /// 0 (then 1) and 0 elsewhere (an S-learner's interaction blocks): stored
-    /// sparse, they give bit for bit the fit of the same columns stored
-    /// dense, along a path and in its cross-validation folds.
     /// With a given relax=0 and as many unpenalised inputs as the whole
     /// data's rarer class allows (one per 10), no refit is sound in any
     /// fold (each holds about 4/5 of that class): the CV then compares all
@@ -989,6 +985,10 @@ mod tests {
         assert_eq!(m.relax, 0.0);
     }
 
+    /// Inputs 15..45 hold the fixture's 15 inputs in rows where `i % 3` is
+    /// 0 (then 1) and 0 elsewhere (an S-learner's interaction blocks): stored
+    /// sparse, they give bit for bit the fit of the same columns stored
+    /// dense, along a path and in its cross-validation folds.
     #[test]
     fn sparse_columns_fit_as_their_dense_copy() {
         let (x, y, _) = fixture();

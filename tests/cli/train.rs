@@ -1109,19 +1109,17 @@ fn effect_learners_default_to_the_lasso_on_snp_dosages() {
             .as_str()
             .unwrap()
             .to_string();
-        let relax = &v["arms"][0]["algorithm"]["relax"];
-        assert!(algorithm != "lasso" || relax.is_null() || relax == 0.0);
-        (out, algorithm, stderr)
-    };
-    let relax = |path: &std::path::Path| {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-        let a = v["arms"].as_array().unwrap();
-        assert!(a.iter().all(|arm| arm["algorithm"] == a[0]["algorithm"]));
-        a[0]["algorithm"]["relax"].clone()
+        // Every arm's parameters, the same on all.
+        let arms = v["arms"].as_array().unwrap();
+        assert!(arms
+            .iter()
+            .all(|arm| arm["algorithm"] == arms[0]["algorithm"]));
+        let relax = arms[0]["algorithm"]["relax"].clone();
+        (out, algorithm, stderr, relax)
     };
     let g = ["--genotypes", geno.as_str()];
     let dr = [&g[..], &["--strategy", "dr-learner"]].concat();
-    let (default, algorithm, stderr) = train("default.json", &dr);
+    let (default, algorithm, stderr, relax) = train("default.json", &dr);
     assert_eq!(algorithm, "lasso");
     assert!(
         stderr.contains(
@@ -1129,24 +1127,24 @@ fn effect_learners_default_to_the_lasso_on_snp_dosages() {
         ) && stderr.contains("--algorithm lasso for relax=cv"),
         "{stderr}"
     );
-    assert_eq!(relax(&default), 0.0);
+    assert_eq!(relax, 0.0);
     let explicit = [&dr[..], &["--algorithm", "lasso", "--param", "relax=0"]].concat();
-    let (given, _, stderr) = train("given.json", &explicit);
+    let (given, _, stderr, _) = train("given.json", &explicit);
     assert!(!stderr.contains("outcome models:"), "{stderr}");
     assert_eq!(
         std::fs::read(&default).unwrap(),
         std::fs::read(given).unwrap()
     );
     // --algorithm lasso alone: the relaxation chosen by internal CV.
-    let (cv, _, _) = train("cv.json", &[&dr[..], &["--algorithm", "lasso"]].concat());
-    assert!(relax(&cv).is_null());
+    let (.., relax) = train("cv.json", &[&dr[..], &["--algorithm", "lasso"]].concat());
+    assert!(relax.is_null());
     for (name, extra) in [
         ("x.json", [&g[..], &["--strategy", "x-learner"]].concat()),
         ("ae.json", [&g[..], &["--strategy", "auto-effect"]].concat()),
     ] {
         assert_eq!(train(name, &extra).1, "lasso", "{extra:?}");
     }
-    let (_, algorithm, stderr) = train("t.json", &g);
+    let (_, algorithm, stderr, _) = train("t.json", &g);
     assert_eq!(algorithm, "logistic");
     assert!(
         stderr.contains("outcome models: logistic, the default of --strategy t-learner")

@@ -418,12 +418,17 @@ fn text(s: &Summary) -> String {
     out
 }
 
-/// "lasso λ 0.0334 (relax 1): 19 of 200 penalised inputs kept".
+/// "lasso λ 0.0334 (relax 1): 19 of 200 penalised inputs kept", or
+/// "(adaptive 0.0003)" for an adaptive-ridge refit.
 fn fitted_choice(m: &crate::models::FittedModel) -> Option<String> {
     match m {
         crate::models::FittedModel::Lasso(l) => Some(format!(
-            "lasso λ {:.4} (relax {}): {} of {} penalised inputs kept",
-            l.lambda, l.relax, l.selected, l.penalized
+            "lasso λ {:.4} ({}): {} of {} penalised inputs kept",
+            l.lambda,
+            l.adaptive
+                .map_or(format!("relax {}", l.relax), |mu| format!("adaptive {mu}")),
+            l.selected,
+            l.penalized
         )),
         _ => None,
     }

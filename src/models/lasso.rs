@@ -1,6 +1,6 @@
 //! L1-penalised logistic regression with per-input penalty factors and a
-//! relaxed refit, its penalty and relaxation chosen by internal
-//! cross-validated log-loss.
+//! relaxed or adaptive-ridge refit, its penalty and relaxation (or ridge
+//! strength) chosen by internal cross-validated log-loss.
 //!
 //! Why hand-written: no maintained pure-Rust crate fits an L1-penalised
 //! *logistic* model with inputs left unpenalised (linfa-logistic has an L2
@@ -19,7 +19,10 @@
 //! step halving whenever the objective would rise. Relaxed lasso:
 //! Meinshausen (2007), Comput Stat Data Anal 52(1); the blend of lasso and
 //! refitted coefficients as in Hastie, Tibshirani & Tibshirani (2020),
-//! Stat Sci 35(4).
+//! Stat Sci 35(4). Adaptive-ridge refit (`adaptive`): the kept inputs
+//! refitted with L2 weights 1/b̂² from the lasso's own coefficients (the
+//! adaptive lasso's weights, Zou 2006, JASA 101:1418; in a ridge as the
+//! adaptive ridge of Frommlet & Nuel 2016, PLoS ONE 11:e0148620).
 
 use ndarray::{Array1, ArrayView2};
 use rayon::prelude::*;
@@ -41,6 +44,11 @@ const PARAMS: &[ParamInfo] = &[
         key: "relax",
         default: "cv",
         help: "share of the lasso coefficients in the blend with their unpenalised refit (1 = lasso, 0 = refit), or cv: 0, 0.5 or 1",
+    },
+    ParamInfo {
+        key: "adaptive",
+        default: "off",
+        help: "refit the inputs the lasso keeps with an L2 penalty mu/b^2 on each (b its lasso coefficient: a strong input barely shrunk, a weak one much) instead of relax; off, cv (mu chosen by internal CV, lambda by the lasso's) or mu",
     },
     ParamInfo {
         key: "penalize",
@@ -72,7 +80,7 @@ const PARAMS: &[ParamInfo] = &[
 /// Registry entry.
 pub(crate) const INFO: AlgorithmInfo = AlgorithmInfo {
     name: "lasso",
-    description: "L1-penalised logistic regression, clinical inputs unpenalised, relaxed refit; penalty by internal CV",
+    description: "L1-penalised logistic regression, clinical inputs unpenalised, relaxed or adaptive-ridge refit; penalty by internal CV",
     params: PARAMS,
     native_probabilities: true,
     keeps_training_rows: false,
@@ -83,6 +91,10 @@ const MIN_RATIO: f64 = 0.02;
 /// L2 penalty on the unpenalised inputs and on the refit (mean-loss scale),
 /// which keeps the fit finite under separation.
 const RIDGE: f64 = 1e-4;
+/// Strengths μ of the adaptive-ridge refit compared with `adaptive=cv`
+/// (mean-loss scale; μ is the penalty on an input refitted at its lasso
+/// coefficient, relative to RIDGE's 1e-4 on the unpenalised ones).
+const ADAPTIVE_GRID: [f64; 6] = [3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5];
 /// Relaxations compared with `relax=cv`.
 const RELAX_GRID: [f64; 3] = [1.0, 0.5, 0.0];
 /// Floor of the IRLS weights p(1 − p).
@@ -100,6 +112,25 @@ pub(crate) enum Penalize {
     All,
 }
 
+/// The adaptive-ridge refit (`--param adaptive`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Adaptive {
+    /// None: the `relax` blend.
+    #[default]
+    Off,
+    /// μ chosen by internal CV.
+    Cv,
+    /// This μ.
+    Given(f64),
+}
+
+impl Adaptive {
+    fn is_off(&self) -> bool {
+        *self == Adaptive::Off
+    }
+}
+
 /// Hyper-parameters of the lasso.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct LassoParams {
@@ -107,6 +138,10 @@ pub(crate) struct LassoParams {
     pub(crate) lambda: Option<f64>,
     /// Fixed relaxation; absent: chosen by internal CV.
     pub(crate) relax: Option<f64>,
+    /// The adaptive-ridge refit, in place of `relax`; off when absent
+    /// (bundles of earlier versions).
+    #[serde(default, skip_serializing_if = "Adaptive::is_off")]
+    pub(crate) adaptive: Adaptive,
     /// Which inputs are penalised.
     pub(crate) penalize: Penalize,
     /// Internal CV folds.
@@ -124,6 +159,7 @@ impl Default for LassoParams {
         LassoParams {
             lambda: None,
             relax: None,
+            adaptive: Adaptive::Off,
             penalize: Penalize::Auto,
             folds: 5,
             path: 20,
@@ -154,9 +190,20 @@ impl LassoParams {
                 )))
             }
         };
+        let adaptive = match p.text("adaptive") {
+            None | Some("off") => Adaptive::Off,
+            Some("cv") => Adaptive::Cv,
+            Some(_) => Adaptive::Given(p.num("adaptive", 0.0, Range::Above(0.0))?),
+        };
+        if adaptive != Adaptive::Off && p.text("relax").is_some() {
+            return Err(Error::usage(
+                "--param adaptive and --param relax for lasso: the adaptive refit replaces the relax blend; give one of them",
+            ));
+        }
         Ok(LassoParams {
             lambda: cv_or("lambda", Range::Above(0.0))?,
             relax: cv_or("relax", Range::Within(0.0, 1.0))?,
+            adaptive,
             penalize,
             folds: p.int("folds", d.folds, 2, 20)?,
             path: p.int("path", d.path, 2, 200)?,
@@ -168,10 +215,14 @@ impl LassoParams {
     /// `key=value` summary.
     pub(crate) fn describe(&self) -> String {
         let or_cv = |v: Option<f64>| v.map_or("cv".to_string(), |x| x.to_string());
+        let relax = match self.adaptive {
+            Adaptive::Off => format!("relax={}", or_cv(self.relax)),
+            Adaptive::Cv => "adaptive=cv".to_string(),
+            Adaptive::Given(mu) => format!("adaptive={mu}"),
+        };
         format!(
-            "lambda={}, relax={}, penalize={}, folds={}, path={}, max_iter={}, tol={}",
+            "lambda={}, {relax}, penalize={}, folds={}, path={}, max_iter={}, tol={}",
             or_cv(self.lambda),
-            or_cv(self.relax),
             match self.penalize {
                 Penalize::Auto => "auto",
                 Penalize::Genotypes => "genotypes",
@@ -190,6 +241,7 @@ impl LassoParams {
         LassoParams {
             lambda: Some(m.lambda),
             relax: Some(m.relax),
+            adaptive: m.adaptive.map_or(Adaptive::Off, Adaptive::Given),
             // `auto` decided once, on all the patients.
             penalize: match m.penalized == m.coefficients.len() {
                 true => Penalize::All,
@@ -210,8 +262,11 @@ pub(crate) struct LassoModel {
     pub(crate) coefficients: Vec<f64>,
     /// The L1 penalty used.
     pub(crate) lambda: f64,
-    /// The relaxation used (1 = lasso, 0 = refit).
+    /// The relaxation used (1 = lasso, 0 = refit; 0 with `adaptive`).
     pub(crate) relax: f64,
+    /// The μ of the adaptive-ridge refit, when it replaced the blend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) adaptive: Option<f64>,
     /// Number of penalised inputs.
     pub(crate) penalized: usize,
     /// Number of penalised inputs kept (non-zero).
@@ -359,8 +414,9 @@ impl Problem {
         }
     }
 
-    /// Penalised mean log-loss; `pen` says which inputs carry `lambda`.
-    fn objective(&self, f: &Fit, lambda: f64, pen: &[bool]) -> f64 {
+    /// Penalised mean log-loss; `pen` says which inputs carry `lambda`, the
+    /// others `ridge` (each its own).
+    fn objective(&self, f: &Fit, lambda: f64, pen: &[bool], ridge: &[f64]) -> f64 {
         let loss: f64 = f
             .eta
             .iter()
@@ -371,11 +427,12 @@ impl Problem {
         let penalty: f64 =
             f.b.iter()
                 .zip(pen)
-                .map(|(&b, &p)| {
+                .zip(ridge)
+                .map(|((&b, &p), &l2)| {
                     if p {
                         lambda * b.abs()
                     } else {
-                        0.5 * RIDGE * b * b
+                        0.5 * l2 * b * b
                     }
                 })
                 .sum();
@@ -393,10 +450,17 @@ impl Problem {
     }
 
     /// Minimises the objective at `lambda` from `f`, letting only inputs
-    /// with `allowed` move; `pen` marks the penalised ones.
-    fn solve(&self, f: &mut Fit, lambda: f64, allowed: &[bool], pen: &[bool], p: &LassoParams) {
+    /// with `allowed` move; `pen` marks the penalised ones, `ridge` the
+    /// others' L2 penalties.
+    fn solve(
+        &self,
+        f: &mut Fit,
+        lambda: f64,
+        (allowed, pen, ridge): (&[bool], &[bool], &[f64]),
+        p: &LassoParams,
+    ) {
         let n = self.n();
-        let mut obj = self.objective(f, lambda, pen);
+        let mut obj = self.objective(f, lambda, pen, ridge);
         for _ in 0..p.max_iter {
             let prob: Vec<f64> = f.eta.iter().map(|&e| sigmoid(e)).collect();
             let w: Vec<f64> = prob
@@ -414,8 +478,15 @@ impl Problem {
             let (old_b0, old_b) = (f.b0, f.b.clone());
             let mut b0 = f.b0;
             let mut b = f.b.clone();
-            let (converged, h) =
-                self.coordinate_descent(&mut b0, &mut b, &mut r, &w, lambda, allowed, pen, p.tol);
+            let (converged, h) = self.coordinate_descent(
+                &mut b0,
+                &mut b,
+                &mut r,
+                &w,
+                lambda,
+                (allowed, pen, ridge),
+                p.tol,
+            );
             if !converged {
                 f.not_converged = true;
             }
@@ -435,7 +506,7 @@ impl Problem {
                     b: tb,
                     not_converged: false,
                 };
-                let o = self.objective(&trial, lambda, pen);
+                let o = self.objective(&trial, lambda, pen, ridge);
                 if o <= obj + 1e-12 {
                     obj = o;
                     break;
@@ -478,8 +549,7 @@ impl Problem {
         r: &mut [f64],
         w: &[f64],
         lambda: f64,
-        allowed: &[bool],
-        pen: &[bool],
+        (allowed, pen, ridge): (&[bool], &[bool], &[f64]),
         tol: f64,
     ) -> (bool, Vec<f64>) {
         let n = self.n();
@@ -512,7 +582,7 @@ impl Problem {
                 let new = if pen[j] {
                     soft(g, lambda) / h[j]
                 } else {
-                    g / (h[j] + RIDGE)
+                    g / (h[j] + ridge[j])
                 };
                 let d = new - b[j];
                 if d != 0.0 {
@@ -565,11 +635,12 @@ impl Problem {
         refits: Refits,
     ) -> Vec<(Fit, Option<Fit>)> {
         let all = vec![true; self.cols.len()];
+        let ridge = vec![RIDGE; self.cols.len()];
         let mut f = base.clone();
         let mut out = Vec::with_capacity(lambdas.len());
         for &lambda in lambdas {
             f.not_converged = false;
-            self.solve(&mut f, lambda, &all, &self.pen, p);
+            self.solve(&mut f, lambda, (&all, &self.pen, &ridge), p);
             let wanted = match refits {
                 Refits::Never => false,
                 Refits::IfSound => self.refittable(&self.kept(&f)),
@@ -592,9 +663,34 @@ impl Problem {
     /// The unpenalised refit of `f` on the inputs it kept (the
     /// unpenalised ones and the non-zero penalised ones).
     fn refit(&self, f: &Fit, p: &LassoParams) -> Fit {
+        self.refit_with(f, &vec![RIDGE; self.cols.len()], p)
+    }
+
+    /// The adaptive-ridge refit of the lasso fit `f` on the inputs it kept:
+    /// each kept penalised input j carries the L2 penalty μ / b̂_j² (b̂_j its
+    /// lasso coefficient), the unpenalised ones [`RIDGE`]. An input the lasso
+    /// found strong is then barely shrunk and a weak one much (the weights
+    /// of the adaptive lasso, Zou 2006, JASA 101:1418, here in a ridge:
+    /// Frommlet & Nuel 2016, PLoS ONE 11:e0148620, whose weights 1/b̂²
+    /// approximate an L0 penalty).
+    fn adaptive_refit(&self, f: &Fit, mu: f64, p: &LassoParams) -> Fit {
+        let ridge: Vec<f64> =
+            f.b.iter()
+                .zip(&self.pen)
+                .map(|(&b, &pen)| match pen && b != 0.0 {
+                    true => mu / (b * b),
+                    false => RIDGE,
+                })
+                .collect();
+        self.refit_with(f, &ridge, p)
+    }
+
+    /// The refit of `f` on the inputs it kept with L2 penalties `ridge`.
+    fn refit_with(&self, f: &Fit, ridge: &[f64], p: &LassoParams) -> Fit {
         let mut r = f.clone();
         r.not_converged = false;
-        self.solve(&mut r, 0.0, &self.kept(f), &vec![false; self.cols.len()], p);
+        let none = vec![false; self.cols.len()];
+        self.solve(&mut r, 0.0, (&self.kept(f), &none, ridge), p);
         r
     }
 
@@ -612,7 +708,8 @@ impl Problem {
     fn unpenalised(&self, p: &LassoParams) -> Fit {
         let mut f = self.start();
         let unpen: Vec<bool> = self.pen.iter().map(|&p| !p).collect();
-        self.solve(&mut f, 0.0, &unpen, &self.pen, p);
+        let ridge = vec![RIDGE; self.cols.len()];
+        self.solve(&mut f, 0.0, (&unpen, &self.pen, &ridge), p);
         f
     }
 
@@ -734,6 +831,9 @@ impl LassoModel {
         let prob = Problem::from_columns(column, y, pen);
         let base = prob.unpenalised(params);
         let grid = lambdas(prob.lambda_max(&base), params.path, params.lambda);
+        if params.adaptive != Adaptive::Off {
+            return LassoModel::fit_adaptive(&prob, &base, &grid, y, params, seed);
+        }
         let (k, relax) = match (params.lambda, params.relax) {
             (Some(_), Some(r)) => (grid.len() - 1, r),
             _ => choose(&prob, &grid, y, params, seed)?,
@@ -744,6 +844,61 @@ impl LassoModel {
         // inputs the lasso kept.
         let refit = (relax < 1.0).then(|| prob.refit(lasso, params));
         let (intercept, coefficients) = blend(lasso, refit.as_ref().unwrap_or(lasso), relax);
+        LassoModel::finish(
+            &prob,
+            (intercept, coefficients),
+            (grid[k], relax, None),
+            lasso.not_converged || refit.is_some_and(|r| r.not_converged),
+        )
+    }
+
+    /// `adaptive=cv|μ`: the lasso at the penalty its own internal CV
+    /// chooses (relax=1) or the given one, then its adaptive-ridge refit
+    /// ([`Problem::adaptive_refit`]) at μ chosen by a second internal CV
+    /// (each fold's lasso at that penalty, then its refits at every μ of
+    /// [`ADAPTIVE_GRID`]) or given.
+    fn fit_adaptive(
+        prob: &Problem,
+        base: &Fit,
+        grid: &[f64],
+        y: &[bool],
+        params: &LassoParams,
+        seed: u64,
+    ) -> Result<LassoModel> {
+        let k = match params.lambda {
+            Some(_) => grid.len() - 1,
+            None => {
+                let lasso_cv = LassoParams {
+                    relax: Some(1.0),
+                    adaptive: Adaptive::Off,
+                    ..params.clone()
+                };
+                choose(prob, grid, y, &lasso_cv, seed)?.0
+            }
+        };
+        let mu = match params.adaptive {
+            Adaptive::Given(mu) => mu,
+            _ => choose_mu(prob, &grid[..=k], y, params, seed)?,
+        };
+        let fits = prob.path(base, &grid[..=k], params, None, Refits::Never);
+        let lasso = &fits[k].0;
+        let refit = prob.adaptive_refit(lasso, mu, params);
+        LassoModel::finish(
+            prob,
+            (refit.b0, refit.b),
+            (grid[k], 0.0, Some(mu)),
+            lasso.not_converged || refit.not_converged,
+        )
+    }
+
+    /// The model of coefficients `(intercept, coefficients)` fitted at
+    /// `(lambda, relax, adaptive μ)`, checked.
+    fn finish(
+        prob: &Problem,
+        (intercept, coefficients): (f64, Vec<f64>),
+        (lambda, relax, adaptive): (f64, f64, Option<f64>),
+        not_converged: bool,
+    ) -> Result<LassoModel> {
         let model = LassoModel {
             intercept,
             selected: coefficients
@@ -752,10 +907,11 @@ impl LassoModel {
                 .filter(|(&b, &p)| p && b != 0.0)
                 .count(),
             coefficients,
-            lambda: grid[k],
+            lambda,
             relax,
+            adaptive,
             penalized: prob.pen.iter().filter(|&&p| p).count(),
-            not_converged: lasso.not_converged || refit.is_some_and(|r| r.not_converged),
+            not_converged,
         };
         model
             .validate()
@@ -770,6 +926,12 @@ impl LassoModel {
         }
         if !(self.lambda.is_finite() && self.lambda > 0.0 && (0.0..=1.0).contains(&self.relax)) {
             return Err("lambda must be > 0 and relax between 0 and 1".into());
+        }
+        if self
+            .adaptive
+            .is_some_and(|mu| !(mu.is_finite() && mu > 0.0 && self.relax == 0.0))
+        {
+            return Err("adaptive must be a number > 0, with relax 0".into());
         }
         if self.penalized > self.coefficients.len() || self.selected > self.penalized {
             return Err("penalized/selected exceed the number of inputs".into());
@@ -825,6 +987,56 @@ fn choose(
         None => cv.best(Refits::IfSound),
     };
     Ok((best.0, cv.relaxes[best.1]))
+}
+
+/// `adaptive=cv`: the μ of [`ADAPTIVE_GRID`] whose adaptive-ridge refits
+/// of each fold's lasso at the last penalty of `grid` have the least
+/// held-out log-loss (ties: the larger μ). The folds are [`choose`]'s.
+fn choose_mu(
+    prob: &Problem,
+    grid: &[f64],
+    y: &[bool],
+    params: &LassoParams,
+    seed: u64,
+) -> Result<f64> {
+    let pos = y.iter().filter(|&&v| v).count();
+    let rarer = pos.min(y.len() - pos);
+    if rarer < 2 {
+        return Err(Error::Fit(format!(
+            "lasso: choosing adaptive by cross-validation needs at least 2 patients of each outcome class ({rarer} in the rarer); give --algorithm lasso --param lambda=VALUE --param adaptive=VALUE"
+        )));
+    }
+    let k = params.folds.min(rarer);
+    let folds = stratified_folds(y, k, seed ^ 0x1a55_0c0d);
+    let losses: Vec<Vec<f64>> = (0..k)
+        .into_par_iter()
+        .map(|f| {
+            let (tr, te) = split(&folds, f);
+            let (train, test) = (prob.rows(&tr), prob.rows(&te));
+            let start = train.unpenalised(params);
+            let fits = train.path(&start, grid, params, None, Refits::Never);
+            let lasso = &fits[fits.len() - 1].0;
+            ADAPTIVE_GRID
+                .iter()
+                .map(|&mu| {
+                    let r = train.adaptive_refit(lasso, mu, params);
+                    test.eta_of(r.b0, &r.b)
+                        .iter()
+                        .zip(&test.y)
+                        .map(|(&e, &y)| softplus(e) - y * e)
+                        .sum::<f64>()
+                })
+                .collect()
+        })
+        .collect();
+    let mut best = (ADAPTIVE_GRID[0], f64::INFINITY);
+    for (m, &mu) in ADAPTIVE_GRID.iter().enumerate() {
+        let total: f64 = losses.iter().map(|fold| fold[m]).sum();
+        if total < best.1 - 1e-9 {
+            best = (mu, total);
+        }
+    }
+    Ok(best.0)
 }
 
 /// One internal cross-validation of the lasso path.
@@ -1214,10 +1426,118 @@ mod tests {
         }
     }
 
+    /// The adaptive refit at a given λ and μ is the optimum of its own
+    /// objective: for each input the lasso kept, gradient of the mean
+    /// log-loss + μ·b/b̂² = 0 (b̂ its lasso coefficient; RIDGE for the
+    /// unpenalised ones), and an input the lasso left out stays 0. So the
+    /// strongest dosage is shrunk less, relative to its unpenalised refit,
+    /// than the weakest one kept.
+    #[test]
+    fn the_adaptive_refit_weighs_each_input_by_its_lasso_coefficient() {
+        let (x, y, dosage) = fixture();
+        let (lambda, mu) = (0.01, 1e-3);
+        let lasso = LassoModel::fit_masked(
+            x.view(),
+            &y,
+            &fixed(lambda, 1.0, Penalize::Auto),
+            &dosage,
+            1,
+        )
+        .unwrap();
+        let plain = LassoModel::fit_masked(
+            x.view(),
+            &y,
+            &fixed(lambda, 0.0, Penalize::Auto),
+            &dosage,
+            1,
+        )
+        .unwrap();
+        let params = LassoParams {
+            relax: None,
+            adaptive: Adaptive::Given(mu),
+            ..fixed(lambda, 1.0, Penalize::Auto)
+        };
+        let m = LassoModel::fit_masked(x.view(), &y, &params, &dosage, 1).unwrap();
+        assert_eq!((m.adaptive, m.relax, m.lambda), (Some(mu), 0.0, lambda));
+        assert_eq!(m.selected, lasso.selected);
+        let prob = m.predict_proba(x.view()).unwrap();
+        let n = y.len() as f64;
+        let resid: Vec<f64> = prob
+            .iter()
+            .zip(&y)
+            .map(|(q, &t)| q - f64::from(u8::from(t)))
+            .collect();
+        assert!((resid.iter().sum::<f64>() / n).abs() < 1e-6);
+        let mut shrink = Vec::new();
+        for (j, &is_dosage) in dosage.iter().enumerate() {
+            let g = resid
+                .iter()
+                .zip(x.column(j))
+                .map(|(r, v)| r * v)
+                .sum::<f64>()
+                / n;
+            let (b, bh) = (m.coefficients[j], lasso.coefficients[j]);
+            if !is_dosage {
+                assert!((g + RIDGE * b).abs() < 1e-6, "clinical {j}: {g}");
+            } else if bh == 0.0 {
+                assert_eq!(b, 0.0, "dosage {j} left out by the lasso");
+            } else {
+                assert!((g + mu * b / (bh * bh)).abs() < 1e-6, "dosage {j}: {g}");
+                shrink.push((bh.abs(), b / plain.coefficients[j]));
+            }
+        }
+        shrink.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert!(shrink.len() >= 2, "{shrink:?}");
+        let (weak, strong) = (shrink[0].1, shrink[shrink.len() - 1].1);
+        assert!(strong > 0.8 && weak < strong, "{shrink:?}");
+    }
+
+    /// `adaptive=cv` takes the penalty of the lasso's own CV (relax=1),
+    /// chooses μ from the grid, and replicates pinned at the model refit
+    /// the same model on the same rows.
+    #[test]
+    fn adaptive_cv_keeps_the_lasso_penalty_and_replicates_pin_mu() {
+        let (x, y, dosage) = fixture();
+        let cv = |params: LassoParams| {
+            LassoModel::fit_masked(x.view(), &y, &params, &dosage, 5).unwrap()
+        };
+        let lasso = cv(LassoParams {
+            relax: Some(1.0),
+            ..LassoParams::default()
+        });
+        let params = LassoParams {
+            adaptive: Adaptive::Cv,
+            ..LassoParams::default()
+        };
+        let m = cv(params.clone());
+        assert_eq!(m.lambda, lasso.lambda);
+        assert!(
+            ADAPTIVE_GRID.contains(&m.adaptive.unwrap()),
+            "{:?}",
+            m.adaptive
+        );
+        let pinned = params.fixed_at(&m);
+        assert_eq!(
+            (pinned.lambda, pinned.adaptive),
+            (Some(m.lambda), Adaptive::Given(m.adaptive.unwrap()))
+        );
+        // The same fit up to the solver's tolerance (the pinned path ends
+        // at the penalty instead of passing it).
+        let again = cv(pinned);
+        assert_eq!((again.adaptive, again.selected), (m.adaptive, m.selected));
+        for (a, b) in again.coefficients.iter().zip(&m.coefficients) {
+            assert!((a - b).abs() < 1e-4, "{a} {b}");
+        }
+        assert_eq!(cv(params), m, "deterministic for a seed");
+    }
+
     #[test]
     fn bad_params_and_edited_models_are_refused() {
         for bad in [
             "penalize=clinical",
+            "adaptive=0",
+            "adaptive=-1",
+            "adaptive=some",
             "relax=2",
             "lambda=-1",
             "lambda=abc",
@@ -1226,6 +1546,15 @@ mod tests {
             let raw = RawParams::parse(&[bad.to_string()]).unwrap();
             assert!(LassoParams::from_raw(&raw).is_err(), "{bad}");
         }
+        // The adaptive refit replaces the relax blend: not both.
+        let raw = RawParams::parse(&["adaptive=cv".into(), "relax=0".into()]).unwrap();
+        let e = LassoParams::from_raw(&raw).unwrap_err().to_string();
+        assert!(e.contains("give one of them"), "{e}");
+        let raw = RawParams::parse(&["adaptive=0.001".into()]).unwrap();
+        assert_eq!(
+            LassoParams::from_raw(&raw).unwrap().adaptive,
+            Adaptive::Given(0.001)
+        );
         let raw = RawParams::parse(&["lambda=0.1".into(), "penalize=all".into()]).unwrap();
         let p = LassoParams::from_raw(&raw).unwrap();
         assert_eq!(
@@ -1242,6 +1571,12 @@ mod tests {
         let mut e = m.clone();
         e.selected = 99;
         assert!(e.validate().is_err());
+        // An edited adaptive μ: not a number > 0, or beside a blend.
+        for (mu, relax) in [(-1.0, 0.0), (f64::INFINITY, 0.0), (1e-4, 0.5)] {
+            let mut e = m.clone();
+            (e.adaptive, e.relax) = (Some(mu), relax);
+            assert!(e.validate().is_err(), "{mu} {relax}");
+        }
         let mut e = m;
         e.coefficients[0] = f64::NAN;
         assert!(e.validate().is_err());

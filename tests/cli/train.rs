@@ -1081,11 +1081,19 @@ fn lasso_penalises_the_genotypes_and_keeps_its_choice_in_replicates() {
             .args(["--out", "x.json"]),
         &["penalize must be auto, genotypes or all"],
     );
+    fails_usage(
+        responder()
+            .args(["train", "--data", &data, "--target", "responder"])
+            .args(["--algorithm", "lasso", "--param", "adaptive=cv"])
+            .args(["--param", "relax=0", "--out", "x.json"]),
+        &["--param adaptive and --param relax", "give one of them"],
+    );
 }
 
 /// Without --algorithm, the effect learners fit lasso outcome models with
-/// relax=0 on SNP dosages (the same bundle as `--algorithm lasso --param
-/// relax=0`; `--algorithm lasso` alone keeps relax=cv); without genotypes,
+/// the adaptive refit on SNP dosages (the same bundle as `--algorithm lasso
+/// --param adaptive=cv`, every model storing its μ; `--algorithm lasso`
+/// alone keeps relax=cv); without genotypes,
 /// with --genotypes-as pcs, with --param or for the T-learner, logistic.
 #[test]
 fn effect_learners_default_to_the_lasso_on_snp_dosages() {
@@ -1114,7 +1122,11 @@ fn effect_learners_default_to_the_lasso_on_snp_dosages() {
         assert!(arms
             .iter()
             .all(|arm| arm["algorithm"] == arms[0]["algorithm"]));
-        let relax = arms[0]["algorithm"]["relax"].clone();
+        let relax = (
+            arms[0]["algorithm"]["relax"].clone(),
+            arms[0]["algorithm"]["adaptive"].clone(),
+            arms[0]["model"]["adaptive"].clone(),
+        );
         (out, algorithm, stderr, relax)
     };
     let g = ["--genotypes", geno.as_str()];
@@ -1123,12 +1135,13 @@ fn effect_learners_default_to_the_lasso_on_snp_dosages() {
     assert_eq!(algorithm, "lasso");
     assert!(
         stderr.contains(
-            "outcome models: lasso with relax=0, the default of --strategy dr-learner on SNP dosages"
-        ) && stderr.contains("--algorithm lasso for relax=cv"),
+            "outcome models: lasso with adaptive=cv, the default of --strategy dr-learner on SNP dosages"
+        ) && stderr.contains("--algorithm lasso for the relax blend"),
         "{stderr}"
     );
-    assert_eq!(relax, 0.0);
-    let explicit = [&dr[..], &["--algorithm", "lasso", "--param", "relax=0"]].concat();
+    assert!(relax.0.is_null() && relax.1 == "cv", "{relax:?}");
+    assert!(relax.2.as_f64().is_some_and(|mu| mu > 0.0), "{relax:?}");
+    let explicit = [&dr[..], &["--algorithm", "lasso", "--param", "adaptive=cv"]].concat();
     let (given, _, stderr, _) = train("given.json", &explicit);
     assert!(!stderr.contains("outcome models:"), "{stderr}");
     assert_eq!(
@@ -1137,7 +1150,10 @@ fn effect_learners_default_to_the_lasso_on_snp_dosages() {
     );
     // --algorithm lasso alone: the relaxation chosen by internal CV.
     let (.., relax) = train("cv.json", &[&dr[..], &["--algorithm", "lasso"]].concat());
-    assert!(relax.is_null());
+    assert!(
+        relax.0.is_null() && relax.1.is_null() && relax.2.is_null(),
+        "{relax:?}"
+    );
     for (name, extra) in [
         ("x.json", [&g[..], &["--strategy", "x-learner"]].concat()),
         ("ae.json", [&g[..], &["--strategy", "auto-effect"]].concat()),

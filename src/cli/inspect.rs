@@ -58,8 +58,8 @@ pub(crate) struct ArmSummary {
     /// Why the arm cannot support a recommendation (`null`: it can, or
     /// it was not cross-validated).
     pub(crate) weak: Option<String>,
-    /// What a self-tuning model chose (a lasso: `lambda`, `relax`, kept
-    /// inputs); absent for the other algorithms.
+    /// What a self-tuning model chose (a lasso: `lambda`, `relax` or
+    /// `adaptive`, kept inputs); absent for the other algorithms.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) fitted: Option<String>,
 }

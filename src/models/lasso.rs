@@ -58,7 +58,7 @@ const PARAMS: &[ParamInfo] = &[
     ParamInfo {
         key: "folds",
         default: "5",
-        help: "internal folds for lambda=cv / relax=cv (2 to 20)",
+        help: "internal folds for lambda=cv / relax=cv / adaptive=cv (2 to 20)",
     },
     ParamInfo {
         key: "path",
@@ -235,8 +235,9 @@ impl LassoParams {
         )
     }
 
-    /// The same settings with the penalty, relaxation and penalised inputs
-    /// fixed at a fitted model's choice (for bootstrap replicates).
+    /// The same settings with the penalty, relaxation (or adaptive μ) and
+    /// penalised inputs fixed at a fitted model's choice (for bootstrap
+    /// replicates).
     pub(crate) fn fixed_at(&self, m: &LassoModel) -> LassoParams {
         LassoParams {
             lambda: Some(m.lambda),
@@ -774,7 +775,11 @@ fn lambdas(max: f64, k: usize, fixed: Option<f64>) -> Vec<f64> {
     }
     let k = k.max(2);
     (0..k)
-        .map(|i| max * (end / max).powf(i as f64 / (k - 1) as f64))
+        .map(|i| match (i + 1 == k, fixed) {
+            // A given penalty exactly (the power may round its last bit).
+            (true, Some(given)) => given,
+            _ => max * (end / max).powf(i as f64 / (k - 1) as f64),
+        })
         .collect()
 }
 
@@ -865,20 +870,36 @@ impl LassoModel {
         params: &LassoParams,
         seed: u64,
     ) -> Result<LassoModel> {
-        let k = match params.lambda {
-            Some(_) => grid.len() - 1,
-            None => {
-                let lasso_cv = LassoParams {
-                    relax: Some(1.0),
-                    adaptive: Adaptive::Off,
-                    ..params.clone()
-                };
-                choose(prob, grid, y, &lasso_cv, seed)?.0
-            }
+        // The lasso's own CV (relax=1); its folds' fits at the chosen
+        // penalty are reused to choose μ.
+        let lasso_cv = LassoParams {
+            relax: Some(1.0),
+            adaptive: Adaptive::Off,
+            ..params.clone()
         };
-        let mu = match params.adaptive {
-            Adaptive::Given(mu) => mu,
-            _ => choose_mu(prob, &grid[..=k], y, params, seed)?,
+        let (k, mu) = match (params.lambda, params.adaptive) {
+            (Some(_), Adaptive::Given(mu)) => (grid.len() - 1, mu),
+            (Some(_), _) => {
+                let cv = Cv::new(prob, grid, y, &lasso_cv, seed)?;
+                (grid.len() - 1, choose_mu(&cv, grid.len() - 1, None))
+            }
+            (None, adaptive) => {
+                let cv = Cv::new(prob, grid, y, &lasso_cv, seed)?;
+                let ((k, _, _), fold_fits) = cv.best_keeping(Refits::Never, true);
+                let mu = match adaptive {
+                    Adaptive::Given(mu) => mu,
+                    _ => {
+                        // Every fold reaches k (else its loss there is
+                        // infinite and k not chosen); if not, refitted.
+                        let at_k: Vec<Fit> = fold_fits
+                            .into_iter()
+                            .filter_map(|mut f| (k < f.len()).then(|| f.swap_remove(k)))
+                            .collect();
+                        choose_mu(&cv, k, (at_k.len() == cv.k).then_some(at_k))
+                    }
+                };
+                (k, mu)
+            }
         };
         let fits = prob.path(base, &grid[..=k], params, None, Refits::Never);
         let lasso = &fits[k].0;
@@ -949,28 +970,7 @@ fn choose(
     params: &LassoParams,
     seed: u64,
 ) -> Result<(usize, f64)> {
-    let pos = y.iter().filter(|&&v| v).count();
-    let rarer = pos.min(y.len() - pos);
-    if rarer < 2 {
-        return Err(Error::Fit(format!(
-            "lasso: choosing lambda by cross-validation needs at least 2 patients of each outcome class ({rarer} in the rarer); give --algorithm lasso --param lambda=VALUE --param relax=VALUE"
-        )));
-    }
-    let k = params.folds.min(rarer);
-    let cv = Cv {
-        prob,
-        grid,
-        params,
-        folds: stratified_folds(y, k, seed ^ 0x1a55_0c0d),
-        k,
-        // Penalised inputs beyond which a fold's path stops: a third of its
-        // training rows (none when the lambda is given: the path must reach it).
-        cap: params.lambda.is_none().then(|| (y.len() - y.len() / k) / 3),
-        relaxes: match params.relax {
-            Some(r) => vec![r],
-            None => RELAX_GRID.to_vec(),
-        },
-    };
+    let cv = Cv::new(prob, grid, y, params, seed)?;
     // Only sound refits are compared, for a given relaxation below 1 as for
     // relax=cv: an unsound one overfits (CV would not choose it) and, on
     // wide genotype data, took most of the time (10,000 x 1,000 SNPs,
@@ -990,36 +990,29 @@ fn choose(
 }
 
 /// `adaptive=cv`: the μ of [`ADAPTIVE_GRID`] whose adaptive-ridge refits
-/// of each fold's lasso at the last penalty of `grid` have the least
-/// held-out log-loss (ties: the larger μ). The folds are [`choose`]'s.
-fn choose_mu(
-    prob: &Problem,
-    grid: &[f64],
-    y: &[bool],
-    params: &LassoParams,
-    seed: u64,
-) -> Result<f64> {
-    let pos = y.iter().filter(|&&v| v).count();
-    let rarer = pos.min(y.len() - pos);
-    if rarer < 2 {
-        return Err(Error::Fit(format!(
-            "lasso: choosing adaptive by cross-validation needs at least 2 patients of each outcome class ({rarer} in the rarer); give --algorithm lasso --param lambda=VALUE --param adaptive=VALUE"
-        )));
-    }
-    let k = params.folds.min(rarer);
-    let folds = stratified_folds(y, k, seed ^ 0x1a55_0c0d);
-    let losses: Vec<Vec<f64>> = (0..k)
+/// of each fold's lasso at penalty `cv.grid[k]` have the least held-out
+/// log-loss (ties: the larger μ), on `cv`'s folds. `lassos`: each fold's
+/// lasso fit at that penalty when the CV of λ has made them (else fitted
+/// here along the path).
+fn choose_mu(cv: &Cv, k: usize, lassos: Option<Vec<Fit>>) -> f64 {
+    let grid = &cv.grid[..=k];
+    let losses: Vec<Vec<f64>> = (0..cv.k)
         .into_par_iter()
         .map(|f| {
-            let (tr, te) = split(&folds, f);
-            let (train, test) = (prob.rows(&tr), prob.rows(&te));
-            let start = train.unpenalised(params);
-            let fits = train.path(&start, grid, params, None, Refits::Never);
-            let lasso = &fits[fits.len() - 1].0;
+            let (tr, te) = split(&cv.folds, f);
+            let (train, test) = (cv.prob.rows(&tr), cv.prob.rows(&te));
+            let lasso = match lassos.as_ref().and_then(|l| l.get(f)) {
+                Some(l) => l.clone(),
+                None => {
+                    let start = train.unpenalised(cv.params);
+                    let mut fits = train.path(&start, grid, cv.params, None, Refits::Never);
+                    fits.pop().map_or(start, |(l, _)| l)
+                }
+            };
             ADAPTIVE_GRID
                 .iter()
                 .map(|&mu| {
-                    let r = train.adaptive_refit(lasso, mu, params);
+                    let r = train.adaptive_refit(&lasso, mu, cv.params);
                     test.eta_of(r.b0, &r.b)
                         .iter()
                         .zip(&test.y)
@@ -1036,7 +1029,7 @@ fn choose_mu(
             best = (mu, total);
         }
     }
-    Ok(best.0)
+    best.0
 }
 
 /// One internal cross-validation of the lasso path.
@@ -1050,14 +1043,54 @@ struct Cv<'a> {
     relaxes: Vec<f64>,
 }
 
-impl Cv<'_> {
+impl<'a> Cv<'a> {
+    /// The internal CV of `params` (K folds of `y`, stratified, drawn from
+    /// `seed`); an error when the rarer class has fewer than 2 patients.
+    fn new(
+        prob: &'a Problem,
+        grid: &'a [f64],
+        y: &[bool],
+        params: &'a LassoParams,
+        seed: u64,
+    ) -> Result<Cv<'a>> {
+        let pos = y.iter().filter(|&&v| v).count();
+        let rarer = pos.min(y.len() - pos);
+        if rarer < 2 {
+            return Err(Error::Fit(format!(
+                "lasso: choosing lambda (or relax, or adaptive) by cross-validation needs at least 2 patients of each outcome class ({rarer} in the rarer); give --algorithm lasso --param lambda=VALUE with --param relax=VALUE or --param adaptive=VALUE"
+            )));
+        }
+        let k = params.folds.min(rarer);
+        Ok(Cv {
+            prob,
+            grid,
+            params,
+            folds: stratified_folds(y, k, seed ^ 0x1a55_0c0d),
+            k,
+            // Penalised inputs beyond which a fold's path stops: a third of
+            // its training rows (none when the lambda is given: the path
+            // must reach it).
+            cap: params.lambda.is_none().then(|| (y.len() - y.len() / k) / 3),
+            relaxes: match params.relax {
+                Some(r) => vec![r],
+                None => RELAX_GRID.to_vec(),
+            },
+        })
+    }
+
     /// The (path position, relaxation index, summed held-out log-loss)
     /// with the least loss, the refits made as `refits` says (infinite
     /// loss where a refit was needed but not made).
     fn best(&self, refits: Refits) -> (usize, usize, f64) {
+        self.best_keeping(refits, false).0
+    }
+
+    /// [`Cv::best`], and with `keep` each fold's lasso fits along the path
+    /// (for `adaptive=cv`, whose μ is chosen on the same folds' fits).
+    fn best_keeping(&self, refits: Refits, keep: bool) -> ((usize, usize, f64), Vec<Vec<Fit>>) {
         let (grid, relaxes) = (self.grid, &self.relaxes);
         // Held-out log-loss per fold, path position and relaxation.
-        let losses: Vec<Vec<Vec<f64>>> = (0..self.k)
+        let (losses, kept): (Vec<Vec<Vec<f64>>>, Vec<Vec<Fit>>) = (0..self.k)
             .into_par_iter()
             .map(|f| {
                 let (tr, te) = split(&self.folds, f);
@@ -1065,7 +1098,7 @@ impl Cv<'_> {
                 let test = self.prob.rows(&te);
                 let start = train.unpenalised(self.params);
                 let fits = train.path(&start, grid, self.params, self.cap, refits);
-                (0..grid.len())
+                let losses = (0..grid.len())
                     .map(|i| {
                         relaxes
                             .iter()
@@ -1087,9 +1120,14 @@ impl Cv<'_> {
                             })
                             .collect()
                     })
-                    .collect()
+                    .collect();
+                let kept = match keep {
+                    true => fits.into_iter().map(|(l, _)| l).collect(),
+                    false => Vec::new(),
+                };
+                (losses, kept)
             })
-            .collect();
+            .unzip();
         // A given lambda ends the grid: only the relaxation is chosen.
         let first = if self.params.lambda.is_some() {
             grid.len() - 1
@@ -1105,7 +1143,7 @@ impl Cv<'_> {
                 }
             }
         }
-        best
+        (best, kept)
     }
 }
 
@@ -1529,6 +1567,76 @@ mod tests {
             assert!((a - b).abs() < 1e-4, "{a} {b}");
         }
         assert_eq!(cv(params), m, "deterministic for a seed");
+    }
+
+    /// `adaptive=cv` chooses the μ whose refits have the least summed
+    /// held-out log-loss: recomputed here on the same folds from fits at
+    /// the chosen λ with each μ given (ties to the larger μ). With λ given,
+    /// the same choice; with one patient in a class, an error that says to
+    /// give λ and μ.
+    #[test]
+    fn adaptive_cv_chooses_the_mu_with_the_least_held_out_loss() {
+        use ndarray::Axis;
+        use rand::{Rng, SeedableRng};
+        // 1,500 patients, 2 clinical inputs, 12 dosages of which 8 act
+        // moderately: less shrinkage than the grid's largest μ fits best.
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(3);
+        let (n, w) = (1500, 14);
+        let x = Array2::from_shape_fn((n, w), |(_, j)| match j < 2 {
+            true => rng.gen::<f64>() * 2.0 - 1.0,
+            false => f64::from(rng.gen_range(0..3u8)) - 1.0,
+        });
+        let y: Vec<bool> = (0..n)
+            .map(|i| {
+                let eta = 0.5 * x[[i, 0]] + (2..10).map(|j| 0.3 * x[[i, j]]).sum::<f64>();
+                rng.gen::<f64>() < sigmoid(eta)
+            })
+            .collect();
+        let dosage: Vec<bool> = (0..w).map(|j| j >= 2).collect();
+        let seed = 5;
+        let fit = |x: ArrayView2<f64>, y: &[bool], lambda: Option<f64>, adaptive: Adaptive| {
+            let params = LassoParams {
+                lambda,
+                adaptive,
+                ..LassoParams::default()
+            };
+            LassoModel::fit_masked(x, y, &params, &dosage, seed)
+        };
+        let m = fit(x.view(), &y, None, Adaptive::Cv).unwrap();
+        let folds = stratified_folds(&y, 5, seed ^ 0x1a55_0c0d);
+        let losses: Vec<f64> = ADAPTIVE_GRID
+            .iter()
+            .map(|&mu| {
+                (0..5)
+                    .map(|f| {
+                        let (tr, te) = split(&folds, f);
+                        let yt: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
+                        let xt = x.select(Axis(0), &tr);
+                        let fm = fit(xt.view(), &yt, Some(m.lambda), Adaptive::Given(mu)).unwrap();
+                        let p = fm.predict_proba(x.select(Axis(0), &te).view()).unwrap();
+                        te.iter()
+                            .zip(p.iter())
+                            .map(|(&i, &q)| -(if y[i] { q } else { 1.0 - q }).ln())
+                            .sum::<f64>()
+                    })
+                    .sum()
+            })
+            .collect();
+        let mut best = 0;
+        for (i, &l) in losses.iter().enumerate() {
+            if l < losses[best] - 1e-9 {
+                best = i;
+            }
+        }
+        assert_eq!(m.adaptive, Some(ADAPTIVE_GRID[best]), "{losses:?}");
+        let given = fit(x.view(), &y, Some(m.lambda), Adaptive::Cv).unwrap();
+        assert_eq!(given.adaptive, m.adaptive);
+        let mut one = vec![false; y.len()];
+        one[0] = true;
+        let e = fit(x.view(), &one, None, Adaptive::Cv)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--param adaptive=VALUE"), "{e}");
     }
 
     #[test]

@@ -402,8 +402,25 @@ mod tests {
     #[test]
     fn every_algorithm_round_trips_through_json_with_identical_predictions() {
         let (x, y) = data();
-        for info in ALGORITHMS {
-            let params = AlgorithmParams::from_cli(info.name, &RawParams::default()).unwrap();
+        // Each algorithm's defaults, and the lasso's adaptive refit.
+        let adaptive = RawParams::parse(&["adaptive=0.001".to_string()]).unwrap();
+        let runs = ALGORITHMS
+            .iter()
+            .map(|info| {
+                (
+                    info,
+                    AlgorithmParams::from_cli(info.name, &RawParams::default()),
+                )
+            })
+            .chain([(&lasso::INFO, AlgorithmParams::from_cli("lasso", &adaptive))]);
+        for (info, params) in runs {
+            let params = params.unwrap();
+            // The parameters round-trip too (the bundle stores them).
+            let text = serde_json::to_string(&params).unwrap();
+            assert_eq!(
+                serde_json::from_str::<AlgorithmParams>(&text).unwrap(),
+                params
+            );
             let model = params.fit(x.view(), &y, 7).unwrap();
             let p1 = model.predict_proba(x.view()).unwrap();
             assert!(p1.iter().all(|p| (0.0..=1.0).contains(p)), "{}", info.name);

@@ -328,7 +328,7 @@ pub(crate) fn s_learner_replicates(
 }
 
 /// The algorithm a bootstrap replicate refits: the arm's own, except that
-/// a lasso keeps the penalty and relaxation its model chose by internal
+/// a lasso keeps the penalty and relaxation (or adaptive μ) its model chose by internal
 /// cross-validation (the inputs it keeps are chosen afresh in every
 /// replicate).
 fn replicate_algorithm(algorithm: &AlgorithmParams, model: &FittedModel) -> AlgorithmParams {

@@ -1122,6 +1122,15 @@ fn effect_learners_default_to_the_lasso_on_snp_dosages() {
         assert!(arms
             .iter()
             .all(|arm| arm["algorithm"] == arms[0]["algorithm"]));
+        // Replicates refit at the model's penalty and adaptive μ (if any).
+        for arm in arms {
+            for r in arm["replicates"].as_array().unwrap() {
+                assert_eq!(
+                    (&r["lambda"], &r["adaptive"]),
+                    (&arm["model"]["lambda"], &arm["model"]["adaptive"])
+                );
+            }
+        }
         let relax = (
             arms[0]["algorithm"]["relax"].clone(),
             arms[0]["algorithm"]["adaptive"].clone(),

@@ -22,10 +22,14 @@ patients with a true advantage >= 0.10 recommended their truly best therapy,
 the mean regret, and the coverage and width of the 95 % intervals of
 `effect_<arm>` (`--replicates 50`, `score --intervals`).
 
-Usage: cargo build --release && python3 bench/effect_thresholds.py [--seeds 101,102,103] [--learners ...]
+With `--snps`, each learner row adds how many of the 14 causal SNPs the
+lasso of the bundle's first arm kept (any non-zero coefficient, shared or
+arm-specific), of all the SNPs it kept.
+
+Usage: cargo build --release && python3 bench/effect_thresholds.py [--seeds 101,102,103] [--learners ...] [--snps]
 Needs numpy.
 """
-import argparse, csv, os, subprocess, sys, tempfile
+import argparse, csv, json, os, subprocess, sys, tempfile
 
 import numpy as np
 
@@ -101,6 +105,8 @@ def cohort(seed, out, n=5000, snps=200):
     linear = np.column_stack([age, madrs, ep, prior, crp, bmi, fem, anx, np.log(ep), np.log(crp),
                               g[:, causal]]).astype(float)
     np.savez(os.path.join(out, "oracle.npz"), basis=basis, linear=linear, t=t, y=y, p=p)
+    with open(os.path.join(out, "causal.txt"), "w") as f:
+        f.write("\n".join(names[j] for j in causal) + "\n")
     with open(os.path.join(out, "truth.csv"), "w") as f:
         f.write("patient_id," + ",".join("p_" + a for a in ARMS) + "\n")
         for i in range(n):
@@ -143,7 +149,30 @@ def score(c, extra, work):
         if s[0] - s[1] >= 0.10:
             clear += 1
             right += pred == best
-    return 100 * right / clear, regret / len(rows), 100 * covered / n, width / n
+    return 100 * right / clear, regret / len(rows), 100 * covered / n, width / n, kept_snps(model, c)
+
+
+def kept_snps(model, c):
+    """Of the SNPs the bundle's first arm's lasso keeps (any non-zero
+    coefficient: per arm, or an S-learner's shared or arm terms), how many
+    are among the 14 causal ones, and how many in all."""
+    b = json.load(open(model))
+    arm = b["arms"][0]
+    coef = arm["model"].get("coefficients")
+    if coef is None:
+        return None
+    outputs = []
+    for f in arm["pipeline"]["features"]:
+        width = len(f["levels"]) if f["kind"] == "categorical" else 1
+        outputs += [f["name"] if f["kind"] == "dosage" else None] * width
+    w = len(outputs)
+    blocks = [coef[:w]]
+    if arm["design"].get("design") == "s-learner":
+        k = arm["design"]["arms"]
+        blocks += [coef[w + k + a * w:w + k + (a + 1) * w] for a in range(k)]
+    kept = {name for j, name in enumerate(outputs) if name and any(blk[j] != 0 for blk in blocks)}
+    causal = set(open(os.path.join(c, "causal.txt")).read().split())
+    return len(kept & causal), len(kept)
 
 
 def logistic_fit(x, y, iters=50):
@@ -192,6 +221,8 @@ def main():
     ap.add_argument("--seeds", default="101,102,103")
     ap.add_argument("--learners", default=",".join(LEARNERS),
                     help="comma-separated names of LEARNERS (the oracle rows always run)")
+    ap.add_argument("--snps", action="store_true",
+                    help="add how many of the 14 causal SNPs the first arm's lasso kept, of all it kept")
     a = ap.parse_args()
     seeds = [int(s) for s in a.seeds.split(",")]
     print("best = best|adv>=.10, regret = mean regret, coverage/width = 95% intervals of effect_<arm> (--replicates 50)")
@@ -209,9 +240,10 @@ def main():
             extra = LEARNERS[name]
             res = []
             for s in seeds:
-                b, r, cov, w = score(os.path.join(work, f"c{s}"), extra, work)
+                b, r, cov, w, kept = score(os.path.join(work, f"c{s}"), extra, work)
                 res.append((b, r, cov, w))
-                print(f"{name:<32}{s:>5}{b:>7.1f}%{r:>8.4f}{cov:>9.1f}%{w:>7.3f}", flush=True)
+                snps = f"  causal {kept[0]:>2}/14 of {kept[1]} kept" if a.snps and kept else ""
+                print(f"{name:<32}{s:>5}{b:>7.1f}%{r:>8.4f}{cov:>9.1f}%{w:>7.3f}{snps}", flush=True)
             m = [sum(x[i] for x in res) / len(res) for i in range(4)]
             print(f"{name:<32}{'mean':>5}{m[0]:>7.1f}%{m[1]:>8.4f}{m[2]:>9.1f}%{m[3]:>7.3f}", flush=True)
 

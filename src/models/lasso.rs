@@ -440,6 +440,15 @@ impl Problem {
         loss + penalty
     }
 
+    /// The summed log-loss of the coefficients `(b0, b)` on these rows.
+    fn log_loss(&self, b0: f64, b: &[f64]) -> f64 {
+        self.eta_of(b0, b)
+            .iter()
+            .zip(&self.y)
+            .map(|(&e, &y)| softplus(e) - y * e)
+            .sum()
+    }
+
     fn eta_of(&self, b0: f64, b: &[f64]) -> Vec<f64> {
         let mut eta = vec![b0; self.y.len()];
         for (c, &bj) in self.cols.iter().zip(b) {
@@ -1013,11 +1022,7 @@ fn choose_mu(cv: &Cv, k: usize, lassos: Option<Vec<Fit>>) -> f64 {
                 .iter()
                 .map(|&mu| {
                     let r = train.adaptive_refit(&lasso, mu, cv.params);
-                    test.eta_of(r.b0, &r.b)
-                        .iter()
-                        .zip(&test.y)
-                        .map(|(&e, &y)| softplus(e) - y * e)
-                        .sum::<f64>()
+                    test.log_loss(r.b0, &r.b)
                 })
                 .collect()
         })
@@ -1112,11 +1117,7 @@ impl<'a> Cv<'a> {
                                     (true, None) => return f64::INFINITY,
                                 };
                                 let (b0, b) = blend(l, r, g);
-                                test.eta_of(b0, &b)
-                                    .iter()
-                                    .zip(&test.y)
-                                    .map(|(&e, &y)| softplus(e) - y * e)
-                                    .sum::<f64>()
+                                test.log_loss(b0, &b)
                             })
                             .collect()
                     })
@@ -1474,22 +1475,17 @@ mod tests {
     fn the_adaptive_refit_weighs_each_input_by_its_lasso_coefficient() {
         let (x, y, dosage) = fixture();
         let (lambda, mu) = (0.01, 1e-3);
-        let lasso = LassoModel::fit_masked(
-            x.view(),
-            &y,
-            &fixed(lambda, 1.0, Penalize::Auto),
-            &dosage,
-            1,
-        )
-        .unwrap();
-        let plain = LassoModel::fit_masked(
-            x.view(),
-            &y,
-            &fixed(lambda, 0.0, Penalize::Auto),
-            &dosage,
-            1,
-        )
-        .unwrap();
+        let at = |relax| {
+            LassoModel::fit_masked(
+                x.view(),
+                &y,
+                &fixed(lambda, relax, Penalize::Auto),
+                &dosage,
+                1,
+            )
+            .unwrap()
+        };
+        let (lasso, plain) = (at(1.0), at(0.0));
         let params = LassoParams {
             relax: None,
             adaptive: Adaptive::Given(mu),

@@ -35,8 +35,10 @@
 //! the outcome models (`training::replicates`). The two bootstraps are
 //! drawn separately, so a correction that offsets an outcome model's error
 //! does not move with it in a replicate: the interval then counts that
-//! error in full and is conservative (on the simulated cohorts the
-//! correction kept no feature and coverage was 84–96 %).
+//! error in full and is conservative (on `simulate`'s cohorts the
+//! correction kept no feature; with the default outcome models, the lasso
+//! with `adaptive=cv`, coverage of the true effects was 93.9–98.0 % at
+//! mean widths 0.37–0.43, `bench/effect_intervals.txt`).
 
 use ndarray::{Array1, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};

@@ -894,7 +894,9 @@ impl LassoModel {
             }
             (None, adaptive) => {
                 let cv = Cv::new(prob, grid, y, &lasso_cv, seed)?;
-                let ((k, _, _), fold_fits) = cv.best_keeping(Refits::Never, true);
+                // The folds' fits are kept only when μ is chosen on them.
+                let keep = adaptive == Adaptive::Cv;
+                let ((k, _, _), fold_fits) = cv.best_keeping(Refits::Never, keep);
                 let mu = match adaptive {
                     Adaptive::Given(mu) => mu,
                     _ => {
@@ -1555,8 +1557,9 @@ mod tests {
             (pinned.lambda, pinned.adaptive),
             (Some(m.lambda), Adaptive::Given(m.adaptive.unwrap()))
         );
-        // The same fit up to the solver's tolerance (the pinned path ends
-        // at the penalty instead of passing it).
+        // The same fit up to the solver's tolerance (the pinned path runs
+        // from this data's largest penalty to the given one in its own
+        // steps, not along the CV's grid).
         let again = cv(pinned);
         assert_eq!((again.adaptive, again.selected), (m.adaptive, m.selected));
         for (a, b) in again.coefficients.iter().zip(&m.coefficients) {

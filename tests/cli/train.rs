@@ -1131,16 +1131,17 @@ fn effect_learners_default_to_the_lasso_on_snp_dosages() {
                 );
             }
         }
-        let relax = (
+        // The refit asked for (relax, adaptive) and the μ the model stored.
+        let refit = (
             arms[0]["algorithm"]["relax"].clone(),
             arms[0]["algorithm"]["adaptive"].clone(),
             arms[0]["model"]["adaptive"].clone(),
         );
-        (out, algorithm, stderr, relax)
+        (out, algorithm, stderr, refit)
     };
     let g = ["--genotypes", geno.as_str()];
     let dr = [&g[..], &["--strategy", "dr-learner"]].concat();
-    let (default, algorithm, stderr, relax) = train("default.json", &dr);
+    let (default, algorithm, stderr, refit) = train("default.json", &dr);
     assert_eq!(algorithm, "lasso");
     assert!(
         stderr.contains(
@@ -1148,8 +1149,8 @@ fn effect_learners_default_to_the_lasso_on_snp_dosages() {
         ) && stderr.contains("--algorithm lasso for the relax blend"),
         "{stderr}"
     );
-    assert!(relax.0.is_null() && relax.1 == "cv", "{relax:?}");
-    assert!(relax.2.as_f64().is_some_and(|mu| mu > 0.0), "{relax:?}");
+    assert!(refit.0.is_null() && refit.1 == "cv", "{refit:?}");
+    assert!(refit.2.as_f64().is_some_and(|mu| mu > 0.0), "{refit:?}");
     let explicit = [&dr[..], &["--algorithm", "lasso", "--param", "adaptive=cv"]].concat();
     let (given, _, stderr, _) = train("given.json", &explicit);
     assert!(!stderr.contains("outcome models:"), "{stderr}");
@@ -1158,10 +1159,10 @@ fn effect_learners_default_to_the_lasso_on_snp_dosages() {
         std::fs::read(given).unwrap()
     );
     // --algorithm lasso alone: the relaxation chosen by internal CV.
-    let (.., relax) = train("cv.json", &[&dr[..], &["--algorithm", "lasso"]].concat());
+    let (.., refit) = train("cv.json", &[&dr[..], &["--algorithm", "lasso"]].concat());
     assert!(
-        relax.0.is_null() && relax.1.is_null() && relax.2.is_null(),
-        "{relax:?}"
+        refit.0.is_null() && refit.1.is_null() && refit.2.is_null(),
+        "{refit:?}"
     );
     for (name, extra) in [
         ("x.json", [&g[..], &["--strategy", "x-learner"]].concat()),
